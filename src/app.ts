@@ -1,0 +1,59 @@
+import type { Config } from './config.ts';
+import { createLogger, type Logger } from './logger.ts';
+import { createGranaryPubSub, type GranaryPubSub } from './pubsub.ts';
+import { ApiKeyService } from './services/api-key.service.ts';
+import { ProjectService } from './services/project.service.ts';
+import { RegistryEventsService } from './services/registry-events.service.ts';
+import { openMetadataClient, type MetadataClient } from './stores/metadata/client.ts';
+import { applyMigrations } from './stores/metadata/migrate.ts';
+import { metadataTargetFromConfig } from './stores/metadata/target.ts';
+
+/** The domain services, one per domain; resolvers call these and nothing else that writes. */
+export interface Services {
+  readonly events: RegistryEventsService;
+  readonly apiKeys: ApiKeyService;
+  readonly projects: ProjectService;
+}
+
+/** Everything one server process holds: configuration, stores, pub/sub and services. */
+export interface App {
+  readonly config: Config;
+  readonly logger: Logger;
+  readonly prisma: MetadataClient;
+  readonly pubsub: GranaryPubSub;
+  readonly services: Services;
+  /** Closes stores and connections; the HTTP server is stopped before this. */
+  close(): Promise<void>;
+}
+
+export interface CreateAppOptions {
+  /** Apply committed migrations before opening (the server does; tests use a migrated template). */
+  readonly migrate?: boolean;
+  readonly logger?: Logger;
+}
+
+/** Opens the stores and wires the services for one process. */
+export async function createApp(config: Config, options: CreateAppOptions = {}): Promise<App> {
+  const logger = options.logger ?? createLogger(config);
+  const target = metadataTargetFromConfig(config.dataDir, config.databaseUrl);
+  if (options.migrate) {
+    const { applied } = await applyMigrations(target);
+    if (applied.length > 0) logger.info({ applied }, 'applied metadata migrations');
+  }
+  const prisma = await openMetadataClient(target);
+  const pubsub = await createGranaryPubSub(config.pubsubUrl, (error) => logger.warn({ err: error }, 'pub/sub connection error'));
+  const events = new RegistryEventsService(prisma, pubsub);
+  const apiKeys = new ApiKeyService(prisma, events, logger);
+  const projects = new ProjectService(prisma, events, apiKeys);
+  return {
+    config,
+    logger,
+    prisma,
+    pubsub,
+    services: { events, apiKeys, projects },
+    async close() {
+      await pubsub.close();
+      await prisma.$disconnect();
+    },
+  };
+}

@@ -1,0 +1,79 @@
+import { writeFileSync } from 'node:fs';
+import { ConfigError, loadConfig } from './config.ts';
+
+const USAGE = `Usage: granary [command] [options]
+
+Commands:
+  serve          Start the server (default). Migrates the metadata store first.
+  migrate        Apply, create or check metadata migrations (granary migrate --help).
+  print-schema   Print the GraphQL schema, sorted (granary print-schema --help).
+
+Configuration comes from the environment: PORT, HOST, GRANARY_DATA_DIR, DATABASE_URL,
+PUBSUB_URL, NODE_ENV, LOG_LEVEL (see README.md).
+`;
+
+const SERVE_USAGE = `Usage: granary serve
+
+Starts the GraphQL server (HTTP, SSE and graphql-ws on one port) on the configured
+data directory, applying metadata migrations first. On the first start it creates project
+"default" and an admin API key, written to <GRANARY_DATA_DIR>/admin.key.
+Stops gracefully on SIGTERM or SIGINT.
+`;
+
+const PRINT_SCHEMA_USAGE = `Usage: granary print-schema [--output FILE]
+
+Prints the GraphQL schema in SDL, types sorted by name: what schema.graphql holds.
+  --output FILE   write to FILE instead of standard output
+`;
+
+/** Runs one CLI command; resolves to the process exit code. */
+export async function runCli(argv: readonly string[]): Promise<number> {
+  const [first, ...rest] = argv;
+  const command = first === undefined || first.startsWith('-') ? 'serve' : first;
+  const args = first === undefined || first.startsWith('-') ? argv : rest;
+  const help = args.includes('--help') || args.includes('-h');
+  try {
+    switch (command) {
+      case 'serve': {
+        if (help) return print(first === undefined || first.startsWith('-') ? USAGE + '\n' + SERVE_USAGE : SERVE_USAGE);
+        const { serve } = await import('./serve.ts');
+        await serve(loadConfig());
+        return 0;
+      }
+      case 'migrate': {
+        const { runMigrateCommand } = await import('./stores/metadata/migrate-command.ts');
+        return await runMigrateCommand([...args], process.env);
+      }
+      case 'print-schema': {
+        if (help) return print(PRINT_SCHEMA_USAGE);
+        const { printSortedSchema } = await import('./schema/index.ts');
+        const out = args.indexOf('--output');
+        if (out >= 0) {
+          const file = args[out + 1];
+          if (!file) return fail('--output needs a file name');
+          writeFileSync(file, printSortedSchema());
+        } else {
+          process.stdout.write(printSortedSchema());
+        }
+        return 0;
+      }
+      case 'help':
+        return print(USAGE);
+      default:
+        return fail(`unknown command "${command}"\n\n${USAGE}`);
+    }
+  } catch (error) {
+    if (error instanceof ConfigError) return fail(error.message);
+    throw error;
+  }
+}
+
+function print(text: string): number {
+  process.stdout.write(text);
+  return 0;
+}
+
+function fail(message: string): number {
+  process.stderr.write(`granary: ${message}\n`);
+  return 2;
+}

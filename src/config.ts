@@ -1,0 +1,89 @@
+import { resolve } from 'node:path';
+import { z } from 'zod';
+
+/** The validated process configuration. Read once at start; never from `process.env` elsewhere. */
+export interface Config {
+  readonly port: number;
+  readonly host: string;
+  readonly dataDir: string;
+  /** `postgresql://…` for the scale backend; undefined for embedded SQLite in the data directory. */
+  readonly databaseUrl: string | undefined;
+  /** `redis://…` shares subscription events between server processes; undefined is in-process. */
+  readonly pubsubUrl: string | undefined;
+  readonly nodeEnv: 'development' | 'production' | 'test';
+  readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** GraphiQL page on GET /graphql. Default: on unless production. */
+  readonly graphiql: boolean;
+  /** Introspection queries. Default: on unless production. */
+  readonly introspection: boolean;
+  readonly limits: {
+    readonly maxDepth: number;
+    readonly maxAliases: number;
+    readonly maxCost: number;
+    readonly maxTokens: number;
+    readonly maxBodyBytes: number;
+  };
+}
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+const flag = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
+const positiveInt = z.coerce.number().int().positive();
+
+const envSchema = z.object({
+  PORT: z.coerce.number().int().min(0).max(65535).default(4000),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  GRANARY_DATA_DIR: z.string().min(1).default('./.granary'),
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\/.+/, 'must be a postgresql:// URL (leave it unset for embedded SQLite)')
+    .optional(),
+  PUBSUB_URL: z.string().regex(/^rediss?:\/\/.+/, 'must be a redis:// URL (leave it unset for in-process)').optional(),
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),
+  GRANARY_GRAPHIQL: flag.optional(),
+  GRANARY_INTROSPECTION: flag.optional(),
+  GRANARY_MAX_DEPTH: positiveInt.default(12),
+  GRANARY_MAX_ALIASES: positiveInt.default(30),
+  GRANARY_MAX_COST: positiveInt.default(5000),
+  GRANARY_MAX_TOKENS: positiveInt.default(5000),
+  GRANARY_MAX_BODY_BYTES: positiveInt.default(100 * 1024 * 1024),
+});
+
+/**
+ * Parses the environment into a Config, or throws a ConfigError listing every bad variable
+ * with what it must be, so an operator fixes them all in one go.
+ */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = envSchema.safeParse(present);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((issue) => {
+      const name = String(issue.path[0]);
+      return `  ${name}=${JSON.stringify(env[name] ?? '')}: ${issue.message}`;
+    });
+    throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
+  }
+  const e = parsed.data;
+  const production = e.NODE_ENV === 'production';
+  return {
+    port: e.PORT,
+    host: e.HOST,
+    dataDir: resolve(e.GRANARY_DATA_DIR),
+    databaseUrl: e.DATABASE_URL,
+    pubsubUrl: e.PUBSUB_URL,
+    nodeEnv: e.NODE_ENV,
+    logLevel: e.LOG_LEVEL ?? (e.NODE_ENV === 'test' ? 'silent' : 'info'),
+    graphiql: e.GRANARY_GRAPHIQL ?? !production,
+    introspection: e.GRANARY_INTROSPECTION ?? !production,
+    limits: {
+      maxDepth: e.GRANARY_MAX_DEPTH,
+      maxAliases: e.GRANARY_MAX_ALIASES,
+      maxCost: e.GRANARY_MAX_COST,
+      maxTokens: e.GRANARY_MAX_TOKENS,
+      maxBodyBytes: e.GRANARY_MAX_BODY_BYTES,
+    },
+  };
+}

@@ -1,0 +1,56 @@
+/**
+ * Domain errors, independent of GraphQL: services, the CLI and jobs throw these;
+ * the schema maps each class to a typed error in mutation results.
+ */
+
+/** One problem with an input: where it is (`["input", "features", 2, "type"]`) and what is wrong. */
+export interface InputIssue {
+  readonly path: readonly (string | number)[];
+  readonly message: string;
+}
+
+/** Base of every expected failure. Anything else is unexpected and masked at the API. */
+export class DomainError extends Error {
+  override readonly name: string = 'DomainError';
+}
+
+/** The named object does not exist in the caller's project. */
+export class NotFoundError extends DomainError {
+  override readonly name = 'NotFoundError';
+  constructor(
+    readonly kind: string,
+    readonly key: string,
+  ) {
+    super(`${kind} ${key} not found`);
+  }
+}
+
+/** The input is malformed; `issues` names each culprit. */
+export class ValidationError extends DomainError {
+  override readonly name = 'ValidationError';
+  readonly issues: readonly InputIssue[];
+  constructor(message: string, issues: readonly InputIssue[] = []) {
+    super(message);
+    this.issues = issues.length > 0 ? issues : [{ path: [], message }];
+  }
+
+  /** A ValidationError with one issue at `path`. */
+  static at(path: readonly (string | number)[], message: string): ValidationError {
+    return new ValidationError(message, [{ path, message }]);
+  }
+}
+
+/** The object exists with a different definition, or the change clashes with current state. */
+export class ConflictError extends DomainError {
+  override readonly name = 'ConflictError';
+}
+
+/** The caller is authenticated but may not do this. */
+export class ForbiddenError extends DomainError {
+  override readonly name = 'ForbiddenError';
+}
+
+/** Missing, unknown, expired or revoked credentials. */
+export class UnauthenticatedError extends DomainError {
+  override readonly name = 'UnauthenticatedError';
+}

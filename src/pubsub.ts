@@ -1,0 +1,52 @@
+import { createRedisEventTarget } from '@graphql-yoga/redis-event-target';
+import { createPubSub, type PubSub } from 'graphql-yoga';
+import { Redis } from 'ioredis';
+
+/**
+ * A change to a registry object, as the change feed carries it. Small and JSON-safe:
+ * it crosses Redis between processes, so `at` is an ISO string, never a Date or a Prisma row.
+ */
+export interface RegistryEventMessage {
+  readonly id: number;
+  readonly kind: string;
+  readonly objectId: string;
+  readonly name: string;
+  readonly version: number | null;
+  readonly action: 'CREATED' | 'UPDATED' | 'DELETED';
+  readonly at: string;
+}
+
+/** Every topic, routed by project id so a subscriber only ever sees its own project. */
+export type Topics = {
+  registryEvent: [projectId: string, event: RegistryEventMessage];
+};
+
+export type GranaryPubSub = PubSub<Topics> & { close(): Promise<void> };
+
+/**
+ * In-process pub/sub by default; with a `redis://` URL, events go through Redis so every
+ * server process sharing it delivers every event to its own subscribers.
+ */
+export async function createGranaryPubSub(
+  redisUrl?: string,
+  onError: (error: Error) => void = () => {},
+): Promise<GranaryPubSub> {
+  if (!redisUrl) return Object.assign(createPubSub<Topics>(), { close: async () => {} });
+  const publishClient = new Redis(redisUrl, { maxRetriesPerRequest: 3, lazyConnect: true });
+  // No ready check on the subscriber: ioredis would send INFO after a SUBSCRIBE issued while
+  // connecting, which Redis refuses in subscriber mode, and the subscription would be lost.
+  const subscribeClient = new Redis(redisUrl, { enableReadyCheck: false, lazyConnect: true });
+  for (const client of [publishClient, subscribeClient]) {
+    client.on('error', (error: Error) => onError(error));
+  }
+  // Connect before serving: a wrong PUBSUB_URL fails the start, not the first subscription.
+  await Promise.all([publishClient.connect(), subscribeClient.connect()]);
+  const pubsub = createPubSub<Topics>({
+    eventTarget: createRedisEventTarget({ publishClient, subscribeClient }),
+  });
+  return Object.assign(pubsub, {
+    close: async () => {
+      await Promise.allSettled([publishClient.quit(), subscribeClient.quit()]);
+    },
+  });
+}

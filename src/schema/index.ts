@@ -1,0 +1,15 @@
+import { lexicographicSortSchema, printSchema, type GraphQLSchema } from 'graphql';
+import { builder } from './builder.ts';
+import './shared/scalars.ts';
+import './shared/errors.ts';
+import './project/project.ts';
+import './api-key/api-key.ts';
+import './registry/registry-events.ts';
+
+/** The executable schema. Built once per process; every request shares it. */
+export const schema: GraphQLSchema = builder.toSchema({ sortSchema: true });
+
+/** The schema as committed in `schema.graphql`: printed, sorted. */
+export function printSortedSchema(): string {
+  return `${printSchema(lexicographicSortSchema(schema))}\n`;
+}

@@ -1,0 +1,53 @@
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createApp } from './app.ts';
+import type { Config } from './config.ts';
+import { createGranaryServer, GRAPHQL_PATH } from './server.ts';
+
+/** Where the first-start admin key is written (mode 0600). */
+export function adminKeyPath(dataDir: string): string {
+  return join(dataDir, 'admin.key');
+}
+
+/**
+ * Runs the server until SIGTERM or SIGINT: migrates, creates the default project and its admin
+ * key on first start, listens, then on a signal stops accepting, drains and closes the stores.
+ */
+export async function serve(config: Config): Promise<void> {
+  mkdirSync(config.dataDir, { recursive: true });
+  const app = await createApp(config, { migrate: true });
+  const { logger } = app;
+  const keyFile = adminKeyPath(config.dataDir);
+  const secret = await app.services.projects.bootstrap();
+  if (secret) {
+    writeFileSync(keyFile, `${secret}\n`, { mode: 0o600 });
+    chmodSync(keyFile, 0o600);
+    // Printed once, on the first start only; the file keeps it for the operator.
+    process.stdout.write(
+      `\nCreated project "default" and its admin API key (written to ${keyFile}, mode 0600):\n\n  ${secret}\n\n`,
+    );
+  }
+  const adminKey = existsSync(keyFile) ? readFileSync(keyFile, 'utf8').trim() : undefined;
+  const server = createGranaryServer(app, { adminKey });
+  const url = await server.listen();
+  logger.info({ url: `${url}${GRAPHQL_PATH}` }, 'granary listening');
+  process.stdout.write(
+    `Granary is serving GraphQL at ${url}${GRAPHQL_PATH}` +
+      (config.graphiql ? ` (GraphiQL: open it in a browser)` : '') +
+      `\nAuthenticate with: Authorization: Bearer $(cat ${keyFile})\n`,
+  );
+
+  await new Promise<void>((resolve) => {
+    const stop = (signal: NodeJS.Signals) => {
+      logger.info({ signal }, 'shutting down');
+      process.off('SIGTERM', stop);
+      process.off('SIGINT', stop);
+      server
+        .close()
+        .catch((error: unknown) => logger.error({ err: error }, 'error while shutting down'))
+        .finally(resolve);
+    };
+    process.on('SIGTERM', stop);
+    process.on('SIGINT', stop);
+  });
+}

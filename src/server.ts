@@ -1,0 +1,234 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { useDisableIntrospection } from '@graphql-yoga/plugin-disable-introspection';
+import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
+import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
+import { GraphQLError, type ExecutionArgs } from 'graphql';
+import { useServer } from 'graphql-ws/use/ws';
+import { createYoga, maskError as yogaMaskError, type Plugin, type YogaServerInstance } from 'graphql-yoga';
+import { WebSocketServer } from 'ws';
+import type { App } from './app.ts';
+import type { Context } from './context.ts';
+import {
+  ConflictError,
+  DomainError,
+  ForbiddenError,
+  NotFoundError,
+  UnauthenticatedError,
+  ValidationError,
+} from './errors.ts';
+import { schema } from './schema/index.ts';
+import type { Viewer } from './services/viewer.ts';
+
+export const GRAPHQL_PATH = '/graphql';
+
+type ServerContext = { req: IncomingMessage; res: ServerResponse };
+type InitialContext = { request: Request; viewer?: Viewer };
+
+export interface GranaryServerOptions {
+  /** The first-start admin secret, pre-filled in GraphiQL for loopback clients only. */
+  readonly adminKey?: string | undefined;
+}
+
+export interface GranaryServer {
+  readonly yoga: YogaServerInstance<ServerContext, Context>;
+  readonly http: Server;
+  /** Listens on the configured host and port (0 picks a free one); resolves to the base URL. */
+  listen(port?: number, host?: string): Promise<string>;
+  /** Stops accepting, lets in-flight requests finish (up to `graceMs`), closes sockets, then the app. */
+  close(graceMs?: number): Promise<void>;
+}
+
+/** Status and code of each domain error when it escapes a query (mutations return them as results). */
+function codeOf(error: DomainError): { code: string; status: number } {
+  if (error instanceof UnauthenticatedError) return { code: 'UNAUTHENTICATED', status: 401 };
+  if (error instanceof ForbiddenError) return { code: 'FORBIDDEN', status: 403 };
+  if (error instanceof NotFoundError) return { code: 'NOT_FOUND', status: 200 };
+  if (error instanceof ValidationError) return { code: 'BAD_USER_INPUT', status: 200 };
+  if (error instanceof ConflictError) return { code: 'CONFLICT', status: 200 };
+  return { code: 'DOMAIN_ERROR', status: 200 };
+}
+
+function unauthenticated(message: string): GraphQLError {
+  return new GraphQLError(message, { extensions: { code: 'UNAUTHENTICATED', http: { status: 401 } } });
+}
+
+/**
+ * Authenticates every GraphQL request before its document is even parsed, so a caller
+ * without a valid key learns nothing about the schema (no validation errors, no suggestions).
+ */
+function useApiKeyAuth(app: App, viewers: WeakMap<Request, Viewer>): Plugin {
+  return {
+    async onParams({ request }) {
+      try {
+        viewers.set(request, await app.services.apiKeys.authenticate(request.headers.get('authorization')));
+      } catch (error) {
+        if (error instanceof UnauthenticatedError) throw unauthenticated(error.message);
+        throw error;
+      }
+    },
+  };
+}
+
+function isLoopback(address: string | undefined): boolean {
+  return !!address && (address === '::1' || address.startsWith('127.') || address.startsWith('::ffff:127.'));
+}
+
+/** Builds the HTTP server: GraphQL over HTTP and SSE, graphql-ws on the same path, /healthz. */
+export function createGranaryServer(app: App, options: GranaryServerOptions = {}): GranaryServer {
+  const { config, logger } = app;
+  const viewers = new WeakMap<Request, Viewer>();
+
+  const yoga = createYoga<ServerContext, Context>({
+    schema,
+    graphqlEndpoint: GRAPHQL_PATH,
+    landingPage: false,
+    maxRequestBodySize: config.limits.maxBodyBytes,
+    logging: {
+      debug: (...args) => logger.debug(args.length === 1 ? args[0] : args),
+      info: (...args) => logger.info(args.length === 1 ? args[0] : args),
+      warn: (...args) => logger.warn(args.length === 1 ? args[0] : args),
+      error: (...args) => logger.error(args.length === 1 ? args[0] : args),
+    },
+    graphiql: config.graphiql
+      ? (_request, serverContext) => ({
+          title: 'Granary',
+          subscriptionsProtocol: 'WS',
+          headers:
+            options.adminKey && isLoopback(serverContext?.req.socket.remoteAddress)
+              ? JSON.stringify({ Authorization: `Bearer ${options.adminKey}` }, null, 2)
+              : JSON.stringify({ Authorization: 'Bearer <your API key>' }, null, 2),
+          defaultQuery: '{\n  viewer {\n    project { name }\n    scopes\n  }\n}\n',
+        })
+      : false,
+    maskedErrors: {
+      maskError(error, message, isDev) {
+        const original = error instanceof GraphQLError ? error.originalError : error;
+        if (original instanceof DomainError) {
+          const { code, status } = codeOf(original);
+          const path = error instanceof GraphQLError ? error.path : undefined;
+          return new GraphQLError(original.message, {
+            path,
+            extensions: {
+              code,
+              http: { status },
+              ...(original instanceof ValidationError ? { issues: original.issues } : {}),
+            },
+          });
+        }
+        if (!(error instanceof GraphQLError) || error.originalError) logger.error({ err: original }, 'unexpected error');
+        return yogaMaskError(error, message, isDev);
+      },
+    },
+    context: ({ request, viewer }: InitialContext) => {
+      const resolved = viewer ?? viewers.get(request);
+      if (!resolved) throw unauthenticated('missing API key');
+      return { viewer: resolved, services: app.services, prisma: app.prisma };
+    },
+    plugins: [
+      useApiKeyAuth(app, viewers),
+      // Keys travel only in the Authorization header (never cookies), which a cross-site form or
+      // simple request cannot set; the plugin also refuses such requests outright.
+      useCSRFPrevention({ requestHeaders: ['authorization', 'x-graphql-yoga-csrf'] }),
+      EnvelopArmorPlugin({
+        maxDepth: { n: config.limits.maxDepth },
+        maxAliases: { n: config.limits.maxAliases },
+        costLimit: { maxCost: config.limits.maxCost },
+        maxTokens: { n: config.limits.maxTokens },
+        maxDirectives: { n: 50 },
+        blockFieldSuggestion: { enabled: !config.introspection },
+      }),
+      ...(config.introspection ? [] : [useDisableIntrospection()]),
+    ],
+  });
+
+  const http = createServer((req, res) => {
+    if (req.url === '/healthz' || req.url?.startsWith('/healthz?')) {
+      app.prisma
+        .$queryRawUnsafe('SELECT 1')
+        .then(() => {
+          res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
+        })
+        .catch((error: unknown) => {
+          logger.error({ err: error }, 'health check failed');
+          res.writeHead(503, { 'content-type': 'application/json' }).end('{"status":"unavailable"}');
+        });
+      return;
+    }
+    void yoga(req, res, { req, res });
+  });
+
+  const wss = new WebSocketServer({ server: http, path: GRAPHQL_PATH });
+  const wsServer = useServer<Record<string, unknown>, { viewer: Viewer }>(
+    {
+      async onConnect(ctx) {
+        const payload = ctx.connectionParams ?? {};
+        const header = Object.entries(payload).find(([k]) => k.toLowerCase() === 'authorization')?.[1];
+        if (typeof header !== 'string' || header.trim() === '') {
+          ctx.extra.socket.close(4401, 'Unauthorized');
+          return false;
+        }
+        try {
+          ctx.extra.viewer = await app.services.apiKeys.authenticate(header);
+          return true;
+        } catch (error) {
+          if (error instanceof UnauthenticatedError) return false;
+          throw error;
+        }
+      },
+      execute: (args) => (args.rootValue as Enveloped).execute(args),
+      subscribe: (args) => (args.rootValue as Enveloped).subscribe(args),
+      async onSubscribe(ctx, _id, params) {
+        const enveloped = yoga.getEnveloped({
+          request: ctx.extra.request,
+          viewer: ctx.extra.viewer,
+          params,
+        });
+        const document = enveloped.parse(params.query);
+        const errors = enveloped.validate(enveloped.schema, document);
+        if (errors.length > 0) return errors;
+        const args: ExecutionArgs = {
+          schema: enveloped.schema,
+          document,
+          operationName: params.operationName ?? null,
+          variableValues: params.variables ?? null,
+          contextValue: await enveloped.contextFactory(),
+          rootValue: { execute: enveloped.execute, subscribe: enveloped.subscribe },
+        };
+        return args;
+      },
+    },
+    wss,
+  );
+  type Enveloped = { execute: (args: ExecutionArgs) => any; subscribe: (args: ExecutionArgs) => any };
+
+  let closing: Promise<void> | undefined;
+  return {
+    yoga,
+    http,
+    listen(port = config.port, host = config.host) {
+      return new Promise((resolve, reject) => {
+        http.once('error', reject);
+        http.listen(port, host, () => {
+          http.off('error', reject);
+          const address = http.address();
+          const actual = typeof address === 'object' && address ? address.port : port;
+          const shownHost = host.includes(':') ? `[${host}]` : host;
+          resolve(`http://${shownHost}:${actual}`);
+        });
+      });
+    },
+    close(graceMs = 10_000) {
+      closing ??= (async () => {
+        const stopped = new Promise<void>((resolve) => http.close(() => resolve()));
+        http.closeIdleConnections();
+        for (const socket of wss.clients) socket.close(1001, 'Server shutting down');
+        await wsServer.dispose();
+        const timer = setTimeout(() => http.closeAllConnections(), graceMs);
+        await stopped;
+        clearTimeout(timer);
+        await app.close();
+      })();
+      return closing;
+    },
+  };
+}

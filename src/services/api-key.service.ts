@@ -1,0 +1,187 @@
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { z } from 'zod';
+import { ForbiddenError, NotFoundError, UnauthenticatedError, ValidationError } from '../errors.ts';
+import type { Logger } from '../logger.ts';
+import type { MetadataClient } from '../stores/metadata/client.ts';
+import type { ApiKey } from '../generated/sqlite/client.ts';
+import type { RegistryEventsService } from './registry-events.service.ts';
+import { grants, highest, SCOPES, type Scope, type Viewer } from './viewer.ts';
+import { parseInput } from './validation.ts';
+
+/** Secrets look like `gra_<prefix>_<secret>`; the prefix is public and finds the row. */
+const SECRET_PATTERN = /^gra_([A-Za-z0-9]{12})_([A-Za-z0-9_-]{43})$/;
+
+/** How long an authenticated key is trusted without re-reading it (revocation here is immediate). */
+const CACHE_MS = 10_000;
+/** `lastUsedAt` is written at most this often per key, so reads do not become writes. */
+const TOUCH_MS = 60_000;
+
+const createInput = z.object({
+  name: z.string().trim().min(1, 'must not be empty').max(200),
+  scopes: z.array(z.enum(SCOPES as [Scope, ...Scope[]])).min(1, 'give at least one scope'),
+  project: z.string().trim().min(1).nullish(),
+  expiresAt: z.date().nullish(),
+});
+export type CreateApiKeyInput = z.input<typeof createInput>;
+
+interface CachedKey {
+  readonly viewer: Viewer;
+  readonly hash: Buffer;
+  readonly expiresAt: Date | null;
+  readonly cachedUntil: number;
+}
+
+/** API keys: minting (secret shown once), revoking, and authenticating bearer secrets. */
+export class ApiKeyService {
+  private readonly cache = new Map<string, CachedKey>();
+  private readonly touchedAt = new Map<string, number>();
+  private rootProjectId: string | undefined;
+
+  constructor(
+    private readonly prisma: MetadataClient,
+    private readonly events: RegistryEventsService,
+    private readonly logger: Logger,
+  ) {}
+
+  /**
+   * Mints a key. The caller may give at most its own scopes; naming another `project` needs
+   * a server admin (an ADMIN key of the first project). Returns the secret, which is never stored.
+   */
+  async create(viewer: Viewer, raw: CreateApiKeyInput): Promise<{ secret: string; apiKey: ApiKey }> {
+    const input = parseInput(createInput, raw);
+    if (input.scopes.some((s) => !grants(viewer.scopes, s))) {
+      throw new ForbiddenError(`a ${highest(viewer.scopes)} key cannot mint a key with more scopes than its own`);
+    }
+    if (input.expiresAt && input.expiresAt.getTime() <= Date.now()) {
+      throw ValidationError.at(['input', 'expiresAt'], 'must be in the future');
+    }
+    let projectId = viewer.projectId;
+    if (input.project && input.project !== viewer.projectName) {
+      if (!viewer.serverAdmin) throw new ForbiddenError('only an ADMIN key of the first project can mint keys for other projects');
+      const project = await this.prisma.project.findUnique({ where: { name: input.project } });
+      if (!project) throw new NotFoundError('Project', input.project);
+      projectId = project.id;
+    }
+    return this.mint(projectId, input.name, [...new Set(input.scopes)], input.expiresAt ?? null);
+  }
+
+  /** Creates a key without a caller (first start of a server). */
+  async mint(projectId: string, name: string, scopes: Scope[], expiresAt: Date | null) {
+    const prefix = randomToken(12);
+    const secret = `gra_${prefix}_${randomBytes(32).toString('base64url')}`;
+    const { apiKey, event } = await this.prisma.$transaction(async (tx) => {
+      const apiKey = await tx.apiKey.create({
+        data: { projectId, name, prefix, hash: sha256(secret).toString('hex'), scopes, expiresAt },
+      });
+      const event = await this.events.record(tx, projectId, {
+        kind: 'ApiKey',
+        objectId: apiKey.id,
+        name,
+        action: 'CREATED',
+      });
+      return { apiKey, event };
+    });
+    this.events.publish(event);
+    return { secret, apiKey };
+  }
+
+  /** Revokes a key of the caller's project: its own, or any with ADMIN. Idempotent. */
+  async revoke(viewer: Viewer, id: string): Promise<ApiKey> {
+    const existing = await this.prisma.apiKey.findUnique({ where: { id } });
+    if (!existing || existing.projectId !== viewer.projectId) throw new NotFoundError('ApiKey', id);
+    if (existing.id !== viewer.apiKeyId && !grants(viewer.scopes, 'ADMIN')) {
+      throw new ForbiddenError('revoking another key needs an ADMIN key');
+    }
+    if (existing.revokedAt) return existing;
+    const { apiKey, event } = await this.prisma.$transaction(async (tx) => {
+      const apiKey = await tx.apiKey.update({ where: { id }, data: { revokedAt: new Date() } });
+      const event = await this.events.record(tx, apiKey.projectId, {
+        kind: 'ApiKey',
+        objectId: apiKey.id,
+        name: apiKey.name,
+        action: 'UPDATED',
+      });
+      return { apiKey, event };
+    });
+    this.forget(apiKey.prefix);
+    this.events.publish(event);
+    return apiKey;
+  }
+
+  /** Drops a key from this process's cache (called on revocation, here or in another process). */
+  forget(prefix: string): void {
+    this.cache.delete(prefix);
+  }
+
+  /**
+   * Resolves an `Authorization` header value to the viewer, or throws UnauthenticatedError.
+   * Accepts `Bearer <secret>` (scheme case-insensitive) or the bare secret.
+   */
+  async authenticate(authorization: string | null | undefined): Promise<Viewer> {
+    if (!authorization) throw new UnauthenticatedError('missing API key: send Authorization: Bearer <key>');
+    const secret = authorization.replace(/^\s*bearer\s+/i, '').trim();
+    const match = SECRET_PATTERN.exec(secret);
+    if (!match) throw new UnauthenticatedError('malformed API key');
+    const prefix = match[1]!;
+    const now = Date.now();
+    let entry = this.cache.get(prefix);
+    if (!entry || entry.cachedUntil < now) {
+      entry = await this.load(prefix);
+      if (entry) this.cache.set(prefix, entry);
+      else this.cache.delete(prefix);
+    }
+    const presented = sha256(secret);
+    if (!entry || !timingSafeEqual(presented, entry.hash)) throw new UnauthenticatedError('invalid API key');
+    if (entry.expiresAt && entry.expiresAt.getTime() <= now) throw new UnauthenticatedError('expired API key');
+    this.touch(entry.viewer.apiKeyId, now);
+    return entry.viewer;
+  }
+
+  private async load(prefix: string): Promise<CachedKey | undefined> {
+    const row = await this.prisma.apiKey.findUnique({ where: { prefix }, include: { project: true } });
+    if (!row || row.revokedAt) return undefined;
+    const scopes = row.scopes as Scope[];
+    const rootId = await this.rootProject();
+    return {
+      viewer: {
+        apiKeyId: row.id,
+        projectId: row.projectId,
+        projectName: row.project.name,
+        scopes,
+        serverAdmin: row.projectId === rootId && grants(scopes, 'ADMIN'),
+      },
+      hash: Buffer.from(row.hash, 'hex'),
+      expiresAt: row.expiresAt,
+      cachedUntil: Date.now() + CACHE_MS,
+    };
+  }
+
+  /** The server's first project (uuid v7 ids sort by creation). Its ADMIN keys are server admins. */
+  private async rootProject(): Promise<string | undefined> {
+    if (!this.rootProjectId) {
+      const first = await this.prisma.project.findFirst({ orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] });
+      this.rootProjectId = first?.id;
+    }
+    return this.rootProjectId;
+  }
+
+  private touch(id: string, now: number): void {
+    if ((this.touchedAt.get(id) ?? 0) + TOUCH_MS > now) return;
+    this.touchedAt.set(id, now);
+    this.prisma.apiKey
+      .update({ where: { id }, data: { lastUsedAt: new Date(now) } })
+      .catch((error: unknown) => this.logger.warn({ err: error, apiKeyId: id }, 'could not record key use'));
+  }
+}
+
+function sha256(value: string): Buffer {
+  return createHash('sha256').update(value).digest();
+}
+
+const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+function randomToken(length: number): string {
+  const bytes = randomBytes(length);
+  let out = '';
+  for (const b of bytes) out += ALPHABET[b % ALPHABET.length];
+  return out;
+}

@@ -1,0 +1,87 @@
+import type { MetadataClient } from '../stores/metadata/client.ts';
+import type { GranaryPubSub, RegistryEventMessage } from '../pubsub.ts';
+
+/** What changed: the object's kind (`FeatureGroup`, `ApiKey`, …), identity and the action. */
+export interface RegistryChange {
+  readonly kind: string;
+  readonly objectId: string;
+  readonly name: string;
+  readonly version?: number | null;
+  readonly action: RegistryEventMessage['action'];
+}
+
+/** A Prisma client or the transaction client handed to `$transaction` callbacks. */
+type Tx = Pick<MetadataClient, 'registryEvent'>;
+
+/**
+ * The change feed. Each change is stored in the same transaction as the change itself
+ * (`record`), then published once that transaction has committed (`publish`), so the stored
+ * log never misses an event a subscriber saw, and a rolled-back change is never announced.
+ */
+export class RegistryEventsService {
+  constructor(
+    private readonly prisma: MetadataClient,
+    private readonly pubsub: GranaryPubSub,
+  ) {}
+
+  /** Stores the event inside the caller's transaction; hand the result to `publish` after commit. */
+  async record(tx: Tx, projectId: string, change: RegistryChange): Promise<PendingEvent> {
+    const row = await tx.registryEvent.create({
+      data: {
+        projectId,
+        kind: change.kind,
+        objectId: change.objectId,
+        name: change.name,
+        version: change.version ?? null,
+        action: change.action,
+      },
+    });
+    return { projectId, message: toMessage(row) };
+  }
+
+  publish(...events: PendingEvent[]): void {
+    for (const { projectId, message } of events) this.pubsub.publish('registryEvent', projectId, message);
+  }
+
+  /** Replays the stored feed of a project after `since`, oldest first. */
+  async changesSince(projectId: string, since: Date, first: number): Promise<RegistryEventMessage[]> {
+    const rows = await this.prisma.registryEvent.findMany({
+      where: { projectId, at: { gt: since } },
+      orderBy: { id: 'asc' },
+      take: first,
+    });
+    return rows.map(toMessage);
+  }
+
+  /** Live events of one project, optionally only some kinds. */
+  async *subscribe(projectId: string, kinds?: readonly string[] | null): AsyncGenerator<RegistryEventMessage> {
+    for await (const event of this.pubsub.subscribe('registryEvent', projectId)) {
+      if (!kinds || kinds.length === 0 || kinds.includes(event.kind)) yield event;
+    }
+  }
+}
+
+export interface PendingEvent {
+  readonly projectId: string;
+  readonly message: RegistryEventMessage;
+}
+
+function toMessage(row: {
+  id: number;
+  kind: string;
+  objectId: string;
+  name: string;
+  version: number | null;
+  action: string;
+  at: Date;
+}): RegistryEventMessage {
+  return {
+    id: row.id,
+    kind: row.kind,
+    objectId: row.objectId,
+    name: row.name,
+    version: row.version,
+    action: row.action as RegistryEventMessage['action'],
+    at: row.at.toISOString(),
+  };
+}

@@ -1,0 +1,40 @@
+import { createRequire } from 'node:module';
+import { defineConfig } from 'vitest/config';
+
+// graphql ships CommonJS and ESM builds; the libraries (yoga, Pothos) load the CommonJS one, so
+// the code vitest transforms must too, or `instanceof GraphQLError` fails across the two copies.
+const graphqlCjs = createRequire(import.meta.url).resolve('graphql');
+
+// The suite runs against embedded SQLite metadata; with TEST_DATABASE_URL set (CI sets it),
+// everything that goes through the metadata store runs again on PostgreSQL. Store contract
+// suites under test/stores choose their backends themselves and run once.
+const postgres = process.env.TEST_DATABASE_URL;
+
+export default defineConfig({
+  resolve: { alias: [{ find: /^graphql$/, replacement: graphqlCjs }] },
+  test: {
+    globalSetup: ['test/helpers/global-setup.ts'],
+    testTimeout: 30_000,
+    hookTimeout: 60_000,
+    pool: 'forks',
+    projects: [
+      {
+        extends: true as const,
+        test: { name: 'sqlite', include: ['test/**/*.test.ts'], env: { GRANARY_TEST_METADATA: 'sqlite' } },
+      },
+      ...(postgres
+        ? [
+            {
+              extends: true as const,
+              test: {
+                name: 'postgresql',
+                include: ['test/**/*.test.ts'],
+                exclude: ['test/stores/**', 'test/schema-file.test.ts', 'test/cli.test.ts'],
+                env: { GRANARY_TEST_METADATA: 'postgresql' },
+              },
+            },
+          ]
+        : []),
+    ],
+  },
+});
