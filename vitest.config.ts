@@ -29,7 +29,14 @@ export default defineConfig({
               test: {
                 name: 'postgresql',
                 include: ['test/**/*.test.ts'],
-                exclude: ['test/stores/**', 'test/schema-file.test.ts', 'test/cli.test.ts'],
+                // Process-level tests spawn the CLI on embedded SQLite: once is enough.
+                exclude: [
+                  'test/stores/**',
+                  'test/schema-file.test.ts',
+                  'test/cli.test.ts',
+                  'test/config.test.ts',
+                  'test/shutdown.test.ts',
+                ],
                 env: { GRANARY_TEST_METADATA: 'postgresql' },
               },
             },

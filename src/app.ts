@@ -1,10 +1,17 @@
+import { join } from 'node:path';
 import type { Config } from './config.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { createGranaryPubSub, type GranaryPubSub } from './pubsub.ts';
 import { ApiKeyService } from './services/api-key.service.ts';
 import { ProjectService } from './services/project.service.ts';
 import { RegistryEventsService } from './services/registry-events.service.ts';
+import { FeatureGroupService } from './services/feature-group/feature-group.service.ts';
+import { TempFiles } from './stores/artifacts/temp-files.ts';
 import { openMetadataClient, type MetadataClient } from './stores/metadata/client.ts';
+import { DuckDbOfflineStore } from './stores/offline/duckdb.ts';
+import type { OfflineStore } from './stores/offline/offline-store.ts';
+import { openOnlineStore } from './stores/online/index.ts';
+import type { OnlineStore } from './stores/online/online-store.ts';
 import { applyMigrations } from './stores/metadata/migrate.ts';
 import { metadataTargetFromConfig } from './stores/metadata/target.ts';
 
@@ -13,6 +20,8 @@ export interface Services {
   readonly events: RegistryEventsService;
   readonly apiKeys: ApiKeyService;
   readonly projects: ProjectService;
+  readonly featureGroups: FeatureGroupService;
+  readonly tempFiles: TempFiles;
 }
 
 /** Everything one server process holds: configuration, stores, pub/sub and services. */
@@ -21,6 +30,8 @@ export interface App {
   readonly logger: Logger;
   readonly prisma: MetadataClient;
   readonly pubsub: GranaryPubSub;
+  readonly offline: OfflineStore;
+  readonly online: OnlineStore;
   readonly services: Services;
   /** Closes stores and connections; the HTTP server is stopped before this. */
   close(): Promise<void>;
@@ -45,14 +56,20 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
   const events = new RegistryEventsService(prisma, pubsub);
   const apiKeys = new ApiKeyService(prisma, events, logger);
   const projects = new ProjectService(prisma, events, apiKeys);
+  const offline = await DuckDbOfflineStore.open(join(config.dataDir, 'offline'));
+  const online = openOnlineStore({ dataDir: config.dataDir, url: config.onlineStoreUrl });
+  const featureGroups = new FeatureGroupService(prisma, events, offline, online, logger);
+  const tempFiles = new TempFiles(config.dataDir);
   return {
     config,
     logger,
     prisma,
     pubsub,
-    services: { events, apiKeys, projects },
+    offline,
+    online,
+    services: { events, apiKeys, projects, featureGroups, tempFiles },
     async close() {
-      await pubsub.close();
+      await Promise.allSettled([pubsub.close(), offline.close(), online.close()]);
       await prisma.$disconnect();
     },
   };

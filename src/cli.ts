@@ -1,4 +1,5 @@
 import { writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from './config.ts';
 
 const USAGE = `Usage: granary [command] [options]
@@ -36,6 +37,8 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     switch (command) {
       case 'serve': {
         if (help) return print(first === undefined || first.startsWith('-') ? USAGE + '\n' + SERVE_USAGE : SERVE_USAGE);
+        // A mistyped option must not start a server that ignores it.
+        if (args.length > 0) return fail(`serve takes no arguments (got ${args.join(' ')}); configure it through the environment\n\n${SERVE_USAGE}`);
         const { serve } = await import('./serve.ts');
         await serve(loadConfig());
         return 0;
@@ -46,10 +49,14 @@ export async function runCli(argv: readonly string[]): Promise<number> {
       }
       case 'print-schema': {
         if (help) return print(PRINT_SCHEMA_USAGE);
+        let file: string | undefined;
+        try {
+          file = parseArgs({ args: [...args], options: { output: { type: 'string' } } }).values.output;
+        } catch (error) {
+          return fail(`${(error as Error).message}\n\n${PRINT_SCHEMA_USAGE}`);
+        }
         const { printSortedSchema } = await import('./schema/index.ts');
-        const out = args.indexOf('--output');
-        if (out >= 0) {
-          const file = args[out + 1];
+        if (file !== undefined) {
           if (!file) return fail('--output needs a file name');
           writeFileSync(file, printSortedSchema());
         } else {
@@ -64,6 +71,12 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     }
   } catch (error) {
     if (error instanceof ConfigError) return fail(error.message);
+    const { syscall, code, address, port } = error as NodeJS.ErrnoException & { address?: string; port?: number };
+    if (syscall === 'listen') {
+      // An operator's mistake, not a crash: say what to change instead of printing a stack trace.
+      process.stderr.write(`granary: cannot listen on ${address}${port === undefined ? '' : `:${port}`} (${code}); set PORT or HOST to another value\n`);
+      return 1;
+    }
     throw error;
   }
 }

@@ -10,6 +10,8 @@ export interface Config {
   readonly databaseUrl: string | undefined;
   /** `redis://…` shares subscription events between server processes; undefined is in-process. */
   readonly pubsubUrl: string | undefined;
+  /** `redis://…` serves online features from Redis; undefined is SQLite in the data directory. */
+  readonly onlineStoreUrl: string | undefined;
   readonly nodeEnv: 'development' | 'production' | 'test';
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   /** GraphiQL page on GET /graphql. Default: on unless production. */
@@ -33,7 +35,13 @@ const flag = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' |
 const positiveInt = z.coerce.number().int().positive();
 
 const envSchema = z.object({
-  PORT: z.coerce.number().int().min(0).max(65535).default(4000),
+  PORT: z
+    .string()
+    .trim()
+    .regex(/^\d{1,5}$/, 'must be a port number 0–65535')
+    .transform(Number)
+    .refine((n) => n <= 65535, 'must be a port number 0–65535')
+    .default(4000),
   HOST: z.string().min(1).default('127.0.0.1'),
   GRANARY_DATA_DIR: z.string().min(1).default('./.granary'),
   DATABASE_URL: z
@@ -41,6 +49,10 @@ const envSchema = z.object({
     .regex(/^postgres(ql)?:\/\/.+/, 'must be a postgresql:// URL (leave it unset for embedded SQLite)')
     .optional(),
   PUBSUB_URL: z.string().regex(/^rediss?:\/\/.+/, 'must be a redis:// URL (leave it unset for in-process)').optional(),
+  ONLINE_STORE_URL: z
+    .string()
+    .regex(/^rediss?:\/\/.+/, 'must be a redis:// URL (leave it unset for SQLite in the data directory)')
+    .optional(),
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),
   GRANARY_GRAPHIQL: flag.optional(),
@@ -74,6 +86,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     dataDir: resolve(e.GRANARY_DATA_DIR),
     databaseUrl: e.DATABASE_URL,
     pubsubUrl: e.PUBSUB_URL,
+    onlineStoreUrl: e.ONLINE_STORE_URL,
     nodeEnv: e.NODE_ENV,
     logLevel: e.LOG_LEVEL ?? (e.NODE_ENV === 'test' ? 'silent' : 'info'),
     graphiql: e.GRANARY_GRAPHIQL ?? !production,

@@ -2,9 +2,9 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { useDisableIntrospection } from '@graphql-yoga/plugin-disable-introspection';
 import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
 import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
-import { GraphQLError, type ExecutionArgs } from 'graphql';
+import { GraphQLError, type ExecutionArgs, type ExecutionResult } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
-import { createYoga, maskError as yogaMaskError, type Plugin, type YogaServerInstance } from 'graphql-yoga';
+import { createYoga, isAsyncIterable, maskError as yogaMaskError, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import { WebSocketServer } from 'ws';
 import type { App } from './app.ts';
 import type { Context } from './context.ts';
@@ -16,6 +16,7 @@ import {
   UnauthenticatedError,
   ValidationError,
 } from './errors.ts';
+import { GRAPHIQL_ASSETS_PATH, renderGraphiQL, serveGraphiQLAsset } from './graphiql.ts';
 import { schema } from './schema/index.ts';
 import type { Viewer } from './services/viewer.ts';
 
@@ -69,6 +70,49 @@ function useApiKeyAuth(app: App, viewers: WeakMap<Request, Viewer>): Plugin {
   };
 }
 
+/**
+ * Completes every live subscription once `signal` aborts, so on shutdown an SSE stream ends with
+ * its `complete` event instead of holding the server until the grace period cuts it.
+ */
+function useCompleteSubscriptionsOn(signal: AbortSignal): Plugin {
+  return {
+    onSubscribe: () => ({
+      onSubscribeResult({ result, setResult }) {
+        if (!isAsyncIterable(result)) return;
+        const iterator = result[Symbol.asyncIterator]();
+        const finish = (): Promise<IteratorResult<ExecutionResult>> => {
+          // Not awaited: a source suspended in `for await` only returns on its next event.
+          void Promise.resolve(iterator.return?.()).catch(() => {});
+          return Promise.resolve({ done: true, value: undefined });
+        };
+        const completing: AsyncIterableIterator<ExecutionResult> = {
+          next: () =>
+            signal.aborted
+              ? finish()
+              : new Promise((resolve, reject) => {
+                  // One listener per pending `next`, removed when it settles, so none pile up.
+                  const onAbort = () => resolve(finish());
+                  signal.addEventListener('abort', onAbort, { once: true });
+                  iterator.next().then(
+                    (step) => {
+                      signal.removeEventListener('abort', onAbort);
+                      resolve(step);
+                    },
+                    (error: unknown) => {
+                      signal.removeEventListener('abort', onAbort);
+                      reject(error);
+                    },
+                  );
+                }),
+          return: finish,
+          [Symbol.asyncIterator]: () => completing,
+        };
+        setResult(completing);
+      },
+    }),
+  };
+}
+
 function isLoopback(address: string | undefined): boolean {
   return !!address && (address === '::1' || address.startsWith('127.') || address.startsWith('::ffff:127.'));
 }
@@ -77,6 +121,7 @@ function isLoopback(address: string | undefined): boolean {
 export function createGranaryServer(app: App, options: GranaryServerOptions = {}): GranaryServer {
   const { config, logger } = app;
   const viewers = new WeakMap<Request, Viewer>();
+  const shutdown = new AbortController();
 
   const yoga = createYoga<ServerContext, Context>({
     schema,
@@ -94,12 +139,13 @@ export function createGranaryServer(app: App, options: GranaryServerOptions = {}
           title: 'Granary',
           subscriptionsProtocol: 'WS',
           headers:
-            options.adminKey && isLoopback(serverContext?.req.socket.remoteAddress)
+            options.adminKey && isLoopback(serverContext?.req?.socket.remoteAddress)
               ? JSON.stringify({ Authorization: `Bearer ${options.adminKey}` }, null, 2)
               : JSON.stringify({ Authorization: 'Bearer <your API key>' }, null, 2),
           defaultQuery: '{\n  viewer {\n    project { name }\n    scopes\n  }\n}\n',
         })
       : false,
+    renderGraphiQL,
     maskedErrors: {
       maskError(error, message, isDev) {
         const original = error instanceof GraphQLError ? error.originalError : error;
@@ -138,6 +184,7 @@ export function createGranaryServer(app: App, options: GranaryServerOptions = {}
         blockFieldSuggestion: { enabled: !config.introspection },
       }),
       ...(config.introspection ? [] : [useDisableIntrospection()]),
+      useCompleteSubscriptionsOn(shutdown.signal),
     ],
   });
 
@@ -152,6 +199,17 @@ export function createGranaryServer(app: App, options: GranaryServerOptions = {}
           logger.error({ err: error }, 'health check failed');
           res.writeHead(503, { 'content-type': 'application/json' }).end('{"status":"unavailable"}');
         });
+      return;
+    }
+    if (config.graphiql && req.url?.startsWith(GRAPHIQL_ASSETS_PATH)) {
+      serveGraphiQLAsset(req, res);
+      return;
+    }
+    // Only the GraphQL endpoint reaches yoga: its built-in health check would answer any path
+    // ending in /health without a key.
+    const path = (req.url ?? '/').split('?', 1)[0];
+    if (path !== GRAPHQL_PATH && path !== `${GRAPHQL_PATH}/`) {
+      res.writeHead(404).end();
       return;
     }
     void yoga(req, res, { req, res });
@@ -221,11 +279,16 @@ export function createGranaryServer(app: App, options: GranaryServerOptions = {}
       closing ??= (async () => {
         const stopped = new Promise<void>((resolve) => http.close(() => resolve()));
         http.closeIdleConnections();
+        shutdown.abort();
+        // A keep-alive connection turns idle once its in-flight request is answered: close it
+        // then, rather than waiting for the client or the keep-alive timeout.
+        const idle = setInterval(() => http.closeIdleConnections(), 50);
         for (const socket of wss.clients) socket.close(1001, 'Server shutting down');
         await wsServer.dispose();
         const timer = setTimeout(() => http.closeAllConnections(), graceMs);
         await stopped;
         clearTimeout(timer);
+        clearInterval(idle);
         await app.close();
       })();
       return closing;

@@ -5,6 +5,10 @@ import './shared/errors.ts';
 import './project/project.ts';
 import './api-key/api-key.ts';
 import './registry/registry-events.ts';
+import './shared/data-frame.ts';
+import './feature-group/types.ts';
+import './feature-group/queries.ts';
+import './feature-group/mutations.ts';
 
 /** The executable schema. Built once per process; every request shares it. */
 export const schema: GraphQLSchema = builder.toSchema({ sortSchema: true });

@@ -1,4 +1,5 @@
 import type { MetadataClient } from '../stores/metadata/client.ts';
+import { filter, pipe } from 'graphql-yoga';
 import type { GranaryPubSub, RegistryEventMessage } from '../pubsub.ts';
 
 /** What changed: the object's kind (`FeatureGroup`, `ApiKey`, …), identity and the action. */
@@ -53,11 +54,18 @@ export class RegistryEventsService {
     return rows.map(toMessage);
   }
 
-  /** Live events of one project, optionally only some kinds. */
-  async *subscribe(projectId: string, kinds?: readonly string[] | null): AsyncGenerator<RegistryEventMessage> {
-    for await (const event of this.pubsub.subscribe('registryEvent', projectId)) {
-      if (!kinds || kinds.length === 0 || kinds.includes(event.kind)) yield event;
-    }
+  /**
+   * Live events of one project, optionally only some kinds. A Repeater pipeline, not an async
+   * generator: when the client goes away, `return()` ends it at once and the topic is released,
+   * instead of waiting for the project's next event.
+   */
+  subscribe(projectId: string, kinds?: readonly string[] | null): AsyncIterable<RegistryEventMessage> {
+    const events = this.pubsub.subscribe('registryEvent', projectId);
+    if (!kinds || kinds.length === 0) return events;
+    return pipe(
+      events,
+      filter((event) => kinds.includes(event.kind)),
+    );
   }
 }
 

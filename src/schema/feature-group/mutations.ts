@@ -1,0 +1,178 @@
+import type { Commit, FeatureGroup } from '../../generated/sqlite/client.ts';
+import { ConflictError, NotFoundError, ValidationError } from '../../errors.ts';
+import type { InsertSource } from '../../stores/offline/offline-store.ts';
+import { builder } from '../builder.ts';
+import {
+  CommitRefType,
+  DataFormatEnum,
+  FeatureGroupRefInput,
+  FeatureGroupType,
+  StorageEnum,
+  WriteOperationEnum,
+} from './types.ts';
+
+const FeatureInput = builder.inputType('FeatureInput', {
+  description: 'A feature of a new feature group.',
+  fields: (t) => ({
+    name: t.string({ required: true, description: 'Lower-case name: letters, digits and _.' }),
+    type: t.string({ required: true, description: 'BIGINT, INT, DOUBLE, FLOAT, STRING, BOOLEAN, TIMESTAMP, DATE, DECIMAL(p,s), BINARY or ARRAY<type>.' }),
+    description: t.string({ description: 'What the feature means.' }),
+  }),
+});
+
+const CreateFeatureGroupInput = builder.inputType('CreateFeatureGroupInput', {
+  description: 'A feature group definition. The same definition again returns the existing group.',
+  fields: (t) => ({
+    name: t.string({ required: true, description: 'Lower-case name: letters, digits and _.' }),
+    version: t.int({ description: 'Version. Omitted: the latest version if its definition matches, else the next one.' }),
+    description: t.string({ description: 'What the group holds.' }),
+    primaryKey: t.stringList({ required: true, description: 'Primary-key features, in key order.' }),
+    eventTime: t.string({ description: 'Event-time feature (TIMESTAMP, DATE or BIGINT epoch); omit for a group without event time.' }),
+    onlineEnabled: t.boolean({ description: 'Also write inserts to the online store for serving. Default false.' }),
+    features: t.field({ type: [FeatureInput], description: 'The features. Omitted: inferred from the first insert.' }),
+    statisticsConfig: t.field({ type: 'JSON', description: 'Statistics settings, e.g. { enabled, histograms, correlations }.' }),
+  }),
+});
+
+const FeatureGroupPayload = (name: string, description: string) =>
+  builder.objectRef<{ featureGroup: FeatureGroup }>(name).implement({
+    description,
+    fields: (t) => ({
+      featureGroup: t.field({ type: FeatureGroupType, description: 'The feature group.', resolve: (p) => p.featureGroup }),
+    }),
+  });
+
+builder.mutationField('createFeatureGroup', (t) =>
+  t.field({
+    type: FeatureGroupPayload('CreateFeatureGroupPayload', 'The created feature group, or the existing one with the same definition.'),
+    description: 'Creates a feature group, or returns the existing one when the definition is the same (get-or-create).',
+    authScopes: { write: true },
+    errors: { types: [ValidationError, ConflictError] },
+    args: { input: t.arg({ type: CreateFeatureGroupInput, required: true, description: 'The definition.' }) },
+    resolve: async (_root, { input }, ctx) => ({ featureGroup: await ctx.services.featureGroups.create(ctx.viewer, input) }),
+  }),
+);
+
+const FeatureDescriptionInput = builder.inputType('FeatureDescriptionInput', {
+  description: 'A new description for an existing feature.',
+  fields: (t) => ({
+    name: t.string({ required: true, description: 'Feature name.' }),
+    description: t.string({ required: true, description: 'The new description.' }),
+  }),
+});
+
+const UpdateFeatureGroupInput = builder.inputType('UpdateFeatureGroupInput', {
+  description: 'Changes allowed within a version. Changing or dropping a feature needs a new version.',
+  fields: (t) => ({
+    description: t.string({ description: 'New description of the group.' }),
+    featureDescriptions: t.field({ type: [FeatureDescriptionInput], description: 'New descriptions of features.' }),
+    appendFeatures: t.field({ type: [FeatureInput], description: 'Features to append; existing rows read them as null.' }),
+  }),
+});
+
+builder.mutationField('updateFeatureGroup', (t) =>
+  t.field({
+    type: FeatureGroupPayload('UpdateFeatureGroupPayload', 'The updated feature group.'),
+    description: 'Updates descriptions or appends nullable features.',
+    authScopes: { write: true },
+    errors: { types: [ValidationError, NotFoundError] },
+    args: {
+      featureGroup: t.arg({ type: FeatureGroupRefInput, required: true, description: 'The group.' }),
+      input: t.arg({ type: UpdateFeatureGroupInput, required: true, description: 'The changes.' }),
+    },
+    resolve: async (_root, args, ctx) => ({
+      featureGroup: await ctx.services.featureGroups.update(ctx.viewer, args.featureGroup, args.input),
+    }),
+  }),
+);
+
+const DeleteFeatureGroupPayload = builder.objectRef<FeatureGroup>('DeleteFeatureGroupPayload').implement({
+  description: 'The deleted feature group version.',
+  fields: (t) => ({
+    name: t.exposeString('name', { description: 'Name of the deleted group.' }),
+    version: t.exposeInt('version', { description: 'Version deleted.' }),
+  }),
+});
+
+builder.mutationField('deleteFeatureGroup', (t) =>
+  t.field({
+    type: DeleteFeatureGroupPayload,
+    description: 'Deletes a feature group version, its offline files and online rows.',
+    authScopes: { write: true },
+    errors: { types: [NotFoundError, ConflictError] },
+    args: { featureGroup: t.arg({ type: FeatureGroupRefInput, required: true, description: 'The group; the latest version when omitted.' }) },
+    resolve: (_root, args, ctx) => ctx.services.featureGroups.delete(ctx.viewer, args.featureGroup),
+  }),
+);
+
+const InsertFeatureGroupDataPayload = builder
+  .objectRef<{ commit: Commit; featureGroup: FeatureGroup }>('InsertFeatureGroupDataPayload')
+  .implement({
+    description: 'The commit the insert became.',
+    fields: (t) => ({
+      commit: t.field({ type: CommitRefType, description: 'The commit.', resolve: (p) => p.commit }),
+      validationReport: t.field({
+        type: 'JSON',
+        nullable: true,
+        description: 'Data validation report, when the group has an expectation suite.',
+        resolve: (p) => p.commit.validationReport,
+      }),
+      featureGroup: t.field({ type: FeatureGroupType, description: 'The group after the insert.', resolve: (p) => p.featureGroup }),
+    }),
+  });
+
+const EXTENSIONS: Record<string, 'CSV' | 'PARQUET' | 'NDJSON'> = {
+  csv: 'CSV',
+  parquet: 'PARQUET',
+  pq: 'PARQUET',
+  ndjson: 'NDJSON',
+  jsonl: 'NDJSON',
+  json: 'NDJSON',
+};
+
+builder.mutationField('insertFeatureGroupData', (t) =>
+  t.field({
+    type: InsertFeatureGroupDataPayload,
+    description:
+      'Inserts rows as one atomic commit: JSON `rows` for small batches, or a `file` (multipart upload) for bulk. Values are checked against the schema; on any bad row nothing is written and a ValidationError names the row, column and reason.',
+    authScopes: { write: true },
+    errors: { types: [ValidationError, NotFoundError] },
+    args: {
+      featureGroup: t.arg({ type: FeatureGroupRefInput, required: true, description: 'The group; the latest version when omitted.' }),
+      rows: t.arg({ type: ['JSON'], description: 'Rows as objects keyed by feature name.' }),
+      file: t.arg({ type: 'File', description: 'A CSV, Parquet or NDJSON file.' }),
+      format: t.arg({ type: DataFormatEnum, description: 'Format of `file`; from its extension when omitted.' }),
+      operation: t.arg({ type: WriteOperationEnum, defaultValue: 'UPSERT', description: 'UPSERT (default) or INSERT.' }),
+      storage: t.arg({ type: StorageEnum, defaultValue: 'BOTH', description: 'Stores to write; BOTH by default.' }),
+    },
+    resolve: async (_root, args, ctx) => {
+      const { featureGroups } = ctx.services;
+      if ((args.rows == null) === (args.file == null)) {
+        throw ValidationError.at(['rows'], 'give either rows or file');
+      }
+      let uploaded: string | undefined;
+      try {
+        let source: InsertSource;
+        if (args.rows) {
+          const bad = args.rows.findIndex((r) => r === null || typeof r !== 'object' || Array.isArray(r));
+          if (bad >= 0) throw ValidationError.at(['rows', bad + 1], 'each row must be an object keyed by feature name');
+          source = { kind: 'rows', rows: args.rows as Record<string, unknown>[] };
+        } else {
+          const file = args.file!;
+          const format = args.format ?? EXTENSIONS[file.name.split('.').pop()?.toLowerCase() ?? ''];
+          if (!format) throw ValidationError.at(['format'], `cannot tell the format of ${file.name}: give format`);
+          uploaded = await ctx.services.tempFiles.spool(file);
+          source = { kind: 'file', path: uploaded, format };
+        }
+        const commit = await featureGroups.insert(ctx.viewer, args.featureGroup, source, {
+          operation: args.operation ?? 'UPSERT',
+          storage: args.storage ?? 'BOTH',
+        });
+        const featureGroup = await featureGroups.get(ctx.viewer, args.featureGroup);
+        return { commit, featureGroup };
+      } finally {
+        if (uploaded) await ctx.services.tempFiles.remove(uploaded);
+      }
+    },
+  }),
+);

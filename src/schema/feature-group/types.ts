@@ -1,0 +1,115 @@
+import type { FeatureDef } from '../../engine/feature-types.ts';
+import { builder } from '../builder.ts';
+import { DataFrameRef } from '../shared/data-frame.ts';
+import { pageSize } from '../shared/pagination.ts';
+
+export const FeatureGroupRefInput = builder.inputType('FeatureGroupRef', {
+  description: 'A feature group by name and version; the latest version when version is omitted.',
+  fields: (t) => ({
+    name: t.string({ required: true, description: 'Group name.' }),
+    version: t.int({ description: 'Version; latest when omitted.' }),
+  }),
+});
+
+export const WriteOperationEnum = builder.enumType('WriteOperation', {
+  description: 'How an insert treats rows whose identity (primary key + event time) exists.',
+  values: {
+    UPSERT: { description: 'Supersede existing rows with the same identity; duplicates within the insert keep the last.' },
+    INSERT: { description: 'Like UPSERT, but duplicates within the insert are rejected.' },
+  } as const,
+});
+
+export const StorageEnum = builder.enumType('Storage', {
+  description: 'Which stores an insert writes.',
+  values: {
+    BOTH: { description: 'Offline (history) and, when the group is online enabled, online (serving).' },
+    OFFLINE: { description: 'Only the offline store.' },
+    ONLINE: { description: 'Only the online store (the rows are not kept in history).' },
+  } as const,
+});
+
+export const DataFormatEnum = builder.enumType('DataFormat', {
+  description: 'Format of an uploaded file.',
+  values: {
+    CSV: { description: 'Comma-separated values with a header row.' },
+    PARQUET: { description: 'Apache Parquet.' },
+    NDJSON: { description: 'One JSON object per line.' },
+  } as const,
+});
+
+const FeatureRef = builder.objectRef<FeatureDef & { primary: boolean; eventTime: boolean }>('Feature').implement({
+  description: 'A feature (column) of a feature group.',
+  fields: (t) => ({
+    name: t.exposeString('name', { description: 'Feature name.' }),
+    type: t.exposeString('type', { description: 'Feature type: BIGINT, INT, DOUBLE, FLOAT, STRING, BOOLEAN, TIMESTAMP, DATE, DECIMAL(p,s), BINARY or ARRAY<…>.' }),
+    description: t.exposeString('description', { description: 'What the feature means.' }),
+    primary: t.exposeBoolean('primary', { description: 'Part of the primary key.' }),
+    eventTime: t.exposeBoolean('eventTime', { description: 'The group’s event-time feature.' }),
+  }),
+});
+
+export const CommitRefType = builder.prismaObject('Commit', {
+  description: 'One atomic insert into a feature group.',
+  fields: (t) => ({
+    id: t.exposeString('id', { description: 'Commit id (uuid v7: sorts in commit order).' }),
+    committedAt: t.expose('committedAt', { type: 'DateTime', description: 'When the commit became visible.' }),
+    operation: t.field({ type: WriteOperationEnum, description: 'UPSERT or INSERT.', resolve: (c) => c.operation as 'UPSERT' | 'INSERT' }),
+    storage: t.field({ type: StorageEnum, description: 'The stores written.', resolve: (c) => c.storage as 'BOTH' | 'OFFLINE' | 'ONLINE' }),
+    rowCount: t.exposeInt('rowCount', { description: 'Rows written by the commit.' }),
+    rowsInserted: t.exposeInt('rowsInserted', { description: 'Rows whose identity was new to the group.' }),
+    rowsUpdated: t.exposeInt('rowsUpdated', { description: 'Rows that superseded an existing row with the same identity.' }),
+    bytes: t.float({ description: 'Size of the commit’s offline files.', resolve: (c) => Number(c.bytes) }),
+    onlineWritten: t.boolean({
+      description: 'Whether the commit’s online rows are written (false only briefly, or until a restart replays them).',
+      resolve: (c) => c.onlineState !== 'PENDING',
+    }),
+    validationReport: t.expose('validationReport', { type: 'JSON', nullable: true, description: 'Data validation report of the insert, when the group has an expectation suite.' }),
+  }),
+});
+
+export const FeatureGroupType = builder.prismaNode('FeatureGroup', {
+  description: 'A versioned table of features with a primary key and, usually, an event time. The offline store keeps every commit; the online store the newest row per key.',
+  id: { field: 'id', description: 'Global id, for `node(id:)`.' },
+  findUnique: (id, ctx) => ({ id, projectId: ctx.viewer.projectId }),
+  fields: (t) => ({
+    name: t.exposeString('name', { description: 'Name, unique with the version in the project.' }),
+    version: t.exposeInt('version', { description: 'Version; a new version is how a schema changes incompatibly.' }),
+    description: t.exposeString('description', { description: 'What the group holds.' }),
+    primaryKey: t.stringList({ description: 'Primary-key features, in key order.', resolve: (g) => g.primaryKey as string[] }),
+    eventTime: t.exposeString('eventTime', { nullable: true, description: 'Event-time feature; null for a group without event time.' }),
+    onlineEnabled: t.exposeBoolean('onlineEnabled', { description: 'Whether inserts also write the online store for serving.' }),
+    features: t.field({
+      type: [FeatureRef],
+      description: 'The features in column order; empty until the first insert when the schema is inferred.',
+      resolve: (g) =>
+        (g.features as unknown as FeatureDef[]).map((f) => ({
+          ...f,
+          primary: (g.primaryKey as string[]).includes(f.name),
+          eventTime: g.eventTime === f.name,
+        })),
+    }),
+    statisticsConfig: t.expose('statisticsConfig', { type: 'JSON', nullable: true, description: 'Statistics settings.' }),
+    createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When the group was created.' }),
+    updatedAt: t.expose('updatedAt', { type: 'DateTime', description: 'When the group last changed (definition or data).' }),
+    commits: t.relation('commits', {
+      description: 'Commits, newest first.',
+      args: { first: t.arg.int({ defaultValue: 100, description: 'At most this many (1–1000).' }) },
+      query: (args) => ({ orderBy: { id: 'desc' }, take: pageSize(args.first, 100, 1000) }),
+    }),
+    rowCount: t.int({
+      description: 'Rows visible in the offline store (distinct primary key + event time).',
+      select: { commits: { select: { rowsInserted: true, storage: true } } },
+      resolve: (g) => g.commits.filter((c) => c.storage !== 'ONLINE').reduce((n, c) => n + c.rowsInserted, 0),
+    }),
+    read: t.field({
+      type: DataFrameRef,
+      description: 'The group’s rows from the offline store: for each identity the row of the latest commit, ordered by key and event time.',
+      args: {
+        asOf: t.arg({ type: 'DateTime', description: 'Time travel: see only commits made up to this time.' }),
+        first: t.arg.int({ defaultValue: 1000, description: 'At most this many rows (1–100 000). Use downloadUrl for more.' }),
+      },
+      resolve: (g, args, ctx) =>
+        ctx.services.featureGroups.read(ctx.viewer, g, { asOf: args.asOf, first: pageSize(args.first, 1000, 100_000) }),
+    }),
+  }),
+});

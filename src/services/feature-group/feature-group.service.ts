@@ -1,0 +1,363 @@
+import { v7 as uuidv7 } from 'uuid';
+import { z } from 'zod';
+import { ConflictError, NotFoundError, ValidationError } from '../../errors.ts';
+import type { DataFrame } from '../../engine/data-frame.ts';
+import type { FeatureDef } from '../../engine/feature-types.ts';
+import type { Commit, FeatureGroup, Prisma } from '../../generated/sqlite/client.ts';
+import type { Logger } from '../../logger.ts';
+import type { MetadataClient } from '../../stores/metadata/client.ts';
+import type { CommitFile, CommitRef, GroupLocation, InsertSource, OfflineStore } from '../../stores/offline/offline-store.ts';
+import type { OnlineStore, OnlineTable } from '../../stores/online/online-store.ts';
+import type { RegistryEventsService } from '../registry-events.service.ts';
+import { parseInput } from '../validation.ts';
+import type { Viewer } from '../viewer.ts';
+import {
+  checkDefinition,
+  createFeatureGroupInput,
+  definitionDifferences,
+  featureInput,
+  groupSchema,
+  OBJECT_NAME,
+  type CreateFeatureGroupInput,
+} from './definition.ts';
+
+export interface FeatureGroupRef {
+  readonly name: string;
+  /** Omitted: the latest version. */
+  readonly version?: number | null;
+}
+
+export type WriteOperation = 'UPSERT' | 'INSERT';
+export type Storage = 'BOTH' | 'OFFLINE' | 'ONLINE';
+
+export interface InsertOptions {
+  readonly operation: WriteOperation;
+  readonly storage: Storage;
+}
+
+const updateInput = z.object({
+  description: z.string().max(10_000).nullish(),
+  featureDescriptions: z.array(z.object({ name: z.string(), description: z.string().max(10_000) })).nullish(),
+  appendFeatures: z.array(featureInput).nullish(),
+});
+export type UpdateFeatureGroupInput = z.input<typeof updateInput>;
+
+/** Injection points for tests of atomicity: each runs at its step of an insert and may throw. */
+export interface InsertFaults {
+  afterPublish?(): void | Promise<void>;
+}
+
+/**
+ * Feature groups: the registry (get-or-create by name and version, updates, deletes) and inserts
+ * (validated, committed atomically to the offline store, then written to the online store).
+ */
+export class FeatureGroupService {
+  /** Tests set this to inject failures between the steps of an insert. */
+  faults: InsertFaults = {};
+
+  constructor(
+    private readonly prisma: MetadataClient,
+    private readonly events: RegistryEventsService,
+    private readonly offline: OfflineStore,
+    private readonly online: OnlineStore,
+    private readonly logger: Logger,
+  ) {}
+
+  /**
+   * Creates a group, or returns the existing one when its definition is the same
+   * (primary key, event time, online flag and, when given, features). A different definition
+   * for an existing (name, version) is a ConflictError; version omitted picks the latest
+   * version when it matches, else the next one.
+   */
+  async create(viewer: Viewer, raw: CreateFeatureGroupInput): Promise<FeatureGroup> {
+    const input = parseInput(createFeatureGroupInput, raw);
+    const features = checkDefinition(input.features ?? null, input.primaryKey, input.eventTime ?? null);
+    const requested = {
+      primaryKey: input.primaryKey,
+      eventTime: input.eventTime ?? null,
+      onlineEnabled: input.onlineEnabled ?? false,
+      features,
+    };
+    const latest = await this.prisma.featureGroup.findFirst({
+      where: { projectId: viewer.projectId, name: input.name },
+      orderBy: { version: 'desc' },
+    });
+    let version = input.version ?? undefined;
+    if (version === undefined) {
+      if (latest && definitionDifferences(definitionOf(latest), requested).length === 0) return latest;
+      version = (latest?.version ?? 0) + 1;
+    } else {
+      const existing = await this.prisma.featureGroup.findUnique({
+        where: { projectId_name_version: { projectId: viewer.projectId, name: input.name, version } },
+      });
+      if (existing) return this.sameOrConflict(existing, requested);
+    }
+    try {
+      const { group, event } = await this.prisma.$transaction(async (tx) => {
+        const group = await tx.featureGroup.create({
+          data: {
+            projectId: viewer.projectId,
+            name: input.name,
+            version: version,
+            description: input.description ?? '',
+            primaryKey: [...input.primaryKey],
+            eventTime: input.eventTime ?? null,
+            onlineEnabled: input.onlineEnabled ?? false,
+            features: json(features ?? []),
+            statisticsConfig: (input.statisticsConfig ?? undefined) as object | undefined,
+          },
+        });
+        const event = await this.events.record(tx, viewer.projectId, {
+          kind: 'FeatureGroup',
+          objectId: group.id,
+          name: group.name,
+          version: group.version,
+          action: 'CREATED',
+        });
+        return { group, event };
+      });
+      this.events.publish(event);
+      return group;
+    } catch (error) {
+      // Another request created the same (name, version) first.
+      const existing = await this.prisma.featureGroup.findUnique({
+        where: { projectId_name_version: { projectId: viewer.projectId, name: input.name, version } },
+      });
+      if (existing) return this.sameOrConflict(existing, requested);
+      throw error;
+    }
+  }
+
+  private sameOrConflict(existing: FeatureGroup, requested: ReturnType<typeof definitionOf>): FeatureGroup {
+    const diffs = definitionDifferences(definitionOf(existing), requested);
+    if (diffs.length === 0) return existing;
+    throw new ConflictError(
+      `feature group ${existing.name} version ${existing.version} exists with another definition: ${diffs.join('; ')}. ` +
+        'Create a new version to change it.',
+    );
+  }
+
+  /** A group of the caller's project; the latest version when none is given. */
+  async get(viewer: Viewer, ref: FeatureGroupRef): Promise<FeatureGroup> {
+    const group = await this.find(viewer, ref);
+    if (!group) throw new NotFoundError('FeatureGroup', refText(ref));
+    return group;
+  }
+
+  /** Like `get`, but null when there is no such group. */
+  find(viewer: Viewer, ref: FeatureGroupRef): Promise<FeatureGroup | null> {
+    return ref.version == null
+      ? this.prisma.featureGroup.findFirst({ where: { projectId: viewer.projectId, name: ref.name }, orderBy: { version: 'desc' } })
+      : this.prisma.featureGroup.findUnique({
+          where: { projectId_name_version: { projectId: viewer.projectId, name: ref.name, version: ref.version } },
+        });
+  }
+
+  /**
+   * Changes what may change within a version: descriptions, and appending nullable features
+   * (existing rows read them as null). Changing or dropping a feature needs a new version.
+   */
+  async update(viewer: Viewer, ref: FeatureGroupRef, raw: UpdateFeatureGroupInput): Promise<FeatureGroup> {
+    const input = parseInput(updateInput, raw);
+    const group = await this.get(viewer, ref);
+    const features = [...(group.features as unknown as FeatureDef[])];
+    const issues: { path: (string | number)[]; message: string }[] = [];
+    (input.featureDescriptions ?? []).forEach((fd, i) => {
+      const index = features.findIndex((f) => f.name === fd.name);
+      if (index < 0) issues.push({ path: ['input', 'featureDescriptions', i, 'name'], message: `no feature ${fd.name} in ${group.name}` });
+      else features[index] = { ...features[index]!, description: fd.description };
+    });
+    const appended = input.appendFeatures ?? [];
+    if (appended.length > 0 && features.length === 0) {
+      issues.push({ path: ['input', 'appendFeatures'], message: 'the schema is inferred from the first insert; insert first' });
+    }
+    const all = checkDefinitionForAppend(features, appended, group, issues);
+    if (issues.length > 0) throw new ValidationError(issues[0]!.message, issues);
+    const { updated, event } = await this.prisma.$transaction(async (tx) => {
+      const updated = await tx.featureGroup.update({
+        where: { id: group.id },
+        data: { description: input.description ?? group.description, features: json(all) },
+      });
+      const event = await this.events.record(tx, viewer.projectId, {
+        kind: 'FeatureGroup',
+        objectId: group.id,
+        name: group.name,
+        version: group.version,
+        action: 'UPDATED',
+      });
+      return { updated, event };
+    });
+    if (appended.length > 0 && updated.onlineEnabled) await this.online.ensure(this.onlineTable(updated));
+    this.events.publish(event);
+    return updated;
+  }
+
+  /** Deletes a group version with its offline files and online rows. */
+  async delete(viewer: Viewer, ref: FeatureGroupRef): Promise<FeatureGroup> {
+    const group = await this.get(viewer, ref);
+    const event = await this.prisma.$transaction(async (tx) => {
+      await tx.featureGroup.delete({ where: { id: group.id } });
+      return this.events.record(tx, viewer.projectId, {
+        kind: 'FeatureGroup',
+        objectId: group.id,
+        name: group.name,
+        version: group.version,
+        action: 'DELETED',
+      });
+    });
+    this.events.publish(event);
+    // The metadata row is gone, so nothing reads these any more; failures leave only garbage.
+    await Promise.allSettled([this.offline.drop(this.location(viewer, group)), this.online.drop(this.onlineTable(group))]);
+    return group;
+  }
+
+  /** The group's commits, oldest first, optionally only those committed up to `asOf`. */
+  async commits(groupId: string, asOf?: Date | null): Promise<Commit[]> {
+    return this.prisma.commit.findMany({
+      where: { featureGroupId: groupId, ...(asOf ? { committedAt: { lte: asOf } } : {}) },
+      orderBy: { id: 'asc' },
+    });
+  }
+
+  /** The group's visible rows, as of a wall-clock time when given. */
+  async read(viewer: Viewer, group: FeatureGroup, options: { asOf?: Date | null; first?: number }): Promise<DataFrame> {
+    const commits = (await this.commits(group.id, options.asOf)).filter((c) => c.storage !== 'ONLINE');
+    return this.offline.read(this.location(viewer, group), groupSchema(group), commits.map(commitRef), { first: options.first });
+  }
+
+  /**
+   * Inserts rows as one commit. Order of steps, for atomicity: stage (validate, write temporary
+   * files) → publish (rename into place) → commit row (the commit point) → online write. A failure
+   * before the commit row leaves nothing visible; after it, the commit is durable and its online
+   * rows are replayed on start if writing them failed (idempotent under newest-event-wins).
+   */
+  async insert(viewer: Viewer, ref: FeatureGroupRef, source: InsertSource, options: InsertOptions): Promise<Commit> {
+    let group = await this.get(viewer, ref);
+    if ((group.features as unknown[]).length === 0) group = await this.inferSchema(viewer, group, source);
+    if (options.storage !== 'OFFLINE' && !group.onlineEnabled && options.storage === 'ONLINE') {
+      throw ValidationError.at(['storage'], `feature group ${group.name} is not online enabled`);
+    }
+    const writeOffline = options.storage !== 'ONLINE';
+    const writeOnline = group.onlineEnabled && options.storage !== 'OFFLINE';
+    const location = this.location(viewer, group);
+    const existing = (await this.commits(group.id)).filter((c) => c.storage !== 'ONLINE').map(commitRef);
+    const commitId = uuidv7();
+    const staged = await this.offline.stage(location, groupSchema(group), commitId, source, {
+      operation: options.operation,
+      existing,
+    });
+    let commit: Commit;
+    try {
+      if (writeOffline) await staged.publish();
+      await this.faults.afterPublish?.();
+      const result = await this.prisma.$transaction(async (tx) => {
+        const commit = await tx.commit.create({
+          data: {
+            id: commitId,
+            featureGroupId: group.id,
+            operation: options.operation,
+            storage: options.storage,
+            rowCount: staged.rowCount,
+            rowsInserted: staged.rowsInserted,
+            rowsUpdated: staged.rowsUpdated,
+            files: writeOffline ? (staged.files as unknown as object[]) : [],
+            bytes: BigInt(writeOffline ? staged.bytes : 0),
+            onlineState: writeOnline ? 'PENDING' : 'NONE',
+          },
+        });
+        const event = await this.events.record(tx, viewer.projectId, {
+          kind: 'FeatureGroup',
+          objectId: group.id,
+          name: group.name,
+          version: group.version,
+          action: 'UPDATED',
+        });
+        return { commit, event };
+      });
+      commit = result.commit;
+      this.events.publish(result.event);
+    } catch (error) {
+      await staged.discard();
+      throw error;
+    }
+    if (writeOnline) {
+      try {
+        const table = this.onlineTable(group);
+        await this.online.ensure(table);
+        for await (const batch of staged.onlineRows(5000)) await this.online.write(table, batch, commitId);
+        commit = await this.prisma.commit.update({ where: { id: commitId }, data: { onlineState: 'DONE' } });
+      } catch (error) {
+        this.logger.error({ err: error, commitId, group: group.name }, 'online write failed; the commit is replayed on start');
+      }
+    }
+    if (!writeOffline) await staged.discard();
+    return commit;
+  }
+
+  private async inferSchema(viewer: Viewer, group: FeatureGroup, source: InsertSource): Promise<FeatureGroup> {
+    const inferred = await this.offline.infer(source);
+    const features = checkDefinition(
+      inferred.map((f: FeatureDef) => ({ ...f })),
+      group.primaryKey as string[],
+      group.eventTime,
+      ['rows'],
+    )!;
+    // Only the first insert fixes the schema; a concurrent one may have done it already.
+    await this.prisma.featureGroup.updateMany({ where: { id: group.id, updatedAt: group.updatedAt }, data: { features: json(features) } });
+    return this.get(viewer, { name: group.name, version: group.version });
+  }
+
+  location(viewer: Viewer, group: FeatureGroup): GroupLocation {
+    return { project: viewer.projectName, name: group.name, version: group.version };
+  }
+
+  onlineTable(group: FeatureGroup): OnlineTable {
+    return { id: group.id, schema: groupSchema(group) };
+  }
+}
+
+function definitionOf(group: FeatureGroup) {
+  return {
+    primaryKey: group.primaryKey as string[],
+    eventTime: group.eventTime,
+    onlineEnabled: group.onlineEnabled,
+    features: (group.features as unknown as FeatureDef[]).length > 0 ? (group.features as unknown as FeatureDef[]) : null,
+  };
+}
+
+function checkDefinitionForAppend(
+  features: FeatureDef[],
+  appended: readonly { name: string; type: string; description?: string | null }[],
+  group: FeatureGroup,
+  issues: { path: (string | number)[]; message: string }[],
+): FeatureDef[] {
+  if (appended.length === 0) return features;
+  try {
+    return checkDefinition([...features, ...appended], group.primaryKey as string[], group.eventTime)!;
+  } catch (error) {
+    if (!(error instanceof ValidationError)) throw error;
+    for (const issue of error.issues) {
+      const [, , index, ...rest] = issue.path;
+      const path = typeof index === 'number' && index >= features.length
+        ? ['input', 'appendFeatures', index - features.length, ...rest]
+        : ['input', 'appendFeatures'];
+      issues.push({ path, message: issue.message });
+    }
+    return features;
+  }
+}
+
+/** Prisma's JSON input type for a plain JSON-safe value. */
+function json(value: unknown): Prisma.InputJsonValue {
+  return value as Prisma.InputJsonValue;
+}
+
+export function commitRef(commit: Commit): CommitRef {
+  return { id: commit.id, files: commit.files as unknown as CommitFile[] };
+}
+
+export function refText(ref: FeatureGroupRef): string {
+  return ref.version == null ? `${ref.name} (latest)` : `${ref.name} version ${ref.version}`;
+}
+
+export { OBJECT_NAME };

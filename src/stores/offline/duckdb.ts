@@ -1,0 +1,1061 @@
+import { randomUUID } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
+import { availableParallelism, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { once } from 'node:events';
+import {
+  DuckDBBlobValue,
+  DuckDBDateValue,
+  DuckDBDecimalValue,
+  DuckDBInstance,
+  DuckDBListValue,
+  DuckDBArrayValue,
+  DuckDBTimestampValue,
+  type DuckDBConnection,
+  type DuckDBDataChunk,
+  type DuckDBValue,
+} from '@duckdb/node-api';
+import type { DataFrame, DataFrameColumn } from '../../engine/data-frame.ts';
+import { duckdbType, parseFeatureType, type FeatureDef, type GroupSchema, type ParsedType } from '../../engine/feature-types.ts';
+import { ValidationError, type InputIssue } from '../../errors.ts';
+import type { OnlineRow } from '../online/online-store.ts';
+import type {
+  CommitFile,
+  CommitRef,
+  GroupLocation,
+  InsertSource,
+  OfflineStore,
+  ReadOptions,
+  StageOptions,
+  StagedCommit,
+} from './offline-store.ts';
+
+/** Options of the DuckDB offline store. */
+export interface DuckDbOfflineStoreOptions {
+  /** DuckDB worker threads; default: the machine's core count. */
+  readonly threads?: number;
+  /** DuckDB `memory_limit` (e.g. `"2GB"`); default: a quarter of the machine's memory, at least 512 MB. Beyond it DuckDB spills to `<root>/.tmp`. */
+  readonly memoryLimit?: string;
+  /** Rows per Parquet row group of written files; default 122 880 (DuckDB's). */
+  readonly rowGroupSize?: number;
+}
+
+/** At most this many issues in one ValidationError. */
+export const MAX_ISSUES = 20;
+
+/** Epoch numbers above this magnitude are milliseconds, below it seconds (1e11 s is the year 5138; 1e11 ms is 1973-03-03). */
+export const EPOCH_MILLIS_THRESHOLD = 1e11;
+
+const COMMIT_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const ORD = '#ord';
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+const MIN_SAFE = -MAX_SAFE;
+
+/**
+ * The offline store on DuckDB: each commit is one Parquet file (`<commitId>-0.parquet`) in the
+ * group's folder `<root>/<project>/<name>_<version>/`, holding the coerced rows plus a `_commit`
+ * column (the commit id). One in-memory DuckDB instance per store does every read and write;
+ * bulk data flows file to file inside DuckDB and never through JavaScript objects.
+ *
+ * Value rules on input (JSON rows, CSV, NDJSON, Parquet): TIMESTAMP accepts ISO 8601 text (with a
+ * zone offset, converted to UTC; without one, taken as UTC) and epoch numbers (seconds, or
+ * milliseconds when the magnitude exceeds 1e11); DATE accepts `YYYY-MM-DD`; BINARY accepts base64
+ * text (or Parquet BLOB); ARRAY accepts a JSON array (text in CSV); DECIMAL rounds to its scale
+ * (pass exact decimals as strings: JSON numbers are doubles); BIGINT/INT reject fractions.
+ */
+export class DuckDbOfflineStore implements OfflineStore {
+  private instance: Promise<DuckDBInstance> | null = null;
+  private closed = false;
+  /** `<group dir>\0<commitId>` of commits staged and not yet published or discarded: sweep spares them. */
+  private readonly inFlight = new Set<string>();
+  private readonly rowGroupSize: number;
+
+  /**
+   * @param root the offline folder, `<dataDir>/offline` (created on first use).
+   */
+  constructor(
+    readonly root: string,
+    private readonly options: DuckDbOfflineStoreOptions = {},
+  ) {
+    this.rowGroupSize = options.rowGroupSize ?? 122_880;
+  }
+
+  /** A store with its DuckDB instance started (the constructor starts it lazily). */
+  static async open(root: string, options: DuckDbOfflineStoreOptions = {}): Promise<DuckDbOfflineStore> {
+    const store = new DuckDbOfflineStore(root, options);
+    await store.db();
+    return store;
+  }
+
+  /** A new connection to the store's DuckDB instance (UTC session); the caller closes it (`closeSync`). For SQL built elsewhere, e.g. feature views. */
+  async connect(): Promise<DuckDBConnection> {
+    return (await this.db()).connect();
+  }
+
+  private db(): Promise<DuckDBInstance> {
+    if (this.closed) return Promise.reject(new Error('offline store is closed'));
+    this.instance ??= (async () => {
+      await mkdir(join(this.root, '.tmp'), { recursive: true });
+      const memoryLimit = this.options.memoryLimit ?? `${Math.max(512, Math.floor(totalmem() / 4 / 2 ** 20))}MB`;
+      const instance = await DuckDBInstance.create(':memory:', {
+        threads: String(this.options.threads ?? availableParallelism()),
+        memory_limit: memoryLimit,
+        temp_directory: join(this.root, '.tmp'),
+        autoinstall_known_extensions: 'false',
+      });
+      const connection = await instance.connect();
+      try {
+        // Strings without a zone are UTC, and TIMESTAMPTZ → TIMESTAMP converts to UTC.
+        await connection.run(`SET GLOBAL TimeZone = 'UTC'; SET GLOBAL parquet_metadata_cache = true`);
+      } finally {
+        connection.closeSync();
+      }
+      return instance;
+    })();
+    return this.instance;
+  }
+
+  private async withConnection<T>(fn: (connection: DuckDBConnection) => Promise<T>): Promise<T> {
+    const connection = await this.connect();
+    try {
+      return await fn(connection);
+    } finally {
+      connection.closeSync();
+    }
+  }
+
+  /** The folder of a group version's files. */
+  groupDir(location: GroupLocation): string {
+    for (const [key, segment] of [
+      ['project', location.project],
+      ['name', location.name],
+    ] as const) {
+      if (!segment || segment.startsWith('.') || /[/\\\0]/.test(segment)) {
+        throw ValidationError.at(['location', key], `invalid ${key} "${segment}" for a folder name`);
+      }
+    }
+    if (!Number.isInteger(location.version)) throw ValidationError.at(['location', 'version'], 'version must be an integer');
+    return join(this.root, location.project, `${location.name}_${location.version}`);
+  }
+
+  async stage(
+    location: GroupLocation,
+    schema: GroupSchema,
+    commitId: string,
+    source: InsertSource,
+    options: StageOptions,
+  ): Promise<StagedCommit> {
+    if (!COMMIT_ID.test(commitId)) throw ValidationError.at(['commitId'], `invalid commit id "${commitId}" (expected a uuid)`);
+    const dir = this.groupDir(location);
+    const features = schemaFeatures(schema);
+    const flight = `${dir}\0${commitId}`;
+    this.inFlight.add(flight);
+    await mkdir(dir, { recursive: true });
+    const staging = join(dir, `.staging-${commitId}-0.parquet`);
+    const temp: string[] = [];
+    try {
+      return await this.withConnection(async (connection) => {
+        const input = await this.openSource(connection, source, features, dir, commitId, temp);
+        await this.validateRows(connection, input, features);
+        const rowCount = await this.copyCoerced(connection, input, features, commitId, staging);
+        if (rowCount === 0) {
+          await rm(staging, { force: true });
+          this.inFlight.delete(flight);
+          return new DuckDbStagedCommit(this, dir, commitId, [], 0, 0, schema, features, flight);
+        }
+        let written = rowCount;
+        const duplicates = await findDuplicates(connection, staging, schema, features, options.operation === 'INSERT' ? MAX_ISSUES : 1);
+        if (duplicates.length > 0) {
+          if (options.operation === 'INSERT') throw duplicateError(duplicates, schema, input.root);
+          written = await this.keepLastPerIdentity(connection, staging, schema, dir, commitId);
+        }
+        const rowsUpdated = await countExisting(connection, staging, schema, this.filePaths(location, options.existing));
+        const bytes = (await stat(staging)).size;
+        const file: CommitFile = { path: `${commitId}-0.parquet`, bytes, rows: written };
+        return new DuckDbStagedCommit(this, dir, commitId, [file], written, rowsUpdated, schema, features, flight);
+      });
+    } catch (error) {
+      await rm(staging, { force: true });
+      this.inFlight.delete(flight);
+      throw error;
+    } finally {
+      await Promise.all(temp.map((path) => rm(path, { force: true })));
+    }
+  }
+
+  /**
+   * Describes an input as a SQL source with one column per feature present, named as the feature
+   * (input names match features case-insensitively, as `infer` lower-cases them), plus an ordinal.
+   */
+  private async openSource(
+    connection: DuckDBConnection,
+    source: InsertSource,
+    features: readonly Feature[],
+    dir: string,
+    commitId: string,
+    temp: string[],
+  ): Promise<SourceSql> {
+    const known = new Set(features.map((f) => f.name));
+    const allText = () => new Map(features.map((f) => [f.name, 'VARCHAR']));
+    const jsonColumns = (names: ReadonlyMap<string, string>) =>
+      `{${[...names].map(([original]) => `${sqlString(original)}: 'VARCHAR'`).join(', ')}}`;
+    if (source.kind === 'rows') {
+      const path = join(dir, `.staging-${commitId}-input.ndjson`);
+      temp.push(path);
+      await writeNdjson(path, source.rows, known);
+      const reader = `read_json(${sqlString(path)}, format = 'newline_delimited', columns = ${jsonColumns(new Map(features.map((f) => [f.name, f.name])))})`;
+      return { root: 'rows', reader, ordered: `SELECT *, row_number() OVER () AS "${ORD}" FROM ${reader}`, columns: allText() };
+    }
+    const path = source.path;
+    if (source.format === 'NDJSON') {
+      // read_json matches keys case-sensitively and ignores unknown ones: list the keys first.
+      const keys = await fileQuery(
+        connection,
+        `SELECT k, min(ord) AS first FROM (SELECT row_number() OVER () AS ord, json_keys(json) AS ks
+           FROM read_json_objects(${sqlString(path)}, format = 'newline_delimited')), unnest(ks) AS u(k)
+         GROUP BY k ORDER BY first`,
+        'NDJSON',
+      );
+      const { names, issues } = matchColumns(keys.map(([key, first]) => ({ name: String(key), row: Number(first) })), features);
+      issues.push(...missingRequired(names, features));
+      if (issues.length > 0) throw issuesError(issues);
+      const renames = [...names].map(([original, feature]) => `${ident(original)} AS ${ident(feature)}`);
+      const reader = `(SELECT ${renames.join(', ')} FROM read_json(${sqlString(path)}, format = 'newline_delimited', columns = ${jsonColumns(names)}))`;
+      return {
+        root: 'file',
+        reader,
+        ordered: `SELECT *, row_number() OVER () AS "${ORD}" FROM ${reader}`,
+        columns: new Map([...names.values()].map((feature) => [feature, 'VARCHAR'])),
+      };
+    }
+    const fn =
+      source.format === 'CSV'
+        ? `read_csv(${sqlString(path)}, header = true, all_varchar = true)`
+        : `read_parquet(${sqlString(path)}, file_row_number = true)`;
+    const described = await fileQuery(connection, `DESCRIBE SELECT * FROM ${fn}`, source.format);
+    const types = new Map(described.map(([name, type]) => [String(name), String(type)]));
+    if (source.format === 'PARQUET') types.delete('file_row_number');
+    const { names, issues } = matchColumns([...types.keys()].map((name) => ({ name, row: null })), features);
+    issues.push(...missingRequired(names, features));
+    if (issues.length > 0) throw issuesError(issues);
+    const renames = [...names].map(([original, feature]) => `${ident(original)} AS ${ident(feature)}`);
+    const ord = source.format === 'CSV' ? `row_number() OVER ()` : `file_row_number + 1`;
+    return {
+      root: 'file',
+      reader: `(SELECT ${renames.join(', ')} FROM ${fn})`,
+      ordered: `SELECT ${renames.join(', ')}, ${ord} AS "${ORD}" FROM ${fn}`,
+      columns: new Map([...names].map(([original, feature]) => [feature, types.get(original)!])),
+    };
+  }
+
+  /** Finds the first rows (in input order) with a value that does not coerce, a null key or a null event time. */
+  private async validateRows(connection: DuckDBConnection, input: SourceSql, features: readonly Feature[]): Promise<void> {
+    const checks: { feature: Feature; kind: 'type' | 'null'; expr: string }[] = [];
+    for (const f of features) {
+      const srcType = input.columns.get(f.name);
+      if (srcType === undefined) continue;
+      const raw = ident(f.name);
+      const { bad } = coerce(raw, srcType, f.parsed);
+      if (bad !== 'false') checks.push({ feature: f, kind: 'type', expr: bad });
+      if (f.key || f.eventTime) checks.push({ feature: f, kind: 'null', expr: `${raw} IS NULL` });
+    }
+    if (checks.length === 0) return;
+    const rawColumns = features.filter((f) => input.columns.has(f.name));
+    const sql = `SELECT * FROM (
+        SELECT "${ORD}", ${checks.map((c, i) => `(${c.expr}) AS "#c${i}"`).join(', ')},
+          ${rawColumns.map((f, i) => `left(CAST(${ident(f.name)} AS VARCHAR), 200) AS "#r${i}"`).join(', ')}
+        FROM (${input.ordered})
+      ) WHERE ${checks.map((_, i) => `"#c${i}"`).join(' OR ')}
+      ORDER BY "${ORD}" LIMIT ${MAX_ISSUES}`;
+    const rows = await fileQuery(connection, sql, input.root === 'rows' ? null : 'input');
+    if (rows.length === 0) return;
+    const rawIndex = new Map(rawColumns.map((f, i) => [f.name, i]));
+    const issues: InputIssue[] = [];
+    for (const row of rows) {
+      const ord = Number(row[0]);
+      checks.forEach((check, i) => {
+        if (row[1 + i] !== true) return;
+        const f = check.feature;
+        let message: string;
+        if (check.kind === 'null') {
+          message = f.key ? `row ${ord}: primary key "${f.name}" is null or missing` : `row ${ord}: event time "${f.name}" is null or missing`;
+        } else {
+          const value = row[1 + checks.length + rawIndex.get(f.name)!];
+          message = `row ${ord}, column "${f.name}": ${JSON.stringify(value)} is not a valid ${f.type}`;
+        }
+        issues.push({ path: [input.root, ord, f.name], message });
+      });
+    }
+    throw issuesError(issues);
+  }
+
+  /** Writes the coerced rows, in input order, with `_commit`, to one Parquet file; returns the row count. */
+  private async copyCoerced(connection: DuckDBConnection, input: SourceSql, features: readonly Feature[], commitId: string, path: string): Promise<number> {
+    const projection = features.map((f) => {
+      const srcType = input.columns.get(f.name);
+      const value = srcType === undefined ? 'NULL' : coerce(ident(f.name), srcType, f.parsed).value;
+      return `CAST(${value} AS ${f.sqlType}) AS ${ident(f.name)}`;
+    });
+    const sql = `COPY (SELECT ${projection.join(', ')}, ${sqlString(commitId)} AS _commit FROM ${input.reader})
+      TO ${sqlString(path)} (${this.parquetOptions()})`;
+    const result = await fileQuery(connection, sql, input.root === 'rows' ? null : 'input');
+    return Number(result[0]?.[0] ?? 0);
+  }
+
+  private parquetOptions(): string {
+    return `FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE ${this.rowGroupSize}`;
+  }
+
+  /** UPSERT with duplicate identities in the input: rewrites the staging file keeping the last row of each. */
+  private async keepLastPerIdentity(connection: DuckDBConnection, staging: string, schema: GroupSchema, dir: string, commitId: string): Promise<number> {
+    const deduped = join(dir, `.staging-${commitId}-0.dedup.parquet`);
+    const identity = identityColumns(schema).map(ident).join(', ');
+    try {
+      const result = await connection.runAndReadAll(
+        `COPY (SELECT * EXCLUDE (file_row_number) FROM read_parquet(${sqlString(staging)}, file_row_number = true)
+          QUALIFY row_number() OVER (PARTITION BY ${identity} ORDER BY file_row_number DESC) = 1
+          ORDER BY file_row_number) TO ${sqlString(deduped)} (${this.parquetOptions()})`,
+      );
+      await rename(deduped, staging);
+      return Number(result.getRows()[0]?.[0] ?? 0);
+    } finally {
+      await rm(deduped, { force: true });
+    }
+  }
+
+  async read(location: GroupLocation, schema: GroupSchema, commits: readonly CommitRef[], options: ReadOptions = {}): Promise<DataFrame> {
+    return this.readFiles(location, schema, commits, options, commits.length > 1);
+  }
+
+  async readCommits(location: GroupLocation, schema: GroupSchema, commits: readonly CommitRef[], options: ReadOptions = {}): Promise<DataFrame> {
+    return this.readFiles(location, schema, commits, options, false);
+  }
+
+  private async readFiles(
+    location: GroupLocation,
+    schema: GroupSchema,
+    commits: readonly CommitRef[],
+    options: ReadOptions,
+    supersede: boolean,
+  ): Promise<DataFrame> {
+    const features = schemaFeatures(schema);
+    const columns: DataFrameColumn[] = features.map((f) => ({ name: f.name, type: f.type }));
+    const files = this.filePaths(location, commits);
+    if (files.length === 0 || (options.first !== undefined && options.first <= 0)) return { columns, rows: [] };
+    return this.withConnection(async (connection) => {
+      const scan = await scanSql(connection, files, features);
+      const identity = identityColumns(schema).map(ident);
+      const order = [...identity, ...(supersede ? [] : ['_commit'])].join(', ');
+      const sql = `SELECT ${features.map((f) => ident(f.name)).join(', ')} FROM (${scan})
+        ${supersede ? `QUALIFY row_number() OVER (PARTITION BY ${identity.join(', ')} ORDER BY _commit DESC) = 1` : ''}
+        ORDER BY ${order}${options.first !== undefined ? ` LIMIT ${Math.floor(options.first)}` : ''}`;
+      return readDataFrame(connection, sql, columns);
+    });
+  }
+
+  filePaths(location: GroupLocation, commits: readonly CommitRef[]): string[] {
+    const dir = this.groupDir(location);
+    return commits.flatMap((c) => c.files.map((f) => join(dir, f.path)));
+  }
+
+  /**
+   * Deletes the files of the group folder that no commit of `keep` lists, and returns their
+   * absolute paths. Files of commits this store has staged and not yet published or discarded are
+   * spared; still, run it where no insert of the group is between publish and its metadata commit
+   * (at start, or under the group's write lock), since those published files are not yet listed.
+   */
+  async sweep(location: GroupLocation, keep: readonly CommitRef[]): Promise<string[]> {
+    const dir = this.groupDir(location);
+    const listed = new Set(keep.flatMap((c) => c.files.map((f) => f.path)));
+    const flying = [...this.inFlight].filter((k) => k.startsWith(`${dir}\0`)).map((k) => k.slice(dir.length + 1));
+    let entries: string[];
+    try {
+      entries = await readdir(dir);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw error;
+    }
+    const removed: string[] = [];
+    for (const entry of entries) {
+      if (listed.has(entry)) continue;
+      if (flying.some((id) => entry.startsWith(`${id}-`) || entry.startsWith(`.staging-${id}-`))) continue;
+      const path = join(dir, entry);
+      await rm(path, { force: true, recursive: true });
+      removed.push(path);
+    }
+    return removed;
+  }
+
+  async drop(location: GroupLocation): Promise<void> {
+    await rm(this.groupDir(location), { recursive: true, force: true });
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    const instance = this.instance;
+    this.instance = null;
+    if (instance) (await instance).closeSync();
+  }
+
+  /**
+   * Infers features from an input, for a group created without features: names lower-cased,
+   * types from the Parquet schema or DuckDB's detection (integers BIGINT, or INT for 32-bit and
+   * smaller Parquet columns; floating numbers DOUBLE; ISO timestamps TIMESTAMP, dates DATE; lists
+   * ARRAY<…>; text and anything else STRING). Descriptions are empty.
+   */
+  async infer(source: InsertSource): Promise<FeatureDef[]> {
+    return this.withConnection(async (connection) => {
+      const temp: string[] = [];
+      try {
+        let reader: string;
+        if (source.kind === 'rows') {
+          const path = join(this.root, '.tmp', `infer-${randomUUID()}.ndjson`);
+          temp.push(path);
+          await writeNdjson(path, source.rows, null);
+          reader = `read_json(${sqlString(path)}, format = 'newline_delimited', sample_size = -1)`;
+        } else if (source.format === 'NDJSON') {
+          reader = `read_json(${sqlString(source.path)}, format = 'newline_delimited')`;
+        } else if (source.format === 'CSV') {
+          reader = `read_csv(${sqlString(source.path)}, header = true)`;
+        } else {
+          reader = `read_parquet(${sqlString(source.path)})`;
+        }
+        const described = await fileQuery(connection, `DESCRIBE SELECT * FROM ${reader}`, source.kind === 'rows' ? null : source.format);
+        return described.map(([name, type]) => ({ name: String(name).toLowerCase(), type: featureTypeOf(String(type)), description: '' }));
+      } finally {
+        await Promise.all(temp.map((path) => rm(path, { force: true })));
+      }
+    });
+  }
+
+  /** @internal for DuckDbStagedCommit */
+  finish(flight: string): void {
+    this.inFlight.delete(flight);
+  }
+}
+
+/** A staged commit of the DuckDB store: one Parquet file, `.staging-<id>-0.parquet` until published. */
+class DuckDbStagedCommit implements StagedCommit {
+  readonly bytes: number;
+  readonly rowsInserted: number;
+  private published = false;
+
+  constructor(
+    private readonly store: DuckDbOfflineStore,
+    private readonly dir: string,
+    readonly commitId: string,
+    readonly files: readonly CommitFile[],
+    readonly rowCount: number,
+    readonly rowsUpdated: number,
+    private readonly schema: GroupSchema,
+    private readonly features: readonly Feature[],
+    private readonly flight: string,
+  ) {
+    this.bytes = files.reduce((sum, f) => sum + f.bytes, 0);
+    this.rowsInserted = rowCount - rowsUpdated;
+  }
+
+  private paths(): string[] {
+    return this.files.map((f) => join(this.dir, this.published ? f.path : `.staging-${f.path}`));
+  }
+
+  async *onlineRows(batchSize = 1000): AsyncIterable<OnlineRow[]> {
+    if (this.files.length === 0) return;
+    const size = Math.max(1, Math.floor(batchSize));
+    const { schema, features } = this;
+    const keys = schema.primaryKey.map(ident).join(', ');
+    const et = schema.eventTime === null ? null : features.find((f) => f.name === schema.eventTime)!;
+    const etMicros = et === null ? 'NULL' : eventTimeMicrosSql(ident(et.name), et.parsed);
+    const files = `[${this.paths().map(sqlString).join(', ')}]`;
+    const sql = `SELECT ${features.map((f) => ident(f.name)).join(', ')}, ${etMicros} AS "#et"
+      FROM read_parquet(${files}, file_row_number = true, filename = true)
+      QUALIFY row_number() OVER (PARTITION BY ${keys} ORDER BY ${et === null ? '' : `${ident(et.name)} DESC NULLS LAST, `}filename DESC, file_row_number DESC) = 1`;
+    const connection = await this.store.connect();
+    try {
+      const result = await connection.stream(sql);
+      const converters = features.map((f) => jsonSafeConverter(f.parsed));
+      const keyIndexes = schema.primaryKey.map((k) => features.findIndex((f) => f.name === k));
+      let batch: OnlineRow[] = [];
+      for (;;) {
+        const chunk = await result.fetchChunk();
+        if (!chunk || chunk.rowCount === 0) break;
+        const columns = features.map((_, c) => convertVector(chunk, c, converters[c]!));
+        const eventTimes = chunk.getColumnVector(features.length);
+        for (let i = 0; i < chunk.rowCount; i++) {
+          const values: Record<string, unknown> = {};
+          for (let c = 0; c < features.length; c++) values[features[c]!.name] = columns[c]![i];
+          const micros = eventTimes.getItem(i);
+          batch.push({
+            key: keyIndexes.map((k) => columns[k]![i]),
+            eventTime: micros === null ? null : Number(micros as bigint),
+            values,
+          });
+          if (batch.length >= size) {
+            yield batch;
+            batch = [];
+          }
+        }
+      }
+      if (batch.length > 0) yield batch;
+    } finally {
+      connection.closeSync();
+    }
+  }
+
+  async publish(): Promise<void> {
+    if (this.published) return;
+    for (const f of this.files) await rename(join(this.dir, `.staging-${f.path}`), join(this.dir, f.path));
+    this.published = true;
+    this.store.finish(this.flight);
+  }
+
+  async discard(): Promise<void> {
+    await Promise.all(
+      this.files.flatMap((f) => [rm(join(this.dir, `.staging-${f.path}`), { force: true }), rm(join(this.dir, f.path), { force: true })]),
+    );
+    this.store.finish(this.flight);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Schema and SQL helpers
+
+interface Feature {
+  readonly name: string;
+  readonly type: string;
+  readonly parsed: ParsedType;
+  readonly sqlType: string;
+  readonly key: boolean;
+  readonly eventTime: boolean;
+}
+
+interface SourceSql {
+  /** Path root of issues: `rows` for JSON rows, `file` for a file. */
+  readonly root: 'rows' | 'file';
+  /** The raw rows (for COPY: no ordinal, so DuckDB scans in parallel and keeps input order). */
+  readonly reader: string;
+  /** The raw rows with `"#ord"`, the 1-based row number in input order. */
+  readonly ordered: string;
+  /** Columns present in the input and their DuckDB types (`VARCHAR` for text inputs). */
+  readonly columns: ReadonlyMap<string, string>;
+}
+
+function schemaFeatures(schema: GroupSchema): Feature[] {
+  return schema.features.map((f) => {
+    const parsed = parseFeatureType(f.type, ['features', f.name, 'type']);
+    return {
+      name: f.name,
+      type: f.type,
+      parsed,
+      sqlType: duckdbType(parsed),
+      key: schema.primaryKey.includes(f.name),
+      eventTime: schema.eventTime === f.name,
+    };
+  });
+}
+
+function identityColumns(schema: GroupSchema): string[] {
+  return schema.eventTime === null ? [...schema.primaryKey] : [...schema.primaryKey, schema.eventTime];
+}
+
+/** A SQL string literal. */
+export function sqlString(text: string): string {
+  return `'${text.replaceAll("'", "''")}'`;
+}
+
+/** A quoted SQL identifier. */
+export function ident(name: string): string {
+  return `"${name.replaceAll('"', '""')}"`;
+}
+
+/** Runs a statement that reads a user's file; DuckDB's complaints about the file become a ValidationError at `file`. */
+async function fileQuery(connection: DuckDBConnection, sql: string, format: string | null): Promise<DuckDBValue[][]> {
+  try {
+    return (await connection.runAndReadAll(sql)).getRows();
+  } catch (error) {
+    if (format === null || !(error instanceof Error)) throw error;
+    const message = error.message.split('\n')[0]!.slice(0, 500);
+    if (!/^(Invalid Input|Conversion|IO|Parser|Invalid|Binder) Error/i.test(message)) throw error;
+    throw ValidationError.at(['file'], `could not read the ${format === 'input' ? 'input file' : `${format} file`}: ${message}`);
+  }
+}
+
+function issuesError(issues: InputIssue[]): ValidationError {
+  const capped = issues.slice(0, MAX_ISSUES);
+  const more = issues.length > MAX_ISSUES ? ` (first ${MAX_ISSUES} shown)` : '';
+  const head = capped[0]?.message ?? 'invalid input';
+  return new ValidationError(`${capped.length === 1 ? head : `${capped.length} problems in the input, first: ${head}`}${more}`, capped);
+}
+
+/**
+ * Writes JSON rows as NDJSON. With `known` (the feature names), keys match features
+ * case-insensitively (renamed to the feature's name) and any other key is an issue.
+ */
+async function writeNdjson(path: string, rows: readonly Record<string, unknown>[], known: ReadonlySet<string> | null): Promise<void> {
+  const issues: InputIssue[] = [];
+  const out = createWriteStream(path);
+  const closed = once(out, 'close');
+  let buffer: string[] = [];
+  let buffered = 0;
+  try {
+    for (let i = 0; i < rows.length; i++) {
+      let row = rows[i];
+      if (row === null || typeof row !== 'object' || Array.isArray(row)) {
+        if (issues.length < MAX_ISSUES) issues.push({ path: ['rows', i + 1], message: `row ${i + 1}: not an object` });
+        continue;
+      }
+      let special = false;
+      let rename = false;
+      for (const key in row) {
+        if (known !== null && !known.has(key)) {
+          if (known.has(key.toLowerCase())) rename = true;
+          else if (issues.length < MAX_ISSUES) issues.push({ path: ['rows', i + 1, key], message: `row ${i + 1}: unknown column "${key}"` });
+        }
+        const value = row[key];
+        if (typeof value === 'bigint' || value instanceof Uint8Array) special = true;
+      }
+      if (rename) {
+        const renamed: Record<string, unknown> = {};
+        for (const key in row) {
+          const name = key.toLowerCase();
+          if (name in renamed && issues.length < MAX_ISSUES) {
+            issues.push({ path: ['rows', i + 1, key], message: `row ${i + 1}: column "${name}" given twice (names match case-insensitively)` });
+          }
+          renamed[name] = row[key];
+        }
+        row = renamed;
+      }
+      if (issues.length > 0) continue;
+      const line = special ? JSON.stringify(row, jsonReplacer) : JSON.stringify(row);
+      buffer.push(line);
+      buffered += line.length;
+      if (buffered > 1 << 22) {
+        if (!out.write(`${buffer.join('\n')}\n`)) await once(out, 'drain');
+        buffer = [];
+        buffered = 0;
+      }
+    }
+    if (issues.length > 0) throw issuesError(issues);
+    if (buffer.length > 0) out.write(`${buffer.join('\n')}\n`);
+  } finally {
+    out.end();
+    await closed;
+  }
+}
+
+/** Issues for primary-key and event-time features that no input column gives. */
+function missingRequired(names: ReadonlyMap<string, string>, features: readonly Feature[]): InputIssue[] {
+  const present = new Set(names.values());
+  return features
+    .filter((f) => (f.key || f.eventTime) && !present.has(f.name))
+    .map((f) => ({ path: ['file', f.name], message: `missing column "${f.name}" (${f.key ? 'primary key' : 'event time'})` }));
+}
+
+/**
+ * Matches input column names to features case-insensitively: `names` maps each matched input
+ * name to its feature; issues name unknown columns and features given under two spellings.
+ */
+function matchColumns(
+  columns: readonly { name: string; row: number | null }[],
+  features: readonly Feature[],
+): { names: Map<string, string>; issues: InputIssue[] } {
+  const byLower = new Map(features.map((f) => [f.name.toLowerCase(), f.name]));
+  const names = new Map<string, string>();
+  const seen = new Map<string, string>();
+  const issues: InputIssue[] = [];
+  for (const { name, row } of columns) {
+    const feature = byLower.get(name.toLowerCase());
+    const where = row === null ? '' : `row ${row}: `;
+    const path = row === null ? ['file', name] : ['file', row, name];
+    if (feature === undefined) {
+      issues.push({ path, message: `${where}unknown column "${name}"` });
+    } else if (seen.has(feature)) {
+      issues.push({ path, message: `${where}column "${name}" and "${seen.get(feature)}" both name feature "${feature}"` });
+    } else {
+      seen.set(feature, name);
+      names.set(name, feature);
+    }
+  }
+  return { names, issues };
+}
+
+function jsonReplacer(this: unknown, _key: string, value: unknown): unknown {
+  if (typeof value === 'bigint') return value.toString();
+  if (value instanceof Uint8Array) return Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('base64');
+  if (value !== null && typeof value === 'object' && (value as { type?: unknown }).type === 'Buffer' && Array.isArray((value as { data?: unknown }).data)) {
+    // Buffer#toJSON already ran
+    return Buffer.from((value as { data: number[] }).data).toString('base64');
+  }
+  return value;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Coercion: raw input column → feature type, in SQL
+
+const INTEGER_TYPES = new Set(['TINYINT', 'SMALLINT', 'INTEGER', 'BIGINT', 'HUGEINT', 'UTINYINT', 'USMALLINT', 'UINTEGER', 'UBIGINT', 'UHUGEINT']);
+const FLOAT_TYPES = new Set(['FLOAT', 'DOUBLE']);
+
+function isText(type: string): boolean {
+  return type === 'VARCHAR' || type === 'JSON';
+}
+function isNumeric(type: string): boolean {
+  return INTEGER_TYPES.has(type) || FLOAT_TYPES.has(type) || type.startsWith('DECIMAL');
+}
+function isTemporal(type: string): boolean {
+  return type === 'DATE' || type.startsWith('TIMESTAMP');
+}
+function listElementType(type: string): string | null {
+  const m = /^(.*)\[\d*\]$/s.exec(type);
+  return m ? m[1]! : null;
+}
+
+const WIDENING: Readonly<Record<string, readonly string[]>> = {
+  BIGINT: ['TINYINT', 'SMALLINT', 'INTEGER', 'UTINYINT', 'USMALLINT', 'UINTEGER'],
+  INTEGER: ['TINYINT', 'SMALLINT', 'UTINYINT', 'USMALLINT'],
+  DOUBLE: [...INTEGER_TYPES, 'FLOAT'],
+  FLOAT: ['TINYINT', 'SMALLINT', 'UTINYINT', 'USMALLINT'],
+  TIMESTAMP: ['DATE', 'TIMESTAMP_S', 'TIMESTAMP_MS', 'TIMESTAMP_NS', 'TIMESTAMP WITH TIME ZONE'],
+  DATE: ['TIMESTAMP', 'TIMESTAMP_S', 'TIMESTAMP_MS', 'TIMESTAMP_NS', 'TIMESTAMP WITH TIME ZONE'],
+};
+
+/** Whether every value of `src` casts to `target` (so the cast needs no check): widening numbers, temporal precision. */
+function widens(src: string, target: string): boolean {
+  if (WIDENING[target]?.includes(src)) return true;
+  if (target === 'DOUBLE' && src.startsWith('DECIMAL')) return true;
+  const from = /^DECIMAL\((\d+),(\d+)\)$/.exec(src);
+  const to = /^DECIMAL\((\d+),(\d+)\)$/.exec(target);
+  if (from && to) return Number(from[2]) <= Number(to[2]) && Number(from[1]) - Number(from[2]) <= Number(to[1]) - Number(to[2]);
+  return false;
+}
+
+/** Epoch seconds (or milliseconds above 1e11) as a DOUBLE expression → TIMESTAMP, NULL when out of range. */
+function epochToTimestamp(d: string): string {
+  return `TRY(make_timestamp(CAST(round(CASE WHEN abs(${d}) > ${EPOCH_MILLIS_THRESHOLD} THEN (${d}) * 1e3 ELSE (${d}) * 1e6 END) AS BIGINT)))`;
+}
+
+/**
+ * SQL that coerces `v` (of DuckDB type `src`) to feature type `t`: `value` is NULL when `v` is NULL
+ * or does not coerce; `bad` is true exactly when `v` is not NULL and does not coerce (for arrays:
+ * any element does not).
+ */
+function coerce(v: string, src: string, t: ParsedType, depth = 0): { value: string; bad: string } {
+  if (src === duckdbType(t) && !isText(src)) return { value: v, bad: 'false' };
+  if (t.kind === 'array') {
+    const x = `x${depth}`;
+    const srcElement = isText(src) ? 'VARCHAR' : listElementType(src);
+    if (srcElement === null) {
+      const value = `TRY_CAST(${v} AS ${duckdbType(t)})`;
+      return { value, bad: `(${v} IS NOT NULL AND ${value} IS NULL)` };
+    }
+    const list = isText(src) ? `TRY(json_transform_strict(${v}, '["VARCHAR"]'))` : v;
+    const element = coerce(x, srcElement, t.element, depth + 1);
+    const value = element.value === x ? list : `list_transform(${list}, lambda ${x}: ${element.value})`;
+    const bad =
+      element.bad === 'false'
+        ? `(${v} IS NOT NULL AND ${list} IS NULL)`
+        : `(${v} IS NOT NULL AND (${list} IS NULL OR coalesce(list_bool_or(list_transform(${list}, lambda ${x}: ${element.bad})), false)))`;
+    return { value, bad };
+  }
+  const target = duckdbType(t);
+  if (widens(src, target)) return { value: `CAST(${v} AS ${target})`, bad: 'false' };
+  let value: string;
+  if (t.kind === 'decimal') {
+    value = `TRY_CAST(${v} AS ${target})`;
+  } else {
+    switch (t.name) {
+      case 'STRING':
+        return { value: isText(src) ? v : `CAST(${v} AS VARCHAR)`, bad: 'false' };
+      case 'BIGINT':
+      case 'INT':
+        if (INTEGER_TYPES.has(src)) value = `TRY_CAST(${v} AS ${target})`;
+        else if (FLOAT_TYPES.has(src) || src.startsWith('DECIMAL')) value = `CASE WHEN ${v} = trunc(${v}) THEN TRY_CAST(${v} AS ${target}) END`;
+        else if (isText(src)) value = `CASE WHEN TRY_CAST(${v} AS ${target}) = TRY_CAST(${v} AS DOUBLE) THEN TRY_CAST(${v} AS ${target}) END`;
+        else value = `TRY_CAST(${v} AS ${target})`;
+        break;
+      case 'TIMESTAMP':
+        if (isText(src)) {
+          value = `CASE WHEN TRY_CAST(${v} AS DOUBLE) IS NOT NULL THEN ${epochToTimestamp(`TRY_CAST(${v} AS DOUBLE)`)} ELSE TRY_CAST(TRY_CAST(${v} AS TIMESTAMPTZ) AS TIMESTAMP) END`;
+        } else if (isNumeric(src)) {
+          value = epochToTimestamp(`CAST(${v} AS DOUBLE)`);
+        } else if (isTemporal(src)) {
+          value = `TRY_CAST(${v} AS TIMESTAMP)`;
+        } else {
+          value = `TRY_CAST(${v} AS TIMESTAMP)`;
+        }
+        break;
+      case 'BINARY':
+        value = isText(src) ? `TRY(from_base64(${v}))` : `TRY_CAST(${v} AS BLOB)`;
+        break;
+      default:
+        value = `TRY_CAST(${v} AS ${target})`;
+    }
+  }
+  return { value, bad: `(${v} IS NOT NULL AND ${value} IS NULL)` };
+}
+
+/** The event time as comparable epoch microseconds (TIMESTAMP, DATE) or the BIGINT itself. */
+function eventTimeMicrosSql(column: string, type: ParsedType): string {
+  if (type.kind === 'scalar' && type.name === 'TIMESTAMP') return `epoch_us(${column})`;
+  if (type.kind === 'scalar' && type.name === 'DATE') return `epoch_us(CAST(${column} AS TIMESTAMP))`;
+  return `CAST(${column} AS BIGINT)`;
+}
+
+/** The feature type of a DuckDB column type, for schema inference. */
+function featureTypeOf(type: string): string {
+  const element = listElementType(type);
+  if (element !== null) return `ARRAY<${featureTypeOf(element)}>`;
+  if (type === 'INTEGER' || type === 'SMALLINT' || type === 'TINYINT' || type === 'USMALLINT' || type === 'UTINYINT') return 'INT';
+  if (INTEGER_TYPES.has(type)) return 'BIGINT';
+  if (type === 'DOUBLE') return 'DOUBLE';
+  if (type === 'FLOAT') return 'FLOAT';
+  if (type === 'BOOLEAN') return 'BOOLEAN';
+  if (type === 'DATE') return 'DATE';
+  if (type.startsWith('TIMESTAMP')) return 'TIMESTAMP';
+  if (type === 'BLOB') return 'BINARY';
+  const decimal = /^DECIMAL\((\d+),(\d+)\)$/.exec(type);
+  if (decimal) return `DECIMAL(${decimal[1]},${decimal[2]})`;
+  return 'STRING';
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reads
+
+/** The scan of committed files, one column per feature (NULL for features that no file has: appended later). */
+async function scanSql(connection: DuckDBConnection, files: readonly string[], features: readonly Feature[]): Promise<string> {
+  const list = `[${files.map(sqlString).join(', ')}]`;
+  const reader = `read_parquet(${list}, union_by_name = true)`;
+  const described = await connection.runAndReadAll(`DESCRIBE SELECT * FROM ${reader}`);
+  const present = new Set(described.getRows().map((r) => String(r[0])));
+  const columns = features.map((f) => `CAST(${present.has(f.name) ? ident(f.name) : 'NULL'} AS ${f.sqlType}) AS ${ident(f.name)}`);
+  return `SELECT ${columns.join(', ')}, _commit FROM ${reader}`;
+}
+
+async function findDuplicates(
+  connection: DuckDBConnection,
+  staging: string,
+  schema: GroupSchema,
+  features: readonly Feature[],
+  limit: number,
+): Promise<{ identity: unknown[]; rows: number[] }[]> {
+  const columns = identityColumns(schema);
+  const identity = columns.map(ident).join(', ');
+  // Cheap existence check first: an ordered list aggregate over every identity costs 20× more.
+  const any = await connection.runAndReadAll(
+    `SELECT 1 FROM (SELECT ${identity} FROM read_parquet(${sqlString(staging)}) GROUP BY ${identity} HAVING count(*) > 1) LIMIT 1`,
+  );
+  if (any.currentRowCount === 0) return [];
+  const result = await connection.runAndReadAll(
+    `SELECT ${identity}, list(file_row_number + 1 ORDER BY file_row_number) AS "#rows"
+     FROM read_parquet(${sqlString(staging)}, file_row_number = true)
+     GROUP BY ${identity} HAVING count(*) > 1 ORDER BY min(file_row_number) LIMIT ${limit}`,
+  );
+  const converters = columns.map((c) => jsonSafeConverter(features.find((f) => f.name === c)!.parsed));
+  return result.getRows().map((row) => ({
+    identity: columns.map((_, i) => converters[i]!(row[i] ?? null)),
+    rows: (row[columns.length] as DuckDBListValue).items.map((n) => Number(n as bigint)),
+  }));
+}
+
+function duplicateError(duplicates: { identity: unknown[]; rows: number[] }[], schema: GroupSchema, root: 'rows' | 'file'): ValidationError {
+  const names = identityColumns(schema);
+  const issues: InputIssue[] = [];
+  for (const d of duplicates) {
+    const label = names.map((n, i) => `${n}=${JSON.stringify(d.identity[i])}`).join(', ');
+    for (const row of d.rows.slice(1)) {
+      issues.push({ path: [root, row], message: `row ${row}: duplicate identity (${label}) of row ${d.rows[0]} under INSERT` });
+    }
+  }
+  return issuesError(issues);
+}
+
+async function countExisting(connection: DuckDBConnection, staging: string, schema: GroupSchema, existing: readonly string[]): Promise<number> {
+  if (existing.length === 0) return 0;
+  const columns = identityColumns(schema);
+  const list = columns.map(ident).join(', ');
+  const on = columns.map((c) => `s.${ident(c)} = e.${ident(c)}`).join(' AND ');
+  const result = await connection.runAndReadAll(
+    `SELECT count(*) FROM (SELECT ${list} FROM read_parquet(${sqlString(staging)})) s
+     SEMI JOIN (SELECT ${list} FROM read_parquet([${existing.map(sqlString).join(', ')}], union_by_name = true)) e ON ${on}`,
+  );
+  return Number(result.getRows()[0]?.[0] ?? 0);
+}
+
+// ---------------------------------------------------------------------------------------------
+// DuckDB values → JSON-safe values (the DataFrame rules)
+
+type Converter = (value: DuckDBValue) => unknown;
+const converterCache = new Map<string, Converter>();
+
+const MICROS_PER_DAY = 86_400_000_000;
+const TIMESTAMP_INFINITY = 9223372036854775807n;
+const dayStrings = new Map<number, string>();
+
+const pad2 = (n: number) => (n < 10 ? `0${n}` : `${n}`);
+
+/** `YYYY-MM-DD` of a day number since the epoch (proleptic Gregorian; years outside 0–9999 as ±YYYYYY, as Date#toISOString). */
+export function daysToIsoDate(days: number): string {
+  const cached = dayStrings.get(days);
+  if (cached !== undefined) return cached;
+  // Howard Hinnant's civil_from_days.
+  const z = days + 719_468;
+  const era = Math.floor(z / 146_097);
+  const doe = z - era * 146_097;
+  const yoe = Math.floor((doe - Math.floor(doe / 1460) + Math.floor(doe / 36_524) - Math.floor(doe / 146_096)) / 365);
+  const doy = doe - (365 * yoe + Math.floor(yoe / 4) - Math.floor(yoe / 100));
+  const mp = Math.floor((5 * doy + 2) / 153);
+  const day = doy - Math.floor((153 * mp + 2) / 5) + 1;
+  const month = mp < 10 ? mp + 3 : mp - 9;
+  const year = yoe + era * 400 + (month <= 2 ? 1 : 0);
+  const y = year >= 0 && year <= 9999 ? String(year).padStart(4, '0') : `${year < 0 ? '-' : '+'}${String(Math.abs(year)).padStart(6, '0')}`;
+  const text = `${y}-${pad2(month)}-${pad2(day)}`;
+  if (dayStrings.size >= 50_000) dayStrings.clear();
+  dayStrings.set(days, text);
+  return text;
+}
+
+/** ISO 8601 UTC with microseconds, `2026-01-31T12:00:00.000000Z`, from epoch microseconds. */
+export function microsToIso(micros: bigint): string {
+  if (micros >= TIMESTAMP_INFINITY) return 'infinity';
+  if (micros <= -TIMESTAMP_INFINITY) return '-infinity';
+  let days: number;
+  let rest: number;
+  const n = Number(micros);
+  if (Number.isSafeInteger(n)) {
+    days = Math.floor(n / MICROS_PER_DAY);
+    rest = n - days * MICROS_PER_DAY;
+  } else {
+    const perDay = BigInt(MICROS_PER_DAY);
+    let d = micros / perDay;
+    if (micros % perDay < 0n) d -= 1n;
+    days = Number(d);
+    rest = Number(micros - d * perDay);
+  }
+  const hours = Math.floor(rest / 3_600_000_000);
+  rest -= hours * 3_600_000_000;
+  const minutes = Math.floor(rest / 60_000_000);
+  rest -= minutes * 60_000_000;
+  const seconds = Math.floor(rest / 1_000_000);
+  rest -= seconds * 1_000_000;
+  return `${daysToIsoDate(days)}T${pad2(hours)}:${pad2(minutes)}:${pad2(seconds)}.${String(rest).padStart(6, '0')}Z`;
+}
+
+/** A float32 value as the shortest decimal that reads back to it (0.1, not 0.10000000149011612). */
+function shortestFloat32(x: number): number {
+  if (!Number.isFinite(x) || x === 0) return x;
+  for (let p = 6; p < 9; p++) {
+    const candidate = Number(x.toPrecision(p));
+    if (Math.fround(candidate) === x) return candidate;
+  }
+  return Number(x.toPrecision(9));
+}
+
+function safeNumber(x: number): unknown {
+  return Number.isFinite(x) ? x : String(x);
+}
+
+function bigintToJson(value: bigint): number | string {
+  return value >= MIN_SAFE && value <= MAX_SAFE ? Number(value) : value.toString();
+}
+
+/**
+ * The converter of a feature type from values as `@duckdb/node-api` returns them (bigint,
+ * DuckDBTimestampValue, DuckDBDateValue, DuckDBDecimalValue, DuckDBBlobValue, DuckDBListValue, …)
+ * to the JSON-safe form of DataFrame: BIGINT a number when safe else a string, TIMESTAMP ISO UTC
+ * with microseconds, DATE `YYYY-MM-DD`, DECIMAL a string, BINARY base64, ARRAY an array; DOUBLE
+ * and FLOAT numbers (NaN and ±Infinity as the strings "NaN", "Infinity", "-Infinity"). Values
+ * already JSON-safe pass through.
+ */
+export function jsonSafeConverter(type: ParsedType | string): Converter {
+  const parsed = typeof type === 'string' ? parseFeatureType(type) : type;
+  const key = typeof type === 'string' ? type : JSON.stringify(type);
+  const cached = converterCache.get(key);
+  if (cached) return cached;
+  const converter = buildConverter(parsed);
+  converterCache.set(key, converter);
+  return converter;
+}
+
+function buildConverter(t: ParsedType): Converter {
+  if (t.kind === 'array') {
+    const element = buildConverter(t.element);
+    return (v) => {
+      if (v === null || v === undefined) return null;
+      if (v instanceof DuckDBListValue || v instanceof DuckDBArrayValue) return v.items.map((item) => element(item));
+      if (Array.isArray(v)) return v.map((item) => element(item as DuckDBValue));
+      return v;
+    };
+  }
+  if (t.kind === 'decimal') {
+    return (v) => (v === null || v === undefined ? null : v instanceof DuckDBDecimalValue ? v.toString() : String(v));
+  }
+  switch (t.name) {
+    case 'BIGINT':
+    case 'INT':
+      return (v) => (v === null || v === undefined ? null : typeof v === 'bigint' ? bigintToJson(v) : v);
+    case 'DOUBLE':
+      return (v) => (v === null || v === undefined ? null : typeof v === 'number' ? safeNumber(v) : v);
+    case 'FLOAT':
+      return (v) => (v === null || v === undefined ? null : typeof v === 'number' ? safeNumber(shortestFloat32(v)) : v);
+    case 'TIMESTAMP':
+      return (v) => {
+        if (v === null || v === undefined) return null;
+        if (v instanceof DuckDBTimestampValue) return microsToIso(v.micros);
+        if (typeof v === 'object' && 'micros' in v && typeof v.micros === 'bigint') return microsToIso(v.micros);
+        return v instanceof Date ? microsToIso(BigInt(v.getTime()) * 1000n) : v;
+      };
+    case 'DATE':
+      return (v) => {
+        if (v === null || v === undefined) return null;
+        if (v instanceof DuckDBDateValue) return daysToIsoDate(v.days);
+        return v instanceof Date ? v.toISOString().slice(0, 10) : v;
+      };
+    case 'BINARY':
+      return (v) => {
+        if (v === null || v === undefined) return null;
+        const bytes = v instanceof DuckDBBlobValue ? v.bytes : v instanceof Uint8Array ? v : null;
+        return bytes === null ? v : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
+      };
+    default:
+      return (v) => (v === undefined ? null : v);
+  }
+}
+
+/** One value from DuckDB, JSON-safe for a feature type (see jsonSafeConverter). */
+export function toJsonSafe(value: DuckDBValue | undefined, type: ParsedType | string): unknown {
+  return jsonSafeConverter(type)(value ?? null);
+}
+
+/** Column `column` of a chunk, converted (one array of JSON-safe values; no row objects). */
+export function convertVector(chunk: DuckDBDataChunk, column: number, converter: Converter): unknown[] {
+  const vector = chunk.getColumnVector(column);
+  const count = chunk.rowCount;
+  const out = new Array<unknown>(count);
+  for (let i = 0; i < count; i++) out[i] = converter(vector.getItem(i));
+  return out;
+}
+
+/**
+ * Runs `sql` and reads it, chunk by chunk and column by column, into a DataFrame whose columns
+ * are `columns` (result column i is `columns[i]`; values converted by each column's type).
+ */
+export async function readDataFrame(connection: DuckDBConnection, sql: string, columns: readonly DataFrameColumn[]): Promise<DataFrame> {
+  const converters = columns.map((c) => jsonSafeConverter(c.type));
+  const result = await connection.stream(sql);
+  const rows: unknown[][] = [];
+  const width = columns.length;
+  for (;;) {
+    const chunk = await result.fetchChunk();
+    if (!chunk || chunk.rowCount === 0) break;
+    const count = chunk.rowCount;
+    const base = rows.length;
+    for (let i = 0; i < count; i++) rows.push(new Array<unknown>(width));
+    for (let c = 0; c < width; c++) {
+      const vector = chunk.getColumnVector(c);
+      const convert = converters[c]!;
+      for (let i = 0; i < count; i++) rows[base + i]![c] = convert(vector.getItem(i));
+    }
+  }
+  return { columns, rows };
+}

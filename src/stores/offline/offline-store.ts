@@ -1,0 +1,95 @@
+import type { DataFrame } from '../../engine/data-frame.ts';
+import type { FeatureDef, GroupSchema } from '../../engine/feature-types.ts';
+import type { OnlineRow } from '../online/online-store.ts';
+
+/** Where a feature group version's files live: `<root>/<project>/<name>_<version>/`. */
+export interface GroupLocation {
+  readonly project: string;
+  readonly name: string;
+  readonly version: number;
+}
+
+/** Input of one insert: JSON rows (small batches) or a file already on local disk (bulk). */
+export type InsertSource =
+  | { readonly kind: 'rows'; readonly rows: readonly Record<string, unknown>[] }
+  | { readonly kind: 'file'; readonly path: string; readonly format: 'CSV' | 'PARQUET' | 'NDJSON' };
+
+/** A committed data file of a group, as the metadata commit row lists it (path relative to the group's folder). */
+export interface CommitFile {
+  readonly path: string;
+  readonly bytes: number;
+  readonly rows: number;
+}
+
+/** A commit of a group, oldest first when handed to reads. */
+export interface CommitRef {
+  /** uuid v7: sorts in commit order; every row of the commit's files carries it. */
+  readonly id: string;
+  readonly files: readonly CommitFile[];
+}
+
+export interface StageOptions {
+  /** UPSERT: a row whose identity exists supersedes it; duplicates within the insert keep the last. INSERT: duplicates within the insert are rejected. */
+  readonly operation: 'UPSERT' | 'INSERT';
+  /** The group's commits so far, to count `rowsUpdated` (identities that already exist). */
+  readonly existing: readonly CommitRef[];
+}
+
+/**
+ * An insert validated, coerced and written to temporary files, not yet visible.
+ * The caller publishes it (renames files into place) and then writes the commit row;
+ * or discards it. Nothing of a staged commit is ever read before `publish`.
+ */
+export interface StagedCommit {
+  readonly commitId: string;
+  readonly files: readonly CommitFile[];
+  readonly bytes: number;
+  /** Rows written (after de-duplication under UPSERT). */
+  readonly rowCount: number;
+  /** Identities new to the group. */
+  readonly rowsInserted: number;
+  /** Identities that existed and are superseded by this commit. */
+  readonly rowsUpdated: number;
+  /** The newest row per primary key of this commit, in batches, for the online store. */
+  onlineRows(batchSize?: number): AsyncIterable<OnlineRow[]>;
+  /** Moves the files into the group's folder (atomic rename). */
+  publish(): Promise<void>;
+  /** Removes the temporary files (and published ones, when the metadata commit failed). */
+  discard(): Promise<void>;
+}
+
+export interface ReadOptions {
+  /** At most this many rows (ordered by primary key, then event time). */
+  readonly first?: number;
+}
+
+/**
+ * The offline store: every commit of every group, as Parquet files, read through DuckDB.
+ * A group's visible rows are the union of the given commits' files where, for each identity
+ * (primary key + event time), the row of the latest commit wins.
+ */
+export interface OfflineStore {
+  /**
+   * Validates and coerces `source` against `schema` and writes it to temporary Parquet files.
+   * Throws ValidationError naming the row number (1-based, in input order), column and reason for
+   * the first bad rows: wrong type, null primary key, missing event time, unknown column,
+   * duplicate identity under INSERT. Nothing is written then.
+   */
+  stage(location: GroupLocation, schema: GroupSchema, commitId: string, source: InsertSource, options: StageOptions): Promise<StagedCommit>;
+  /**
+   * The features of an input, for a group created without features: names lower-cased as
+   * given, types from the file's own schema (Parquet) or DuckDB's detection (CSV, NDJSON, rows).
+   */
+  infer(source: InsertSource): Promise<FeatureDef[]>;
+  /** The visible rows of the given commits (time travel = pass only commits up to then). */
+  read(location: GroupLocation, schema: GroupSchema, commits: readonly CommitRef[], options?: ReadOptions): Promise<DataFrame>;
+  /** The rows written by the given commits only (a window of the change log), superseded rows included. */
+  readCommits(location: GroupLocation, schema: GroupSchema, commits: readonly CommitRef[], options?: ReadOptions): Promise<DataFrame>;
+  /** Absolute paths of the given commits' files, for SQL built elsewhere (feature views) and downloads. */
+  filePaths(location: GroupLocation, commits: readonly CommitRef[]): string[];
+  /** Removes files of the group folder that no commit lists (left by a killed insert); returns them. */
+  sweep(location: GroupLocation, keep: readonly CommitRef[]): Promise<string[]>;
+  /** Removes every file of a group version. */
+  drop(location: GroupLocation): Promise<void>;
+  close(): Promise<void>;
+}

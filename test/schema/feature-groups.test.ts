@@ -1,0 +1,332 @@
+import { readdirSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestServer, type TestServer } from '../helpers/server.ts';
+
+let srv: TestServer;
+beforeAll(async () => {
+  srv = await startTestServer();
+});
+afterAll(async () => {
+  await srv?.close();
+});
+
+const CREATE = `mutation($input: CreateFeatureGroupInput!) {
+  createFeatureGroup(input: $input) {
+    __typename
+    ... on CreateFeatureGroupPayload { featureGroup { id name version primaryKey eventTime onlineEnabled features { name type primary eventTime } } }
+    ... on ValidationError { message issues { path message } }
+    ... on Error { message }
+  }
+}`;
+
+const INSERT = `mutation($fg: FeatureGroupRef!, $rows: [JSON!], $operation: WriteOperation, $storage: Storage) {
+  insertFeatureGroupData(featureGroup: $fg, rows: $rows, operation: $operation, storage: $storage) {
+    __typename
+    ... on InsertFeatureGroupDataPayload { commit { id rowCount rowsInserted rowsUpdated committedAt onlineWritten } featureGroup { rowCount } }
+    ... on ValidationError { message issues { path message } }
+    ... on Error { message }
+  }
+}`;
+
+const READ = `query($name: String!, $version: Int, $asOf: DateTime, $first: Int) {
+  featureGroup(name: $name, version: $version) { read(asOf: $asOf, first: $first) { columns { name type } rows records rowCount } }
+}`;
+
+const customers = (key: string) => ({
+  name: 'customers',
+  primaryKey: ['customerid'],
+  eventTime: 'datetime',
+  onlineEnabled: true,
+  features: [
+    { name: 'customerid', type: 'STRING' },
+    { name: 'datetime', type: 'TIMESTAMP' },
+    { name: 'tenure', type: 'INT', description: 'months as a customer' },
+    { name: 'monthlycharges', type: 'DOUBLE' },
+    { name: 'contract', type: 'STRING' },
+  ],
+  description: key,
+});
+
+async function project() {
+  const p = await srv.newProject('fg');
+  const gql = (q: string, v?: Record<string, unknown>) => srv.gql(q, v, p.key);
+  return { ...p, gql };
+}
+
+async function createGroup(gql: (q: string, v?: Record<string, unknown>) => Promise<any>, input: Record<string, unknown>) {
+  const res = await gql(CREATE, { input });
+  expect(res.data?.createFeatureGroup.__typename, JSON.stringify(res)).toBe('CreateFeatureGroupPayload');
+  return res.data.createFeatureGroup.featureGroup;
+}
+
+async function insert(gql: (q: string, v?: Record<string, unknown>) => Promise<any>, fg: Record<string, unknown>, rows: unknown[], extra: Record<string, unknown> = {}) {
+  const res = await gql(INSERT, { fg, rows, ...extra });
+  return res.data?.insertFeatureGroupData ?? res;
+}
+
+function filesUnder(name: string, version: number, projectName: string) {
+  const dir = join(srv.dataDir, 'offline', projectName, `${name}_${version}`);
+  return existsSync(dir) ? readdirSync(dir) : [];
+}
+
+describe('feature group registry', () => {
+  it('creates a group, returns it again for the same definition, and refuses another one', async () => {
+    const { gql } = await project();
+    const fg = await createGroup(gql, customers('a'));
+    expect(fg).toMatchObject({ name: 'customers', version: 1, primaryKey: ['customerid'], eventTime: 'datetime', onlineEnabled: true });
+    expect(fg.features.find((f: any) => f.name === 'customerid')).toMatchObject({ primary: true, type: 'STRING' });
+    const again = await createGroup(gql, { ...customers('a'), version: 1 });
+    expect(again.id).toBe(fg.id);
+    const omitted = await createGroup(gql, customers('a'));
+    expect(omitted.id).toBe(fg.id);
+    const conflict = await gql(CREATE, { input: { ...customers('a'), version: 1, eventTime: null } });
+    expect(conflict.data.createFeatureGroup.__typename).toBe('ConflictError');
+    expect(conflict.data.createFeatureGroup.message).toMatch(/eventTime/);
+    // Version omitted with a changed definition: the next version.
+    const v2 = await createGroup(gql, { ...customers('a'), features: [...customers('a').features, { name: 'churn', type: 'BOOLEAN' }] });
+    expect(v2.version).toBe(2);
+    const latest = await gql('{ featureGroup(name: "customers") { version } featureGroups(name: "customers") { edges { node { version } } } }');
+    expect(latest.data.featureGroup.version).toBe(2);
+    expect(latest.data.featureGroups.edges.map((e: any) => e.node.version)).toEqual([1, 2]);
+  });
+
+  it('names each culprit of a bad definition and creates nothing', async () => {
+    const { gql } = await project();
+    const res = await gql(CREATE, {
+      input: {
+        name: 'Bad Name',
+        primaryKey: ['id'],
+        features: [{ name: 'id', type: 'DOUBLE' }],
+      },
+    });
+    expect(res.data.createFeatureGroup.__typename).toBe('ValidationError');
+    const bad = await gql(CREATE, {
+      input: {
+        name: 'bad',
+        primaryKey: ['id', 'missing'],
+        eventTime: 'ts',
+        features: [
+          { name: 'id', type: 'DOUBLE' },
+          { name: 'ts', type: 'STRING' },
+          { name: 'x', type: 'NUMBER' },
+        ],
+      },
+    });
+    expect(bad.data.createFeatureGroup.__typename).toBe('ValidationError');
+    const paths = bad.data.createFeatureGroup.issues.map((i: any) => i.path.join('.'));
+    expect(paths).toEqual(expect.arrayContaining(['input.features.2.type']));
+    const fixedType = await gql(CREATE, {
+      input: { name: 'bad', primaryKey: ['id', 'missing'], eventTime: 'ts', features: [{ name: 'id', type: 'DOUBLE' }, { name: 'ts', type: 'STRING' }] },
+    });
+    const issues = fixedType.data.createFeatureGroup.issues.map((i: any) => `${i.path.join('.')}: ${i.message}`);
+    expect(issues).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^input\.primaryKey\.0: .*DOUBLE/),
+        expect.stringMatching(/^input\.primaryKey\.1: .*missing/),
+        expect.stringMatching(/^input\.eventTime: .*TIMESTAMP/),
+      ]),
+    );
+    const none = await gql('{ featureGroups { edges { node { name } } } }');
+    expect(none.data.featureGroups.edges).toEqual([]);
+  });
+
+  it('appends a nullable feature; old rows read it as null', async () => {
+    const { gql } = await project();
+    await createGroup(gql, customers('x'));
+    await insert(gql, { name: 'customers' }, [{ customerid: 'c1', datetime: '2026-01-01T00:00:00Z', tenure: 3, monthlycharges: 10.5, contract: 'm2m' }]);
+    const res = await gql(
+      `mutation { updateFeatureGroup(featureGroup: { name: "customers" }, input: { appendFeatures: [{ name: "churn", type: "BOOLEAN" }], featureDescriptions: [{ name: "tenure", description: "months" }] }) {
+        __typename ... on UpdateFeatureGroupPayload { featureGroup { version features { name description } } } } }`,
+    );
+    expect(res.data.updateFeatureGroup.featureGroup.version).toBe(1);
+    expect(res.data.updateFeatureGroup.featureGroup.features.map((f: any) => f.name)).toContain('churn');
+    await insert(gql, { name: 'customers' }, [{ customerid: 'c2', datetime: '2026-01-02T00:00:00Z', tenure: 1, churn: true }]);
+    const read = await gql(READ, { name: 'customers' });
+    expect(read.data.featureGroup.read.records).toEqual([
+      expect.objectContaining({ customerid: 'c1', churn: null }),
+      expect.objectContaining({ customerid: 'c2', churn: true }),
+    ]);
+    const changeType = await gql(
+      `mutation { updateFeatureGroup(featureGroup: { name: "customers" }, input: { appendFeatures: [{ name: "tenure", type: "STRING" }] }) { __typename ... on ValidationError { issues { path } } } }`,
+    );
+    expect(changeType.data.updateFeatureGroup.__typename).toBe('ValidationError');
+  });
+
+  it('infers the schema from the first insert when features are omitted', async () => {
+    const { gql } = await project();
+    await createGroup(gql, { name: 'inferred', primaryKey: ['id'], eventTime: 'ts' });
+    const res = await insert(gql, { name: 'inferred' }, [{ id: 1, ts: '2026-01-01T00:00:00Z', score: 0.5, label: 'a' }]);
+    expect(res.__typename, JSON.stringify(res)).toBe('InsertFeatureGroupDataPayload');
+    const fg = await gql('{ featureGroup(name: "inferred") { features { name type } } }');
+    const types = Object.fromEntries(fg.data.featureGroup.features.map((f: any) => [f.name, f.type]));
+    expect(types).toMatchObject({ id: 'BIGINT', score: 'DOUBLE', label: 'STRING' });
+    expect(['TIMESTAMP', 'STRING']).toContain(types.ts);
+  });
+
+  it('deletes a group with its files', async () => {
+    const { gql, name } = await project();
+    await createGroup(gql, customers('d'));
+    await insert(gql, { name: 'customers' }, [{ customerid: 'c1', datetime: '2026-01-01T00:00:00Z', tenure: 3 }]);
+    expect(filesUnder('customers', 1, name).length).toBeGreaterThan(0);
+    const res = await gql('mutation { deleteFeatureGroup(featureGroup: { name: "customers" }) { __typename ... on DeleteFeatureGroupPayload { name version } } }');
+    expect(res.data.deleteFeatureGroup).toEqual({ __typename: 'DeleteFeatureGroupPayload', name: 'customers', version: 1 });
+    expect((await gql('{ featureGroup(name: "customers") { id } }')).data.featureGroup).toBeNull();
+    expect(filesUnder('customers', 1, name)).toEqual([]);
+  });
+});
+
+describe('inserts and reads', () => {
+  it('supersedes a row with the same identity and keeps other event times as history', async () => {
+    const { gql } = await project();
+    await createGroup(gql, customers('s'));
+    const first = await insert(gql, { name: 'customers' }, [
+      { customerid: 'c1', datetime: '2026-01-01T00:00:00Z', tenure: 1, monthlycharges: 10, contract: 'm2m' },
+      { customerid: 'c2', datetime: '2026-01-01T00:00:00Z', tenure: 5, monthlycharges: 20, contract: 'year' },
+    ]);
+    expect(first.commit).toMatchObject({ rowCount: 2, rowsInserted: 2, rowsUpdated: 0 });
+    const second = await insert(gql, { name: 'customers' }, [
+      { customerid: 'c1', datetime: '2026-01-01T00:00:00Z', tenure: 2, monthlycharges: 11, contract: 'm2m' },
+      { customerid: 'c1', datetime: '2026-02-01T00:00:00Z', tenure: 3, monthlycharges: 12, contract: 'm2m' },
+    ]);
+    expect(second.commit).toMatchObject({ rowCount: 2, rowsInserted: 1, rowsUpdated: 1 });
+    expect(second.featureGroup.rowCount).toBe(3);
+    const read = await gql(READ, { name: 'customers' });
+    expect(read.data.featureGroup.read.records).toEqual([
+      { customerid: 'c1', datetime: expect.stringMatching(/^2026-01-01T00:00:00/), tenure: 2, monthlycharges: 11, contract: 'm2m' },
+      { customerid: 'c1', datetime: expect.stringMatching(/^2026-02-01T00:00:00/), tenure: 3, monthlycharges: 12, contract: 'm2m' },
+      { customerid: 'c2', datetime: expect.stringMatching(/^2026-01-01T00:00:00/), tenure: 5, monthlycharges: 20, contract: 'year' },
+    ]);
+    expect(read.data.featureGroup.read.columns.map((c: any) => c.name)).toEqual(['customerid', 'datetime', 'tenure', 'monthlycharges', 'contract']);
+  });
+
+  it('reads as of a wall-clock time: only commits made up to then', async () => {
+    const { gql } = await project();
+    await createGroup(gql, customers('t'));
+    const a = await insert(gql, { name: 'customers' }, [{ customerid: 'c1', datetime: '2026-01-01T00:00:00Z', tenure: 1 }]);
+    await new Promise((r) => setTimeout(r, 20));
+    const between = new Date().toISOString();
+    await new Promise((r) => setTimeout(r, 20));
+    await insert(gql, { name: 'customers' }, [
+      { customerid: 'c1', datetime: '2026-01-01T00:00:00Z', tenure: 9 },
+      { customerid: 'c3', datetime: '2026-01-01T00:00:00Z', tenure: 7 },
+    ]);
+    const then = await gql(READ, { name: 'customers', asOf: between });
+    expect(then.data.featureGroup.read.records.map((r: any) => [r.customerid, r.tenure])).toEqual([['c1', 1]]);
+    const before = await gql(READ, { name: 'customers', asOf: new Date(Date.parse(a.commit.committedAt) - 1000).toISOString() });
+    expect(before.data.featureGroup.read.rowCount).toBe(0);
+    const now = await gql(READ, { name: 'customers' });
+    expect(now.data.featureGroup.read.records.map((r: any) => [r.customerid, r.tenure])).toEqual([['c1', 9], ['c3', 7]]);
+  });
+
+  it.each([
+    ['a value of the wrong type', { customerid: 'c9', datetime: '2026-01-01T00:00:00Z', tenure: 'many' }, /rows\.2\.tenure/],
+    ['a null primary key', { customerid: null, datetime: '2026-01-01T00:00:00Z', tenure: 1 }, /rows\.2\.customerid/],
+    ['a missing event time', { customerid: 'c9', tenure: 1 }, /rows\.2\.datetime/],
+    ['an unknown column', { customerid: 'c9', datetime: '2026-01-01T00:00:00Z', nope: 1 }, /nope/],
+  ])('rejects an insert with %s, naming row and column, and writes nothing', async (_label, badRow, pathPattern) => {
+    const { gql, name } = await project();
+    await createGroup(gql, customers('r'));
+    const good = { customerid: 'c1', datetime: '2026-01-01T00:00:00Z', tenure: 1 };
+    const res = await insert(gql, { name: 'customers' }, [good, badRow]);
+    expect(res.__typename, JSON.stringify(res)).toBe('ValidationError');
+    const paths = res.issues.map((i: any) => i.path.join('.')).join(' ');
+    expect(paths).toMatch(pathPattern);
+    const fg = await gql('{ featureGroup(name: "customers") { rowCount commits { id } } }');
+    expect(fg.data.featureGroup).toEqual({ rowCount: 0, commits: [] });
+    expect(filesUnder('customers', 1, name)).toEqual([]);
+  });
+
+  it('rejects duplicate identities within an INSERT, and keeps the last under UPSERT', async () => {
+    const { gql } = await project();
+    await createGroup(gql, customers('u'));
+    const rows = [
+      { customerid: 'c1', datetime: '2026-01-01T00:00:00Z', tenure: 1 },
+      { customerid: 'c1', datetime: '2026-01-01T00:00:00Z', tenure: 2 },
+    ];
+    const rejected = await insert(gql, { name: 'customers' }, rows, { operation: 'INSERT' });
+    expect(rejected.__typename).toBe('ValidationError');
+    expect(rejected.issues.map((i: any) => i.path.join('.')).join(' ')).toMatch(/rows\.2/);
+    const upserted = await insert(gql, { name: 'customers' }, rows, { operation: 'UPSERT' });
+    expect(upserted.commit.rowCount).toBe(1);
+    const read = await gql(READ, { name: 'customers' });
+    expect(read.data.featureGroup.read.records.map((r: any) => r.tenure)).toEqual([2]);
+  });
+
+  it('leaves nothing visible when the insert fails between the file write and the commit row', async () => {
+    const { gql, name } = await project();
+    await createGroup(gql, customers('f'));
+    await insert(gql, { name: 'customers' }, [{ customerid: 'c1', datetime: '2026-01-01T00:00:00Z', tenure: 1 }]);
+    const filesBefore = filesUnder('customers', 1, name);
+    const service = srv.app.services.featureGroups;
+    service.faults = {
+      afterPublish: () => {
+        throw new Error('injected failure after the files were renamed into place');
+      },
+    };
+    try {
+      const res = await gql(INSERT, { fg: { name: 'customers' }, rows: [{ customerid: 'c1', datetime: '2026-01-01T00:00:00Z', tenure: 99 }, { customerid: 'c2', datetime: '2026-01-01T00:00:00Z', tenure: 5 }] });
+      expect(res.errors?.[0]?.message).toBeDefined();
+    } finally {
+      service.faults = {};
+    }
+    const fg = await gql('{ featureGroup(name: "customers") { rowCount commits { id } read { records } } }');
+    expect(fg.data.featureGroup.commits).toHaveLength(1);
+    expect(fg.data.featureGroup.read.records.map((r: any) => [r.customerid, r.tenure])).toEqual([['c1', 1]]);
+    expect(filesUnder('customers', 1, name)).toEqual(filesBefore);
+    const group = await srv.app.prisma.featureGroup.findFirstOrThrow({ where: { name: 'customers', project: { name } } });
+    const online = await srv.app.online.read(srv.app.services.featureGroups.onlineTable(group), [['c1'], ['c2']]);
+    expect(online.map((r) => r?.tenure ?? null)).toEqual([1, null]);
+  });
+});
+
+describe('online store', () => {
+  it('keeps the newest event per key, through out-of-order and replayed inserts', async () => {
+    const { gql, name } = await project();
+    await createGroup(gql, customers('o'));
+    const newer = [{ customerid: 'c1', datetime: '2026-03-01T00:00:00Z', tenure: 3 }];
+    const older = [{ customerid: 'c1', datetime: '2026-01-01T00:00:00Z', tenure: 1 }];
+    await insert(gql, { name: 'customers' }, newer);
+    await insert(gql, { name: 'customers' }, older);
+    await insert(gql, { name: 'customers' }, newer);
+    await insert(gql, { name: 'customers' }, older);
+    const group = await srv.app.prisma.featureGroup.findFirstOrThrow({ where: { name: 'customers', project: { name } } });
+    const [row] = await srv.app.online.read(srv.app.services.featureGroups.onlineTable(group), [['c1']]);
+    expect(row).toMatchObject({ customerid: 'c1', tenure: 3 });
+    // Equal event time: the later commit wins.
+    await insert(gql, { name: 'customers' }, [{ customerid: 'c1', datetime: '2026-03-01T00:00:00Z', tenure: 4 }]);
+    const [after] = await srv.app.online.read(srv.app.services.featureGroups.onlineTable(group), [['c1']]);
+    expect(after).toMatchObject({ tenure: 4 });
+  });
+
+  it('equals the newest offline row of every key after random inserts', async () => {
+    const { gql, name } = await project();
+    await createGroup(gql, customers('p'));
+    let seed = 42;
+    const rand = (n: number) => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed % n;
+    };
+    for (let batch = 0; batch < 8; batch++) {
+      const rows = Array.from({ length: 40 }, () => ({
+        customerid: `c${rand(25)}`,
+        datetime: new Date(Date.UTC(2026, 0, 1 + rand(30))).toISOString(),
+        tenure: rand(100),
+        monthlycharges: rand(1000) / 10,
+        contract: ['m2m', 'year', 'two'][rand(3)],
+      }));
+      const res = await insert(gql, { name: 'customers' }, rows, { operation: 'UPSERT' });
+      expect(res.__typename, JSON.stringify(res)).toBe('InsertFeatureGroupDataPayload');
+    }
+    const read = await gql(READ, { name: 'customers', first: 100000 });
+    const newest = new Map<string, any>();
+    for (const r of read.data.featureGroup.read.records) {
+      const cur = newest.get(r.customerid);
+      if (!cur || r.datetime > cur.datetime) newest.set(r.customerid, r);
+    }
+    const group = await srv.app.prisma.featureGroup.findFirstOrThrow({ where: { name: 'customers', project: { name } } });
+    const keys = [...newest.keys()].sort();
+    const online = await srv.app.online.read(srv.app.services.featureGroups.onlineTable(group), keys.map((k) => [k]));
+    expect(online).toEqual(keys.map((k) => newest.get(k)));
+  });
+});
