@@ -24,6 +24,7 @@ export interface Config {
     readonly maxCost: number;
     readonly maxTokens: number;
     readonly maxBodyBytes: number;
+    readonly maxUploadBytes: number;
   };
 }
 
@@ -62,6 +63,7 @@ const envSchema = z.object({
   GRANARY_MAX_COST: positiveInt.default(5000),
   GRANARY_MAX_TOKENS: positiveInt.default(5000),
   GRANARY_MAX_BODY_BYTES: positiveInt.default(100 * 1024 * 1024),
+  GRANARY_MAX_UPLOAD_BYTES: positiveInt.default(50 * 1024 ** 3),
 });
 
 /**
@@ -97,6 +99,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       maxCost: e.GRANARY_MAX_COST,
       maxTokens: e.GRANARY_MAX_TOKENS,
       maxBodyBytes: e.GRANARY_MAX_BODY_BYTES,
+      maxUploadBytes: e.GRANARY_MAX_UPLOAD_BYTES,
     },
   };
 }

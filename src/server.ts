@@ -6,7 +6,9 @@ import { GraphQLError, type ExecutionArgs, type ExecutionResult } from 'graphql'
 import { useServer } from 'graphql-ws/use/ws';
 import { createYoga, isAsyncIterable, maskError as yogaMaskError, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import { WebSocketServer } from 'ws';
+import { join } from 'node:path';
 import type { App } from './app.ts';
+import { useDiskUploads, useLimitNonUploadBodySize } from './uploads.ts';
 import type { Context } from './context.ts';
 import {
   ConflictError,
@@ -59,7 +61,7 @@ function unauthenticated(message: string): GraphQLError {
  */
 function useApiKeyAuth(app: App, viewers: WeakMap<Request, Viewer>): Plugin {
   return {
-    async onParams({ request }) {
+    async onRequestParse({ request }) {
       try {
         viewers.set(request, await app.services.apiKeys.authenticate(request.headers.get('authorization')));
       } catch (error) {
@@ -127,7 +129,8 @@ export function createGranaryServer(app: App, options: GranaryServerOptions = {}
     schema,
     graphqlEndpoint: GRAPHQL_PATH,
     landingPage: false,
-    maxRequestBodySize: config.limits.maxBodyBytes,
+    // Multipart uploads are bounded per file by useDiskUploads; yoga's limit would count them whole.
+    maxRequestBodySize: false,
     logging: {
       debug: (...args) => logger.debug(args.length === 1 ? args[0] : args),
       info: (...args) => logger.info(args.length === 1 ? args[0] : args),
@@ -171,10 +174,17 @@ export function createGranaryServer(app: App, options: GranaryServerOptions = {}
       return { viewer: resolved, services: app.services, prisma: app.prisma };
     },
     plugins: [
-      useApiKeyAuth(app, viewers),
       // Keys travel only in the Authorization header (never cookies), which a cross-site form or
       // simple request cannot set; the plugin also refuses such requests outright.
       useCSRFPrevention({ requestHeaders: ['authorization', 'x-graphql-yoga-csrf'] }),
+      // Authenticate next: before a multipart body (possibly gigabytes) is spooled to disk.
+      useApiKeyAuth(app, viewers),
+      useDiskUploads({
+        tempDir: join(app.services.tempFiles.dir, 'uploads'),
+        maxFileBytes: config.limits.maxUploadBytes,
+        maxFiles: 20,
+      }),
+      useLimitNonUploadBodySize(config.limits.maxBodyBytes),
       EnvelopArmorPlugin({
         maxDepth: { n: config.limits.maxDepth },
         maxAliases: { n: config.limits.maxAliases },

@@ -330,3 +330,54 @@ describe('online store', () => {
     expect(online).toEqual(keys.map((k) => newest.get(k)));
   });
 });
+
+describe('file inserts', () => {
+  async function upload(key: string, name: string, content: string, fileName: string, extra: Record<string, unknown> = {}) {
+    const form = new FormData();
+    form.set(
+      'operations',
+      JSON.stringify({
+        query: `mutation($fg: FeatureGroupRef!, $file: File, $format: DataFormat) {
+          insertFeatureGroupData(featureGroup: $fg, file: $file, format: $format) {
+            __typename
+            ... on InsertFeatureGroupDataPayload { commit { rowCount rowsInserted } }
+            ... on ValidationError { issues { path message } }
+          }
+        }`,
+        variables: { fg: { name }, file: null, ...extra },
+      }),
+    );
+    form.set('map', JSON.stringify({ 0: ['variables.file'] }));
+    form.set('0', new Blob([content]), fileName);
+    const res = await srv.server.yoga.fetch('http://localhost/graphql', {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}` },
+      body: form,
+    });
+    return (await res.json()) as any;
+  }
+
+  it('inserts a CSV upload, coercing numeric strings and ISO timestamps', async () => {
+    const { gql, key } = await project();
+    await createGroup(gql, customers('csv'));
+    const csv = 'customerid,datetime,tenure,monthlycharges,contract\nc1,2026-01-01T00:00:00Z,3,10.5,m2m\nc2,2026-01-02 12:00:00,7,,year\n';
+    const res = await upload(key, 'customers', csv, 'customers.csv');
+    expect(res.data.insertFeatureGroupData, JSON.stringify(res)).toMatchObject({ commit: { rowCount: 2, rowsInserted: 2 } });
+    const read = await gql(READ, { name: 'customers' });
+    expect(read.data.featureGroup.read.records).toEqual([
+      { customerid: 'c1', datetime: expect.stringMatching(/^2026-01-01T00:00:00/), tenure: 3, monthlycharges: 10.5, contract: 'm2m' },
+      { customerid: 'c2', datetime: expect.stringMatching(/^2026-01-02T12:00:00/), tenure: 7, monthlycharges: null, contract: 'year' },
+    ]);
+    expect(readdirSync(join(srv.dataDir, 'tmp', 'uploads')).length).toBe(0);
+  });
+
+  it('rejects a CSV row that does not fit the schema, naming row and column, with nothing written', async () => {
+    const { gql, key } = await project();
+    await createGroup(gql, customers('csvbad'));
+    const csv = 'customerid,datetime,tenure\nc1,2026-01-01T00:00:00Z,3\nc2,2026-01-02T00:00:00Z,lots\n';
+    const res = await upload(key, 'customers', csv, 'rows.txt', { format: 'CSV' });
+    expect(res.data.insertFeatureGroupData.__typename).toBe('ValidationError');
+    expect(res.data.insertFeatureGroupData.issues[0].path).toEqual(['file', '2', 'tenure']);
+    expect((await gql('{ featureGroup(name: "customers") { rowCount } }')).data.featureGroup.rowCount).toBe(0);
+  });
+});

@@ -1,6 +1,7 @@
 import type { Commit, FeatureGroup } from '../../generated/sqlite/client.ts';
 import { ConflictError, NotFoundError, ValidationError } from '../../errors.ts';
 import type { InsertSource } from '../../stores/offline/offline-store.ts';
+import { DiskFile, takeOver } from '../../uploads.ts';
 import { builder } from '../builder.ts';
 import {
   CommitRefType,
@@ -161,7 +162,8 @@ builder.mutationField('insertFeatureGroupData', (t) =>
           const file = args.file!;
           const format = args.format ?? EXTENSIONS[file.name.split('.').pop()?.toLowerCase() ?? ''];
           if (!format) throw ValidationError.at(['format'], `cannot tell the format of ${file.name}: give format`);
-          uploaded = await ctx.services.tempFiles.spool(file);
+          // Multipart uploads arrive spooled to disk; take the file over instead of copying it.
+          uploaded = file instanceof DiskFile ? takeOver(file) : await ctx.services.tempFiles.spool(file);
           source = { kind: 'file', path: uploaded, format };
         }
         const commit = await featureGroups.insert(ctx.viewer, args.featureGroup, source, {
