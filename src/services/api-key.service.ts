@@ -69,19 +69,12 @@ export class ApiKeyService {
   async mint(projectId: string, name: string, scopes: Scope[], expiresAt: Date | null) {
     const prefix = randomToken(12);
     const secret = `gra_${prefix}_${randomBytes(32).toString('base64url')}`;
-    const { apiKey, event } = await this.prisma.$transaction(async (tx) => {
-      const apiKey = await tx.apiKey.create({
+    const apiKey = await this.events.change(projectId, async (tx) => {
+      const value = await tx.apiKey.create({
         data: { projectId, name, prefix, hash: sha256(secret).toString('hex'), scopes, expiresAt },
       });
-      const event = await this.events.record(tx, projectId, {
-        kind: 'ApiKey',
-        objectId: apiKey.id,
-        name,
-        action: 'CREATED',
-      });
-      return { apiKey, event };
+      return { value, change: { kind: 'ApiKey', objectId: value.id, name, action: 'CREATED' } };
     });
-    this.events.publish(event);
     return { secret, apiKey };
   }
 
@@ -93,18 +86,11 @@ export class ApiKeyService {
       throw new ForbiddenError('revoking another key needs an ADMIN key');
     }
     if (existing.revokedAt) return existing;
-    const { apiKey, event } = await this.prisma.$transaction(async (tx) => {
-      const apiKey = await tx.apiKey.update({ where: { id }, data: { revokedAt: new Date() } });
-      const event = await this.events.record(tx, apiKey.projectId, {
-        kind: 'ApiKey',
-        objectId: apiKey.id,
-        name: apiKey.name,
-        action: 'UPDATED',
-      });
-      return { apiKey, event };
+    const apiKey = await this.events.change(existing.projectId, async (tx) => {
+      const value = await tx.apiKey.update({ where: { id }, data: { revokedAt: new Date() } });
+      return { value, change: { kind: 'ApiKey', objectId: value.id, name: value.name, action: 'UPDATED' } };
     });
     this.forget(apiKey.prefix);
-    this.events.publish(event);
     return apiKey;
   }
 

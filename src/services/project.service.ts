@@ -1,3 +1,4 @@
+import { v7 as uuidv7 } from 'uuid';
 import { z } from 'zod';
 import { ConflictError, ForbiddenError } from '../errors.ts';
 import type { Project } from '../generated/sqlite/client.ts';
@@ -35,18 +36,12 @@ export class ProjectService {
       if (existing.description === description) return existing;
       throw new ConflictError(`project ${input.name} already exists with another description`);
     }
-    const { project, event } = await this.prisma.$transaction(async (tx) => {
-      const project = await tx.project.create({ data: { name: input.name, description } });
-      const event = await this.events.record(tx, project.id, {
-        kind: 'Project',
-        objectId: project.id,
-        name: project.name,
-        action: 'CREATED',
-      });
-      return { project, event };
+    // The event belongs to the new project's feed; its id is chosen here to know it up front.
+    const id = uuidv7();
+    return this.events.change(id, async (tx) => {
+      const value = await tx.project.create({ data: { id, name: input.name, description } });
+      return { value, change: { kind: 'Project', objectId: id, name: value.name, action: 'CREATED' } };
     });
-    this.events.publish(event);
-    return project;
   }
 
   /**

@@ -14,6 +14,9 @@ export interface RegistryChange {
 /** A Prisma client or the transaction client handed to `$transaction` callbacks. */
 type Tx = Pick<MetadataClient, 'registryEvent'>;
 
+/** The client a `$transaction` callback receives. */
+export type TxClient = Parameters<Parameters<MetadataClient['$transaction']>[0]>[0];
+
 /**
  * The change feed. Each change is stored in the same transaction as the change itself
  * (`record`), then published once that transaction has committed (`publish`), so the stored
@@ -38,6 +41,19 @@ export class RegistryEventsService {
       },
     });
     return { projectId, message: toMessage(row) };
+  }
+
+  /**
+   * Runs `work` in one metadata transaction, stores the change it reports in the same
+   * transaction, and publishes it once committed. The usual way a service changes the registry.
+   */
+  async change<T>(projectId: string, work: (tx: TxClient) => Promise<{ value: T; change: RegistryChange }>): Promise<T> {
+    const { value, event } = await this.prisma.$transaction(async (tx) => {
+      const { value, change } = await work(tx);
+      return { value, event: await this.record(tx, projectId, change) };
+    });
+    this.publish(event);
+    return value;
   }
 
   publish(...events: PendingEvent[]): void {

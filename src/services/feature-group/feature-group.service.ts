@@ -8,7 +8,7 @@ import type { Logger } from '../../logger.ts';
 import type { MetadataClient } from '../../stores/metadata/client.ts';
 import type { CommitFile, CommitRef, GroupLocation, InsertSource, OfflineStore } from '../../stores/offline/offline-store.ts';
 import type { OnlineStore, OnlineTable } from '../../stores/online/online-store.ts';
-import type { RegistryEventsService } from '../registry-events.service.ts';
+import type { RegistryChange, RegistryEventsService } from '../registry-events.service.ts';
 import { parseInput } from '../validation.ts';
 import type { Viewer } from '../viewer.ts';
 import {
@@ -93,7 +93,7 @@ export class FeatureGroupService {
       if (existing) return this.sameOrConflict(existing, requested);
     }
     try {
-      const { group, event } = await this.prisma.$transaction(async (tx) => {
+      return await this.events.change(viewer.projectId, async (tx) => {
         const group = await tx.featureGroup.create({
           data: {
             projectId: viewer.projectId,
@@ -107,17 +107,8 @@ export class FeatureGroupService {
             statisticsConfig: (input.statisticsConfig ?? undefined) as object | undefined,
           },
         });
-        const event = await this.events.record(tx, viewer.projectId, {
-          kind: 'FeatureGroup',
-          objectId: group.id,
-          name: group.name,
-          version: group.version,
-          action: 'CREATED',
-        });
-        return { group, event };
+        return { value: group, change: groupChange(group, 'CREATED') };
       });
-      this.events.publish(event);
-      return group;
     } catch (error) {
       // Another request created the same (name, version) first.
       const existing = await this.prisma.featureGroup.findUnique({
@@ -173,39 +164,24 @@ export class FeatureGroupService {
     }
     const all = checkDefinitionForAppend(features, appended, group, issues);
     if (issues.length > 0) throw new ValidationError(issues[0]!.message, issues);
-    const { updated, event } = await this.prisma.$transaction(async (tx) => {
-      const updated = await tx.featureGroup.update({
+    const updated = await this.events.change(viewer.projectId, async (tx) => {
+      const value = await tx.featureGroup.update({
         where: { id: group.id },
         data: { description: input.description ?? group.description, features: json(all) },
       });
-      const event = await this.events.record(tx, viewer.projectId, {
-        kind: 'FeatureGroup',
-        objectId: group.id,
-        name: group.name,
-        version: group.version,
-        action: 'UPDATED',
-      });
-      return { updated, event };
+      return { value, change: groupChange(value, 'UPDATED') };
     });
     if (appended.length > 0 && updated.onlineEnabled) await this.online.ensure(this.onlineTable(updated));
-    this.events.publish(event);
     return updated;
   }
 
   /** Deletes a group version with its offline files and online rows. */
   async delete(viewer: Viewer, ref: FeatureGroupRef): Promise<FeatureGroup> {
     const group = await this.get(viewer, ref);
-    const event = await this.prisma.$transaction(async (tx) => {
+    await this.events.change(viewer.projectId, async (tx) => {
       await tx.featureGroup.delete({ where: { id: group.id } });
-      return this.events.record(tx, viewer.projectId, {
-        kind: 'FeatureGroup',
-        objectId: group.id,
-        name: group.name,
-        version: group.version,
-        action: 'DELETED',
-      });
+      return { value: null, change: groupChange(group, 'DELETED') };
     });
-    this.events.publish(event);
     // The metadata row is gone, so nothing reads these any more; failures leave only garbage.
     await Promise.allSettled([this.offline.drop(this.location(viewer, group)), this.online.drop(this.onlineTable(group))]);
     return group;
@@ -250,8 +226,8 @@ export class FeatureGroupService {
     try {
       if (writeOffline) await staged.publish();
       await this.faults.afterPublish?.();
-      const result = await this.prisma.$transaction(async (tx) => {
-        const commit = await tx.commit.create({
+      commit = await this.events.change(viewer.projectId, async (tx) => {
+        const value = await tx.commit.create({
           data: {
             id: commitId,
             featureGroupId: group.id,
@@ -265,17 +241,8 @@ export class FeatureGroupService {
             onlineState: writeOnline ? 'PENDING' : 'NONE',
           },
         });
-        const event = await this.events.record(tx, viewer.projectId, {
-          kind: 'FeatureGroup',
-          objectId: group.id,
-          name: group.name,
-          version: group.version,
-          action: 'UPDATED',
-        });
-        return { commit, event };
+        return { value, change: groupChange(group, 'UPDATED') };
       });
-      commit = result.commit;
-      this.events.publish(result.event);
     } catch (error) {
       await staged.discard();
       throw error;
@@ -314,6 +281,10 @@ export class FeatureGroupService {
   onlineTable(group: FeatureGroup): OnlineTable {
     return { id: group.id, schema: groupSchema(group) };
   }
+}
+
+function groupChange(group: FeatureGroup, action: RegistryChange['action']): RegistryChange {
+  return { kind: 'FeatureGroup', objectId: group.id, name: group.name, version: group.version, action };
 }
 
 function definitionOf(group: FeatureGroup) {

@@ -49,6 +49,8 @@ export const EPOCH_MILLIS_THRESHOLD = 1e11;
 
 const COMMIT_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const ORD = '#ord';
+/** The column of every committed file that holds its commit id. */
+export const COMMIT_COLUMN = '_commit';
 const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 const MIN_SAFE = -MAX_SAFE;
 
@@ -63,6 +65,14 @@ const MIN_SAFE = -MAX_SAFE;
  * milliseconds when the magnitude exceeds 1e11); DATE accepts `YYYY-MM-DD`; BINARY accepts base64
  * text (or Parquet BLOB); ARRAY accepts a JSON array (text in CSV); DECIMAL rounds to its scale
  * (pass exact decimals as strings: JSON numbers are doubles); BIGINT/INT reject fractions.
+ * Input column names match features case-insensitively; absent non-key features are null.
+ *
+ * Rejections are ValidationErrors with at most MAX_ISSUES issues, found in this order (a stage stops
+ * at the first step that finds any): unknown or missing columns (`['file', column]`, or
+ * `['rows' | 'file', row, key]` for JSON keys), then bad values, null keys and null event times
+ * (`[root, row, column]`), then duplicate identities under INSERT (`[root, row]`). `root` is
+ * `rows` for JSON rows and `file` for files; `row` is the 1-based row number in input order (for
+ * CSV, the data row, not counting the header line).
  */
 export class DuckDbOfflineStore implements OfflineStore {
   private instance: Promise<DuckDBInstance> | null = null;
@@ -204,8 +214,14 @@ export class DuckDbOfflineStore implements OfflineStore {
       const path = join(dir, `.staging-${commitId}-input.ndjson`);
       temp.push(path);
       await writeNdjson(path, source.rows, known);
-      const reader = `read_json(${sqlString(path)}, format = 'newline_delimited', columns = ${jsonColumns(new Map(features.map((f) => [f.name, f.name])))})`;
-      return { root: 'rows', reader, ordered: `SELECT *, row_number() OVER () AS "${ORD}" FROM ${reader}`, columns: allText() };
+      // Rows are small (one request): parse the JSON once into a temporary table of the connection.
+      const table = ident(`#input-${commitId}`);
+      await connection.run(
+        `CREATE TEMP TABLE ${table} AS SELECT *, row_number() OVER () AS "${ORD}"
+         FROM read_json(${sqlString(path)}, format = 'newline_delimited', columns = ${jsonColumns(new Map(features.map((f) => [f.name, f.name])))})`,
+      );
+      const names = features.map((f) => ident(f.name)).join(', ');
+      return { root: 'rows', reader: `(SELECT ${names} FROM ${table})`, ordered: `SELECT * FROM ${table}`, columns: allText() };
     }
     const path = source.path;
     if (source.format === 'NDJSON') {
@@ -231,7 +247,7 @@ export class DuckDbOfflineStore implements OfflineStore {
     }
     const fn =
       source.format === 'CSV'
-        ? `read_csv(${sqlString(path)}, header = true, all_varchar = true)`
+        ? `read_csv(${sqlString(path)}, header = true, skip = 0, all_varchar = true)`
         : `read_parquet(${sqlString(path)}, file_row_number = true)`;
     const described = await fileQuery(connection, `DESCRIBE SELECT * FROM ${fn}`, source.format);
     const types = new Map(described.map(([name, type]) => [String(name), String(type)]));
@@ -297,7 +313,7 @@ export class DuckDbOfflineStore implements OfflineStore {
       const value = srcType === undefined ? 'NULL' : coerce(ident(f.name), srcType, f.parsed).value;
       return `CAST(${value} AS ${f.sqlType}) AS ${ident(f.name)}`;
     });
-    const sql = `COPY (SELECT ${projection.join(', ')}, ${sqlString(commitId)} AS _commit FROM ${input.reader})
+    const sql = `COPY (SELECT ${projection.join(', ')}, ${sqlString(commitId)} AS ${COMMIT_COLUMN} FROM ${input.reader})
       TO ${sqlString(path)} (${this.parquetOptions()})`;
     const result = await fileQuery(connection, sql, input.root === 'rows' ? null : 'input');
     return Number(result[0]?.[0] ?? 0);
@@ -346,9 +362,9 @@ export class DuckDbOfflineStore implements OfflineStore {
     return this.withConnection(async (connection) => {
       const scan = await scanSql(connection, files, features);
       const identity = identityColumns(schema).map(ident);
-      const order = [...identity, ...(supersede ? [] : ['_commit'])].join(', ');
+      const order = [...identity, ...(supersede ? [] : [COMMIT_COLUMN])].join(', ');
       const sql = `SELECT ${features.map((f) => ident(f.name)).join(', ')} FROM (${scan})
-        ${supersede ? `QUALIFY row_number() OVER (PARTITION BY ${identity.join(', ')} ORDER BY _commit DESC) = 1` : ''}
+        ${supersede ? `QUALIFY row_number() OVER (PARTITION BY ${identity.join(', ')} ORDER BY ${COMMIT_COLUMN} DESC) = 1` : ''}
         ORDER BY ${order}${options.first !== undefined ? ` LIMIT ${Math.floor(options.first)}` : ''}`;
       return readDataFrame(connection, sql, columns);
     });
@@ -418,7 +434,7 @@ export class DuckDbOfflineStore implements OfflineStore {
         } else if (source.format === 'NDJSON') {
           reader = `read_json(${sqlString(source.path)}, format = 'newline_delimited')`;
         } else if (source.format === 'CSV') {
-          reader = `read_csv(${sqlString(source.path)}, header = true)`;
+          reader = `read_csv(${sqlString(source.path)}, header = true, skip = 0)`;
         } else {
           reader = `read_parquet(${sqlString(source.path)})`;
         }
@@ -544,6 +560,7 @@ interface SourceSql {
 
 function schemaFeatures(schema: GroupSchema): Feature[] {
   return schema.features.map((f) => {
+    if (f.name === COMMIT_COLUMN) throw ValidationError.at(['features', f.name], `"${COMMIT_COLUMN}" is reserved by the offline store`);
     const parsed = parseFeatureType(f.type, ['features', f.name, 'type']);
     return {
       name: f.name,
@@ -615,6 +632,7 @@ async function writeNdjson(path: string, rows: readonly Record<string, unknown>[
         }
         const value = row[key];
         if (typeof value === 'bigint' || value instanceof Uint8Array) special = true;
+        else if (Array.isArray(value) && (typeof value[0] === 'bigint' || value[0] instanceof Uint8Array)) special = true;
       }
       if (rename) {
         const renamed: Record<string, unknown> = {};
@@ -628,7 +646,7 @@ async function writeNdjson(path: string, rows: readonly Record<string, unknown>[
         row = renamed;
       }
       if (issues.length > 0) continue;
-      const line = special ? JSON.stringify(row, jsonReplacer) : JSON.stringify(row);
+      const line = special ? JSON.stringify(row, jsonReplacer) : stringify(row);
       buffer.push(line);
       buffered += line.length;
       if (buffered > 1 << 22) {
@@ -679,6 +697,16 @@ function matchColumns(
     }
   }
   return { names, issues };
+}
+
+/** JSON.stringify, falling back to the replacer for a bigint found deeper than checked. */
+function stringify(row: Record<string, unknown>): string {
+  try {
+    return JSON.stringify(row);
+  } catch (error) {
+    if (error instanceof TypeError) return JSON.stringify(row, jsonReplacer);
+    throw error;
+  }
 }
 
 function jsonReplacer(this: unknown, _key: string, value: unknown): unknown {
@@ -829,7 +857,7 @@ async function scanSql(connection: DuckDBConnection, files: readonly string[], f
   const described = await connection.runAndReadAll(`DESCRIBE SELECT * FROM ${reader}`);
   const present = new Set(described.getRows().map((r) => String(r[0])));
   const columns = features.map((f) => `CAST(${present.has(f.name) ? ident(f.name) : 'NULL'} AS ${f.sqlType}) AS ${ident(f.name)}`);
-  return `SELECT ${columns.join(', ')}, _commit FROM ${reader}`;
+  return `SELECT ${columns.join(', ')}, ${COMMIT_COLUMN} FROM ${reader}`;
 }
 
 async function findDuplicates(

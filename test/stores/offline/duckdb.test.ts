@@ -134,6 +134,18 @@ describe('DuckDbOfflineStore: commits and reads', () => {
     expect(frame).toEqual({ columns: customers.features.map((f) => ({ name: f.name, type: f.type })), rows: [] });
   });
 
+  it('stages an empty input as a commit without files', async () => {
+    const g = newGroup();
+    const staged = await store.stage(g, customers, uuidv7(), rows([]), { operation: 'INSERT', existing: [] });
+    expect([staged.rowCount, staged.files, staged.bytes]).toEqual([0, [], 0]);
+    expect(await collect(staged.onlineRows())).toEqual([]);
+    await staged.publish();
+    const csv = join(root, 'empty.csv');
+    await writeFile(csv, 'customer_id,event_time\n');
+    expect((await store.stage(g, customers, uuidv7(), { kind: 'file', path: csv, format: 'CSV' }, { operation: 'UPSERT', existing: [] })).rowCount).toBe(0);
+    expect(await groupFiles(g)).toEqual([]);
+  });
+
   it('keys without event time: identity is the key alone', async () => {
     const g = newGroup();
     const schema: GroupSchema = { primaryKey: ['region', 'store'], eventTime: null, features: features({ region: 'STRING', store: 'INT', size: 'DOUBLE' }) };
