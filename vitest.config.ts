@@ -37,7 +37,11 @@ export default defineConfig({
                   'test/config.test.ts',
                   'test/shutdown.test.ts',
                 ],
-                env: { GRANARY_TEST_METADATA: 'postgresql' },
+                // The scale backends together: metadata on PostgreSQL, online store on Redis.
+                env: {
+                  GRANARY_TEST_METADATA: 'postgresql',
+                  GRANARY_TEST_ONLINE_STORE_URL: process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379',
+                },
               },
             },
           ]

@@ -47,6 +47,8 @@ export async function startTestServer(options: StartOptions = {}): Promise<TestS
   const shared = options.shareWith;
   const dataDir = shared?.dataDir ?? mkdtempSync(join(tmpdir(), 'granary-srv-'));
   const vars: Record<string, string> = { GRANARY_DATA_DIR: dataDir, NODE_ENV: 'test', ...options.env };
+  const onlineStoreUrl = process.env.GRANARY_TEST_ONLINE_STORE_URL;
+  if (onlineStoreUrl && !vars.ONLINE_STORE_URL) vars.ONLINE_STORE_URL = onlineStoreUrl;
   if (shared) {
     if (shared.app.config.databaseUrl) vars.DATABASE_URL = shared.app.config.databaseUrl;
   } else if (testMetadataProvider() === 'postgresql') {
