@@ -18,6 +18,11 @@ export async function serve(config: Config): Promise<void> {
   const app = await createApp(config, { migrate: true });
   const { logger } = app;
   const keyFile = adminKeyPath(config.dataDir);
+  // Clean up after a killed predecessor before anyone reads: stray uploads, uncommitted files,
+  // online rows of durable commits that were not written yet.
+  await app.services.tempFiles.sweep();
+  const recovered = await app.services.featureGroups.recover();
+  if (recovered.sweptFiles > 0 || recovered.replayedCommits > 0) logger.info(recovered, 'recovered after an unclean stop');
   const secret = await app.services.projects.bootstrap();
   if (secret) {
     writeFileSync(keyFile, `${secret}\n`, { mode: 0o600 });

@@ -381,3 +381,48 @@ describe('file inserts', () => {
     expect((await gql('{ featureGroup(name: "customers") { rowCount } }')).data.featureGroup.rowCount).toBe(0);
   });
 });
+
+describe('recovery after an unclean stop', () => {
+  it('removes files no commit lists and replays online rows of durable commits', async () => {
+    const { gql, name } = await project();
+    await createGroup(gql, customers('rec'));
+    await insert(gql, { name: 'customers' }, [
+      { customerid: 'c1', datetime: '2026-01-01T00:00:00Z', tenure: 1 },
+      { customerid: 'c2', datetime: '2026-01-01T00:00:00Z', tenure: 2 },
+    ]);
+    const group = await srv.app.prisma.featureGroup.findFirstOrThrow({ where: { name: 'customers', project: { name } } });
+    const dir = join(srv.dataDir, 'offline', name, 'customers_1');
+    const committed = readdirSync(dir);
+    // What a process killed mid-insert leaves: a staged file and a published one with no commit row.
+    const [file] = committed;
+    const { copyFileSync } = await import('node:fs');
+    copyFileSync(join(dir, file!), join(dir, `.staging-01900000-0000-7000-8000-000000000000-0.parquet`));
+    copyFileSync(join(dir, file!), join(dir, `01900000-0000-7000-8000-000000000001-0.parquet`));
+    // …and a durable commit whose online write never happened.
+    const table = srv.app.services.featureGroups.onlineTable(group);
+    await srv.app.online.drop(table);
+    await srv.app.prisma.commit.updateMany({ where: { featureGroupId: group.id }, data: { onlineState: 'PENDING' } });
+    expect(await srv.app.online.read(table, [['c1'], ['c2']])).toEqual([null, null]);
+
+    const result = await srv.app.services.featureGroups.recover();
+    expect(result.sweptFiles).toBeGreaterThanOrEqual(2);
+    expect(result.replayedCommits).toBe(1);
+    expect(readdirSync(dir).sort()).toEqual([...committed].sort());
+    const online = await srv.app.online.read(table, [['c1'], ['c2']]);
+    expect(online.map((r) => r?.tenure)).toEqual([1, 2]);
+    const commits = await gql('{ featureGroup(name: "customers") { commits { onlineWritten } read { rowCount } } }');
+    expect(commits.data.featureGroup).toEqual({ commits: [{ onlineWritten: true }], read: { rowCount: 2 } });
+  });
+
+  it('writes ONLINE-only inserts to the online store without keeping history', async () => {
+    const { gql, name } = await project();
+    await createGroup(gql, customers('onl'));
+    const res = await insert(gql, { name: 'customers' }, [{ customerid: 'c1', datetime: '2026-01-01T00:00:00Z', tenure: 4 }], { storage: 'ONLINE' });
+    expect(res.commit).toMatchObject({ rowCount: 1, onlineWritten: true });
+    const group = await srv.app.prisma.featureGroup.findFirstOrThrow({ where: { name: 'customers', project: { name } } });
+    const [row] = await srv.app.online.read(srv.app.services.featureGroups.onlineTable(group), [['c1']]);
+    expect(row).toMatchObject({ tenure: 4 });
+    expect((await gql(READ, { name: 'customers' })).data.featureGroup.read.rowCount).toBe(0);
+    expect(filesUnder('customers', 1, name)).toEqual([]);
+  });
+});

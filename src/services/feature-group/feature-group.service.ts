@@ -7,7 +7,7 @@ import type { Commit, FeatureGroup, Prisma } from '../../generated/sqlite/client
 import type { Logger } from '../../logger.ts';
 import type { MetadataClient } from '../../stores/metadata/client.ts';
 import type { CommitFile, CommitRef, GroupLocation, InsertSource, OfflineStore } from '../../stores/offline/offline-store.ts';
-import type { OnlineStore, OnlineTable } from '../../stores/online/online-store.ts';
+import type { OnlineRow, OnlineStore, OnlineTable } from '../../stores/online/online-store.ts';
 import type { RegistryChange, RegistryEventsService } from '../registry-events.service.ts';
 import { parseInput } from '../validation.ts';
 import type { Viewer } from '../viewer.ts';
@@ -26,6 +26,9 @@ export interface FeatureGroupRef {
   /** Omitted: the latest version. */
   readonly version?: number | null;
 }
+
+/** Rows per online-store write: one round trip each. */
+const ONLINE_BATCH = 5000;
 
 export type WriteOperation = 'UPSERT' | 'INSERT';
 export type Storage = 'BOTH' | 'OFFLINE' | 'ONLINE';
@@ -183,7 +186,7 @@ export class FeatureGroupService {
       return { value: null, change: groupChange(group, 'DELETED') };
     });
     // The metadata row is gone, so nothing reads these any more; failures leave only garbage.
-    await Promise.allSettled([this.offline.drop(this.location(viewer, group)), this.online.drop(this.onlineTable(group))]);
+    await Promise.allSettled([this.offline.drop(this.location(viewer.projectName, group)), this.online.drop(this.onlineTable(group))]);
     return group;
   }
 
@@ -198,7 +201,7 @@ export class FeatureGroupService {
   /** The group's visible rows, as of a wall-clock time when given. */
   async read(viewer: Viewer, group: FeatureGroup, options: { asOf?: Date | null; first?: number }): Promise<DataFrame> {
     const commits = (await this.commits(group.id, options.asOf)).filter((c) => c.storage !== 'ONLINE');
-    return this.offline.read(this.location(viewer, group), groupSchema(group), commits.map(commitRef), { first: options.first });
+    return this.offline.read(this.location(viewer.projectName, group), groupSchema(group), commits.map(commitRef), { first: options.first });
   }
 
   /**
@@ -206,27 +209,25 @@ export class FeatureGroupService {
    * files) → publish (rename into place) → commit row (the commit point) → online write. A failure
    * before the commit row leaves nothing visible; after it, the commit is durable and its online
    * rows are replayed on start if writing them failed (idempotent under newest-event-wins).
+   * An ONLINE-only insert keeps no history: its rows are written online, then its commit recorded.
    */
   async insert(viewer: Viewer, ref: FeatureGroupRef, source: InsertSource, options: InsertOptions): Promise<Commit> {
     let group = await this.get(viewer, ref);
     if ((group.features as unknown[]).length === 0) group = await this.inferSchema(viewer, group, source);
-    if (options.storage !== 'OFFLINE' && !group.onlineEnabled && options.storage === 'ONLINE') {
+    if (options.storage === 'ONLINE' && !group.onlineEnabled) {
       throw ValidationError.at(['storage'], `feature group ${group.name} is not online enabled`);
     }
     const writeOffline = options.storage !== 'ONLINE';
     const writeOnline = group.onlineEnabled && options.storage !== 'OFFLINE';
-    const location = this.location(viewer, group);
+    const location = this.location(viewer.projectName, group);
     const existing = (await this.commits(group.id)).filter((c) => c.storage !== 'ONLINE').map(commitRef);
     const commitId = uuidv7();
     const staged = await this.offline.stage(location, groupSchema(group), commitId, source, {
       operation: options.operation,
       existing,
     });
-    let commit: Commit;
-    try {
-      if (writeOffline) await staged.publish();
-      await this.faults.afterPublish?.();
-      commit = await this.events.change(viewer.projectId, async (tx) => {
+    const record = (onlineState: string) =>
+      this.events.change(viewer.projectId, async (tx) => {
         const value = await tx.commit.create({
           data: {
             id: commitId,
@@ -234,31 +235,73 @@ export class FeatureGroupService {
             operation: options.operation,
             storage: options.storage,
             rowCount: staged.rowCount,
-            rowsInserted: staged.rowsInserted,
-            rowsUpdated: staged.rowsUpdated,
-            files: writeOffline ? (staged.files as unknown as object[]) : [],
+            rowsInserted: writeOffline ? staged.rowsInserted : 0,
+            rowsUpdated: writeOffline ? staged.rowsUpdated : 0,
+            files: json(writeOffline ? staged.files : []),
             bytes: BigInt(writeOffline ? staged.bytes : 0),
-            onlineState: writeOnline ? 'PENDING' : 'NONE',
+            onlineState,
           },
         });
         return { value, change: groupChange(group, 'UPDATED') };
       });
+
+    if (!writeOffline) {
+      try {
+        await this.writeOnline(group, staged.onlineRows(ONLINE_BATCH), commitId);
+        return await record('DONE');
+      } finally {
+        await staged.discard();
+      }
+    }
+    let commit: Commit;
+    try {
+      await staged.publish();
+      await this.faults.afterPublish?.();
+      commit = await record(writeOnline ? 'PENDING' : 'NONE');
     } catch (error) {
       await staged.discard();
       throw error;
     }
     if (writeOnline) {
       try {
-        const table = this.onlineTable(group);
-        await this.online.ensure(table);
-        for await (const batch of staged.onlineRows(5000)) await this.online.write(table, batch, commitId);
+        await this.writeOnline(group, staged.onlineRows(ONLINE_BATCH), commitId);
         commit = await this.prisma.commit.update({ where: { id: commitId }, data: { onlineState: 'DONE' } });
       } catch (error) {
         this.logger.error({ err: error, commitId, group: group.name }, 'online write failed; the commit is replayed on start');
       }
     }
-    if (!writeOffline) await staged.discard();
     return commit;
+  }
+
+  private async writeOnline(group: FeatureGroup, batches: AsyncIterable<OnlineRow[]>, commitId: string): Promise<void> {
+    const table = this.onlineTable(group);
+    await this.online.ensure(table);
+    for await (const batch of batches) await this.online.write(table, batch, commitId);
+  }
+
+  /**
+   * Repairs what a killed process may have left, before serving: removes offline files that no
+   * commit lists (an insert killed before its commit row), and writes the online rows of commits
+   * that became durable before their online write finished. Returns what it did.
+   */
+  async recover(): Promise<{ sweptFiles: number; replayedCommits: number }> {
+    const groups = await this.prisma.featureGroup.findMany({
+      include: { project: { select: { name: true } }, commits: { orderBy: { id: 'asc' } } },
+    });
+    let sweptFiles = 0;
+    let replayedCommits = 0;
+    for (const group of groups) {
+      const location = this.location(group.project.name, group);
+      const offline = group.commits.filter((c) => c.storage !== 'ONLINE');
+      sweptFiles += (await this.offline.sweep(location, offline.map(commitRef))).length;
+      for (const commit of offline.filter((c) => c.onlineState === 'PENDING')) {
+        const rows = this.offline.onlineRows(location, groupSchema(group), [commitRef(commit)], ONLINE_BATCH);
+        await this.writeOnline(group, rows, commit.id);
+        await this.prisma.commit.update({ where: { id: commit.id }, data: { onlineState: 'DONE' } });
+        replayedCommits++;
+      }
+    }
+    return { sweptFiles, replayedCommits };
   }
 
   private async inferSchema(viewer: Viewer, group: FeatureGroup, source: InsertSource): Promise<FeatureGroup> {
@@ -274,8 +317,8 @@ export class FeatureGroupService {
     return this.get(viewer, { name: group.name, version: group.version });
   }
 
-  location(viewer: Viewer, group: FeatureGroup): GroupLocation {
-    return { project: viewer.projectName, name: group.name, version: group.version };
+  location(projectName: string, group: FeatureGroup): GroupLocation {
+    return { project: projectName, name: group.name, version: group.version };
   }
 
   onlineTable(group: FeatureGroup): OnlineTable {

@@ -370,6 +370,10 @@ export class DuckDbOfflineStore implements OfflineStore {
     });
   }
 
+  onlineRows(location: GroupLocation, schema: GroupSchema, commits: readonly CommitRef[], batchSize = 1000): AsyncIterable<OnlineRow[]> {
+    return streamOnlineRows(this, this.filePaths(location, commits), schema, schemaFeatures(schema), batchSize);
+  }
+
   filePaths(location: GroupLocation, commits: readonly CommitRef[]): string[] {
     const dir = this.groupDir(location);
     return commits.flatMap((c) => c.files.map((f) => join(dir, f.path)));
@@ -477,47 +481,8 @@ class DuckDbStagedCommit implements StagedCommit {
     return this.files.map((f) => join(this.dir, this.published ? f.path : `.staging-${f.path}`));
   }
 
-  async *onlineRows(batchSize = 1000): AsyncIterable<OnlineRow[]> {
-    if (this.files.length === 0) return;
-    const size = Math.max(1, Math.floor(batchSize));
-    const { schema, features } = this;
-    const keys = schema.primaryKey.map(ident).join(', ');
-    const et = schema.eventTime === null ? null : features.find((f) => f.name === schema.eventTime)!;
-    const etMicros = et === null ? 'NULL' : eventTimeMicrosSql(ident(et.name), et.parsed);
-    const files = `[${this.paths().map(sqlString).join(', ')}]`;
-    const sql = `SELECT ${features.map((f) => ident(f.name)).join(', ')}, ${etMicros} AS "#et"
-      FROM read_parquet(${files}, file_row_number = true, filename = true)
-      QUALIFY row_number() OVER (PARTITION BY ${keys} ORDER BY ${et === null ? '' : `${ident(et.name)} DESC NULLS LAST, `}filename DESC, file_row_number DESC) = 1`;
-    const connection = await this.store.connect();
-    try {
-      const result = await connection.stream(sql);
-      const converters = features.map((f) => jsonSafeConverter(f.parsed));
-      const keyIndexes = schema.primaryKey.map((k) => features.findIndex((f) => f.name === k));
-      let batch: OnlineRow[] = [];
-      for (;;) {
-        const chunk = await result.fetchChunk();
-        if (!chunk || chunk.rowCount === 0) break;
-        const columns = features.map((_, c) => convertVector(chunk, c, converters[c]!));
-        const eventTimes = chunk.getColumnVector(features.length);
-        for (let i = 0; i < chunk.rowCount; i++) {
-          const values: Record<string, unknown> = {};
-          for (let c = 0; c < features.length; c++) values[features[c]!.name] = columns[c]![i];
-          const micros = eventTimes.getItem(i);
-          batch.push({
-            key: keyIndexes.map((k) => columns[k]![i]),
-            eventTime: micros === null ? null : Number(micros as bigint),
-            values,
-          });
-          if (batch.length >= size) {
-            yield batch;
-            batch = [];
-          }
-        }
-      }
-      if (batch.length > 0) yield batch;
-    } finally {
-      connection.closeSync();
-    }
+  onlineRows(batchSize = 1000): AsyncIterable<OnlineRow[]> {
+    return streamOnlineRows(this.store, this.paths(), this.schema, this.features, batchSize);
   }
 
   async publish(): Promise<void> {
@@ -532,6 +497,58 @@ class DuckDbStagedCommit implements StagedCommit {
       this.files.flatMap((f) => [rm(join(this.dir, `.staging-${f.path}`), { force: true }), rm(join(this.dir, f.path), { force: true })]),
     );
     this.store.finish(this.flight);
+  }
+}
+
+/**
+ * The newest row per primary key among the given files (by event time, then the later file and
+ * row), streamed in batches of OnlineRow, converted chunk by chunk.
+ */
+async function* streamOnlineRows(
+  store: DuckDbOfflineStore,
+  paths: readonly string[],
+  schema: GroupSchema,
+  features: readonly Feature[],
+  batchSize: number,
+): AsyncIterable<OnlineRow[]> {
+  if (paths.length === 0) return;
+  const size = Math.max(1, Math.floor(batchSize));
+  const keys = schema.primaryKey.map(ident).join(', ');
+  const et = schema.eventTime === null ? null : features.find((f) => f.name === schema.eventTime)!;
+  const etMicros = et === null ? 'NULL' : eventTimeMicrosSql(ident(et.name), et.parsed);
+  const files = `[${paths.map(sqlString).join(', ')}]`;
+  const sql = `SELECT ${features.map((f) => ident(f.name)).join(', ')}, ${etMicros} AS "#et"
+    FROM read_parquet(${files}, file_row_number = true, filename = true)
+    QUALIFY row_number() OVER (PARTITION BY ${keys} ORDER BY ${et === null ? '' : `${ident(et.name)} DESC NULLS LAST, `}filename DESC, file_row_number DESC) = 1`;
+  const connection = await store.connect();
+  try {
+    const result = await connection.stream(sql);
+    const converters = features.map((f) => jsonSafeConverter(f.parsed));
+    const keyIndexes = schema.primaryKey.map((k) => features.findIndex((f) => f.name === k));
+    let batch: OnlineRow[] = [];
+    for (;;) {
+      const chunk = await result.fetchChunk();
+      if (!chunk || chunk.rowCount === 0) break;
+      const columns = features.map((_, c) => convertVector(chunk, c, converters[c]!));
+      const eventTimes = chunk.getColumnVector(features.length);
+      for (let i = 0; i < chunk.rowCount; i++) {
+        const values: Record<string, unknown> = {};
+        for (let c = 0; c < features.length; c++) values[features[c]!.name] = columns[c]![i];
+        const micros = eventTimes.getItem(i);
+        batch.push({
+          key: keyIndexes.map((k) => columns[k]![i]),
+          eventTime: micros === null ? null : Number(micros as bigint),
+          values,
+        });
+        if (batch.length >= size) {
+          yield batch;
+          batch = [];
+        }
+      }
+    }
+    if (batch.length > 0) yield batch;
+  } finally {
+    connection.closeSync();
   }
 }
 

@@ -85,6 +85,8 @@ export interface OfflineStore {
   read(location: GroupLocation, schema: GroupSchema, commits: readonly CommitRef[], options?: ReadOptions): Promise<DataFrame>;
   /** The rows written by the given commits only (a window of the change log), superseded rows included. */
   readCommits(location: GroupLocation, schema: GroupSchema, commits: readonly CommitRef[], options?: ReadOptions): Promise<DataFrame>;
+  /** The newest row per primary key among the given commits' rows, in batches (replaying commits into the online store). */
+  onlineRows(location: GroupLocation, schema: GroupSchema, commits: readonly CommitRef[], batchSize?: number): AsyncIterable<OnlineRow[]>;
   /** Absolute paths of the given commits' files, for SQL built elsewhere (feature views) and downloads. */
   filePaths(location: GroupLocation, commits: readonly CommitRef[]): string[];
   /** Removes files of the group folder that no commit lists (left by a killed insert); returns them. */
