@@ -18,6 +18,7 @@ import {
   UnauthenticatedError,
   ValidationError,
 } from './errors.ts';
+import { createFilesHandler, FILES_PREFIX } from './http/files.ts';
 import { GRAPHIQL_ASSETS_PATH, renderGraphiQL, serveGraphiQLAsset } from './graphiql.ts';
 import { schema } from './schema/index.ts';
 import type { Viewer } from './services/viewer.ts';
@@ -198,6 +199,7 @@ export function createGranaryServer(app: App, options: GranaryServerOptions = {}
     ],
   });
 
+  const files = createFilesHandler(app);
   const http = createServer((req, res) => {
     if (req.url === '/healthz' || req.url?.startsWith('/healthz?')) {
       app.prisma
@@ -215,9 +217,13 @@ export function createGranaryServer(app: App, options: GranaryServerOptions = {}
       serveGraphiQLAsset(req, res);
       return;
     }
+    const [path = '/', query = ''] = (req.url ?? '/').split('?', 2);
+    if (path.startsWith(FILES_PREFIX)) {
+      void files(req, res, path, new URLSearchParams(query));
+      return;
+    }
     // Only the GraphQL endpoint reaches yoga: its built-in health check would answer any path
     // ending in /health without a key.
-    const path = (req.url ?? '/').split('?', 1)[0];
     if (path !== GRAPHQL_PATH && path !== `${GRAPHQL_PATH}/`) {
       res.writeHead(404).end();
       return;

@@ -1,4 +1,5 @@
 import type { FeatureDef } from '../../engine/feature-types.ts';
+import { featureGroupDataPath } from '../../http/files.ts';
 import { builder } from '../builder.ts';
 import { DataFrameRef } from '../shared/data-frame.ts';
 import { pageSize } from '../shared/pagination.ts';
@@ -34,6 +35,14 @@ export const DataFormatEnum = builder.enumType('DataFormat', {
     CSV: { description: 'Comma-separated values with a header row.' },
     PARQUET: { description: 'Apache Parquet.' },
     NDJSON: { description: 'One JSON object per line.' },
+  } as const,
+});
+
+export const DownloadFormatEnum = builder.enumType('DownloadFormat', {
+  description: 'Format of a downloaded table.',
+  values: {
+    PARQUET: { description: 'Apache Parquet (zstd).' },
+    CSV: { description: 'Comma-separated values with a header row.' },
   } as const,
 });
 
@@ -100,6 +109,26 @@ export const FeatureGroupType = builder.prismaNode('FeatureGroup', {
       description: 'Rows visible in the offline store (distinct primary key + event time).',
       select: { commits: { select: { rowsInserted: true, storage: true } } },
       resolve: (g) => g.commits.filter((c) => c.storage !== 'ONLINE').reduce((n, c) => n + c.rowsInserted, 0),
+    }),
+    changes: t.field({
+      type: DataFrameRef,
+      description: 'Rows written by the commits made in a time window, superseded ones included, in key and commit order: the change log for incremental pipelines.',
+      args: {
+        from: t.arg({ type: 'DateTime', description: 'Commits made at or after this time; from the first when omitted.' }),
+        to: t.arg({ type: 'DateTime', description: 'Commits made before this time; up to now when omitted.' }),
+        first: t.arg.int({ defaultValue: 1000, description: 'At most this many rows (1–100 000).' }),
+      },
+      resolve: (g, args, ctx) =>
+        ctx.services.featureGroups.readChanges(ctx.viewer, g, { from: args.from, to: args.to, first: pageSize(args.first, 1000, 100_000) }),
+    }),
+    downloadUrl: t.string({
+      description:
+        'Path of a download of the group’s rows (same as `read`, without a row limit), relative to the server’s origin. GET it with the same Authorization header.',
+      args: {
+        format: t.arg({ type: DownloadFormatEnum, defaultValue: 'PARQUET', description: 'PARQUET (default) or CSV.' }),
+        asOf: t.arg({ type: 'DateTime', description: 'Time travel: only commits made up to this time.' }),
+      },
+      resolve: (g, args) => featureGroupDataPath(g.name, g.version, args.format ?? 'PARQUET', args.asOf),
     }),
     read: t.field({
       type: DataFrameRef,

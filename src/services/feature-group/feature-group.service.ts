@@ -204,6 +204,39 @@ export class FeatureGroupService {
     return this.offline.read(this.location(viewer.projectName, group), groupSchema(group), commits.map(commitRef), { first: options.first });
   }
 
+  /** Rows written by the commits made in a wall-clock window [from, to), superseded ones included. */
+  async readChanges(
+    viewer: Viewer,
+    group: FeatureGroup,
+    options: { from?: Date | null; to?: Date | null; first?: number },
+  ): Promise<DataFrame> {
+    const commits = await this.prisma.commit.findMany({
+      where: {
+        featureGroupId: group.id,
+        storage: { not: 'ONLINE' },
+        committedAt: { ...(options.from ? { gte: options.from } : {}), ...(options.to ? { lt: options.to } : {}) },
+      },
+      orderBy: { id: 'asc' },
+    });
+    return this.offline.readCommits(this.location(viewer.projectName, group), groupSchema(group), commits.map(commitRef), {
+      first: options.first,
+    });
+  }
+
+  /** Writes the group's visible rows (as of a time when given) to a Parquet or CSV file. */
+  async exportData(
+    viewer: Viewer,
+    group: FeatureGroup,
+    options: { format: 'PARQUET' | 'CSV'; asOf?: Date | null },
+    path: string,
+  ): Promise<void> {
+    const commits = (await this.commits(group.id, options.asOf)).filter((c) => c.storage !== 'ONLINE');
+    await this.offline.exportTo(this.location(viewer.projectName, group), groupSchema(group), commits.map(commitRef), {
+      format: options.format,
+      path,
+    });
+  }
+
   /**
    * Inserts rows as one commit. Order of steps, for atomicity: stage (validate, write temporary
    * files) → publish (rename into place) → commit row (the commit point) → online write. A failure

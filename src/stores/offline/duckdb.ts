@@ -23,6 +23,7 @@ import type { OnlineRow } from '../online/online-store.ts';
 import type {
   CommitFile,
   CommitRef,
+  ExportTarget,
   GroupLocation,
   InsertSource,
   OfflineStore,
@@ -355,18 +356,45 @@ export class DuckDbOfflineStore implements OfflineStore {
     options: ReadOptions,
     supersede: boolean,
   ): Promise<DataFrame> {
-    const features = schemaFeatures(schema);
-    const columns: DataFrameColumn[] = features.map((f) => ({ name: f.name, type: f.type }));
-    const files = this.filePaths(location, commits);
-    if (files.length === 0 || (options.first !== undefined && options.first <= 0)) return { columns, rows: [] };
+    const columns: DataFrameColumn[] = schema.features.map((f) => ({ name: f.name, type: f.type }));
+    if (options.first !== undefined && options.first <= 0) return { columns, rows: [] };
     return this.withConnection(async (connection) => {
-      const scan = await scanSql(connection, files, features);
-      const identity = identityColumns(schema).map(ident);
-      const order = [...identity, ...(supersede ? [] : [COMMIT_COLUMN])].join(', ');
-      const sql = `SELECT ${features.map((f) => ident(f.name)).join(', ')} FROM (${scan})
+      const sql = await this.rowsSql(connection, location, schema, commits, supersede, options.first);
+      return sql === null ? { columns, rows: [] } : readDataFrame(connection, sql, columns);
+    });
+  }
+
+  /**
+   * SQL selecting the rows of the given commits' files in key order: with `supersede`, for each
+   * identity only the row of the latest commit. Null when the commits have no files.
+   */
+  private async rowsSql(
+    connection: DuckDBConnection,
+    location: GroupLocation,
+    schema: GroupSchema,
+    commits: readonly CommitRef[],
+    supersede: boolean,
+    first?: number,
+  ): Promise<string | null> {
+    const features = schemaFeatures(schema);
+    const files = this.filePaths(location, commits);
+    if (files.length === 0) return null;
+    const scan = await scanSql(connection, files, features);
+    const identity = identityColumns(schema).map(ident);
+    const order = [...identity, ...(supersede ? [] : [COMMIT_COLUMN])].join(', ');
+    return `SELECT ${features.map((f) => ident(f.name)).join(', ')} FROM (${scan})
         ${supersede ? `QUALIFY row_number() OVER (PARTITION BY ${identity.join(', ')} ORDER BY ${COMMIT_COLUMN} DESC) = 1` : ''}
-        ORDER BY ${order}${options.first !== undefined ? ` LIMIT ${Math.floor(options.first)}` : ''}`;
-      return readDataFrame(connection, sql, columns);
+        ORDER BY ${order}${first !== undefined ? ` LIMIT ${Math.floor(first)}` : ''}`;
+  }
+
+  async exportTo(location: GroupLocation, schema: GroupSchema, commits: readonly CommitRef[], target: ExportTarget): Promise<void> {
+    const features = schemaFeatures(schema);
+    await this.withConnection(async (connection) => {
+      const sql =
+        (await this.rowsSql(connection, location, schema, commits, true)) ??
+        `SELECT ${features.map((f) => `CAST(NULL AS ${duckdbType(f.parsed)}) AS ${ident(f.name)}`).join(', ')} LIMIT 0`;
+      const options = target.format === 'PARQUET' ? 'FORMAT parquet, COMPRESSION zstd' : 'FORMAT csv, HEADER true';
+      await connection.run(`COPY (${sql}) TO ${sqlString(target.path)} (${options})`);
     });
   }
 

@@ -58,6 +58,12 @@ export interface StagedCommit {
   discard(): Promise<void>;
 }
 
+export interface ExportTarget {
+  readonly format: 'PARQUET' | 'CSV';
+  /** Absolute path of the file to write. */
+  readonly path: string;
+}
+
 export interface ReadOptions {
   /** At most this many rows (ordered by primary key, then event time). */
   readonly first?: number;
@@ -85,6 +91,8 @@ export interface OfflineStore {
   read(location: GroupLocation, schema: GroupSchema, commits: readonly CommitRef[], options?: ReadOptions): Promise<DataFrame>;
   /** The rows written by the given commits only (a window of the change log), superseded rows included. */
   readCommits(location: GroupLocation, schema: GroupSchema, commits: readonly CommitRef[], options?: ReadOptions): Promise<DataFrame>;
+  /** Writes the visible rows of the given commits to a file (downloads of a whole group). */
+  exportTo(location: GroupLocation, schema: GroupSchema, commits: readonly CommitRef[], target: ExportTarget): Promise<void>;
   /** The newest row per primary key among the given commits' rows, in batches (replaying commits into the online store). */
   onlineRows(location: GroupLocation, schema: GroupSchema, commits: readonly CommitRef[], batchSize?: number): AsyncIterable<OnlineRow[]>;
   /** Absolute paths of the given commits' files, for SQL built elsewhere (feature views) and downloads. */
