@@ -178,9 +178,17 @@ export class FeatureGroupService {
     return updated;
   }
 
-  /** Deletes a group version with its offline files and online rows. */
+  /** Deletes a group version with its offline files and online rows; refused while a view reads it. */
   async delete(viewer: Viewer, ref: FeatureGroupRef): Promise<FeatureGroup> {
     const group = await this.get(viewer, ref);
+    const views = await this.prisma.featureViewGroup.findMany({
+      where: { featureGroupId: group.id },
+      include: { featureView: { select: { name: true, version: true } } },
+    });
+    if (views.length > 0) {
+      const names = views.map((v) => `${v.featureView.name} version ${v.featureView.version}`).join(', ');
+      throw new ConflictError(`feature group ${group.name} version ${group.version} is used by feature view ${names}; delete those first`);
+    }
     await this.events.change(viewer.projectId, async (tx) => {
       await tx.featureGroup.delete({ where: { id: group.id } });
       return { value: null, change: groupChange(group, 'DELETED') };
