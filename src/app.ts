@@ -6,6 +6,11 @@ import { ApiKeyService } from './services/api-key.service.ts';
 import { ProjectService } from './services/project.service.ts';
 import { RegistryEventsService } from './services/registry-events.service.ts';
 import { FeatureGroupService } from './services/feature-group/feature-group.service.ts';
+import { FeatureViewService } from './services/feature-view/feature-view.service.ts';
+import { TrainingDatasetService } from './services/feature-view/training-dataset.service.ts';
+import { TrainingDataFiles } from './stores/offline/training-data.ts';
+import { ModelService } from './services/model/model.service.ts';
+import { FilesystemModelArtifactStore } from './stores/artifacts/model-artifacts.ts';
 import { TempFiles } from './stores/artifacts/temp-files.ts';
 import { openMetadataClient, type MetadataClient } from './stores/metadata/client.ts';
 import { DuckDbOfflineStore } from './stores/offline/duckdb.ts';
@@ -21,6 +26,9 @@ export interface Services {
   readonly apiKeys: ApiKeyService;
   readonly projects: ProjectService;
   readonly featureGroups: FeatureGroupService;
+  readonly featureViews: FeatureViewService;
+  readonly trainingDatasets: TrainingDatasetService;
+  readonly models: ModelService;
   readonly tempFiles: TempFiles;
 }
 
@@ -60,6 +68,15 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
   const online = openOnlineStore({ dataDir: config.dataDir, url: config.onlineStoreUrl });
   const featureGroups = new FeatureGroupService(prisma, events, offline, online, logger);
   const tempFiles = new TempFiles(config.dataDir);
+  const featureViews = new FeatureViewService(prisma, events);
+  const trainingDatasets = new TrainingDatasetService(
+    prisma,
+    events,
+    featureViews,
+    offline,
+    new TrainingDataFiles(offline, join(config.dataDir, 'training-datasets')),
+  );
+  const models = new ModelService(prisma, events, new FilesystemModelArtifactStore(join(config.dataDir, 'artifacts')), logger);
   return {
     config,
     logger,
@@ -67,7 +84,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
     pubsub,
     offline,
     online,
-    services: { events, apiKeys, projects, featureGroups, tempFiles },
+    services: { events, apiKeys, projects, featureGroups, featureViews, trainingDatasets, models, tempFiles },
     async close() {
       await Promise.allSettled([pubsub.close(), offline.close(), online.close()]);
       await prisma.$disconnect();

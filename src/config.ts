@@ -60,7 +60,7 @@ const envSchema = z.object({
   GRANARY_INTROSPECTION: flag.optional(),
   GRANARY_MAX_DEPTH: positiveInt.default(12),
   GRANARY_MAX_ALIASES: positiveInt.default(30),
-  GRANARY_MAX_COST: positiveInt.default(5000),
+  GRANARY_MAX_COST: positiveInt.default(5_000_000),
   GRANARY_MAX_TOKENS: positiveInt.default(5000),
   GRANARY_MAX_BODY_BYTES: positiveInt.default(100 * 1024 * 1024),
   GRANARY_MAX_UPLOAD_BYTES: positiveInt.default(50 * 1024 ** 3),

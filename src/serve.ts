@@ -23,6 +23,8 @@ export async function serve(config: Config): Promise<void> {
   await app.services.tempFiles.sweep();
   const recovered = await app.services.featureGroups.recover();
   if (recovered.sweptFiles > 0 || recovered.replayedCommits > 0) logger.info(recovered, 'recovered after an unclean stop');
+  const models = await app.services.models.recover();
+  if (models.sweptFolders > 0) logger.info(models, 'removed model artifacts of unfinished registrations');
   const secret = await app.services.projects.bootstrap();
   if (secret) {
     writeFileSync(keyFile, `${secret}\n`, { mode: 0o600 });

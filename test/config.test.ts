@@ -27,7 +27,7 @@ describe('loadConfig', () => {
       pubsubUrl: undefined,
       nodeEnv: 'development',
       logLevel: 'info',
-      limits: { maxDepth: 12, maxAliases: 30, maxCost: 5000, maxTokens: 5000, maxBodyBytes: 104_857_600 },
+      limits: { maxDepth: 12, maxAliases: 30, maxCost: 5_000_000, maxTokens: 5000, maxBodyBytes: 104_857_600 },
     });
   });
 

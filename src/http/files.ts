@@ -7,6 +7,7 @@ import { v7 as uuidv7 } from 'uuid';
 import type { App } from '../app.ts';
 import { DomainError, NotFoundError, UnauthenticatedError, ValidationError } from '../errors.ts';
 import type { Viewer } from '../services/viewer.ts';
+import { serveModelFiles } from './model-files.ts';
 
 export const FILES_PREFIX = '/files/';
 
@@ -22,6 +23,7 @@ export function featureGroupDataPath(name: string, version: number, format: 'PAR
 /**
  * `GET /files/…`: large reads as files, with the same API-key auth as GraphQL (header only).
  *   /files/feature-groups/<name>/<version>/data.parquet|csv[?asOf=ISO]
+ *   /files/models/<name>/<version>/<path> and /files/models/<name>/<version>/archive (tar)
  */
 export function createFilesHandler(app: App) {
   return async (req: IncomingMessage, res: ServerResponse, pathname: string, search: URLSearchParams): Promise<void> => {
@@ -31,7 +33,8 @@ export function createFilesHandler(app: App) {
         return send(res, 405, 'METHOD_NOT_ALLOWED', 'use GET', { allow: 'GET, HEAD' });
       }
       const viewer = await app.services.apiKeys.authenticate(req.headers.authorization);
-      const parts = pathname.slice(FILES_PREFIX.length).split('/').map(decodeURIComponent);
+      const parts = pathname.slice(FILES_PREFIX.length).split('/').map(decodeSegment);
+      if (parts[0] === 'models') return await serveModelFiles(app, viewer, req, res, parts.slice(1), pathname);
       const [kind, name, versionText, file] = parts;
       const match = /^data\.(parquet|csv)$/.exec(file ?? '');
       if (parts.length !== 4 || kind !== 'feature-groups' || !name || !/^\d+$/.test(versionText ?? '') || !match) {
@@ -72,6 +75,15 @@ export function createFilesHandler(app: App) {
       if (tempPath) await rm(tempPath, { force: true });
     }
   };
+}
+
+/** A path segment, decoded; a malformed escape names no file. */
+function decodeSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw new NotFoundError('File', segment);
+  }
 }
 
 function send(res: ServerResponse, status: number, code: string, message: string, headers: Record<string, string> = {}) {

@@ -9,6 +9,14 @@ import './shared/data-frame.ts';
 import './feature-group/types.ts';
 import './feature-group/queries.ts';
 import './feature-group/mutations.ts';
+import './feature-view/inputs.ts';
+import './feature-view/types.ts';
+import './feature-view/queries.ts';
+import './feature-view/mutations.ts';
+import './feature-view/training-data.ts';
+import './model/types.ts';
+import './model/queries.ts';
+import './model/mutations.ts';
 
 /** The executable schema. Built once per process; every request shares it. */
 export const schema: GraphQLSchema = builder.toSchema({ sortSchema: true });

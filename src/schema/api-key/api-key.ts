@@ -8,6 +8,8 @@ export const ApiKeyRef = builder.prismaNode('ApiKey', {
   description: 'A bearer credential of a project. Its secret is shown once, at creation, and never stored.',
   id: { field: 'id', description: 'Global id, for `node(id:)`.' },
   findUnique: (id, ctx) => ({ id, projectId: ctx.viewer.projectId }),
+  // Another project's id resolves to null, not to a not-found error.
+  nullable: true,
   fields: (t) => ({
     name: t.exposeString('name', { description: 'What the key is for.' }),
     prefix: t.exposeString('prefix', { description: 'The public part of the secret (`gra_<prefix>_…`), to recognise a key.' }),

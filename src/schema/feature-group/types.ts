@@ -80,6 +80,8 @@ export const FeatureGroupType = builder.prismaNode('FeatureGroup', {
   description: 'A versioned table of features with a primary key and, usually, an event time. The offline store keeps every commit; the online store the newest row per key.',
   id: { field: 'id', description: 'Global id, for `node(id:)`.' },
   findUnique: (id, ctx) => ({ id, projectId: ctx.viewer.projectId }),
+  // Another project's id resolves to null, not to a not-found error.
+  nullable: true,
   fields: (t) => ({
     name: t.exposeString('name', { description: 'Name, unique with the version in the project.' }),
     version: t.exposeInt('version', { description: 'Version; a new version is how a schema changes incompatibly.' }),

@@ -9,6 +9,8 @@ export const ProjectRef = builder.prismaNode('Project', {
   id: { field: 'id', description: 'Global id, for `node(id:)`.' },
   // Extended unique filter: a global id of another project resolves to nothing.
   findUnique: (id, ctx) => ({ id, name: ctx.viewer.projectName }),
+  // Another project's id resolves to null, not to a not-found error.
+  nullable: true,
   fields: (t) => ({
     name: t.exposeString('name', { description: 'Unique name, lower-case letters, digits and _.' }),
     description: t.exposeString('description', { description: 'What the project is for.' }),

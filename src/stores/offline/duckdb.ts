@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { availableParallelism, totalmem } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { once } from 'node:events';
 import {
   DuckDBBlobValue,
@@ -894,6 +894,87 @@ function featureTypeOf(type: string): string {
 
 // ---------------------------------------------------------------------------------------------
 // Reads
+
+/** Options of committedRowsSql. */
+export interface CommittedRowsOptions {
+  /** Features to select, in this order; default every feature of the schema. */
+  readonly columns?: readonly string[];
+  /** Only the visible rows: for each identity (primary key + event time), the row of the latest commit. */
+  readonly latest?: boolean;
+  /**
+   * Adds a BIGINT column of this name: the file's position in commit order (0 for the oldest), so
+   * a row of a later commit has a larger rank than a row it supersedes.
+   */
+  readonly commitRank?: string;
+}
+
+const COMMIT_FILE = /^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})-(\d+)\.parquet$/i;
+
+/**
+ * Committed file paths in commit order: by the commit id (uuid v7) that starts each file name,
+ * then the file number; paths not named by this store keep their given order, after the others.
+ */
+export function commitOrder(paths: readonly string[]): string[] {
+  const keyed = paths.map((path, i) => {
+    const m = COMMIT_FILE.exec(basename(path));
+    return { path, i, commit: m ? m[1]!.toLowerCase() : null, n: m ? Number(m[2]) : 0 };
+  });
+  keyed.sort((a, b) => {
+    if (a.commit === null || b.commit === null) return a.commit === b.commit ? a.i - b.i : a.commit === null ? 1 : -1;
+    return a.commit < b.commit ? -1 : a.commit > b.commit ? 1 : a.n - b.n || a.i - b.i;
+  });
+  return keyed.map((k) => k.path);
+}
+
+/**
+ * SQL selecting the rows of a group's committed files (as `filePaths` lists them), for SQL built
+ * elsewhere (feature views); it needs no connection. Each column is cast to its feature's type and
+ * is NULL in files written before the feature was appended. With `latest`, only the visible rows
+ * (the latest commit's row per identity, as `read` returns them); otherwise every row of every
+ * file, superseded ones included. No files: a query with no rows.
+ */
+export function committedRowsSql(paths: readonly string[], schema: GroupSchema, options: CommittedRowsOptions = {}): string {
+  const features = schemaFeatures(schema);
+  const byName = new Map(features.map((f) => [f.name, f]));
+  const selected = (options.columns ?? features.map((f) => f.name)).map((name) => {
+    const f = byName.get(name);
+    if (!f) throw new Error(`committedRowsSql: no feature "${name}" in the schema`);
+    return f;
+  });
+  const rank = options.commitRank;
+  if (rank !== undefined && byName.has(rank)) throw new Error(`committedRowsSql: rank column "${rank}" is a feature`);
+  const identity = options.latest ? identityColumns(schema).map((name) => byName.get(name)!) : [];
+  const read = [...new Set([...selected, ...identity])];
+  const outer = [
+    ...selected.map((f) => `CAST(${ident(f.name)} AS ${f.sqlType}) AS ${ident(f.name)}`),
+    ...(rank === undefined ? [] : [`CAST(${ident(rank)} AS BIGINT) AS ${ident(rank)}`]),
+  ];
+  // An empty relation with every column typed, unioned by name with the files: a column that no
+  // file has (a feature appended after them) is NULL instead of a binder error.
+  const typed = [
+    ...read.map((f) => `CAST(NULL AS ${f.sqlType}) AS ${ident(f.name)}`),
+    ...(options.latest ? [`CAST(NULL AS VARCHAR) AS ${COMMIT_COLUMN}`] : []),
+    ...(rank === undefined ? [] : [`CAST(NULL AS BIGINT) AS ${ident(rank)}`]),
+  ];
+  const empty = `SELECT ${typed.join(', ')} WHERE false`;
+  if (paths.length === 0) return `SELECT ${outer.join(', ')} FROM (${empty})`;
+  const ordered = commitOrder(paths);
+  let union: string;
+  if (rank !== undefined && byName.has('file_index')) {
+    // A feature shadows the virtual column file_index: one scan per file with its rank as a constant.
+    union = [empty, ...ordered.map((p, i) => `SELECT *, ${i} AS ${ident(rank)} FROM read_parquet(${sqlString(p)})`)].join(' UNION ALL BY NAME ');
+  } else {
+    const list = `[${ordered.map(sqlString).join(', ')}]`;
+    union = `${empty} UNION ALL BY NAME SELECT *${rank === undefined ? '' : `, file_index AS ${ident(rank)}`} FROM read_parquet(${list}, union_by_name = true)`;
+  }
+  // Identities are unique within a commit: files of one commit need no deduplication.
+  const commits = new Set(ordered.map((p) => COMMIT_FILE.exec(basename(p))?.[1]?.toLowerCase() ?? p));
+  const latest =
+    options.latest && commits.size > 1
+      ? ` QUALIFY row_number() OVER (PARTITION BY ${identity.map((f) => ident(f.name)).join(', ')} ORDER BY ${COMMIT_COLUMN} DESC) = 1`
+      : '';
+  return `SELECT ${outer.join(', ')} FROM (${union})${latest}`;
+}
 
 /** The scan of committed files, one column per feature (NULL for features that no file has: appended later). */
 async function scanSql(connection: DuckDBConnection, files: readonly string[], features: readonly Feature[]): Promise<string> {

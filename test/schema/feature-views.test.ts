@@ -1,0 +1,176 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CHURN_VIEW, churnRows, CUSTOMER_INFO, DEMOGRAPHY, SUBSCRIPTIONS } from '../helpers/churn.ts';
+import { startTestServer, type TestServer } from '../helpers/server.ts';
+
+let srv: TestServer;
+beforeAll(async () => {
+  srv = await startTestServer();
+});
+afterAll(async () => {
+  await srv?.close();
+});
+
+type Gql = (q: string, v?: Record<string, unknown>) => Promise<any>;
+
+const CREATE_FG = `mutation($input: CreateFeatureGroupInput!) { createFeatureGroup(input: $input) { __typename ... on Error { message } } }`;
+const INSERT = `mutation($fg: FeatureGroupRef!, $rows: [JSON!]) { insertFeatureGroupData(featureGroup: $fg, rows: $rows) { __typename ... on Error { message } } }`;
+const CREATE_FV = `mutation($input: CreateFeatureViewInput!) {
+  createFeatureView(input: $input) {
+    __typename
+    ... on CreateFeatureViewPayload { featureView { id name version labels servingKeys features { name type label featureGroup { name version } } transformations { function feature outputColumn } } }
+    ... on ValidationError { message issues { path message } }
+    ... on Error { message }
+  }
+}`;
+
+async function churnProject(customers = 30) {
+  const p = await srv.newProject('fv');
+  const gql: Gql = (q, v) => srv.gql(q, v, p.key);
+  const rows = churnRows(customers);
+  for (const [def, data] of [
+    [CUSTOMER_INFO, rows.info],
+    [DEMOGRAPHY, rows.demography],
+    [SUBSCRIPTIONS, rows.subscriptions],
+  ] as const) {
+    const created = await gql(CREATE_FG, { input: def });
+    expect(created.data.createFeatureGroup.__typename).toBe('CreateFeatureGroupPayload');
+    const inserted = await gql(INSERT, { fg: { name: def.name }, rows: data });
+    expect(inserted.data.insertFeatureGroupData.__typename, JSON.stringify(inserted)).toBe('InsertFeatureGroupDataPayload');
+  }
+  return { ...p, gql, rows };
+}
+
+describe('feature views', () => {
+  it('creates the seed churn view over three groups, with labels and transformations', async () => {
+    const { gql } = await churnProject(10);
+    const res = await gql(CREATE_FV, { input: CHURN_VIEW });
+    expect(res.data.createFeatureView.__typename, JSON.stringify(res)).toBe('CreateFeatureViewPayload');
+    const fv = res.data.createFeatureView.featureView;
+    expect(fv).toMatchObject({ name: 'churn_feature_view', version: 1, labels: ['churn'], servingKeys: ['customerid'] });
+    expect(fv.features.map((f: any) => f.name)).toEqual([
+      'contract', 'tenure', 'paymentmethod', 'monthlycharges', 'totalcharges', 'churn',
+      'gender', 'seniorcitizen', 'partner',
+      'internetservice', 'phoneservice',
+    ]);
+    expect(fv.features.find((f: any) => f.name === 'gender').featureGroup).toEqual({ name: 'customer_demography_info', version: 1 });
+    expect(fv.features.find((f: any) => f.name === 'churn').label).toBe(true);
+    expect(fv.transformations.map((t: any) => t.outputColumn)).toContain('label_encoder_contract_');
+    // Get-or-create.
+    const again = await gql(CREATE_FV, { input: CHURN_VIEW });
+    expect(again.data.createFeatureView.featureView.id).toBe(fv.id);
+    const conflict = await gql(CREATE_FV, { input: { ...CHURN_VIEW, version: 1, labels: [] } });
+    expect(conflict.data.createFeatureView.__typename).toBe('ConflictError');
+    // A group a view reads cannot be deleted.
+    const del = await gql(`mutation { deleteFeatureGroup(featureGroup: { name: "customer_info" }) { __typename ... on Error { message } } }`);
+    expect(del.data.deleteFeatureGroup.__typename).toBe('ConflictError');
+    expect(del.data.deleteFeatureGroup.message).toMatch(/churn_feature_view/);
+  });
+
+  it.each([
+    ['an unknown group', { query: { featureGroup: { name: 'nope' } } }, /nope/],
+    ['an unknown feature', { query: { featureGroup: { name: 'customer_info' }, features: ['tenure', 'bogus'] } }, /bogus/],
+    ['a label that is not selected', { labels: ['churn'], query: { featureGroup: { name: 'customer_info' }, features: ['tenure'] } }, /churn/],
+    ['an unknown transformation', { query: { featureGroup: { name: 'customer_info' } }, transformations: [{ function: 'frobnicate', feature: 'tenure' }] }, /frobnicate/],
+    ['a transformation on an incompatible type', { query: { featureGroup: { name: 'customer_info' } }, transformations: [{ function: 'min_max_scaler', feature: 'contract' }] }, /contract|STRING/],
+    [
+      'a name clash without prefix',
+      {
+        query: {
+          featureGroup: { name: 'customer_info' },
+          joins: [{ featureGroup: { name: 'customer_subscription_info' }, features: ['datetime', 'internetservice'] }],
+        },
+      },
+      /datetime.*prefix|prefix.*datetime/,
+    ],
+  ])('refuses %s with a ValidationError naming it', async (_label, input, pattern) => {
+    const { gql } = await churnProject(3);
+    const res = await gql(CREATE_FV, { input: { name: 'bad', ...input } });
+    expect(res.data.createFeatureView.__typename, JSON.stringify(res)).toBe('ValidationError');
+    const text = res.data.createFeatureView.issues.map((i: any) => `${i.path.join('.')}: ${i.message}`).join('\n');
+    expect(text).toMatch(pattern);
+    expect((await gql('{ featureViews { edges { node { id } } } }')).data.featureViews.edges).toEqual([]);
+  });
+});
+
+const CREATE_TD = `mutation($fv: FeatureViewRef!, $input: CreateTrainingDatasetInput) {
+  createTrainingDataset(featureView: $fv, input: $input) {
+    __typename
+    ... on CreateTrainingDatasetPayload { trainingDataset { version splits { name rowCount } transformationStatistics } }
+    ... on ValidationError { message issues { path message } }
+    ... on Error { message }
+  }
+}`;
+
+const SPLIT_DATA = `query($fv: FeatureViewRef!, $version: Int, $transformed: Boolean) {
+  trainingDataset(featureView: $fv, version: $version) { version splits { name rowCount data(first: 100000, transformed: $transformed) { columns { name type } rows rowCount } } }
+}`;
+
+describe('training datasets and batch data', () => {
+  it('splits the seed view reproducibly, with Hopsworks-named transformed columns and churn as label', async () => {
+    const { gql } = await churnProject(60);
+    await gql(CREATE_FV, { input: CHURN_VIEW });
+    const first = await gql(CREATE_TD, { fv: { name: 'churn_feature_view' }, input: { split: 'RANDOM', testSize: 0.3, seed: 7 } });
+    expect(first.data.createTrainingDataset.__typename, JSON.stringify(first)).toBe('CreateTrainingDatasetPayload');
+    const td = first.data.createTrainingDataset.trainingDataset;
+    expect(td.version).toBe(1);
+    const counts = Object.fromEntries(td.splits.map((s: any) => [s.name, s.rowCount]));
+    expect(counts.train + counts.test).toBe(60);
+    expect(counts.test).toBeGreaterThan(5);
+
+    const data = await gql(SPLIT_DATA, { fv: { name: 'churn_feature_view' }, version: 1 });
+    const train = data.data.trainingDataset.splits.find((s: any) => s.name === 'train').data;
+    const names = train.columns.map((c: any) => c.name);
+    expect(names).toEqual([
+      'label_encoder_contract_', 'min_max_scaler_tenure_', 'label_encoder_paymentmethod_',
+      'min_max_scaler_monthlycharges_', 'min_max_scaler_totalcharges_', 'churn',
+      'label_encoder_gender_', 'seniorcitizen', 'label_encoder_partner_',
+      'label_encoder_internetservice_', 'label_encoder_phoneservice_',
+    ]);
+    // Fitted on train: scaled train values span exactly [0, 1].
+    const tenure = train.rows.map((r: any[]) => r[names.indexOf('min_max_scaler_tenure_')]);
+    expect(Math.min(...tenure)).toBe(0);
+    expect(Math.max(...tenure)).toBe(1);
+
+    // Same seed, same data: the same rows in each split.
+    await gql(CREATE_TD, { fv: { name: 'churn_feature_view' }, input: { split: 'RANDOM', testSize: 0.3, seed: 7 } });
+    const again = await gql(SPLIT_DATA, { fv: { name: 'churn_feature_view' }, version: 2, transformed: false });
+    const before = await gql(SPLIT_DATA, { fv: { name: 'churn_feature_view' }, version: 1, transformed: false });
+    expect(again.data.trainingDataset.splits).toEqual(before.data.trainingDataset.splits);
+    const other = await gql(CREATE_TD, { fv: { name: 'churn_feature_view' }, input: { split: 'RANDOM', testSize: 0.3, seed: 8 } });
+    const otherData = await gql(SPLIT_DATA, { fv: { name: 'churn_feature_view' }, version: other.data.createTrainingDataset.trainingDataset.version, transformed: false });
+    expect(otherData.data.trainingDataset.splits).not.toEqual(before.data.trainingDataset.splits);
+  });
+
+  it.each([
+    ['overlapping time windows', { trainStart: '2026-02-01T00:00:00Z', trainEnd: '2026-02-15T00:00:00Z', testStart: '2026-02-10T00:00:00Z' }, /overlap/],
+    ['an empty split', { trainEnd: '2026-02-10T00:00:00Z', testStart: '2027-01-01T00:00:00Z' }, /test split is empty/],
+    ['sizes that add up to 1', { split: 'RANDOM', testSize: 0.5, validationSize: 0.5 }, /below 1/],
+  ])('refuses %s with a ValidationError, and creates nothing', async (_label, input, pattern) => {
+    const { gql, name } = await churnProject(20);
+    await gql(CREATE_FV, { input: CHURN_VIEW });
+    const res = await gql(CREATE_TD, { fv: { name: 'churn_feature_view' }, input });
+    expect(res.data.createTrainingDataset.__typename, JSON.stringify(res)).toBe('ValidationError');
+    expect(res.data.createTrainingDataset.message).toMatch(pattern);
+    expect((await gql('{ featureView(name: "churn_feature_view") { trainingDatasets { version } } }')).data.featureView.trainingDatasets).toEqual([]);
+    const { existsSync } = await import('node:fs');
+    expect(existsSync(`${srv.dataDir}/training-datasets/${name}/churn_feature_view_1/1`)).toBe(false);
+  });
+
+  it('gives batch data without labels, transformed with the training dataset’s parameters', async () => {
+    const { gql } = await churnProject(25);
+    await gql(CREATE_FV, { input: CHURN_VIEW });
+    const noTd = await gql(`{ batchData(featureView: { name: "churn_feature_view" }) { rowCount } }`);
+    expect(noTd.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    await gql(CREATE_TD, { fv: { name: 'churn_feature_view' }, input: { split: 'RANDOM', testSize: 0.2 } });
+    const res = await gql(`{ batchData(featureView: { name: "churn_feature_view" }, includeKeys: true, first: 1000) { columns { name } rows rowCount } }`);
+    const batch = res.data.batchData;
+    expect(batch.rowCount).toBe(25);
+    const names = batch.columns.map((c: any) => c.name);
+    expect(names.slice(0, 2)).toEqual(['customerid', 'datetime']);
+    expect(names).not.toContain('churn');
+    expect(names).toContain('label_encoder_contract_');
+    const raw = await gql(`{ batchData(featureView: { name: "churn_feature_view" }, transformed: false, first: 3) { columns { name } rowCount } }`);
+    expect(raw.data.batchData.columns.map((c: any) => c.name)).toContain('contract');
+    expect(raw.data.batchData.rowCount).toBe(3);
+  });
+});
