@@ -7,6 +7,7 @@ import { ProjectService } from './services/project.service.ts';
 import { RegistryEventsService } from './services/registry-events.service.ts';
 import { FeatureGroupService } from './services/feature-group/feature-group.service.ts';
 import { FeatureViewService } from './services/feature-view/feature-view.service.ts';
+import { ServingService } from './services/feature-view/serving.service.ts';
 import { TrainingDatasetService } from './services/feature-view/training-dataset.service.ts';
 import { TrainingDataFiles } from './stores/offline/training-data.ts';
 import { ModelService } from './services/model/model.service.ts';
@@ -28,6 +29,7 @@ export interface Services {
   readonly featureGroups: FeatureGroupService;
   readonly featureViews: FeatureViewService;
   readonly trainingDatasets: TrainingDatasetService;
+  readonly serving: ServingService;
   readonly models: ModelService;
   readonly tempFiles: TempFiles;
 }
@@ -76,6 +78,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
     offline,
     new TrainingDataFiles(offline, join(config.dataDir, 'training-datasets')),
   );
+  const serving = new ServingService(prisma, featureViews, trainingDatasets, online, pubsub, logger);
   const models = new ModelService(prisma, events, new FilesystemModelArtifactStore(join(config.dataDir, 'artifacts')), logger);
   return {
     config,
@@ -84,7 +87,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
     pubsub,
     offline,
     online,
-    services: { events, apiKeys, projects, featureGroups, featureViews, trainingDatasets, models, tempFiles },
+    services: { events, apiKeys, projects, featureGroups, featureViews, trainingDatasets, serving, models, tempFiles },
     async close() {
       await Promise.allSettled([pubsub.close(), offline.close(), online.close()]);
       await prisma.$disconnect();

@@ -174,3 +174,56 @@ describe('training datasets and batch data', () => {
     expect(raw.data.batchData.rowCount).toBe(3);
   });
 });
+
+const VECTORS = `query($fv: FeatureViewRef!, $entries: [JSON!]!, $passed: [JSON]) {
+  featureVectors(featureView: $fv, entries: $entries, passedFeatures: $passed) { features values record missing }
+}`;
+
+describe('online feature vectors', () => {
+  it('equal the latest batch row of every entity: same transformations, same values', async () => {
+    const customers = 40;
+    const { gql, rows } = await churnProject(customers);
+    // A second, later commit of some customers: both stores must pick it.
+    const later = rows.info.slice(0, 10).map((r) => ({ ...r, tenure: r.tenure + 1, datetime: '2026-03-15T00:00:00.000Z' }));
+    await gql(INSERT, { fg: { name: 'customer_info' }, rows: later });
+    await gql(CREATE_FV, { input: CHURN_VIEW });
+    await gql(CREATE_TD, { fv: { name: 'churn_feature_view' }, input: { split: 'RANDOM', testSize: 0.25 } });
+    const batch = (await gql(`{ batchData(featureView: { name: "churn_feature_view" }, includeKeys: true, first: 100000) { columns { name } rows } }`)).data.batchData;
+    const names: string[] = batch.columns.map((c: any) => c.name);
+    const latest = new Map<string, any[]>();
+    for (const row of batch.rows) {
+      const [id, ts] = row;
+      const seen = latest.get(id);
+      if (!seen || ts > seen[1]) latest.set(id, row);
+    }
+    const ids = [...latest.keys()].sort();
+    expect(ids).toHaveLength(customers);
+    const vectors = (await gql(VECTORS, { fv: { name: 'churn_feature_view' }, entries: ids.map((customerid) => ({ customerid })) })).data.featureVectors;
+    expect(vectors[0].features).toEqual(names.slice(2));
+    vectors.forEach((v: any, i: number) => {
+      expect(v.missing).toEqual([]);
+      expect(v.values, ids[i]).toEqual(latest.get(ids[i]!)!.slice(2));
+    });
+  });
+
+  it('reports missing keys with nulls, and applies passed features before transforming', async () => {
+    const { gql } = await churnProject(5);
+    await gql(CREATE_FV, { input: CHURN_VIEW });
+    const td = await gql(CREATE_TD, { fv: { name: 'churn_feature_view' }, input: {} });
+    expect(td.data.createTrainingDataset.trainingDataset.splits).toEqual([{ name: 'train', rowCount: 5 }]);
+    const res = await gql(VECTORS, {
+      fv: { name: 'churn_feature_view' },
+      entries: [{ customerid: 'nobody' }, { customerid: 'c0001' }],
+      passed: [null, { contract: 'No such contract' }],
+    });
+    if (!res.data) throw new Error(JSON.stringify(res));
+    const [none, passed] = res.data.featureVectors;
+    expect(none.missing.sort()).toEqual(['customer_demography_info', 'customer_info', 'customer_subscription_info']);
+    expect(none.record.min_max_scaler_tenure_).toBeNull();
+    expect(passed.missing).toEqual([]);
+    expect(passed.record.label_encoder_contract_).toBe(-1);
+    const bad = await gql(VECTORS, { fv: { name: 'churn_feature_view' }, entries: [{ id: 1 }] });
+    expect(bad.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    expect(bad.errors?.[0]?.message).toMatch(/customerid/);
+  });
+});

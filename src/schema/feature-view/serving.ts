@@ -1,0 +1,57 @@
+import type { FeatureVector } from '../../services/feature-view/serving.service.ts';
+import { builder } from '../builder.ts';
+import { FeatureViewRefInput } from './inputs.ts';
+
+const FeatureVectorRef = builder.objectRef<FeatureVector>('FeatureVector').implement({
+  description: 'One entity’s features from the online store, transformed as the training data was.',
+  fields: (t) => ({
+    features: t.stringList({ description: 'Feature names in order (labels left out; transformed features replaced by their outputs).', resolve: (v) => [...v.features] }),
+    values: t.field({ type: 'JSON', description: 'Values in the order of `features`: the model’s input row.', resolve: (v) => v.values }),
+    record: t.field({ type: 'JSON', description: 'Values keyed by feature name.', resolve: (v) => v.record }),
+    missing: t.stringList({ description: 'Feature groups with no online row for this entity; their features are null.', resolve: (v) => [...v.missing] }),
+  }),
+});
+
+builder.queryField('featureVector', (t) =>
+  t.field({
+    type: FeatureVectorRef,
+    description: 'Online features of one entity: every group of the view read by key, joined, transformed with a training dataset version’s fitted parameters.',
+    authScopes: { read: true },
+    args: {
+      featureView: t.arg({ type: FeatureViewRefInput, required: true, description: 'The view.' }),
+      entry: t.arg({ type: 'JSON', required: true, description: 'The serving keys, e.g. { "customerid": "7590-VHVEG" }.' }),
+      passedFeatures: t.arg({ type: 'JSON', description: 'Feature values that override the stored ones (computed at request time).' }),
+      trainingDatasetVersion: t.arg.int({ description: 'Whose fitted parameters to apply; the latest when omitted.' }),
+    },
+    resolve: async (_root, args, ctx) => {
+      const [vector] = await ctx.services.serving.vectors(
+        ctx.viewer,
+        args.featureView,
+        [args.entry],
+        args.passedFeatures == null ? null : [args.passedFeatures],
+        args.trainingDatasetVersion,
+      );
+      return vector!;
+    },
+  }),
+);
+
+builder.queryField('featureVectors', (t) =>
+  t.field({
+    type: [FeatureVectorRef],
+    description: 'Online features of several entities, in order; one online-store round trip per group for all of them.',
+    authScopes: { read: true },
+    args: {
+      featureView: t.arg({ type: FeatureViewRefInput, required: true, description: 'The view.' }),
+      entries: t.arg({ type: ['JSON'], required: true, description: 'Serving keys of each entity.' }),
+      passedFeatures: t.arg({
+        type: ['JSON'],
+        required: { list: false, items: false },
+        description: 'Overrides per entity, in the order of entries (null for none).',
+      }),
+      trainingDatasetVersion: t.arg.int({ description: 'Whose fitted parameters to apply; the latest when omitted.' }),
+    },
+    resolve: (_root, args, ctx) =>
+      ctx.services.serving.vectors(ctx.viewer, args.featureView, args.entries, args.passedFeatures, args.trainingDatasetVersion),
+  }),
+);
