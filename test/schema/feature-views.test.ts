@@ -227,3 +227,25 @@ describe('online feature vectors', () => {
     expect(bad.errors?.[0]?.message).toMatch(/customerid/);
   });
 });
+
+describe('models trained from a view', () => {
+  it('get the schema derived from the training dataset, and both sides of the link agree', async () => {
+    const { gql } = await churnProject(20);
+    await gql(CREATE_FV, { input: CHURN_VIEW });
+    await gql(CREATE_TD, { fv: { name: 'churn_feature_view' }, input: {} });
+    const res = await gql(
+      `mutation($input: CreateModelInput!) { createModel(input: $input) { __typename ... on CreateModelPayload { model { id name version modelSchema featureView { name version } trainingDataset { version } } } ... on Error { message } } }`,
+      { input: { name: 'churnmodel', framework: 'OTHER', metrics: { roc_auc: 0.8 }, featureView: { name: 'churn_feature_view' }, trainingDatasetVersion: 1 } },
+    );
+    expect(res.data.createModel.__typename, JSON.stringify(res)).toBe('CreateModelPayload');
+    const model = res.data.createModel.model;
+    expect(model.featureView).toEqual({ name: 'churn_feature_view', version: 1 });
+    expect(model.trainingDataset).toEqual({ version: 1 });
+    const batch = (await gql(`{ batchData(featureView: { name: "churn_feature_view" }, first: 1) { columns { name } } }`)).data.batchData;
+    const inputs = model.modelSchema.inputSchema.columnarSchema.map((c: any) => c.name);
+    expect(inputs).toEqual(batch.columns.map((c: any) => c.name));
+    expect(model.modelSchema.outputSchema.columnarSchema.map((c: any) => c.name)).toEqual(['churn']);
+    const view = await gql(`{ featureView(name: "churn_feature_view") { models { id name version } } }`);
+    expect(view.data.featureView.models).toEqual([{ id: model.id, name: 'churnmodel', version: 1 }]);
+  });
+});

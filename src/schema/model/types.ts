@@ -57,13 +57,6 @@ export const ModelFileType = builder.prismaObject('ModelFile', {
   }),
 });
 
-const ModelTrainingDatasetRef = builder.objectRef<{ version: number }>('ModelTrainingDataset').implement({
-  description: 'The training dataset (a version of the model’s feature view’s data) a model was trained on.',
-  fields: (t) => ({
-    version: t.exposeInt('version', { description: 'Training dataset version.' }),
-  }),
-});
-
 export const ModelType = builder.prismaNode('Model', {
   description:
     'A registered model version: metrics, schema, input example and artifact files, and the feature view and training dataset it was trained from.',
@@ -91,12 +84,9 @@ export const ModelType = builder.prismaNode('Model', {
       resolve: (m) => modelArchivePath(m.name, m.version),
     }),
     featureView: t.relation('featureView', { nullable: true, description: 'The feature view the model was trained from, if registered with one.' }),
-    trainingDataset: t.field({
-      type: ModelTrainingDatasetRef,
+    trainingDataset: t.relation('trainingDataset', {
       nullable: true,
       description: 'The training dataset the model was trained on, if registered with one.',
-      select: { trainingDataset: { select: { version: true } } },
-      resolve: (m) => m.trainingDataset,
     }),
     aliases: t.stringList({
       description: 'Aliases pointing at this version (`champion`…), by name.',
