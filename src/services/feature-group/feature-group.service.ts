@@ -8,6 +8,7 @@ import type { Logger } from '../../logger.ts';
 import type { MetadataClient } from '../../stores/metadata/client.ts';
 import type { CommitFile, CommitRef, GroupLocation, InsertSource, OfflineStore } from '../../stores/offline/offline-store.ts';
 import type { OnlineRow, OnlineStore, OnlineTable } from '../../stores/online/online-store.ts';
+import { recordChanged, recordCreated, recordDeleted } from '../lineage/catalog.ts';
 import type { RegistryChange, RegistryEventsService } from '../registry-events.service.ts';
 import { parseInput } from '../validation.ts';
 import type { Viewer } from '../viewer.ts';
@@ -27,8 +28,11 @@ export interface FeatureGroupRef {
   readonly version?: number | null;
 }
 
-/** Rows per online-store write: one round trip each. */
-const ONLINE_BATCH = 5000;
+/**
+ * Rows per online-store write: one round trip (one SQLite transaction) each. Rows arrive sorted by
+ * key, so a large batch touches few pages per commit.
+ */
+const ONLINE_BATCH = 20_000;
 
 export type WriteOperation = 'UPSERT' | 'INSERT';
 export type Storage = 'BOTH' | 'OFFLINE' | 'ONLINE';
@@ -68,13 +72,14 @@ export class FeatureGroupService {
 
   /**
    * Creates a group, or returns the existing one when its definition is the same
-   * (primary key, event time, online flag and, when given, features). A different definition
-   * for an existing (name, version) is a ConflictError; version omitted picks the latest
-   * version when it matches, else the next one.
+   * (primary key, event time, online flag and, when given, features and parents). A different
+   * definition for an existing (name, version) is a ConflictError; version omitted picks the
+   * latest version when it matches, else the next one. Parents are recorded as its lineage.
    */
   async create(viewer: Viewer, raw: CreateFeatureGroupInput): Promise<FeatureGroup> {
     const input = parseInput(createFeatureGroupInput, raw);
     const features = checkDefinition(input.features ?? null, input.primaryKey, input.eventTime ?? null);
+    const parents = input.parents ? await this.resolveParents(viewer, input.parents) : null;
     const requested = {
       primaryKey: input.primaryKey,
       eventTime: input.eventTime ?? null,
@@ -87,13 +92,13 @@ export class FeatureGroupService {
     });
     let version = input.version ?? undefined;
     if (version === undefined) {
-      if (latest && definitionDifferences(definitionOf(latest), requested).length === 0) return latest;
+      if (latest && (await this.differences(latest, requested, parents)).length === 0) return latest;
       version = (latest?.version ?? 0) + 1;
     } else {
       const existing = await this.prisma.featureGroup.findUnique({
         where: { projectId_name_version: { projectId: viewer.projectId, name: input.name, version } },
       });
-      if (existing) return this.sameOrConflict(existing, requested);
+      if (existing) return this.sameOrConflict(existing, requested, parents);
     }
     try {
       return await this.events.change(viewer.projectId, async (tx) => {
@@ -110,6 +115,11 @@ export class FeatureGroupService {
             statisticsConfig: (input.statisticsConfig ?? undefined) as object | undefined,
           },
         });
+        await recordCreated(
+          tx,
+          { id: group.id, projectId: viewer.projectId, kind: 'FEATURE_GROUP', name: group.name, version: group.version },
+          (parents ?? []).map((p) => p.id),
+        );
         return { value: group, change: groupChange(group, 'CREATED') };
       });
     } catch (error) {
@@ -117,18 +127,57 @@ export class FeatureGroupService {
       const existing = await this.prisma.featureGroup.findUnique({
         where: { projectId_name_version: { projectId: viewer.projectId, name: input.name, version } },
       });
-      if (existing) return this.sameOrConflict(existing, requested);
+      if (existing) return this.sameOrConflict(existing, requested, parents);
       throw error;
     }
   }
 
-  private sameOrConflict(existing: FeatureGroup, requested: ReturnType<typeof definitionOf>): FeatureGroup {
-    const diffs = definitionDifferences(definitionOf(existing), requested);
+  private async sameOrConflict(
+    existing: FeatureGroup,
+    requested: ReturnType<typeof definitionOf>,
+    parents: readonly FeatureGroup[] | null,
+  ): Promise<FeatureGroup> {
+    const diffs = await this.differences(existing, requested, parents);
     if (diffs.length === 0) return existing;
     throw new ConflictError(
       `feature group ${existing.name} version ${existing.version} exists with another definition: ${diffs.join('; ')}. ` +
         'Create a new version to change it.',
     );
+  }
+
+  /** Definition differences, and, when parents are given, whether the recorded ones differ. */
+  private async differences(
+    existing: FeatureGroup,
+    requested: ReturnType<typeof definitionOf>,
+    parents: readonly FeatureGroup[] | null,
+  ): Promise<string[]> {
+    const diffs = definitionDifferences(definitionOf(existing), requested);
+    if (parents === null) return diffs;
+    const recorded = await this.prisma.lineageEdge.findMany({
+      where: { toId: existing.id, from: { kind: 'FEATURE_GROUP' } },
+      select: { from: { select: { id: true, name: true, version: true } } },
+    });
+    const shape = (gs: readonly { id: string; name: string; version: number }[]) =>
+      gs.map((g) => ({ id: g.id, text: `${g.name} version ${g.version}` })).sort((a, b) => (a.text < b.text ? -1 : a.text > b.text ? 1 : 0));
+    const was = shape(recorded.map((r) => r.from));
+    const now = shape(parents);
+    if (was.map((g) => g.id).join() !== now.map((g) => g.id).join()) {
+      diffs.push(`parents are (${was.map((g) => g.text).join(', ') || 'none'}), not (${now.map((g) => g.text).join(', ') || 'none'})`);
+    }
+    return diffs;
+  }
+
+  /** The parent groups named in a create input, each a ValidationError issue when missing. */
+  private async resolveParents(viewer: Viewer, refs: readonly FeatureGroupRef[]): Promise<FeatureGroup[]> {
+    const issues: { path: (string | number)[]; message: string }[] = [];
+    const found: FeatureGroup[] = [];
+    for (const [i, ref] of refs.entries()) {
+      const group = await this.find(viewer, ref);
+      if (!group) issues.push({ path: ['input', 'parents', i], message: `parent feature group ${refText(ref)} not found` });
+      else if (!found.some((g) => g.id === group.id)) found.push(group);
+    }
+    if (issues.length > 0) throw new ValidationError(issues[0]!.message, issues);
+    return found;
   }
 
   /** A group of the caller's project; the latest version when none is given. */
@@ -172,6 +221,7 @@ export class FeatureGroupService {
         where: { id: group.id },
         data: { description: input.description ?? group.description, features: json(all) },
       });
+      await recordChanged(tx, value.id);
       return { value, change: groupChange(value, 'UPDATED') };
     });
     if (appended.length > 0 && updated.onlineEnabled) await this.online.ensure(this.onlineTable(updated));
@@ -191,6 +241,7 @@ export class FeatureGroupService {
     }
     await this.events.change(viewer.projectId, async (tx) => {
       await tx.featureGroup.delete({ where: { id: group.id } });
+      await recordDeleted(tx, [group.id]);
       return { value: null, change: groupChange(group, 'DELETED') };
     });
     // The metadata row is gone, so nothing reads these any more; failures leave only garbage.
@@ -354,7 +405,12 @@ export class FeatureGroupService {
       ['rows'],
     )!;
     // Only the first insert fixes the schema; a concurrent one may have done it already.
-    await this.prisma.featureGroup.updateMany({ where: { id: group.id, updatedAt: group.updatedAt }, data: { features: json(features) } });
+    const { count } = await this.prisma.featureGroup.updateMany({
+      where: { id: group.id, updatedAt: group.updatedAt },
+      data: { features: json(features) },
+    });
+    // Its features are searchable now.
+    if (count > 0) await this.prisma.$transaction((tx) => recordChanged(tx, group.id));
     return this.get(viewer, { name: group.name, version: group.version });
   }
 

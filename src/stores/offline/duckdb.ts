@@ -547,7 +547,8 @@ async function* streamOnlineRows(
   const files = `[${paths.map(sqlString).join(', ')}]`;
   const sql = `SELECT ${features.map((f) => ident(f.name)).join(', ')}, ${etMicros} AS "#et"
     FROM read_parquet(${files}, file_row_number = true, filename = true)
-    QUALIFY row_number() OVER (PARTITION BY ${keys} ORDER BY ${et === null ? '' : `${ident(et.name)} DESC NULLS LAST, `}filename DESC, file_row_number DESC) = 1`;
+    QUALIFY row_number() OVER (PARTITION BY ${keys} ORDER BY ${et === null ? '' : `${ident(et.name)} DESC NULLS LAST, `}filename DESC, file_row_number DESC) = 1
+    ORDER BY ${keys}`;
   const connection = await store.connect();
   try {
     const result = await connection.stream(sql);
