@@ -11,6 +11,12 @@ import { ServingService } from './services/feature-view/serving.service.ts';
 import { TrainingDatasetService } from './services/feature-view/training-dataset.service.ts';
 import { TrainingDataFiles } from './stores/offline/training-data.ts';
 import { ModelService } from './services/model/model.service.ts';
+import { LineageService } from './services/lineage/lineage.service.ts';
+import { postgresSearchIndex } from './services/search/postgresql.ts';
+import { SearchService } from './services/search/search.service.ts';
+import { sqlDialect } from './services/search/sql.ts';
+import { sqliteSearchIndex } from './services/search/sqlite.ts';
+import { TagService } from './services/tag/tag.service.ts';
 import { FilesystemModelArtifactStore } from './stores/artifacts/model-artifacts.ts';
 import { TempFiles } from './stores/artifacts/temp-files.ts';
 import { openMetadataClient, type MetadataClient } from './stores/metadata/client.ts';
@@ -31,6 +37,9 @@ export interface Services {
   readonly trainingDatasets: TrainingDatasetService;
   readonly serving: ServingService;
   readonly models: ModelService;
+  readonly tags: TagService;
+  readonly search: SearchService;
+  readonly lineage: LineageService;
   readonly tempFiles: TempFiles;
 }
 
@@ -80,6 +89,11 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
   );
   const serving = new ServingService(prisma, featureViews, trainingDatasets, online, pubsub, logger);
   const models = new ModelService(prisma, events, new FilesystemModelArtifactStore(join(config.dataDir, 'artifacts')), logger);
+  const tags = new TagService(prisma, events);
+  const dialect = sqlDialect(target);
+  const searchIndex = target.provider === 'sqlite' ? sqliteSearchIndex(prisma, dialect) : postgresSearchIndex(prisma, dialect);
+  const search = new SearchService(prisma, searchIndex, logger);
+  const lineage = new LineageService(prisma, dialect);
   return {
     config,
     logger,
@@ -87,7 +101,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
     pubsub,
     offline,
     online,
-    services: { events, apiKeys, projects, featureGroups, featureViews, trainingDatasets, serving, models, tempFiles },
+    services: { events, apiKeys, projects, featureGroups, featureViews, trainingDatasets, serving, models, tags, search, lineage, tempFiles },
     async close() {
       await Promise.allSettled([pubsub.close(), offline.close(), online.close()]);
       await prisma.$disconnect();

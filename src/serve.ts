@@ -25,6 +25,9 @@ export async function serve(config: Config): Promise<void> {
   if (recovered.sweptFiles > 0 || recovered.replayedCommits > 0) logger.info(recovered, 'recovered after an unclean stop');
   const models = await app.services.models.recover();
   if (models.sweptFolders > 0) logger.info(models, 'removed model artifacts of unfinished registrations');
+  // Objects from before search (or indexed by an older tokenizer) become searchable.
+  const indexed = await app.services.search.reindex();
+  if (indexed > 0) logger.info({ indexed }, 'built search documents');
   const secret = await app.services.projects.bootstrap();
   if (secret) {
     writeFileSync(keyFile, `${secret}\n`, { mode: 0o600 });

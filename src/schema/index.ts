@@ -18,6 +18,12 @@ import './feature-view/serving.ts';
 import './model/types.ts';
 import './model/queries.ts';
 import './model/mutations.ts';
+import './tag/types.ts';
+import './tag/fields.ts';
+import './tag/queries.ts';
+import './tag/mutations.ts';
+import './search/search.ts';
+import './lineage/lineage.ts';
 
 /** The executable schema. Built once per process; every request shares it. */
 export const schema: GraphQLSchema = builder.toSchema({ sortSchema: true });

@@ -32,6 +32,11 @@ const CreateFeatureGroupInput = builder.inputType('CreateFeatureGroupInput', {
     onlineEnabled: t.boolean({ description: 'Also write inserts to the online store for serving. Default false.' }),
     features: t.field({ type: [FeatureInput], description: 'The features. Omitted: inferred from the first insert.' }),
     statisticsConfig: t.field({ type: 'JSON', description: 'Statistics settings, e.g. { enabled, histograms, correlations }.' }),
+    parents: t.field({
+      type: [FeatureGroupRefInput],
+      description:
+        'Feature groups this one is derived from, recorded as its lineage (each the latest version when version is omitted). When given, they are part of the definition: an existing version with other parents is a different definition.',
+    }),
   }),
 });
 

@@ -47,8 +47,12 @@ const SplitRef = builder.objectRef<SplitParent>('TrainingDatasetSplit').implemen
   }),
 });
 
-export const TrainingDatasetType = builder.prismaObject('TrainingDataset', {
+export const TrainingDatasetType = builder.prismaNode('TrainingDataset', {
   description: 'A version of a feature view’s data: split, materialized as files, with the transformation functions fitted on its train split.',
+  id: { field: 'id', description: 'Global id, for `node(id:)`, tags and lineage.' },
+  // Extended unique filter: a global id of another project resolves to nothing.
+  findUnique: (id, ctx) => ({ id, featureView: { projectId: ctx.viewer.projectId } }),
+  nullable: true,
   fields: (t) => ({
     version: t.exposeInt('version', { description: 'Version within the feature view.' }),
     description: t.exposeString('description', { description: 'What the version is for.' }),

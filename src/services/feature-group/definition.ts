@@ -32,6 +32,11 @@ export const createFeatureGroupInput = z.object({
     .unknown()
     .refine((v) => v == null || (typeof v === 'object' && !Array.isArray(v)), 'must be a JSON object')
     .nullish(),
+  /** Groups this one is derived from (lineage); each the latest version when version is omitted. */
+  parents: z
+    .array(z.object({ name: z.string().min(1), version: z.number().int().min(1, 'versions start at 1').nullish() }))
+    .max(100, 'at most 100 parents')
+    .nullish(),
 });
 export type CreateFeatureGroupInput = z.input<typeof createFeatureGroupInput>;
 

@@ -7,6 +7,7 @@ import type { FeatureGroup, FeatureView, Prisma } from '../../generated/sqlite/c
 import type { MetadataClient } from '../../stores/metadata/client.ts';
 import { OBJECT_NAME } from '../feature-group/definition.ts';
 import { groupSchema } from '../feature-group/definition.ts';
+import { recordCreated, recordDeleted } from '../lineage/catalog.ts';
 import type { RegistryChange, RegistryEventsService } from '../registry-events.service.ts';
 import { parseInput } from '../validation.ts';
 import type { Viewer } from '../viewer.ts';
@@ -145,6 +146,7 @@ export class FeatureViewService {
             groups: { create: groupIds.map((featureGroupId) => ({ featureGroupId })) },
           },
         });
+        await recordCreated(tx, { id: value.id, projectId: viewer.projectId, kind: 'FEATURE_VIEW', name: value.name, version: value.version }, groupIds);
         return { value, change: viewChange(value, 'CREATED') };
       });
     } catch (error) {
@@ -189,7 +191,10 @@ export class FeatureViewService {
   async delete(viewer: Viewer, ref: FeatureViewRef): Promise<FeatureView> {
     const view = await this.get(viewer, ref);
     await this.events.change(viewer.projectId, async (tx) => {
+      // Its training datasets go with it (cascade): lineage marks them deleted too.
+      const datasets = await tx.trainingDataset.findMany({ where: { featureViewId: view.id }, select: { id: true } });
       await tx.featureView.delete({ where: { id: view.id } });
+      await recordDeleted(tx, [view.id, ...datasets.map((d) => d.id)]);
       return { value: null, change: viewChange(view, 'DELETED') };
     });
     return view;

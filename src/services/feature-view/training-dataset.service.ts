@@ -12,6 +12,7 @@ import { ident } from '../../stores/offline/duckdb.ts';
 import type { OfflineStore } from '../../stores/offline/offline-store.ts';
 import type { MaterializedSplit, SplitSpec, TimeWindow, TrainingDataFiles } from '../../stores/offline/training-data.ts';
 import { commitRef } from '../feature-group/feature-group.service.ts';
+import { recordCreated, recordDeleted, trainingDatasetName } from '../lineage/catalog.ts';
 import type { RegistryEventsService } from '../registry-events.service.ts';
 import { parseInput } from '../validation.ts';
 import type { Viewer } from '../viewer.ts';
@@ -106,6 +107,11 @@ export class TrainingDatasetService {
             transformationParams: json(fitted),
           },
         });
+        await recordCreated(
+          tx,
+          { id: value.id, projectId: viewer.projectId, kind: 'TRAINING_DATASET', name: trainingDatasetName(view), version: value.version },
+          [view.id],
+        );
         return {
           value,
           change: { kind: 'TrainingDataset', objectId: value.id, name: view.name, version: value.version, action: 'CREATED' },
@@ -134,6 +140,7 @@ export class TrainingDatasetService {
     const { view, dataset } = await this.get(viewer, ref, version);
     await this.events.change(viewer.projectId, async (tx) => {
       await tx.trainingDataset.delete({ where: { id: dataset.id } });
+      await recordDeleted(tx, [dataset.id]);
       return { value: null, change: { kind: 'TrainingDataset', objectId: dataset.id, name: view.name, version, action: 'DELETED' } };
     });
     await this.files.remove(this.files.dir(viewer.projectName, view.name, view.version, version));

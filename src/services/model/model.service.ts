@@ -13,6 +13,7 @@ import {
 } from '../../stores/artifacts/model-artifacts.ts';
 import type { MetadataClient } from '../../stores/metadata/client.ts';
 import { DiskFile, takeOver } from '../../uploads.ts';
+import { recordChanged, recordCreated, recordDeleted } from '../lineage/catalog.ts';
 import type { RegistryChange, RegistryEventsService } from '../registry-events.service.ts';
 import { parseInput } from '../validation.ts';
 import { grants, type Viewer } from '../viewer.ts';
@@ -149,6 +150,11 @@ export class ModelService {
                 files: { create: staging.files.map(fileRow) },
               },
             });
+            await recordCreated(
+              tx,
+              { id: value.id, projectId: viewer.projectId, kind: 'MODEL', name: value.name, version: value.version },
+              [trainingDatasetId, featureViewId],
+            );
             return { value, change: modelChange(value, 'CREATED') };
           });
         } catch (error) {
@@ -269,6 +275,7 @@ export class ModelService {
           });
           if (count === 0) throw new ChangedMeanwhile();
           const value = await tx.model.findUniqueOrThrow({ where: { id: model.id } });
+          await recordChanged(tx, value.id);
           return { value, change: modelChange(value, 'UPDATED') };
         });
       } catch (error) {
@@ -284,6 +291,7 @@ export class ModelService {
     if (!model) throw new NotFoundError('Model', `${name} version ${version}`);
     await this.events.change(viewer.projectId, async (tx) => {
       await tx.model.delete({ where: { id: model.id } });
+      await recordDeleted(tx, [model.id]);
       return { value: null, change: modelChange(model, 'DELETED') };
     });
     // The row is gone, so nothing serves these any more; a failure leaves garbage that the next start sweeps.

@@ -34,7 +34,20 @@ const PROJECT_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const LOCKFILE = 'migration_lock.toml';
 const MIGRATION_FILE = 'migration.sql';
 const EMPTY_MIGRATION = '-- This is an empty migration.';
-const NO_FILTER: SchemaFilter = { externalTables: [], externalEnums: [] };
+
+/**
+ * Tables that hand-written migration SQL creates and Prisma does not model: SQLite's FTS5 search
+ * index (the virtual table and the shadow tables FTS5 keeps beside it). Declared external, as
+ * prisma.config.ts `tables.external` would, so diffs neither drop nor report them.
+ */
+const EXTERNAL_TABLES: Record<MetadataProvider, string[]> = {
+  sqlite: ['SearchFts', 'SearchFts_config', 'SearchFts_content', 'SearchFts_data', 'SearchFts_docsize', 'SearchFts_idx'],
+  postgresql: [],
+};
+
+function schemaFilter(provider: MetadataProvider): SchemaFilter {
+  return { externalTables: EXTERNAL_TABLES[provider], externalEnums: [] };
+}
 
 /** The committed schema and migrations folder of a provider in this repository. */
 export function migrationPaths(provider: MetadataProvider): MigrationPaths {
@@ -56,7 +69,7 @@ export async function applyMigrations(
   const migrationsList = await readMigrationsList(target.provider, paths.migrationsDir);
   if (target.provider === 'sqlite') await mkdir(dirname(target.file), { recursive: true });
   await using opened = await openSchemaEngine(target);
-  const { appliedMigrationNames } = await opened.engine.applyMigrations({ migrationsList, filters: NO_FILTER });
+  const { appliedMigrationNames } = await opened.engine.applyMigrations({ migrationsList, filters: schemaFilter(target.provider) });
   return { applied: appliedMigrationNames };
 }
 
@@ -76,7 +89,7 @@ export async function diffMigrationsAgainstSchema(
   ]);
   await using opened = await openScratchEngine(provider, options.databaseUrl);
   // `return await`, here and below: freeing the engine while a call is in flight corrupts wasm memory.
-  return await diffScript(opened, { tag: 'migrations', ...migrationsList }, { tag: 'schemaDatamodel', ...schema });
+  return await diffScript(opened, provider, { tag: 'migrations', ...migrationsList }, { tag: 'schemaDatamodel', ...schema });
 }
 
 /**
@@ -93,6 +106,7 @@ export async function diffDatabaseAgainstSchema(
   // The WebAssembly engine reads `schemaDatasource` through the driver adapter it was opened with.
   return await diffScript(
     opened,
+    target.provider,
     { tag: 'schemaDatasource', ...schema, configDir: dirname(paths.schemaPath) },
     { tag: 'schemaDatamodel', ...schema },
   );
@@ -186,8 +200,8 @@ function openScratchEngine(provider: MetadataProvider, databaseUrl: string | und
 
 type DiffTarget = Parameters<OpenSchemaEngine['engine']['diff']>[0]['from'];
 
-async function diffScript(opened: OpenSchemaEngine, from: DiffTarget, to: DiffTarget): Promise<string> {
-  const { stdout } = await opened.engine.diff({ from, to, script: true, exitCode: null, filters: NO_FILTER });
+async function diffScript(opened: OpenSchemaEngine, provider: MetadataProvider, from: DiffTarget, to: DiffTarget): Promise<string> {
+  const { stdout } = await opened.engine.diff({ from, to, script: true, exitCode: null, filters: schemaFilter(provider) });
   const script = (stdout ?? '').trim();
   return script === EMPTY_MIGRATION || script === '' ? '' : `${script}\n`;
 }

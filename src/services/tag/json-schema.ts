@@ -1,0 +1,109 @@
+import { Ajv, type AnySchemaObject, type ErrorObject, type ValidateFunction } from 'ajv';
+import { Ajv2019 } from 'ajv/dist/2019.js';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import ajvErrors from 'ajv-errors';
+import addFormats from 'ajv-formats';
+import { ValidationError, type InputIssue } from '../../errors.ts';
+
+/**
+ * Tag schemas are JSON Schemas, checked and applied with ajv: draft-07 by default, 2019-09 or
+ * 2020-12 when `$schema` says so; `format` (date-time, email, uri, …) is checked, and a schema may
+ * give its own messages with `errorMessage` (ajv-errors). Strict: an unknown keyword or format is
+ * refused when the schema is created, rather than silently ignored when tags are checked.
+ */
+
+type AjvInstance = InstanceType<typeof Ajv>;
+
+function instance(Class: typeof Ajv | typeof Ajv2019 | typeof Ajv2020): AjvInstance {
+  // strictTypes and strictTuples only warn (to the console); allErrors is what ajv-errors needs.
+  const ajv = new Class({ allErrors: true, strict: true, strictTypes: false, strictTuples: false, logger: false }) as AjvInstance;
+  // CommonJS default exports: ESM sees module.exports, TypeScript the namespace with `default`.
+  const plugin = (module: unknown) => ((module as { default?: unknown }).default ?? module) as (ajv: AjvInstance) => unknown;
+  plugin(addFormats)(ajv);
+  plugin(ajvErrors)(ajv);
+  return ajv;
+}
+
+const DRAFTS: { match: RegExp; ajv: () => AjvInstance }[] = [
+  { match: /^https?:\/\/json-schema\.org\/draft-07\/schema#?$/, ajv: lazy(() => instance(Ajv)) },
+  { match: /^https?:\/\/json-schema\.org\/draft\/2019-09\/schema#?$/, ajv: lazy(() => instance(Ajv2019)) },
+  { match: /^https?:\/\/json-schema\.org\/draft\/2020-12\/schema#?$/, ajv: lazy(() => instance(Ajv2020)) },
+];
+
+function lazy<T>(make: () => T): () => T {
+  let value: T | undefined;
+  return () => (value ??= make());
+}
+
+/** Compiled validators by tag schema id: schemas never change once created. */
+const compiled = new Map<string, ValidateFunction>();
+const MAX_COMPILED = 1000;
+
+/**
+ * Compiles a JSON Schema; a malformed one (not an object, unknown keyword or format, wrong
+ * keyword value, unresolvable $ref) is a ValidationError at `path`.
+ */
+export function compileJsonSchema(schema: unknown, path: readonly (string | number)[] = ['schema']): ValidateFunction {
+  if (typeof schema !== 'object' || schema === null || Array.isArray(schema)) {
+    throw ValidationError.at(path, 'a tag schema is a JSON Schema object, e.g. { "type": "string" }');
+  }
+  const declared = (schema as AnySchemaObject).$schema;
+  const draft = declared === undefined ? DRAFTS[0] : DRAFTS.find((d) => typeof declared === 'string' && d.match.test(declared));
+  if (!draft) {
+    throw ValidationError.at([...path, '$schema'], `unsupported $schema ${JSON.stringify(declared)}: use draft-07, 2019-09 or 2020-12 (or leave it out for draft-07)`);
+  }
+  const ajv = draft.ajv();
+  try {
+    return ajv.compile(schema as AnySchemaObject);
+  } catch (error) {
+    throw ValidationError.at(path, `not a valid JSON Schema: ${(error as Error).message}`);
+  } finally {
+    // Forget it again, so another project's schema may use the same $id.
+    ajv.removeSchema(schema as AnySchemaObject);
+  }
+}
+
+/** The validator of a stored tag schema, compiled once per process. */
+export function validatorFor(tagSchema: { id: string; schema: unknown }): ValidateFunction {
+  let validate = compiled.get(tagSchema.id);
+  if (!validate) {
+    validate = compileJsonSchema(tagSchema.schema);
+    if (compiled.size >= MAX_COMPILED) compiled.delete(compiled.keys().next().value!);
+    compiled.set(tagSchema.id, validate);
+  }
+  return validate;
+}
+
+/**
+ * Checks a value against a tag schema: nothing when it fits, else a ValidationError whose
+ * message carries the schema's own messages, one issue per failure at `value.<path>`.
+ */
+export function checkTagValue(tagName: string, tagSchema: { id: string; schema: unknown }, value: unknown): void {
+  const validate = validatorFor(tagSchema);
+  if (validate(value)) return;
+  const issues = (validate.errors ?? []).map(issueOf);
+  const details = issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+  throw new ValidationError(`tag ${tagName} does not fit its schema: ${details}`, issues);
+}
+
+function issueOf(error: ErrorObject): InputIssue {
+  const segments = error.instancePath
+    .split('/')
+    .slice(1)
+    .map((s) => s.replaceAll('~1', '/').replaceAll('~0', '~'))
+    .map((s) => (/^\d+$/.test(s) ? Number(s) : s));
+  let message = error.message ?? `fails ${error.keyword}`;
+  // ajv leaves the offending property out of these two messages; name it.
+  if (error.keyword === 'additionalProperties') message += `: ${String((error.params as { additionalProperty?: string }).additionalProperty)}`;
+  if (error.keyword === 'unevaluatedProperties') message += `: ${String((error.params as { unevaluatedProperty?: string }).unevaluatedProperty)}`;
+  return { path: ['value', ...segments], message };
+}
+
+/** JSON with object keys sorted: equal values give equal text, however their keys were ordered. */
+export function canonicalJson(value: unknown): string {
+  return JSON.stringify(value ?? null, (_key, v: unknown) =>
+    typeof v === 'object' && v !== null && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : v,
+  );
+}
