@@ -36,6 +36,7 @@ export default defineConfig({
                   'test/cli.test.ts',
                   'test/config.test.ts',
                   'test/shutdown.test.ts',
+                  'test/client/generated-types.test.ts',
                 ],
                 // The scale backends together: metadata on PostgreSQL, online store on Redis.
                 env: {

@@ -658,3 +658,22 @@ describe('schema and input example', () => {
     expect(unfitted).toMatchObject({ modelSchema: null, trainingDataset: { version: 2 } });
   });
 });
+
+describe('bestModel without the metric', () => {
+  it('is null when no version has the metric', async () => {
+    const srv2 = await startTestServer();
+    try {
+      const { key } = await srv2.newProject('nometric');
+      await srv2.gql(
+        `mutation { createModel(input: { name: "m", framework: OTHER, metrics: { accuracy: 0.5 } }) { __typename } }`,
+        {},
+        key,
+      );
+      const res = await srv2.gql(`{ bestModel(name: "m", metric: "roc_auc") { version } }`, {}, key);
+      expect(res.errors).toBeUndefined();
+      expect(res.data.bestModel).toBeNull();
+    } finally {
+      await srv2.close();
+    }
+  });
+});

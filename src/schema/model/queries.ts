@@ -63,7 +63,8 @@ builder.queryField('bestModel', (t) =>
     },
     resolve: async (query, _root, args, ctx) => {
       const id = await ctx.services.models.best(ctx.viewer, args.name, args.metric, args.direction ?? 'MAX', args.includePending ?? false);
-      return id ? ctx.prisma.model.findUnique({ ...query, where: { id } }) : null;
+      // The selection is always used (Pothos checks it); no id matches nothing and gives null.
+      return ctx.prisma.model.findUnique({ ...query, where: { id: id ?? '' } });
     },
   }),
 );

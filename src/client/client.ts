@@ -1,0 +1,574 @@
+/**
+ * GranaryClient: the calls a feature, training or inference pipeline makes, over the typed
+ * operations in `operations.ts`. Mutations' typed errors are thrown as {@link GranaryError}s;
+ * files (feature group inserts, model artifacts) go as GraphQL multipart requests streamed
+ * from disk; subscriptions run over graphql-ws.
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import { createWriteStream, openAsBlob } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { basename, dirname } from 'node:path';
+import { Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { ReadableStream as WebReadableStream } from 'node:stream/web';
+import { print, type DocumentNode } from 'graphql';
+import { createClient, type Client as WsClient } from 'graphql-ws';
+import WebSocket from 'ws';
+import { asDataFrame, type DataFrame } from './data-frame.ts';
+import { errorFromResult, GranaryError, GranaryRequestError, type ErrorResult, type GraphQLErrorEntry } from './errors.ts';
+import type { ResultOf, TadaDocumentNode, VariablesOf } from './graphql.ts';
+import {
+  BatchDataQuery,
+  BestModelQuery,
+  CreateFeatureGroupMutation,
+  CreateFeatureViewMutation,
+  CreateModelMutation,
+  CreateTrainingDatasetMutation,
+  FeatureGroupQuery,
+  FeatureVectorQuery,
+  FeatureVectorsQuery,
+  FeatureViewQuery,
+  InsertFeatureGroupDataMutation,
+  ModelQuery,
+  ReadFeatureGroupQuery,
+  TrainingDataQuery,
+  TrainingDatasetQuery,
+  ViewerQuery,
+} from './operations.ts';
+
+// ---------------------------------------------------------------------------------------------
+// Compile-time checks of documents
+
+type IsAny<T> = 0 extends 1 & T ? true : false;
+
+/**
+ * Paths of the result fields gql.tada could not type: fields the schema does not have come out
+ * as `unknown` (every scalar of the schema, JSON included, has a concrete type here).
+ */
+export type UnknownFieldPaths<T, Path extends string = ''> =
+  IsAny<T> extends true
+    ? never
+    : unknown extends T
+      ? Path
+      : T extends readonly (infer E)[]
+        ? UnknownFieldPaths<E, Path>
+        : T extends object
+          ? { [K in keyof T & string]-?: UnknownFieldPaths<T[K], Path extends '' ? K : `${Path}.${K}`> }[keyof T & string]
+          : never;
+
+/**
+ * `unknown` for a document whose every selected field exists in the schema; otherwise a
+ * property the document lacks, so passing it to the client does not compile and the error
+ * names the offending fields.
+ */
+export type SchemaChecked<D> = [UnknownFieldPaths<ResultOf<D>>] extends [never]
+  ? unknown
+  : { readonly 'selects fields that schema.graphql does not have': UnknownFieldPaths<ResultOf<D>> };
+
+type AnyDocument = TadaDocumentNode<any, any>;
+
+type VariablesArgs<D extends AnyDocument> = {} extends VariablesOf<D> ? [variables?: VariablesOf<D>] : [variables: VariablesOf<D>];
+
+// ---------------------------------------------------------------------------------------------
+// Public types
+
+/** A feature group, feature view or model by name and version (the latest when omitted); a bare name is the latest. */
+export type Ref = string | { readonly name: string; readonly version?: number | null };
+
+type Payload<R> = Extract<R, { __typename: `${string}Payload` }>;
+
+export type FeatureGroup = NonNullable<ResultOf<typeof FeatureGroupQuery>['featureGroup']>;
+export type FeatureGroupInput = VariablesOf<typeof CreateFeatureGroupMutation>['input'];
+export type InsertResult = Omit<Payload<ResultOf<typeof InsertFeatureGroupDataMutation>['insertFeatureGroupData']>, '__typename'>;
+export type FeatureView = NonNullable<ResultOf<typeof FeatureViewQuery>['featureView']>;
+export type FeatureViewInput = VariablesOf<typeof CreateFeatureViewMutation>['input'];
+export type TrainingDatasetInput = NonNullable<VariablesOf<typeof CreateTrainingDatasetMutation>['input']>;
+export type TrainingDataset = NonNullable<ResultOf<typeof TrainingDatasetQuery>['trainingDataset']>;
+/** One entity's online features, transformed: the model's input row. */
+export interface FeatureVector {
+  /** Feature names in order (labels left out; transformed features replaced by their outputs). */
+  readonly features: string[];
+  /** Values in the order of `features`. */
+  readonly values: unknown[];
+  /** Values keyed by feature name. */
+  readonly record: Record<string, unknown>;
+  /** Feature groups with no online row for this entity (their features are null). */
+  readonly missing: string[];
+}
+
+function asVector(raw: ResultOf<typeof FeatureVectorQuery>['featureVector']): FeatureVector {
+  return { features: raw.features, values: raw.values as unknown[], record: raw.record as Record<string, unknown>, missing: raw.missing };
+}
+export type Model = NonNullable<ResultOf<typeof ModelQuery>['model']>;
+export type ModelFile = Model['files'][number];
+export type ModelInput = Omit<VariablesOf<typeof CreateModelMutation>['input'], 'files'>;
+export type DataFormat = NonNullable<VariablesOf<typeof InsertFeatureGroupDataMutation>['format']>;
+
+/** A training dataset version with the data of each split. */
+export interface TrainingData extends Omit<TrainingDataset, 'splits'> {
+  /** Each split's rows (labels included), by split name: `train`, `test`, `validation`. */
+  readonly splits: Readonly<Record<string, DataFrame>>;
+}
+
+/** A file to upload: a path on disk (streamed from it), or content in memory. */
+export type Upload = string | Blob | Uint8Array;
+
+/** An artifact file of a model version. */
+export interface ModelFileUpload {
+  /** Where the file goes inside the version (`model/model.json`); the file's base name when omitted. */
+  readonly path?: string;
+  /** A path on disk, or the content. */
+  readonly file: Upload;
+}
+
+export interface GranaryClientOptions {
+  /** The server's origin (`http://127.0.0.1:4000`) or its GraphQL endpoint (`…/graphql`). */
+  readonly url: string;
+  /** An API key; sent as `Authorization: Bearer <key>`. */
+  readonly apiKey: string;
+  /** A fetch implementation for JSON requests and downloads (default: the global one); multipart uploads use node:http. */
+  readonly fetch?: typeof fetch;
+}
+
+export interface InsertOptions {
+  /** Format of a file; from its extension when omitted. */
+  readonly format?: DataFormat;
+  /** UPSERT (default) or INSERT. */
+  readonly operation?: 'UPSERT' | 'INSERT';
+  /** Stores to write: BOTH (default), OFFLINE or ONLINE. */
+  readonly storage?: 'BOTH' | 'OFFLINE' | 'ONLINE';
+  /** The uploaded file's name, when `data` is a Blob or bytes (the server reads the format from its extension). */
+  readonly fileName?: string;
+}
+
+export interface BatchDataOptions {
+  readonly trainingDatasetVersion?: number;
+  readonly startTime?: string;
+  readonly endTime?: string;
+  /** Apply the transformation functions (default true). */
+  readonly transformed?: boolean;
+  /** Prepend the serving keys and the left event time (default false). */
+  readonly includeKeys?: boolean;
+  /** At most this many rows (default 1 000 000, the server's maximum). */
+  readonly first?: number;
+}
+
+export interface FeatureVectorOptions {
+  readonly trainingDatasetVersion?: number;
+}
+
+const MAX_ROWS = 1_000_000;
+
+/** Introspection of one type's fields: outside schema.graphql, so not a gql.tada document. */
+const INTROSPECT_FIELDS = 'query GranaryHasField($name: String!) { __type(name: $name) { fields { name } } }';
+
+function ref(r: Ref): { name: string; version?: number | null } {
+  return typeof r === 'string' ? { name: r } : { name: r.name, version: r.version ?? null };
+}
+
+/** Mutation payload, or the typed error thrown as a GranaryError. */
+function payload<R extends { __typename: string }>(result: R): Payload<R> {
+  if (result.__typename.endsWith('Payload')) return result as Payload<R>;
+  throw errorFromResult(result as unknown as ErrorResult);
+}
+
+async function uploadBlob(file: Upload, name?: string): Promise<{ blob: Blob; name: string }> {
+  if (typeof file === 'string') return { blob: await openAsBlob(file), name: name ?? basename(file) };
+  if (file instanceof Blob) return { blob: file, name: name ?? (file instanceof File ? file.name : 'upload') };
+  return { blob: new Blob([new Uint8Array(file)]), name: name ?? 'upload' };
+}
+
+interface ExtractedFile {
+  readonly blob: Blob;
+  readonly name: string;
+  readonly path: string;
+}
+
+/** Replaces every Blob in the variables by null and lists where each was (`variables.input.files.0.file`). */
+function extractFiles(value: unknown, path: string, names: WeakMap<Blob, string>, found: ExtractedFile[]): unknown {
+  if (value instanceof Blob) {
+    found.push({ blob: value, name: names.get(value) ?? (value instanceof File ? value.name : 'upload'), path });
+    return null;
+  }
+  if (Array.isArray(value)) return value.map((v, i) => extractFiles(v, `${path}.${i}`, names, found));
+  if (value !== null && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, extractFiles(v, `${path}.${k}`, names, found)]));
+  }
+  return value;
+}
+
+const ACCEPT = 'application/graphql-response+json, application/json';
+
+/**
+ * Sends a GraphQL multipart request (operations, map, then each file) over node:http with
+ * backpressure, so a file-backed Blob (`fs.openAsBlob`) streams from disk chunk by chunk: fetch
+ * on Node 20 reads a request body as fast as it can, holding a whole file in memory.
+ */
+async function postMultipart(url: URL, apiKey: string, operations: string, files: readonly ExtractedFile[]): Promise<{ status: number; text: string }> {
+  const boundary = `----granary-${randomUUID()}`;
+  const quote = (text: string) => text.replace(/["\r\n\\]/g, (c) => encodeURIComponent(c));
+  const field = (name: string, value: string) => Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="${name}"\r\n\r\n${value}\r\n`);
+  const head: Buffer[] = [
+    field('operations', operations),
+    field('map', JSON.stringify(Object.fromEntries(files.map((f, i) => [String(i), [f.path]])))),
+  ];
+  const fileHeads = files.map((f, i) =>
+    Buffer.from(
+      `--${boundary}\r\nContent-Disposition: form-data; name="${i}"; filename="${quote(f.name)}"\r\nContent-Type: ${f.blob.type || 'application/octet-stream'}\r\n\r\n`,
+    ),
+  );
+  const crlf = Buffer.from('\r\n');
+  const tail = Buffer.from(`--${boundary}--\r\n`);
+  const length =
+    head.reduce((n, b) => n + b.length, 0) + fileHeads.reduce((n, b, i) => n + b.length + files[i]!.blob.size + crlf.length, 0) + tail.length;
+  async function* body(): AsyncGenerator<Buffer | Uint8Array> {
+    yield* head;
+    for (const [i, f] of files.entries()) {
+      yield fileHeads[i]!;
+      for await (const chunk of f.blob.stream() as unknown as AsyncIterable<Uint8Array>) yield chunk;
+      yield crlf;
+    }
+    yield tail;
+  }
+  const request = (url.protocol === 'https:' ? httpsRequest : httpRequest)(url, {
+    method: 'POST',
+    headers: {
+      authorization: `Bearer ${apiKey}`,
+      accept: ACCEPT,
+      'content-type': `multipart/form-data; boundary=${boundary}`,
+      'content-length': String(length),
+    },
+  });
+  const response = new Promise<{ status: number; text: string }>((resolve, reject) => {
+    request.once('error', reject);
+    request.once('response', (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.once('error', reject);
+      res.once('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+    });
+  });
+  // The server may answer (an auth or size error) before the body is sent: the answer wins.
+  const sent = pipeline(Readable.from(body()), request).catch((error: unknown) => error);
+  const result = await response;
+  await sent;
+  return result;
+}
+
+/** A typed client of one Granary server and project (the API key's). */
+export class GranaryClient {
+  /** The GraphQL endpoint (`http://host:port/graphql`). */
+  readonly endpoint: string;
+  /** The server's origin, which `downloadUrl`s are relative to. */
+  readonly origin: string;
+  readonly #apiKey: string;
+  readonly #fetch: typeof fetch;
+  readonly #printed = new WeakMap<DocumentNode, string>();
+  /** File names of Blobs passed as variables, for multipart parts. */
+  readonly #fileNames = new WeakMap<Blob, string>();
+  #ws: WsClient | undefined;
+
+  constructor(options: GranaryClientOptions) {
+    const url = new URL(options.url);
+    if (!url.pathname.endsWith('/graphql')) url.pathname = `${url.pathname.replace(/\/$/, '')}/graphql`;
+    this.endpoint = url.toString();
+    this.origin = url.origin;
+    this.#apiKey = options.apiKey;
+    this.#fetch = options.fetch ?? fetch;
+  }
+
+  /** A client of `GRANARY_URL` with `GRANARY_API_KEY`; throws naming what is missing. */
+  static fromEnv(env: Record<string, string | undefined> = process.env): GranaryClient {
+    const url = env.GRANARY_URL;
+    const apiKey = env.GRANARY_API_KEY;
+    if (!url || !apiKey) throw new Error('set GRANARY_URL (e.g. http://127.0.0.1:4000) and GRANARY_API_KEY');
+    return new GranaryClient({ url, apiKey });
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Transport
+
+  /**
+   * Runs a typed operation (a document from `graphql()`) and returns its data. Blobs anywhere in
+   * the variables are sent as files (GraphQL multipart request). GraphQL `errors` are thrown as
+   * a {@link GranaryRequestError}.
+   */
+  async request<D extends AnyDocument>(document: D & SchemaChecked<D>, ...[variables]: VariablesArgs<D>): Promise<ResultOf<D>> {
+    return (await this.#post(this.#print(document), variables ?? {})) as ResultOf<D>;
+  }
+
+  /**
+   * Whether the server's schema has `typeName.fieldName` (asked by introspection; false where
+   * introspection is off), to use a newer server's features when it has them.
+   */
+  async hasField(typeName: string, fieldName: string): Promise<boolean> {
+    try {
+      const data = (await this.#post(INTROSPECT_FIELDS, { name: typeName })) as { __type: { fields: { name: string }[] | null } | null };
+      return data.__type?.fields?.some((f) => f.name === fieldName) ?? false;
+    } catch (error) {
+      if (error instanceof GranaryRequestError) return false;
+      throw error;
+    }
+  }
+
+  async #post(query: string, variables: unknown): Promise<unknown> {
+    const files: ExtractedFile[] = [];
+    const vars = extractFiles(variables, 'variables', this.#fileNames, files);
+    const operations = JSON.stringify({ query, variables: vars });
+    const { status, text } =
+      files.length === 0
+        ? await this.#fetch(this.endpoint, {
+            method: 'POST',
+            headers: { authorization: `Bearer ${this.#apiKey}`, accept: ACCEPT, 'content-type': 'application/json' },
+            body: operations,
+          }).then(async (response) => ({ status: response.status, text: await response.text() }))
+        : await postMultipart(new URL(this.endpoint), this.#apiKey, operations, files);
+    let parsed: { data?: unknown; errors?: GraphQLErrorEntry[] };
+    try {
+      parsed = JSON.parse(text) as typeof parsed;
+    } catch {
+      throw new GranaryRequestError(`HTTP ${status} from ${this.endpoint}: ${text.slice(0, 300)}`, [], status);
+    }
+    if (parsed.errors?.length) {
+      const first = parsed.errors[0]!;
+      const where = first.path ? ` (at ${first.path.join('.')})` : '';
+      throw new GranaryRequestError(`${first.message}${where}`, parsed.errors, status);
+    }
+    if (status >= 400 || parsed.data == null) throw new GranaryRequestError(`HTTP ${status} without data from ${this.endpoint}`, [], status);
+    return parsed.data;
+  }
+
+  /**
+   * Subscribes over graphql-ws (one socket per client, opened on first use) and yields each
+   * event's data; GraphQL errors end the iteration with a {@link GranaryRequestError}. Break out
+   * of the loop (or call `return()`) to unsubscribe.
+   */
+  async *subscribe<D extends AnyDocument>(document: D & SchemaChecked<D>, ...[variables]: VariablesArgs<D>): AsyncGenerator<ResultOf<D>> {
+    const iterator = this.#socket().iterate<ResultOf<D>>({ query: this.#print(document), variables: (variables ?? {}) as Record<string, unknown> });
+    try {
+      for await (const result of iterator) {
+        if (result.errors?.length) throw new GranaryRequestError(result.errors[0]!.message, result.errors as GraphQLErrorEntry[]);
+        if (result.data != null) yield result.data as ResultOf<D>;
+      }
+    } finally {
+      await iterator.return?.();
+    }
+  }
+
+  /** Closes the subscription socket, if one was opened. */
+  async close(): Promise<void> {
+    const ws = this.#ws;
+    this.#ws = undefined;
+    await ws?.dispose();
+  }
+
+  #socket(): WsClient {
+    this.#ws ??= createClient({
+      url: this.endpoint.replace(/^http/, 'ws'),
+      webSocketImpl: WebSocket,
+      connectionParams: { authorization: `Bearer ${this.#apiKey}` },
+      lazy: true,
+      retryAttempts: 0,
+    });
+    return this.#ws;
+  }
+
+  #print(document: DocumentNode): string {
+    let text = this.#printed.get(document);
+    if (text === undefined) {
+      text = print(document);
+      this.#printed.set(document, text);
+    }
+    return text;
+  }
+
+  async #blob(file: Upload, name?: string): Promise<Blob> {
+    const { blob, name: fileName } = await uploadBlob(file, name);
+    this.#fileNames.set(blob, fileName);
+    return blob;
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Project
+
+  /** Who the key is: its project and scopes. */
+  async viewer() {
+    return (await this.request(ViewerQuery)).viewer;
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Feature groups
+
+  /** A feature group (the latest version when omitted), or null. */
+  async featureGroup(name: string, version?: number): Promise<FeatureGroup | null> {
+    return (await this.request(FeatureGroupQuery, { name, version: version ?? null })).featureGroup;
+  }
+
+  /** Creates a feature group, or returns the existing one with the same definition (get-or-create). */
+  async ensureFeatureGroup(input: FeatureGroupInput): Promise<FeatureGroup> {
+    return payload((await this.request(CreateFeatureGroupMutation, { input })).createFeatureGroup).featureGroup;
+  }
+
+  /**
+   * Inserts rows as one atomic commit: `data` is an array of row objects (sent as JSON), or a
+   * file (a path on disk, streamed from it as a multipart upload; CSV, Parquet or NDJSON by
+   * extension unless `format` says) or its content.
+   */
+  async insert(featureGroup: Ref, data: readonly Record<string, unknown>[] | Upload, options: InsertOptions = {}): Promise<InsertResult> {
+    const common = { featureGroup: ref(featureGroup), format: options.format, operation: options.operation, storage: options.storage };
+    const result = Array.isArray(data)
+      ? await this.request(InsertFeatureGroupDataMutation, { ...common, rows: data as Record<string, unknown>[] })
+      : await this.request(InsertFeatureGroupDataMutation, { ...common, file: await this.#blob(data as Upload, options.fileName) });
+    const { __typename: _, ...rest } = payload(result.insertFeatureGroupData);
+    return rest;
+  }
+
+  /** A feature group's rows from the offline store (the latest row of each identity), up to `first` (≤ 100 000). */
+  async read(featureGroup: Ref, options: { first?: number; asOf?: string } = {}): Promise<DataFrame> {
+    const { name, version } = ref(featureGroup);
+    const group = (await this.request(ReadFeatureGroupQuery, { name, version, first: options.first ?? 100_000, asOf: options.asOf ?? null })).featureGroup;
+    if (!group) throw new GranaryRequestError(`feature group ${name} not found`);
+    return asDataFrame(group.read);
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Feature views and training data
+
+  /** A feature view (the latest version when omitted), or null. */
+  async featureView(name: string, version?: number): Promise<FeatureView | null> {
+    return (await this.request(FeatureViewQuery, { name, version: version ?? null })).featureView;
+  }
+
+  /** Creates a feature view, or returns the existing one with the same definition (get-or-create). */
+  async ensureFeatureView(input: FeatureViewInput): Promise<FeatureView> {
+    return payload((await this.request(CreateFeatureViewMutation, { input })).createFeatureView).featureView;
+  }
+
+  /** Creates the next training dataset version of a view: splits, fits the transformations, writes the splits. */
+  async createTrainingDataset(featureView: Ref, input: TrainingDatasetInput = {}): Promise<TrainingDataset> {
+    return payload((await this.request(CreateTrainingDatasetMutation, { featureView: ref(featureView), input })).createTrainingDataset).trainingDataset;
+  }
+
+  /** A training dataset version's metadata (the latest when omitted), or null. */
+  async trainingDataset(featureView: Ref, version?: number): Promise<TrainingDataset | null> {
+    return (await this.request(TrainingDatasetQuery, { featureView: ref(featureView), version: version ?? null })).trainingDataset;
+  }
+
+  /**
+   * A training dataset version with the rows of every split (labels included), transformed with
+   * its fitted parameters unless `transformed: false`.
+   */
+  async trainingData(featureView: Ref, version?: number, options: { transformed?: boolean; first?: number } = {}): Promise<TrainingData> {
+    const result = await this.request(TrainingDataQuery, {
+      featureView: ref(featureView),
+      version: version ?? null,
+      first: options.first ?? MAX_ROWS,
+      transformed: options.transformed ?? true,
+    });
+    const dataset = result.trainingDataset;
+    if (!dataset) throw new GranaryRequestError(`training dataset ${version ?? '(latest)'} of ${ref(featureView).name} not found`);
+    return { ...dataset, splits: Object.fromEntries(dataset.splits.map((s) => [s.name, asDataFrame(s.data)])) };
+  }
+
+  /** The view's rows for inference (labels left out), transformed as the training data was. */
+  async batchData(featureView: Ref, options: BatchDataOptions = {}): Promise<DataFrame> {
+    const result = await this.request(BatchDataQuery, {
+      featureView: ref(featureView),
+      trainingDatasetVersion: options.trainingDatasetVersion ?? null,
+      startTime: options.startTime ?? null,
+      endTime: options.endTime ?? null,
+      transformed: options.transformed ?? true,
+      includeKeys: options.includeKeys ?? false,
+      first: options.first ?? MAX_ROWS,
+    });
+    return asDataFrame(result.batchData);
+  }
+
+  /** One entity's online features, transformed; `entry` holds the serving keys (`{ customerid }`). */
+  async featureVector(featureView: Ref, entry: Record<string, unknown>, options: FeatureVectorOptions & { passedFeatures?: Record<string, unknown> } = {}): Promise<FeatureVector> {
+    const result = await this.request(FeatureVectorQuery, {
+      featureView: ref(featureView),
+      entry,
+      passedFeatures: options.passedFeatures ?? null,
+      trainingDatasetVersion: options.trainingDatasetVersion ?? null,
+    });
+    return asVector(result.featureVector);
+  }
+
+  /** Several entities' online features, in order of `entries`. */
+  async featureVectors(
+    featureView: Ref,
+    entries: readonly Record<string, unknown>[],
+    options: FeatureVectorOptions & { passedFeatures?: readonly (Record<string, unknown> | null)[] } = {},
+  ): Promise<FeatureVector[]> {
+    const result = await this.request(FeatureVectorsQuery, {
+      featureView: ref(featureView),
+      entries: [...entries],
+      passedFeatures: options.passedFeatures ? [...options.passedFeatures] : null,
+      trainingDatasetVersion: options.trainingDatasetVersion ?? null,
+    });
+    return result.featureVectors.map(asVector);
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Model registry
+
+  /**
+   * Registers a model version with its files, in one multipart request (files on disk stream
+   * from it). With `featureView` and `trainingDatasetVersion` and no `modelSchema`, the server
+   * derives the schema from the training dataset.
+   */
+  async createModel(input: ModelInput, files: readonly ModelFileUpload[] = []): Promise<Model> {
+    const uploads = await Promise.all(files.map(async (f) => ({ path: f.path ?? null, file: await this.#blob(f.file) })));
+    const result = await this.request(CreateModelMutation, { input: { ...input, files: uploads.length > 0 ? uploads : null } });
+    return payload(result.createModel).model;
+  }
+
+  /** A model version: by version, by alias, or the latest READY one; null when there is none. */
+  async model(name: string, options: { version?: number; alias?: string } = {}): Promise<Model | null> {
+    return (await this.request(ModelQuery, { name, version: options.version ?? null, alias: options.alias ?? null })).model;
+  }
+
+  /** The version of a model with the best value of a metric (highest unless `direction: 'MIN'`); null when none has it. */
+  async bestModel(name: string, metric: string, direction: 'MAX' | 'MIN' = 'MAX'): Promise<Model | null> {
+    return (await this.request(BestModelQuery, { name, metric, direction })).bestModel;
+  }
+
+  /**
+   * Downloads a model file: into `destination` (streamed to disk; resolves to the path) or into
+   * memory. A file given as a `ModelFile` is checked against its SHA-256.
+   */
+  downloadModelFile(file: ModelFile | string, destination: string): Promise<string>;
+  downloadModelFile(file: ModelFile | string): Promise<Buffer>;
+  async downloadModelFile(file: ModelFile | string, destination?: string): Promise<string | Buffer> {
+    const url = typeof file === 'string' ? file : file.downloadUrl;
+    const expected = typeof file === 'string' ? undefined : file.sha256;
+    const response = await this.#fetch(new URL(url, this.origin), { headers: { authorization: `Bearer ${this.#apiKey}` } });
+    if (!response.ok || !response.body) throw new GranaryRequestError(`HTTP ${response.status} downloading ${url}`, [], response.status);
+    const hash = createHash('sha256');
+    const hashing = new Transform({
+      transform(chunk: Buffer, _encoding, callback) {
+        hash.update(chunk);
+        callback(null, chunk);
+      },
+    });
+    const source = Readable.fromWeb(response.body as WebReadableStream<Uint8Array>);
+    let result: string | Buffer;
+    if (destination) {
+      await mkdir(dirname(destination), { recursive: true });
+      await pipeline(source, hashing, createWriteStream(destination));
+      result = destination;
+    } else {
+      const chunks: Buffer[] = [];
+      await pipeline(source, hashing, async function* (stream: AsyncIterable<Buffer>) {
+        for await (const chunk of stream) chunks.push(chunk);
+      });
+      result = Buffer.concat(chunks);
+    }
+    const actual = hash.digest('hex');
+    if (expected && actual !== expected) throw new GranaryError('ChecksumError', `${url}: SHA-256 ${actual}, expected ${expected}`);
+    return result;
+  }
+}
