@@ -47,6 +47,7 @@ import { parseArgs } from 'node:util';
 
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import Database from 'better-sqlite3';
+import { waitForPrintedUrl } from './lib/process.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -266,21 +267,7 @@ async function startServer(dataDir: string): Promise<Server> {
   live.add(child);
   const exited = once(child, 'exit');
   void exited.then(() => live.delete(child));
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`the server printed no URL within 60 s:\n${out}\n${err}`)), 60_000);
-    const check = () => {
-      const match = /serving GraphQL at (http:\/\/\S+?\/graphql)/.exec(out);
-      if (!match) return;
-      clearTimeout(timer);
-      child.stdout!.off('data', check);
-      resolve(match[1]!);
-    };
-    child.stdout!.on('data', check);
-    void exited.then(([code]) => {
-      clearTimeout(timer);
-      reject(new Error(`the server exited with ${code} before serving:\n${out}\n${err}`));
-    });
-  });
+  const url = await waitForPrintedUrl(child, exited, /serving GraphQL at (http:\/\/\S+?\/graphql)/, 'the server', () => out, () => err);
   const key = readFileSync(join(dataDir, 'admin.key'), 'utf8').trim();
   return { child, url, key, pid: child.pid!, exited, stderr: () => err };
 }

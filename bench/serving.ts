@@ -49,6 +49,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
 import autocannon from 'autocannon';
+import { waitForPrintedUrl } from './lib/process.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -112,21 +113,7 @@ async function startChild(argv: string[], env: Record<string, string>, urlPatter
   child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
   child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (err += chunk));
   const exited = once(child, 'exit');
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${argv.join(' ')} printed no URL within 60 s:\n${out}\n${err}`)), 60_000);
-    const check = () => {
-      const match = urlPattern.exec(out);
-      if (!match) return;
-      clearTimeout(timer);
-      child.stdout!.off('data', check);
-      resolve(match[1]!);
-    };
-    child.stdout!.on('data', check);
-    void exited.then(([code]) => {
-      clearTimeout(timer);
-      reject(new Error(`${argv.join(' ')} exited with ${code} before serving:\n${out}\n${err}`));
-    });
-  });
+  const url = await waitForPrintedUrl(child, exited, urlPattern, argv.join(' '), () => out, () => err);
   return { child, url, exited, stdout: () => out, stderr: () => err };
 }
 
