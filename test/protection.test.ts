@@ -1,6 +1,8 @@
 import { request as httpRequest } from 'node:http';
 import { connect } from 'node:net';
+import { createClient } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import WebSocket from 'ws';
 import { startTestServer, type GraphQLResponse, type TestServer } from './helpers/server.ts';
 
 // What protects a server exposed to untrusted clients: operation limits, production hardening,
@@ -101,6 +103,24 @@ describe('production mode', () => {
       expectRejected(await prod.gql(query), /introspection has been disabled/);
     }
     expect((await dev.gql('{ __type(name: "Viewer") { name } }')).data).toEqual({ __type: { name: 'Viewer' } });
+  });
+
+  it('refuses introspection over graphql-ws too', async () => {
+    const client = createClient({
+      url: `${prodUrl.replace(/^http/, 'ws')}/graphql`,
+      webSocketImpl: WebSocket,
+      connectionParams: { Authorization: `Bearer ${prod.adminKey}` },
+      retryAttempts: 0,
+    });
+    try {
+      const outcome = await new Promise<unknown>((resolve) => {
+        client.subscribe({ query: '{ __schema { types { name } } }' }, { next: resolve, error: resolve, complete: () => {} });
+      });
+      expect(JSON.stringify(outcome)).toMatch(/introspection has been disabled/);
+      expect(JSON.stringify(outcome)).not.toContain('"types"');
+    } finally {
+      await client.dispose();
+    }
   });
 
   it('does not suggest field names (development does)', async () => {

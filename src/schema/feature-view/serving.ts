@@ -5,10 +5,11 @@ import { FeatureViewRefInput } from './inputs.ts';
 const FeatureVectorRef = builder.objectRef<FeatureVector>('FeatureVector').implement({
   description: 'One entity’s features from the online store, transformed as the training data was.',
   fields: (t) => ({
-    features: t.stringList({ description: 'Feature names in order (labels left out; transformed features replaced by their outputs).', resolve: (v) => [...v.features] }),
+    // The plan's own arrays, not copies: nothing downstream mutates a resolved list.
+    features: t.stringList({ description: 'Feature names in order (labels left out; transformed features replaced by their outputs).', resolve: (v) => v.features as string[] }),
     values: t.field({ type: 'JSON', description: 'Values in the order of `features`: the model’s input row.', resolve: (v) => v.values }),
     record: t.field({ type: 'JSON', description: 'Values keyed by feature name.', resolve: (v) => v.record }),
-    missing: t.stringList({ description: 'Feature groups with no online row for this entity; their features are null.', resolve: (v) => [...v.missing] }),
+    missing: t.stringList({ description: 'Feature groups with no online row for this entity; their features are null.', resolve: (v) => v.missing as string[] }),
   }),
 });
 
