@@ -47,7 +47,7 @@ import { parseArgs } from 'node:util';
 
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import Database from 'better-sqlite3';
-import { waitForPrintedUrl } from './lib/process.ts';
+import { gitState, waitForPrintedUrl } from './lib/process.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -190,16 +190,6 @@ const median = (xs: number[]) => {
 const load = () => loadavg().map((x) => x.toFixed(2)).join(' ');
 const sqlString = (text: string) => `'${text.replaceAll("'", "''")}'`;
 
-/** The commit the server runs and whether src/ has uncommitted changes (others edit it concurrently). */
-function gitState(): string {
-  try {
-    const git = (...a: string[]) => execFileSync('git', a, { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-    const dirty = git('status', '--porcelain', '--', 'src').split('\n').filter(Boolean).length;
-    return `${git('rev-parse', '--short', 'HEAD')}${dirty > 0 ? ` + ${dirty} uncommitted change(s) in src/` : ''}`;
-  } catch {
-    return 'unknown (no git)';
-  }
-}
 
 /** Polls a process's VmRSS every 50 ms; `stop()` returns the peak seen (bytes), VmHWM at that moment, and the RSS when polling began. */
 function sampleRss(pid: number) {

@@ -49,7 +49,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
 import autocannon from 'autocannon';
-import { waitForPrintedUrl } from './lib/process.ts';
+import { gitState, waitForPrintedUrl } from './lib/process.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -125,16 +125,6 @@ async function stopChild(c: Child): Promise<void> {
   clearTimeout(timer);
 }
 
-/** The commit the server runs and whether src/ has uncommitted changes (others edit it concurrently). */
-function gitState(): string {
-  try {
-    const git = (...a: string[]) => execFileSync('git', a, { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-    const dirty = git('status', '--porcelain', '--', 'src').split('\n').filter(Boolean).length;
-    return `${git('rev-parse', '--short', 'HEAD')}${dirty > 0 ? ` + ${dirty} uncommitted change(s) in src/` : ''}`;
-  } catch {
-    return 'unknown (no git)';
-  }
-}
 
 /** CPU seconds (user + system, all threads) a process has used so far; NaN where /proc is missing. */
 function cpuSeconds(pid: number): number {

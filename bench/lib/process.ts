@@ -1,4 +1,18 @@
-import type { ChildProcess } from 'node:child_process';
+import { execFileSync, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+/** The commit the server runs and whether src/ has uncommitted changes, printed with every result. */
+export function gitState(): string {
+  try {
+    const git = (...a: string[]) => execFileSync('git', a, { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    const dirty = git('status', '--porcelain', '--', 'src').split('\n').filter(Boolean).length;
+    return `${git('rev-parse', '--short', 'HEAD')}${dirty > 0 ? ` + ${dirty} uncommitted change(s) in src/` : ''}`;
+  } catch {
+    return 'unknown (no git)';
+  }
+}
 
 /**
  * Resolves to the first match of `pattern` (group 1) in a child's stdout, as it prints; rejects when
