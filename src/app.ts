@@ -17,8 +17,10 @@ import { SearchService } from './services/search/search.service.ts';
 import { sqlDialect } from './services/search/sql.ts';
 import { sqliteSearchIndex } from './services/search/sqlite.ts';
 import { TagService } from './services/tag/tag.service.ts';
+import { noAlerts, type AlertSink } from './services/alert/alert-event.ts';
 import { FilesystemModelArtifactStore } from './stores/artifacts/model-artifacts.ts';
 import { TempFiles } from './stores/artifacts/temp-files.ts';
+import { SecretBox } from './secret-box.ts';
 import { openMetadataClient, type MetadataClient } from './stores/metadata/client.ts';
 import { DuckDbOfflineStore } from './stores/offline/duckdb.ts';
 import type { OfflineStore } from './stores/offline/offline-store.ts';
@@ -41,6 +43,10 @@ export interface Services {
   readonly search: SearchService;
   readonly lineage: LineageService;
   readonly tempFiles: TempFiles;
+  /** Where services report alert events (job failures, validation failures, statistics). */
+  readonly alerts: AlertSink;
+  /** Seals secrets before they are stored (data-source passwords, webhook secrets). */
+  readonly secrets: SecretBox;
 }
 
 /** Everything one server process holds: configuration, stores, pub/sub and services. */
@@ -101,7 +107,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
     pubsub,
     offline,
     online,
-    services: { events, apiKeys, projects, featureGroups, featureViews, trainingDatasets, serving, models, tags, search, lineage, tempFiles },
+    services: { events, apiKeys, projects, featureGroups, featureViews, trainingDatasets, serving, models, tags, search, lineage, tempFiles, alerts: noAlerts, secrets: SecretBox.open(config.secretKey, config.dataDir) },
     async close() {
       await Promise.allSettled([pubsub.close(), offline.close(), online.close()]);
       await prisma.$disconnect();

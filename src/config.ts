@@ -18,6 +18,12 @@ export interface Config {
   readonly graphiql: boolean;
   /** Introspection queries. Default: on unless production. */
   readonly introspection: boolean;
+  /**
+   * 32-byte key that encrypts stored secrets (data-source passwords, webhook secrets). Undefined:
+   * a key generated on first use in `<data dir>/secret.key` (mode 0600), for the embedded server.
+   * Several processes sharing a database must share this key.
+   */
+  readonly secretKey: Buffer | undefined;
   readonly limits: {
     readonly maxDepth: number;
     readonly maxAliases: number;
@@ -58,6 +64,12 @@ const envSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),
   GRANARY_GRAPHIQL: flag.optional(),
   GRANARY_INTROSPECTION: flag.optional(),
+  GRANARY_SECRET_KEY: z
+    .string()
+    .trim()
+    .transform((v) => (/^[0-9a-fA-F]{64}$/.test(v) ? Buffer.from(v, 'hex') : Buffer.from(v, 'base64')))
+    .refine((key) => key.length === 32, 'must be 32 bytes, as 64 hex digits or base64 (openssl rand -hex 32)')
+    .optional(),
   GRANARY_MAX_DEPTH: positiveInt.default(12),
   GRANARY_MAX_ALIASES: positiveInt.default(30),
   GRANARY_MAX_COST: positiveInt.default(5_000_000),
@@ -93,6 +105,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     logLevel: e.LOG_LEVEL ?? (e.NODE_ENV === 'test' ? 'silent' : 'info'),
     graphiql: e.GRANARY_GRAPHIQL ?? !production,
     introspection: e.GRANARY_INTROSPECTION ?? !production,
+    secretKey: e.GRANARY_SECRET_KEY,
     limits: {
       maxDepth: e.GRANARY_MAX_DEPTH,
       maxAliases: e.GRANARY_MAX_ALIASES,

@@ -16,9 +16,27 @@ export interface RegistryEventMessage {
   readonly at: string;
 }
 
+/**
+ * A job execution changed state or progressed. Subscribers re-read the execution by id, so the
+ * message stays small; `jobName` lets them filter without a read.
+ */
+export interface ExecutionMessage {
+  readonly executionId: string;
+  readonly jobName: string;
+  readonly state: string;
+}
+
+/** Statistics were computed for a feature group (after a commit, or on demand). */
+export interface StatisticsMessage {
+  readonly statisticsId: string;
+  readonly featureGroupId: string;
+}
+
 /** Every topic, routed by project id so a subscriber only ever sees its own project. */
 export type Topics = {
   registryEvent: [projectId: string, event: RegistryEventMessage];
+  executionUpdated: [projectId: string, event: ExecutionMessage];
+  statisticsUpdated: [projectId: string, event: StatisticsMessage];
 };
 
 export type GranaryPubSub = PubSub<Topics> & { close(): Promise<void> };
