@@ -59,7 +59,11 @@ export type QueryRunner = (build: (rows: string) => readonly string[]) => Promis
 /** At most this many unexpected values per failing expectation. */
 export const PARTIAL_UNEXPECTED = 20;
 
-const ROWS = '"#rows"';
+/**
+ * SQL that reads the rows: the runner's SELECT is inlined at each use, not put in a CTE, which
+ * DuckDB materializes, every column of it, when it is read more than once.
+ */
+type Sql = (rows: string) => string;
 
 interface Planned {
   readonly index: number;
@@ -76,8 +80,8 @@ interface Planned {
  * of up to 20 unexpected values per failing expectation.
  */
 export async function evaluateSuite(suite: Suite, schema: GroupSchema, run: QueryRunner, now: Date = new Date()): Promise<ValidationReport> {
-  const select: string[] = ['CAST(COUNT(*) AS DOUBLE)'];
-  const slot = (sql: string) => select.push(sql) - 1;
+  const select: (string | Sql)[] = ['CAST(COUNT(*) AS DOUBLE)'];
+  const slot = (sql: string | Sql) => select.push(sql) - 1;
   const exceptions = new Map<number, string>();
   const planned: Planned[] = [];
   suite.expectations.forEach((expectation, index) => {
@@ -97,7 +101,7 @@ export async function evaluateSuite(suite: Suite, schema: GroupSchema, run: Quer
       if (condition !== null) slots.unexpected = slot(`CAST(COUNT(*) FILTER (WHERE ${v} IS NOT NULL AND NOT (${condition})) AS DOUBLE)`);
       if (expectation.type === 'expect_column_values_to_be_unique') {
         slots.unexpected = slot(
-          `(SELECT CAST(COALESCE(SUM(c), 0) AS DOUBLE) FROM (SELECT COUNT(*) AS c FROM ${ROWS} WHERE ${v} IS NOT NULL GROUP BY ${v} HAVING COUNT(*) > 1))`,
+          (rows) => `(SELECT CAST(COALESCE(SUM(c), 0) AS DOUBLE) FROM (SELECT COUNT(*) AS c FROM (${rows}) WHERE ${v} IS NOT NULL GROUP BY ${v} HAVING COUNT(*) > 1))`,
         );
       }
       const aggregate = AGGREGATES[expectation.type];
@@ -110,7 +114,9 @@ export async function evaluateSuite(suite: Suite, schema: GroupSchema, run: Quer
     planned.push({ index, expectation, column, kind, slots });
   });
 
-  const [aggregateRows] = await run((rows) => [`WITH ${ROWS} AS (${rows}) SELECT ${select.join(', ')} FROM ${ROWS}`]);
+  const [aggregateRows] = await run((rows) => [
+    `SELECT ${select.map((sql) => (typeof sql === 'string' ? sql : sql(rows))).join(', ')} FROM (${rows})`,
+  ]);
   const figures = aggregateRows![0]!;
   const n = Number(figures[0]);
   const number = (position: number | undefined) => (position === undefined ? 0 : Number(figures[position] ?? 0));
@@ -162,15 +168,15 @@ export async function evaluateSuite(suite: Suite, schema: GroupSchema, run: Quer
   }
 
   if (samples.length > 0) {
-    const parts = samples.map((plan) => {
+    const parts = samples.map((plan) => (rows: string) => {
       const v = ident(plan.column!);
       const where =
         plan.expectation.type === 'expect_column_values_to_be_unique'
-          ? `${v} IN (SELECT ${v} FROM ${ROWS} WHERE ${v} IS NOT NULL GROUP BY ${v} HAVING COUNT(*) > 1)`
+          ? `${v} IN (SELECT ${v} FROM (${rows}) WHERE ${v} IS NOT NULL GROUP BY ${v} HAVING COUNT(*) > 1)`
           : `${v} IS NOT NULL AND NOT (${valueCondition(plan.expectation, v, plan.kind!)})`;
-      return `(SELECT ${plan.index} AS "#e", ${jsonSql(plan.kind!, v)} AS "#v" FROM ${ROWS} WHERE ${where} LIMIT ${PARTIAL_UNEXPECTED})`;
+      return `(SELECT ${plan.index} AS "#e", ${jsonSql(plan.kind!, v)} AS "#v" FROM (${rows}) WHERE ${where} LIMIT ${PARTIAL_UNEXPECTED})`;
     });
-    const [sampleRows] = await run((rows) => [`WITH ${ROWS} AS (${rows}) ${parts.join(' UNION ALL ')}`]);
+    const [sampleRows] = await run((rows) => [parts.map((part) => part(rows)).join(' UNION ALL ')]);
     const lists = new Map<number, unknown[]>();
     for (const [index, value] of sampleRows!) {
       const list = lists.get(Number(index)) ?? [];

@@ -110,6 +110,8 @@ describe('column-map expectations', () => {
       partialUnexpectedList: ['Z'],
     });
     expect((await check('expect_column_values_to_be_in_set', { column: 'code', value_set: ['A', 'B', 'C', 'Z'] })).success).toBe(true);
+    // Values are SQL literals, quotes and all.
+    expect((await check('expect_column_values_to_be_in_set', { column: 'code', value_set: ["A'", 'B', 'C', "Z') OR (true"] })).unexpectedCount).toBe(5);
     expect((await check('expect_column_values_to_be_in_set', { column: 'age', value_set: [15, 20, 25, 30, 35, 40, 45, 50, 70] })).success).toBe(true);
   });
 
