@@ -124,6 +124,12 @@ describe('saveExpectationSuite', () => {
     expect((await gql(GROUP, { name: 'customers' })).data.featureGroup.expectationSuite).toBeNull();
     const again = await gql(`mutation { deleteExpectationSuite(featureGroup: { name: "customers" }) { __typename } }`);
     expect(again.data.deleteExpectationSuite.__typename).toBe('NotFoundError');
+    const changes = await gql(`query($since: DateTime!) { registryChanges(since: $since) { kind name version action } }`, {
+      since: new Date(Date.now() - 60_000).toISOString(),
+    });
+    expect(changes.data.registryChanges.filter((c: { kind: string }) => c.kind === 'ExpectationSuite')).toEqual(
+      ['CREATED', 'UPDATED', 'DELETED'].map((action) => ({ kind: 'ExpectationSuite', name: 'customers', version: 1, action })),
+    );
   });
 
   it('rejects a bad suite naming the expectation and kwarg, and saves nothing', async () => {
