@@ -13,7 +13,7 @@
  * fraction of the median insert (a) at --rows 1000 and at N rows.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DuckDBInstance } from '@duckdb/node-api';
@@ -40,7 +40,7 @@ const median = (xs: number[]) => {
 
 const dir = mkdtempSync(join(tmpdir(), 'granary-bench-validation-'));
 try {
-  console.log(`bench/validation ${gitState()} rows=${rows} reps=${reps}`);
+  console.log(`bench/validation ${gitState()} rows=${rows} reps=${reps} load=${loadavg().map((x) => x.toFixed(1)).join(' ')}`);
   const db = await DuckDBInstance.create(':memory:');
   const connection = await db.connect();
   const file = (n: number) => join(dir, `rows-${n}.parquet`);
@@ -116,6 +116,7 @@ try {
   const l = median(lookup);
   console.log(`suite look-up (an insert without a suite pays only this, run beside its commits read): ${(l * 1000).toFixed(0)} µs median`);
   console.log(`    = ${((l / median(small)) * 100).toFixed(2)} % of a 1000-row insert (${median(small).toFixed(1)} ms), ${((l / a) * 100).toFixed(3)} % of a ${rows}-row insert`);
+  console.log(`load average at the end: ${loadavg().map((x) => x.toFixed(1)).join(' ')}`);
   await app.close();
 } finally {
   rmSync(dir, { recursive: true, force: true });
