@@ -6,6 +6,7 @@ import { ApiKeyService } from './services/api-key.service.ts';
 import { ProjectService } from './services/project.service.ts';
 import { RegistryEventsService } from './services/registry-events.service.ts';
 import { FeatureGroupService } from './services/feature-group/feature-group.service.ts';
+import { ExpectationSuiteService } from './services/expectation/expectation-suite.service.ts';
 import { FeatureViewService } from './services/feature-view/feature-view.service.ts';
 import { ServingService } from './services/feature-view/serving.service.ts';
 import { TrainingDatasetService } from './services/feature-view/training-dataset.service.ts';
@@ -35,6 +36,8 @@ export interface Services {
   readonly apiKeys: ApiKeyService;
   readonly projects: ProjectService;
   readonly featureGroups: FeatureGroupService;
+  /** Expectation suites of feature groups (data validation on insert). */
+  readonly expectationSuites: ExpectationSuiteService;
   readonly featureViews: FeatureViewService;
   readonly trainingDatasets: TrainingDatasetService;
   readonly serving: ServingService;
@@ -83,7 +86,9 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
   const projects = new ProjectService(prisma, events, apiKeys);
   const offline = await DuckDbOfflineStore.open(join(config.dataDir, 'offline'));
   const online = openOnlineStore({ dataDir: config.dataDir, url: config.onlineStoreUrl });
-  const featureGroups = new FeatureGroupService(prisma, events, offline, online, logger);
+  const alerts: AlertSink = noAlerts;
+  const featureGroups = new FeatureGroupService(prisma, events, offline, online, logger, alerts);
+  const expectationSuites = new ExpectationSuiteService(prisma, events, featureGroups);
   const tempFiles = new TempFiles(config.dataDir);
   const featureViews = new FeatureViewService(prisma, events);
   const trainingDatasets = new TrainingDatasetService(
@@ -107,7 +112,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
     pubsub,
     offline,
     online,
-    services: { events, apiKeys, projects, featureGroups, featureViews, trainingDatasets, serving, models, tags, search, lineage, tempFiles, alerts: noAlerts, secrets: SecretBox.open(config.secretKey, config.dataDir) },
+    services: { events, apiKeys, projects, featureGroups, expectationSuites, featureViews, trainingDatasets, serving, models, tags, search, lineage, tempFiles, alerts, secrets: SecretBox.open(config.secretKey, config.dataDir) },
     async close() {
       await Promise.allSettled([pubsub.close(), offline.close(), online.close()]);
       await prisma.$disconnect();

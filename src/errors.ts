@@ -54,3 +54,18 @@ export class ForbiddenError extends DomainError {
 export class UnauthenticatedError extends DomainError {
   override readonly name = 'UnauthenticatedError';
 }
+
+/**
+ * An insert broke its feature group's expectation suite under the STRICT ingestion policy and was
+ * rejected; nothing was written. `report` is the validation report (JSON-safe), `message` names
+ * the failed expectations.
+ */
+export class DataValidationError extends DomainError {
+  override readonly name = 'DataValidationError';
+  constructor(
+    message: string,
+    readonly report: unknown,
+  ) {
+    super(message);
+  }
+}

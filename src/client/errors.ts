@@ -45,6 +45,18 @@ export class GranaryNotFoundError extends GranaryError {
   }
 }
 
+/** An insert broke its feature group's expectation suite (policy STRICT) and was rejected; nothing was written. */
+export class GranaryDataValidationError extends GranaryError {
+  override readonly name = 'GranaryDataValidationError';
+  constructor(
+    message: string,
+    /** The validation report: `success`, `statistics`, and `results` per expectation. */
+    readonly report: unknown,
+  ) {
+    super('DataValidationError', message);
+  }
+}
+
 /** The change clashes with what exists (same name and version, another definition). */
 export class GranaryConflictError extends GranaryError {
   override readonly name = 'GranaryConflictError';
@@ -97,6 +109,7 @@ export interface ErrorResult {
   readonly issues?: readonly GranaryIssue[];
   readonly kind?: string;
   readonly key?: string;
+  readonly report?: unknown;
 }
 
 /** The GranaryError subclass for a typed error member of a mutation result. */
@@ -109,6 +122,8 @@ export function errorFromResult(result: ErrorResult): GranaryError {
       return new GranaryNotFoundError(message, result.kind, result.key);
     case 'ConflictError':
       return new GranaryConflictError(result.__typename, message);
+    case 'DataValidationError':
+      return new GranaryDataValidationError(message, result.report);
     case 'ForbiddenError':
       return new GranaryForbiddenError(result.__typename, message);
     case 'UnauthenticatedError':

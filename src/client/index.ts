@@ -29,6 +29,7 @@ export {
 } from './client.ts';
 export {
   GranaryConflictError,
+  GranaryDataValidationError,
   GranaryError,
   GranaryForbiddenError,
   GranaryNotFoundError,

@@ -138,6 +138,7 @@ export const InsertFeatureGroupDataMutation = graphql(
         validationReport
         featureGroup { name version rowCount }
       }
+      ... on DataValidationError { report }
       ...ErrorFields
     }
   }

@@ -1,5 +1,5 @@
 import type { Commit, FeatureGroup } from '../../generated/sqlite/client.ts';
-import { ConflictError, NotFoundError, ValidationError } from '../../errors.ts';
+import { ConflictError, DataValidationError, NotFoundError, ValidationError } from '../../errors.ts';
 import type { InsertSource } from '../../stores/offline/offline-store.ts';
 import { DiskFile, takeOver } from '../../uploads.ts';
 import { builder } from '../builder.ts';
@@ -120,7 +120,7 @@ const InsertFeatureGroupDataPayload = builder
       validationReport: t.field({
         type: 'JSON',
         nullable: true,
-        description: 'Data validation report, when the group has an expectation suite.',
+        description: 'Data validation report of the insert (shaped like a Great Expectations result: success, statistics, results per expectation), when the group has an expectation suite; null otherwise.',
         resolve: (p) => p.commit.validationReport,
       }),
       featureGroup: t.field({ type: FeatureGroupType, description: 'The group after the insert.', resolve: (p) => p.featureGroup }),
@@ -140,9 +140,9 @@ builder.mutationField('insertFeatureGroupData', (t) =>
   t.field({
     type: InsertFeatureGroupDataPayload,
     description:
-      'Inserts rows as one atomic commit: JSON `rows` for small batches, or a `file` (multipart upload) for bulk. Values are checked against the schema; on any bad row nothing is written and a ValidationError names the row, column and reason.',
+      'Inserts rows as one atomic commit: JSON `rows` for small batches, or a `file` (multipart upload) for bulk. Values are checked against the schema; on any bad row nothing is written and a ValidationError names the row, column and reason. When the group has an expectation suite, the rows are validated before they are committed: a failure under STRICT is a DataValidationError with the report and nothing is written; under ALWAYS the insert is committed with the report.',
     authScopes: { write: true },
-    errors: { types: [ValidationError, NotFoundError] },
+    errors: { types: [ValidationError, NotFoundError, DataValidationError] },
     args: {
       featureGroup: t.arg({ type: FeatureGroupRefInput, required: true, description: 'The group; the latest version when omitted.' }),
       rows: t.arg({ type: ['JSON'], description: 'Rows as objects keyed by feature name.' }),

@@ -1,5 +1,6 @@
 import {
   ConflictError,
+  DataValidationError,
   DomainError,
   ForbiddenError,
   NotFoundError,
@@ -77,4 +78,20 @@ builder.objectType(UnauthenticatedError, {
   description: 'The key is missing, unknown, expired or revoked.',
   interfaces: [ErrorInterface],
   isTypeOf: (value) => value instanceof UnauthenticatedError,
+});
+
+builder.objectType(DataValidationError, {
+  name: 'DataValidationError',
+  description:
+    'An insert broke its feature group’s expectation suite (ingestion policy STRICT) and was rejected: nothing was written. `message` names the failed expectations.',
+  interfaces: [ErrorInterface],
+  isTypeOf: (value) => value instanceof DataValidationError,
+  fields: (t) => ({
+    report: t.field({
+      type: 'JSON',
+      description:
+        'The validation report, shaped like a Great Expectations result: `{ suiteName ingestionPolicy success evaluatedAt statistics { evaluated successful unsuccessful successPercent } results: [{ expectationType kwargs success observedValue elementCount missingCount unexpectedCount unexpectedPercent partialUnexpectedList exceptionMessage }] }`.',
+      resolve: (e) => e.report,
+    }),
+  }),
 });

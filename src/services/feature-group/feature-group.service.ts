@@ -1,13 +1,16 @@
 import { v7 as uuidv7 } from 'uuid';
 import { z } from 'zod';
-import { ConflictError, NotFoundError, ValidationError } from '../../errors.ts';
+import { ConflictError, DataValidationError, NotFoundError, ValidationError } from '../../errors.ts';
 import type { DataFrame } from '../../engine/data-frame.ts';
 import type { FeatureDef } from '../../engine/feature-types.ts';
 import type { Commit, FeatureGroup, Prisma } from '../../generated/sqlite/client.ts';
+import type { ValidationReport } from '../../engine/validation/evaluate.ts';
 import type { Logger } from '../../logger.ts';
 import type { MetadataClient } from '../../stores/metadata/client.ts';
 import type { CommitFile, CommitRef, GroupLocation, InsertSource, OfflineStore } from '../../stores/offline/offline-store.ts';
 import type { OnlineRow, OnlineStore, OnlineTable } from '../../stores/online/online-store.ts';
+import { noAlerts, type AlertSink } from '../alert/alert-event.ts';
+import { validateStaged } from '../expectation/expectation-suite.service.ts';
 import { recordChanged, recordCreated, recordDeleted } from '../lineage/catalog.ts';
 import type { RegistryChange, RegistryEventsService } from '../registry-events.service.ts';
 import { parseInput } from '../validation.ts';
@@ -68,6 +71,7 @@ export class FeatureGroupService {
     private readonly offline: OfflineStore,
     private readonly online: OnlineStore,
     private readonly logger: Logger,
+    private readonly alerts: AlertSink = noAlerts,
   ) {}
 
   /**
@@ -302,6 +306,9 @@ export class FeatureGroupService {
    * before the commit row leaves nothing visible; after it, the commit is durable and its online
    * rows are replayed on start if writing them failed (idempotent under newest-event-wins).
    * An ONLINE-only insert keeps no history: its rows are written online, then its commit recorded.
+   * When the group has an expectation suite, the staged rows are validated before anything is
+   * published: a failure raises a VALIDATION_FAILED alert and, under STRICT, discards the staged
+   * files and throws DataValidationError; under ALWAYS the report is stored with the commit.
    */
   async insert(viewer: Viewer, ref: FeatureGroupRef, source: InsertSource, options: InsertOptions): Promise<Commit> {
     let group = await this.get(viewer, ref);
@@ -312,12 +319,46 @@ export class FeatureGroupService {
     const writeOffline = options.storage !== 'ONLINE';
     const writeOnline = group.onlineEnabled && options.storage !== 'OFFLINE';
     const location = this.location(viewer.projectName, group);
-    const existing = (await this.commits(group.id)).filter((c) => c.storage !== 'ONLINE').map(commitRef);
+    const [commits, suite] = await Promise.all([
+      this.commits(group.id),
+      this.prisma.expectationSuite.findUnique({ where: { featureGroupId: group.id } }),
+    ]);
+    const existing = commits.filter((c) => c.storage !== 'ONLINE').map(commitRef);
     const commitId = uuidv7();
     const staged = await this.offline.stage(location, groupSchema(group), commitId, source, {
       operation: options.operation,
       existing,
     });
+    let validationReport: ValidationReport | null = null;
+    if (suite) {
+      try {
+        const { report, failures } = await validateStaged(suite, group, staged);
+        validationReport = report;
+        if (!report.success) {
+          const strict = suite.ingestionPolicy === 'STRICT';
+          const message =
+            `insert into feature group ${group.name} version ${group.version} ${strict ? 'rejected' : 'committed'}: ` +
+            `${report.statistics.unsuccessful} of ${report.statistics.evaluated} expectations of suite ${suite.name} failed: ${failures.join('; ')}`;
+          this.alerts.raise(viewer.projectId, {
+            type: 'VALIDATION_FAILED',
+            subject: { kind: 'FeatureGroup', name: group.name, version: group.version },
+            message,
+            details: {
+              suiteName: suite.name,
+              ingestionPolicy: suite.ingestionPolicy,
+              rejected: strict,
+              commitId: strict ? null : commitId,
+              statistics: report.statistics,
+              failures,
+            },
+          });
+          if (strict) throw new DataValidationError(message, report);
+        }
+      } catch (error) {
+        await staged.discard();
+        throw error;
+      }
+    }
     const record = (onlineState: string) =>
       this.events.change(viewer.projectId, async (tx) => {
         const value = await tx.commit.create({
@@ -332,6 +373,7 @@ export class FeatureGroupService {
             files: json(writeOffline ? staged.files : []),
             bytes: BigInt(writeOffline ? staged.bytes : 0),
             onlineState,
+            ...(validationReport ? { validationReport: json(validationReport) } : {}),
           },
         });
         return { value, change: groupChange(group, 'UPDATED') };

@@ -513,6 +513,18 @@ class DuckDbStagedCommit implements StagedCommit {
     return streamOnlineRows(this.store, this.paths(), this.schema, this.features, batchSize);
   }
 
+  async query(build: (rows: string) => readonly string[]): Promise<unknown[][][]> {
+    const statements = build(committedRowsSql(this.paths(), this.schema));
+    const connection = await this.store.connect();
+    try {
+      const results: unknown[][][] = [];
+      for (const sql of statements) results.push((await connection.runAndReadAll(sql)).getRowsJson());
+      return results;
+    } finally {
+      connection.closeSync();
+    }
+  }
+
   async publish(): Promise<void> {
     if (this.published) return;
     for (const f of this.files) await rename(join(this.dir, `.staging-${f.path}`), join(this.dir, f.path));

@@ -52,6 +52,13 @@ export interface StagedCommit {
   readonly rowsUpdated: number;
   /** The newest row per primary key of this commit, in batches, for the online store. */
   onlineRows(batchSize?: number): AsyncIterable<OnlineRow[]>;
+  /**
+   * Runs read-only SQL over the staged rows, before `publish` (data validation): `build` receives
+   * a SELECT of those rows (one column per feature, of its type) and returns the statements to
+   * run; each statement's rows come back with JSON values (DOUBLE and BOOLEAN as JSON numbers and
+   * booleans, VARCHAR as strings).
+   */
+  query(build: (rows: string) => readonly string[]): Promise<unknown[][][]>;
   /** Moves the files into the group's folder (atomic rename). */
   publish(): Promise<void>;
   /** Removes the temporary files (and published ones, when the metadata commit failed). */

@@ -1,0 +1,90 @@
+import { z } from 'zod';
+import { NotFoundError } from '../../errors.ts';
+import { describeFailures, evaluateSuite, type IngestionPolicy, type ValidationReport } from '../../engine/validation/evaluate.ts';
+import { parseExpectations, type Expectation } from '../../engine/validation/expectations.ts';
+import type { ExpectationSuite, FeatureGroup, Prisma } from '../../generated/sqlite/client.ts';
+import type { MetadataClient } from '../../stores/metadata/client.ts';
+import type { StagedCommit } from '../../stores/offline/offline-store.ts';
+import type { RegistryChange, RegistryEventsService } from '../registry-events.service.ts';
+import { groupSchema } from '../feature-group/definition.ts';
+import type { FeatureGroupRef, FeatureGroupService } from '../feature-group/feature-group.service.ts';
+import { parseInput } from '../validation.ts';
+import type { Viewer } from '../viewer.ts';
+
+const saveInput = z.object({
+  name: z.string().trim().min(1, 'name must not be empty').max(200),
+  ingestionPolicy: z.enum(['STRICT', 'ALWAYS']),
+  expectations: z.array(z.object({ type: z.string().max(200), kwargs: z.unknown().optional() })).max(500, 'at most 500 expectations'),
+});
+export type SaveExpectationSuiteInput = z.input<typeof saveInput>;
+
+/**
+ * Expectation suites: at most one per feature group version, replaced as a whole when saved.
+ * Every expectation is validated when saved (type, kwargs, and columns against the group's
+ * schema when it is known), so an insert only ever evaluates a well-formed suite.
+ */
+export class ExpectationSuiteService {
+  constructor(
+    private readonly prisma: MetadataClient,
+    private readonly events: RegistryEventsService,
+    private readonly featureGroups: FeatureGroupService,
+  ) {}
+
+  /** Saves the group's suite, replacing any previous one. A bad suite is a ValidationError and saves nothing. */
+  async save(viewer: Viewer, ref: FeatureGroupRef, raw: SaveExpectationSuiteInput): Promise<ExpectationSuite> {
+    const input = parseInput(saveInput, raw);
+    const group = await this.featureGroups.get(viewer, ref);
+    const schema = (group.features as unknown[]).length > 0 ? groupSchema(group) : null;
+    const expectations = parseExpectations(input.expectations, schema);
+    const data = {
+      name: input.name,
+      ingestionPolicy: input.ingestionPolicy,
+      expectations: expectations as unknown as Prisma.InputJsonValue,
+    };
+    return this.events.change(viewer.projectId, async (tx) => {
+      const existing = await tx.expectationSuite.findUnique({ where: { featureGroupId: group.id }, select: { id: true } });
+      const value = await tx.expectationSuite.upsert({
+        where: { featureGroupId: group.id },
+        create: { featureGroupId: group.id, ...data },
+        update: data,
+      });
+      return { value, change: suiteChange(value, group, existing ? 'UPDATED' : 'CREATED') };
+    });
+  }
+
+  /** Deletes the group's suite; inserts are no longer validated. NotFoundError when it has none. */
+  async delete(viewer: Viewer, ref: FeatureGroupRef): Promise<ExpectationSuite> {
+    const group = await this.featureGroups.get(viewer, ref);
+    const suite = await this.prisma.expectationSuite.findUnique({ where: { featureGroupId: group.id } });
+    if (!suite) throw new NotFoundError('ExpectationSuite', `of feature group ${group.name} version ${group.version}`);
+    return this.events.change(viewer.projectId, async (tx) => {
+      await tx.expectationSuite.delete({ where: { id: suite.id } });
+      return { value: suite, change: suiteChange(suite, group, 'DELETED') };
+    });
+  }
+}
+
+/**
+ * Validates an insert's staged rows against a suite (two DuckDB statements at most): the report,
+ * and a one-line summary of what failed (empty when it passed).
+ */
+export async function validateStaged(
+  suite: ExpectationSuite,
+  group: FeatureGroup,
+  staged: StagedCommit,
+): Promise<{ report: ValidationReport; failures: string[] }> {
+  const report = await evaluateSuite(
+    {
+      name: suite.name,
+      ingestionPolicy: suite.ingestionPolicy as IngestionPolicy,
+      expectations: suite.expectations as unknown as Expectation[],
+    },
+    groupSchema(group),
+    (build) => staged.query(build),
+  );
+  return { report, failures: describeFailures(report) };
+}
+
+function suiteChange(suite: ExpectationSuite, group: FeatureGroup, action: RegistryChange['action']): RegistryChange {
+  return { kind: 'ExpectationSuite', objectId: suite.id, name: group.name, version: group.version, action };
+}
