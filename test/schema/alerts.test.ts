@@ -248,6 +248,7 @@ describe('alert deliveries', () => {
       expect(ok.data.testAlertReceiver).toMatchObject({ ok: true, status: 200, error: null, delivery: { eventType: 'TEST', state: 'DELIVERED', attempts: 1 } });
       expect(verify(SECRET, hook.received[0]!)).toBe(true);
       expect(hook.received[0]!.headers['x-granary-event']).toBe('TEST');
+      expect(JSON.parse(hook.received[0]!.body)).toMatchObject({ type: 'TEST', project: p.name, subject: null });
       const teapot = await p.gql(TEST, { name: 'ops' });
       expect(teapot.data.testAlertReceiver).toMatchObject({ ok: false, status: 418, error: 'HTTP 418', delivery: { state: 'FAILED' } });
       const missing = await p.gql(TEST, { name: 'nobody' });
@@ -335,6 +336,13 @@ describe('alert receivers and routes', () => {
       await addReceiver(p, 'nightly', hook.url, ['JOB_FAILED'], { kind: 'JOB', name: 'nightly' });
       const off = await p.gql(CREATE_ROUTE, { input: { receiver: 'stats', eventTypes: ['JOB_SUCCEEDED'], enabled: false } });
       expect(off.data.createAlertRoute.alertRoute.enabled).toBe(false);
+      const SET_ENABLED = `mutation($id: ID!, $enabled: Boolean!) { setAlertRouteEnabled(id: $id, enabled: $enabled) {
+        __typename ... on SetAlertRouteEnabledPayload { alertRoute { enabled } } } }`;
+      const offId = off.data.createAlertRoute.alertRoute.id;
+      await p.gql(SET_ENABLED, { id: offId, enabled: true });
+      expect(await srv.app.services.alerts.record(p.id, { ...jobFailed, type: 'JOB_SUCCEEDED' })).toBe(1);
+      const disabled = await p.gql(SET_ENABLED, { id: offId, enabled: false });
+      expect(disabled.data.setAlertRouteEnabled.alertRoute.enabled).toBe(false);
       // A second matching route to the same receiver does not send twice.
       await p.gql(CREATE_ROUTE, { input: { receiver: 'jobs', eventTypes: ['JOB_FAILED'] } });
 
@@ -348,19 +356,19 @@ describe('alert receivers and routes', () => {
       expect(await alerts.record(p.id, { ...jobFailed, subject: { kind: 'Job', name: 'nightly' } })).toBe(2);
       expect(await alerts.record(p.id, { ...jobFailed, type: 'JOB_LONG_RUNNING' })).toBe(1);
       alerts.start();
-      const rows = await settled(p, 5);
+      const rows = await settled(p, 6);
       const byReceiver = (name: string) => rows.filter((d: any) => d.receiver.name === name).map((d: any) => d.eventType).sort();
       expect(byReceiver('jobs')).toEqual(['JOB_FAILED', 'JOB_FAILED', 'JOB_LONG_RUNNING']);
-      expect(byReceiver('stats')).toEqual(['STATISTICS_COMPUTED']);
+      expect(byReceiver('stats')).toEqual(['JOB_SUCCEEDED', 'STATISTICS_COMPUTED']);
       expect(byReceiver('nightly')).toEqual(['JOB_FAILED']);
       expect(rows.every((d: any) => d.state === 'DELIVERED')).toBe(true);
-      expect(hook.received).toHaveLength(5);
+      expect(hook.received).toHaveLength(6);
 
       // Paging through the connection.
       const page = await p.gql(DELIVERIES, { first: 2 });
       expect(page.data.alertDeliveries.pageInfo.hasNextPage).toBe(true);
       const next = await p.gql(DELIVERIES, { first: 10, after: page.data.alertDeliveries.pageInfo.endCursor });
-      expect(next.data.alertDeliveries.edges).toHaveLength(3);
+      expect(next.data.alertDeliveries.edges).toHaveLength(4);
 
       // Deleting the route stops it; deleting the receiver removes its routes and deliveries.
       const del = await p.gql(`mutation($id: ID!) { deleteAlertRoute(id: $id) { __typename } }`, { id: stats.id });

@@ -1,8 +1,10 @@
 import { createHmac } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/config.ts';
 import { routeMatches } from '../../src/services/alert/alert.service.ts';
-import { HostPolicy, isLoopbackAddress, retryAfterMs, signBody } from '../../src/services/alert/webhook.ts';
+import { HostPolicy, isLoopbackAddress, postOnce, RefusedHostError, retryAfterMs, signBody } from '../../src/services/alert/webhook.ts';
 
 describe('alert configuration', () => {
   it('defaults to loopback only, 8 attempts, 5 s base delay and 5 s timeout', () => {
@@ -50,6 +52,29 @@ describe('webhook host policy', () => {
       lookup('localhost', { all: false }, (error: unknown, a: unknown) => (error ? reject(error) : resolve(String(a)))),
     );
     expect(isLoopbackAddress(address)).toBe(true);
+  });
+
+  it('posts to a host name through the checking lookup, and refuses the connection when an answer is not allowed', async () => {
+    const server = createServer((req, res) => req.resume().on('end', () => res.writeHead(204).end()));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const url = `http://localhost:${(server.address() as AddressInfo).port}/hook`;
+    let requests = 0;
+    server.on('request', () => requests++);
+    try {
+      const ok = await postOnce(url, {}, '{}', { policy: new HostPolicy([]), timeoutMs: 2000 });
+      expect(ok.status).toBe(204);
+      // As if localhost resolved somewhere else: the socket's lookup refuses before connecting.
+      class Strict extends HostPolicy {
+        override addressAllowed() {
+          return false;
+        }
+      }
+      await expect(postOnce(url, {}, '{}', { policy: new Strict([]), timeoutMs: 2000 })).rejects.toBeInstanceOf(RefusedHostError);
+      await expect(postOnce('http://192.0.2.1/hook', {}, '{}', { policy: new HostPolicy([]), timeoutMs: 2000 })).rejects.toBeInstanceOf(RefusedHostError);
+      expect(requests).toBe(1);
+    } finally {
+      server.close();
+    }
   });
 
   it('recognises loopback addresses', () => {

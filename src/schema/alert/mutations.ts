@@ -107,6 +107,25 @@ builder.mutationField('deleteAlertRoute', (t) =>
   }),
 );
 
+const SetAlertRouteEnabledPayload = builder.objectRef<{ alertRoute: AlertRoute }>('SetAlertRouteEnabledPayload').implement({
+  description: 'The route after the change.',
+  fields: (t) => ({ alertRoute: t.field({ type: AlertRouteType, description: 'The route.', resolve: (p) => p.alertRoute }) }),
+});
+
+builder.mutationField('setAlertRouteEnabled', (t) =>
+  t.field({
+    type: SetAlertRouteEnabledPayload,
+    description: 'Enables or disables a route (WRITE); a disabled route sends nothing until enabled again.',
+    authScopes: { write: true },
+    errors: { types: [NotFoundError] },
+    args: {
+      id: t.arg.globalID({ required: true, description: 'The route’s global id.', for: AlertRouteType }),
+      enabled: t.arg.boolean({ required: true, description: 'Whether the route sends events.' }),
+    },
+    resolve: async (_root, { id, enabled }, ctx) => ({ alertRoute: await ctx.services.alerts.setRouteEnabled(ctx.viewer, id.id, enabled) }),
+  }),
+);
+
 const TestAlertReceiverPayload = builder.objectRef<{ delivery: AlertDelivery }>('TestAlertReceiverPayload').implement({
   description: 'The outcome of the test delivery.',
   fields: (t) => ({

@@ -37,7 +37,8 @@ export interface AlertPayload {
   readonly id: string;
   readonly type: string;
   readonly project: string;
-  readonly subject: AlertEvent['subject'];
+  /** What it is about; null for TEST events. */
+  readonly subject: AlertEvent['subject'] | null;
   readonly message: string;
   readonly details: Record<string, unknown>;
   /** When the event was raised (ISO 8601). */
@@ -242,10 +243,25 @@ export class AlertService implements AlertSink {
     });
   }
 
-  /** Deletes a route of the caller's project; its past deliveries stay, without the route. */
-  async deleteRoute(viewer: Viewer, id: string): Promise<AlertRoute> {
+  /** Enables or disables a route of the caller's project. */
+  async setRouteEnabled(viewer: Viewer, id: string, enabled: boolean): Promise<AlertRoute> {
+    const route = await this.findRoute(viewer, id);
+    if (route.enabled === enabled) return route;
+    return this.events.change(viewer.projectId, async (tx) => {
+      const value = await tx.alertRoute.update({ where: { id }, data: { enabled } });
+      return { value, change: { kind: 'AlertRoute', objectId: value.id, name: route.receiver.name, action: 'UPDATED' } };
+    });
+  }
+
+  private async findRoute(viewer: Viewer, id: string) {
     const route = await this.prisma.alertRoute.findUnique({ where: { id }, include: { receiver: { select: { name: true } } } });
     if (!route || route.projectId !== viewer.projectId) throw new NotFoundError('AlertRoute', id);
+    return route;
+  }
+
+  /** Deletes a route of the caller's project; its past deliveries stay, without the route. */
+  async deleteRoute(viewer: Viewer, id: string): Promise<AlertRoute> {
+    const route = await this.findRoute(viewer, id);
     return this.events.change(viewer.projectId, async (tx) => {
       const value = await tx.alertRoute.delete({ where: { id } });
       return { value, change: { kind: 'AlertRoute', objectId: value.id, name: route.receiver.name, action: 'DELETED' } };
@@ -263,7 +279,7 @@ export class AlertService implements AlertSink {
       id: randomUUID(),
       type: TEST_EVENT_TYPE,
       project: viewer.projectName,
-      subject: { kind: 'Job', name: '', version: null },
+      subject: null,
       message: `Test event for alert receiver ${receiver.name}`,
       details: {},
       at: at.toISOString(),

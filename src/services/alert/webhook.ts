@@ -129,6 +129,9 @@ export function postOnce(
         method: 'POST',
         headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) },
         lookup: options.policy.lookupFor(host),
+        // A fresh connection per attempt: a pooled keep-alive socket would skip the lookup check,
+        // and alerts are too few for connection reuse to matter.
+        agent: false,
         signal: options.signal,
       },
       (res) => {
