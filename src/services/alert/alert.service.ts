@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import { z } from 'zod';
 import { ConflictError, NotFoundError, ValidationError } from '../../errors.ts';
 import type { AlertDelivery, AlertReceiver, AlertRoute, Prisma } from '../../generated/sqlite/client.ts';
@@ -81,7 +82,7 @@ export type CreateAlertRouteInput = z.input<typeof createRouteInput>;
 /** Keeps the claim of a delivery this long past its attempt's timeout, then another process may retry it. */
 const LEASE_MARGIN_MS = 30_000;
 /** Due deliveries claimed per round. */
-const BATCH = 20;
+const BATCH = 50;
 /** `lastError` is cut to this length. */
 const MAX_ERROR = 500;
 
@@ -103,6 +104,7 @@ export class AlertService implements AlertSink {
   /** Recording in progress (awaited by `stop`, so an accepted event is stored before the database closes). */
   private readonly recording = new Set<Promise<void>>();
   private readonly abort = new AbortController();
+  private readonly projectNames = new Map<string, string>();
   private loop: Promise<void> | undefined;
   private stopped = false;
   private wake: (() => void) | undefined;
@@ -116,6 +118,8 @@ export class AlertService implements AlertSink {
     private readonly options: AlertServiceOptions,
   ) {
     this.policy = new HostPolicy(options.allowedHosts);
+    // Every attempt in flight listens on the one stop signal.
+    setMaxListeners(0, this.abort.signal);
     this.maxDelayMs = options.maxDelayMs ?? 3_600_000;
     this.idlePollMs = options.idlePollMs ?? 2000;
   }
@@ -150,11 +154,11 @@ export class AlertService implements AlertSink {
       if (!byReceiver.has(route.receiverId) && routeMatches(route, event)) byReceiver.set(route.receiverId, route);
     }
     if (byReceiver.size === 0) return 0;
-    const project = await this.prisma.project.findUniqueOrThrow({ where: { id: projectId }, select: { name: true } });
+    const projectName = await this.projectName(projectId);
     const payload: AlertPayload = {
       id: randomUUID(),
       type: event.type,
-      project: project.name,
+      project: projectName,
       subject: { kind: event.subject.kind, name: event.subject.name, version: event.subject.version ?? null },
       message: event.message,
       details: JSON.parse(JSON.stringify(event.details ?? {})) as Record<string, unknown>,
@@ -181,6 +185,16 @@ export class AlertService implements AlertSink {
       }
     }
     return count;
+  }
+
+  /** Project names never change; cached per process. */
+  private async projectName(projectId: string): Promise<string> {
+    let name = this.projectNames.get(projectId);
+    if (name === undefined) {
+      name = (await this.prisma.project.findUniqueOrThrow({ where: { id: projectId }, select: { name: true } })).name;
+      this.projectNames.set(projectId, name);
+    }
+    return name;
   }
 
   // ---------------------------------------------------------------- receivers and routes
@@ -367,16 +381,16 @@ export class AlertService implements AlertSink {
       include: { receiver: true },
     });
     const lease = new Date(now.getTime() + this.options.timeoutMs + LEASE_MARGIN_MS);
-    const work: Promise<void>[] = [];
-    for (const delivery of due) {
-      // The claim: only the process whose update matches the state and due time it read wins.
-      const { count } = await this.prisma.alertDelivery.updateMany({
-        where: { id: delivery.id, state: 'PENDING', nextAttemptAt: delivery.nextAttemptAt },
-        data: { nextAttemptAt: lease },
-      });
-      if (count === 1) work.push(this.deliver(delivery, delivery.receiver));
-    }
-    await Promise.all(work);
+    await Promise.all(
+      due.map(async (delivery) => {
+        // The claim: only the process whose update matches the state and due time it read wins.
+        const { count } = await this.prisma.alertDelivery.updateMany({
+          where: { id: delivery.id, state: 'PENDING', nextAttemptAt: delivery.nextAttemptAt },
+          data: { nextAttemptAt: lease },
+        });
+        if (count === 1) await this.deliver(delivery, delivery.receiver);
+      }),
+    );
     if (due.length > 0) return 0;
     const next = await this.prisma.alertDelivery.findFirst({
       where: { state: 'PENDING', nextAttemptAt: { not: null } },
