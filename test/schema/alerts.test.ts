@@ -406,6 +406,9 @@ describe('alert receivers and routes', () => {
     try {
       const { route } = await addReceiver(mine, 'ops', hook.url, ['JOB_FAILED']);
       expect(await srv.app.services.alerts.record(theirs.id, jobFailed)).toBe(0);
+      // raise never throws at its caller, whatever it is given.
+      expect(() => srv.app.services.alerts.raise(mine.id, { type: 'NOT_A_TYPE' } as unknown as AlertEvent)).not.toThrow();
+      expect(() => srv.app.services.alerts.raise('no-such-project', jobFailed)).not.toThrow();
       srv.app.services.alerts.raise(theirs.id, jobFailed);
       srv.app.services.alerts.raise(mine.id, { ...jobFailed, message: 'mine' });
       await settled(mine, 1);
