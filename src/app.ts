@@ -18,7 +18,7 @@ import { SearchService } from './services/search/search.service.ts';
 import { sqlDialect } from './services/search/sql.ts';
 import { sqliteSearchIndex } from './services/search/sqlite.ts';
 import { TagService } from './services/tag/tag.service.ts';
-import { noAlerts, type AlertSink } from './services/alert/alert-event.ts';
+import { AlertService } from './services/alert/alert.service.ts';
 import { FilesystemModelArtifactStore } from './stores/artifacts/model-artifacts.ts';
 import { TempFiles } from './stores/artifacts/temp-files.ts';
 import { SecretBox } from './secret-box.ts';
@@ -46,8 +46,11 @@ export interface Services {
   readonly search: SearchService;
   readonly lineage: LineageService;
   readonly tempFiles: TempFiles;
-  /** Where services report alert events (job failures, validation failures, statistics). */
-  readonly alerts: AlertSink;
+  /**
+   * Where services report alert events (job failures, validation failures, statistics) with
+   * `raise` (an `AlertSink`), and alert receivers, routes and deliveries.
+   */
+  readonly alerts: AlertService;
   /** Seals secrets before they are stored (data-source passwords, webhook secrets). */
   readonly secrets: SecretBox;
 }
@@ -86,7 +89,9 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
   const projects = new ProjectService(prisma, events, apiKeys);
   const offline = await DuckDbOfflineStore.open(join(config.dataDir, 'offline'));
   const online = openOnlineStore({ dataDir: config.dataDir, url: config.onlineStoreUrl });
-  const alerts: AlertSink = noAlerts;
+  const secrets = SecretBox.open(config.secretKey, config.dataDir);
+  // The delivery worker starts with the first recorded alert, or with `alerts.start()` (serve).
+  const alerts = new AlertService(prisma, events, secrets, logger, config.alerts);
   const featureGroups = new FeatureGroupService(prisma, events, offline, online, logger, alerts);
   const expectationSuites = new ExpectationSuiteService(prisma, events, featureGroups);
   const tempFiles = new TempFiles(config.dataDir);
@@ -112,8 +117,10 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
     pubsub,
     offline,
     online,
-    services: { events, apiKeys, projects, featureGroups, expectationSuites, featureViews, trainingDatasets, serving, models, tags, search, lineage, tempFiles, alerts, secrets: SecretBox.open(config.secretKey, config.dataDir) },
+    services: { events, apiKeys, projects, featureGroups, expectationSuites, featureViews, trainingDatasets, serving, models, tags, search, lineage, tempFiles, alerts, secrets },
     async close() {
+      // First: alerts being recorded are stored and deliveries in flight put back while the database is open.
+      await alerts.stop();
       await Promise.allSettled([pubsub.close(), offline.close(), online.close()]);
       await prisma.$disconnect();
     },

@@ -24,6 +24,20 @@ export interface Config {
    * Several processes sharing a database must share this key.
    */
   readonly secretKey: Buffer | undefined;
+  /** Alert webhook deliveries. */
+  readonly alerts: {
+    /**
+     * Webhook host names (or IP addresses) allowed besides loopback (127.0.0.0/8, ::1, localhost),
+     * lower-case. Empty: loopback only.
+     */
+    readonly allowedHosts: readonly string[];
+    /** Attempts per delivery before it is FAILED. */
+    readonly maxAttempts: number;
+    /** Delay before the first retry; each further retry doubles it (with jitter), up to an hour. */
+    readonly retryBaseMs: number;
+    /** How long one attempt may take before it counts as failed (and is retried). */
+    readonly timeoutMs: number;
+  };
   readonly limits: {
     readonly maxDepth: number;
     readonly maxAliases: number;
@@ -70,6 +84,14 @@ const envSchema = z.object({
     .transform((v) => (/^[0-9a-fA-F]{64}$/.test(v) ? Buffer.from(v, 'hex') : Buffer.from(v, 'base64')))
     .refine((key) => key.length === 32, 'must be 32 bytes, as 64 hex digits or base64 (openssl rand -hex 32)')
     .optional(),
+  GRANARY_ALERT_ALLOWED_HOSTS: z
+    .string()
+    .transform((v) => v.split(',').map((h) => h.trim().toLowerCase().replace(/^\[(.*)\]$/, '$1')).filter((h) => h.length > 0))
+    .refine((hosts) => hosts.every((h) => /^[a-z0-9.:_-]+$/.test(h)), 'must be comma-separated host names or IP addresses (no schemes, ports or paths)')
+    .optional(),
+  GRANARY_ALERT_MAX_ATTEMPTS: positiveInt.max(100).default(8),
+  GRANARY_ALERT_RETRY_BASE_MS: positiveInt.default(5000),
+  GRANARY_ALERT_TIMEOUT_MS: positiveInt.default(5000),
   GRANARY_MAX_DEPTH: positiveInt.default(12),
   GRANARY_MAX_ALIASES: positiveInt.default(30),
   GRANARY_MAX_COST: positiveInt.default(5_000_000),
@@ -106,6 +128,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     graphiql: e.GRANARY_GRAPHIQL ?? !production,
     introspection: e.GRANARY_INTROSPECTION ?? !production,
     secretKey: e.GRANARY_SECRET_KEY,
+    alerts: {
+      allowedHosts: e.GRANARY_ALERT_ALLOWED_HOSTS ?? [],
+      maxAttempts: e.GRANARY_ALERT_MAX_ATTEMPTS,
+      retryBaseMs: e.GRANARY_ALERT_RETRY_BASE_MS,
+      timeoutMs: e.GRANARY_ALERT_TIMEOUT_MS,
+    },
     limits: {
       maxDepth: e.GRANARY_MAX_DEPTH,
       maxAliases: e.GRANARY_MAX_ALIASES,

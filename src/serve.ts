@@ -28,6 +28,8 @@ export async function serve(config: Config): Promise<void> {
   // Objects from before search (or indexed by an older tokenizer) become searchable.
   const indexed = await app.services.search.reindex();
   if (indexed > 0) logger.info({ indexed }, 'built search documents');
+  // Deliveries left PENDING by a predecessor (or another process) are sent again.
+  app.services.alerts.start();
   const secret = await app.services.projects.bootstrap();
   if (secret) {
     writeFileSync(keyFile, `${secret}\n`, { mode: 0o600 });

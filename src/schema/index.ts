@@ -25,6 +25,9 @@ import './tag/queries.ts';
 import './tag/mutations.ts';
 import './search/search.ts';
 import './lineage/lineage.ts';
+import './alert/types.ts';
+import './alert/queries.ts';
+import './alert/mutations.ts';
 
 /** The executable schema. Built once per process; every request shares it. */
 export const schema: GraphQLSchema = builder.toSchema({ sortSchema: true });
