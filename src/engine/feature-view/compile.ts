@@ -26,10 +26,13 @@ import { literalSql, timestampMicros, timestampSql } from './values.ts';
  *   `startTime` (inclusive) and `endTime` (exclusive) bound the left row's event time so.
  *
  * How: every join is a DuckDB `ASOF JOIN` (or a hash join for a group without event time), which
- * sorts each side once. Superseded rows are handled without a window over the joined group: the
- * as-of inequality is on (event time, commit rank), so of two rows of one identity the later
- * commit's always wins. A group whose commits never superseded a row (`superseded: false`, known
- * from the commits' `rowsUpdated`) skips that and joins on event time alone.
+ * sorts each side once. Superseded rows are removed without a window over the group: when the
+ * files of the commits that superseded rows are known (`supersedingPaths`, from the commits'
+ * `rowsUpdated`), by a hash anti-join of the earlier files against those files' identities, which
+ * is small for corrections (see `committedRowsSql`), and the join is on event time alone; when
+ * they are not known, the as-of inequality is on (event time, commit rank), so of two rows of one
+ * identity the later commit's always wins. A group whose commits never superseded a row
+ * (`superseded: false` or no superseding files) skips both.
  */
 
 /** A group's committed files, as `OfflineStore.filePaths` lists them. */
@@ -37,9 +40,17 @@ export interface GroupFiles {
   readonly paths: readonly string[];
   /**
    * Whether some commit may have superseded a row of an earlier one (any commit's `rowsUpdated` > 0).
-   * False lets the compiler skip deduplication; default true (always correct, somewhat slower).
+   * False lets the compiler skip deduplication; default true (always correct, somewhat slower:
+   * the joins rank rows by commit). Ignored when `supersedingPaths` is given.
    */
   readonly superseded?: boolean;
+  /**
+   * The files (among `paths`) of the commits that superseded rows of earlier ones (`rowsUpdated` > 0).
+   * A row is hidden only by a later row of its identity, in one of these files, so when given the
+   * group's rows are deduplicated by a hash anti-join against these files alone, and joined on
+   * event time only; an empty list means nothing was superseded (as `superseded: false`).
+   */
+  readonly supersedingPaths?: readonly string[];
 }
 
 export type TimeBound = Date | string | number;
@@ -109,13 +120,28 @@ function boundMicros(value: TimeBound, name: 'startTime' | 'endTime'): bigint {
   return micros;
 }
 
-function filesOf(files: ReadonlyMap<string, readonly string[] | GroupFiles>, group: GroupRef): { paths: readonly string[]; superseded: boolean } {
+/**
+ * A group's files and how its superseded rows are removed: with `superseding`, by an anti-join
+ * against those files' identities (`committedRowsSql`, before the join); otherwise, when
+ * `superseded`, by the commit rank in the join.
+ */
+interface Files {
+  readonly paths: readonly string[];
+  readonly superseded: boolean;
+  readonly superseding?: readonly string[];
+}
+
+function filesOf(files: ReadonlyMap<string, readonly string[] | GroupFiles>, group: GroupRef): Files {
   const entry = files.get(groupKey(group));
   if (entry === undefined) throw new Error(`compileViewSql: no files given for feature group ${group.name} version ${group.version}`);
   if (Array.isArray(entry)) return { paths: entry, superseded: true };
   const g = entry as GroupFiles;
+  if (g.supersedingPaths !== undefined) return { paths: g.paths, superseded: false, superseding: g.supersedingPaths };
   return { paths: g.paths, superseded: g.superseded ?? true };
 }
+
+/** committedRowsSql options that drop superseded rows by the anti-join, when the superseding files are known. */
+const antiJoin = (files: Files) => (files.superseding === undefined ? {} : { latest: true, superseding: files.superseding });
 
 const unique = (names: readonly string[]) => [...new Set(names)];
 
@@ -180,7 +206,7 @@ export function compileViewSql(query: ViewQuery, files: ReadonlyMap<string, read
     ...(needsTop ? [`CAST(${TOP} AS HUGEINT) AS "#top"`] : []),
   ];
   const leftWhere = [...window, ...leftFilters];
-  const leftRows = committedRowsSql(leftFiles.paths, leftSchema, { columns: leftColumns, latest: leftFiles.superseded });
+  const leftRows = committedRowsSql(leftFiles.paths, leftSchema, { columns: leftColumns, latest: leftFiles.superseded, ...antiJoin(leftFiles) });
   const leftSql = `SELECT ${leftSelect.join(', ')} FROM (${leftRows})${leftWhere.length > 0 ? ` WHERE ${leftWhere.join(' AND ')}` : ''}`;
 
   // The joins.
@@ -189,7 +215,7 @@ export function compileViewSql(query: ViewQuery, files: ReadonlyMap<string, read
     const { paths, superseded } = joinFiles[j]!;
     const rightEt = join.schema.eventTime;
     const columns = unique([...join.on.map((k) => k.right), ...join.features, ...(rightEt !== null ? [rightEt] : [])]);
-    const rows = committedRowsSql(paths, join.schema, { columns, ...(superseded ? { commitRank: '#rank' } : {}) });
+    const rows = committedRowsSql(paths, join.schema, { columns, ...(superseded ? { commitRank: '#rank' } : {}), ...antiJoin(joinFiles[j]!) });
     const select = [...columns.map(ident), ...(rightEt !== null ? [`${eventTimeOf(join.schema)} AS "#et"`] : []), ...(superseded ? ['"#rank"'] : [])];
     const keys = join.on.map((k) => `l.${ident(k.left)} = ${alias}.${ident(k.right)}`);
     let kind: string;

@@ -249,9 +249,11 @@ export class TrainingDatasetService {
       });
       if (!group) throw new NotFoundError('FeatureGroup', `${ref.name} version ${ref.version}`);
       const location = { project: viewer.projectName, name: group.name, version: group.version };
+      // Only commits that updated an existing identity can hide rows: the compiler anti-joins against their files alone.
       map.set(groupKey(ref), {
         paths: this.offline.filePaths(location, group.commits.map(commitRef)),
         superseded: group.commits.some((c) => c.rowsUpdated > 0),
+        supersedingPaths: this.offline.filePaths(location, group.commits.filter((c) => c.rowsUpdated > 0).map(commitRef)),
       });
     }
     return map;

@@ -919,7 +919,19 @@ export interface CommittedRowsOptions {
    * a row of a later commit has a larger rank than a row it supersedes.
    */
   readonly commitRank?: string;
+  /**
+   * With `latest`: the files (among `paths`) of the commits that superseded rows of earlier ones
+   * (`rowsUpdated` > 0). A row is hidden only by a row of a later commit with its identity, and
+   * such a commit has `rowsUpdated` > 0, so the deduplication becomes a hash anti-join of the
+   * earlier files against these files' identities (small for corrections) instead of a window over
+   * every row; files of the last superseding commit and after are read as they are. An empty list:
+   * nothing is hidden. Default: any commit may have superseded rows (the window).
+   */
+  readonly superseding?: readonly string[];
 }
+
+/** Column of a file's position in commit order, inside the anti-join of `superseding`. */
+const FILE_RANK = '#file';
 
 const COMMIT_FILE = /^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})-(\d+)\.parquet$/i;
 
@@ -972,16 +984,50 @@ export function committedRowsSql(paths: readonly string[], schema: GroupSchema, 
   const empty = `SELECT ${typed.join(', ')} WHERE false`;
   if (paths.length === 0) return `SELECT ${outer.join(', ')} FROM (${empty})`;
   const ordered = commitOrder(paths);
-  let union: string;
-  if (rank !== undefined && byName.has('file_index')) {
-    // A feature shadows the virtual column file_index: one scan per file with its rank as a constant.
-    union = [empty, ...ordered.map((p, i) => `SELECT *, ${i} AS ${ident(rank)} FROM read_parquet(${sqlString(p)})`)].join(' UNION ALL BY NAME ');
-  } else {
-    const list = `[${ordered.map(sqlString).join(', ')}]`;
-    union = `${empty} UNION ALL BY NAME SELECT *${rank === undefined ? '' : `, file_index AS ${ident(rank)}`} FROM read_parquet(${list}, union_by_name = true)`;
+  const commitOf = (p: string) => COMMIT_FILE.exec(basename(p))?.[1]?.toLowerCase() ?? p;
+  /**
+   * The rows of the files at `indexes` (positions in commit order), unioned by name after the
+   * typed empty relation; with `rankAs`, a column of that name holding the file's position.
+   */
+  const scan = (indexes: readonly number[], rankAs: string | undefined, head = empty) => {
+    const files = indexes.map((i) => ordered[i]!);
+    if (rankAs !== undefined && byName.has('file_index')) {
+      // A feature shadows the virtual column file_index: one scan per file with its rank as a constant.
+      return [head, ...indexes.map((i) => `SELECT *, ${i} AS ${ident(rankAs)} FROM read_parquet(${sqlString(ordered[i]!)})`)].join(' UNION ALL BY NAME ');
+    }
+    const contiguous = indexes.every((i, n) => i === indexes[0]! + n);
+    const rankSql = contiguous ? `file_index + ${indexes[0] ?? 0}` : `[${indexes.join(', ')}][CAST(file_index AS BIGINT) + 1]`;
+    const list = `[${files.map(sqlString).join(', ')}]`;
+    return `${head} UNION ALL BY NAME SELECT *${rankAs === undefined ? '' : `, CAST(${rankSql} AS BIGINT) AS ${ident(rankAs)}`} FROM read_parquet(${list}, union_by_name = true)`;
+  };
+  const all = ordered.map((_, i) => i);
+  if (options.latest && options.superseding !== undefined) {
+    const wanted = new Set(options.superseding);
+    const updating = all.filter((i) => wanted.has(ordered[i]!));
+    // Files from the first of the last superseding commit on cannot be superseded; earlier ones
+    // lose the rows whose identity a later superseding file has (later: by file position, needed
+    // only when several commits superseded; identities are unique within a commit).
+    const lastCommit = updating.length === 0 ? null : commitOf(ordered[updating.at(-1)!]!);
+    const split = lastCommit === null ? 0 : ordered.findIndex((p) => commitOf(p) === lastCommit);
+    if (split === 0) return `SELECT ${outer.join(', ')} FROM (${scan(all, rank)})`;
+    const ranked = updating[0]! < split;
+    const fileRank = ranked ? (rank ?? FILE_RANK) : rank;
+    const headWith = (column: string | undefined) =>
+      column === undefined || column === rank ? empty : `SELECT ${[...typed, `CAST(NULL AS BIGINT) AS ${ident(column)}`].join(', ')} WHERE false`;
+    const earlier = all.slice(0, split);
+    const later = all.slice(split);
+    const keys = identity.map((f) => `CAST(${ident(f.name)} AS ${f.sqlType}) AS ${ident(f.name)}`);
+    const updates = `SELECT ${[...keys, ...(ranked ? [ident(FILE_RANK)] : [])].join(', ')} FROM (${scan(updating, ranked ? FILE_RANK : undefined, headWith(ranked ? FILE_RANK : undefined))})`;
+    const on = [
+      ...identity.map((f) => `u.${ident(f.name)} IS NOT DISTINCT FROM CAST(r.${ident(f.name)} AS ${f.sqlType})`),
+      ...(ranked ? [`u.${ident(FILE_RANK)} > r.${ident(fileRank!)}`] : []),
+    ];
+    const kept = `SELECT r.* FROM (${scan(earlier, fileRank, headWith(fileRank))}) AS r ANTI JOIN (${updates}) AS u ON ${on.join(' AND ')}`;
+    return `SELECT ${outer.join(', ')} FROM (${kept} UNION ALL BY NAME (${scan(later, rank)}))`;
   }
+  const union = scan(all, rank);
   // Identities are unique within a commit: files of one commit need no deduplication.
-  const commits = new Set(ordered.map((p) => COMMIT_FILE.exec(basename(p))?.[1]?.toLowerCase() ?? p));
+  const commits = new Set(ordered.map(commitOf));
   const latest =
     options.latest && commits.size > 1
       ? ` QUALIFY row_number() OVER (PARTITION BY ${identity.map((f) => ident(f.name)).join(', ')} ORDER BY ${COMMIT_COLUMN} DESC) = 1`

@@ -35,31 +35,41 @@ interface Built {
   readonly location: GroupLocation;
   readonly schema: GroupSchema;
   readonly commits: CommitRef[];
-  /** Some commit superseded a row of an earlier one. */
-  readonly superseded: boolean;
+  /** The commits that superseded a row of an earlier one (`rowsUpdated` > 0). */
+  readonly superseding: CommitRef[];
 }
 
 async function build(schema: GroupSchema, commits: readonly Row[][], name = 'g'): Promise<Built> {
   const location = { project: 'test', name: `${name}${++groups}`, version: 1 };
   const refs: CommitRef[] = [];
-  let superseded = false;
+  const superseding: CommitRef[] = [];
   for (const rows of commits) {
     const id = uuidv7();
     const staged = await store.stage(location, schema, id, { kind: 'rows', rows }, { operation: 'UPSERT', existing: refs });
     await staged.publish();
-    superseded ||= staged.rowsUpdated > 0;
     refs.push({ id, files: staged.files });
+    if (staged.rowsUpdated > 0) superseding.push(refs.at(-1)!);
   }
-  return { location, schema, commits: refs, superseded };
+  return { location, schema, commits: refs, superseding };
 }
 
 const resolved = (b: Built) => ({ group: { name: b.location.name, version: b.location.version }, schema: b.schema });
 
-function filesOf(built: readonly Built[], hints: boolean): Map<string, string[] | GroupFiles> {
+/**
+ * What the caller tells of each group's commits: nothing (plain path lists), whether some commit
+ * superseded rows (`superseded`), or which commits did (`supersedingPaths`, as the service does).
+ */
+type Hints = 'none' | 'superseded' | 'superseding';
+const HINTS: readonly Hints[] = ['none', 'superseded', 'superseding'];
+
+function filesOf(built: readonly Built[], hints: Hints): Map<string, string[] | GroupFiles> {
   return new Map(
     built.map((b) => {
       const paths = store.filePaths(b.location, b.commits);
-      return [groupKey(resolved(b).group), hints ? { paths, superseded: b.superseded } : paths];
+      const superseded = b.superseding.length > 0;
+      const files =
+        hints === 'none' ? paths : hints === 'superseded' ? { paths, superseded } : { paths, superseded, supersedingPaths: store.filePaths(b.location, b.superseding) };
+      return [groupKey(resolved(b).group), files];
     }),
   );
 }
@@ -183,7 +193,7 @@ const scenario = fc.record({
   filters: fc.subarray([...FILTERS.keys()], { maxLength: 2 }),
   start: fc.option(day, { nil: null, freq: 2 }),
   end: fc.option(day, { nil: null, freq: 2 }),
-  hints: fc.boolean(),
+  hints: fc.constantFrom(...HINTS),
   /** Each group in one commit: nothing superseded, so with hints the plain as-of join runs. */
   oneCommit: fc.boolean(),
 });
@@ -409,7 +419,7 @@ describe('compileViewSql examples', () => {
       { featureGroup: { name: labels.location.name }, joins: [{ featureGroup: { name: profile.location.name } }] },
       [labels, profile].map(resolved),
     );
-    const { rows, names } = await run(query, filesOf([labels, profile], true));
+    const { rows, names } = await run(query, filesOf([labels, profile], 'superseding'));
     expect(names).toEqual(['customer_id', 'event_time', 'label', 'tenure']);
     expect(rows).toEqual([[1, '2024-01-02T00:00:00.000000Z', true, 2]]);
   });
@@ -438,7 +448,7 @@ describe('compileViewSql examples', () => {
       await staged.publish();
       commits.push({ id, files: staged.files });
     }
-    const profile: Built = { location, schema: v2, commits, superseded: true };
+    const profile: Built = { location, schema: v2, commits, superseding: commits.slice(1) };
     const labels = await build(labelsSchema, [[1, 2, 3].map((id) => ({ customer_id: id, event_time: ts('05T00:00:00'), label: id === 1 }))]);
     const query = normalizeViewQuery(
       { featureGroup: { name: labels.location.name }, features: ['customer_id', 'label'], joins: [{ featureGroup: { name: location.name }, type: 'INNER' }] },
@@ -449,11 +459,13 @@ describe('compileViewSql examples', () => {
       [groupKey(resolved(labels).group), store.filePaths(labels.location, labels.commits)],
       [groupKey(resolved(profile).group), store.filePaths(location, commits).reverse()],
     ]);
-    const { rows } = await run(query, files, { ordered: true });
-    expect(rows).toEqual([
-      [1, true, 10, 'gold'],
-      [2, false, 5, null],
-    ]);
+    for (const given of [files, filesOf([labels, profile], 'superseding')]) {
+      const { rows } = await run(query, given, { ordered: true });
+      expect(rows).toEqual([
+        [1, true, 10, 'gold'],
+        [2, false, 5, null],
+      ]);
+    }
   });
 
   it('handles a feature named file_index and superseded rows of the left group', async () => {
@@ -476,7 +488,7 @@ describe('compileViewSql examples', () => {
       { featureGroup: { name: labels.location.name }, joins: [{ featureGroup: { name: right.location.name }, prefix: 'r_' }] },
       [labels, right].map(resolved),
     );
-    for (const hints of [false, true]) {
+    for (const hints of HINTS) {
       const { rows } = await run(query, filesOf([labels, right], hints), { ordered: true });
       expect(rows).toEqual([
         [1, '2024-01-03', 101, 8],
@@ -493,7 +505,7 @@ describe('compileViewSql examples', () => {
         { featureGroup: { name: labels.location.name }, joins: [{ featureGroup: { name: empty.location.name }, type }] },
         [labels, empty].map(resolved),
       );
-      const { rows } = await run(query, filesOf([labels, empty], true));
+      const { rows } = await run(query, filesOf([labels, empty], 'superseding'));
       expect(rows).toEqual(type === 'LEFT' ? [[1, '2024-01-02T00:00:00.000000Z', true, null]] : []);
     }
   });
@@ -501,7 +513,7 @@ describe('compileViewSql examples', () => {
   it('limits in key order, and bounds the left event time (start inclusive, end exclusive)', async () => {
     const labels = await build(labelsSchema, [[3, 1, 2, 4].map((id) => ({ customer_id: id, event_time: ts(`0${id}T00:00:00`), label: id % 2 === 0 }))]);
     const query = normalizeViewQuery({ featureGroup: { name: labels.location.name }, features: ['customer_id'] }, [resolved(labels)]);
-    const files = filesOf([labels], true);
+    const files = filesOf([labels], 'superseding');
     expect((await run(query, files, { limit: 2 })).rows).toEqual([[1], [2]]);
     expect((await run(query, files, { startTime: ts('02T00:00:00'), endTime: ts('04T00:00:00'), ordered: true })).rows).toEqual([[2], [3]]);
     expect((await run(query, files, { startTime: Date.UTC(2024, 0, 3) / 1000 })).rows).toEqual(expect.arrayContaining([[3], [4]]));
@@ -513,7 +525,7 @@ describe('compileViewSql examples', () => {
     const query = normalizeViewQuery({ featureGroup: { name: plain.location.name } }, [resolved(plain)]);
     const error = (() => {
       try {
-        compileViewSql(query, filesOf([plain], true), { endTime: ts('01T00:00:00') });
+        compileViewSql(query, filesOf([plain], 'superseding'), { endTime: ts('01T00:00:00') });
       } catch (e) {
         return e as ValidationError;
       }
@@ -545,11 +557,73 @@ describe('compileViewSql examples', () => {
     for (const [feature, op, value, ids] of cases) {
       const selected = feature === 'id' ? ['id'] : ['id', feature];
       const query = normalizeViewQuery({ featureGroup: { name: g.location.name }, features: selected, filters: [{ feature, op, value }] }, [resolved(g)]);
-      const { rows } = await run(query, filesOf([g], true), { ordered: true });
+      const { rows } = await run(query, filesOf([g], 'superseding'), { ordered: true });
       expect(
         rows.map((r) => r[0]),
         `${feature} ${op} ${JSON.stringify(value)}`,
       ).toEqual(ids);
     }
+  });
+});
+
+describe('compileViewSql with rows superseded across several commits', () => {
+  // A small identity space over 2–4 commits: commits supersede none, part or all of earlier ones,
+  // several commits supersede the same identity, and a superseding commit's own new rows stay visible.
+  const row = (keys: number) =>
+    fc.record({
+      key: fc.integer({ min: 0, max: keys }),
+      day: fc.integer({ min: 0, max: 2 }),
+      hour,
+      values: fc.record({ v: fc.integer({ min: 0, max: 99 }), store_id: fc.integer({ min: 0, max: 2 }) }),
+    });
+  const commits = (keys: number) => fc.array(fc.array(row(keys), { maxLength: 6 }), { minLength: 2, maxLength: 4 });
+
+  it('gives the latest commit’s row per identity, whatever the caller knows of the commits', { timeout: 60_000 }, async () => {
+    await fc.assert(
+      fc.asyncProperty(commits(2), commits(2), commits(3), async (leftGen, aGen, bGen) => {
+        const leftSchema: GroupSchema = {
+          primaryKey: ['customer_id'],
+          eventTime: 'event_time',
+          features: features({ customer_id: 'BIGINT', event_time: 'TIMESTAMP', store_id: 'INT', label: 'BIGINT' }),
+        };
+        const aSchema: GroupSchema = { primaryKey: ['customer_id'], eventTime: 'updated_at', features: features({ customer_id: 'BIGINT', updated_at: 'TIMESTAMP', tenure: 'BIGINT' }) };
+        const bSchema: GroupSchema = { primaryKey: ['store_id'], eventTime: null, features: features({ store_id: 'BIGINT', region: 'BIGINT' }) };
+        const at = (r: GenRow) => eventTime('TIMESTAMP', r.day, r.hour).raw;
+        const left = await build(
+          leftSchema,
+          leftGen.map((c) => c.map((r) => ({ customer_id: r.key, event_time: at(r), store_id: r.values.store_id, label: r.values.v }))),
+          'labels',
+        );
+        const a = await build(aSchema, aGen.map((c) => c.map((r) => ({ customer_id: r.key, updated_at: at(r), tenure: r.values.v }))), 'profile');
+        const b = await build(bSchema, bGen.map((c) => c.map((r) => ({ store_id: r.key, region: r.values.v }))), 'stores');
+        const query = normalizeViewQuery(
+          {
+            featureGroup: { name: left.location.name },
+            joins: [
+              { featureGroup: { name: a.location.name }, features: ['tenure'], prefix: 'a_' },
+              { featureGroup: { name: b.location.name }, features: ['region'] },
+            ],
+          },
+          [left, a, b].map(resolved),
+        );
+
+        const vA = visible(aGen, 'TIMESTAMP');
+        const vB = visible(bGen, null);
+        const expected = visible(leftGen, 'TIMESTAMP').map((l) => [
+          l.key,
+          l.et,
+          l.values.store_id,
+          l.values.v,
+          asOf(vA, l.key, l.micros)?.values.v ?? null,
+          asOf(vB, l.values.store_id, null)?.values.v ?? null,
+        ]);
+        for (const hints of HINTS) {
+          const actual = await run(query, filesOf([left, a, b], hints));
+          expect(actual.names).toEqual(['customer_id', 'event_time', 'store_id', 'label', 'a_tenure', 'region']);
+          expect(sorted(actual.rows), hints).toEqual(sorted(expected));
+        }
+      }),
+      { numRuns: 12 },
+    );
   });
 });
