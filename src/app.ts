@@ -17,6 +17,7 @@ import { SearchService } from './services/search/search.service.ts';
 import { sqlDialect } from './services/search/sql.ts';
 import { sqliteSearchIndex } from './services/search/sqlite.ts';
 import { TagService } from './services/tag/tag.service.ts';
+import { StatisticsService } from './services/statistics/statistics.service.ts';
 import { noAlerts, type AlertSink } from './services/alert/alert-event.ts';
 import { FilesystemModelArtifactStore } from './stores/artifacts/model-artifacts.ts';
 import { TempFiles } from './stores/artifacts/temp-files.ts';
@@ -42,6 +43,8 @@ export interface Services {
   readonly tags: TagService;
   readonly search: SearchService;
   readonly lineage: LineageService;
+  /** Feature group statistics: computed, stored, announced on `statisticsUpdated`. */
+  readonly statistics: StatisticsService;
   readonly tempFiles: TempFiles;
   /** Where services report alert events (job failures, validation failures, statistics). */
   readonly alerts: AlertSink;
@@ -100,6 +103,8 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
   const searchIndex = target.provider === 'sqlite' ? sqliteSearchIndex(prisma, dialect) : postgresSearchIndex(prisma, dialect);
   const search = new SearchService(prisma, searchIndex, logger);
   const lineage = new LineageService(prisma, dialect);
+  const alerts: AlertSink = noAlerts;
+  const statistics = new StatisticsService(prisma, offline, featureGroups, pubsub, alerts);
   return {
     config,
     logger,
@@ -107,7 +112,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
     pubsub,
     offline,
     online,
-    services: { events, apiKeys, projects, featureGroups, featureViews, trainingDatasets, serving, models, tags, search, lineage, tempFiles, alerts: noAlerts, secrets: SecretBox.open(config.secretKey, config.dataDir) },
+    services: { events, apiKeys, projects, featureGroups, featureViews, trainingDatasets, serving, models, tags, search, lineage, statistics, tempFiles, alerts, secrets: SecretBox.open(config.secretKey, config.dataDir) },
     async close() {
       await Promise.allSettled([pubsub.close(), offline.close(), online.close()]);
       await prisma.$disconnect();
