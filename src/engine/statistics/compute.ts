@@ -146,7 +146,7 @@ export function scalarSql(relation: string, columns: readonly Column[], correlat
   const items = ['count(*)'];
   for (const c of columns) {
     items.push(`count(${c.ref})`);
-    items.push(c.kind === 'other' ? 'NULL' : `approx_count_distinct(${c.ref})`);
+    items.push(`approx_count_distinct(${c.ref})`);
     if (isNumber(c)) {
       items.push(
         `min(${c.num})`,
@@ -274,7 +274,7 @@ export async function computeStatistics(
 
   const binned = config.histograms ? base.filter((b) => isNumber(b.c) && b.min !== null && b.max !== null) : [];
   const top = config.histograms ? columns.filter((c) => c.kind === 'categorical') : [];
-  const unique = config.exactUniqueness ? columns.filter((c) => c.kind !== 'other') : [];
+  const unique = config.exactUniqueness ? columns : [];
   const grouped = groupedSql(relation, columns, { top, unique });
   const [histogramRows, groupedRows] = await Promise.all([
     binned.length > 0

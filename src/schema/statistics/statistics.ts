@@ -63,8 +63,7 @@ const FeatureStatisticsRef = builder.objectRef<FeatureStatistics>('FeatureStatis
       description: 'Distinct non-null values: exact when the group’s `exactUniqueness` is on (see `exactDistinct`), else the approximate count.',
     }),
     approximateDistinctCount: t.exposeFloat('approximateDistinctCount', {
-      nullable: true,
-      description: 'HyperLogLog estimate of the distinct non-null values (DuckDB approx_count_distinct: standard error about 13 %); null for BINARY and ARRAY features.',
+      description: 'HyperLogLog estimate of the distinct non-null values (DuckDB approx_count_distinct: standard error about 13 %).',
     }),
     exactDistinct: t.exposeBoolean('exactDistinct', { description: 'Whether distinctCount is exact.' }),
     min: t.exposeFloat('min', { nullable: true, description: 'Smallest value (numbers and timestamps).' }),
