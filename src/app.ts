@@ -19,6 +19,7 @@ import { sqlDialect } from './services/search/sql.ts';
 import { sqliteSearchIndex } from './services/search/sqlite.ts';
 import { TagService } from './services/tag/tag.service.ts';
 import { AlertService } from './services/alert/alert.service.ts';
+import { StatisticsService } from './services/statistics/statistics.service.ts';
 import { FilesystemModelArtifactStore } from './stores/artifacts/model-artifacts.ts';
 import { TempFiles } from './stores/artifacts/temp-files.ts';
 import { SecretBox } from './secret-box.ts';
@@ -45,6 +46,8 @@ export interface Services {
   readonly tags: TagService;
   readonly search: SearchService;
   readonly lineage: LineageService;
+  /** Feature group statistics: computed, stored, announced on `statisticsUpdated`. */
+  readonly statistics: StatisticsService;
   readonly tempFiles: TempFiles;
   /**
    * Where services report alert events (job failures, validation failures, statistics) with
@@ -110,6 +113,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
   const searchIndex = target.provider === 'sqlite' ? sqliteSearchIndex(prisma, dialect) : postgresSearchIndex(prisma, dialect);
   const search = new SearchService(prisma, searchIndex, logger);
   const lineage = new LineageService(prisma, dialect);
+  const statistics = new StatisticsService(prisma, offline, featureGroups, pubsub, alerts);
   return {
     config,
     logger,
@@ -117,7 +121,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
     pubsub,
     offline,
     online,
-    services: { events, apiKeys, projects, featureGroups, expectationSuites, featureViews, trainingDatasets, serving, models, tags, search, lineage, tempFiles, alerts, secrets },
+    services: { events, apiKeys, projects, featureGroups, expectationSuites, featureViews, trainingDatasets, serving, models, tags, search, lineage, statistics, tempFiles, alerts, secrets },
     async close() {
       // First: alerts being recorded are stored and deliveries in flight put back while the database is open.
       await alerts.stop();

@@ -16,6 +16,7 @@ import './feature-view/queries.ts';
 import './feature-view/mutations.ts';
 import './feature-view/training-data.ts';
 import './feature-view/serving.ts';
+import './statistics/statistics.ts';
 import './model/types.ts';
 import './model/queries.ts';
 import './model/mutations.ts';

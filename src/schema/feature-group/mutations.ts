@@ -31,7 +31,11 @@ const CreateFeatureGroupInput = builder.inputType('CreateFeatureGroupInput', {
     eventTime: t.string({ description: 'Event-time feature (TIMESTAMP, DATE or BIGINT epoch); omit for a group without event time.' }),
     onlineEnabled: t.boolean({ description: 'Also write inserts to the online store for serving. Default false.' }),
     features: t.field({ type: [FeatureInput], description: 'The features. Omitted: inferred from the first insert.' }),
-    statisticsConfig: t.field({ type: 'JSON', description: 'Statistics settings, e.g. { enabled, histograms, correlations }.' }),
+    statisticsConfig: t.field({
+      type: 'JSON',
+      description:
+        'Statistics settings: { enabled (default true), histograms (true), correlations (false), exactUniqueness (false), columns (null: all), histogramBins (20) }. Unknown keys and columns that are not features are a ValidationError.',
+    }),
     parents: t.field({
       type: [FeatureGroupRefInput],
       description:
@@ -73,13 +77,18 @@ const UpdateFeatureGroupInput = builder.inputType('UpdateFeatureGroupInput', {
     description: t.string({ description: 'New description of the group.' }),
     featureDescriptions: t.field({ type: [FeatureDescriptionInput], description: 'New descriptions of features.' }),
     appendFeatures: t.field({ type: [FeatureInput], description: 'Features to append; existing rows read them as null.' }),
+    statisticsConfig: t.field({
+      type: 'JSON',
+      description:
+        'Statistics settings to change, as in createFeatureGroup: { enabled, histograms, correlations, exactUniqueness, columns, histogramBins }; omitted keys keep their values.',
+    }),
   }),
 });
 
 builder.mutationField('updateFeatureGroup', (t) =>
   t.field({
     type: FeatureGroupPayload('UpdateFeatureGroupPayload', 'The updated feature group.'),
-    description: 'Updates descriptions or appends nullable features.',
+    description: 'Updates descriptions or statistics settings, or appends nullable features.',
     authScopes: { write: true },
     errors: { types: [ValidationError, NotFoundError] },
     args: {

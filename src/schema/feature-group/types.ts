@@ -99,7 +99,6 @@ export const FeatureGroupType = builder.prismaNode('FeatureGroup', {
           eventTime: g.eventTime === f.name,
         })),
     }),
-    statisticsConfig: t.expose('statisticsConfig', { type: 'JSON', nullable: true, description: 'Statistics settings.' }),
     createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When the group was created.' }),
     updatedAt: t.expose('updatedAt', { type: 'DateTime', description: 'When the group last changed (definition or data).' }),
     commits: t.relation('commits', {

@@ -26,7 +26,7 @@ const TrainingDataFormatEnum = builder.enumType('TrainingDataFormat', {
 
 type SplitParent = StoredSplit & { view: FeatureView; dataset: TrainingDataset };
 
-const SplitRef = builder.objectRef<SplitParent>('TrainingDatasetSplit').implement({
+export const SplitRef = builder.objectRef<SplitParent>('TrainingDatasetSplit').implement({
   description: 'One split (train, validation or test) of a training dataset version.',
   fields: (t) => ({
     name: t.exposeString('name', { description: 'train, validation or test.' }),

@@ -14,6 +14,7 @@ import { validateStaged } from '../expectation/expectation-suite.service.ts';
 import { recordChanged, recordCreated, recordDeleted } from '../lineage/catalog.ts';
 import type { RegistryChange, RegistryEventsService } from '../registry-events.service.ts';
 import { parseInput } from '../validation.ts';
+import { parseStatisticsConfig, storedStatisticsConfig } from '../../engine/statistics/config.ts';
 import type { Viewer } from '../viewer.ts';
 import {
   checkDefinition,
@@ -49,6 +50,8 @@ const updateInput = z.object({
   description: z.string().max(10_000).nullish(),
   featureDescriptions: z.array(z.object({ name: z.string(), description: z.string().max(10_000) })).nullish(),
   appendFeatures: z.array(featureInput).nullish(),
+  /** Statistics settings to change; omitted keys keep their current values. */
+  statisticsConfig: z.unknown().nullish(),
 });
 export type UpdateFeatureGroupInput = z.input<typeof updateInput>;
 
@@ -83,6 +86,10 @@ export class FeatureGroupService {
   async create(viewer: Viewer, raw: CreateFeatureGroupInput): Promise<FeatureGroup> {
     const input = parseInput(createFeatureGroupInput, raw);
     const features = checkDefinition(input.features ?? null, input.primaryKey, input.eventTime ?? null);
+    const statisticsConfig = parseStatisticsConfig(input.statisticsConfig, {
+      path: ['input', 'statisticsConfig'],
+      features: features?.map((f) => f.name) ?? null,
+    });
     const parents = input.parents ? await this.resolveParents(viewer, input.parents) : null;
     const requested = {
       primaryKey: input.primaryKey,
@@ -116,7 +123,7 @@ export class FeatureGroupService {
             eventTime: input.eventTime ?? null,
             onlineEnabled: input.onlineEnabled ?? false,
             features: json(features ?? []),
-            statisticsConfig: (input.statisticsConfig ?? undefined) as object | undefined,
+            statisticsConfig: json(statisticsConfig),
           },
         });
         await recordCreated(
@@ -219,11 +226,28 @@ export class FeatureGroupService {
       issues.push({ path: ['input', 'appendFeatures'], message: 'the schema is inferred from the first insert; insert first' });
     }
     const all = checkDefinitionForAppend(features, appended, group, issues);
+    let statisticsConfig: ReturnType<typeof parseStatisticsConfig> | undefined;
+    if (input.statisticsConfig != null) {
+      try {
+        statisticsConfig = parseStatisticsConfig(input.statisticsConfig, {
+          path: ['input', 'statisticsConfig'],
+          base: storedStatisticsConfig(group.statisticsConfig),
+          features: all.length > 0 ? all.map((f) => f.name) : null,
+        });
+      } catch (error) {
+        if (!(error instanceof ValidationError)) throw error;
+        issues.push(...error.issues.map((i) => ({ path: [...i.path], message: i.message })));
+      }
+    }
     if (issues.length > 0) throw new ValidationError(issues[0]!.message, issues);
     const updated = await this.events.change(viewer.projectId, async (tx) => {
       const value = await tx.featureGroup.update({
         where: { id: group.id },
-        data: { description: input.description ?? group.description, features: json(all) },
+        data: {
+          description: input.description ?? group.description,
+          features: json(all),
+          ...(statisticsConfig ? { statisticsConfig: json(statisticsConfig) } : {}),
+        },
       });
       await recordChanged(tx, value.id);
       return { value, change: groupChange(value, 'UPDATED') };

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type { DataFrame, DataFrameColumn } from '../../engine/data-frame.ts';
 import { compileViewSql, EVENT_TIME_COLUMN, keyColumn, type GroupFiles } from '../../engine/feature-view/compile.ts';
 import { groupKey, viewColumns, type ViewQuery } from '../../engine/feature-view/query.ts';
+import { computeSplitStatistics } from '../../engine/statistics/compute.ts';
 import { fitTransformations, parseFittedTransformations, transformationSql } from '../../engine/transformations/index.ts';
 import type { FittedTransformation } from '../../engine/transformations/types.ts';
 import { NotFoundError, ValidationError } from '../../errors.ts';
@@ -95,6 +96,13 @@ export class TrainingDatasetService {
       fit: (connection, trainSql) => fitTransformations(connection, trainSql, def.transformations),
     });
     try {
+      // Statistics of each split's files, untransformed, stored with the version.
+      const statistics = await computeSplitStatistics(
+        (statisticsSql) => this.offline.aggregate(statisticsSql),
+        splits.map((s) => ({ name: s.name, paths: s.files.map((f) => join(dir, f.path)) })),
+        viewColumns(def.query).map((c) => ({ name: c.name, type: c.type })),
+        format,
+      );
       return await this.events.change(viewer.projectId, async (tx) => {
         const value = await tx.trainingDataset.create({
           data: {
@@ -105,6 +113,7 @@ export class TrainingDatasetService {
             format,
             splits: json(splits),
             transformationParams: json(fitted),
+            statistics: json(statistics),
           },
         });
         await recordCreated(

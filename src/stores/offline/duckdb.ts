@@ -136,6 +136,13 @@ export class DuckDbOfflineStore implements OfflineStore {
     }
   }
 
+  async aggregate(sql: string): Promise<unknown[][]> {
+    return this.withConnection(async (connection) => {
+      const result = await connection.runAndReadAll(sql);
+      return result.getRows().map((row) => row.map(plainValue));
+    });
+  }
+
   /** The folder of a group version's files. */
   groupDir(location: GroupLocation): string {
     for (const [key, segment] of [
@@ -1233,6 +1240,15 @@ function buildConverter(t: ParsedType): Converter {
     default:
       return (v) => (v === undefined ? null : v);
   }
+}
+
+/** A DuckDB value of an aggregate result as a plain value: numbers for integers and decimals, arrays for lists, text otherwise. */
+function plainValue(value: DuckDBValue): unknown {
+  if (value === null || typeof value === 'number' || typeof value === 'string' || typeof value === 'boolean') return value;
+  if (typeof value === 'bigint') return Number(value);
+  if (value instanceof DuckDBDecimalValue) return value.toDouble();
+  if (value instanceof DuckDBListValue || value instanceof DuckDBArrayValue) return value.items.map(plainValue);
+  return String(value);
 }
 
 /** One value from DuckDB, JSON-safe for a feature type (see jsonSafeConverter). */

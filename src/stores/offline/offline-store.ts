@@ -104,6 +104,12 @@ export interface OfflineStore {
   onlineRows(location: GroupLocation, schema: GroupSchema, commits: readonly CommitRef[], batchSize?: number): AsyncIterable<OnlineRow[]>;
   /** Absolute paths of the given commits' files, for SQL built elsewhere (feature views) and downloads. */
   filePaths(location: GroupLocation, commits: readonly CommitRef[]): string[];
+  /**
+   * Runs one query built elsewhere (statistics) whose result is small, aggregates only, and returns
+   * its rows as arrays of plain values: numbers (integers and decimals as numbers), strings,
+   * booleans, null, and arrays of those for lists. Never for row data: use `read` for that.
+   */
+  aggregate(sql: string): Promise<unknown[][]>;
   /** Removes files of the group folder that no commit lists (left by a killed insert); returns them. */
   sweep(location: GroupLocation, keep: readonly CommitRef[]): Promise<string[]>;
   /** Removes every file of a group version. */

@@ -1,0 +1,131 @@
+import { pipe, filter } from 'graphql-yoga';
+import { checkColumns, storedStatisticsConfig } from '../../engine/statistics/config.ts';
+import { computeStatistics, type StatisticsContent } from '../../engine/statistics/compute.ts';
+import { NotFoundError, ValidationError } from '../../errors.ts';
+import type { FeatureGroup, FeatureGroupStatistics, Prisma } from '../../generated/sqlite/client.ts';
+import type { GranaryPubSub, StatisticsMessage } from '../../pubsub.ts';
+import type { MetadataClient } from '../../stores/metadata/client.ts';
+import { committedRowsSql } from '../../stores/offline/duckdb.ts';
+import type { OfflineStore } from '../../stores/offline/offline-store.ts';
+import type { AlertSink } from '../alert/alert-event.ts';
+import { groupSchema } from '../feature-group/definition.ts';
+import { commitRef, type FeatureGroupRef, type FeatureGroupService } from '../feature-group/feature-group.service.ts';
+import type { Viewer } from '../viewer.ts';
+
+/** Statistics as the API shows them: a stored computation of a group, or of a training dataset split. */
+export interface StatisticsRecord {
+  readonly id: string;
+  readonly computedAt: Date;
+  readonly rowCount: number;
+  /** The newest commit included; null for split statistics and groups without commits. */
+  readonly commitId: string | null;
+  readonly content: StatisticsContent;
+}
+
+/**
+ * Feature statistics: computed in DuckDB over a group's visible rows as of a commit (stored, one row
+ * per computation, announced on `statisticsUpdated` and to alerts). The SQL is the statistics engine's; the offline store runs it.
+ */
+export class StatisticsService {
+  constructor(
+    private readonly prisma: MetadataClient,
+    private readonly offline: OfflineStore,
+    private readonly featureGroups: FeatureGroupService,
+    private readonly pubsub: GranaryPubSub,
+    private readonly alerts: AlertSink,
+  ) {}
+
+  /**
+   * Computes and stores the statistics of a group's visible rows as of `commitId` (the newest commit
+   * when omitted) with the group's `statisticsConfig`. ValidationError when statistics are disabled,
+   * the schema is not known yet, or a configured column is no longer a feature; NotFoundError for an
+   * unknown group or a commit of another group.
+   */
+  async computeForGroup(viewer: Viewer, ref: FeatureGroupRef, options: { commitId?: string | null } = {}): Promise<StatisticsRecord> {
+    const group = await this.featureGroups.get(viewer, ref);
+    const config = storedStatisticsConfig(group.statisticsConfig);
+    if (!config.enabled) {
+      throw ValidationError.at(
+        ['featureGroup'],
+        `statistics are disabled for feature group ${group.name} version ${group.version}; enable them with updateFeatureGroup(input: { statisticsConfig: { enabled: true } })`,
+      );
+    }
+    const schema = groupSchema(group);
+    if (schema.features.length === 0) {
+      throw ValidationError.at(['featureGroup'], `feature group ${group.name} has no schema yet: it is inferred from the first insert`);
+    }
+    checkColumns(config, schema.features.map((f) => f.name), ['featureGroup', 'statisticsConfig']);
+    let commits = (await this.featureGroups.commits(group.id)).filter((c) => c.storage !== 'ONLINE');
+    if (options.commitId != null) {
+      const at = commits.findIndex((c) => c.id === options.commitId);
+      if (at < 0) throw new NotFoundError('Commit', `${options.commitId} of feature group ${group.name} version ${group.version}`);
+      commits = commits.slice(0, at + 1);
+    }
+    const location = this.featureGroups.location(viewer.projectName, group);
+    const columns = config.columns ?? schema.features.map((f) => f.name);
+    const relation = committedRowsSql(this.offline.filePaths(location, commits.map(commitRef)), schema, { latest: true, columns });
+    const content = await computeStatistics((sql) => this.offline.aggregate(sql), relation, schema.features, config);
+    const stored = await this.prisma.featureGroupStatistics.create({
+      data: {
+        featureGroupId: group.id,
+        commitId: commits.at(-1)?.id ?? null,
+        rowCount: content.rowCount,
+        content: content as unknown as Prisma.InputJsonValue,
+      },
+    });
+    await this.pubsub.publish('statisticsUpdated', viewer.projectId, { statisticsId: stored.id, featureGroupId: group.id });
+    this.alerts.raise(viewer.projectId, {
+      type: 'STATISTICS_COMPUTED',
+      subject: { kind: 'FeatureGroup', name: group.name, version: group.version },
+      message: `statistics of feature group ${group.name} version ${group.version} computed over ${content.rowCount} rows`,
+      details: { statisticsId: stored.id, commitId: stored.commitId, rowCount: content.rowCount },
+    });
+    return toRecord(stored);
+  }
+
+  /** The latest statistics of a group, or the latest computed as of a commit; null when none. */
+  async forGroup(groupId: string, commitId?: string | null): Promise<StatisticsRecord | null> {
+    const row = await this.prisma.featureGroupStatistics.findFirst({
+      where: { featureGroupId: groupId, ...(commitId != null ? { commitId } : {}) },
+      orderBy: [{ computedAt: 'desc' }, { id: 'desc' }],
+    });
+    return row ? toRecord(row) : null;
+  }
+
+  /** A group's statistics, newest first. */
+  async history(groupId: string, first: number): Promise<StatisticsRecord[]> {
+    const rows = await this.prisma.featureGroupStatistics.findMany({
+      where: { featureGroupId: groupId },
+      orderBy: [{ computedAt: 'desc' }, { id: 'desc' }],
+      take: first,
+    });
+    return rows.map(toRecord);
+  }
+
+  /** Stored statistics by id, within the caller's project; null when not there. */
+  async byId(viewer: Viewer, id: string): Promise<{ record: StatisticsRecord; group: FeatureGroup } | null> {
+    const row = await this.prisma.featureGroupStatistics.findFirst({
+      where: { id, featureGroup: { projectId: viewer.projectId } },
+      include: { featureGroup: true },
+    });
+    return row ? { record: toRecord(row), group: row.featureGroup } : null;
+  }
+
+  /**
+   * Live statistics computations of the caller's project, of one group when given (NotFoundError when
+   * it does not exist). The group is resolved once, on subscribe.
+   */
+  async subscribe(viewer: Viewer, ref?: FeatureGroupRef | null): Promise<AsyncIterable<StatisticsMessage>> {
+    const group = ref ? await this.featureGroups.get(viewer, ref) : null;
+    const events = this.pubsub.subscribe('statisticsUpdated', viewer.projectId);
+    if (!group) return events;
+    return pipe(
+      events,
+      filter((event) => event.featureGroupId === group.id),
+    );
+  }
+}
+
+function toRecord(row: FeatureGroupStatistics): StatisticsRecord {
+  return { id: row.id, computedAt: row.computedAt, rowCount: row.rowCount, commitId: row.commitId, content: row.content as unknown as StatisticsContent };
+}
