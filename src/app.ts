@@ -20,6 +20,11 @@ import { sqliteSearchIndex } from './services/search/sqlite.ts';
 import { TagService } from './services/tag/tag.service.ts';
 import { AlertService } from './services/alert/alert.service.ts';
 import { StatisticsService } from './services/statistics/statistics.service.ts';
+import { JobService } from './services/job/job.service.ts';
+import { BUILT_IN_JOB_TYPES, JobTypeRegistry } from './jobs/registry.ts';
+import { computeStatisticsJob } from './jobs/types/compute-statistics.ts';
+import { JobRunner } from './jobs/runner.ts';
+import { JobScheduler } from './jobs/scheduler.ts';
 import { FilesystemModelArtifactStore } from './stores/artifacts/model-artifacts.ts';
 import { TempFiles } from './stores/artifacts/temp-files.ts';
 import { SecretBox } from './secret-box.ts';
@@ -49,6 +54,8 @@ export interface Services {
   /** Feature group statistics: computed, stored, announced on `statisticsUpdated`. */
   readonly statistics: StatisticsService;
   readonly tempFiles: TempFiles;
+  /** Jobs, executions and schedules (the in-process runner and scheduler behind them). */
+  readonly jobs: JobService;
   /**
    * Where services report alert events (job failures, validation failures, statistics) with
    * `raise` (an `AlertSink`), and alert receivers, routes and deliveries.
@@ -114,6 +121,38 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
   const search = new SearchService(prisma, searchIndex, logger);
   const lineage = new LineageService(prisma, dialect);
   const statistics = new StatisticsService(prisma, offline, featureGroups, pubsub, alerts);
+  const jobTypes = new JobTypeRegistry([...BUILT_IN_JOB_TYPES, computeStatisticsJob({ statistics })]);
+  const runner = new JobRunner(
+    // `services` is read only once executions run, after it is assigned below.
+    { prisma, pubsub, types: jobTypes, logger, offline, online, services: () => services },
+    {
+      concurrency: config.jobs.concurrency,
+      heartbeatMs: config.jobs.heartbeatSeconds * 1000,
+      longRunningMs: config.jobs.longRunningSeconds * 1000,
+    },
+  );
+  const scheduler = new JobScheduler(prisma, runner, logger);
+  const jobs = new JobService(prisma, events, pubsub, jobTypes, runner, scheduler);
+  const services: Services = {
+    events,
+    apiKeys,
+    projects,
+    featureGroups,
+    expectationSuites,
+    featureViews,
+    trainingDatasets,
+    serving,
+    models,
+    tags,
+    search,
+    lineage,
+    statistics,
+    tempFiles,
+    jobs,
+    alerts,
+    secrets,
+  };
+  await jobs.start();
   return {
     config,
     logger,
@@ -121,9 +160,11 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
     pubsub,
     offline,
     online,
-    services: { events, apiKeys, projects, featureGroups, expectationSuites, featureViews, trainingDatasets, serving, models, tags, search, lineage, statistics, tempFiles, alerts, secrets },
+    services,
     async close() {
-      // First: alerts being recorded are stored and deliveries in flight put back while the database is open.
+      // Running executions are killed (and marked) while the stores they use are still open.
+      await jobs.close();
+      // Then alerts being recorded are stored and deliveries in flight put back while the database is open.
       await alerts.stop();
       await Promise.allSettled([pubsub.close(), offline.close(), online.close()]);
       await prisma.$disconnect();

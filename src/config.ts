@@ -38,6 +38,15 @@ export interface Config {
     /** How long one attempt may take before it counts as failed (and is retried). */
     readonly timeoutMs: number;
   };
+  /** The in-process job runner. */
+  readonly jobs: {
+    /** Executions run at once by this process; more wait in its queue. */
+    readonly concurrency: number;
+    /** A run longer than this raises a JOB_LONG_RUNNING alert (once per run). */
+    readonly longRunningSeconds: number;
+    /** How often a process confirms the executions it runs; another process takes over (fails or resumes) those unconfirmed for 6 times as long. */
+    readonly heartbeatSeconds: number;
+  };
   readonly limits: {
     readonly maxDepth: number;
     readonly maxAliases: number;
@@ -92,6 +101,9 @@ const envSchema = z.object({
   GRANARY_ALERT_MAX_ATTEMPTS: positiveInt.max(100).default(8),
   GRANARY_ALERT_RETRY_BASE_MS: positiveInt.default(5000),
   GRANARY_ALERT_TIMEOUT_MS: positiveInt.default(5000),
+  GRANARY_JOB_CONCURRENCY: positiveInt.default(4),
+  GRANARY_JOB_LONG_RUNNING_SECONDS: positiveInt.default(3600),
+  GRANARY_JOB_HEARTBEAT_SECONDS: positiveInt.default(5),
   GRANARY_MAX_DEPTH: positiveInt.default(12),
   GRANARY_MAX_ALIASES: positiveInt.default(30),
   GRANARY_MAX_COST: positiveInt.default(5_000_000),
@@ -133,6 +145,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       maxAttempts: e.GRANARY_ALERT_MAX_ATTEMPTS,
       retryBaseMs: e.GRANARY_ALERT_RETRY_BASE_MS,
       timeoutMs: e.GRANARY_ALERT_TIMEOUT_MS,
+    },
+    jobs: {
+      concurrency: e.GRANARY_JOB_CONCURRENCY,
+      longRunningSeconds: e.GRANARY_JOB_LONG_RUNNING_SECONDS,
+      heartbeatSeconds: e.GRANARY_JOB_HEARTBEAT_SECONDS,
     },
     limits: {
       maxDepth: e.GRANARY_MAX_DEPTH,

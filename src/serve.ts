@@ -25,6 +25,9 @@ export async function serve(config: Config): Promise<void> {
   if (recovered.sweptFiles > 0 || recovered.replayedCommits > 0) logger.info(recovered, 'recovered after an unclean stop');
   const models = await app.services.models.recover();
   if (models.sweptFolders > 0) logger.info(models, 'removed model artifacts of unfinished registrations');
+  // Runs of a killed predecessor: failed with a log line saying why, or resumed from their checkpoint.
+  const executions = await app.services.jobs.recover();
+  if (executions.failed > 0 || executions.resumed > 0) logger.info(executions, 'recovered job executions of a stopped process');
   // Objects from before search (or indexed by an older tokenizer) become searchable.
   const indexed = await app.services.search.reindex();
   if (indexed > 0) logger.info({ indexed }, 'built search documents');

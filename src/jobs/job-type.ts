@@ -1,5 +1,8 @@
 import type { z } from 'zod';
+import type { Services } from '../app.ts';
 import type { Viewer } from '../services/viewer.ts';
+import type { OfflineStore } from '../stores/offline/offline-store.ts';
+import type { OnlineStore } from '../stores/online/online-store.ts';
 
 /** What a running job can see and do. */
 export interface JobContext<Config = unknown> {
@@ -21,6 +24,10 @@ export interface JobContext<Config = unknown> {
   progress(fraction: number, message?: string, checkpoint?: unknown): Promise<void>;
   /** The checkpoint stored by the last `progress` call of this execution (a resumed run), else null. */
   readonly checkpoint: unknown;
+  /** The process's domain services (feature groups, training datasets, …). */
+  readonly services: Services;
+  /** The process's stores, for types that move data between them (MATERIALIZE). */
+  readonly stores: { readonly offline: OfflineStore; readonly online: OnlineStore };
 }
 
 /**

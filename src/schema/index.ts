@@ -29,6 +29,10 @@ import './lineage/lineage.ts';
 import './alert/types.ts';
 import './alert/queries.ts';
 import './alert/mutations.ts';
+import './job/types.ts';
+import './job/queries.ts';
+import './job/mutations.ts';
+import './job/subscriptions.ts';
 
 /** The executable schema. Built once per process; every request shares it. */
 export const schema: GraphQLSchema = builder.toSchema({ sortSchema: true });

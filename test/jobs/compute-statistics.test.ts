@@ -28,6 +28,8 @@ function context(viewer: Viewer, config: unknown) {
     progress: async (fraction, message) => {
       progress.push([fraction, message]);
     },
+    services: srv.app.services,
+    stores: { offline: srv.app.offline, online: srv.app.online },
   };
   return { ctx, logs, progress };
 }

@@ -1,0 +1,391 @@
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { Services } from '../app.ts';
+import { DomainError } from '../errors.ts';
+import type { Execution, Job, Prisma } from '../generated/sqlite/client.ts';
+import type { Logger } from '../logger.ts';
+import type { GranaryPubSub } from '../pubsub.ts';
+import { grants, type Scope, type Viewer } from '../services/viewer.ts';
+import type { MetadataClient } from '../stores/metadata/client.ts';
+import type { OfflineStore } from '../stores/offline/offline-store.ts';
+import type { OnlineStore } from '../stores/online/online-store.ts';
+import { LIVE_STATES, type ExecutionState, type FinalState } from './execution-state.ts';
+import type { JobContext } from './job-type.ts';
+import type { JobTypeRegistry } from './registry.ts';
+
+export interface JobRunnerOptions {
+  /** Executions run at once; more wait in the queue. */
+  readonly concurrency: number;
+  /** How often this process confirms its executions (and looks for stop requests and orphans). */
+  readonly heartbeatMs: number;
+  /** A run longer than this raises JOB_LONG_RUNNING, once. */
+  readonly longRunningMs: number;
+}
+
+export interface JobRunnerDeps {
+  readonly prisma: MetadataClient;
+  readonly pubsub: GranaryPubSub;
+  readonly types: JobTypeRegistry;
+  readonly logger: Logger;
+  readonly offline: OfflineStore;
+  readonly online: OnlineStore;
+  /** The services, once wired (they are created after the runner). */
+  services(): Services;
+}
+
+/** Why an execution was aborted, as its log says. */
+type AbortReason = 'stopped' | 'shutdown' | 'deleted';
+
+interface Running {
+  readonly controller: AbortController;
+  readonly projectId: string;
+  readonly jobName: string;
+  readonly startedAt: number;
+  done: Promise<void>;
+  alerted: boolean;
+}
+
+/** An execution orphaned when its heartbeat is this many heartbeats old. */
+const STALE_HEARTBEATS = 6;
+/** Log lines are written in batches at most this long after they were logged. */
+const LOG_FLUSH_MS = 100;
+
+/**
+ * Runs job executions in this process, a few at a time. Each execution row names the process
+ * running it (`runner`) and that process confirms it every heartbeat; a process finds executions
+ * of dead processes (same host and the pid is gone, or a heartbeat older than six heartbeats) and
+ * fails them with a log line saying why, or resumes them from their checkpoint when their type is
+ * resumable. A live process's executions are never touched. Every state change and progress step
+ * is published on `executionUpdated`; ends and long runs raise alerts.
+ */
+export class JobRunner {
+  /** This process, as execution rows name it: `host:pid:nonce`. */
+  readonly processId = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+  private readonly queue: { id: string }[] = [];
+  private readonly running = new Map<string, Running>();
+  private starting = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private ticking = false;
+  private closed = false;
+
+  constructor(
+    private readonly deps: JobRunnerDeps,
+    private readonly options: JobRunnerOptions,
+  ) {}
+
+  /** Starts the heartbeat (stop requests, long-run alerts, orphans of dead processes). */
+  start(): void {
+    if (this.timer) return;
+    this.timer = setInterval(() => void this.tick(), this.options.heartbeatMs);
+    this.timer.unref();
+  }
+
+  /** Queues an execution this process has claimed (its `runner` is `processId`). */
+  enqueue(executionId: string): void {
+    if (this.closed) return;
+    this.queue.push({ id: executionId });
+    this.pump();
+  }
+
+  /** Whether this process runs (or queues) the execution. */
+  owns(executionId: string): boolean {
+    return this.running.has(executionId) || this.queue.some((q) => q.id === executionId);
+  }
+
+  /**
+   * Stops an execution: aborted at once when this process runs it (resolves once it ended), else
+   * flagged for the process that runs it, which aborts it at its next heartbeat.
+   */
+  async stop(executionId: string, reason: AbortReason = 'stopped'): Promise<void> {
+    const queued = this.queue.findIndex((q) => q.id === executionId);
+    if (queued >= 0) {
+      this.queue.splice(queued, 1);
+      await this.finishUnstarted(executionId, 'KILLED', `${reason} before it started`);
+      return;
+    }
+    const running = this.running.get(executionId);
+    if (running) {
+      running.controller.abort(reason);
+      await running.done;
+      return;
+    }
+    await this.deps.prisma.execution.updateMany({ where: { id: executionId, finalStatus: null }, data: { stopRequestedAt: new Date() } });
+  }
+
+  /** Aborts this process's executions of a job (it is being deleted). */
+  async abortJob(jobId: string): Promise<void> {
+    const ids = await this.deps.prisma.execution.findMany({ where: { jobId, runner: this.processId, finalStatus: null }, select: { id: true } });
+    await Promise.all(ids.map(({ id }) => (this.owns(id) ? this.stop(id, 'deleted') : undefined)));
+  }
+
+  /**
+   * Takes over executions whose process is gone: same host and its pid no longer exists, or no
+   * heartbeat for six heartbeats. Each is resumed from its checkpoint when its type is resumable,
+   * else marked FAILED with a log line. Claimed with a guarded update, so among several processes
+   * only one takes each. Returns how many were failed and resumed.
+   */
+  async recoverOrphans(): Promise<{ failed: number; resumed: number }> {
+    const { prisma, types } = this.deps;
+    const staleBefore = new Date(Date.now() - STALE_HEARTBEATS * this.options.heartbeatMs);
+    const candidates = await prisma.execution.findMany({
+      where: { state: { in: [...LIVE_STATES] }, finalStatus: null, OR: [{ runner: null }, { runner: { not: this.processId } }] },
+      include: { job: { select: { type: true, name: true } } },
+    });
+    let failed = 0;
+    let resumed = 0;
+    for (const execution of candidates) {
+      if (!orphaned(execution, staleBefore)) continue;
+      const previous = execution.runner ?? 'unknown';
+      const claimed = await prisma.execution.updateMany({
+        where: { id: execution.id, runner: execution.runner, heartbeatAt: execution.heartbeatAt, finalStatus: null },
+        data: { runner: this.processId, heartbeatAt: new Date() },
+      });
+      if (claimed.count === 0) continue;
+      const type = types.find(execution.job.type);
+      if (type?.resumable && execution.state === 'RUNNING' && !execution.stopRequestedAt && !this.closed) {
+        await this.appendLogs(execution.id, [`resuming from the last checkpoint: the server process running it (${previous}) stopped`]);
+        this.enqueue(execution.id);
+        resumed++;
+      } else {
+        await this.finishUnstarted(
+          execution.id,
+          execution.stopRequestedAt ? 'KILLED' : 'FAILED',
+          `the server process running it (${previous}) stopped before it finished`,
+        );
+        failed++;
+      }
+    }
+    return { failed, resumed };
+  }
+
+  /** Aborts every execution of this process (marked KILLED) and stops the heartbeat. */
+  async close(): Promise<void> {
+    this.closed = true;
+    clearInterval(this.timer);
+    const queued = this.queue.splice(0);
+    await Promise.all(queued.map((q) => this.finishUnstarted(q.id, 'KILLED', 'the server shut down before it started')));
+    for (const running of this.running.values()) running.controller.abort('shutdown');
+    await Promise.allSettled([...this.running.values()].map((r) => r.done));
+  }
+
+  /** Publishes a state change or progress step of an execution. */
+  publish(projectId: string, executionId: string, jobName: string, state: ExecutionState): void {
+    this.deps.pubsub.publish('executionUpdated', projectId, { executionId, jobName, state });
+  }
+
+  private pump(): void {
+    while (!this.closed && this.queue.length > 0 && this.running.size + this.starting < this.options.concurrency) {
+      const next = this.queue.shift()!;
+      this.starting++;
+      void this.execute(next.id)
+        .catch((error: unknown) => this.deps.logger.error({ err: error, executionId: next.id }, 'job execution failed unexpectedly'))
+        .finally(() => {
+          this.pump();
+        });
+    }
+  }
+
+  private async execute(executionId: string): Promise<void> {
+    const { prisma, types, logger } = this.deps;
+    let started = false;
+    try {
+      const execution = await prisma.execution.findUnique({ where: { id: executionId }, include: { job: true } });
+      if (!execution || execution.finalStatus || execution.runner !== this.processId) return;
+      const { job } = execution;
+      if (execution.stopRequestedAt) return await this.finishUnstarted(executionId, 'KILLED', 'stopped before it started');
+      const type = types.find(job.type);
+      if (!type) return await this.finishUnstarted(executionId, 'FAILED', `unknown job type ${job.type}`);
+      const config = type.config.safeParse(job.config);
+      if (!config.success) return await this.finishUnstarted(executionId, 'FAILED', `invalid config: ${config.error.issues.map((i) => i.message).join('; ')}`);
+      const viewer = await this.viewerFor(job);
+      if (typeof viewer === 'string') return await this.finishUnstarted(executionId, 'FAILED', viewer);
+
+      const startedAt = execution.startedAt ?? new Date();
+      const marked = await prisma.execution.updateMany({
+        where: { id: executionId, runner: this.processId, finalStatus: null },
+        data: { state: 'RUNNING', startedAt, heartbeatAt: new Date() },
+      });
+      if (marked.count === 0) return;
+      const controller = new AbortController();
+      const entry: Running = { controller, projectId: job.projectId, jobName: job.name, startedAt: startedAt.getTime(), done: Promise.resolve(), alerted: execution.longRunningAlerted };
+      this.running.set(executionId, entry);
+      this.starting--;
+      started = true;
+      this.publish(job.projectId, executionId, job.name, 'RUNNING');
+
+      const logs = new LogBuffer((lines) => this.appendLogs(executionId, lines), logger);
+      let resolveDone!: () => void;
+      entry.done = new Promise<void>((resolve) => (resolveDone = resolve));
+      const context: JobContext = {
+        viewer,
+        config: config.data,
+        args: execution.args ?? null,
+        executionId,
+        signal: controller.signal,
+        // A resumed run continues from here; a fresh run has none.
+        checkpoint: execution.checkpoint ?? null,
+        services: this.deps.services(),
+        stores: { offline: this.deps.offline, online: this.deps.online },
+        log: (line) => logs.push(line),
+        progress: async (fraction, message, checkpoint) => {
+          if (!Number.isFinite(fraction)) throw new RangeError('progress must be a number from 0 to 1');
+          const data: Prisma.ExecutionUpdateManyMutationInput = { progress: Math.min(1, Math.max(0, fraction)), progressMessage: message ?? null };
+          if (checkpoint !== undefined) data.checkpoint = checkpoint as Prisma.InputJsonValue;
+          const updated = await prisma.execution.updateMany({ where: { id: executionId, runner: this.processId, finalStatus: null }, data });
+          if (updated.count > 0) this.publish(job.projectId, executionId, job.name, 'RUNNING');
+        },
+      };
+      try {
+        let final: FinalState = 'SUCCEEDED';
+        let reasonLine: string | null = null;
+        try {
+          await type.run(context);
+          if (controller.signal.aborted) final = 'KILLED';
+        } catch (error) {
+          final = controller.signal.aborted ? 'KILLED' : 'FAILED';
+          const message = error instanceof Error ? error.message : String(error);
+          if (final === 'FAILED') {
+            reasonLine = `failed: ${message}`;
+            if (!(error instanceof DomainError)) logger.warn({ err: error, executionId, job: job.name }, 'job run failed');
+          }
+        }
+        if (final === 'KILLED') reasonLine = abortLine(controller.signal.reason);
+        if (reasonLine) logs.push(reasonLine);
+        await logs.flush();
+        await this.finish(executionId, job.projectId, job.name, final, final === 'SUCCEEDED' ? 1 : undefined);
+      } finally {
+        // Whatever happened, `stop` and `close` waiting on this run are released.
+        this.running.delete(executionId);
+        resolveDone();
+      }
+    } finally {
+      if (!started) this.starting--;
+      this.running.delete(executionId);
+    }
+  }
+
+  /** The viewer a job's runs act as: its creator key's project and scopes; a reason when that key cannot act any more. */
+  private async viewerFor(job: Job): Promise<Viewer | string> {
+    const key = job.apiKeyId ? await this.deps.prisma.apiKey.findUnique({ where: { id: job.apiKeyId }, include: { project: true } }) : null;
+    if (!key || key.revokedAt || (key.expiresAt && key.expiresAt < new Date())) {
+      return `the API key that created the job (${job.createdBy || 'unknown'}) was deleted, revoked or expired`;
+    }
+    const scopes = key.scopes as Scope[];
+    const type = this.deps.types.find(job.type);
+    if (type && !grants(scopes, type.scope)) return `the API key that created the job lacks the ${type.scope} scope`;
+    return { apiKeyId: key.id, projectId: key.projectId, projectName: key.project.name, scopes, serverAdmin: false };
+  }
+
+  /** Marks an execution that never ran (or whose process died) ended, with a log line. */
+  private async finishUnstarted(executionId: string, final: FinalState, line: string): Promise<void> {
+    const execution = await this.deps.prisma.execution.findUnique({ where: { id: executionId }, include: { job: { select: { name: true } } } });
+    if (!execution) return;
+    await this.appendLogs(executionId, [line]);
+    await this.finish(executionId, execution.projectId, execution.job.name, final);
+  }
+
+  private async finish(executionId: string, projectId: string, jobName: string, final: FinalState, progress?: number): Promise<void> {
+    const { prisma } = this.deps;
+    const ended = await prisma.execution.updateMany({
+      where: { id: executionId, runner: this.processId, finalStatus: null },
+      data: { state: final, finalStatus: final, finishedAt: new Date(), ...(progress !== undefined ? { progress } : {}) },
+    });
+    if (ended.count === 0) return;
+    this.publish(projectId, executionId, jobName, final);
+    if (final === 'KILLED') return;
+    this.deps.services().alerts.raise(projectId, {
+      type: final === 'SUCCEEDED' ? 'JOB_SUCCEEDED' : 'JOB_FAILED',
+      subject: { kind: 'Job', name: jobName },
+      message: `job ${jobName} ${final === 'SUCCEEDED' ? 'succeeded' : 'failed'}`,
+      details: { executionId, state: final },
+    });
+  }
+
+  private async appendLogs(executionId: string, lines: readonly string[]): Promise<void> {
+    if (lines.length === 0) return;
+    try {
+      await this.deps.prisma.executionLog.createMany({ data: lines.map((line) => ({ executionId, line })) });
+    } catch (error) {
+      // The execution (and its job) may have been deleted meanwhile.
+      this.deps.logger.debug({ err: error, executionId }, 'could not append execution log lines');
+    }
+  }
+
+  private async tick(): Promise<void> {
+    if (this.ticking || this.closed) return;
+    this.ticking = true;
+    try {
+      const { prisma } = this.deps;
+      await prisma.execution.updateMany({ where: { runner: this.processId, finalStatus: null }, data: { heartbeatAt: new Date() } });
+      const stops = await prisma.execution.findMany({
+        where: { runner: this.processId, finalStatus: null, stopRequestedAt: { not: null } },
+        select: { id: true },
+      });
+      for (const { id } of stops) if (this.owns(id)) void this.stop(id);
+      const now = Date.now();
+      for (const [id, running] of this.running) {
+        if (running.alerted || now - running.startedAt < this.options.longRunningMs) continue;
+        running.alerted = true;
+        await prisma.execution.updateMany({ where: { id }, data: { longRunningAlerted: true } });
+        this.deps.services().alerts.raise(running.projectId, {
+          type: 'JOB_LONG_RUNNING',
+          subject: { kind: 'Job', name: running.jobName },
+          message: `job ${running.jobName} has been running for ${Math.round((now - running.startedAt) / 1000)} s`,
+          details: { executionId: id, state: 'RUNNING' },
+        });
+      }
+      await this.recoverOrphans();
+    } catch (error) {
+      this.deps.logger.warn({ err: error }, 'job heartbeat failed');
+    } finally {
+      this.ticking = false;
+    }
+  }
+}
+
+/** Whether an unfinished execution's process is gone. */
+function orphaned(execution: Pick<Execution, 'runner' | 'heartbeatAt'>, staleBefore: Date): boolean {
+  if (!execution.heartbeatAt || execution.heartbeatAt < staleBefore || !execution.runner) return true;
+  const [host, pid] = execution.runner.split(':');
+  if (host !== hostname() || !pid) return false;
+  if (Number(pid) === process.pid) return false;
+  try {
+    process.kill(Number(pid), 0);
+    return false;
+  } catch (error) {
+    // EPERM: the process exists (another user's); only ESRCH means it is gone.
+    return (error as NodeJS.ErrnoException).code === 'ESRCH';
+  }
+}
+
+function abortLine(reason: unknown): string {
+  if (reason === 'shutdown') return 'killed: the server shut down';
+  if (reason === 'deleted') return 'killed: the job was deleted';
+  return 'killed: stopped by stopExecution';
+}
+
+/** Buffers log lines and writes them in batches, so a chatty command costs few inserts. */
+class LogBuffer {
+  private lines: string[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private writing: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly write: (lines: readonly string[]) => Promise<void>,
+    private readonly logger: Logger,
+  ) {}
+
+  push(line: string): void {
+    this.lines.push(line);
+    this.timer ??= setTimeout(() => void this.flush(), LOG_FLUSH_MS);
+  }
+
+  flush(): Promise<void> {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    const lines = this.lines;
+    this.lines = [];
+    this.writing = this.writing.then(() => this.write(lines)).catch((error: unknown) => this.logger.warn({ err: error }, 'execution log write failed'));
+    return this.writing;
+  }
+}

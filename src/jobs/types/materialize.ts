@@ -1,0 +1,101 @@
+import { z } from 'zod';
+import { ValidationError } from '../../errors.ts';
+import { groupSchema } from '../../services/feature-group/definition.ts';
+import { commitRef } from '../../services/feature-group/feature-group.service.ts';
+import type { OnlineRow } from '../../stores/online/online-store.ts';
+import type { JobType } from '../job-type.ts';
+import { isoTime, objectRef } from './refs.ts';
+
+const config = z
+  .object({
+    featureGroup: objectRef,
+    /** Only rows with an event time at or after this. */
+    startTime: isoTime.nullish(),
+    /** Only rows with an event time before this. */
+    endTime: isoTime.nullish(),
+  })
+  .refine((c) => !c.startTime || !c.endTime || Date.parse(c.startTime) < Date.parse(c.endTime), {
+    message: 'startTime must be before endTime',
+    path: ['endTime'],
+  });
+
+/** Where a run stopped: the last commit (uuid v7, in commit order) whose rows are in the online store. */
+const checkpoint = z.object({ afterCommit: z.string() });
+
+const BATCH = 20_000;
+
+/**
+ * MATERIALIZE: backfills a feature group's online store from its offline store, commit by commit
+ * (oldest first). Each commit is one chunk: its newest row per key (in the event-time window, when
+ * one is given) is written under the online store's newest-event-wins rule, then progress and a
+ * checkpoint (the commit id) are stored, so a run killed mid-way resumes after the last chunk it
+ * finished. Writing a chunk twice is harmless: online writes are idempotent.
+ */
+export const materialize: JobType<typeof config> = {
+  name: 'MATERIALIZE',
+  description:
+    'Backfills the online store of an online-enabled feature group from its offline store: config `{ featureGroup: { name, version }, startTime?, endTime? }` (event-time window). Resumable after a crash.',
+  config,
+  scope: 'WRITE',
+  resumable: true,
+  async run(ctx) {
+    const { featureGroups } = ctx.services;
+    const { offline, online } = ctx.stores;
+    const group = await featureGroups.get(ctx.viewer, ctx.config.featureGroup);
+    if (!group.onlineEnabled) throw ValidationError.at(['config', 'featureGroup'], `feature group ${group.name} version ${group.version} is not online enabled`);
+    const schema = groupSchema(group);
+    const window = eventTimeWindow(ctx.config.startTime, ctx.config.endTime, schema.eventTime, schema.features);
+    const commits = (await featureGroups.commits(group.id)).filter((c) => c.storage !== 'ONLINE').sort((a, b) => (a.id < b.id ? -1 : 1));
+    const resumed = checkpoint.safeParse(ctx.checkpoint);
+    const after = resumed.success ? resumed.data.afterCommit : null;
+    const todo = after ? commits.filter((c) => c.id > after) : commits;
+    const done = commits.length - todo.length;
+    if (after) ctx.log(`resuming after commit ${after}: ${done} of ${commits.length} commits already written`);
+    ctx.log(`materializing ${group.name} version ${group.version}: ${todo.length} commits to write`);
+    const table = featureGroups.onlineTable(group);
+    await online.ensure(table);
+    const location = featureGroups.location(ctx.viewer.projectName, group);
+    let written = 0;
+    for (const [i, commit] of todo.entries()) {
+      let rows = 0;
+      for await (const batch of offline.onlineRows(location, schema, [commitRef(commit)], BATCH)) {
+        ctx.signal.throwIfAborted();
+        const kept = window ? batch.filter((row) => inWindow(row, window)) : batch;
+        if (kept.length > 0) await online.write(table, kept, commit.id);
+        rows += kept.length;
+      }
+      written += rows;
+      const position = done + i + 1;
+      ctx.log(`commit ${commit.id}: ${rows} rows written`);
+      await ctx.progress(position / commits.length, `commit ${position} of ${commits.length}`, { afterCommit: commit.id });
+    }
+    if (commits.length === 0) await ctx.progress(1, 'no commits');
+    ctx.log(`done: ${written} rows written`);
+  },
+};
+
+interface Window {
+  readonly from: number | null;
+  readonly to: number | null;
+}
+
+/** The window in the online store's event-time unit (epoch microseconds for TIMESTAMP and DATE). */
+function eventTimeWindow(
+  startTime: string | null | undefined,
+  endTime: string | null | undefined,
+  eventTime: string | null,
+  features: readonly { name: string; type: string }[],
+): Window | null {
+  if (!startTime && !endTime) return null;
+  const type = features.find((f) => f.name === eventTime)?.type;
+  if (!eventTime || (type !== 'TIMESTAMP' && type !== 'DATE')) {
+    throw ValidationError.at(['config', 'startTime'], 'an event-time window needs a feature group with a TIMESTAMP or DATE event time');
+  }
+  const micros = (iso: string | null | undefined) => (iso ? Date.parse(iso) * 1000 : null);
+  return { from: micros(startTime), to: micros(endTime) };
+}
+
+function inWindow(row: OnlineRow, window: Window): boolean {
+  if (row.eventTime == null) return false;
+  return (window.from == null || row.eventTime >= window.from) && (window.to == null || row.eventTime < window.to);
+}

@@ -1,0 +1,68 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestServer, type TestServer } from './helpers/server.ts';
+
+// With Redis pub/sub, a subscriber on one server process sees the runs of another.
+const ENV = { PUBSUB_URL: process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379' };
+
+let a: TestServer;
+let b: TestServer;
+beforeAll(async () => {
+  a = await startTestServer({ env: ENV });
+  b = await startTestServer({ env: ENV, shareWith: a });
+});
+afterAll(async () => {
+  await b?.close();
+  await a?.close();
+});
+
+describe('executionUpdated through Redis pub/sub', () => {
+  it('delivers on one process the updates of a run on another', async () => {
+    const { key } = await a.newProject('redis');
+    const created = await a.gql(
+      `mutation { createJob(input: { name: "quick", type: "TRAINING_DATASET", config: { featureView: { name: "none" } } }) { __typename } }`,
+      undefined,
+      key,
+    );
+    expect(created.data.createJob.__typename).toBe('CreateJobPayload');
+    const abort = new AbortController();
+    const response = await a.server.yoga.fetch('http://localhost/graphql', {
+      method: 'POST',
+      headers: { accept: 'text/event-stream', 'content-type': 'application/json', authorization: `Bearer ${key}` },
+      body: JSON.stringify({ query: `subscription { executionUpdated(job: "quick") { id state } }` }),
+      signal: abort.signal,
+    });
+    const updates: any[] = [];
+    void (async () => {
+      const decoder = new TextDecoder();
+      let buffer = '';
+      try {
+        for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+          buffer += decoder.decode(chunk, { stream: true });
+          let end: number;
+          while ((end = buffer.indexOf('\n\n')) >= 0) {
+            const data = buffer.slice(0, end).split('\n').find((l) => l.startsWith('data:'));
+            buffer = buffer.slice(end + 2);
+            if (data && data.length > 5) updates.push(JSON.parse(data.slice(5)).data?.executionUpdated);
+          }
+        }
+      } catch {
+        // aborted
+      }
+    })();
+    const ran: string[] = [];
+    try {
+      const deadline = Date.now() + 15_000;
+      while (!updates.some((u) => u?.state === 'FAILED')) {
+        if (Date.now() > deadline) throw new Error(`no updates: ${JSON.stringify(updates)}`);
+        const run = await b.gql(`mutation { runJob(name: "quick") { ... on RunJobPayload { execution { id } } } }`, undefined, key);
+        ran.push(run.data.runJob.execution.id);
+        await new Promise((r) => setTimeout(r, 300));
+      }
+    } finally {
+      abort.abort();
+    }
+    // Runs of process b, seen by a subscriber of process a.
+    expect(updates.every((u) => ran.includes(u.id))).toBe(true);
+    expect(updates.length).toBeGreaterThan(0);
+  });
+});
