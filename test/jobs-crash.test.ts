@@ -1,65 +1,18 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import { gqlAt as gql, spawnServer, type ServedProcess } from './helpers/process.ts';
 
 // The real `granary serve` process killed with SIGKILL mid-run, then started again on the same
 // data directory: the run it left RUNNING must end, with a log line saying why. Embedded SQLite
 // only (the process-level tests run once).
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
-
-interface Served {
-  readonly child: ChildProcess;
-  readonly url: string;
-  readonly exited: Promise<unknown>;
-}
-
-async function spawnServer(dataDir: string): Promise<Served> {
-  const env: Record<string, string> = {};
-  for (const name of ['PATH', 'HOME', 'TMPDIR']) if (process.env[name]) env[name] = process.env[name]!;
-  Object.assign(env, { PORT: '0', HOST: '127.0.0.1', GRANARY_DATA_DIR: dataDir, NODE_ENV: 'production', LOG_LEVEL: 'warn' });
-  const child = spawn(process.execPath, ['bin/granary.js', 'serve'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
-  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no URL printed within 30 s:\n${out}`)), 30_000);
-    const check = () => {
-      const match = /serving GraphQL at (http:\/\/\S+?)\/graphql/.exec(out);
-      if (!match) return;
-      clearTimeout(timer);
-      child.stdout!.off('data', check);
-      resolve(match[1]!);
-    };
-    child.stdout!.on('data', check);
-    void exited.then(() => reject(new Error(`exited before serving:\n${out}`)));
-  });
-  return { child, url, exited };
-}
-
-const servers: Served[] = [];
+const servers: ServedProcess[] = [];
 let dataDir: string | undefined;
 afterAll(async () => {
-  for (const served of servers) {
-    if (served.child.exitCode === null && served.child.signalCode === null) {
-      served.child.kill('SIGKILL');
-      await served.exited;
-    }
-  }
+  for (const served of servers) await served.kill();
   if (dataDir) rmSync(dataDir, { recursive: true, force: true });
 });
-
-async function gql(url: string, key: string, query: string, variables?: Record<string, unknown>): Promise<any> {
-  const res = await fetch(`${url}/graphql`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
-    body: JSON.stringify({ query, variables }),
-  });
-  return res.json();
-}
 
 const EXECUTION = `query($id: ID!) { execution(id: $id) { state finalStatus finishedAt logs } }`;
 

@@ -1,7 +1,9 @@
+import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+import Database from 'better-sqlite3';
 import type { MigrationList, SchemaFilter, SchemasContainer } from '@prisma/schema-engine-wasm/schema_engine_bg';
 
 import { openSchemaEngine, type OpenSchemaEngine, type SchemaEngineConnection } from './schema-engine.ts';
@@ -68,9 +70,53 @@ export async function applyMigrations(
   const paths = options.paths ?? migrationPaths(target.provider);
   const migrationsList = await readMigrationsList(target.provider, paths.migrationsDir);
   if (target.provider === 'sqlite') await mkdir(dirname(target.file), { recursive: true });
-  await using opened = await openSchemaEngine(target);
-  const { appliedMigrationNames } = await opened.engine.applyMigrations({ migrationsList, filters: schemaFilter(target.provider) });
-  return { applied: appliedMigrationNames };
+  // The engine takes SQLite's database in exclusive locking mode, which fails while another process of
+  // the deployment (a server on the same data directory) has it open. So a database with every migration
+  // applied is recognised without the engine, and a busy one is retried for up to 30 s: two processes
+  // started together on a new data directory wait for the first to finish migrating.
+  const deadline = Date.now() + 30_000;
+  for (let attempt = 1; ; attempt++) {
+    if (target.provider === 'sqlite' && sqliteMigrationsApplied(target.file, migrationsList)) return { applied: [] };
+    try {
+      await using opened = await openSchemaEngine(target);
+      const { appliedMigrationNames } = await opened.engine.applyMigrations({ migrationsList, filters: schemaFilter(target.provider) });
+      return { applied: appliedMigrationNames };
+    } catch (error) {
+      if (target.provider !== 'sqlite' || !isBusy(error)) throw error;
+      if (Date.now() > deadline) {
+        throw new Error(
+          `migrations are pending and another process has the metadata database ${target.file} open; stop it to migrate`,
+          { cause: error },
+        );
+      }
+      await new Promise((resolve) => setTimeout(resolve, Math.min(100 * attempt, 1000)));
+    }
+  }
+}
+
+/** Whether every migration of the list is recorded as finished (and not rolled back) in the SQLite file. */
+function sqliteMigrationsApplied(file: string, migrationsList: MigrationList): boolean {
+  if (!existsSync(file)) return false;
+  const db = new Database(file, { readonly: true, fileMustExist: true, timeout: 10_000 });
+  try {
+    const table = db.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_prisma_migrations'`).get();
+    if (!table) return false;
+    const rows = db
+      .prepare(`SELECT migration_name FROM _prisma_migrations WHERE finished_at IS NOT NULL AND rolled_back_at IS NULL`)
+      .all() as { migration_name: string }[];
+    const applied = new Set(rows.map((row) => row.migration_name));
+    return migrationsList.migrationDirectories.every((directory) => applied.has(directory.path));
+  } finally {
+    db.close();
+  }
+}
+
+/** SQLite's "database is locked", as the driver adapter reports it (error kind `SocketTimeout`). */
+function isBusy(error: unknown): boolean {
+  for (let e: unknown = error; e instanceof Error; e = e.cause) {
+    if (/SocketTimeout|SQLITE_BUSY|database is locked/.test(e.message)) return true;
+  }
+  return false;
 }
 
 /**

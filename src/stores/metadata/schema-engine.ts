@@ -221,7 +221,7 @@ function createFactory(connection: SchemaEngineConnection): SqlMigrationAwareDri
  * prepares as a single statement; a parameterless multi-statement script is run with `executeScript` instead.
  */
 function sqliteFactory(file: string): SqlMigrationAwareDriverAdapterFactory {
-  const inner = new PrismaBetterSqlite3({ url: file });
+  const inner = new PrismaBetterSqlite3({ url: file, timeout: 10_000 });
   const wrap = (adapter: SqlDriverAdapter): SqlDriverAdapter => {
     const executeRaw: SqlDriverAdapter['executeRaw'] = async (query) => {
       try {
