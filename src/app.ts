@@ -28,6 +28,7 @@ import { JobScheduler } from './jobs/scheduler.ts';
 import { FilesystemModelArtifactStore } from './stores/artifacts/model-artifacts.ts';
 import { TempFiles } from './stores/artifacts/temp-files.ts';
 import { SecretBox } from './secret-box.ts';
+import { statisticsOnCommit } from './services/statistics/statistics-on-commit.ts';
 import { openMetadataClient, type MetadataClient } from './stores/metadata/client.ts';
 import { DuckDbOfflineStore } from './stores/offline/duckdb.ts';
 import type { OfflineStore } from './stores/offline/offline-store.ts';
@@ -133,6 +134,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
   );
   const scheduler = new JobScheduler(prisma, runner, logger);
   const jobs = new JobService(prisma, events, pubsub, jobTypes, runner, scheduler);
+  featureGroups.onCommitted(statisticsOnCommit(jobs));
   const services: Services = {
     events,
     apiKeys,

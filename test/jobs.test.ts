@@ -1,7 +1,6 @@
 import { createClient, type Client } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { decodeGlobalID } from '@pothos/plugin-relay';
 import type { AlertEvent } from '../src/services/alert/alert-event.ts';
 import { CHURN_VIEW, churnRows, CUSTOMER_INFO, DEMOGRAPHY, SUBSCRIPTIONS } from './helpers/churn.ts';
 import { startTestServer, type TestServer } from './helpers/server.ts';
@@ -199,7 +198,7 @@ describe('COMMAND', () => {
     expect(done.logs).toContain('[stderr] oops');
     expect(done.duration).toBeGreaterThanOrEqual(0);
     expect((await gql(EXECUTION, { id, tail: 1 })).data.execution.logs).toHaveLength(1);
-    expect(alerts.some((a) => a.event.type === 'JOB_SUCCEEDED' && a.event.details?.executionId === decodeGlobalID(id).id)).toBe(true);
+    expect(alerts.some((a) => a.event.type === 'JOB_SUCCEEDED' && a.event.details?.executionId === id)).toBe(true);
   });
 
   it('fails on a non-zero exit, raising JOB_FAILED', async () => {
@@ -209,7 +208,7 @@ describe('COMMAND', () => {
     const done = await waitForExecution(gql, id, ended);
     expect(done.state).toBe('FAILED');
     expect(done.logs.at(-1)).toMatch(/exited with code 3/);
-    expect(alerts.some((a) => a.event.type === 'JOB_FAILED' && a.event.subject.name === 'broken' && a.event.details?.executionId === decodeGlobalID(id).id)).toBe(true);
+    expect(alerts.some((a) => a.event.type === 'JOB_FAILED' && a.event.subject.name === 'broken' && a.event.details?.executionId === id)).toBe(true);
   });
 
   it('stopExecution kills a running command: KILLED', async () => {
@@ -220,7 +219,7 @@ describe('COMMAND', () => {
     const res = await gql(`mutation($id: ID!) { stopExecution(id: $id) { __typename ... on StopExecutionPayload { execution { state finalStatus logs } } } }`, { id });
     expect(res.data.stopExecution.execution).toMatchObject({ state: 'KILLED', finalStatus: 'KILLED' });
     expect(res.data.stopExecution.execution.logs.at(-1)).toMatch(/killed: stopped/);
-    expect(alerts.some((a) => a.event.details?.executionId === decodeGlobalID(id).id)).toBe(false);
+    expect(alerts.some((a) => a.event.details?.executionId === id)).toBe(false);
   });
 });
 

@@ -4,7 +4,7 @@ export type ExecutionState = (typeof EXECUTION_STATES)[number];
 export type FinalState = Extract<ExecutionState, 'SUCCEEDED' | 'FAILED' | 'KILLED'>;
 
 /** What started an execution. */
-export const EXECUTION_TRIGGERS = ['MANUAL', 'SCHEDULE'] as const;
+export const EXECUTION_TRIGGERS = ['MANUAL', 'SCHEDULE', 'COMMIT'] as const;
 export type ExecutionTrigger = (typeof EXECUTION_TRIGGERS)[number];
 
 /** States of executions that have not ended. */

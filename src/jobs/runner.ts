@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { encodeGlobalID } from '@pothos/plugin-relay';
 import { hostname } from 'node:os';
 import type { Services } from '../app.ts';
 import { DomainError } from '../errors.ts';
@@ -297,7 +298,7 @@ export class JobRunner {
       type: final === 'SUCCEEDED' ? 'JOB_SUCCEEDED' : 'JOB_FAILED',
       subject: { kind: 'Job', name: jobName },
       message: `job ${jobName} ${final === 'SUCCEEDED' ? 'succeeded' : 'failed'}`,
-      details: { executionId, state: final },
+      details: { executionId: encodeGlobalID('Execution', executionId), state: final },
     });
   }
 
@@ -331,7 +332,7 @@ export class JobRunner {
           type: 'JOB_LONG_RUNNING',
           subject: { kind: 'Job', name: running.jobName },
           message: `job ${running.jobName} has been running for ${Math.round((now - running.startedAt) / 1000)} s`,
-          details: { executionId: id, state: 'RUNNING' },
+          details: { executionId: encodeGlobalID('Execution', id), state: 'RUNNING' },
         });
       }
       await this.recoverOrphans();

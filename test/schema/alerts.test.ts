@@ -167,6 +167,32 @@ describe('alert deliveries', () => {
     }
   });
 
+  it('a job whose run fails sends its signed JOB_FAILED alert, naming the job and the execution', async () => {
+    const p = await project();
+    const hook = await receiver();
+    try {
+      await addReceiver(p, 'oncall', hook.url, ['JOB_FAILED'], { kind: 'JOB', name: 'nightly_export' });
+      const created = await p.gql(`mutation($input: CreateJobInput!) { createJob(input: $input) { __typename ... on Error { message } } }`, {
+        input: { name: 'nightly_export', type: 'COMMAND', config: { command: process.execPath, args: ['-e', 'process.exit(3)'] } },
+      });
+      expect(created.data.createJob.__typename, JSON.stringify(created)).toBe('CreateJobPayload');
+      const run = await p.gql(`mutation { runJob(name: "nightly_export") { ... on RunJobPayload { execution { id } } ... on Error { message } } }`);
+      const executionId = run.data.runJob.execution.id;
+      const [delivery] = await settled(p, 1, 20_000);
+      expect(delivery).toMatchObject({ state: 'DELIVERED', eventType: 'JOB_FAILED', attempts: 1 });
+      const request = hook.received[0]!;
+      expect(verify(SECRET, request)).toBe(true);
+      const body = JSON.parse(request.body);
+      expect(body).toMatchObject({ type: 'JOB_FAILED', project: p.name, subject: { kind: 'Job', name: 'nightly_export' } });
+      const execution = await p.gql(`query($id: ID!) { execution(id: $id) { id finalStatus } }`, { id: executionId });
+      expect(execution.data.execution.finalStatus).toBe('FAILED');
+      // The execution's API id: what `execution(id:)` takes.
+      expect(body.details).toEqual({ executionId, state: 'FAILED' });
+    } finally {
+      await hook.close();
+    }
+  });
+
   it('retries a receiver answering 500 twice, then 200: DELIVERED after 3 attempts, same delivery id each time', async () => {
     const p = await project();
     const hook = await receiver(500, 503);

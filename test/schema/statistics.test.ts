@@ -101,6 +101,18 @@ async function insert(gql: Gql, name: string, rows: unknown[]): Promise<string> 
   return res.data.insertFeatureGroupData.commit.id;
 }
 
+/** The statistics computed after a commit by the group's statistics job (it runs in the background). */
+async function computedAfterCommit(gql: Gql, name: string, commit: string) {
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const res = await gql(`query($name: String!, $c: ID) { featureGroup(name: $name) { statistics(commit: $c) { ${STATS_FIELDS} } } }`, { name, c: commit });
+    const stats = res.data?.featureGroup?.statistics;
+    if (stats) return stats;
+    if (Date.now() > deadline) throw new Error(`no statistics computed after commit ${commit}: ${JSON.stringify(res)}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 async function compute(gql: Gql, name: string, commit?: string) {
   const res = await gql(COMPUTE, { fg: { name }, commit });
   expect(res.data?.computeStatistics.__typename, JSON.stringify(res)).toBe('ComputeStatisticsPayload');
@@ -227,6 +239,9 @@ describe('feature group statistics', () => {
     });
     const first = generate(Array.from({ length: 400 }, (_, i) => i), 1);
     const c1 = await insert(gql, 'generated', first);
+    // Each commit's statistics job computes them as of that commit; on demand gives the same.
+    const auto1 = await computedAfterCommit(gql, 'generated', c1);
+    checkAgainst(auto1, first, 12);
     const atFirst = await compute(gql, 'generated');
     expect(atFirst.commit).toBe(c1);
     checkAgainst(atFirst, first, 12);
@@ -235,6 +250,8 @@ describe('feature group statistics', () => {
     const second = generate(Array.from({ length: 200 }, (_, i) => 300 + i), 2);
     const c2 = await insert(gql, 'generated', second);
     const visible = [...first.slice(0, 300), ...second];
+    const auto2 = await computedAfterCommit(gql, 'generated', c2);
+    checkAgainst(auto2, visible, 12);
     const latest = await compute(gql, 'generated');
     expect(latest.commit).toBe(c2);
     checkAgainst(latest, visible, 12);
@@ -256,7 +273,9 @@ describe('feature group statistics', () => {
     expect(fg.statisticsHistory).toEqual([
       { id: asOf.id, rowCount: 400, commit: c1 },
       { id: latest.id, rowCount: 500, commit: c2 },
+      { id: auto2.id, rowCount: 500, commit: c2 },
       { id: atFirst.id, rowCount: 400, commit: c1 },
+      { id: auto1.id, rowCount: 400, commit: c1 },
     ]);
     expect(fg.limited.map((s: any) => s.id)).toEqual([asOf.id, latest.id]);
   });

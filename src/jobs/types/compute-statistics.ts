@@ -10,10 +10,16 @@ const config = z.strictObject({
   }),
 });
 
+/** Arguments of a run (`runJob(name, args)`): the commit to compute the statistics as of. */
+const runArgs = z
+  .strictObject({ commitId: z.string().min(1, 'give the commit id').nullish() })
+  .nullish();
+
 /**
- * COMPUTE_STATISTICS: computes and stores a feature group's statistics (newest commit, the group's
- * `statisticsConfig`), announced on `statisticsUpdated` like `computeStatistics`. The runner gives
- * the services; a run has no checkpoint to resume from (it recomputes).
+ * COMPUTE_STATISTICS: computes and stores a feature group's statistics (as of the commit given in
+ * the run's args, else the newest commit; the group's `statisticsConfig`), announced on
+ * `statisticsUpdated` like `computeStatistics`. The runner gives the services; a run has no
+ * checkpoint to resume from (it recomputes).
  */
 export function computeStatisticsJob(services: { readonly statistics: Pick<StatisticsService, 'computeForGroup'> }): JobType<typeof config> {
   return {
@@ -24,11 +30,14 @@ export function computeStatisticsJob(services: { readonly statistics: Pick<Stati
     resumable: false,
     async run(context) {
       const ref = context.config.featureGroup;
+      const parsed = runArgs.safeParse(context.args);
+      if (!parsed.success) throw new Error(`invalid args: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'args'}: ${i.message}`).join('; ')}`);
+      const commitId = parsed.data?.commitId ?? null;
       const label = `${ref.name}${ref.version == null ? ' (latest version)' : ` version ${ref.version}`}`;
       context.signal.throwIfAborted();
-      context.log(`computing statistics of feature group ${label}`);
+      context.log(`computing statistics of feature group ${label}${commitId ? ` as of commit ${commitId}` : ''}`);
       await context.progress(0, 'computing statistics');
-      const statistics = await services.statistics.computeForGroup(context.viewer, { name: ref.name, version: ref.version ?? null });
+      const statistics = await services.statistics.computeForGroup(context.viewer, { name: ref.name, version: ref.version ?? null }, { commitId });
       context.signal.throwIfAborted();
       context.log(
         `stored statistics ${statistics.id}: ${statistics.rowCount} rows, ${statistics.content.features.length} features, as of commit ${statistics.commitId ?? '(none)'}`,

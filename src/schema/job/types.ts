@@ -25,10 +25,16 @@ export const ExecutionFinalStatusEnum = builder.enumType('ExecutionFinalStatus',
   } as const,
 });
 
+const TRIGGER_DESCRIPTIONS: Record<ExecutionTrigger, string> = {
+  MANUAL: 'A `runJob` call.',
+  SCHEDULE: 'The job’s schedule.',
+  COMMIT: 'A commit of a feature group: its statistics job, run after each insert when statistics are enabled.',
+};
+
 export const ExecutionTriggerEnum = builder.enumType('ExecutionTrigger', {
   description: 'What started an execution.',
   values: Object.fromEntries(
-    EXECUTION_TRIGGERS.map((t) => [t, { description: t === 'MANUAL' ? 'A `runJob` call.' : 'The job’s schedule.' }]),
+    EXECUTION_TRIGGERS.map((t) => [t, { description: TRIGGER_DESCRIPTIONS[t] }]),
   ) as Record<ExecutionTrigger, { description: string }>,
 });
 

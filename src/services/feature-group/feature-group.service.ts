@@ -55,6 +55,9 @@ const updateInput = z.object({
 });
 export type UpdateFeatureGroupInput = z.input<typeof updateInput>;
 
+/** Called after an insert committed offline rows to a group. */
+export type CommitListener = (viewer: Viewer, group: FeatureGroup, commit: Commit) => Promise<void>;
+
 /** Injection points for tests of atomicity: each runs at its step of an insert and may throw. */
 export interface InsertFaults {
   afterPublish?(): void | Promise<void>;
@@ -76,6 +79,26 @@ export class FeatureGroupService {
     private readonly logger: Logger,
     private readonly alerts: AlertSink = noAlerts,
   ) {}
+
+  private readonly committedListeners: CommitListener[] = [];
+
+  /**
+   * Calls `listener` after each insert that committed offline rows (statistics after each commit).
+   * A listener's failure is logged: the commit has happened and stays.
+   */
+  onCommitted(listener: CommitListener): void {
+    this.committedListeners.push(listener);
+  }
+
+  private async notifyCommitted(viewer: Viewer, group: FeatureGroup, commit: Commit): Promise<void> {
+    for (const listener of this.committedListeners) {
+      try {
+        await listener(viewer, group, commit);
+      } catch (error) {
+        this.logger.error({ err: error, commitId: commit.id, group: group.name }, 'after-commit step failed');
+      }
+    }
+  }
 
   /**
    * Creates a group, or returns the existing one when its definition is the same
@@ -428,6 +451,7 @@ export class FeatureGroupService {
         this.logger.error({ err: error, commitId, group: group.name }, 'online write failed; the commit is replayed on start');
       }
     }
+    await this.notifyCommitted(viewer, group, commit);
     return commit;
   }
 

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../../errors.ts';
 import type { Execution, Job, Prisma } from '../../generated/sqlite/client.ts';
 import type { GranaryPubSub } from '../../pubsub.ts';
+import type { ExecutionTrigger } from '../../jobs/execution-state.ts';
 import type { JobType } from '../../jobs/job-type.ts';
 import type { JobTypeRegistry } from '../../jobs/registry.ts';
 import type { JobRunner } from '../../jobs/runner.ts';
@@ -153,7 +154,7 @@ export class JobService {
   }
 
   /** Starts a run of a job now (queued when this process is at its concurrency limit). */
-  async run(viewer: Viewer, name: string, args: unknown): Promise<Execution> {
+  async run(viewer: Viewer, name: string, args: unknown, trigger: ExecutionTrigger = 'MANUAL'): Promise<Execution> {
     const job = await this.get(viewer, name);
     const type = this.types.get(job.type, ['name']);
     this.authorize(viewer, type, 'run');
@@ -161,7 +162,7 @@ export class JobService {
       data: {
         jobId: job.id,
         projectId: job.projectId,
-        trigger: 'MANUAL',
+        trigger,
         args: args == null ? undefined : (args as Prisma.InputJsonValue),
         state: 'INITIALIZING',
         runner: this.runner.processId,

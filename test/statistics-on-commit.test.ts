@@ -1,0 +1,93 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestServer, type TestServer } from './helpers/server.ts';
+
+// Statistics after each commit run as the group's COMPUTE_STATISTICS job (trigger COMMIT), so the
+// insert returns before they are computed; each commit gets statistics as of itself.
+
+let srv: TestServer;
+beforeAll(async () => {
+  srv = await startTestServer();
+});
+afterAll(async () => {
+  await srv?.close();
+});
+
+const CREATE = `mutation($input: CreateFeatureGroupInput!) { createFeatureGroup(input: $input) { __typename ... on Error { message } } }`;
+const INSERT = `mutation($fg: FeatureGroupRef!, $rows: [JSON!]) {
+  insertFeatureGroupData(featureGroup: $fg, rows: $rows) { __typename ... on InsertFeatureGroupDataPayload { commit { id } } ... on Error { message } }
+}`;
+const STATISTICS = `query($name: String!, $commit: ID) {
+  featureGroup(name: $name) { statistics(commit: $commit) { commit rowCount features { name count mean } } }
+}`;
+const JOB = `query($name: String!) {
+  job(name: $name) { type config executions(first: 10) { edges { node { trigger args state finalStatus } } } }
+}`;
+
+async function until<T>(read: () => Promise<T | null | undefined>, what: string, ms = 20_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = await read();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+describe('statistics after each commit', () => {
+  it('computes the statistics of each commit as of that commit, in the group’s statistics job', async () => {
+    const p = await srv.newProject('soc');
+    const gql = (q: string, v: Record<string, unknown>) => srv.gql(q, v, p.key);
+    const input = { name: 'sales', primaryKey: ['id'], features: [{ name: 'id', type: 'BIGINT' }, { name: 'amount', type: 'DOUBLE' }] };
+    expect((await gql(CREATE, { input })).data.createFeatureGroup.__typename).toBe('CreateFeatureGroupPayload');
+
+    const first = await gql(INSERT, { fg: { name: 'sales' }, rows: [{ id: 1, amount: 10 }, { id: 2, amount: 20 }] });
+    const firstCommit = first.data.insertFeatureGroupData.commit.id;
+    const second = await gql(INSERT, { fg: { name: 'sales' }, rows: [{ id: 2, amount: 50 }, { id: 3, amount: 30 }] });
+    const secondCommit = second.data.insertFeatureGroupData.commit.id;
+
+    const atFirst = await until(async () => (await gql(STATISTICS, { name: 'sales', commit: firstCommit })).data.featureGroup.statistics, 'statistics of the first commit');
+    expect(atFirst).toEqual({
+      commit: firstCommit,
+      rowCount: 2,
+      features: [
+        { name: 'id', count: 2, mean: 1.5 },
+        { name: 'amount', count: 2, mean: 15 },
+      ],
+    });
+    // The second commit supersedes id 2: rows 1 → 10, 2 → 50, 3 → 30.
+    const atSecond = await until(async () => (await gql(STATISTICS, { name: 'sales', commit: secondCommit })).data.featureGroup.statistics, 'statistics of the second commit');
+    expect(atSecond.rowCount).toBe(3);
+    expect(atSecond.features.find((f: any) => f.name === 'amount').mean).toBeCloseTo(30, 10);
+
+    const job = await until(async () => {
+      const { data } = await gql(JOB, { name: 'sales_1_compute_stats' });
+      const runs = data.job?.executions.edges.map((e: any) => e.node) ?? [];
+      return runs.length === 2 && runs.every((r: any) => r.finalStatus) ? data.job : null;
+    }, 'both statistics runs to end');
+    expect(job.type).toBe('COMPUTE_STATISTICS');
+    expect(job.config).toEqual({ featureGroup: { name: 'sales', version: 1 } });
+    const runs = job.executions.edges.map((e: any) => e.node);
+    expect(runs.map((r: any) => [r.trigger, r.finalStatus])).toEqual([
+      ['COMMIT', 'SUCCEEDED'],
+      ['COMMIT', 'SUCCEEDED'],
+    ]);
+    expect(runs.map((r: any) => r.args.commitId).sort()).toEqual([firstCommit, secondCommit].sort());
+  });
+
+  it('runs nothing for a group whose statistics are disabled', async () => {
+    const p = await srv.newProject('soc_off');
+    const gql = (q: string, v: Record<string, unknown>) => srv.gql(q, v, p.key);
+    const input = {
+      name: 'quiet',
+      primaryKey: ['id'],
+      features: [{ name: 'id', type: 'BIGINT' }],
+      statisticsConfig: { enabled: false },
+    };
+    expect((await gql(CREATE, { input })).data.createFeatureGroup.__typename).toBe('CreateFeatureGroupPayload');
+    expect((await gql(INSERT, { fg: { name: 'quiet' }, rows: [{ id: 1 }] })).data.insertFeatureGroupData.__typename).toBe(
+      'InsertFeatureGroupDataPayload',
+    );
+    const { data } = await gql(`{ jobs(first: 10) { edges { node { name } } } }`, {});
+    expect(data.jobs.edges).toEqual([]);
+  });
+});
