@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { subscribeSse } from './helpers/sse.ts';
 import { startTestServer, type TestServer } from './helpers/server.ts';
 
 // With Redis pub/sub, a subscriber on one server process sees the runs of another.
@@ -24,45 +25,24 @@ describe('executionUpdated through Redis pub/sub', () => {
       key,
     );
     expect(created.data.createJob.__typename).toBe('CreateJobPayload');
-    const abort = new AbortController();
-    const response = await a.server.yoga.fetch('http://localhost/graphql', {
-      method: 'POST',
-      headers: { accept: 'text/event-stream', 'content-type': 'application/json', authorization: `Bearer ${key}` },
-      body: JSON.stringify({ query: `subscription { executionUpdated(job: "quick") { id state } }` }),
-      signal: abort.signal,
+    const stream = await subscribeSse((url, init) => a.server.yoga.fetch(url, init), 'http://localhost/graphql', key, {
+      query: `subscription { executionUpdated(job: "quick") { id state } }`,
     });
-    const updates: any[] = [];
-    void (async () => {
-      const decoder = new TextDecoder();
-      let buffer = '';
-      try {
-        for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
-          buffer += decoder.decode(chunk, { stream: true });
-          let end: number;
-          while ((end = buffer.indexOf('\n\n')) >= 0) {
-            const data = buffer.slice(0, end).split('\n').find((l) => l.startsWith('data:'));
-            buffer = buffer.slice(end + 2);
-            if (data && data.length > 5) updates.push(JSON.parse(data.slice(5)).data?.executionUpdated);
-          }
-        }
-      } catch {
-        // aborted
-      }
-    })();
+    const updates = () => stream.results().map((r) => r.data?.executionUpdated);
     const ran: string[] = [];
     try {
       const deadline = Date.now() + 15_000;
-      while (!updates.some((u) => u?.state === 'FAILED')) {
-        if (Date.now() > deadline) throw new Error(`no updates: ${JSON.stringify(updates)}`);
+      while (!updates().some((u) => u?.state === 'FAILED')) {
+        if (Date.now() > deadline) throw new Error(`no updates: ${JSON.stringify(updates())}`);
         const run = await b.gql(`mutation { runJob(name: "quick") { ... on RunJobPayload { execution { id } } } }`, undefined, key);
         ran.push(run.data.runJob.execution.id);
         await new Promise((r) => setTimeout(r, 300));
       }
     } finally {
-      abort.abort();
+      stream.close();
     }
     // Runs of process b, seen by a subscriber of process a.
-    expect(updates.every((u) => ran.includes(u.id))).toBe(true);
-    expect(updates.length).toBeGreaterThan(0);
+    expect(updates().every((u) => ran.includes(u.id))).toBe(true);
+    expect(updates().length).toBeGreaterThan(0);
   });
 });

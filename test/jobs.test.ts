@@ -4,6 +4,7 @@ import WebSocket from 'ws';
 import type { AlertEvent } from '../src/services/alert/alert-event.ts';
 import { CHURN_VIEW, churnRows, CUSTOMER_INFO, DEMOGRAPHY, SUBSCRIPTIONS } from './helpers/churn.ts';
 import { startTestServer, type TestServer } from './helpers/server.ts';
+import { subscribeSse } from './helpers/sse.ts';
 
 let srv: TestServer;
 let url: string;
@@ -275,34 +276,14 @@ describe('bad input', () => {
 });
 
 describe('executionUpdated over SSE', () => {
-  /** Reads `executionUpdated` payloads of an SSE subscription into `updates` until closed. */
-  async function sse(key: string, job: string | null, updates: any[]) {
-    const abort = new AbortController();
-    const response = await srv.server.yoga.fetch('http://localhost/graphql', {
-      method: 'POST',
-      headers: { accept: 'text/event-stream', 'content-type': 'application/json', authorization: `Bearer ${key}` },
-      body: JSON.stringify({ query: `subscription($job: String) { executionUpdated(job: $job) { state job { name } } }`, variables: { job } }),
-      signal: abort.signal,
+  /** An SSE subscription to `executionUpdated`, read in the background. */
+  async function sse(key: string, job: string | null) {
+    const stream = await subscribeSse((url, init) => srv.server.yoga.fetch(url, init), 'http://localhost/graphql', key, {
+      query: `subscription($job: String) { executionUpdated(job: $job) { state job { name } } }`,
+      variables: { job },
     });
-    expect(response.headers.get('content-type')).toMatch(/text\/event-stream/);
-    void (async () => {
-      const decoder = new TextDecoder();
-      let buffer = '';
-      try {
-        for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
-          buffer += decoder.decode(chunk, { stream: true });
-          let end: number;
-          while ((end = buffer.indexOf('\n\n')) >= 0) {
-            const data = buffer.slice(0, end).split('\n').find((l) => l.startsWith('data:'));
-            buffer = buffer.slice(end + 2);
-            if (data && data.length > 5) updates.push(JSON.parse(data.slice(5)).data?.executionUpdated);
-          }
-        }
-      } catch {
-        // aborted
-      }
-    })();
-    return () => abort.abort();
+    expect(stream.contentType).toMatch(/text\/event-stream/);
+    return { updates: () => stream.results().map((r) => r.data?.executionUpdated), close: () => stream.close() };
   }
 
   it('delivers the caller’s project’s runs only, filtered by job', async () => {
@@ -312,20 +293,20 @@ describe('executionUpdated over SSE', () => {
       await createJob(p.gql, { name: 'quick', type: 'TRAINING_DATASET', config: { featureView: { name: 'none' } } });
       await createJob(p.gql, { name: 'unwatched', type: 'TRAINING_DATASET', config: { featureView: { name: 'none' } } });
     }
-    const updates: any[] = [];
-    const close = await sse(mine.key, 'quick', updates);
+    const subscription = await sse(mine.key, 'quick');
     try {
       const deadline = Date.now() + 10_000;
-      while (!updates.some((u) => u?.state === 'FAILED')) {
-        if (Date.now() > deadline) throw new Error(`no updates: ${JSON.stringify(updates)}`);
+      while (!subscription.updates().some((u) => u?.state === 'FAILED')) {
+        if (Date.now() > deadline) throw new Error(`no updates: ${JSON.stringify(subscription.updates())}`);
         await runJob(other.gql, 'quick');
         await runJob(mine.gql, 'unwatched');
         await runJob(mine.gql, 'quick');
         await new Promise((r) => setTimeout(r, 300));
       }
     } finally {
-      close();
+      subscription.close();
     }
+    const updates = subscription.updates();
     // Only `quick` of this project: the other project's runs and the unwatched job never arrive.
     // (Another project's update would resolve to null here, or not arrive at all.)
     expect(updates.every((u) => u !== null && u.job.name === 'quick'), JSON.stringify(updates)).toBe(true);

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from './helpers/server.ts';
+import { subscribeSse, type Fetcher, type SseEvent, type SseStream as Stream } from './helpers/sse.ts';
 
 // Subscriptions over Server-Sent Events, as yoga serves them (GraphQL over SSE, distinct
 // connections mode): POST or GET /graphql with `Accept: text/event-stream`.
@@ -7,81 +8,9 @@ import { startTestServer, type TestServer } from './helpers/server.ts';
 const SUBSCRIBE = `subscription($kinds: [String!]) { registryEvents(kinds: $kinds) { kind name action at sequence } }`;
 const CREATE_KEY = `mutation($name: String!) { createApiKey(input: { name: $name, scopes: [READ] }) { __typename } }`;
 
-interface SseEvent {
-  event: string;
-  data: any;
-}
-
-interface Stream {
-  readonly status: number;
-  readonly contentType: string | null;
-  /** Every `next`/`complete` event received so far (comments, the keep-alive pings, are skipped). */
-  readonly events: SseEvent[];
-  /** Resolves when the server ends the stream. */
-  readonly ended: Promise<void>;
-  waitFor(predicate: (events: SseEvent[]) => boolean, ms?: number): Promise<void>;
-  close(): void;
-}
-
-/** Opens a subscription over SSE and reads its events in the background. */
-async function subscribe(
-  fetcher: (url: string, init: RequestInit) => Promise<Response>,
-  base: string,
-  key: string | null,
-  variables: Record<string, unknown> = {},
-  method: 'GET' | 'POST' = 'POST',
-): Promise<Stream> {
-  const abort = new AbortController();
-  const headers: Record<string, string> = { accept: 'text/event-stream' };
-  if (key) headers.authorization = `Bearer ${key}`;
-  let url = `${base}/graphql`;
-  let body: string | undefined;
-  if (method === 'GET') {
-    url += `?${new URLSearchParams({ query: SUBSCRIBE, variables: JSON.stringify(variables) })}`;
-  } else {
-    headers['content-type'] = 'application/json';
-    body = JSON.stringify({ query: SUBSCRIBE, variables });
-  }
-  const response = await fetcher(url, { method, headers, body, signal: abort.signal });
-  const events: SseEvent[] = [];
-  const ended = (async () => {
-    const decoder = new TextDecoder();
-    let buffer = '';
-    try {
-      for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
-        buffer += decoder.decode(chunk, { stream: true });
-        let end: number;
-        while ((end = buffer.indexOf('\n\n')) >= 0) {
-          const block = buffer.slice(0, end);
-          buffer = buffer.slice(end + 2);
-          const fields = Object.fromEntries(
-            block
-              .split('\n')
-              .filter((line) => line && !line.startsWith(':'))
-              .map((line) => [line.slice(0, line.indexOf(':')), line.slice(line.indexOf(':') + 1).trim()]),
-          );
-          if (fields.event) events.push({ event: fields.event, data: fields.data ? JSON.parse(fields.data) : null });
-        }
-      }
-    } catch (error) {
-      if (!abort.signal.aborted) throw error;
-    }
-  })();
-  ended.catch(() => {}); // surfaced by waitFor and by tests awaiting it
-  return {
-    status: response.status,
-    contentType: response.headers.get('content-type'),
-    events,
-    ended,
-    async waitFor(predicate, ms = 5000) {
-      const deadline = Date.now() + ms;
-      while (!predicate(events)) {
-        if (Date.now() > deadline) throw new Error(`timed out; got ${JSON.stringify(events)}`);
-        await Promise.race([new Promise((r) => setTimeout(r, 20)), ended.then(() => new Promise((r) => setTimeout(r, 20)))]);
-      }
-    },
-    close: () => abort.abort(),
-  };
+/** Opens the registryEvents subscription over SSE. */
+function subscribe(fetcher: Fetcher, base: string, key: string | null, variables: Record<string, unknown> = {}, method: 'GET' | 'POST' = 'POST') {
+  return subscribeSse(fetcher, `${base}/graphql`, key, { query: SUBSCRIBE, variables }, method);
 }
 
 /** A subscription is live once the server has registered it: cause probe events until one arrives. */

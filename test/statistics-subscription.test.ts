@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from './helpers/server.ts';
+import { subscribeSse } from './helpers/sse.ts';
 
 // statisticsUpdated over Server-Sent Events through yoga.fetch; with Redis pub/sub, the
 // statistics are computed by a second server process of the same deployment.
@@ -11,52 +12,8 @@ const COMPUTE = `mutation($fg: FeatureGroupRef!) {
   computeStatistics(featureGroup: $fg) { __typename ... on ComputeStatisticsPayload { statistics { id rowCount } } ... on Error { message } }
 }`;
 
-interface Stream {
-  readonly events: any[];
-  waitFor(predicate: (events: any[]) => boolean, ms?: number): Promise<void>;
-  close(): void;
-}
-
-async function subscribe(srv: TestServer, key: string, variables: Record<string, unknown>): Promise<Stream> {
-  const abort = new AbortController();
-  const response = await srv.server.yoga.fetch('http://localhost/graphql', {
-    method: 'POST',
-    headers: { accept: 'text/event-stream', 'content-type': 'application/json', authorization: `Bearer ${key}` },
-    body: JSON.stringify({ query: SUBSCRIBE, variables }),
-    signal: abort.signal,
-  });
-  expect(response.status).toBe(200);
-  const events: any[] = [];
-  const ended = (async () => {
-    const decoder = new TextDecoder();
-    let buffer = '';
-    try {
-      for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
-        buffer += decoder.decode(chunk, { stream: true });
-        let end: number;
-        while ((end = buffer.indexOf('\n\n')) >= 0) {
-          const block = buffer.slice(0, end);
-          buffer = buffer.slice(end + 2);
-          const data = block.split('\n').find((line) => line.startsWith('data:'));
-          if (data && block.includes('event: next')) events.push(JSON.parse(data.slice(5)));
-        }
-      }
-    } catch (error) {
-      if (!abort.signal.aborted) throw error;
-    }
-  })();
-  ended.catch(() => {});
-  return {
-    events,
-    async waitFor(predicate, ms = 10_000) {
-      const deadline = Date.now() + ms;
-      while (!predicate(events)) {
-        if (Date.now() > deadline) throw new Error(`timed out; got ${JSON.stringify(events)}`);
-        await new Promise((r) => setTimeout(r, 20));
-      }
-    },
-    close: () => abort.abort(),
-  };
+function subscribe(srv: TestServer, key: string, variables: Record<string, unknown>) {
+  return subscribeSse((url, init) => srv.server.yoga.fetch(url, init), 'http://localhost/graphql', key, { query: SUBSCRIBE, variables });
 }
 
 describe.each([
@@ -87,22 +44,22 @@ describe.each([
     const stream = await subscribe(a, mine.key, { fg: { name: 'watched' } });
     const all = await subscribe(a, mine.key, {});
     // Live once the server has registered it (with Redis, once SUBSCRIBE reached Redis).
-    for (let n = 0; stream.events.length === 0 || all.events.length === 0; n++) {
+    for (let n = 0; stream.results().length === 0 || all.results().length === 0; n++) {
       if (n > 50) throw new Error('subscription never became live');
       await gql(COMPUTE, { fg: { name: 'watched' } });
       await new Promise((r) => setTimeout(r, 100));
     }
-    const seen = stream.events.length;
-    const seenAll = all.events.length;
+    const seen = stream.results().length;
+    const seenAll = all.results().length;
 
     await gql(COMPUTE, { fg: { name: 'watched' } }, other.key);
     await gql(COMPUTE, { fg: { name: 'unwatched' } });
     const pushed = await gql(COMPUTE, { fg: { name: 'watched' } });
     const id = pushed.data.computeStatistics.statistics.id;
-    await stream.waitFor((events) => events.some((e) => e.data?.statisticsUpdated?.id === id));
-    await all.waitFor((events) => events.some((e) => e.data?.statisticsUpdated?.id === id));
+    await stream.waitFor((events) => events.some((e) => e.data?.data?.statisticsUpdated?.id === id));
+    await all.waitFor((events) => events.some((e) => e.data?.data?.statisticsUpdated?.id === id));
 
-    const fresh = stream.events.slice(seen).map((e) => e.data.statisticsUpdated);
+    const fresh = stream.results().slice(seen).map((r) => r.data.statisticsUpdated);
     // Probes still in flight may arrive first; nothing of another group or project may.
     expect(fresh.every((s: any) => s.featureGroup.name === 'watched')).toBe(true);
     expect(fresh.at(-1)).toEqual({
@@ -113,7 +70,7 @@ describe.each([
       features: [{ name: 'id', count: 2 }, { name: 'x', count: 1 }],
     });
     // Unfiltered: the project's groups, never another project's.
-    const names = all.events.slice(seenAll).map((e) => e.data.statisticsUpdated.featureGroup.name);
+    const names = all.results().slice(seenAll).map((r) => r.data.statisticsUpdated.featureGroup.name);
     expect(names).toContain('unwatched');
     expect(names.at(-1)).toBe('watched');
     expect(names.filter((n: string) => n === 'unwatched')).toHaveLength(1);
@@ -125,7 +82,7 @@ describe.each([
     const mine = await a.newProject('stsub_err');
     const stream = await subscribe(a, mine.key, { fg: { name: 'nothing' } });
     await stream.waitFor((events) => events.length > 0);
-    expect(stream.events[0].errors?.[0]?.message).toMatch(/nothing/);
+    expect(stream.results()[0].errors?.[0]?.message).toMatch(/nothing/);
     stream.close();
   });
 });
