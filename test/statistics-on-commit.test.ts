@@ -1,12 +1,16 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from './helpers/server.ts';
 
 // Statistics after each commit run as the group's COMPUTE_STATISTICS job (trigger COMMIT), so the
-// insert returns before they are computed; each commit gets statistics as of itself.
+// insert returns before they are computed; commits that arrive while such a run waits share it.
 
 let srv: TestServer;
 beforeAll(async () => {
-  srv = await startTestServer();
+  // One run at a time, so a test can hold the only slot and make commits queue.
+  srv = await startTestServer({ env: { GRANARY_JOB_CONCURRENCY: '1' } });
 });
 afterAll(async () => {
   await srv?.close();
@@ -42,9 +46,6 @@ describe('statistics after each commit', () => {
 
     const first = await gql(INSERT, { fg: { name: 'sales' }, rows: [{ id: 1, amount: 10 }, { id: 2, amount: 20 }] });
     const firstCommit = first.data.insertFeatureGroupData.commit.id;
-    const second = await gql(INSERT, { fg: { name: 'sales' }, rows: [{ id: 2, amount: 50 }, { id: 3, amount: 30 }] });
-    const secondCommit = second.data.insertFeatureGroupData.commit.id;
-
     const atFirst = await until(async () => (await gql(STATISTICS, { name: 'sales', commit: firstCommit })).data.featureGroup.statistics, 'statistics of the first commit');
     expect(atFirst).toEqual({
       commit: firstCommit,
@@ -55,6 +56,8 @@ describe('statistics after each commit', () => {
       ],
     });
     // The second commit supersedes id 2: rows 1 → 10, 2 → 50, 3 → 30.
+    const second = await gql(INSERT, { fg: { name: 'sales' }, rows: [{ id: 2, amount: 50 }, { id: 3, amount: 30 }] });
+    const secondCommit = second.data.insertFeatureGroupData.commit.id;
     const atSecond = await until(async () => (await gql(STATISTICS, { name: 'sales', commit: secondCommit })).data.featureGroup.statistics, 'statistics of the second commit');
     expect(atSecond.rowCount).toBe(3);
     expect(atSecond.features.find((f: any) => f.name === 'amount').mean).toBeCloseTo(30, 10);
@@ -71,7 +74,33 @@ describe('statistics after each commit', () => {
       ['COMMIT', 'SUCCEEDED'],
       ['COMMIT', 'SUCCEEDED'],
     ]);
-    expect(runs.map((r: any) => r.args.commitId).sort()).toEqual([firstCommit, secondCommit].sort());
+    expect(runs.map((r: any) => r.args)).toEqual([null, null]);
+  });
+
+  it('runs once for commits that arrive while its run waits for a slot, as of the newest of them', async () => {
+    const p = await srv.newProject('soc_burst');
+    const gql = (q: string, v: Record<string, unknown>) => srv.gql(q, v, p.key);
+    const input = { name: 'clicks', primaryKey: ['id'], features: [{ name: 'id', type: 'BIGINT' }, { name: 'n', type: 'INT' }] };
+    expect((await gql(CREATE, { input })).data.createFeatureGroup.__typename).toBe('CreateFeatureGroupPayload');
+    // Hold the process's only job slot with a command that waits for a file to appear.
+    const release = join(mkdtempSync(join(tmpdir(), 'granary-soc-')), 'release');
+    const script = `const fs = require('node:fs'); const t = setInterval(() => { if (fs.existsSync(${JSON.stringify(release)})) { clearInterval(t) } }, 20)`;
+    const blocker = await gql(`mutation($input: CreateJobInput!) { createJob(input: $input) { __typename ... on Error { message } } }`, {
+      input: { name: 'hold', type: 'COMMAND', config: { command: process.execPath, args: ['-e', script] } },
+    });
+    expect(blocker.data.createJob.__typename, JSON.stringify(blocker)).toBe('CreateJobPayload');
+    await gql(`mutation { runJob(name: "hold") { __typename } }`, {});
+
+    const commits: string[] = [];
+    for (let i = 1; i <= 5; i++) {
+      const res = await gql(INSERT, { fg: { name: 'clicks' }, rows: [{ id: i, n: i }] });
+      commits.push(res.data.insertFeatureGroupData.commit.id);
+    }
+    writeFileSync(release, '');
+    const stats = await until(async () => (await gql(STATISTICS, { name: 'clicks', commit: commits.at(-1) })).data.featureGroup.statistics, 'statistics of the last commit');
+    expect(stats).toMatchObject({ commit: commits.at(-1), rowCount: 5 });
+    const { data } = await gql(JOB, { name: 'clicks_1_compute_stats' });
+    expect(data.job.executions.edges.map((e: any) => [e.node.trigger, e.node.finalStatus])).toEqual([['COMMIT', 'SUCCEEDED']]);
   });
 
   it('runs nothing for a group whose statistics are disabled', async () => {

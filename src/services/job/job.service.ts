@@ -175,6 +175,20 @@ export class JobService {
   }
 
   /**
+   * Starts a run (args null) unless a run of the job with the same trigger is still waiting to start
+   * in this process: that one has not read anything yet, so it covers this request too. Returns the
+   * new execution, or null when one was waiting.
+   */
+  async runCoalesced(viewer: Viewer, name: string, trigger: ExecutionTrigger): Promise<Execution | null> {
+    const job = await this.get(viewer, name);
+    const waiting = await this.prisma.execution.findFirst({
+      where: { jobId: job.id, trigger, state: 'INITIALIZING', runner: this.runner.processId, finalStatus: null },
+      select: { id: true },
+    });
+    return waiting ? null : this.run(viewer, name, null, trigger);
+  }
+
+  /**
    * Stops an execution: KILLED. A run of this process is aborted and has ended when this returns;
    * a run of another process is flagged and ends at that process's next heartbeat (waited for a
    * few seconds). An execution that already ended is returned as it is.

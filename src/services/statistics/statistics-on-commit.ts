@@ -15,11 +15,13 @@ export function statisticsJobName(group: Pick<FeatureGroup, 'name' | 'version'>)
 /**
  * Statistics after each commit, as a job so that inserts stay fast: when the group's statistics are
  * enabled, its COMPUTE_STATISTICS job (created on the first commit, with the inserting key's rights)
- * is run with the commit's id (trigger COMMIT). The run, its logs and its `executionUpdated` events
- * are those of any job; the statistics are announced on `statisticsUpdated` when stored.
+ * is run (trigger COMMIT) and computes them as of the newest commit when it starts. Commits arriving
+ * while such a run still waits for a slot share it, so a burst of inserts queues one computation,
+ * not one per commit. The run, its logs and its `executionUpdated` events are those of any job; the
+ * statistics are announced on `statisticsUpdated` when stored.
  */
-export function statisticsOnCommit(jobs: Pick<JobService, 'create' | 'run'>) {
-  return async (viewer: Viewer, group: FeatureGroup, commit: Commit): Promise<void> => {
+export function statisticsOnCommit(jobs: Pick<JobService, 'create' | 'runCoalesced'>) {
+  return async (viewer: Viewer, group: FeatureGroup, _commit: Commit): Promise<void> => {
     if (!storedStatisticsConfig(group.statisticsConfig).enabled) return;
     const name = statisticsJobName(group);
     await jobs.create(viewer, {
@@ -27,6 +29,6 @@ export function statisticsOnCommit(jobs: Pick<JobService, 'create' | 'run'>) {
       type: 'COMPUTE_STATISTICS',
       config: { featureGroup: { name: group.name, version: group.version } },
     });
-    await jobs.run(viewer, name, { commitId: commit.id }, 'COMMIT');
+    await jobs.runCoalesced(viewer, name, 'COMMIT');
   };
 }
