@@ -143,6 +143,65 @@ export class DuckDbOfflineStore implements OfflineStore {
     });
   }
 
+  /**
+   * Loads rows that arrive as text (an external source's batches) into a new table of the
+   * in-memory database, through the DuckDB appender: each value is cast to its column's DuckDB
+   * type as it is appended (timestamps as UTC text). The table is visible to every connection of
+   * the store; the caller drops it with `dropTable`. Returns its quoted name.
+   */
+  async loadTable(columns: readonly { name: string; type: string }[], batches: AsyncIterable<readonly (readonly (string | null)[])[]>): Promise<string> {
+    const name = `ext_${randomUUID().replaceAll('-', '')}`;
+    const table = ident(name);
+    return this.withConnection(async (connection) => {
+      await connection.run(`CREATE TABLE ${table} (${columns.map((c) => `${ident(c.name)} ${duckdbType(c.type)}`).join(', ')})`);
+      try {
+        const appender = await connection.createAppender(name);
+        try {
+          const width = columns.length;
+          for await (const batch of batches) {
+            for (const row of batch) {
+              for (let c = 0; c < width; c++) {
+                const value = row[c];
+                if (value === null || value === undefined) appender.appendNull();
+                else appender.appendVarchar(value);
+              }
+              appender.endRow();
+            }
+          }
+          appender.flushSync();
+        } finally {
+          appender.closeSync();
+        }
+        return table;
+      } catch (error) {
+        await connection.run(`DROP TABLE IF EXISTS ${table}`).catch(() => {});
+        throw error;
+      }
+    });
+  }
+
+  /** Drops a table made by `loadTable`. */
+  async dropTable(table: string): Promise<void> {
+    await this.withConnection((connection) => connection.run(`DROP TABLE IF EXISTS ${table}`).then(() => undefined));
+  }
+
+  /** The columns of a relation (a file reader, say) with their feature types, as schema inference names them. */
+  async describe(relation: string): Promise<{ name: string; type: string }[]> {
+    return this.withConnection(async (connection) => {
+      const described = await connection.runAndReadAll(`DESCRIBE SELECT * FROM ${relation}`);
+      return described.getRows().map(([name, type]) => ({ name: String(name), type: featureTypeOf(String(type)) }));
+    });
+  }
+
+  relationOnlineRows(relation: string, schema: GroupSchema, batchSize = 1000): AsyncIterable<OnlineRow[]> {
+    return relationOnlineRows(this, relation, schema, batchSize);
+  }
+
+  /** Runs `sql` and returns it as a DataFrame whose columns are `columns`. */
+  async query(sql: string, columns: readonly DataFrameColumn[]): Promise<DataFrame> {
+    return this.withConnection((connection) => readDataFrame(connection, sql, columns));
+  }
+
   /** The folder of a group version's files. */
   groupDir(location: GroupLocation): string {
     for (const [key, segment] of [
@@ -559,7 +618,6 @@ async function* streamOnlineRows(
   batchSize: number,
 ): AsyncIterable<OnlineRow[]> {
   if (paths.length === 0) return;
-  const size = Math.max(1, Math.floor(batchSize));
   const keys = schema.primaryKey.map(ident).join(', ');
   const et = schema.eventTime === null ? null : features.find((f) => f.name === schema.eventTime)!;
   const etMicros = et === null ? 'NULL' : eventTimeMicrosSql(ident(et.name), et.parsed);
@@ -568,6 +626,33 @@ async function* streamOnlineRows(
     FROM read_parquet(${files}, file_row_number = true, filename = true)
     QUALIFY row_number() OVER (PARTITION BY ${keys} ORDER BY ${et === null ? '' : `${ident(et.name)} DESC NULLS LAST, `}filename DESC, file_row_number DESC) = 1
     ORDER BY ${keys}`;
+  yield* streamOnlineRowsSql(store, sql, schema, features, batchSize);
+}
+
+/**
+ * The newest row per primary key (by event time) of a relation built elsewhere (an external
+ * group's rows), in batches of OnlineRow: the relation has one column per feature of `schema`.
+ */
+function relationOnlineRows(store: DuckDbOfflineStore, relation: string, schema: GroupSchema, batchSize = 1000): AsyncIterable<OnlineRow[]> {
+  const features = schemaFeatures(schema);
+  const keys = schema.primaryKey.map(ident).join(', ');
+  const et = schema.eventTime === null ? null : features.find((f) => f.name === schema.eventTime)!;
+  const etMicros = et === null ? 'NULL' : eventTimeMicrosSql(ident(et.name), et.parsed);
+  const sql = `SELECT ${features.map((f) => ident(f.name)).join(', ')}, ${etMicros} AS "#et" FROM (${relation})
+    QUALIFY row_number() OVER (PARTITION BY ${keys}${et === null ? '' : ` ORDER BY ${ident(et.name)} DESC NULLS LAST`}) = 1
+    ORDER BY ${keys}`;
+  return streamOnlineRowsSql(store, sql, schema, features, batchSize);
+}
+
+/** Streams `sql` (one column per feature, then `"#et"` as comparable event time) as OnlineRow batches, converted chunk by chunk. */
+async function* streamOnlineRowsSql(
+  store: DuckDbOfflineStore,
+  sql: string,
+  schema: GroupSchema,
+  features: readonly Feature[],
+  batchSize: number,
+): AsyncIterable<OnlineRow[]> {
+  const size = Math.max(1, Math.floor(batchSize));
   const connection = await store.connect();
   try {
     const result = await connection.stream(sql);
@@ -895,8 +980,8 @@ function eventTimeMicrosSql(column: string, type: ParsedType): string {
   return `CAST(${column} AS BIGINT)`;
 }
 
-/** The feature type of a DuckDB column type, for schema inference. */
-function featureTypeOf(type: string): string {
+/** The feature type of a DuckDB column type, for schema inference (files, external sources). */
+export function featureTypeOf(type: string): string {
   const element = listElementType(type);
   if (element !== null) return `ARRAY<${featureTypeOf(element)}>`;
   if (type === 'INTEGER' || type === 'SMALLINT' || type === 'TINYINT' || type === 'USMALLINT' || type === 'UTINYINT') return 'INT';
