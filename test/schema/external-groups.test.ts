@@ -173,7 +173,7 @@ describe('PostgreSQL external groups', () => {
     expect(got.filter((r) => r[3] !== null).length).toBeGreaterThan(labels.length / 2);
   });
 
-  it('computes statistics over the source rows; MATERIALIZE fills the online store for featureVector', async () => {
+  it('validates and computes statistics over the source rows; MATERIALIZE fills the online store for featureVector', async () => {
     const { gql } = await project('extstat');
     await admin.query(`CREATE TABLE ${SCHEMA}.accounts (id text, seen_at timestamp, balance double precision)`);
     await admin.query(
@@ -184,6 +184,27 @@ describe('PostgreSQL external groups', () => {
       input: { name: 'accounts', dataSource: 'db', table: `${SCHEMA}.accounts`, primaryKey: ['id'], eventTime: 'seen_at', onlineEnabled: true },
     });
     expect(ext.data.createExternalFeatureGroup.__typename, JSON.stringify(ext)).toBe('CreateExternalFeatureGroupPayload');
+
+    // Validation: the suite evaluated over the rows the source holds.
+    const suite = await gql(`mutation {
+      saveExpectationSuite(featureGroup: { name: "accounts" }, input: {
+        name: "accounts_suite", ingestionPolicy: STRICT
+        expectations: [
+          { type: "expect_column_values_to_not_be_null", kwargs: { column: "balance" } }
+          { type: "expect_column_values_to_be_between", kwargs: { column: "balance", min_value: 0, max_value: 100 } }
+        ]
+      }) { __typename ... on Error { message } }
+    }`);
+    expect(suite.data.saveExpectationSuite.__typename, JSON.stringify(suite)).toBe('SaveExpectationSuitePayload');
+    const validated = await gql(`mutation {
+      validateFeatureGroup(featureGroup: { name: "accounts" }) { __typename ... on ValidateFeatureGroupPayload { validationReport } ... on Error { message } }
+    }`);
+    const report = validated.data.validateFeatureGroup.validationReport;
+    expect(report.success, JSON.stringify(validated)).toBe(false);
+    expect(report.results.map((r: any) => [r.expectationType, r.success, r.unexpectedCount])).toEqual([
+      ['expect_column_values_to_not_be_null', false, 1],
+      ['expect_column_values_to_be_between', true, 0],
+    ]);
 
     const stats = await gql(`mutation {
       computeStatistics(featureGroup: { name: "accounts" }) {

@@ -193,6 +193,14 @@ export class DuckDbOfflineStore implements OfflineStore {
     });
   }
 
+  async queryRows(rows: string, build: (rows: string) => readonly string[]): Promise<unknown[][][]> {
+    return this.withConnection(async (connection) => {
+      const results: unknown[][][] = [];
+      for (const sql of build(rows)) results.push((await connection.runAndReadAll(sql)).getRowsJson());
+      return results;
+    });
+  }
+
   relationOnlineRows(relation: string, schema: GroupSchema, batchSize = 1000): AsyncIterable<OnlineRow[]> {
     return relationOnlineRows(this, relation, schema, batchSize);
   }

@@ -122,6 +122,12 @@ export interface OfflineStore {
   describe(relation: string): Promise<{ name: string; type: string }[]>;
   /** Runs a query built elsewhere (an external group's rows) and returns it as a DataFrame with these columns. */
   query(sql: string, columns: readonly { name: string; type: string }[]): Promise<DataFrame>;
+  /**
+   * Runs read-only statements built over `rows` (a SELECT built elsewhere: a group's visible rows,
+   * an external group's relation) as `StagedCommit.query` does: `build` returns the statements,
+   * each statement's rows come back with JSON values.
+   */
+  queryRows(rows: string, build: (rows: string) => readonly string[]): Promise<unknown[][][]>;
   /** The newest row per primary key of a relation built elsewhere (one column per feature of `schema`), in batches. */
   relationOnlineRows(relation: string, schema: GroupSchema, batchSize?: number): AsyncIterable<OnlineRow[]>;
   /** Removes files of the group folder that no commit lists (left by a killed insert); returns them. */
