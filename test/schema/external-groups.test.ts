@@ -297,7 +297,7 @@ describe('PostgreSQL external groups', () => {
 
 describe('file external groups', () => {
   it('reads a Parquet directory and a CSV file in place, with their schemas', async () => {
-    const { gql } = await project('extfiles');
+    const { gql, key: projectKey } = await project('extfiles');
     const base = join(filesDir, 'lake');
     mkdirSync(join(base, 'events', 'day=1'), { recursive: true });
     mkdirSync(join(base, 'events', 'day=2'), { recursive: true });
@@ -317,6 +317,12 @@ describe('file external groups', () => {
       db.closeSync();
     }
     writeFileSync(join(base, 'users.csv'), 'user_id,signup,score\nu0,2025-12-01,3\nu1,2025-12-15,7\n');
+
+    // Configs are checked: FILES needs an absolute directory, POSTGRES a postgresql:// URL.
+    const relative = await gql(CREATE_SOURCE, { input: { name: 'rel', type: 'FILES', config: { path: 'data' } } });
+    expect(relative.data.createDataSource.__typename).toBe('ValidationError');
+    const badUrl = await gql(`mutation { createDataSource(input: { name: "bad", type: POSTGRES, config: { url: "mysql://x" } }) { __typename ... on ValidationError { issues { path } } } }`);
+    expect(badUrl.data.createDataSource.issues[0].path).toEqual(['input', 'config', 'url']);
 
     const source = await gql(CREATE_SOURCE, { input: { name: 'lake', type: 'FILES', config: { path: base } } });
     expect(source.data.createDataSource.dataSource).toEqual({ name: 'lake', type: 'FILES', config: { path: base }, hasPassword: false });
@@ -354,6 +360,13 @@ describe('file external groups', () => {
       { user_id: 'u0', signup: '2025-12-01', score: 3 },
       { user_id: 'u1', signup: '2025-12-15', score: 7 },
     ]);
+
+    // Downloads read the source too.
+    const url = (await gql(`{ featureGroup(name: "users") { downloadUrl(format: CSV) } }`)).data.featureGroup.downloadUrl;
+    const origin = await srv.listen();
+    const download = await fetch(origin + url, { headers: { authorization: `Bearer ${projectKey}` } });
+    expect(download.status).toBe(200);
+    expect((await download.text()).trim().split('\n')).toEqual(['user_id,signup,score', 'u0,2025-12-01,3', 'u1,2025-12-15,7']);
 
     // Paths outside the source's directory are refused.
     const outside = await gql(CREATE_EXTERNAL, { input: { name: 'escape', dataSource: 'lake', path: '../secret.csv', primaryKey: ['x'] } });

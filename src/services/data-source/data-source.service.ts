@@ -136,13 +136,24 @@ export class DataSourceService {
   }
 }
 
+/** parseInput with issues under `input.config`. */
+function parseConfigInput<S extends z.ZodType>(schema: S, raw: unknown): z.output<S> {
+  try {
+    return parseInput(schema, raw, 'config');
+  } catch (error) {
+    if (!(error instanceof ValidationError)) throw error;
+    const issues = error.issues.map((i) => ({ path: ['input', ...i.path], message: i.message }));
+    throw new ValidationError(`${issues[0]!.path.join('.')}: ${issues[0]!.message}`, issues);
+  }
+}
+
 /** Validates a config and splits off the password: the URL kept has none. */
 function parseConfig(type: DataSourceType, raw: unknown): { config: PublicConfig; password: string | null } {
   if (type === 'FILES') {
-    const { path } = parseInput(filesConfig, raw, 'input.config');
+    const { path } = parseConfigInput(filesConfig, raw);
     return { config: { path: normalize(path).replace(/(.)\/+$/, '$1') }, password: null };
   }
-  const parsed = parseInput(postgresConfig, raw, 'input.config');
+  const parsed = parseConfigInput(postgresConfig, raw);
   let url: URL;
   try {
     url = new URL(parsed.url);

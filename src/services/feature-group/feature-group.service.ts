@@ -14,6 +14,7 @@ import { validateStaged } from '../expectation/expectation-suite.service.ts';
 import { recordChanged, recordCreated, recordDeleted } from '../lineage/catalog.ts';
 import type { RegistryChange, RegistryEventsService } from '../registry-events.service.ts';
 import { parseInput } from '../validation.ts';
+import { ident } from '../../stores/offline/duckdb.ts';
 import { parseStatisticsConfig, storedStatisticsConfig } from '../../engine/statistics/config.ts';
 import type { Viewer } from '../viewer.ts';
 import type { DataSourceService } from '../data-source/data-source.service.ts';
@@ -352,6 +353,14 @@ export class FeatureGroupService {
     options: { format: 'PARQUET' | 'CSV'; asOf?: Date | null },
     path: string,
   ): Promise<void> {
+    if (group.dataSourceId !== null && this.external) {
+      const schema = groupSchema(group);
+      const order = [...schema.primaryKey, ...(schema.eventTime ? [schema.eventTime] : [])].map(ident).join(', ');
+      await this.external.withRelation(group, {}, (sql) =>
+        this.offline.exportQuery(`SELECT * FROM (${sql}) ORDER BY ${order}`, { format: options.format, path }),
+      );
+      return;
+    }
     const commits = (await this.commits(group.id, options.asOf)).filter((c) => c.storage !== 'ONLINE');
     await this.offline.exportTo(this.location(viewer.projectName, group), groupSchema(group), commits.map(commitRef), {
       format: options.format,

@@ -196,6 +196,11 @@ export class DuckDbOfflineStore implements OfflineStore {
     });
   }
 
+  async exportQuery(sql: string, target: ExportTarget): Promise<void> {
+    const options = target.format === 'PARQUET' ? 'FORMAT parquet, COMPRESSION zstd' : 'FORMAT csv, HEADER true';
+    await this.withConnection((connection) => connection.run(`COPY (${sql}) TO ${sqlString(target.path)} (${options})`).then(() => undefined));
+  }
+
   /** Drops a table made by `loadTable`. */
   async dropTable(table: string): Promise<void> {
     await this.withConnection((connection) => connection.run(`DROP TABLE IF EXISTS ${table}`).then(() => undefined));

@@ -116,6 +116,8 @@ export interface OfflineStore {
    * type; returns the table's quoted name for SQL built elsewhere. Drop it with `dropTable`.
    */
   loadTable(columns: readonly { name: string; type: string }[], batches: AsyncIterable<readonly (readonly (string | null)[])[]>): Promise<string>;
+  /** Writes the rows of a query built elsewhere (an external group's relation) to a file. */
+  exportQuery(sql: string, target: ExportTarget): Promise<void>;
   /** Drops a table made by `loadTable`. */
   dropTable(table: string): Promise<void>;
   /** The columns of a relation built elsewhere (a file reader) with the feature types schema inference gives them. */
