@@ -13,7 +13,10 @@ import {
   DuckDBArrayValue,
   DuckDBTimestampValue,
   DuckDBDataChunk,
+  BIGINT,
   BOOLEAN,
+  DATE,
+  TIMESTAMP,
   DOUBLE,
   FLOAT,
   INTEGER,
@@ -165,19 +168,32 @@ export class DuckDbOfflineStore implements OfflineStore {
         try {
           const width = columns.length;
           const kinds = columns.map((c) => chunkColumn(c.type));
-          const types = kinds.map((k) => k.type);
-          // Whole vectors at a time: numbers and booleans are copied into DuckDB in one call per
-          // vector, text is cast by DuckDB vector by vector (far cheaper than a call per value).
+          // Whole vectors at a time: values parsed here go into typed vectors copied into DuckDB in
+          // one call per vector; the rest go as text that DuckDB casts vector by vector (far
+          // cheaper than a call per value). A column whose text this parser does not know (a BC
+          // date, `infinity`) goes as text for that chunk.
           for await (const batch of batches) {
             for (let start = 0; start < batch.length; start += CHUNK_ROWS) {
               const count = Math.min(CHUNK_ROWS, batch.length - start);
-              const values = kinds.map(() => new Array<DuckDBValue>(count));
-              for (let i = 0; i < count; i++) {
-                const row = batch[start + i]!;
-                for (let c = 0; c < width; c++) {
-                  const value = row[c];
-                  values[c]![i] = value === null || value === undefined ? null : kinds[c]!.parse(value);
+              const types: DuckDBType[] = [];
+              const values: DuckDBValue[][] = [];
+              for (let c = 0; c < width; c++) {
+                const kind = kinds[c]!;
+                const column = new Array<DuckDBValue>(count);
+                let parsed = kind.parse !== null;
+                for (let i = 0; i < count; i++) {
+                  const text = batch[start + i]![c];
+                  if (text === null || text === undefined) column[i] = null;
+                  else if (parsed) {
+                    const value = kind.parse!(text);
+                    if (value === undefined) {
+                      parsed = false;
+                      i = -1;
+                    } else column[i] = value;
+                  } else column[i] = text;
                 }
+                types.push(parsed ? kind.type : VARCHAR);
+                values.push(column);
               }
               const chunk = DuckDBDataChunk.create(types, count);
               chunk.setColumns(values);
@@ -1005,26 +1021,51 @@ function coerce(v: string, src: string, t: ParsedType, depth = 0): { value: stri
 /** Rows per data chunk appended: DuckDB's vector size. */
 const CHUNK_ROWS = 2048;
 
+const PG_TIMESTAMP = /^(\d{4})-(\d\d)-(\d\d) (\d\d):(\d\d):(\d\d)(?:\.(\d{1,6}))?(?:\+00(?::00)?)?$/;
+const PG_DATE = /^(\d{4})-(\d\d)-(\d\d)$/;
+
 /**
- * How a column of text values goes into a data chunk for a feature type: INT, DOUBLE, FLOAT and
- * BOOLEAN parsed here into their own vector type; everything else as VARCHAR, which the appender
- * casts to the column's type (timestamps as UTC text).
+ * How a column of text values (PostgreSQL's text forms, in UTC) goes into a data chunk for a
+ * feature type: `parse` turns a text into the value of `type`, or undefined when it cannot (then
+ * the text goes as VARCHAR, cast by DuckDB); a null `parse` always sends text.
  */
-function chunkColumn(type: string): { type: DuckDBType; parse: (text: string) => DuckDBValue } {
+function chunkColumn(type: string): { type: DuckDBType; parse: ((text: string) => DuckDBValue | undefined) | null } {
   const parsed = parseFeatureType(type);
   if (parsed.kind === 'scalar') {
     switch (parsed.name) {
       case 'INT':
         return { type: INTEGER, parse: Number };
+      case 'BIGINT':
+        return { type: BIGINT, parse: (text) => BigInt(text) };
       case 'DOUBLE':
         return { type: DOUBLE, parse: Number };
       case 'FLOAT':
         return { type: FLOAT, parse: Number };
       case 'BOOLEAN':
         return { type: BOOLEAN, parse: (text) => text === 't' || text === 'true' };
+      case 'TIMESTAMP':
+        return {
+          type: TIMESTAMP,
+          parse: (text) => {
+            const m = PG_TIMESTAMP.exec(text);
+            if (!m) return undefined;
+            const ms = Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!, +m[4]!, +m[5]!, +m[6]!);
+            if (+m[1]! < 100) return undefined; // Date.UTC maps years 0–99 to 1900–1999
+            return new DuckDBTimestampValue(BigInt(ms) * 1000n + BigInt((m[7] ?? '').padEnd(6, '0') || '0'));
+          },
+        };
+      case 'DATE':
+        return {
+          type: DATE,
+          parse: (text) => {
+            const m = PG_DATE.exec(text);
+            if (!m || +m[1]! < 100) return undefined;
+            return new DuckDBDateValue(Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!) / 86_400_000);
+          },
+        };
     }
   }
-  return { type: VARCHAR, parse: (text) => text };
+  return { type: VARCHAR, parse: null };
 }
 
 /** The event time as comparable epoch microseconds (TIMESTAMP, DATE) or the BIGINT itself. */
