@@ -49,6 +49,8 @@ export interface RelationOptions {
  */
 export interface ExternalRelation {
   readonly sql: string;
+  /** The data source's name, for errors. */
+  readonly source: string;
   release(): Promise<void>;
 }
 
@@ -152,7 +154,7 @@ export class ExternalGroupService {
       const relation: PostgresRelation = 'table' in spec ? { table: spec.table } : { query: (spec as { query: string }).query };
       const rows = connector.source.rows(relation, { columns: features.map((f) => spec.columns[f.name] ?? f.name), window, orderBy, limit });
       const table = await this.offline.loadTable(features, rows);
-      return { sql: `SELECT ${features.map((f) => ident(f.name)).join(', ')} FROM ${table}`, release: () => this.offline.dropTable(table) };
+      return { sql: `SELECT ${features.map((f) => ident(f.name)).join(', ')} FROM ${table}`, source: source.name, release: () => this.offline.dropTable(table) };
     }
     const { path, format } = spec as { path: string; format: FileFormat };
     const reader = await connector.source.reader(path, format);
@@ -165,7 +167,7 @@ export class ExternalGroupService {
     const select = features.map((f) => `CAST(${ident(spec.columns[f.name] ?? f.name)} AS ${duckdbType(f.type)}) AS ${ident(f.name)}`);
     let sql = `SELECT ${select.join(', ')} FROM ${reader}${where.length > 0 ? ` WHERE ${where.join(' AND ')}` : ''}`;
     if (limit !== null) sql += ` ORDER BY ${orderBy.map(ident).join(', ')} LIMIT ${Math.max(0, Math.floor(limit))}`;
-    return { sql, release: async () => {} };
+    return { sql, source: source.name, release: async () => {} };
   }
 
   /** The group's rows (at most `first`), ordered by primary key and event time. */
@@ -177,7 +179,7 @@ export class ExternalGroupService {
       const limit = options.first !== undefined ? ` LIMIT ${Math.max(0, Math.floor(options.first))}` : '';
       return await this.offline.query(`SELECT * FROM (${relation.sql}) ORDER BY ${order}${limit}`, schema.features);
     } catch (error) {
-      throw this.duckdbFailure(error, group);
+      throw this.duckdbFailure(error, group, relation.source);
     } finally {
       await relation.release();
     }
@@ -199,7 +201,7 @@ export class ExternalGroupService {
     try {
       return await work(relation.sql);
     } catch (error) {
-      throw this.duckdbFailure(error, group);
+      throw this.duckdbFailure(error, group, relation.source);
     } finally {
       await relation.release();
     }
@@ -220,11 +222,11 @@ export class ExternalGroupService {
   }
 
   /** A DuckDB failure while reading an external group's files is the source's failure. */
-  private duckdbFailure(error: unknown, group: FeatureGroup): unknown {
+  private duckdbFailure(error: unknown, group: FeatureGroup, source: string): unknown {
     if (error instanceof DataSourceError || !(error instanceof Error) || !group.external) return error;
     const spec = group.external as unknown as ExternalSpec;
     if (!('path' in spec)) return error;
-    return new DataSourceError(`reading ${spec.path} of feature group ${group.name} failed: ${error.message}`, 'files', spec.path);
+    return new DataSourceError(`reading ${spec.path} of feature group ${group.name} in data source ${source} failed: ${error.message}`, source, spec.path);
   }
 }
 
