@@ -29,6 +29,8 @@ import { FilesystemModelArtifactStore } from './stores/artifacts/model-artifacts
 import { TempFiles } from './stores/artifacts/temp-files.ts';
 import { SecretBox } from './secret-box.ts';
 import { statisticsOnCommit } from './services/statistics/statistics-on-commit.ts';
+import { DataSourceService } from './services/data-source/data-source.service.ts';
+import { ExternalGroupService } from './services/external-group/external-group.service.ts';
 import { openMetadataClient, type MetadataClient } from './stores/metadata/client.ts';
 import { DuckDbOfflineStore } from './stores/offline/duckdb.ts';
 import type { OfflineStore } from './stores/offline/offline-store.ts';
@@ -64,6 +66,10 @@ export interface Services {
   readonly alerts: AlertService;
   /** Seals secrets before they are stored (data-source passwords, webhook secrets). */
   readonly secrets: SecretBox;
+  /** Data sources (storage connectors): PostgreSQL databases and file directories external groups read in place. */
+  readonly dataSources: DataSourceService;
+  /** External feature groups' rows as DuckDB relations (`relation`), read from their sources at query time. */
+  readonly externalGroups: ExternalGroupService;
 }
 
 /** Everything one server process holds: configuration, stores, pub/sub and services. */
@@ -103,8 +109,10 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
   const secrets = SecretBox.open(config.secretKey, config.dataDir);
   // The delivery worker starts with the first recorded alert, or with `alerts.start()` (serve).
   const alerts = new AlertService(prisma, events, secrets, logger, config.alerts);
-  const featureGroups = new FeatureGroupService(prisma, events, offline, online, logger, alerts);
-  const expectationSuites = new ExpectationSuiteService(prisma, events, featureGroups);
+  const dataSources = new DataSourceService(prisma, events, secrets);
+  const externalGroups = new ExternalGroupService(prisma, dataSources, offline);
+  const featureGroups = new FeatureGroupService(prisma, events, offline, online, logger, alerts, externalGroups, dataSources);
+  const expectationSuites = new ExpectationSuiteService(prisma, events, featureGroups, offline, externalGroups);
   const tempFiles = new TempFiles(config.dataDir);
   const featureViews = new FeatureViewService(prisma, events);
   const trainingDatasets = new TrainingDatasetService(
@@ -113,6 +121,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
     featureViews,
     offline,
     new TrainingDataFiles(offline, join(config.dataDir, 'training-datasets')),
+    externalGroups,
   );
   const serving = new ServingService(prisma, featureViews, trainingDatasets, online, pubsub, logger);
   const models = new ModelService(prisma, events, new FilesystemModelArtifactStore(join(config.dataDir, 'artifacts')), logger);
@@ -121,7 +130,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
   const searchIndex = target.provider === 'sqlite' ? sqliteSearchIndex(prisma, dialect) : postgresSearchIndex(prisma, dialect);
   const search = new SearchService(prisma, searchIndex, logger);
   const lineage = new LineageService(prisma, dialect);
-  const statistics = new StatisticsService(prisma, offline, featureGroups, pubsub, alerts);
+  const statistics = new StatisticsService(prisma, offline, featureGroups, pubsub, alerts, externalGroups);
   const jobTypes = new JobTypeRegistry([...BUILT_IN_JOB_TYPES, computeStatisticsJob({ statistics })]);
   const runner = new JobRunner(
     // `services` is read only once executions run, after it is assigned below.
@@ -153,6 +162,8 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
     jobs,
     alerts,
     secrets,
+    dataSources,
+    externalGroups,
   };
   await jobs.start();
   return {

@@ -69,3 +69,21 @@ export class DataValidationError extends DomainError {
     super(message);
   }
 }
+
+/**
+ * A data source (storage connector) failed while Granary read from it: unreachable, the table,
+ * file or column is gone, a column's type changed. Names the source and the object read; the
+ * message never carries credentials.
+ */
+export class DataSourceError extends DomainError {
+  override readonly name = 'DataSourceError';
+  constructor(
+    message: string,
+    /** The data source's name. */
+    readonly source: string,
+    /** What was read: a table, query, path or column (`public.orders`, `orders.amount`); null when the source itself failed. */
+    readonly object: string | null,
+  ) {
+    super(message);
+  }
+}

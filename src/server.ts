@@ -12,6 +12,7 @@ import { useDiskUploads, useLimitNonUploadBodySize } from './uploads.ts';
 import type { Context } from './context.ts';
 import {
   ConflictError,
+  DataSourceError,
   DomainError,
   ForbiddenError,
   NotFoundError,
@@ -53,6 +54,7 @@ function codeOf(error: DomainError): { code: string; status: number } {
   if (error instanceof NotFoundError) return { code: 'NOT_FOUND', status: 200 };
   if (error instanceof ValidationError) return { code: 'BAD_USER_INPUT', status: 200 };
   if (error instanceof ConflictError) return { code: 'CONFLICT', status: 200 };
+  if (error instanceof DataSourceError) return { code: 'DATA_SOURCE_ERROR', status: 200 };
   return { code: 'DOMAIN_ERROR', status: 200 };
 }
 

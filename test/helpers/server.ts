@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { inject } from 'vitest';
 import { createApp, type App } from '../../src/app.ts';
 import { loadConfig } from '../../src/config.ts';
+import type { Logger } from '../../src/logger.ts';
 import { createGranaryServer, GRAPHQL_PATH, type GranaryServer } from '../../src/server.ts';
 import { clonePostgresTemplate } from './postgres.ts';
 
@@ -40,6 +41,8 @@ export interface StartOptions {
   readonly env?: Record<string, string>;
   /** Open the same data directory and metadata database as this server: a second process of one deployment. */
   readonly shareWith?: TestServer;
+  /** The app's logger (tests that read what is logged). */
+  readonly logger?: Logger;
 }
 
 /** Starts an app + server on a private data directory and metadata database. */
@@ -59,7 +62,7 @@ export async function startTestServer(options: StartOptions = {}): Promise<TestS
   } else {
     copyFileSync(inject('sqliteTemplate'), join(dataDir, 'metadata.db'));
   }
-  const app = await createApp(loadConfig(vars));
+  const app = await createApp(loadConfig(vars), options.logger ? { logger: options.logger } : {});
   const adminKey = shared?.adminKey ?? (await app.services.projects.bootstrap());
   if (!adminKey) throw new Error('test database was not empty');
   const server = createGranaryServer(app, { adminKey });

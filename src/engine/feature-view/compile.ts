@@ -1,5 +1,5 @@
 import { ValidationError } from '../../errors.ts';
-import { committedRowsSql, EPOCH_MILLIS_THRESHOLD, ident } from '../../stores/offline/duckdb.ts';
+import { committedRowsSql, EPOCH_MILLIS_THRESHOLD, ident, type CommittedRowsOptions } from '../../stores/offline/duckdb.ts';
 import { parseFeatureType, type GroupSchema, type ParsedType } from '../feature-types.ts';
 import { groupKey, type GroupRef, type ViewFilter, type ViewQuery } from './query.ts';
 import { literalSql, timestampMicros, timestampSql } from './values.ts';
@@ -52,6 +52,17 @@ export interface GroupFiles {
    */
   readonly supersedingPaths?: readonly string[];
 }
+
+/**
+ * A group's rows as a relation built elsewhere (an external group read from its source): one
+ * column per feature, cast to its type, one row per identity; read as is, nothing superseded.
+ */
+export interface GroupRelation {
+  readonly relation: string;
+}
+
+/** What the compiler reads for a group: its committed files (a plain list may have superseded rows), or a relation. */
+export type GroupSource = readonly string[] | GroupFiles | GroupRelation;
 
 export type TimeBound = Date | string | number;
 
@@ -129,12 +140,15 @@ interface Files {
   readonly paths: readonly string[];
   readonly superseded: boolean;
   readonly superseding?: readonly string[];
+  /** Set for a group read from a relation instead of files. */
+  readonly relation?: string;
 }
 
-function filesOf(files: ReadonlyMap<string, readonly string[] | GroupFiles>, group: GroupRef): Files {
+function filesOf(files: ReadonlyMap<string, GroupSource>, group: GroupRef): Files {
   const entry = files.get(groupKey(group));
   if (entry === undefined) throw new Error(`compileViewSql: no files given for feature group ${group.name} version ${group.version}`);
   if (Array.isArray(entry)) return { paths: entry, superseded: true };
+  if ('relation' in (entry as object)) return { paths: [], superseded: false, relation: (entry as GroupRelation).relation };
   const g = entry as GroupFiles;
   if (g.supersedingPaths !== undefined) return { paths: g.paths, superseded: false, superseding: g.supersedingPaths };
   return { paths: g.paths, superseded: g.superseded ?? true };
@@ -142,6 +156,12 @@ function filesOf(files: ReadonlyMap<string, readonly string[] | GroupFiles>, gro
 
 /** committedRowsSql options that drop superseded rows by the anti-join, when the superseding files are known. */
 const antiJoin = (files: Files) => (files.superseding === undefined ? {} : { latest: true, superseding: files.superseding });
+
+/** A group's rows with these columns: its relation's, or its committed files' (`committedRowsSql`). */
+function rowsSql(files: Files, schema: GroupSchema, options: CommittedRowsOptions & { columns: readonly string[] }): string {
+  if (files.relation === undefined) return committedRowsSql(files.paths, schema, options);
+  return `SELECT ${options.columns.map(ident).join(', ')} FROM (${files.relation})`;
+}
 
 const unique = (names: readonly string[]) => [...new Set(names)];
 
@@ -152,7 +172,7 @@ const unique = (names: readonly string[]) => [...new Set(names)];
  * superseded rows). Throws ValidationError at `['startTime']`/`['endTime']` for a bad bound, or a
  * bound on a left group without event time.
  */
-export function compileViewSql(query: ViewQuery, files: ReadonlyMap<string, readonly string[] | GroupFiles>, options: CompileOptions = {}): string {
+export function compileViewSql(query: ViewQuery, files: ReadonlyMap<string, GroupSource>, options: CompileOptions = {}): string {
   const left = query.left;
   const leftSchema = left.schema;
   const leftEt = leftSchema.eventTime;
@@ -206,7 +226,7 @@ export function compileViewSql(query: ViewQuery, files: ReadonlyMap<string, read
     ...(needsTop ? [`CAST(${TOP} AS HUGEINT) AS "#top"`] : []),
   ];
   const leftWhere = [...window, ...leftFilters];
-  const leftRows = committedRowsSql(leftFiles.paths, leftSchema, { columns: leftColumns, latest: leftFiles.superseded, ...antiJoin(leftFiles) });
+  const leftRows = rowsSql(leftFiles, leftSchema, { columns: leftColumns, latest: leftFiles.superseded, ...antiJoin(leftFiles) });
   const leftSql = `SELECT ${leftSelect.join(', ')} FROM (${leftRows})${leftWhere.length > 0 ? ` WHERE ${leftWhere.join(' AND ')}` : ''}`;
 
   // The joins.
@@ -215,7 +235,7 @@ export function compileViewSql(query: ViewQuery, files: ReadonlyMap<string, read
     const { paths, superseded } = joinFiles[j]!;
     const rightEt = join.schema.eventTime;
     const columns = unique([...join.on.map((k) => k.right), ...join.features, ...(rightEt !== null ? [rightEt] : [])]);
-    const rows = committedRowsSql(paths, join.schema, { columns, ...(superseded ? { commitRank: '#rank' } : {}), ...antiJoin(joinFiles[j]!) });
+    const rows = rowsSql(joinFiles[j]!, join.schema, { columns, ...(superseded ? { commitRank: '#rank' } : {}), ...antiJoin(joinFiles[j]!) });
     const select = [...columns.map(ident), ...(rightEt !== null ? [`${eventTimeOf(join.schema)} AS "#et"`] : []), ...(superseded ? ['"#rank"'] : [])];
     const keys = join.on.map((k) => `l.${ident(k.left)} = ${alias}.${ident(k.right)}`);
     let kind: string;

@@ -1,3 +1,4 @@
+import { v7 as uuidv7 } from 'uuid';
 import { z } from 'zod';
 import { ValidationError } from '../../errors.ts';
 import { groupSchema } from '../../services/feature-group/definition.ts';
@@ -45,6 +46,26 @@ export const materialize: JobType<typeof config> = {
     if (!group.onlineEnabled) throw ValidationError.at(['config', 'featureGroup'], `feature group ${group.name} version ${group.version} is not online enabled`);
     const schema = groupSchema(group);
     const window = eventTimeWindow(ctx.config.startTime, ctx.config.endTime, schema.eventTime, schema.features);
+    if (group.dataSourceId !== null) {
+      // An external group: its rows are read from the source now, as one chunk (no commits to resume by).
+      const table = featureGroups.onlineTable(group);
+      await online.ensure(table);
+      ctx.log(`materializing external ${group.name} version ${group.version} from its data source`);
+      const from = ctx.config.startTime ? new Date(ctx.config.startTime) : null;
+      const to = ctx.config.endTime ? new Date(ctx.config.endTime) : null;
+      // Online writes break equal event-time ties by commit id: a later run's rows win.
+      const runId = uuidv7();
+      let written = 0;
+      for await (const batch of ctx.services.externalGroups.onlineRows(group, { from, to }, BATCH)) {
+        ctx.signal.throwIfAborted();
+        const kept = window ? batch.filter((row) => inWindow(row, window)) : batch;
+        if (kept.length > 0) await online.write(table, kept, runId);
+        written += kept.length;
+      }
+      await ctx.progress(1, `${written} rows`);
+      ctx.log(`done: ${written} rows written`);
+      return;
+    }
     const commits = (await featureGroups.commits(group.id)).filter((c) => c.storage !== 'ONLINE').sort((a, b) => (a.id < b.id ? -1 : 1));
     const resumed = checkpoint.safeParse(ctx.checkpoint);
     const after = resumed.success ? resumed.data.afterCommit : null;

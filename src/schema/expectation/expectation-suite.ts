@@ -1,5 +1,5 @@
 import type { ExpectationSuite } from '../../generated/sqlite/client.ts';
-import { NotFoundError, ValidationError } from '../../errors.ts';
+import { DataSourceError, NotFoundError, ValidationError } from '../../errors.ts';
 import type { Expectation } from '../../engine/validation/expectations.ts';
 import { EXPECTATION_TYPES } from '../../engine/validation/expectations.ts';
 import { builder } from '../builder.ts';
@@ -106,5 +106,28 @@ builder.mutationField('deleteExpectationSuite', (t) =>
     errors: { types: [NotFoundError] },
     args: { featureGroup: t.arg({ type: FeatureGroupRefInput, required: true, description: 'The group; the latest version when omitted.' }) },
     resolve: (_root, args, ctx) => ctx.services.expectationSuites.delete(ctx.viewer, args.featureGroup),
+  }),
+);
+
+const ValidateFeatureGroupPayload = builder.objectRef<{ validationReport: unknown }>('ValidateFeatureGroupPayload').implement({
+  description: 'The validation report of the group’s rows now.',
+  fields: (t) => ({
+    validationReport: t.field({
+      type: 'JSON',
+      description: 'The report, shaped like a Great Expectations result (as an insert’s `validationReport`).',
+      resolve: (p) => p.validationReport,
+    }),
+  }),
+});
+
+builder.mutationField('validateFeatureGroup', (t) =>
+  t.field({
+    type: ValidateFeatureGroupPayload,
+    description:
+      'Validates a feature group’s rows now against its expectation suite and returns the report; nothing is stored. For an external group, the rows its data source holds (the way to validate data that is never inserted).',
+    authScopes: { write: true },
+    errors: { types: [NotFoundError, DataSourceError] },
+    args: { featureGroup: t.arg({ type: FeatureGroupRefInput, required: true, description: 'The group; the latest version when omitted.' }) },
+    resolve: async (_root, args, ctx) => ({ validationReport: await ctx.services.expectationSuites.validateGroup(ctx.viewer, args.featureGroup) }),
   }),
 );

@@ -107,7 +107,7 @@ export const FeatureGroupType = builder.prismaNode('FeatureGroup', {
       query: (args) => ({ orderBy: { id: 'desc' }, take: pageSize(args.first, 100, 1000) }),
     }),
     rowCount: t.int({
-      description: 'Rows visible in the offline store (distinct primary key + event time).',
+      description: 'Rows visible in the offline store (distinct primary key + event time); 0 for an external group, whose rows live in its data source.',
       select: { commits: { select: { rowsInserted: true, storage: true } } },
       resolve: (g) => g.commits.filter((c) => c.storage !== 'ONLINE').reduce((n, c) => n + c.rowsInserted, 0),
     }),

@@ -1,5 +1,5 @@
 import type { FeatureView, TrainingDataset } from '../../generated/sqlite/client.ts';
-import { NotFoundError, ValidationError } from '../../errors.ts';
+import { NotFoundError, ValidationError, DataSourceError } from '../../errors.ts';
 import type { StoredSplit } from '../../services/feature-view/training-dataset.service.ts';
 import { listTransformationFunctions, type TransformationFunctionInfo } from '../../engine/transformations/index.ts';
 import { builder } from '../builder.ts';
@@ -166,7 +166,7 @@ builder.mutationField('createTrainingDataset', (t) =>
     type: CreateTrainingDatasetPayload,
     description: 'Creates the next training dataset version of a view: splits its rows, fits the transformation functions on train, writes each split.',
     authScopes: { write: true },
-    errors: { types: [ValidationError, NotFoundError] },
+    errors: { types: [ValidationError, NotFoundError, DataSourceError] },
     args: {
       featureView: t.arg({ type: FeatureViewRefInput, required: true, description: 'The view; the latest version when omitted.' }),
       input: t.arg({ type: CreateTrainingDatasetInput, defaultValue: {}, description: 'Split and format.' }),

@@ -1,5 +1,6 @@
 import {
   ConflictError,
+  DataSourceError,
   DataValidationError,
   DomainError,
   ForbiddenError,
@@ -93,5 +94,17 @@ builder.objectType(DataValidationError, {
         'The validation report, shaped like a Great Expectations result: `{ suiteName ingestionPolicy success evaluatedAt statistics { evaluated successful unsuccessful successPercent } results: [{ expectationType kwargs success observedValue elementCount missingCount unexpectedCount unexpectedPercent partialUnexpectedList exceptionMessage }] }`.',
       resolve: (e) => e.report,
     }),
+  }),
+});
+
+builder.objectType(DataSourceError, {
+  name: 'DataSourceError',
+  description:
+    'Reading a data source failed: it is unreachable, or a table, file or column it should have is gone or changed type. Names the source and the object; never carries credentials.',
+  interfaces: [ErrorInterface],
+  isTypeOf: (value) => value instanceof DataSourceError,
+  fields: (t) => ({
+    source: t.exposeString('source', { description: 'The data source’s name.' }),
+    object: t.exposeString('object', { nullable: true, description: 'What was read (table, query, path or column); null when the source itself failed.' }),
   }),
 });

@@ -1,6 +1,6 @@
 import { DEFAULT_STATISTICS_CONFIG, MAX_HISTOGRAM_BINS, PERCENTILES_TEXT, storedStatisticsConfig, type StatisticsConfig } from '../../engine/statistics/config.ts';
 import type { Correlations, FeatureStatistics, HistogramBin, Percentile, SplitStatistics } from '../../engine/statistics/compute.ts';
-import { NotFoundError, ValidationError } from '../../errors.ts';
+import { NotFoundError, ValidationError, DataSourceError } from '../../errors.ts';
 import type { StatisticsRecord } from '../../services/statistics/statistics.service.ts';
 import { builder } from '../builder.ts';
 import { FeatureGroupRefInput, FeatureGroupType } from '../feature-group/types.ts';
@@ -192,7 +192,7 @@ builder.mutationField('computeStatistics', (t) =>
     description:
       'Computes the statistics of a feature group’s rows now, with its `statisticsConfig`, stores them (see `statistics`, `statisticsHistory`) and announces them on `statisticsUpdated`.',
     authScopes: { write: true },
-    errors: { types: [ValidationError, NotFoundError] },
+    errors: { types: [ValidationError, NotFoundError, DataSourceError] },
     args: {
       featureGroup: t.arg({ type: FeatureGroupRefInput, required: true, description: 'The group; the latest version when omitted.' }),
       commit: t.arg.id({ description: 'Compute as of this commit (its visible rows then); the newest when omitted.' }),

@@ -7,7 +7,10 @@ import type { MetadataClient } from '../../stores/metadata/client.ts';
 import type { StagedCommit } from '../../stores/offline/offline-store.ts';
 import type { RegistryChange, RegistryEventsService } from '../registry-events.service.ts';
 import { groupSchema } from '../feature-group/definition.ts';
-import type { FeatureGroupRef, FeatureGroupService } from '../feature-group/feature-group.service.ts';
+import { commitRef, type FeatureGroupRef, type FeatureGroupService } from '../feature-group/feature-group.service.ts';
+import type { ExternalGroupService } from '../external-group/external-group.service.ts';
+import { committedRowsSql } from '../../stores/offline/duckdb.ts';
+import type { OfflineStore } from '../../stores/offline/offline-store.ts';
 import { parseInput } from '../validation.ts';
 import type { Viewer } from '../viewer.ts';
 
@@ -28,7 +31,32 @@ export class ExpectationSuiteService {
     private readonly prisma: MetadataClient,
     private readonly events: RegistryEventsService,
     private readonly featureGroups: FeatureGroupService,
+    private readonly offline: OfflineStore | null = null,
+    private readonly external: ExternalGroupService | null = null,
   ) {}
+
+  /**
+   * Validates a group's rows now against its suite and returns the report (nothing is stored):
+   * the visible committed rows, or for an external group the rows its source holds. NotFoundError
+   * when the group has no suite.
+   */
+  async validateGroup(viewer: Viewer, ref: FeatureGroupRef): Promise<ValidationReport> {
+    if (!this.offline) throw new Error('validateGroup needs the offline store');
+    const offline = this.offline;
+    const group = await this.featureGroups.get(viewer, ref);
+    const suite = await this.prisma.expectationSuite.findUnique({ where: { featureGroupId: group.id } });
+    if (!suite) throw new NotFoundError('ExpectationSuite', `of feature group ${group.name} version ${group.version}`);
+    const evaluate = (rows: string) =>
+      evaluateSuite(
+        { name: suite.name, ingestionPolicy: suite.ingestionPolicy as IngestionPolicy, expectations: suite.expectations as unknown as Expectation[] },
+        groupSchema(group),
+        (build) => offline.queryRows(rows, build),
+      );
+    if (group.dataSourceId !== null && this.external) return this.external.withRelation(group, {}, evaluate);
+    const commits = (await this.featureGroups.commits(group.id)).filter((c) => c.storage !== 'ONLINE');
+    const paths = offline.filePaths(this.featureGroups.location(viewer.projectName, group), commits.map(commitRef));
+    return evaluate(committedRowsSql(paths, groupSchema(group), { latest: true }));
+  }
 
   /** Saves the group's suite, replacing any previous one. A bad suite is a ValidationError and saves nothing. */
   async save(viewer: Viewer, ref: FeatureGroupRef, raw: SaveExpectationSuiteInput): Promise<ExpectationSuite> {

@@ -14,8 +14,11 @@ import { validateStaged } from '../expectation/expectation-suite.service.ts';
 import { recordChanged, recordCreated, recordDeleted } from '../lineage/catalog.ts';
 import type { RegistryChange, RegistryEventsService } from '../registry-events.service.ts';
 import { parseInput } from '../validation.ts';
+import { ident } from '../../stores/offline/duckdb.ts';
 import { parseStatisticsConfig, storedStatisticsConfig } from '../../engine/statistics/config.ts';
 import type { Viewer } from '../viewer.ts';
+import type { DataSourceService } from '../data-source/data-source.service.ts';
+import { externalInput, type ExternalGroupService, type ExternalSpec } from '../external-group/external-group.service.ts';
 import {
   checkDefinition,
   createFeatureGroupInput,
@@ -25,6 +28,15 @@ import {
   OBJECT_NAME,
   type CreateFeatureGroupInput,
 } from './definition.ts';
+
+/** createExternalFeatureGroup's input: a group definition plus the data source and what to read from it. */
+export type CreateExternalFeatureGroupInput = Omit<CreateFeatureGroupInput, 'parents'> & {
+  readonly dataSource: string;
+  readonly table?: string | null;
+  readonly query?: string | null;
+  readonly path?: string | null;
+  readonly format?: 'PARQUET' | 'CSV' | null;
+};
 
 export interface FeatureGroupRef {
   readonly name: string;
@@ -78,6 +90,8 @@ export class FeatureGroupService {
     private readonly online: OnlineStore,
     private readonly logger: Logger,
     private readonly alerts: AlertSink = noAlerts,
+    private readonly external: ExternalGroupService | null = null,
+    private readonly dataSources: DataSourceService | null = null,
   ) {}
 
   private readonly committedListeners: CommitListener[] = [];
@@ -101,12 +115,27 @@ export class FeatureGroupService {
   }
 
   /**
+   * Creates an external group (rows read in place from a data source), or returns the existing one
+   * with the same definition (as `create`; the source and what it reads are part of it). The
+   * features are read from the source when omitted; given features must each name a source column.
+   */
+  async createExternal(viewer: Viewer, raw: CreateExternalFeatureGroupInput): Promise<FeatureGroup> {
+    if (!this.external || !this.dataSources) throw new Error('external feature groups are not configured');
+    const { dataSource, table, query, path, format, ...rest } = raw;
+    const base = parseInput(createFeatureGroupInput, rest);
+    const ext = parseInput(externalInput, { dataSource, table, query, path, format });
+    const source = await this.dataSources.get(viewer, ext.dataSource);
+    const { spec, features } = await this.external.define(source, ext, base.features ?? null);
+    return this.create(viewer, { ...rest, features }, { dataSourceId: source.id, spec });
+  }
+
+  /**
    * Creates a group, or returns the existing one when its definition is the same
    * (primary key, event time, online flag and, when given, features and parents). A different
    * definition for an existing (name, version) is a ConflictError; version omitted picks the
    * latest version when it matches, else the next one. Parents are recorded as its lineage.
    */
-  async create(viewer: Viewer, raw: CreateFeatureGroupInput): Promise<FeatureGroup> {
+  async create(viewer: Viewer, raw: CreateFeatureGroupInput, external: ExternalDefinition | null = null): Promise<FeatureGroup> {
     const input = parseInput(createFeatureGroupInput, raw);
     const features = checkDefinition(input.features ?? null, input.primaryKey, input.eventTime ?? null);
     const statisticsConfig = parseStatisticsConfig(input.statisticsConfig, {
@@ -119,6 +148,7 @@ export class FeatureGroupService {
       eventTime: input.eventTime ?? null,
       onlineEnabled: input.onlineEnabled ?? false,
       features,
+      external,
     };
     const latest = await this.prisma.featureGroup.findFirst({
       where: { projectId: viewer.projectId, name: input.name },
@@ -147,6 +177,7 @@ export class FeatureGroupService {
             onlineEnabled: input.onlineEnabled ?? false,
             features: json(features ?? []),
             statisticsConfig: json(statisticsConfig),
+            ...(external ? { dataSourceId: external.dataSourceId, external: json(external.spec) } : {}),
           },
         });
         await recordCreated(
@@ -168,7 +199,7 @@ export class FeatureGroupService {
 
   private async sameOrConflict(
     existing: FeatureGroup,
-    requested: ReturnType<typeof definitionOf>,
+    requested: Requested,
     parents: readonly FeatureGroup[] | null,
   ): Promise<FeatureGroup> {
     const diffs = await this.differences(existing, requested, parents);
@@ -182,10 +213,13 @@ export class FeatureGroupService {
   /** Definition differences, and, when parents are given, whether the recorded ones differ. */
   private async differences(
     existing: FeatureGroup,
-    requested: ReturnType<typeof definitionOf>,
+    requested: Requested,
     parents: readonly FeatureGroup[] | null,
   ): Promise<string[]> {
     const diffs = definitionDifferences(definitionOf(existing), requested);
+    const reads = existing.dataSourceId === null ? null : canonicalJson({ dataSourceId: existing.dataSourceId, spec: existing.external });
+    const wanted = requested.external === null ? null : canonicalJson(requested.external);
+    if (reads !== wanted) diffs.push(reads === null ? 'it is not external' : wanted === null ? 'it is external' : 'it reads another data source, table, query or path');
     if (parents === null) return diffs;
     const recorded = await this.prisma.lineageEdge.findMany({
       where: { toId: existing.id, from: { kind: 'FEATURE_GROUP' } },
@@ -310,6 +344,8 @@ export class FeatureGroupService {
 
   /** The group's visible rows, as of a wall-clock time when given. */
   async read(viewer: Viewer, group: FeatureGroup, options: { asOf?: Date | null; first?: number }): Promise<DataFrame> {
+    // An external group has no history: its rows are what the source holds now.
+    if (group.dataSourceId !== null && this.external) return this.external.read(group, { first: options.first });
     const commits = (await this.commits(group.id, options.asOf)).filter((c) => c.storage !== 'ONLINE');
     return this.offline.read(this.location(viewer.projectName, group), groupSchema(group), commits.map(commitRef), { first: options.first });
   }
@@ -340,6 +376,14 @@ export class FeatureGroupService {
     options: { format: 'PARQUET' | 'CSV'; asOf?: Date | null },
     path: string,
   ): Promise<void> {
+    if (group.dataSourceId !== null && this.external) {
+      const schema = groupSchema(group);
+      const order = [...schema.primaryKey, ...(schema.eventTime ? [schema.eventTime] : [])].map(ident).join(', ');
+      await this.external.withRelation(group, {}, (sql) =>
+        this.offline.exportQuery(`SELECT * FROM (${sql}) ORDER BY ${order}`, { format: options.format, path }),
+      );
+      return;
+    }
     const commits = (await this.commits(group.id, options.asOf)).filter((c) => c.storage !== 'ONLINE');
     await this.offline.exportTo(this.location(viewer.projectName, group), groupSchema(group), commits.map(commitRef), {
       format: options.format,
@@ -359,6 +403,12 @@ export class FeatureGroupService {
    */
   async insert(viewer: Viewer, ref: FeatureGroupRef, source: InsertSource, options: InsertOptions): Promise<Commit> {
     let group = await this.get(viewer, ref);
+    if (group.dataSourceId !== null) {
+      throw ValidationError.at(
+        ['featureGroup'],
+        `feature group ${group.name} version ${group.version} is external: its rows live in its data source and are read in place; write them there`,
+      );
+    }
     if ((group.features as unknown[]).length === 0) group = await this.inferSchema(viewer, group, source);
     if (options.storage === 'ONLINE' && !group.onlineEnabled) {
       throw ValidationError.at(['storage'], `feature group ${group.name} is not online enabled`);
@@ -515,6 +565,23 @@ export class FeatureGroupService {
 
 function groupChange(group: FeatureGroup, action: RegistryChange['action']): RegistryChange {
   return { kind: 'FeatureGroup', objectId: group.id, name: group.name, version: group.version, action };
+}
+
+/** What a create asks for: the definition, and for an external group its source and what it reads. */
+type Requested = ReturnType<typeof definitionOf> & { readonly external: ExternalDefinition | null };
+
+/** An external group's source and what it reads from it. */
+export interface ExternalDefinition {
+  readonly dataSourceId: string;
+  readonly spec: ExternalSpec;
+}
+
+function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) =>
+    v && typeof v === 'object' && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0)))
+      : v,
+  );
 }
 
 function definitionOf(group: FeatureGroup) {

@@ -1,13 +1,14 @@
 import { join } from 'node:path';
 import { z } from 'zod';
 import type { DataFrame, DataFrameColumn } from '../../engine/data-frame.ts';
-import { compileViewSql, EVENT_TIME_COLUMN, keyColumn, type GroupFiles } from '../../engine/feature-view/compile.ts';
+import { compileViewSql, EVENT_TIME_COLUMN, keyColumn, type GroupFiles, type GroupSource } from '../../engine/feature-view/compile.ts';
 import { groupKey, viewColumns, type ViewQuery } from '../../engine/feature-view/query.ts';
 import { computeSplitStatistics } from '../../engine/statistics/compute.ts';
 import { fitTransformations, parseFittedTransformations, transformationSql } from '../../engine/transformations/index.ts';
 import type { FittedTransformation } from '../../engine/transformations/types.ts';
 import { NotFoundError, ValidationError } from '../../errors.ts';
-import type { FeatureView, Prisma, TrainingDataset } from '../../generated/sqlite/client.ts';
+import type { Commit, FeatureGroup, FeatureView, Prisma, TrainingDataset } from '../../generated/sqlite/client.ts';
+import type { ExternalGroupService } from '../external-group/external-group.service.ts';
 import type { MetadataClient } from '../../stores/metadata/client.ts';
 import { ident } from '../../stores/offline/duckdb.ts';
 import type { OfflineStore } from '../../stores/offline/offline-store.ts';
@@ -67,6 +68,7 @@ export class TrainingDatasetService {
     private readonly views: FeatureViewService,
     private readonly offline: OfflineStore,
     private readonly files: TrainingDataFiles,
+    private readonly external: ExternalGroupService | null = null,
   ) {}
 
   /** Creates the next training dataset version of a view: split, fit on train, write per split. */
@@ -76,25 +78,32 @@ export class TrainingDatasetService {
     const def = definitionOf(view);
     const split = splitSpec(input, def.query);
     const format = input.format ?? 'PARQUET';
-    const sql = compileViewSql(def.query, await this.groupFiles(viewer, def.query), {
-      startTime: input.startTime ?? null,
-      endTime: input.endTime ?? null,
-      includeEventTime: true,
-      includeKeys: true,
-    });
     const latest = await this.prisma.trainingDataset.findFirst({ where: { featureViewId: view.id }, orderBy: { version: 'desc' } });
     const version = (latest?.version ?? 0) + 1;
     const dir = this.files.dir(viewer.projectName, view.name, view.version, version);
-    const { splits, fitted } = await this.files.materialize({
-      dir,
-      sourceSql: sql,
-      columns: viewColumns(def.query).map((c) => c.name),
-      eventTimeColumn: def.query.left.schema.eventTime ? EVENT_TIME_COLUMN : null,
-      keyColumns: def.query.left.schema.primaryKey.map(keyColumn),
-      split,
-      format,
-      fit: (connection, trainSql) => fitTransformations(connection, trainSql, def.transformations),
-    });
+    const sources = await this.groupSources(viewer, def.query, { startTime: input.startTime ?? null, endTime: input.endTime ?? null });
+    let materialized: Awaited<ReturnType<typeof this.files.materialize<FittedTransformation[]>>>;
+    try {
+      const sql = compileViewSql(def.query, sources.map, {
+        startTime: input.startTime ?? null,
+        endTime: input.endTime ?? null,
+        includeEventTime: true,
+        includeKeys: true,
+      });
+      materialized = await this.files.materialize({
+        dir,
+        sourceSql: sql,
+        columns: viewColumns(def.query).map((c) => c.name),
+        eventTimeColumn: def.query.left.schema.eventTime ? EVENT_TIME_COLUMN : null,
+        keyColumns: def.query.left.schema.primaryKey.map(keyColumn),
+        split,
+        format,
+        fit: (connection, trainSql) => fitTransformations(connection, trainSql, def.transformations),
+      });
+    } finally {
+      await sources.release();
+    }
+    const { splits, fitted } = materialized;
     try {
       // Statistics of each split's files, untransformed, stored with the version.
       const statistics = await computeSplitStatistics(
@@ -204,14 +213,23 @@ export class TrainingDatasetService {
       });
       fitted = this.fitted(dataset);
     }
-    const sql = compileViewSql(def.query, await this.groupFiles(viewer, def.query), {
-      startTime: options.startTime ?? null,
-      endTime: options.endTime ?? null,
-      limit: options.first ?? null,
-      ordered: true,
-      includeEventTime: options.includeKeys === true,
-      includeKeys: options.includeKeys === true,
-    });
+    const sources = await this.groupSources(viewer, def.query, { startTime: options.startTime ?? null, endTime: options.endTime ?? null });
+    try {
+      const sql = compileViewSql(def.query, sources.map, {
+        startTime: options.startTime ?? null,
+        endTime: options.endTime ?? null,
+        limit: options.first ?? null,
+        ordered: true,
+        includeEventTime: options.includeKeys === true,
+        includeKeys: options.includeKeys === true,
+      });
+      return await this.batchFrame(def, fitted, view, sql, options);
+    } finally {
+      await sources.release();
+    }
+  }
+
+  private async batchFrame(def: ReturnType<typeof definitionOf>, fitted: FittedTransformation[], view: FeatureView, sql: string, options: BatchDataOptions): Promise<DataFrame> {
     const columns = this.outputColumns(view, fitted, { labels: false });
     const hidden: OutputColumn[] = [];
     if (options.includeKeys) {
@@ -246,26 +264,68 @@ export class TrainingDatasetService {
     });
   }
 
-  /** The committed files of every group a query reads, keyed by `groupKey`. */
-  async groupFiles(viewer: Viewer, query: ViewQuery): Promise<Map<string, GroupFiles>> {
+  /**
+   * What the compiler reads for every group of a query, keyed by `groupKey`: committed files, or
+   * for an external group its rows read from the source now (only the columns the query uses and,
+   * pushed into the source, the event-time window: the left group's [startTime, endTime), a joined
+   * group's rows before endTime). `release` frees what the reads loaded; call it after the SQL ran.
+   */
+  async groupSources(
+    viewer: Viewer,
+    query: ViewQuery,
+    window: { startTime?: Date | null; endTime?: Date | null } = {},
+  ): Promise<{ map: Map<string, GroupSource>; release(): Promise<void> }> {
     const refs = [query.left.group, ...query.joins.map((j) => j.group)];
-    const map = new Map<string, GroupFiles>();
-    for (const ref of refs) {
-      if (map.has(groupKey(ref))) continue;
-      const group = await this.prisma.featureGroup.findUnique({
-        where: { projectId_name_version: { projectId: viewer.projectId, name: ref.name, version: ref.version } },
-        include: { commits: { where: { storage: { not: 'ONLINE' } }, orderBy: { id: 'asc' } } },
-      });
-      if (!group) throw new NotFoundError('FeatureGroup', `${ref.name} version ${ref.version}`);
+    const map = new Map<string, GroupSource>();
+    const releases: (() => Promise<void>)[] = [];
+    const release = async () => {
+      await Promise.allSettled(releases.map((r) => r()));
+    };
+    try {
+      for (const [i, ref] of refs.entries()) {
+        const key = groupKey(ref);
+        const group = await this.prisma.featureGroup.findUnique({
+          where: { projectId_name_version: { projectId: viewer.projectId, name: ref.name, version: ref.version } },
+          include: { commits: { where: { storage: { not: 'ONLINE' } }, orderBy: { id: 'asc' } } },
+        });
+        if (!group) throw new NotFoundError('FeatureGroup', `${ref.name} version ${ref.version}`);
+        if (group.dataSourceId !== null && this.external) {
+          // One group may be read twice (joined to itself): the union of the columns, the widest window.
+          const uses = refs.map((r, n) => ({ r, n })).filter(({ r }) => groupKey(r) === key);
+          if (uses[0]!.n !== i) continue;
+          const columns = uses.flatMap(({ n }) =>
+            n === 0 ? [...query.left.features, ...query.joins.flatMap((j) => j.on.map((o) => o.left))] : [...query.joins[n - 1]!.features, ...query.joins[n - 1]!.on.map((o) => o.right)],
+          );
+          const leftOnly = uses.every(({ n }) => n === 0);
+          const relation = await this.external.relation(group, {
+            columns: [...new Set(columns)],
+            from: leftOnly ? (window.startTime ?? null) : null,
+            to: window.endTime ?? null,
+          });
+          releases.push(() => relation.release());
+          map.set(key, { relation: relation.sql });
+          continue;
+        }
+        if (map.has(key)) continue;
+        map.set(key, this.committedFiles(viewer, group));
+      }
+    } catch (error) {
+      await release();
+      throw error;
+    }
+    return { map, release };
+  }
+
+  private committedFiles(viewer: Viewer, group: FeatureGroup & { commits: Commit[] }): GroupFiles {
+    {
       const location = { project: viewer.projectName, name: group.name, version: group.version };
       // Only commits that updated an existing identity can hide rows: the compiler anti-joins against their files alone.
-      map.set(groupKey(ref), {
+      return {
         paths: this.offline.filePaths(location, group.commits.map(commitRef)),
         superseded: group.commits.some((c) => c.rowsUpdated > 0),
         supersedingPaths: this.offline.filePaths(location, group.commits.filter((c) => c.rowsUpdated > 0).map(commitRef)),
-      });
+      };
     }
-    return map;
   }
 }
 

@@ -1,11 +1,12 @@
 import { pipe, filter } from 'graphql-yoga';
-import { checkColumns, storedStatisticsConfig } from '../../engine/statistics/config.ts';
+import { checkColumns, storedStatisticsConfig, type StatisticsConfig } from '../../engine/statistics/config.ts';
 import { computeStatistics, type StatisticsContent } from '../../engine/statistics/compute.ts';
 import { NotFoundError, ValidationError } from '../../errors.ts';
 import type { FeatureGroup, FeatureGroupStatistics, Prisma } from '../../generated/sqlite/client.ts';
 import type { GranaryPubSub, StatisticsMessage } from '../../pubsub.ts';
 import type { MetadataClient } from '../../stores/metadata/client.ts';
-import { committedRowsSql } from '../../stores/offline/duckdb.ts';
+import { committedRowsSql, ident } from '../../stores/offline/duckdb.ts';
+import type { ExternalGroupService } from '../external-group/external-group.service.ts';
 import type { OfflineStore } from '../../stores/offline/offline-store.ts';
 import type { AlertSink } from '../alert/alert-event.ts';
 import { groupSchema } from '../feature-group/definition.ts';
@@ -33,6 +34,7 @@ export class StatisticsService {
     private readonly featureGroups: FeatureGroupService,
     private readonly pubsub: GranaryPubSub,
     private readonly alerts: AlertSink,
+    private readonly external: ExternalGroupService | null = null,
   ) {}
 
   /**
@@ -55,20 +57,23 @@ export class StatisticsService {
       throw ValidationError.at(['featureGroup'], `feature group ${group.name} has no schema yet: it is inferred from the first insert`);
     }
     checkColumns(config, schema.features.map((f) => f.name), ['featureGroup', 'statisticsConfig']);
-    let commits = (await this.featureGroups.commits(group.id)).filter((c) => c.storage !== 'ONLINE');
-    if (options.commitId != null) {
-      const at = commits.findIndex((c) => c.id === options.commitId);
-      if (at < 0) throw new NotFoundError('Commit', `${options.commitId} of feature group ${group.name} version ${group.version}`);
-      commits = commits.slice(0, at + 1);
-    }
-    const location = this.featureGroups.location(viewer.projectName, group);
     const columns = config.columns ?? schema.features.map((f) => f.name);
-    const relation = committedRowsSql(this.offline.filePaths(location, commits.map(commitRef)), schema, { latest: true, columns });
-    const content = await computeStatistics((sql) => this.offline.aggregate(sql), relation, schema.features, config);
+    let content: StatisticsContent;
+    let commitId: string | null;
+    if (group.dataSourceId !== null && this.external) {
+      // An external group's rows are what its source holds now; they have no commits.
+      if (options.commitId != null) throw new NotFoundError('Commit', `${options.commitId} of external feature group ${group.name} version ${group.version}`);
+      content = await this.external.withRelation(group, { columns }, (relation) =>
+        computeStatistics((sql) => this.offline.aggregate(sql), `SELECT ${columns.map(ident).join(', ')} FROM (${relation})`, schema.features, config),
+      );
+      commitId = null;
+    } else {
+      ({ content, commitId } = await this.computeCommitted(viewer, group, columns, config, options.commitId ?? null));
+    }
     const stored = await this.prisma.featureGroupStatistics.create({
       data: {
         featureGroupId: group.id,
-        commitId: commits.at(-1)?.id ?? null,
+        commitId,
         rowCount: content.rowCount,
         content: content as unknown as Prisma.InputJsonValue,
       },
@@ -81,6 +86,27 @@ export class StatisticsService {
       details: { statisticsId: stored.id, commitId: stored.commitId, rowCount: content.rowCount },
     });
     return toRecord(stored);
+  }
+
+  /** Statistics of a group's visible committed rows as of a commit (the newest when null). */
+  private async computeCommitted(
+    viewer: Viewer,
+    group: FeatureGroup,
+    columns: readonly string[],
+    config: StatisticsConfig,
+    commitId: string | null,
+  ): Promise<{ content: StatisticsContent; commitId: string | null }> {
+    const schema = groupSchema(group);
+    let commits = (await this.featureGroups.commits(group.id)).filter((c) => c.storage !== 'ONLINE');
+    if (commitId != null) {
+      const at = commits.findIndex((c) => c.id === commitId);
+      if (at < 0) throw new NotFoundError('Commit', `${commitId} of feature group ${group.name} version ${group.version}`);
+      commits = commits.slice(0, at + 1);
+    }
+    const location = this.featureGroups.location(viewer.projectName, group);
+    const relation = committedRowsSql(this.offline.filePaths(location, commits.map(commitRef)), schema, { latest: true, columns });
+    const content = await computeStatistics((sql) => this.offline.aggregate(sql), relation, schema.features, config);
+    return { content, commitId: commits.at(-1)?.id ?? null };
   }
 
   /** The latest statistics of a group, or the latest computed as of a commit; null when none. */

@@ -12,8 +12,17 @@ import {
   DuckDBListValue,
   DuckDBArrayValue,
   DuckDBTimestampValue,
+  DuckDBDataChunk,
+  BIGINT,
+  BOOLEAN,
+  DATE,
+  TIMESTAMP,
+  DOUBLE,
+  FLOAT,
+  INTEGER,
+  VARCHAR,
+  type DuckDBType,
   type DuckDBConnection,
-  type DuckDBDataChunk,
   type DuckDBValue,
 } from '@duckdb/node-api';
 import type { DataFrame, DataFrameColumn } from '../../engine/data-frame.ts';
@@ -141,6 +150,101 @@ export class DuckDbOfflineStore implements OfflineStore {
       const result = await connection.runAndReadAll(sql);
       return result.getRows().map((row) => row.map(plainValue));
     });
+  }
+
+  /**
+   * Loads rows that arrive as text (an external source's batches) into a new table of the
+   * in-memory database, through the DuckDB appender: each value is cast to its column's DuckDB
+   * type as it is appended (timestamps as UTC text). The table is visible to every connection of
+   * the store; the caller drops it with `dropTable`. Returns its quoted name.
+   */
+  async loadTable(columns: readonly { name: string; type: string }[], batches: AsyncIterable<readonly (readonly (string | null)[])[]>): Promise<string> {
+    const name = `ext_${randomUUID().replaceAll('-', '')}`;
+    const table = ident(name);
+    return this.withConnection(async (connection) => {
+      await connection.run(`CREATE TABLE ${table} (${columns.map((c) => `${ident(c.name)} ${duckdbType(c.type)}`).join(', ')})`);
+      try {
+        const appender = await connection.createAppender(name);
+        try {
+          const width = columns.length;
+          const kinds = columns.map((c) => chunkColumn(c.type));
+          // Whole vectors at a time: values parsed here go into typed vectors copied into DuckDB in
+          // one call per vector; the rest go as text that DuckDB casts vector by vector (far
+          // cheaper than a call per value). A column whose text this parser does not know (a BC
+          // date, `infinity`) goes as text for that chunk.
+          for await (const batch of batches) {
+            for (let start = 0; start < batch.length; start += CHUNK_ROWS) {
+              const count = Math.min(CHUNK_ROWS, batch.length - start);
+              const types: DuckDBType[] = [];
+              const values: DuckDBValue[][] = [];
+              for (let c = 0; c < width; c++) {
+                const kind = kinds[c]!;
+                const column = new Array<DuckDBValue>(count);
+                let parsed = kind.parse !== null;
+                for (let i = 0; i < count; i++) {
+                  const text = batch[start + i]![c];
+                  if (text === null || text === undefined) column[i] = null;
+                  else if (parsed) {
+                    const value = kind.parse!(text);
+                    if (value === undefined) {
+                      parsed = false;
+                      i = -1;
+                    } else column[i] = value;
+                  } else column[i] = text;
+                }
+                types.push(parsed ? kind.type : VARCHAR);
+                values.push(column);
+              }
+              const chunk = DuckDBDataChunk.create(types, count);
+              chunk.setColumns(values);
+              appender.appendDataChunk(chunk);
+            }
+          }
+          appender.flushSync();
+        } finally {
+          appender.closeSync();
+        }
+        return table;
+      } catch (error) {
+        await connection.run(`DROP TABLE IF EXISTS ${table}`).catch(() => {});
+        throw error;
+      }
+    });
+  }
+
+  async exportQuery(sql: string, target: ExportTarget): Promise<void> {
+    const options = target.format === 'PARQUET' ? 'FORMAT parquet, COMPRESSION zstd' : 'FORMAT csv, HEADER true';
+    await this.withConnection((connection) => connection.run(`COPY (${sql}) TO ${sqlString(target.path)} (${options})`).then(() => undefined));
+  }
+
+  /** Drops a table made by `loadTable`. */
+  async dropTable(table: string): Promise<void> {
+    await this.withConnection((connection) => connection.run(`DROP TABLE IF EXISTS ${table}`).then(() => undefined));
+  }
+
+  /** The columns of a relation (a file reader, say) with their feature types, as schema inference names them. */
+  async describe(relation: string): Promise<{ name: string; type: string }[]> {
+    return this.withConnection(async (connection) => {
+      const described = await connection.runAndReadAll(`DESCRIBE SELECT * FROM ${relation}`);
+      return described.getRows().map(([name, type]) => ({ name: String(name), type: featureTypeOf(String(type)) }));
+    });
+  }
+
+  async queryRows(rows: string, build: (rows: string) => readonly string[]): Promise<unknown[][][]> {
+    return this.withConnection(async (connection) => {
+      const results: unknown[][][] = [];
+      for (const sql of build(rows)) results.push((await connection.runAndReadAll(sql)).getRowsJson());
+      return results;
+    });
+  }
+
+  relationOnlineRows(relation: string, schema: GroupSchema, batchSize = 1000): AsyncIterable<OnlineRow[]> {
+    return relationOnlineRows(this, relation, schema, batchSize);
+  }
+
+  /** Runs `sql` and returns it as a DataFrame whose columns are `columns`. */
+  async query(sql: string, columns: readonly DataFrameColumn[]): Promise<DataFrame> {
+    return this.withConnection((connection) => readDataFrame(connection, sql, columns));
   }
 
   /** The folder of a group version's files. */
@@ -559,7 +663,6 @@ async function* streamOnlineRows(
   batchSize: number,
 ): AsyncIterable<OnlineRow[]> {
   if (paths.length === 0) return;
-  const size = Math.max(1, Math.floor(batchSize));
   const keys = schema.primaryKey.map(ident).join(', ');
   const et = schema.eventTime === null ? null : features.find((f) => f.name === schema.eventTime)!;
   const etMicros = et === null ? 'NULL' : eventTimeMicrosSql(ident(et.name), et.parsed);
@@ -568,6 +671,33 @@ async function* streamOnlineRows(
     FROM read_parquet(${files}, file_row_number = true, filename = true)
     QUALIFY row_number() OVER (PARTITION BY ${keys} ORDER BY ${et === null ? '' : `${ident(et.name)} DESC NULLS LAST, `}filename DESC, file_row_number DESC) = 1
     ORDER BY ${keys}`;
+  yield* streamOnlineRowsSql(store, sql, schema, features, batchSize);
+}
+
+/**
+ * The newest row per primary key (by event time) of a relation built elsewhere (an external
+ * group's rows), in batches of OnlineRow: the relation has one column per feature of `schema`.
+ */
+function relationOnlineRows(store: DuckDbOfflineStore, relation: string, schema: GroupSchema, batchSize = 1000): AsyncIterable<OnlineRow[]> {
+  const features = schemaFeatures(schema);
+  const keys = schema.primaryKey.map(ident).join(', ');
+  const et = schema.eventTime === null ? null : features.find((f) => f.name === schema.eventTime)!;
+  const etMicros = et === null ? 'NULL' : eventTimeMicrosSql(ident(et.name), et.parsed);
+  const sql = `SELECT ${features.map((f) => ident(f.name)).join(', ')}, ${etMicros} AS "#et" FROM (${relation})
+    QUALIFY row_number() OVER (PARTITION BY ${keys}${et === null ? '' : ` ORDER BY ${ident(et.name)} DESC NULLS LAST`}) = 1
+    ORDER BY ${keys}`;
+  return streamOnlineRowsSql(store, sql, schema, features, batchSize);
+}
+
+/** Streams `sql` (one column per feature, then `"#et"` as comparable event time) as OnlineRow batches, converted chunk by chunk. */
+async function* streamOnlineRowsSql(
+  store: DuckDbOfflineStore,
+  sql: string,
+  schema: GroupSchema,
+  features: readonly Feature[],
+  batchSize: number,
+): AsyncIterable<OnlineRow[]> {
+  const size = Math.max(1, Math.floor(batchSize));
   const connection = await store.connect();
   try {
     const result = await connection.stream(sql);
@@ -888,6 +1018,56 @@ function coerce(v: string, src: string, t: ParsedType, depth = 0): { value: stri
   return { value, bad: `(${v} IS NOT NULL AND ${value} IS NULL)` };
 }
 
+/** Rows per data chunk appended: DuckDB's vector size. */
+const CHUNK_ROWS = 2048;
+
+const PG_TIMESTAMP = /^(\d{4})-(\d\d)-(\d\d) (\d\d):(\d\d):(\d\d)(?:\.(\d{1,6}))?(?:\+00(?::00)?)?$/;
+const PG_DATE = /^(\d{4})-(\d\d)-(\d\d)$/;
+
+/**
+ * How a column of text values (PostgreSQL's text forms, in UTC) goes into a data chunk for a
+ * feature type: `parse` turns a text into the value of `type`, or undefined when it cannot (then
+ * the text goes as VARCHAR, cast by DuckDB); a null `parse` always sends text.
+ */
+function chunkColumn(type: string): { type: DuckDBType; parse: ((text: string) => DuckDBValue | undefined) | null } {
+  const parsed = parseFeatureType(type);
+  if (parsed.kind === 'scalar') {
+    switch (parsed.name) {
+      case 'INT':
+        return { type: INTEGER, parse: Number };
+      case 'BIGINT':
+        return { type: BIGINT, parse: (text) => BigInt(text) };
+      case 'DOUBLE':
+        return { type: DOUBLE, parse: Number };
+      case 'FLOAT':
+        return { type: FLOAT, parse: Number };
+      case 'BOOLEAN':
+        return { type: BOOLEAN, parse: (text) => text === 't' || text === 'true' };
+      case 'TIMESTAMP':
+        return {
+          type: TIMESTAMP,
+          parse: (text) => {
+            const m = PG_TIMESTAMP.exec(text);
+            if (!m) return undefined;
+            const ms = Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!, +m[4]!, +m[5]!, +m[6]!);
+            if (+m[1]! < 100) return undefined; // Date.UTC maps years 0–99 to 1900–1999
+            return new DuckDBTimestampValue(BigInt(ms) * 1000n + BigInt((m[7] ?? '').padEnd(6, '0') || '0'));
+          },
+        };
+      case 'DATE':
+        return {
+          type: DATE,
+          parse: (text) => {
+            const m = PG_DATE.exec(text);
+            if (!m || +m[1]! < 100) return undefined;
+            return new DuckDBDateValue(Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!) / 86_400_000);
+          },
+        };
+    }
+  }
+  return { type: VARCHAR, parse: null };
+}
+
 /** The event time as comparable epoch microseconds (TIMESTAMP, DATE) or the BIGINT itself. */
 function eventTimeMicrosSql(column: string, type: ParsedType): string {
   if (type.kind === 'scalar' && type.name === 'TIMESTAMP') return `epoch_us(${column})`;
@@ -895,8 +1075,8 @@ function eventTimeMicrosSql(column: string, type: ParsedType): string {
   return `CAST(${column} AS BIGINT)`;
 }
 
-/** The feature type of a DuckDB column type, for schema inference. */
-function featureTypeOf(type: string): string {
+/** The feature type of a DuckDB column type, for schema inference (files, external sources). */
+export function featureTypeOf(type: string): string {
   const element = listElementType(type);
   if (element !== null) return `ARRAY<${featureTypeOf(element)}>`;
   if (type === 'INTEGER' || type === 'SMALLINT' || type === 'TINYINT' || type === 'USMALLINT' || type === 'UTINYINT') return 'INT';

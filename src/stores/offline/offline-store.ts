@@ -110,6 +110,28 @@ export interface OfflineStore {
    * booleans, null, and arrays of those for lists. Never for row data: use `read` for that.
    */
   aggregate(sql: string): Promise<unknown[][]>;
+  /**
+   * Loads rows arriving as text (an external source's batches, values in column order, null for
+   * NULL) into a new table that every connection sees, each value cast to its column's feature
+   * type; returns the table's quoted name for SQL built elsewhere. Drop it with `dropTable`.
+   */
+  loadTable(columns: readonly { name: string; type: string }[], batches: AsyncIterable<readonly (readonly (string | null)[])[]>): Promise<string>;
+  /** Writes the rows of a query built elsewhere (an external group's relation) to a file. */
+  exportQuery(sql: string, target: ExportTarget): Promise<void>;
+  /** Drops a table made by `loadTable`. */
+  dropTable(table: string): Promise<void>;
+  /** The columns of a relation built elsewhere (a file reader) with the feature types schema inference gives them. */
+  describe(relation: string): Promise<{ name: string; type: string }[]>;
+  /** Runs a query built elsewhere (an external group's rows) and returns it as a DataFrame with these columns. */
+  query(sql: string, columns: readonly { name: string; type: string }[]): Promise<DataFrame>;
+  /**
+   * Runs read-only statements built over `rows` (a SELECT built elsewhere: a group's visible rows,
+   * an external group's relation) as `StagedCommit.query` does: `build` returns the statements,
+   * each statement's rows come back with JSON values.
+   */
+  queryRows(rows: string, build: (rows: string) => readonly string[]): Promise<unknown[][][]>;
+  /** The newest row per primary key of a relation built elsewhere (one column per feature of `schema`), in batches. */
+  relationOnlineRows(relation: string, schema: GroupSchema, batchSize?: number): AsyncIterable<OnlineRow[]>;
   /** Removes files of the group folder that no commit lists (left by a killed insert); returns them. */
   sweep(location: GroupLocation, keep: readonly CommitRef[]): Promise<string[]>;
   /** Removes every file of a group version. */

@@ -4,12 +4,12 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { v7 as uuidv7 } from 'uuid';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { compileViewSql, EVENT_TIME_COLUMN, keyColumn, type GroupFiles } from '../../../src/engine/feature-view/compile.ts';
+import { compileViewSql, EVENT_TIME_COLUMN, keyColumn, type GroupFiles, type GroupSource } from '../../../src/engine/feature-view/compile.ts';
 import { groupKey, normalizeViewQuery, viewColumns, type ViewQuery, type ViewQueryInput } from '../../../src/engine/feature-view/query.ts';
 import { timestampMicros } from '../../../src/engine/feature-view/values.ts';
 import type { GroupSchema } from '../../../src/engine/feature-types.ts';
 import { ValidationError } from '../../../src/errors.ts';
-import { DuckDbOfflineStore, microsToIso, readDataFrame } from '../../../src/stores/offline/duckdb.ts';
+import { committedRowsSql, DuckDbOfflineStore, microsToIso, readDataFrame } from '../../../src/stores/offline/duckdb.ts';
 import type { CommitRef, GroupLocation } from '../../../src/stores/offline/offline-store.ts';
 
 let root: string;
@@ -59,22 +59,29 @@ const resolved = (b: Built) => ({ group: { name: b.location.name, version: b.loc
  * What the caller tells of each group's commits: nothing (plain path lists), whether some commit
  * superseded rows (`superseded`), or which commits did (`supersedingPaths`, as the service does).
  */
-type Hints = 'none' | 'superseded' | 'superseding';
-const HINTS: readonly Hints[] = ['none', 'superseded', 'superseding'];
+type Hints = 'none' | 'superseded' | 'superseding' | 'relation';
+/** `relation`: each group handed over as a relation of its visible rows, as external groups are. */
+const HINTS: readonly Hints[] = ['none', 'superseded', 'superseding', 'relation'];
 
-function filesOf(built: readonly Built[], hints: Hints): Map<string, string[] | GroupFiles> {
+function filesOf(built: readonly Built[], hints: Hints): Map<string, GroupSource> {
   return new Map(
     built.map((b) => {
       const paths = store.filePaths(b.location, b.commits);
       const superseded = b.superseding.length > 0;
-      const files =
-        hints === 'none' ? paths : hints === 'superseded' ? { paths, superseded } : { paths, superseded, supersedingPaths: store.filePaths(b.location, b.superseding) };
+      const files: GroupSource =
+        hints === 'relation'
+          ? { relation: committedRowsSql(paths, b.schema, { latest: true }) }
+          : hints === 'none'
+            ? paths
+            : hints === 'superseded'
+              ? { paths, superseded }
+              : { paths, superseded, supersedingPaths: store.filePaths(b.location, b.superseding) };
       return [groupKey(resolved(b).group), files];
     }),
   );
 }
 
-async function run(query: ViewQuery, files: Map<string, string[] | GroupFiles>, options: Parameters<typeof compileViewSql>[2] = {}) {
+async function run(query: ViewQuery, files: Map<string, GroupSource>, options: Parameters<typeof compileViewSql>[2] = {}) {
   const sql = compileViewSql(query, files, options);
   const columns = [
     ...viewColumns(query).map((c) => ({ name: c.name, type: c.type })),

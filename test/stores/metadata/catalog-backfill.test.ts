@@ -49,6 +49,8 @@ async function legacyObjects(prisma: MetadataClient) {
   const group = (name: string) =>
     prisma.featureGroup.create({
       data: { projectId: project.id, name, version: 1, primaryKey: ['id'], features: [{ name: 'id', type: 'STRING', description: '' }, { name: `${name}_score`, type: 'DOUBLE', description: '' }] },
+      // Only columns the older schema has: later migrations add columns this client would read back.
+      select: { id: true },
     });
   const groups = [await group('alpha'), await group('beta'), await group('gamma')];
   const view = await prisma.featureView.create({
