@@ -40,6 +40,15 @@ export interface DuckDbOfflineStoreOptions {
   readonly memoryLimit?: string;
   /** Rows per Parquet row group of written files; default 122 880 (DuckDB's). */
   readonly rowGroupSize?: number;
+  /**
+   * `memory_limit` of the DuckDB instance that stages inserts (default `"512MB"`). Inserts run on
+   * their own instance so this bound holds for them alone: DuckDB sizes the buffers of an
+   * order-preserving COPY by the memory limit, so under the store's limit a large upload would
+   * hold memory in proportion to its size. Reads and feature views keep `memoryLimit`.
+   */
+  readonly insertMemoryLimit?: string;
+  /** Rows per pass of the checks that hash every identity of an insert (duplicates); default 1 000 000, so memory does not grow with the upload. */
+  readonly partitionRows?: number;
 }
 
 /** At most this many issues in one ValidationError. */
@@ -77,10 +86,13 @@ const MIN_SAFE = -MAX_SAFE;
  */
 export class DuckDbOfflineStore implements OfflineStore {
   private instance: Promise<DuckDBInstance> | null = null;
+  private insertInstance: Promise<DuckDBInstance> | null = null;
   private closed = false;
   /** `<group dir>\0<commitId>` of commits staged and not yet published or discarded: sweep spares them. */
   private readonly inFlight = new Set<string>();
   private readonly rowGroupSize: number;
+  /** @internal rows per hash partition of the identity checks */
+  readonly partitionRows: number;
 
   /**
    * @param root the offline folder, `<dataDir>/offline` (created on first use).
@@ -90,6 +102,7 @@ export class DuckDbOfflineStore implements OfflineStore {
     private readonly options: DuckDbOfflineStoreOptions = {},
   ) {
     this.rowGroupSize = options.rowGroupSize ?? 122_880;
+    this.partitionRows = Math.max(1, options.partitionRows ?? 1_000_000);
   }
 
   /** A store with its DuckDB instance started (the constructor starts it lazily). */
@@ -104,31 +117,44 @@ export class DuckDbOfflineStore implements OfflineStore {
     return (await this.db()).connect();
   }
 
+  /** A connection to the instance that stages inserts (its own memory limit); the caller closes it. */
+  async connectInsert(): Promise<DuckDBConnection> {
+    return (await this.insertDb()).connect();
+  }
+
   private db(): Promise<DuckDBInstance> {
     if (this.closed) return Promise.reject(new Error('offline store is closed'));
-    this.instance ??= (async () => {
-      await mkdir(join(this.root, '.tmp'), { recursive: true });
-      const memoryLimit = this.options.memoryLimit ?? `${Math.max(512, Math.floor(totalmem() / 4 / 2 ** 20))}MB`;
-      const instance = await DuckDBInstance.create(':memory:', {
-        threads: String(this.options.threads ?? availableParallelism()),
-        memory_limit: memoryLimit,
-        temp_directory: join(this.root, '.tmp'),
-        autoinstall_known_extensions: 'false',
-      });
-      const connection = await instance.connect();
-      try {
-        // Strings without a zone are UTC, and TIMESTAMPTZ → TIMESTAMP converts to UTC.
-        await connection.run(`SET GLOBAL TimeZone = 'UTC'; SET GLOBAL parquet_metadata_cache = true`);
-      } finally {
-        connection.closeSync();
-      }
-      return instance;
-    })();
+    this.instance ??= this.createInstance(this.options.memoryLimit ?? `${Math.max(512, Math.floor(totalmem() / 4 / 2 ** 20))}MB`, 'read');
     return this.instance;
   }
 
-  private async withConnection<T>(fn: (connection: DuckDBConnection) => Promise<T>): Promise<T> {
-    const connection = await this.connect();
+  private insertDb(): Promise<DuckDBInstance> {
+    if (this.closed) return Promise.reject(new Error('offline store is closed'));
+    this.insertInstance ??= this.createInstance(this.options.insertMemoryLimit ?? '512MB', 'insert');
+    return this.insertInstance;
+  }
+
+  private async createInstance(memoryLimit: string, spill: string): Promise<DuckDBInstance> {
+    const temp = join(this.root, '.tmp', spill);
+    await mkdir(temp, { recursive: true });
+    const instance = await DuckDBInstance.create(':memory:', {
+      threads: String(this.options.threads ?? availableParallelism()),
+      memory_limit: memoryLimit,
+      temp_directory: temp,
+      autoinstall_known_extensions: 'false',
+    });
+    const connection = await instance.connect();
+    try {
+      // Strings without a zone are UTC, and TIMESTAMPTZ → TIMESTAMP converts to UTC.
+      await connection.run(`SET GLOBAL TimeZone = 'UTC'; SET GLOBAL parquet_metadata_cache = true`);
+    } finally {
+      connection.closeSync();
+    }
+    return instance;
+  }
+
+  private async withConnection<T>(fn: (connection: DuckDBConnection) => Promise<T>, insert = false): Promise<T> {
+    const connection = insert ? await this.connectInsert() : await this.connect();
     try {
       return await fn(connection);
     } finally {
@@ -183,7 +209,7 @@ export class DuckDbOfflineStore implements OfflineStore {
           return new DuckDbStagedCommit(this, dir, commitId, [], 0, 0, schema, features, flight);
         }
         let written = rowCount;
-        const duplicates = await findDuplicates(connection, staging, schema, features, options.operation === 'INSERT' ? MAX_ISSUES : 1);
+        const duplicates = await findDuplicates(connection, staging, schema, features, rowCount, this.partitionRows, options.operation === 'INSERT' ? MAX_ISSUES : 1);
         if (duplicates.length > 0) {
           if (options.operation === 'INSERT') throw duplicateError(duplicates, schema, input.root);
           written = await this.keepLastPerIdentity(connection, staging, schema, dir, commitId);
@@ -192,7 +218,7 @@ export class DuckDbOfflineStore implements OfflineStore {
         const bytes = (await stat(staging)).size;
         const file: CommitFile = { path: `${commitId}-0.parquet`, bytes, rows: written };
         return new DuckDbStagedCommit(this, dir, commitId, [file], written, rowsUpdated, schema, features, flight);
-      });
+      }, true);
     } catch (error) {
       await rm(staging, { force: true });
       this.inFlight.delete(flight);
@@ -449,9 +475,10 @@ export class DuckDbOfflineStore implements OfflineStore {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    const instance = this.instance;
+    const instances = [this.instance, this.insertInstance];
     this.instance = null;
-    if (instance) (await instance).closeSync();
+    this.insertInstance = null;
+    for (const instance of instances) if (instance) (await instance).closeSync();
   }
 
   /**
@@ -1057,15 +1084,25 @@ async function findDuplicates(
   staging: string,
   schema: GroupSchema,
   features: readonly Feature[],
+  rowCount: number,
+  partitionRows: number,
   limit: number,
 ): Promise<{ identity: unknown[]; rows: number[] }[]> {
   const columns = identityColumns(schema);
   const identity = columns.map(ident).join(', ');
   // Cheap existence check first: an ordered list aggregate over every identity costs 20× more.
-  const any = await connection.runAndReadAll(
-    `SELECT 1 FROM (SELECT ${identity} FROM read_parquet(${sqlString(staging)}) GROUP BY ${identity} HAVING count(*) > 1) LIMIT 1`,
-  );
-  if (any.currentRowCount === 0) return [];
+  // One pass per hash partition of the identities, each hashing at most ~partitionRows of them,
+  // so the memory of the check does not grow with the size of the insert.
+  const parts = Math.max(1, Math.ceil(rowCount / partitionRows));
+  let found = false;
+  for (let p = 0; p < parts && !found; p++) {
+    const where = parts === 1 ? '' : ` WHERE hash(${identity}) % ${parts} = ${p}`;
+    const any = await connection.runAndReadAll(
+      `SELECT 1 FROM (SELECT ${identity} FROM read_parquet(${sqlString(staging)})${where} GROUP BY ${identity} HAVING count(*) > 1) LIMIT 1`,
+    );
+    found = any.currentRowCount > 0;
+  }
+  if (!found) return [];
   const result = await connection.runAndReadAll(
     `SELECT ${identity}, list(file_row_number + 1 ORDER BY file_row_number) AS "#rows"
      FROM read_parquet(${sqlString(staging)}, file_row_number = true)
