@@ -19,7 +19,7 @@ import {
 import type { DataFrame, DataFrameColumn } from '../../engine/data-frame.ts';
 import { duckdbType, parseFeatureType, type FeatureDef, type GroupSchema, type ParsedType } from '../../engine/feature-types.ts';
 import { ValidationError, type InputIssue } from '../../errors.ts';
-import type { OnlineRow } from '../online/online-store.ts';
+import type { OnlineColumns } from '../online/online-store.ts';
 import type {
   CommitFile,
   CommitRef,
@@ -431,8 +431,8 @@ export class DuckDbOfflineStore implements OfflineStore {
     });
   }
 
-  onlineRows(location: GroupLocation, schema: GroupSchema, commits: readonly CommitRef[], batchSize = 1000): AsyncIterable<OnlineRow[]> {
-    return streamOnlineRows(this, this.filePaths(location, commits), schema, schemaFeatures(schema), batchSize);
+  onlineColumns(location: GroupLocation, schema: GroupSchema, commits: readonly CommitRef[], batchRows = 1000): AsyncIterable<OnlineColumns> {
+    return streamOnlineColumns(this, commitOrder(this.filePaths(location, commits)), schema, schemaFeatures(schema), batchRows);
   }
 
   filePaths(location: GroupLocation, commits: readonly CommitRef[]): string[] {
@@ -543,8 +543,8 @@ class DuckDbStagedCommit implements StagedCommit {
     return this.files.map((f) => join(this.dir, this.published ? f.path : `.staging-${f.path}`));
   }
 
-  onlineRows(batchSize = 1000): AsyncIterable<OnlineRow[]> {
-    return streamOnlineRows(this.store, this.paths(), this.schema, this.features, batchSize);
+  onlineColumns(batchRows = 1000): AsyncIterable<OnlineColumns> {
+    return streamOnlineColumns(this.store, this.paths(), this.schema, this.features, batchRows);
   }
 
   async query(build: (rows: string) => readonly string[]): Promise<unknown[][][]> {
@@ -575,53 +575,89 @@ class DuckDbStagedCommit implements StagedCommit {
 }
 
 /**
- * The newest row per primary key among the given files (by event time, then the later file and
- * row), streamed in batches of OnlineRow, converted chunk by chunk.
+ * The rows of the given files for the online store, column-wise in batches of `batchRows`: each
+ * file in parts of at most `store.partitionRows` rows (a range of row numbers, which the Parquet
+ * reader skips to by row group), each part sorted by key and event time, of which the last row per
+ * key (the newest) is kept. Memory is bounded by a part, not by the files: the same key in two
+ * parts or files is written twice, and the online store keeps the newest (files in commit order,
+ * so on equal event times the later commit's row is written last).
  */
-async function* streamOnlineRows(
+async function* streamOnlineColumns(
   store: DuckDbOfflineStore,
   paths: readonly string[],
   schema: GroupSchema,
   features: readonly Feature[],
-  batchSize: number,
-): AsyncIterable<OnlineRow[]> {
+  batchRows: number,
+): AsyncIterable<OnlineColumns> {
   if (paths.length === 0) return;
-  const size = Math.max(1, Math.floor(batchSize));
-  const keys = schema.primaryKey.map(ident).join(', ');
+  const size = Math.max(1, Math.floor(batchRows));
+  const keys = schema.primaryKey.map(ident);
   const et = schema.eventTime === null ? null : features.find((f) => f.name === schema.eventTime)!;
   const etMicros = et === null ? 'NULL' : eventTimeMicrosSql(ident(et.name), et.parsed);
-  const files = `[${paths.map(sqlString).join(', ')}]`;
-  const sql = `SELECT ${features.map((f) => ident(f.name)).join(', ')}, ${etMicros} AS "#et"
-    FROM read_parquet(${files}, file_row_number = true, filename = true)
-    QUALIFY row_number() OVER (PARTITION BY ${keys} ORDER BY ${et === null ? '' : `${ident(et.name)} DESC NULLS LAST, `}filename DESC, file_row_number DESC) = 1
-    ORDER BY ${keys}`;
-  const connection = await store.connect();
+  // DECIMAL as text in DuckDB: its JSON-safe form, without a value object per item.
+  const select = features.map((f) => (f.parsed.kind === 'decimal' ? `CAST(${ident(f.name)} AS VARCHAR)` : ident(f.name)));
+  const order = [...keys, ...(et === null ? [] : [`${ident(et.name)} NULLS FIRST`])].join(', ');
+  const converters = features.map((f) => jsonSafeConverter(f.parsed));
+  const keyIndexes = schema.primaryKey.map((k) => features.findIndex((f) => f.name === k));
+  const width = features.length;
+  const connection = await store.connectInsert();
   try {
-    const result = await connection.stream(sql);
-    const converters = features.map((f) => jsonSafeConverter(f.parsed));
-    const keyIndexes = schema.primaryKey.map((k) => features.findIndex((f) => f.name === k));
-    let batch: OnlineRow[] = [];
-    for (;;) {
-      const chunk = await result.fetchChunk();
-      if (!chunk || chunk.rowCount === 0) break;
-      const columns = features.map((_, c) => convertVector(chunk, c, converters[c]!));
-      const eventTimes = chunk.getColumnVector(features.length);
-      for (let i = 0; i < chunk.rowCount; i++) {
-        const values: Record<string, unknown> = {};
-        for (let c = 0; c < features.length; c++) values[features[c]!.name] = columns[c]![i];
-        const micros = eventTimes.getItem(i);
-        batch.push({
-          key: keyIndexes.map((k) => columns[k]![i]),
-          eventTime: micros === null ? null : Number(micros as bigint),
-          values,
-        });
-        if (batch.length >= size) {
-          yield batch;
-          batch = [];
+    for (const path of paths) {
+      const counted = await connection.runAndReadAll(`SELECT count(*) FROM read_parquet(${sqlString(path)})`);
+      const total = Number(counted.getRows()[0]?.[0] ?? 0);
+      for (let start = 0; start < total; start += store.partitionRows) {
+        const part = total <= store.partitionRows ? '' : ` WHERE file_row_number >= ${start} AND file_row_number < ${start + store.partitionRows}`;
+        const result = await connection.stream(
+          `SELECT ${select.join(', ')}, ${etMicros} AS "#et" FROM read_parquet(${sqlString(path)}${part ? ', file_row_number = true' : ''})${part} ORDER BY ${order}`,
+        );
+        let columns: unknown[][] = features.map(() => []);
+        let eventTimes: (number | null)[] = [];
+        for (;;) {
+          const chunk = await result.fetchChunk();
+          if (!chunk || chunk.rowCount === 0) break;
+          const count = chunk.rowCount;
+          const base = eventTimes.length;
+          for (let c = 0; c < width; c++) {
+            const vector = chunk.getColumnVector(c);
+            const convert = converters[c]!;
+            const column = columns[c]!;
+            for (let i = 0; i < count; i++) column.push(convert(vector.getItem(i)));
+          }
+          const etVector = chunk.getColumnVector(width);
+          for (let i = 0; i < count; i++) {
+            const micros = etVector.getItem(i);
+            eventTimes.push(micros === null ? null : Number(micros as bigint));
+          }
+          // Sorted by key, then event time: of a run of one key, the last row is the newest.
+          let w = base === 0 ? 1 : base;
+          for (let r = w; r < eventTimes.length; r++) {
+            let same = true;
+            for (const k of keyIndexes) {
+              const a = columns[k]![w - 1];
+              const b = columns[k]![r];
+              if (a !== b && !(typeof a === 'object' && a !== null && JSON.stringify(a) === JSON.stringify(b))) {
+                same = false;
+                break;
+              }
+            }
+            const to = same ? w - 1 : w++;
+            if (to === r) continue;
+            for (let c = 0; c < width; c++) columns[c]![to] = columns[c]![r];
+            eventTimes[to] = eventTimes[r]!;
+          }
+          if (w < eventTimes.length) {
+            for (const column of columns) column.length = w;
+            eventTimes.length = w;
+          }
+          while (eventTimes.length >= size) {
+            yield { rowCount: size, columns: columns.map((column) => column.slice(0, size)), eventTimes: eventTimes.slice(0, size) };
+            columns = columns.map((column) => column.slice(size));
+            eventTimes = eventTimes.slice(size);
+          }
         }
+        if (eventTimes.length > 0) yield { rowCount: eventTimes.length, columns, eventTimes };
       }
     }
-    if (batch.length > 0) yield batch;
   } finally {
     connection.closeSync();
   }
