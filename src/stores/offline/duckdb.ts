@@ -245,16 +245,14 @@ export class DuckDbOfflineStore implements OfflineStore {
     const jsonColumns = (names: ReadonlyMap<string, string>) =>
       `{${[...names].map(([original]) => `${sqlString(original)}: 'VARCHAR'`).join(', ')}}`;
     if (source.kind === 'rows') {
-      // Rows are small (one request): DuckDB parses them from one JSON text bound as a parameter
-      // (no file), once, into a temporary table of the connection; every value as text, as
-      // read_json gives it (numbers and booleans as written, arrays and objects as JSON).
-      const text = rowsJsonArray(source.rows, known);
+      const path = join(dir, `.staging-${commitId}-input.ndjson`);
+      temp.push(path);
+      await writeNdjson(path, source.rows, known);
+      // Rows are small (one request): parse the JSON once into a temporary table of the connection.
       const table = ident(`#input-${commitId}`);
-      const structure = `[{${features.map((f) => `${JSON.stringify(f.name)}: "VARCHAR"`).join(', ')}}]`;
       await connection.run(
-        `CREATE TEMP TABLE ${table} AS SELECT row_number() OVER () AS "${ORD}", s.*
-         FROM (SELECT unnest(from_json($1, ${sqlString(structure)})) AS s)`,
-        [text],
+        `CREATE TEMP TABLE ${table} AS SELECT *, row_number() OVER () AS "${ORD}"
+         FROM read_json(${sqlString(path)}, format = 'newline_delimited', columns = ${jsonColumns(new Map(features.map((f) => [f.name, f.name])))})`,
       );
       const names = features.map((f) => ident(f.name)).join(', ');
       return { root: 'rows', reader: `(SELECT ${names} FROM ${table})`, ordered: `SELECT * FROM ${table}`, columns: allText() };
@@ -497,7 +495,7 @@ export class DuckDbOfflineStore implements OfflineStore {
         if (source.kind === 'rows') {
           const path = join(this.root, '.tmp', `infer-${randomUUID()}.ndjson`);
           temp.push(path);
-          await writeNdjson(path, source.rows);
+          await writeNdjson(path, source.rows, null);
           reader = `read_json(${sqlString(path)}, format = 'newline_delimited', sample_size = -1)`;
         } else if (source.format === 'NDJSON') {
           reader = `read_json(${sqlString(source.path)}, format = 'newline_delimited')`;
@@ -736,67 +734,61 @@ function issuesError(issues: InputIssue[]): ValidationError {
   return new ValidationError(`${capped.length === 1 ? head : `${capped.length} problems in the input, first: ${head}`}${more}`, capped);
 }
 
-/** Writes JSON rows as NDJSON (names as given: schema inference). */
-async function writeNdjson(path: string, rows: readonly Record<string, unknown>[]): Promise<void> {
+/**
+ * Writes JSON rows as NDJSON. With `known` (the feature names), keys match features
+ * case-insensitively (renamed to the feature's name) and any other key is an issue.
+ */
+async function writeNdjson(path: string, rows: readonly Record<string, unknown>[], known: ReadonlySet<string> | null): Promise<void> {
+  const issues: InputIssue[] = [];
   const out = createWriteStream(path);
   const closed = once(out, 'close');
+  let buffer: string[] = [];
+  let buffered = 0;
   try {
-    const lines = jsonLines(rows, null);
-    for (let i = 0; i < lines.length; i += 10_000) {
-      if (!out.write(`${lines.slice(i, i + 10_000).join('\n')}\n`)) await once(out, 'drain');
+    for (let i = 0; i < rows.length; i++) {
+      let row = rows[i];
+      if (row === null || typeof row !== 'object' || Array.isArray(row)) {
+        if (issues.length < MAX_ISSUES) issues.push({ path: ['rows', i + 1], message: `row ${i + 1}: not an object` });
+        continue;
+      }
+      let special = false;
+      let rename = false;
+      for (const key in row) {
+        if (known !== null && !known.has(key)) {
+          if (known.has(key.toLowerCase())) rename = true;
+          else if (issues.length < MAX_ISSUES) issues.push({ path: ['rows', i + 1, key], message: `row ${i + 1}: unknown column "${key}"` });
+        }
+        const value = row[key];
+        if (typeof value === 'bigint' || value instanceof Uint8Array) special = true;
+        else if (Array.isArray(value) && (typeof value[0] === 'bigint' || value[0] instanceof Uint8Array)) special = true;
+      }
+      if (rename) {
+        const renamed: Record<string, unknown> = {};
+        for (const key in row) {
+          const name = key.toLowerCase();
+          if (name in renamed && issues.length < MAX_ISSUES) {
+            issues.push({ path: ['rows', i + 1, key], message: `row ${i + 1}: column "${name}" given twice (names match case-insensitively)` });
+          }
+          renamed[name] = row[key];
+        }
+        row = renamed;
+      }
+      if (issues.length > 0) continue;
+      const line = special ? JSON.stringify(row, jsonReplacer) : stringify(row);
+      buffer.push(line);
+      buffered += line.length;
+      if (buffered > 1 << 22) {
+        if (!out.write(`${buffer.join('\n')}\n`)) await once(out, 'drain');
+        buffer = [];
+        buffered = 0;
+      }
     }
+    if (issues.length > 0) throw issuesError(issues);
+    if (buffer.length > 0) out.write(`${buffer.join('\n')}\n`);
   } finally {
     out.end();
     await closed;
   }
-}
-
-/** JSON rows as the text of one JSON array, keys matched to `known` features (see jsonLines). */
-function rowsJsonArray(rows: readonly Record<string, unknown>[], known: ReadonlySet<string>): string {
-  return `[${jsonLines(rows, known).join(',')}]`;
-}
-
-/**
- * Each JSON row as JSON text (bigint as a decimal string, bytes as base64). With `known` (the
- * feature names), keys match features case-insensitively (renamed to the feature's name) and any
- * other key is an issue; a row that is not an object is one too. Throws them (at most MAX_ISSUES).
- */
-function jsonLines(rows: readonly Record<string, unknown>[], known: ReadonlySet<string> | null): string[] {
-  const issues: InputIssue[] = [];
-  const lines: string[] = [];
-  for (let i = 0; i < rows.length; i++) {
-    let row = rows[i];
-    if (row === null || typeof row !== 'object' || Array.isArray(row)) {
-      if (issues.length < MAX_ISSUES) issues.push({ path: ['rows', i + 1], message: `row ${i + 1}: not an object` });
-      continue;
-    }
-    let special = false;
-    let rename = false;
-    for (const key in row) {
-      if (known !== null && !known.has(key)) {
-        if (known.has(key.toLowerCase())) rename = true;
-        else if (issues.length < MAX_ISSUES) issues.push({ path: ['rows', i + 1, key], message: `row ${i + 1}: unknown column "${key}"` });
-      }
-      const value = row[key];
-      if (typeof value === 'bigint' || value instanceof Uint8Array) special = true;
-      else if (Array.isArray(value) && (typeof value[0] === 'bigint' || value[0] instanceof Uint8Array)) special = true;
-    }
-    if (rename) {
-      const renamed: Record<string, unknown> = {};
-      for (const key in row) {
-        const name = key.toLowerCase();
-        if (name in renamed && issues.length < MAX_ISSUES) {
-          issues.push({ path: ['rows', i + 1, key], message: `row ${i + 1}: column "${name}" given twice (names match case-insensitively)` });
-        }
-        renamed[name] = row[key];
-      }
-      row = renamed;
-    }
-    if (issues.length > 0) continue;
-    lines.push(special ? JSON.stringify(row, jsonReplacer) : stringify(row));
-  }
-  if (issues.length > 0) throw issuesError(issues);
-  return lines;
 }
 
 /** Issues for primary-key and event-time features that no input column gives. */
