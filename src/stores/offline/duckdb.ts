@@ -1127,16 +1127,24 @@ async function findDuplicates(
   const columns = identityColumns(schema);
   const identity = columns.map(ident).join(', ');
   // Cheap existence check first: an ordered list aggregate over every identity costs 20× more.
-  // One pass per hash partition of the identities, each hashing at most ~partitionRows of them,
-  // so the memory of the check does not grow with the size of the insert.
+  // It groups the 64-bit hash of each identity (one integer, cheaper to group than the columns);
+  // a repeated hash is then confirmed on the identities themselves (hashes of distinct identities
+  // collide with a chance of about n²/2⁶⁵). One pass per hash partition, each grouping at most
+  // ~partitionRows hashes, so the memory of the check does not grow with the size of the insert.
   const parts = Math.max(1, Math.ceil(rowCount / partitionRows));
   let found = false;
   for (let p = 0; p < parts && !found; p++) {
-    const where = parts === 1 ? '' : ` WHERE hash(${identity}) % ${parts} = ${p}`;
+    const where = parts === 1 ? '' : ` WHERE h % ${parts} = ${p}`;
     const any = await connection.runAndReadAll(
-      `SELECT 1 FROM (SELECT ${identity} FROM read_parquet(${sqlString(staging)})${where} GROUP BY ${identity} HAVING count(*) > 1) LIMIT 1`,
+      `SELECT 1 FROM (SELECT hash(${identity}) AS h FROM read_parquet(${sqlString(staging)}))${where} GROUP BY h HAVING count(*) > 1 LIMIT 1`,
     );
     found = any.currentRowCount > 0;
+  }
+  if (found) {
+    const exact = await connection.runAndReadAll(
+      `SELECT 1 FROM (SELECT ${identity} FROM read_parquet(${sqlString(staging)}) GROUP BY ${identity} HAVING count(*) > 1) LIMIT 1`,
+    );
+    found = exact.currentRowCount > 0;
   }
   if (!found) return [];
   const result = await connection.runAndReadAll(
