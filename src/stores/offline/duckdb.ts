@@ -201,8 +201,13 @@ export class DuckDbOfflineStore implements OfflineStore {
     try {
       return await this.withConnection(async (connection) => {
         const input = await this.openSource(connection, source, features, dir, commitId, temp);
-        await this.validateRows(connection, input, features);
-        const rowCount = await this.copyCoerced(connection, input, features, commitId, staging);
+        let rowCount: number;
+        if (source.kind === 'rows') {
+          rowCount = await this.copyRows(connection, input, features, commitId, staging);
+        } else {
+          await this.validateRows(connection, input, features);
+          rowCount = await this.copyCoerced(connection, input, features, commitId, staging);
+        }
         if (rowCount === 0) {
           await rm(staging, { force: true });
           this.inFlight.delete(flight);
@@ -297,6 +302,46 @@ export class DuckDbOfflineStore implements OfflineStore {
       ordered: `SELECT ${renames.join(', ')}, ${ord} AS "${ORD}" FROM ${fn}`,
       columns: new Map([...names].map(([original, feature]) => [feature, types.get(original)!])),
     };
+  }
+
+  /**
+   * JSON rows (one request, in memory): coerces them once into a temporary table with a flag of
+   * any failed check, so validating and writing share one pass of the casts; when a row is flagged,
+   * validateRows names the problems (the same issues as for a file). Returns the row count.
+   */
+  private async copyRows(connection: DuckDBConnection, input: SourceSql, features: readonly Feature[], commitId: string, path: string): Promise<number> {
+    const table = ident(`#coerced-${commitId}`);
+    const projection: string[] = [];
+    const checks: string[] = [];
+    for (const f of features) {
+      const srcType = input.columns.get(f.name);
+      if (srcType === undefined) {
+        projection.push(`CAST(NULL AS ${f.sqlType}) AS ${ident(f.name)}`);
+        continue;
+      }
+      const { value, bad } = coerce(ident(f.name), srcType, f.parsed);
+      projection.push(`CAST(${value} AS ${f.sqlType}) AS ${ident(f.name)}`);
+      if (bad !== 'false') checks.push(bad);
+      if (f.key || f.eventTime) checks.push(`${ident(f.name)} IS NULL`);
+    }
+    await connection.run(
+      `CREATE TEMP TABLE ${table} AS SELECT ${projection.join(', ')}, ${checks.length === 0 ? 'false' : checks.map((c) => `(${c})`).join(' OR ')} AS "#bad"
+       FROM (${input.ordered})`,
+    );
+    try {
+      const flagged = await connection.runAndReadAll(`SELECT 1 FROM ${table} WHERE "#bad" LIMIT 1`);
+      if (flagged.currentRowCount > 0) {
+        await this.validateRows(connection, input, features);
+        throw new Error('stage: a row failed a check that validateRows did not report');
+      }
+      const result = await connection.runAndReadAll(
+        `COPY (SELECT ${features.map((f) => ident(f.name)).join(', ')}, ${sqlString(commitId)} AS ${COMMIT_COLUMN} FROM ${table})
+         TO ${sqlString(path)} (${this.parquetOptions()})`,
+      );
+      return Number(result.getRows()[0]?.[0] ?? 0);
+    } finally {
+      await connection.run(`DROP TABLE IF EXISTS ${table}`);
+    }
   }
 
   /** Finds the first rows (in input order) with a value that does not coerce, a null key or a null event time. */
