@@ -253,14 +253,11 @@ export class DuckDbOfflineStore implements OfflineStore {
       const path = join(dir, `.staging-${commitId}-input.ndjson`);
       temp.push(path);
       await writeNdjson(path, source.rows, known);
-      // Rows are small (one request): parse the JSON once into a temporary table of the connection.
-      const table = ident(`#input-${commitId}`);
-      await connection.run(
-        `CREATE TEMP TABLE ${table} AS SELECT *, row_number() OVER () AS "${ORD}"
-         FROM read_json(${sqlString(path)}, format = 'newline_delimited', columns = ${jsonColumns(new Map(features.map((f) => [f.name, f.name])))})`,
-      );
+      // Rows are small (one request): copyRows parses them once, into its table of coerced rows;
+      // only a rejected insert reads the file again (validateRows, for the messages).
+      const reader = `read_json(${sqlString(path)}, format = 'newline_delimited', columns = ${jsonColumns(new Map(features.map((f) => [f.name, f.name])))})`;
       const names = features.map((f) => ident(f.name)).join(', ');
-      return { root: 'rows', reader: `(SELECT ${names} FROM ${table})`, ordered: `SELECT * FROM ${table}`, columns: allText() };
+      return { root: 'rows', reader: `(SELECT ${names} FROM ${reader})`, ordered: `SELECT *, row_number() OVER () AS "${ORD}" FROM ${reader}`, columns: allText() };
     }
     const path = source.path;
     if (source.format === 'NDJSON') {
@@ -326,7 +323,7 @@ export class DuckDbOfflineStore implements OfflineStore {
     }
     await connection.run(
       `CREATE TEMP TABLE ${table} AS SELECT ${projection.join(', ')}, ${checks.length === 0 ? 'false' : checks.map((c) => `(${c})`).join(' OR ')} AS "#bad"
-       FROM (${input.ordered})`,
+       FROM ${input.reader}`,
     );
     try {
       const flagged = await connection.runAndReadAll(`SELECT 1 FROM ${table} WHERE "#bad" LIMIT 1`);
