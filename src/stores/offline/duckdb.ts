@@ -67,8 +67,12 @@ const MIN_SAFE = -MAX_SAFE;
 /**
  * The offline store on DuckDB: each commit is one Parquet file (`<commitId>-0.parquet`) in the
  * group's folder `<root>/<project>/<name>_<version>/`, holding the coerced rows plus a `_commit`
- * column (the commit id). One in-memory DuckDB instance per store does every read and write;
- * bulk data flows file to file inside DuckDB and never through JavaScript objects.
+ * column (the commit id). Two in-memory DuckDB instances per store: one stages inserts (and
+ * reads commits for the online store) under its own memory limit, one does every other read;
+ * bulk data flows file to file inside DuckDB and never through JavaScript objects. The duplicate
+ * check and the online reads of an insert work in parts of at most `partitionRows` rows, so the
+ * memory of a first insert without duplicates does not grow with its size (removing duplicates
+ * under UPSERT, and counting superseded rows against earlier commits, still hash the whole input).
  *
  * Value rules on input (JSON rows, CSV, NDJSON, Parquet): TIMESTAMP accepts ISO 8601 text (with a
  * zone offset, converted to UTC; without one, taken as UTC) and epoch numbers (seconds, or
