@@ -9,9 +9,9 @@
  *   stage               DuckDbOfflineStore.stage, split into its DuckDB statements (each named by
  *                       the start of its SQL) and the JavaScript around them (e.g. NDJSON writing)
  *   publish, commit row, online writes
- *   onlineRows          DuckDB (the QUALIFY scan, fetchChunk) vs JavaScript (values → OnlineRow objects)
- *   online.write        SqliteOnlineStore.write (encode + 32-row upserts, one transaction per call;
- *                       the service calls it per 5000-row batch), with
+ *   onlineColumns       DuckDB (each part's sorted scan, fetchChunk) vs JavaScript (vectors → columns)
+ *   online.writeColumns SqliteOnlineStore.writeColumns (32-row upserts filled from the columns, one
+ *                       transaction per call; the service calls it per 20 000-row batch), with
  *                       its SQLite statements by kind (BEGIN, INSERT … ON CONFLICT, COMMIT)
  *   after service       FeatureGroupService.insert returned → response written
  *
@@ -32,7 +32,7 @@ let current: Phases | null = null;
 let requestStart = 0;
 let serviceEnd = 0;
 let lastInsertLine: string | null = null;
-/** Inside a `next()` of a staged commit's onlineRows: its fetchChunk calls are the online scan. */
+/** Inside a `next()` of a staged commit's onlineColumns: its fetchChunk calls are the online scan. */
 let inOnlineRows = false;
 
 const add = (name: string, ms: number) => {
@@ -96,13 +96,18 @@ Server.prototype.emit = function (this: Server, event: string, ...rest: unknown[
   return Reflect.apply(emit, this, [event, ...rest]) as boolean;
 } as typeof Server.prototype.emit;
 
+const FETCH = 'onlineColumns: DuckDB fetchChunk (sorted scan of a part)';
+const CONVERT = 'onlineColumns: JS conversion to columns';
+const ONLINE_TOTAL = 'onlineColumns (total: DuckDB + JS conversion)';
+const WRITE = 'online.writeColumns (SQLite)';
+
 // DuckDB statements (run covers runAndReadAll), streams and their chunks.
 timeMethod(DuckDBConnection.prototype, 'run', (sql) => sqlLabel(sql));
 timeMethod(DuckDBConnection.prototype, 'stream', (sql) => sqlLabel(sql));
 const fetchChunk = DuckDBResult.prototype.fetchChunk;
 DuckDBResult.prototype.fetchChunk = async function (this: DuckDBResult) {
   if (!inOnlineRows) return fetchChunk.call(this);
-  const label = 'onlineRows: DuckDB fetchChunk (QUALIFY scan)';
+  const label = FETCH;
   const t = performance.now();
   active.push(label);
   try {
@@ -128,21 +133,21 @@ DuckDbOfflineStore.prototype.stage = async function (this: DuckDbOfflineStore, .
   if (!proto.__phased) {
     proto.__phased = true;
     timeMethod(proto, 'publish', 'publish');
-    const onlineRows = proto.onlineRows as (batch?: number) => AsyncIterator<unknown[]>;
-    proto.onlineRows = function (this: unknown, batch?: number) {
-      const it = onlineRows.call(this, batch);
+    const onlineColumns = proto.onlineColumns as (batch?: number) => AsyncIterator<unknown>;
+    proto.onlineColumns = function (this: unknown, batch?: number) {
+      const it = onlineColumns.call(this, batch);
       return {
         async next() {
           const t0 = performance.now();
           inOnlineRows = true;
-          active.push('onlineRows: JS conversion to OnlineRow objects');
+          active.push(CONVERT);
           try {
             return await it.next();
           } finally {
             sampleMemory();
             active.pop();
             inOnlineRows = false;
-            add('onlineRows (total: DuckDB + JS conversion)', performance.now() - t0);
+            add(ONLINE_TOTAL, performance.now() - t0);
           }
         },
         return: (value?: unknown) => it.return!(value),
@@ -156,7 +161,7 @@ DuckDbOfflineStore.prototype.stage = async function (this: DuckDbOfflineStore, .
 } as typeof stage;
 
 // The online store, and its SQLite statements by kind (COMMIT includes the WAL writes and checkpoints).
-timeMethod(SqliteOnlineStore.prototype, 'write', 'online.write (SQLite)');
+timeMethod(SqliteOnlineStore.prototype, 'writeColumns', WRITE);
 {
   const probe = new Database(':memory:');
   const statementProto = Object.getPrototypeOf(probe.prepare('SELECT 1')) as { run: (...args: unknown[]) => unknown };
@@ -164,7 +169,7 @@ timeMethod(SqliteOnlineStore.prototype, 'write', 'online.write (SQLite)');
   const run = statementProto.run;
   statementProto.run = function (this: { source: string }, ...params: unknown[]) {
     // Only the online store's statements (Prisma's metadata statements run through better-sqlite3 too).
-    if (!current || !active.includes('online.write (SQLite)')) return run.apply(this, params);
+    if (!current || !active.includes(WRITE)) return run.apply(this, params);
     const t = performance.now();
     try {
       return run.apply(this, params);
@@ -189,12 +194,12 @@ FeatureGroupService.prototype.insert = async function (this: FeatureGroupService
     serviceEnd = performance.now();
     const phases = current;
     current = null;
-    const fetch = phases.get('onlineRows: DuckDB fetchChunk (QUALIFY scan)') ?? 0;
-    const rows = phases.get('onlineRows (total: DuckDB + JS conversion)');
-    if (rows !== undefined) phases.set('onlineRows: JS conversion to OnlineRow objects', rows - fetch);
+    const fetch = phases.get(FETCH) ?? 0;
+    const rows = phases.get(ONLINE_TOTAL);
+    if (rows !== undefined) phases.set(CONVERT, rows - fetch);
     const stageTotal = phases.get('stage (total)') ?? 0;
     const inStage = [...phases].filter(([k]) => k.startsWith('stage: ')).reduce((s, [, v]) => s + v, 0);
-    const counted = stageTotal + (phases.get('publish') ?? 0) + (rows ?? 0) + (phases.get('online.write (SQLite)') ?? 0);
+    const counted = stageTotal + (phases.get('publish') ?? 0) + (rows ?? 0) + (phases.get(WRITE) ?? 0);
     const mb = (bytes: number) => `${Math.round(bytes / 2 ** 20)}`.padStart(6);
     const lines = [...phases].map(([k, v]) => {
       const peak = peaks.get(k);

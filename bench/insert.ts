@@ -4,6 +4,7 @@
  *
  *   npx tsx bench/insert.ts [--rows 1000000] [--sizes 1000000,5000000] [--offline-reps 3] [--reps 1]
  *                           [--json-requests 20] [--json-batch 10000] [--cpu-prof DIR] [--phases]
+ *                           [--only offline,both,json]
  *
  * For each size, a fresh `node bin/granary.js serve` (PORT=0, LOG_LEVEL=warn, NODE_ENV=production)
  * on a fresh temporary GRANARY_DATA_DIR, and a Parquet file of N rows × 20 mixed columns generated
@@ -17,7 +18,9 @@
  *    in chunks, untimed) into a 20-column table, one transaction, one prepared statement, timing
  *    only the INSERTs and the COMMIT; then the file uploaded to insertFeatureGroupData(…,
  *    storage: BOTH) of an online-enabled group; target ≥ 0.6 of (b).
- * Each repetition uses a new group, so every insert is a first insert (no existing commits).
+ * Each repetition uses a new group, so every insert is a first insert (no existing commits). The groups
+ * have statistics disabled: the statistics job that follows each commit would compete with the next
+ * measurement.
  * At the first size only: JSON rows, --json-requests requests of --json-batch rows each (objects
  * keyed by feature name; bodies built before timing), into an offline-only group and an
  * online-enabled one; target ≥ 50 k rows/s.
@@ -31,6 +34,8 @@
  *
  * --cpu-prof DIR: the server runs as `node --cpu-prof --cpu-prof-dir DIR bin/granary.js serve` (one
  *   .cpuprofile per server, written when it stops; Node 20 refuses --cpu-prof in NODE_OPTIONS).
+ * --only: run only these measurements (comma-separated: offline, both, json; default all), e.g. to
+ *   profile one of them; the memory ratio is printed for those that ran.
  * --phases: the server preloads bench/insert-phases.ts, which wraps store and service methods and
  *   prints where each insert's time went (server stderr, shown here).
  */
@@ -59,13 +64,16 @@ const { values: args } = parseArgs({
     'json-batch': { type: 'string', default: '10000' },
     'cpu-prof': { type: 'string' },
     phases: { type: 'boolean', default: false },
+    only: { type: 'string', default: 'offline,both,json' },
   },
 });
 const SIZES = (args.sizes ?? args.rows!).split(',').map((s) => Number(s.replaceAll('_', '').trim()));
-const REPS = Math.max(1, Number(args.reps));
-const OFFLINE_REPS = Math.max(1, Number(args['offline-reps']));
+const ONLY = new Set(args.only!.split(',').map((s) => s.trim()));
+if ([...ONLY].some((part) => !['offline', 'both', 'json'].includes(part))) throw new Error('--only takes offline, both and json');
+const REPS = ONLY.has('both') ? Math.max(1, Number(args.reps)) : 0;
+const OFFLINE_REPS = ONLY.has('offline') ? Math.max(1, Number(args['offline-reps'])) : 0;
 const MULTI = REPS > 1 || OFFLINE_REPS > 1;
-const JSON_REQUESTS = Number(args['json-requests']);
+const JSON_REQUESTS = ONLY.has('json') ? Number(args['json-requests']) : 0;
 const JSON_BATCH = Number(args['json-batch']);
 if (SIZES.some((n) => !Number.isInteger(n) || n <= 0) || !Number.isInteger(JSON_REQUESTS) || !Number.isInteger(JSON_BATCH)) {
   throw new Error('--rows, --sizes, --json-requests and --json-batch take positive integers');
@@ -295,6 +303,9 @@ async function createGroup(server: Server, name: string, onlineEnabled: boolean)
         eventTime: 'event_time',
         onlineEnabled,
         features: FEATURES.map(([n, type]) => ({ name: n, type })),
+        // Statistics after each commit run as a background job; off so they do not compete with
+        // the next measurement (this bench times the insert itself).
+        statisticsConfig: { enabled: false },
       },
     },
   );
@@ -585,20 +596,27 @@ console.log(
     `OFFLINE and (a): ${OFFLINE_REPS > 1 ? `median of ${OFFLINE_REPS} runs` : '1 run'}, BOTH and (b): ${REPS > 1 ? `median of ${REPS} runs` : '1 run'}`,
 );
 for (const r of results) {
-  const duck = rate(r.rows, r.duckdbMs);
-  const sqlite = rate(r.rows, r.sqliteMs);
-  const offline = rate(r.rows, r.offline.map((u) => u.ms));
-  const both = rate(r.rows, r.both.map((u) => u.ms));
   const best = (ours: Upload[], base: number[]) =>
     ours.length > 1 ? bestRate(r.rows, ours.map((u) => u.ms)) / bestRate(r.rows, base) : undefined;
-  const zstd = rate(r.rows, r.duckdbZstdMs);
+  const phase = (u: Upload[]) => `body sent in ${secs(median(u.map((x) => x.sentMs)))}, then ${secs(median(u.map((x) => x.ms - x.sentMs)))} until the response`;
   console.log(`\n${fmt(r.rows)} rows × ${FEATURES.length} columns, Parquet ${mb(r.fileBytes)}; server RSS idle ${mb(r.idleRss)}, VmHWM at end ${mb(r.hwm)}`);
   console.log(header);
-  console.log(line('Parquet upload → storage: OFFLINE', offline, '(a) DuckDB COPY parquet→parquet', duck, '≥ 0.50', offline / duck >= 0.5, peakOf(r.offline), best(r.offline, r.duckdbMs)));
-  console.log(line('Parquet upload → storage: BOTH (online-enabled)', both, '(b) better-sqlite3 bulk INSERT', sqlite, '≥ 0.60', both / sqlite >= 0.6, peakOf(r.both), best(r.both, r.sqliteMs)));
-  const phase = (u: Upload[]) => `body sent in ${secs(median(u.map((x) => x.sentMs)))}, then ${secs(median(u.map((x) => x.ms - x.sentMs)))} until the response`;
-  console.log(`  OFFLINE: ${phase(r.offline)}; BOTH: ${phase(r.both)}`);
-  console.log(`  reference: DuckDB COPY with COMPRESSION zstd (the store's codec) ${fmt(zstd)} rows/s; OFFLINE / that = ${(offline / zstd).toFixed(2)}`);
+  if (r.offline.length > 0) {
+    const duck = rate(r.rows, r.duckdbMs);
+    const offline = rate(r.rows, r.offline.map((u) => u.ms));
+    console.log(line('Parquet upload → storage: OFFLINE', offline, '(a) DuckDB COPY parquet→parquet', duck, '≥ 0.50', offline / duck >= 0.5, peakOf(r.offline), best(r.offline, r.duckdbMs)));
+  }
+  if (r.both.length > 0) {
+    const sqlite = rate(r.rows, r.sqliteMs);
+    const both = rate(r.rows, r.both.map((u) => u.ms));
+    console.log(line('Parquet upload → storage: BOTH (online-enabled)', both, '(b) better-sqlite3 bulk INSERT', sqlite, '≥ 0.60', both / sqlite >= 0.6, peakOf(r.both), best(r.both, r.sqliteMs)));
+  }
+  console.log(`  ${[...(r.offline.length > 0 ? [`OFFLINE: ${phase(r.offline)}`] : []), ...(r.both.length > 0 ? [`BOTH: ${phase(r.both)}`] : [])].join('; ')}`);
+  if (r.offline.length > 0) {
+    const zstd = rate(r.rows, r.duckdbZstdMs);
+    const offline = rate(r.rows, r.offline.map((u) => u.ms));
+    console.log(`  reference: DuckDB COPY with COMPRESSION zstd (the store's codec) ${fmt(zstd)} rows/s; OFFLINE / that = ${(offline / zstd).toFixed(2)}`);
+  }
 }
 if (json.offline && json.online) {
   console.log(`\nJSON rows: ${JSON_REQUESTS} requests × ${fmt(JSON_BATCH)} rows (objects), one at a time, at ${fmt(results[0]!.rows)}-row size's server`);
@@ -615,6 +633,7 @@ if (results.length > 1) {
     ['OFFLINE', (r: SizeResult) => peakOf(r.offline)],
     ['BOTH', (r: SizeResult) => peakOf(r.both)],
   ] as const) {
+    if ((what === 'OFFLINE' ? OFFLINE_REPS : REPS) === 0) continue;
     const ratio = pick(last) / pick(first);
     console.log(`  ${what.padEnd(8)} ${mb(pick(first)).padStart(8)} → ${mb(pick(last)).padStart(8)}   ratio ${ratio.toFixed(2)}  ${ratio <= 1.3 ? 'yes' : 'NO'}`);
   }

@@ -30,6 +30,12 @@ export interface DiskUploadsOptions {
 }
 
 const STREAM_CHUNK_BYTES = 256 * 1024;
+/**
+ * Bytes the spool's file writer may hold before it pushes back. Node's 16 KiB default stops the
+ * upload after every socket read until that chunk's write (a thread-pool round trip) is done; with
+ * 1 MiB, receiving and writing overlap.
+ */
+const SPOOL_WRITE_BYTES = 1024 * 1024;
 /** After a failure the rest of the body is read and discarded, so the client sees the error response instead of a reset; beyond this it is cut off. */
 const DRAIN_LIMIT_BYTES = 16 * 1024 * 1024;
 const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
@@ -486,7 +492,7 @@ async function parseMultipart(
           else callback(null, chunk);
         },
       });
-      await pipeline(stream, count, createWriteStream('', { fd: handle }), { signal: stop.signal });
+      await pipeline(stream, count, createWriteStream('', { fd: handle, highWaterMark: SPOOL_WRITE_BYTES }), { signal: stop.signal });
     } catch (error) {
       await batch.discard(path);
       throw error;

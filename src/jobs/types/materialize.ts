@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { ValidationError } from '../../errors.ts';
 import { groupSchema } from '../../services/feature-group/definition.ts';
 import { commitRef } from '../../services/feature-group/feature-group.service.ts';
-import type { OnlineRow } from '../../stores/online/online-store.ts';
+import type { OnlineColumns } from '../../stores/online/online-store.ts';
 import type { JobType } from '../job-type.ts';
 import { isoTime, objectRef } from './refs.ts';
 
@@ -27,8 +27,8 @@ const BATCH = 20_000;
 
 /**
  * MATERIALIZE: backfills a feature group's online store from its offline store, commit by commit
- * (oldest first). Each commit is one chunk: its newest row per key (in the event-time window, when
- * one is given) is written under the online store's newest-event-wins rule, then progress and a
+ * (oldest first). Each commit is one chunk: its rows (newest per key, in parts of a bounded size;
+ * only those in the event-time window, when one is given) are written under the online store's newest-event-wins rule, then progress and a
  * checkpoint (the commit id) are stored, so a run killed mid-way resumes after the last chunk it
  * finished. Writing a chunk twice is harmless: online writes are idempotent.
  */
@@ -58,7 +58,7 @@ export const materialize: JobType<typeof config> = {
       let written = 0;
       for await (const batch of ctx.services.externalGroups.onlineRows(group, { from, to }, BATCH)) {
         ctx.signal.throwIfAborted();
-        const kept = window ? batch.filter((row) => inWindow(row, window)) : batch;
+        const kept = window ? batch.filter((row) => eventInWindow(row.eventTime, window)) : batch;
         if (kept.length > 0) await online.write(table, kept, runId);
         written += kept.length;
       }
@@ -79,11 +79,11 @@ export const materialize: JobType<typeof config> = {
     let written = 0;
     for (const [i, commit] of todo.entries()) {
       let rows = 0;
-      for await (const batch of offline.onlineRows(location, schema, [commitRef(commit)], BATCH)) {
+      for await (const batch of offline.onlineColumns(location, schema, [commitRef(commit)], BATCH)) {
         ctx.signal.throwIfAborted();
-        const kept = window ? batch.filter((row) => inWindow(row, window)) : batch;
-        if (kept.length > 0) await online.write(table, kept, commit.id);
-        rows += kept.length;
+        const kept = window ? inWindow(batch, window) : batch;
+        if (kept.rowCount > 0) await online.writeColumns(table, kept, commit.id);
+        rows += kept.rowCount;
       }
       written += rows;
       const position = done + i + 1;
@@ -116,7 +116,16 @@ function eventTimeWindow(
   return { from: micros(startTime), to: micros(endTime) };
 }
 
-function inWindow(row: OnlineRow, window: Window): boolean {
-  if (row.eventTime == null) return false;
-  return (window.from == null || row.eventTime >= window.from) && (window.to == null || row.eventTime < window.to);
+/** The rows of a batch whose event time is in the window. */
+function eventInWindow(t: number | null | undefined, window: Window): boolean {
+  return t != null && (window.from == null || t >= window.from) && (window.to == null || t < window.to);
+}
+
+function inWindow(batch: OnlineColumns, window: Window): OnlineColumns {
+  const keep: number[] = [];
+  batch.eventTimes.forEach((t, i) => {
+    if (eventInWindow(t, window)) keep.push(i);
+  });
+  if (keep.length === batch.rowCount) return batch;
+  return { rowCount: keep.length, columns: batch.columns.map((column) => keep.map((i) => column[i])), eventTimes: keep.map((i) => batch.eventTimes[i]!) };
 }

@@ -8,7 +8,7 @@ import type { ValidationReport } from '../../engine/validation/evaluate.ts';
 import type { Logger } from '../../logger.ts';
 import type { MetadataClient } from '../../stores/metadata/client.ts';
 import type { CommitFile, CommitRef, GroupLocation, InsertSource, OfflineStore } from '../../stores/offline/offline-store.ts';
-import type { OnlineRow, OnlineStore, OnlineTable } from '../../stores/online/online-store.ts';
+import type { OnlineColumns, OnlineStore, OnlineTable } from '../../stores/online/online-store.ts';
 import { noAlerts, type AlertSink } from '../alert/alert-event.ts';
 import { validateStaged } from '../expectation/expectation-suite.service.ts';
 import { recordChanged, recordCreated, recordDeleted } from '../lineage/catalog.ts';
@@ -478,7 +478,7 @@ export class FeatureGroupService {
 
     if (!writeOffline) {
       try {
-        await this.writeOnline(group, staged.onlineRows(ONLINE_BATCH), commitId);
+        await this.writeOnline(group, staged.onlineColumns(ONLINE_BATCH), commitId);
         return await record('DONE');
       } finally {
         await staged.discard();
@@ -495,7 +495,7 @@ export class FeatureGroupService {
     }
     if (writeOnline) {
       try {
-        await this.writeOnline(group, staged.onlineRows(ONLINE_BATCH), commitId);
+        await this.writeOnline(group, staged.onlineColumns(ONLINE_BATCH), commitId);
         commit = await this.prisma.commit.update({ where: { id: commitId }, data: { onlineState: 'DONE' } });
       } catch (error) {
         this.logger.error({ err: error, commitId, group: group.name }, 'online write failed; the commit is replayed on start');
@@ -505,10 +505,10 @@ export class FeatureGroupService {
     return commit;
   }
 
-  private async writeOnline(group: FeatureGroup, batches: AsyncIterable<OnlineRow[]>, commitId: string): Promise<void> {
+  private async writeOnline(group: FeatureGroup, batches: AsyncIterable<OnlineColumns>, commitId: string): Promise<void> {
     const table = this.onlineTable(group);
     await this.online.ensure(table);
-    for await (const batch of batches) await this.online.write(table, batch, commitId);
+    for await (const batch of batches) await this.online.writeColumns(table, batch, commitId);
   }
 
   /**
@@ -527,7 +527,7 @@ export class FeatureGroupService {
       const offline = group.commits.filter((c) => c.storage !== 'ONLINE');
       sweptFiles += (await this.offline.sweep(location, offline.map(commitRef))).length;
       for (const commit of offline.filter((c) => c.onlineState === 'PENDING')) {
-        const rows = this.offline.onlineRows(location, groupSchema(group), [commitRef(commit)], ONLINE_BATCH);
+        const rows = this.offline.onlineColumns(location, groupSchema(group), [commitRef(commit)], ONLINE_BATCH);
         await this.writeOnline(group, rows, commit.id);
         await this.prisma.commit.update({ where: { id: commit.id }, data: { onlineState: 'DONE' } });
         replayedCommits++;

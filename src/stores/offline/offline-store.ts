@@ -1,6 +1,6 @@
 import type { DataFrame } from '../../engine/data-frame.ts';
 import type { FeatureDef, GroupSchema } from '../../engine/feature-types.ts';
-import type { OnlineRow } from '../online/online-store.ts';
+import type { OnlineColumns, OnlineRow } from '../online/online-store.ts';
 
 /** Where a feature group version's files live: `<root>/<project>/<name>_<version>/`. */
 export interface GroupLocation {
@@ -50,8 +50,14 @@ export interface StagedCommit {
   readonly rowsInserted: number;
   /** Identities that existed and are superseded by this commit. */
   readonly rowsUpdated: number;
-  /** The newest row per primary key of this commit, in batches, for the online store. */
-  onlineRows(batchSize?: number): AsyncIterable<OnlineRow[]>;
+  /**
+   * The rows of this commit for the online store, column-wise (features in schema order), in
+   * batches of at most `batchRows`. The files are read in parts of a bounded number of rows, each
+   * sorted by primary key with only its newest row per key kept, so memory does not grow with the
+   * commit: a key may recur across parts (and batches), and the online store's newest-event-wins
+   * rule keeps the newest. A commit of one part yields exactly the newest row per key.
+   */
+  onlineColumns(batchRows?: number): AsyncIterable<OnlineColumns>;
   /**
    * Runs read-only SQL over the staged rows, before `publish` (data validation): `build` receives
    * a SELECT of those rows (one column per feature, of its type) and returns the statements to
@@ -100,8 +106,11 @@ export interface OfflineStore {
   readCommits(location: GroupLocation, schema: GroupSchema, commits: readonly CommitRef[], options?: ReadOptions): Promise<DataFrame>;
   /** Writes the visible rows of the given commits to a file (downloads of a whole group). */
   exportTo(location: GroupLocation, schema: GroupSchema, commits: readonly CommitRef[], target: ExportTarget): Promise<void>;
-  /** The newest row per primary key among the given commits' rows, in batches (replaying commits into the online store). */
-  onlineRows(location: GroupLocation, schema: GroupSchema, commits: readonly CommitRef[], batchSize?: number): AsyncIterable<OnlineRow[]>;
+  /**
+   * The given commits' rows for the online store (replaying commits), as StagedCommit.onlineColumns:
+   * files in commit order, each in parts sorted by key with the newest row per key of a part.
+   */
+  onlineColumns(location: GroupLocation, schema: GroupSchema, commits: readonly CommitRef[], batchRows?: number): AsyncIterable<OnlineColumns>;
   /** Absolute paths of the given commits' files, for SQL built elsewhere (feature views) and downloads. */
   filePaths(location: GroupLocation, commits: readonly CommitRef[]): string[];
   /**

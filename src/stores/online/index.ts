@@ -6,7 +6,8 @@ import type { OnlineStore } from './online-store.ts';
 import { RedisOnlineStore } from './redis.ts';
 import { SqliteOnlineStore } from './sqlite.ts';
 
-export type { OnlineRow, OnlineStore, OnlineTable } from './online-store.ts';
+export type { OnlineColumns, OnlineRow, OnlineStore, OnlineTable } from './online-store.ts';
+export { rowsToColumns } from './online-store.ts';
 export { RedisOnlineStore, type RedisOnlineStoreOptions } from './redis.ts';
 export { SqliteOnlineStore, type SqliteOnlineStoreOptions } from './sqlite.ts';
 

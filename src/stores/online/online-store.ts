@@ -19,6 +19,18 @@ export interface OnlineRow {
 }
 
 /**
+ * Rows column-wise, the bulk form of a write (no object per row): `columns[i]` holds the values of
+ * feature i of the table's schema (schema order, JSON-safe as in OnlineRow.values, primary-key
+ * features included), `eventTimes` the comparable event time of each row (as OnlineRow.eventTime).
+ * Every array has `rowCount` entries.
+ */
+export interface OnlineColumns {
+  readonly rowCount: number;
+  readonly columns: readonly (readonly unknown[])[];
+  readonly eventTimes: readonly (number | null)[];
+}
+
+/**
  * The online store: per primary key, the row with the newest event time. A write never lets an
  * older event overwrite a newer one; for equal event times the later commit (greater commit id,
  * uuid v7) wins. Implementations: SQLite (embedded) and Redis (scale), passing one contract suite.
@@ -28,9 +40,29 @@ export interface OnlineStore {
   ensure(table: OnlineTable): Promise<void>;
   /** Upserts rows under the newest-event-wins rule. Batched: one round trip per call where the backend allows. */
   write(table: OnlineTable, rows: readonly OnlineRow[], commitId: string): Promise<void>;
+  /**
+   * Upserts rows given column-wise (the bulk path of inserts and replays) under the same rule as
+   * `write`; a key may appear several times, in any order: the newest event wins, for equal event
+   * times the row written last. One transaction (SQLite) or one pipeline (Redis) per call.
+   */
+  writeColumns(table: OnlineTable, rows: OnlineColumns, commitId: string): Promise<void>;
   /** Rows for the given keys, in the same order; null for a key with no row. */
   read(table: OnlineTable, keys: readonly (readonly unknown[])[]): Promise<(Record<string, unknown> | null)[]>;
   /** Removes every row of a group version. */
   drop(table: OnlineTable): Promise<void>;
   close(): Promise<void>;
+}
+
+/** Rows in the column-wise form of `writeColumns`, for `schema` (a key feature's value comes from `key`, others from `values`; absent ones are null). */
+export function rowsToColumns(schema: GroupSchema, rows: readonly OnlineRow[]): OnlineColumns {
+  const columns = schema.features.map((f) => {
+    const k = schema.primaryKey.indexOf(f.name);
+    const column = new Array<unknown>(rows.length);
+    for (let i = 0; i < rows.length; i++) {
+      const row = rows[i]!;
+      column[i] = (k >= 0 ? row.key[k] : row.values[f.name]) ?? null;
+    }
+    return column;
+  });
+  return { rowCount: rows.length, columns, eventTimes: rows.map((r) => r.eventTime ?? null) };
 }

@@ -4,7 +4,7 @@ import { Redis } from 'ioredis';
 
 import type { GroupSchema } from '../../engine/feature-types.ts';
 import { ValidationError } from '../../errors.ts';
-import type { OnlineRow, OnlineStore, OnlineTable } from './online-store.ts';
+import { rowsToColumns, type OnlineColumns, type OnlineRow, type OnlineStore, type OnlineTable } from './online-store.ts';
 
 /** Options of {@link RedisOnlineStore}. */
 export interface RedisOnlineStoreOptions {
@@ -116,23 +116,34 @@ export class RedisOnlineStore implements OnlineStore {
 
   async write(table: OnlineTable, rows: readonly OnlineRow[], commitId: string): Promise<void> {
     if (rows.length === 0) return;
+    await this.writeColumns(table, rowsToColumns(table.schema, rows), commitId);
+  }
+
+  async writeColumns(table: OnlineTable, rows: OnlineColumns, commitId: string): Promise<void> {
+    const total = rows.rowCount;
+    if (total === 0) return;
     const { names } = this.#codec(table.schema);
     const prefix = this.#tablePrefix(table.id);
     const header = `|${commitId}|`;
+    const keyColumns = table.schema.primaryKey.map((k) => rows.columns[names.indexOf(k)]!);
+    const { columns, eventTimes } = rows;
+    const width = names.length;
     const calls: string[][] = [];
-    for (let start = 0; start < rows.length; start += this.#batchSize) {
-      const end = Math.min(rows.length, start + this.#batchSize);
+    for (let start = 0; start < total; start += this.#batchSize) {
+      const end = Math.min(total, start + this.#batchSize);
       const n = end - start;
       const args = new Array<string>(2 * n + 1 + n);
       // EVALSHA <sha> <numkeys> key… cid (et value)…
       args[n] = commitId;
       for (let i = 0; i < n; i++) {
-        const row = rows[start + i]!;
-        const values = row.values;
-        const packed = new Array<unknown>(names.length);
-        for (let c = 0; c < names.length; c++) packed[c] = values[names[c]!] ?? null;
-        const et = row.eventTime === null || row.eventTime === undefined ? '' : String(row.eventTime);
-        args[i] = prefix + JSON.stringify(row.key);
+        const r = start + i;
+        const key = new Array<unknown>(keyColumns.length);
+        for (let k = 0; k < keyColumns.length; k++) key[k] = keyColumns[k]![r] ?? null;
+        const packed = new Array<unknown>(width);
+        for (let c = 0; c < width; c++) packed[c] = columns[c]![r] ?? null;
+        const eventTime = eventTimes[r];
+        const et = eventTime === null || eventTime === undefined ? '' : String(eventTime);
+        args[i] = prefix + JSON.stringify(key);
         args[n + 1 + 2 * i] = et;
         args[n + 2 + 2 * i] = et + header + JSON.stringify(packed);
       }

@@ -2,7 +2,7 @@ import Database from 'better-sqlite3';
 
 import { parseFeatureType, type FeatureDef, type GroupSchema } from '../../engine/feature-types.ts';
 import { ConflictError, ValidationError } from '../../errors.ts';
-import type { OnlineRow, OnlineStore, OnlineTable } from './online-store.ts';
+import { rowsToColumns, type OnlineColumns, type OnlineRow, type OnlineStore, type OnlineTable } from './online-store.ts';
 
 /** Options of {@link SqliteOnlineStore}. */
 export interface SqliteOnlineStoreOptions {
@@ -45,8 +45,9 @@ interface TableState {
   readonly upsertOne: Database.Statement;
   readonly upsertMany: Database.Statement | null;
   readonly selectOne: Database.Statement;
-  /** Writes row `row` into `params` at `offset`. */
-  readonly encode: (params: unknown[], offset: number, row: OnlineRow, commitId: string) => void;
+  /** Stored feature names and how each is encoded, in stored column order. */
+  readonly names: readonly string[];
+  readonly codecs: readonly Codec[];
   /** The statement parameter(s) of a key: the value itself for a one-column key, else an array. */
   readonly bindKey: (key: readonly unknown[]) => unknown;
   /** A raw result row (feature columns in stored order) into a feature object, or null. */
@@ -119,7 +120,7 @@ export class SqliteOnlineStore implements OnlineStore {
   readonly #db: Database.Database;
   readonly #states = new Map<string, TableState>();
   readonly #rowsPerStatement: number;
-  readonly #writeTx: Database.Transaction<(state: TableState, rows: readonly OnlineRow[], commitId: string) => void>;
+  readonly #writeTx: Database.Transaction<(state: TableState, schema: GroupSchema, rows: OnlineColumns, commitId: string) => void>;
   readonly #readTx: Database.Transaction<(state: TableState, keys: readonly (readonly unknown[])[]) => (Record<string, unknown> | null)[]>;
   readonly #catalogGet: Database.Statement<[string], { n: number; schema: string }>;
   #closed = false;
@@ -136,7 +137,7 @@ export class SqliteOnlineStore implements OnlineStore {
       `CREATE TABLE IF NOT EXISTS ${CATALOG} (n INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE, schema TEXT NOT NULL)`,
     );
     this.#catalogGet = this.#db.prepare(`SELECT n, schema FROM ${CATALOG} WHERE id = ?`);
-    this.#writeTx = this.#db.transaction((state, rows, commitId) => this.#upsert(state, rows, commitId));
+    this.#writeTx = this.#db.transaction((state, schema, rows, commitId) => this.#upsert(state, schema, rows, commitId));
     this.#readTx = this.#db.transaction((state, keys) => {
       const out = new Array<Record<string, unknown> | null>(keys.length);
       for (let i = 0; i < keys.length; i++) out[i] = state.decode(state.selectOne.get(state.bindKey(keys[i]!)) as unknown[] | undefined);
@@ -150,7 +151,12 @@ export class SqliteOnlineStore implements OnlineStore {
 
   async write(table: OnlineTable, rows: readonly OnlineRow[], commitId: string): Promise<void> {
     if (rows.length === 0) return;
-    this.#writeTx.immediate(this.#state(table, true)!, rows, commitId);
+    await this.writeColumns(table, rowsToColumns(table.schema, rows), commitId);
+  }
+
+  async writeColumns(table: OnlineTable, rows: OnlineColumns, commitId: string): Promise<void> {
+    if (rows.rowCount === 0) return;
+    this.#writeTx.immediate(this.#state(table, true)!, table.schema, rows, commitId);
   }
 
   async read(table: OnlineTable, keys: readonly (readonly unknown[])[]): Promise<(Record<string, unknown> | null)[]> {
@@ -275,20 +281,6 @@ export class SqliteOnlineStore implements OnlineStore {
       );
     const rowsPerStatement = Math.max(1, Math.min(this.#rowsPerStatement, Math.floor(MAX_PARAMETERS / width)));
 
-    const encode = (params: unknown[], offset: number, row: OnlineRow, commitId: string) => {
-      const { key, values } = row;
-      for (let c = 0; c < featureCount; c++) {
-        const k = keyIndex[c]!;
-        let v = k >= 0 ? key[k] : values[names[c]!];
-        if (v === undefined || v === null) v = null;
-        else if (codecs[c] === BOOLEAN) v = typeof v === 'boolean' ? (v ? 1 : 0) : v;
-        else if (codecs[c] === JSON_TEXT) v = JSON.stringify(v);
-        params[offset + c] = v;
-      }
-      params[offset + featureCount] = row.eventTime ?? null;
-      params[offset + featureCount + 1] = commitId;
-    };
-
     const keyCodecs = schema.primaryKey.map((k) => codecs[names.indexOf(k)]!);
     const bindValue = (v: unknown, codec: Codec) => (codec === BOOLEAN && typeof v === 'boolean' ? (v ? 1 : 0) : (v ?? null));
     const bindKey =
@@ -317,26 +309,57 @@ export class SqliteOnlineStore implements OnlineStore {
       selectOne: this.#db
         .prepare(`SELECT ${names.map(quote).join(', ')} FROM ${table} WHERE ${schema.primaryKey.map((k) => `${quote(k)} = ?`).join(' AND ')}`)
         .raw(),
-      encode,
+      names,
+      codecs,
       bindKey,
       decode,
     };
   }
 
-  /** Runs inside the write transaction: full multi-row statements, then the remainder row by row. */
-  #upsert(state: TableState, rows: readonly OnlineRow[], commitId: string): void {
-    const { width, rowsPerStatement: chunk, encode } = state;
+  /**
+   * Runs inside the write transaction: full multi-row statements, then the remainder row by row,
+   * each statement's parameters taken straight from the columns (stored features the caller's
+   * schema lacks, appended since, are null).
+   */
+  #upsert(state: TableState, schema: GroupSchema, rows: OnlineColumns, commitId: string): void {
+    const { width, rowsPerStatement: chunk, names, codecs } = state;
+    const featureCount = names.length;
+    const sources = names.map((name) => {
+      const i = schema.features.findIndex((f) => f.name === name);
+      return i < 0 ? null : rows.columns[i]!;
+    });
+    const eventTimes = rows.eventTimes;
+    const fill = (params: unknown[], from: number, count: number) => {
+      let o = 0;
+      for (let c = 0; c < featureCount; c++) {
+        const column = sources[c]!;
+        const codec = codecs[c];
+        o = c;
+        for (let r = from; r < from + count; r++, o += width) {
+          let v = column === null ? null : column[r];
+          if (v === undefined || v === null) v = null;
+          else if (codec === BOOLEAN) v = typeof v === 'boolean' ? (v ? 1 : 0) : v;
+          else if (codec === JSON_TEXT) v = JSON.stringify(v);
+          params[o] = v;
+        }
+      }
+      for (let r = from, j = 0; r < from + count; r++, j++) {
+        params[j * width + featureCount] = eventTimes[r] ?? null;
+        params[j * width + featureCount + 1] = commitId;
+      }
+    };
+    const n = rows.rowCount;
     let i = 0;
-    if (state.upsertMany !== null && rows.length >= chunk) {
+    if (state.upsertMany !== null && n >= chunk) {
       const params = new Array<unknown>(width * chunk);
-      for (; i + chunk <= rows.length; i += chunk) {
-        for (let j = 0; j < chunk; j++) encode(params, j * width, rows[i + j]!, commitId);
+      for (; i + chunk <= n; i += chunk) {
+        fill(params, i, chunk);
         state.upsertMany.run(params);
       }
     }
     const params = new Array<unknown>(width);
-    for (; i < rows.length; i++) {
-      encode(params, 0, rows[i]!, commitId);
+    for (; i < n; i++) {
+      fill(params, i, 1);
       state.upsertOne.run(params);
     }
   }

@@ -8,7 +8,8 @@ import type { GroupSchema } from '../../../src/engine/feature-types.ts';
 import { ValidationError } from '../../../src/errors.ts';
 import { DuckDbOfflineStore, sqlString, toJsonSafe } from '../../../src/stores/offline/duckdb.ts';
 import type { CommitRef, GroupLocation, InsertSource } from '../../../src/stores/offline/offline-store.ts';
-import type { OnlineRow } from '../../../src/stores/online/online-store.ts';
+import type { OnlineColumns, OnlineRow } from '../../../src/stores/online/online-store.ts';
+import { SqliteOnlineStore } from '../../../src/stores/online/sqlite.ts';
 
 let root: string;
 let store: DuckDbOfflineStore;
@@ -80,9 +81,20 @@ async function sqlToFile(path: string, sql: string, options: string): Promise<vo
   }
 }
 
-async function collect(iterable: AsyncIterable<OnlineRow[]>): Promise<OnlineRow[][]> {
+/** The batches of onlineColumns as rows (`values` keyed by feature, `key` in key order), to compare. */
+async function collect(iterable: AsyncIterable<OnlineColumns>, schema: GroupSchema): Promise<OnlineRow[][]> {
   const batches: OnlineRow[][] = [];
-  for await (const batch of iterable) batches.push(batch);
+  for await (const batch of iterable) {
+    expect(batch.columns).toHaveLength(schema.features.length);
+    for (const column of [...batch.columns, batch.eventTimes]) expect(column).toHaveLength(batch.rowCount);
+    batches.push(
+      Array.from({ length: batch.rowCount }, (_, i) => ({
+        key: schema.primaryKey.map((k) => batch.columns[schema.features.findIndex((f) => f.name === k)]![i]),
+        eventTime: batch.eventTimes[i]!,
+        values: Object.fromEntries(schema.features.map((f, c) => [f.name, batch.columns[c]![i]])),
+      })),
+    );
+  }
   return batches;
 }
 
@@ -138,7 +150,7 @@ describe('DuckDbOfflineStore: commits and reads', () => {
     const g = newGroup();
     const staged = await store.stage(g, customers, uuidv7(), rows([]), { operation: 'INSERT', existing: [] });
     expect([staged.rowCount, staged.files, staged.bytes]).toEqual([0, [], 0]);
-    expect(await collect(staged.onlineRows())).toEqual([]);
+    expect(await collect(staged.onlineColumns(), customers)).toEqual([]);
     await staged.publish();
     const csv = join(root, 'empty.csv');
     await writeFile(csv, 'customer_id,event_time\n');
@@ -156,7 +168,7 @@ describe('DuckDbOfflineStore: commits and reads', () => {
       ['eu', 1, 11],
       ['eu', 2, 20],
     ]);
-    const online = (await collect((await store.stage(g, schema, uuidv7(), rows([{ region: 'us', store: 3 }]), { operation: 'UPSERT', existing: [] })).onlineRows())).flat();
+    const online = (await collect((await store.stage(g, schema, uuidv7(), rows([{ region: 'us', store: 3 }]), { operation: 'UPSERT', existing: [] })).onlineColumns(), schema)).flat();
     expect(online).toEqual([{ key: ['us', 3], eventTime: null, values: { region: 'us', store: 3, size: null } }]);
   });
 
@@ -234,7 +246,7 @@ describe('DuckDbOfflineStore: commits and reads', () => {
     expect(frame.rows[4]).toEqual([5, '2024-03-10T00:00:00.000000Z', 7, 8, 1000, 2, null, false, null, '3.00', null, [], null, null]);
     // Online rows use the same conversion.
     const staged = await store.stage(g, schema, uuidv7(), rows([{ id: 9, ts: '2024-01-01T00:00:00Z', ...full }]), { operation: 'UPSERT', existing: [] });
-    const [[online]] = (await collect(staged.onlineRows())) as [[OnlineRow]];
+    const [[online]] = (await collect(staged.onlineColumns(), schema)) as [[OnlineRow]];
     expect(online.eventTime).toBe(Date.UTC(2024, 0, 1) * 1000);
     expect(online.values).toEqual({ id: 9, ts: '2024-01-01T00:00:00.000000Z', ...full, price: '12.35', big: '9007199254740993', stamps: frame.rows[0]![13] });
     await staged.discard();
@@ -464,7 +476,7 @@ describe('DuckDbOfflineStore: online rows, publish, discard, sweep', () => {
       { customer_id: 3, event_time: '2024-01-01T00:00:00Z', tenure: 6 },
     ]);
     const staged = await store.stage(g, customers, uuidv7(), input, { operation: 'UPSERT', existing: [] });
-    const batches = await collect(staged.onlineRows(2));
+    const batches = await collect(staged.onlineColumns(2), customers);
     expect(batches.map((b) => b.length)).toEqual([2, 1]);
     const online = batches.flat().sort((a, b) => (a.key[0] as number) - (b.key[0] as number));
     expect(online.map((r) => [r.key, r.eventTime, r.values.tenure])).toEqual([
@@ -474,7 +486,43 @@ describe('DuckDbOfflineStore: online rows, publish, discard, sweep', () => {
     ]);
     // Works the same after publish (files moved).
     await staged.publish();
-    expect((await collect(staged.onlineRows())).flat()).toHaveLength(3);
+    expect((await collect(staged.onlineColumns(), customers)).flat()).toHaveLength(3);
+  });
+
+  it('in parts of a bounded size: finds duplicates across parts; streams each part by key with its newest row; the online store ends with the newest', async () => {
+    const small = await DuckDbOfflineStore.open(join(root, 'offline-parts'), { partitionRows: 2 });
+    const online = new SqliteOnlineStore({ file: ':memory:' });
+    try {
+      const g = newGroup();
+      const day = (d: number) => `2024-01-0${d}T00:00:00Z`;
+      // INSERT: the duplicate (rows 1 and 5) is found whichever hash part its identity falls in.
+      const duplicate = rows([1, 2, 3, 4, 1].map((id) => ({ customer_id: id, event_time: day(1) })));
+      const error = await small.stage(g, customers, uuidv7(), duplicate, { operation: 'INSERT', existing: [] }).then(
+        () => null,
+        (e: unknown) => e,
+      );
+      expect(error).toBeInstanceOf(ValidationError);
+      expect((error as ValidationError).issues.map((i) => i.path)).toEqual([['rows', 5]]);
+      // Parts of 2 rows in file (input) order: [2@2, 2@1], [1@1, 3@1], [2@3].
+      const input = rows([
+        { customer_id: 2, event_time: day(2), tenure: 22 },
+        { customer_id: 2, event_time: day(1), tenure: 21 },
+        { customer_id: 1, event_time: day(1), tenure: 11 },
+        { customer_id: 3, event_time: day(1), tenure: 31 },
+        { customer_id: 2, event_time: day(3), tenure: 23 },
+      ]);
+      const staged = await small.stage(g, customers, uuidv7(), input, { operation: 'INSERT', existing: [] });
+      const batches = await collect(staged.onlineColumns(10), customers);
+      expect(batches.map((b) => b.map((r) => r.values.tenure))).toEqual([[22], [11, 31], [23]]);
+      await staged.publish();
+      const table = { id: 'parts', schema: customers };
+      await online.ensure(table);
+      for await (const batch of staged.onlineColumns(10)) await online.writeColumns(table, batch, staged.commitId);
+      expect((await online.read(table, [[1], [2], [3]])).map((r) => r?.tenure)).toEqual([11, 23, 31]);
+    } finally {
+      await online.close();
+      await small.close();
+    }
   });
 
   it('names staging files apart until publish; discard removes them (staged or published)', async () => {

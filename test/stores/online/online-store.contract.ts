@@ -284,6 +284,48 @@ export function onlineStoreContract(name: string, open: () => OnlineStore | Prom
       expect(await store.read(t, ids.map((id) => [id]))).toStrictEqual(ids.map((id) => expected.get(id)!.values));
     });
 
+    it('writeColumns stores what write stores: composite keys, every key of a batch, duplicates newest-event-wins', async () => {
+      const schema: GroupSchema = {
+        features: [feature('region', 'STRING'), feature('ts', 'TIMESTAMP'), feature('x', 'DOUBLE'), feature('id', 'BIGINT'), feature('ok', 'BOOLEAN'), feature('tags', 'ARRAY<STRING>')],
+        primaryKey: ['id', 'region'],
+        eventTime: 'ts',
+      };
+      const byRows = await table('columns_rows', schema);
+      const byColumns = await table('columns_cols', schema);
+      const rows: OnlineRow[] = [];
+      // 3 versions of 40 keys across multi-row statements, newest first, oldest last, ties on the middle one.
+      for (const [v, minutes] of [[0, 30], [1, 20], [2, 20], [3, 10]] as const) {
+        for (let id = 0; id < 40; id++) {
+          const region = id % 2 === 0 ? 'eu' : 'us';
+          rows.push({
+            key: [id, region],
+            eventTime: micros(minutes),
+            values: { region, ts: iso(micros(minutes)), x: v * 100 + id, id, ok: (id + v) % 2 === 0, tags: id % 5 === 0 ? null : [`v${v}`] },
+          });
+        }
+      }
+      await store.write(byRows, rows, commitId(1));
+      const columns = schema.features.map((f) => rows.map((r) => (schema.primaryKey.includes(f.name) ? r.key[schema.primaryKey.indexOf(f.name)] : r.values[f.name])));
+      await store.writeColumns(byColumns, { rowCount: rows.length, columns, eventTimes: rows.map((r) => r.eventTime) }, commitId(1));
+      const keys = Array.from({ length: 41 }, (_, id) => [id, id % 2 === 0 ? 'eu' : 'us']);
+      const expected = await store.read(byRows, keys);
+      expect(expected.filter((r) => r !== null).map((r) => r!.x)).toStrictEqual(Array.from({ length: 40 }, (_, id) => id));
+      expect(await store.read(byColumns, keys)).toStrictEqual(expected);
+      // An older (later-event) write loses; an empty one changes nothing.
+      await store.writeColumns(byColumns, { rowCount: 1, columns: [['eu'], [iso(micros(5))], [-1], [0], [true], [null]], eventTimes: [micros(5)] }, commitId(2));
+      await store.writeColumns(byColumns, { rowCount: 0, columns: schema.features.map(() => []), eventTimes: [] }, commitId(3));
+      expect(await store.read(byColumns, keys)).toStrictEqual(expected);
+    });
+
+    it('writeColumns with the schema of before an append stores the appended features as null', async () => {
+      const t = await table('columns_widen', BASIC);
+      const wider: OnlineTable = { id: t.id, schema: { ...BASIC, features: [...BASIC.features, feature('y', 'STRING')] } };
+      await store.ensure(wider);
+      await store.write(wider, [{ key: [1], eventTime: micros(1), values: { ...basicRow(1, 1, 1).values, y: 'old' } }], commitId(1));
+      await store.writeColumns(t, { rowCount: 1, columns: [[1], [iso(micros(2))], [2], ['x=2']], eventTimes: [micros(2)] }, commitId(2));
+      expect(await store.read(wider, [[1]])).toStrictEqual([{ ...basicRow(1, 2, 2).values, y: null }]);
+    });
+
     it('ensure after features were appended keeps rows and reads the new feature as null', async () => {
       const v1 = await table('widen', BASIC);
       await store.write(v1, [basicRow(1, 1, 1), basicRow(2, 1, 2)], commitId(1));
