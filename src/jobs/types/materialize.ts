@@ -79,11 +79,11 @@ export const materialize: JobType<typeof config> = {
     let written = 0;
     for (const [i, commit] of todo.entries()) {
       let rows = 0;
-      for await (const batch of offline.onlineColumns(location, schema, [commitRef(commit)], BATCH)) {
+      const rowsWindow = window ? { fromMicros: window.from, toMicros: window.to } : undefined;
+      for await (const batch of offline.onlineColumns(location, schema, [commitRef(commit)], BATCH, rowsWindow)) {
         ctx.signal.throwIfAborted();
-        const kept = window ? inWindow(batch, window) : batch;
-        if (kept.rowCount > 0) await online.writeColumns(table, kept, commit.id);
-        rows += kept.rowCount;
+        if (batch.rowCount > 0) await online.writeColumns(table, batch, commit.id);
+        rows += batch.rowCount;
       }
       written += rows;
       const position = done + i + 1;
@@ -121,11 +121,3 @@ function eventInWindow(t: number | null | undefined, window: Window): boolean {
   return t != null && (window.from == null || t >= window.from) && (window.to == null || t < window.to);
 }
 
-function inWindow(batch: OnlineColumns, window: Window): OnlineColumns {
-  const keep: number[] = [];
-  batch.eventTimes.forEach((t, i) => {
-    if (eventInWindow(t, window)) keep.push(i);
-  });
-  if (keep.length === batch.rowCount) return batch;
-  return { rowCount: keep.length, columns: batch.columns.map((column) => keep.map((i) => column[i])), eventTimes: keep.map((i) => batch.eventTimes[i]!) };
-}

@@ -32,6 +32,7 @@ import type { OnlineColumns, OnlineRow } from '../online/online-store.ts';
 import type {
   CommitFile,
   CommitRef,
+  EventTimeWindow,
   ExportTarget,
   GroupLocation,
   InsertSource,
@@ -588,8 +589,14 @@ export class DuckDbOfflineStore implements OfflineStore {
     });
   }
 
-  onlineColumns(location: GroupLocation, schema: GroupSchema, commits: readonly CommitRef[], batchRows = 1000): AsyncIterable<OnlineColumns> {
-    return streamOnlineColumns(this, commitOrder(this.filePaths(location, commits)), schema, schemaFeatures(schema), batchRows);
+  onlineColumns(
+    location: GroupLocation,
+    schema: GroupSchema,
+    commits: readonly CommitRef[],
+    batchRows = 1000,
+    window?: EventTimeWindow,
+  ): AsyncIterable<OnlineColumns> {
+    return streamOnlineColumns(this, commitOrder(this.filePaths(location, commits)), schema, schemaFeatures(schema), batchRows, window);
   }
 
   filePaths(location: GroupLocation, commits: readonly CommitRef[]): string[] {
@@ -745,6 +752,7 @@ async function* streamOnlineColumns(
   schema: GroupSchema,
   features: readonly Feature[],
   batchRows: number,
+  window?: EventTimeWindow,
 ): AsyncIterable<OnlineColumns> {
   if (paths.length === 0) return;
   const size = Math.max(1, Math.floor(batchRows));
@@ -763,9 +771,17 @@ async function* streamOnlineColumns(
       const counted = await connection.runAndReadAll(`SELECT count(*) FROM read_parquet(${sqlString(path)})`);
       const total = Number(counted.getRows()[0]?.[0] ?? 0);
       for (let start = 0; start < total; start += store.partitionRows) {
-        const part = total <= store.partitionRows ? '' : ` WHERE file_row_number >= ${start} AND file_row_number < ${start + store.partitionRows}`;
+        const partitioned = total > store.partitionRows;
+        const conditions = [
+          ...(partitioned ? [`file_row_number >= ${start}`, `file_row_number < ${start + store.partitionRows}`] : []),
+          // The window before the newest row per key is taken: a key's newest row in the window wins.
+          ...(window?.fromMicros != null ? [`${etMicros} >= ${window.fromMicros}`] : []),
+          ...(window?.toMicros != null ? [`${etMicros} < ${window.toMicros}`] : []),
+          ...(window ? [`${etMicros} IS NOT NULL`] : []),
+        ];
+        const where = conditions.length > 0 ? ` WHERE ${conditions.join(' AND ')}` : '';
         const result = await connection.stream(
-          `SELECT ${select.join(', ')}, ${etMicros} AS "#et" FROM read_parquet(${sqlString(path)}${part ? ', file_row_number = true' : ''})${part} ORDER BY ${order}`,
+          `SELECT ${select.join(', ')}, ${etMicros} AS "#et" FROM read_parquet(${sqlString(path)}${partitioned ? ', file_row_number = true' : ''})${where} ORDER BY ${order}`,
         );
         let columns: unknown[][] = features.map(() => []);
         let eventTimes: (number | null)[] = [];

@@ -87,6 +87,12 @@ export interface ReadOptions {
  * A group's visible rows are the union of the given commits' files where, for each identity
  * (primary key + event time), the row of the latest commit wins.
  */
+/** An event-time window in the online store's unit (epoch microseconds for TIMESTAMP and DATE): from inclusive, to exclusive. */
+export interface EventTimeWindow {
+  readonly fromMicros: number | null;
+  readonly toMicros: number | null;
+}
+
 export interface OfflineStore {
   /**
    * Validates and coerces `source` against `schema` and writes it to temporary Parquet files.
@@ -108,9 +114,16 @@ export interface OfflineStore {
   exportTo(location: GroupLocation, schema: GroupSchema, commits: readonly CommitRef[], target: ExportTarget): Promise<void>;
   /**
    * The given commits' rows for the online store (replaying commits), as StagedCommit.onlineColumns:
-   * files in commit order, each in parts sorted by key with the newest row per key of a part.
+   * files in commit order, each in parts sorted by key with the newest row per key of a part; with
+   * `window`, only rows whose event time is in it (before the newest row per key is taken).
    */
-  onlineColumns(location: GroupLocation, schema: GroupSchema, commits: readonly CommitRef[], batchRows?: number): AsyncIterable<OnlineColumns>;
+  onlineColumns(
+    location: GroupLocation,
+    schema: GroupSchema,
+    commits: readonly CommitRef[],
+    batchRows?: number,
+    window?: EventTimeWindow,
+  ): AsyncIterable<OnlineColumns>;
   /** Absolute paths of the given commits' files, for SQL built elsewhere (feature views) and downloads. */
   filePaths(location: GroupLocation, commits: readonly CommitRef[]): string[];
   /**
