@@ -155,7 +155,10 @@ export class JobService {
 
   /** Starts a run of a job now (queued when this process is at its concurrency limit). */
   async run(viewer: Viewer, name: string, args: unknown, trigger: ExecutionTrigger = 'MANUAL'): Promise<Execution> {
-    const job = await this.get(viewer, name);
+    return this.startRun(viewer, await this.get(viewer, name), args, trigger);
+  }
+
+  private async startRun(viewer: Viewer, job: Job, args: unknown, trigger: ExecutionTrigger): Promise<Execution> {
     const type = this.types.get(job.type, ['name']);
     this.authorize(viewer, type, 'run');
     const execution = await this.prisma.execution.create({
@@ -185,7 +188,7 @@ export class JobService {
       where: { jobId: job.id, trigger, state: 'INITIALIZING', runner: this.runner.processId, finalStatus: null },
       select: { id: true },
     });
-    return waiting ? null : this.run(viewer, name, null, trigger);
+    return waiting ? null : this.startRun(viewer, job, null, trigger);
   }
 
   /**
