@@ -30,6 +30,7 @@ import { SqliteOnlineStore } from '../src/stores/online/sqlite.ts';
 type Phases = Map<string, number>;
 let current: Phases | null = null;
 let requestStart = 0;
+let lastFinish = 0;
 let serviceEnd = 0;
 let lastInsertLine: string | null = null;
 /** Inside a `next()` of a staged commit's onlineColumns: its fetchChunk calls are the online scan. */
@@ -83,9 +84,11 @@ Server.prototype.emit = function (this: Server, event: string, ...rest: unknown[
   if (event === 'request') {
     const req = rest[0] as IncomingMessage;
     if (req.method === 'POST') {
+      if (process.env.PHASES_GAP && lastFinish > 0) process.stderr.write(`[phases] gap since last response ${(performance.now() - lastFinish).toFixed(0)} ms\n`);
       requestStart = performance.now();
       const res = rest[1] as { once(e: string, f: () => void): void };
       res.once('finish', () => {
+        lastFinish = performance.now();
         if (lastInsertLine !== null) {
           process.stderr.write(`${lastInsertLine} | after service ${(performance.now() - serviceEnd).toFixed(0)} ms | request total ${(performance.now() - requestStart).toFixed(0)} ms\n`);
           lastInsertLine = null;

@@ -244,7 +244,7 @@ process.once('exit', () => {
 
 async function startServer(dataDir: string): Promise<Server> {
   const env: Record<string, string> = {};
-  for (const name of ['PATH', 'HOME', 'TMPDIR', 'LANG']) if (process.env[name]) env[name] = process.env[name]!;
+  for (const name of ['PATH', 'HOME', 'TMPDIR', 'LANG', 'PHASES_GAP']) if (process.env[name]) env[name] = process.env[name]!;
   Object.assign(env, { PORT: '0', HOST: '127.0.0.1', GRANARY_DATA_DIR: dataDir, LOG_LEVEL: 'warn', NODE_ENV: 'production' });
   // Node flags on the command line: Node 20 refuses --cpu-prof in NODE_OPTIONS.
   const nodeFlags: string[] = [];

@@ -425,6 +425,7 @@ export class FeatureGroupService {
     const staged = await this.offline.stage(location, groupSchema(group), commitId, source, {
       operation: options.operation,
       existing,
+      online: writeOnline,
     });
     let validationReport: ValidationReport | null = null;
     if (suite) {

@@ -33,6 +33,11 @@ export interface StageOptions {
   readonly operation: 'UPSERT' | 'INSERT';
   /** The group's commits so far, to count `rowsUpdated` (identities that already exist). */
   readonly existing: readonly CommitRef[];
+  /**
+   * The caller writes this commit's rows online: JSON rows keep them column-wise in memory (one
+   * request's worth) for `onlineColumns`, instead of reading the staged file back.
+   */
+  readonly online?: boolean;
 }
 
 /**

@@ -1,0 +1,206 @@
+import type { InputIssue } from '../../errors.ts';
+
+/**
+ * What the given (non-null) values of a column are: all strings, all safe integers, all finite
+ * numbers, all booleans, something else, or none at all.
+ */
+export type RowColumnKind = 'strings' | 'integers' | 'numbers' | 'booleans' | 'other' | 'none';
+
+/** JSON rows column-wise, one column per feature in schema order. */
+export interface RowColumns {
+  readonly rowCount: number;
+  readonly kinds: readonly RowColumnKind[];
+  /** The values as given (null where a row lacks the key). */
+  readonly values: readonly (readonly unknown[])[];
+}
+
+interface RowFeature {
+  readonly name: string;
+}
+
+/** At most this many issues are collected (the caller caps what it reports). */
+const ISSUE_LIMIT = 20;
+
+/**
+ * JSON rows as columns for `features`. Keys match feature names exactly, else case-insensitively;
+ * a key matching no feature, a feature given twice in a row (two spellings), and a row that is not
+ * an object are issues (`['rows', row, key]` / `['rows', row]`, rows 1-based); with any issue the
+ * columns are not usable.
+ */
+export function rowColumns(rows: readonly unknown[], features: readonly RowFeature[]): { columns: RowColumns; issues: InputIssue[] } {
+  const n = rows.length;
+  const width = features.length;
+  const exact = new Map<string, number>();
+  const lower = new Map<string, number>();
+  features.forEach((f, i) => {
+    exact.set(f.name, i);
+    if (!lower.has(f.name.toLowerCase())) lower.set(f.name.toLowerCase(), i);
+  });
+  const raw: unknown[][] = features.map(() => new Array<unknown>(n).fill(null));
+  const issues: InputIssue[] = [];
+  const seen = new Int32Array(width).fill(-1);
+  let renamed: Map<string, number> | null = null;
+  // Rows keyed exactly by feature names take the generated extractor; the others come here.
+  for (const r of extractor(features.map((f) => f.name))(rows, n, raw)) {
+    for (let c = 0; c < width; c++) raw[c]![r] = null;
+    const row = rows[r];
+    if (row === null || typeof row !== 'object' || Array.isArray(row)) {
+      if (issues.length < ISSUE_LIMIT) issues.push({ path: ['rows', r + 1], message: `row ${r + 1}: not an object` });
+      continue;
+    }
+    for (const key in row) {
+      let c = exact.get(key);
+      if (c === undefined) {
+        renamed ??= new Map();
+        c = renamed.get(key);
+        if (c === undefined) {
+          c = lower.get(key.toLowerCase()) ?? -1;
+          renamed.set(key, c);
+        }
+        if (c < 0) {
+          if (issues.length < ISSUE_LIMIT) issues.push({ path: ['rows', r + 1, key], message: `row ${r + 1}: unknown column "${key}"` });
+          continue;
+        }
+      }
+      if (seen[c] === r) {
+        if (issues.length < ISSUE_LIMIT) {
+          issues.push({
+            path: ['rows', r + 1, key],
+            message: `row ${r + 1}: column "${features[c]!.name}" given twice (names match case-insensitively)`,
+          });
+        }
+        continue;
+      }
+      seen[c] = r;
+      raw[c]![r] = (row as Record<string, unknown>)[key];
+    }
+  }
+  const kinds: RowColumnKind[] = [];
+  for (let c = 0; c < width; c++) {
+    const column = raw[c]!;
+    let kind: RowColumnKind = 'none';
+    for (let r = 0; r < n && kind !== 'other'; r++) {
+      const v = column[r];
+      let k: RowColumnKind;
+      switch (typeof v) {
+        case 'string':
+          k = 'strings';
+          break;
+        case 'number':
+          k = Number.isSafeInteger(v) ? 'integers' : Number.isFinite(v) ? 'numbers' : 'other';
+          break;
+        case 'boolean':
+          k = 'booleans';
+          break;
+        default:
+          k = v === null || v === undefined ? kind : 'other';
+      }
+      if (k !== kind) kind = kind === 'none' ? k : (kind === 'integers' && k === 'numbers') || (kind === 'numbers' && k === 'integers') ? 'numbers' : 'other';
+    }
+    kinds.push(kind);
+  }
+  return { columns: { rowCount: n, kinds, values: raw }, issues };
+}
+
+type Extractor = (rows: readonly unknown[], n: number, raw: unknown[][]) => number[];
+
+const extractors = new Map<string, Extractor>();
+
+/**
+ * A function copying each row's feature values into `raw` (columns) by property name, generated
+ * once per list of names: property loads at fixed sites are an order of magnitude faster than a
+ * loop over each row's keys. It returns the rows it cannot take: not an object, or with a key
+ * that is not exactly a feature name (counted with for…in). Names that Object.prototype has
+ * (an absent one would read the inherited value) send every row to the caller's loop.
+ */
+function extractor(names: readonly string[]): Extractor {
+  const id = names.join('\0');
+  let fn = extractors.get(id);
+  if (fn !== undefined) return fn;
+  if (names.some((name) => name in Object.prototype)) {
+    fn = (rows, n) => Array.from({ length: n }, (_, r) => r);
+  } else {
+    const reads = names.map((name, c) => {
+      const literal = JSON.stringify(name);
+      return `v = row[${literal}]; if (v !== undefined) { raw[${c}][r] = v; k++; } else if (${literal} in row) k++;`;
+    });
+    fn = new Function(
+      'rows',
+      'n',
+      'raw',
+      `const slow = [];
+      for (let r = 0; r < n; r++) {
+        const row = rows[r];
+        if (row === null || typeof row !== 'object' || Array.isArray(row)) { slow.push(r); continue; }
+        let k = 0, v;
+        ${reads.join('\n        ')}
+        let keys = 0;
+        for (const key in row) keys++;
+        if (keys !== k) slow.push(r);
+      }
+      return slow;`,
+    ) as Extractor;
+  }
+  if (extractors.size > 1000) extractors.clear();
+  extractors.set(id, fn);
+  return fn;
+}
+
+/**
+ * The JSON texts of a column (see jsonText), and whether the given separators occur in none of
+ * them (a string equal to `nullMark` counts as one): then the texts can travel joined.
+ */
+export function columnTexts(values: readonly unknown[], separator: string, nullMark: string): { texts: (string | null)[]; joinable: boolean } {
+  const texts = new Array<string | null>(values.length);
+  let joinable = true;
+  for (let r = 0; r < values.length; r++) {
+    const v = values[r];
+    if (typeof v === 'string') {
+      texts[r] = v;
+      if (joinable && (v.indexOf(separator) >= 0 || v === nullMark)) joinable = false;
+    } else {
+      // JSON escapes control characters, so no other text holds a separator.
+      texts[r] = jsonText(v);
+    }
+  }
+  return { texts, joinable };
+}
+
+/**
+ * A value's JSON text as a VARCHAR column of read_json gives it: a string as itself, other values
+ * as JSON (bigint as its digits, bytes as base64, a value with toJSON as what that returns); null
+ * for null and for what JSON omits (undefined, functions, symbols) or writes as null (NaN, ±Infinity).
+ */
+export function jsonText(v: unknown): string | null {
+  switch (typeof v) {
+    case 'string':
+      return v;
+    case 'number':
+      return Number.isFinite(v) ? String(v) : null;
+    case 'boolean':
+      return v ? 'true' : 'false';
+    case 'bigint':
+      return v.toString();
+    case 'object': {
+      if (v === null) return null;
+      if (v instanceof Uint8Array) return Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64');
+      const json = JSON.stringify(v, jsonReplacer);
+      if (json === undefined || json === 'null') return null;
+      // A value whose toJSON returns a string (a Date) is that string.
+      return json.startsWith('"') ? (JSON.parse(json) as string) : json;
+    }
+    default:
+      return null;
+  }
+}
+
+/** JSON.stringify's replacer for values JSON lacks: bigint as its digits, bytes as base64. */
+export function jsonReplacer(this: unknown, _key: string, value: unknown): unknown {
+  if (typeof value === 'bigint') return value.toString();
+  if (value instanceof Uint8Array) return Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('base64');
+  if (value !== null && typeof value === 'object' && (value as { type?: unknown }).type === 'Buffer' && Array.isArray((value as { data?: unknown }).data)) {
+    // Buffer#toJSON already ran
+    return Buffer.from((value as { data: number[] }).data).toString('base64');
+  }
+  return value;
+}
