@@ -30,6 +30,7 @@ import { duckdbType, parseFeatureType, type FeatureDef, type GroupSchema, type P
 import { ValidationError, type InputIssue } from '../../errors.ts';
 import type { OnlineColumns, OnlineRow } from '../online/online-store.ts';
 import { columnTexts, jsonReplacer, rowColumns, type RowColumns } from './json-rows.ts';
+import { shortestFloat32 } from '../../engine/float32.ts';
 import type {
   CommitFile,
   CommitRef,
@@ -857,7 +858,7 @@ async function* streamOnlineColumns(
   // DECIMAL as text in DuckDB: its JSON-safe form, without a value object per item.
   const select = features.map((f) => (f.parsed.kind === 'decimal' ? `CAST(${ident(f.name)} AS VARCHAR)` : ident(f.name)));
   const order = [...keys, ...(et === null ? [] : [`${ident(et.name)} NULLS FIRST`])].join(', ');
-  const converters = features.map((f) => jsonSafeConverter(f.parsed));
+  const converters = features.map((f) => onlineConverter(f.parsed));
   const keyIndexes = schema.primaryKey.map((k) => features.findIndex((f) => f.name === k));
   const width = features.length;
   const connection = await store.connectInsert();
@@ -958,7 +959,7 @@ async function* streamOnlineRowsSql(
   const connection = await store.connect();
   try {
     const result = await connection.stream(sql);
-    const converters = features.map((f) => jsonSafeConverter(f.parsed));
+    const converters = features.map((f) => onlineConverter(f.parsed));
     const keyIndexes = schema.primaryKey.map((k) => features.findIndex((f) => f.name === k));
     let batch: OnlineRow[] = [];
     for (;;) {
@@ -1079,7 +1080,8 @@ function givenOnline(f: Feature, loaded: LoadedRows, c: number): readonly unknow
     case 'INT':
       return type === 'DOUBLE' && loaded.columns.kinds[c] === 'integers' ? appended! : null;
     case 'FLOAT':
-      return type === 'DOUBLE' ? appended!.map((v) => (v === null ? null : shortestFloat32(Math.fround(v as number)))) : null;
+      // The online store keeps the float the double rounds to, as DuckDB's cast does.
+      return type === 'DOUBLE' ? appended! : null;
     case 'TIMESTAMP':
     case 'DATE': {
       // Text already in the form the store prints (UTC ISO with a `Z`; a date) is that value.
@@ -1125,7 +1127,7 @@ async function onlineFromLoaded(
   });
   const eventTimes = new Array<number | null>(n).fill(null);
   const et = schema.eventTime === null ? null : features.find((f) => f.name === schema.eventTime)!;
-  const converters = readBack.map((c) => jsonSafeConverter(features[c]!.parsed));
+  const converters = readBack.map((c) => onlineConverter(features[c]!.parsed));
   for (const c of readBack) columns[c] = new Array<unknown>(n);
   const select = ['rowid', ...readBack.map((c) => (features[c]!.parsed.kind === 'decimal' ? `CAST(${ident(features[c]!.name)} AS VARCHAR)` : ident(features[c]!.name)))];
   select.push(et === null ? 'NULL' : eventTimeMicrosSql(ident(et.name), et.parsed));
@@ -1728,22 +1730,21 @@ export function microsToIso(micros: bigint): string {
   return `${daysToIsoDate(days)}T${pad2(hours)}:${pad2(minutes)}:${pad2(seconds)}.${String(rest).padStart(6, '0')}Z`;
 }
 
-/** A float32 value as the shortest decimal that reads back to it (0.1, not 0.10000000149011612). */
-function shortestFloat32(x: number): number {
-  if (!Number.isFinite(x) || x === 0) return x;
-  for (let p = 6; p < 9; p++) {
-    const candidate = Number(x.toPrecision(p));
-    if (Math.fround(candidate) === x) return candidate;
-  }
-  return Number(x.toPrecision(9));
-}
-
 function safeNumber(x: number): unknown {
   return Number.isFinite(x) ? x : String(x);
 }
 
 function bigintToJson(value: bigint): number | string {
   return value >= MIN_SAFE && value <= MAX_SAFE ? Number(value) : value.toString();
+}
+
+/**
+ * The converter of values for the online store: jsonSafeConverter's, except that a FLOAT stays
+ * the number DuckDB returns (the store keeps the float and formats it when read).
+ */
+function onlineConverter(type: ParsedType): Converter {
+  if (type.kind === 'scalar' && type.name === 'FLOAT') return (v) => (v === null || v === undefined ? null : typeof v === 'number' ? safeNumber(v) : v);
+  return jsonSafeConverter(type);
 }
 
 /**

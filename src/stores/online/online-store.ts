@@ -22,7 +22,9 @@ export interface OnlineRow {
  * Rows column-wise, the bulk form of a write (no object per row): `columns[i]` holds the values of
  * feature i of the table's schema (schema order, JSON-safe as in OnlineRow.values, primary-key
  * features included), `eventTimes` the comparable event time of each row (as OnlineRow.eventTime).
- * Every array has `rowCount` entries.
+ * Every array has `rowCount` entries. A FLOAT value may be any double: the store keeps the float
+ * it rounds to and reads it back as the float's shortest decimal (shortestFloat32), so writers
+ * hand over floats as DuckDB returns them, without formatting each one.
  */
 export interface OnlineColumns {
   readonly rowCount: number;

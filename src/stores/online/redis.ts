@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 
 import { Redis } from 'ioredis';
 
+import { shortestFloat32 } from '../../engine/float32.ts';
 import type { GroupSchema } from '../../engine/feature-types.ts';
 import { ValidationError } from '../../errors.ts';
 import { rowsToColumns, type OnlineColumns, type OnlineRow, type OnlineStore, type OnlineTable } from './online-store.ts';
@@ -60,6 +61,8 @@ const SCRIPT_SHA = createHash('sha1').update(WRITE_SCRIPT).digest('hex');
 interface Codec {
   readonly names: readonly string[];
   readonly build: (values: readonly unknown[]) => Record<string, unknown>;
+  /** Columns of FLOAT features: written as the float's shortest decimal. */
+  readonly floats: ReadonlySet<number>;
 }
 
 /**
@@ -122,7 +125,7 @@ export class RedisOnlineStore implements OnlineStore {
   async writeColumns(table: OnlineTable, rows: OnlineColumns, commitId: string): Promise<void> {
     const total = rows.rowCount;
     if (total === 0) return;
-    const { names } = this.#codec(table.schema);
+    const { names, floats } = this.#codec(table.schema);
     const prefix = this.#tablePrefix(table.id);
     const header = `|${commitId}|`;
     const keyColumns = table.schema.primaryKey.map((k) => rows.columns[names.indexOf(k)]!);
@@ -140,7 +143,10 @@ export class RedisOnlineStore implements OnlineStore {
         const key = new Array<unknown>(keyColumns.length);
         for (let k = 0; k < keyColumns.length; k++) key[k] = keyColumns[k]![r] ?? null;
         const packed = new Array<unknown>(width);
-        for (let c = 0; c < width; c++) packed[c] = columns[c]![r] ?? null;
+        for (let c = 0; c < width; c++) {
+          const v = columns[c]![r] ?? null;
+          packed[c] = typeof v === 'number' && floats.has(c) ? shortestFloat32(v) : v;
+        }
         const eventTime = eventTimes[r];
         const et = eventTime === null || eventTime === undefined ? '' : String(eventTime);
         args[i] = prefix + JSON.stringify(key);
@@ -206,7 +212,8 @@ export class RedisOnlineStore implements OnlineStore {
     let codec = this.#codecs.get(schema);
     if (codec === undefined) {
       const names = schema.features.map((f) => f.name);
-      codec = { names, build: objectFactory(names) };
+      const floats = new Set(schema.features.flatMap((f, i) => (f.type === 'FLOAT' ? [i] : [])));
+      codec = { names, build: objectFactory(names), floats };
       this.#codecs.set(schema, codec);
     }
     return codec;

@@ -1,5 +1,6 @@
 import Database from 'better-sqlite3';
 
+import { shortestFloat32 } from '../../engine/float32.ts';
 import { parseFeatureType, type FeatureDef, type GroupSchema } from '../../engine/feature-types.ts';
 import { ConflictError, ValidationError } from '../../errors.ts';
 import { rowsToColumns, type OnlineColumns, type OnlineRow, type OnlineStore, type OnlineTable } from './online-store.ts';
@@ -14,12 +15,14 @@ export interface SqliteOnlineStoreOptions {
 
 /**
  * How a feature's JSON-safe value is stored in its column: numbers and strings (BIGINT, INT, DOUBLE,
- * FLOAT, STRING, TIMESTAMP, DATE, DECIMAL, BINARY) as they are, BOOLEAN as 0/1, ARRAY as JSON text.
+ * STRING, TIMESTAMP, DATE, DECIMAL, BINARY) as they are, BOOLEAN as 0/1, ARRAY as JSON text, FLOAT
+ * as the float the number rounds to (read back as its shortest decimal).
  */
 const PLAIN = 0;
 const BOOLEAN = 1;
 const JSON_TEXT = 2;
-type Codec = typeof PLAIN | typeof BOOLEAN | typeof JSON_TEXT;
+const FLOAT = 3;
+type Codec = typeof PLAIN | typeof BOOLEAN | typeof JSON_TEXT | typeof FLOAT;
 
 /** Internal columns; `@` never appears in a feature name, so they cannot collide with one. */
 const EVENT_TIME = '"@et"';
@@ -60,6 +63,7 @@ function codecOf(type: string): Codec {
   const parsed = parseFeatureType(type);
   if (parsed.kind === 'array') return JSON_TEXT;
   if (parsed.kind === 'scalar' && parsed.name === 'BOOLEAN') return BOOLEAN;
+  if (parsed.kind === 'scalar' && parsed.name === 'FLOAT') return FLOAT;
   return PLAIN;
 }
 
@@ -290,11 +294,13 @@ export class SqliteOnlineStore implements OnlineStore {
 
     const booleans = codecs.flatMap((c, i) => (c === BOOLEAN ? [i] : []));
     const jsons = codecs.flatMap((c, i) => (c === JSON_TEXT ? [i] : []));
+    const floats = codecs.flatMap((c, i) => (c === FLOAT ? [i] : []));
     const build = objectFactory(names);
     const decode = (raw: unknown[] | undefined) => {
       if (raw === undefined) return null;
       for (const i of booleans) if (typeof raw[i] === 'number') raw[i] = raw[i] !== 0;
       for (const i of jsons) if (typeof raw[i] === 'string') raw[i] = JSON.parse(raw[i] as string);
+      for (const i of floats) if (typeof raw[i] === 'number') raw[i] = shortestFloat32(raw[i] as number);
       return build(raw);
     };
 
@@ -339,6 +345,7 @@ export class SqliteOnlineStore implements OnlineStore {
           let v = column === null ? null : column[r];
           if (v === undefined || v === null) v = null;
           else if (codec === BOOLEAN) v = typeof v === 'boolean' ? (v ? 1 : 0) : v;
+          else if (codec === FLOAT) v = typeof v === 'number' ? Math.fround(v) : v;
           else if (codec === JSON_TEXT) v = JSON.stringify(v);
           params[o] = v;
         }

@@ -244,11 +244,25 @@ describe('DuckDbOfflineStore: commits and reads', () => {
     ]);
     expect(frame.rows[1]!.slice(2)).toEqual(Array(12).fill(null));
     expect(frame.rows[4]).toEqual([5, '2024-03-10T00:00:00.000000Z', 7, 8, 1000, 2, null, false, null, '3.00', null, [], null, null]);
-    // Online rows use the same conversion.
+    // Online rows use the same conversion, except FLOAT: the float itself, which the online store
+    // keeps and prints as its shortest decimal when read.
     const staged = await store.stage(g, schema, uuidv7(), rows([{ id: 9, ts: '2024-01-01T00:00:00Z', ...full }]), { operation: 'UPSERT', existing: [] });
     const [[online]] = (await collect(staged.onlineColumns(), schema)) as [[OnlineRow]];
     expect(online.eventTime).toBe(Date.UTC(2024, 0, 1) * 1000);
-    expect(online.values).toEqual({ id: 9, ts: '2024-01-01T00:00:00.000000Z', ...full, price: '12.35', big: '9007199254740993', stamps: frame.rows[0]![13] });
+    expect(online.values).toEqual({
+      id: 9,
+      ts: '2024-01-01T00:00:00.000000Z',
+      ...full,
+      score: Math.fround(full.score),
+      price: '12.35',
+      big: '9007199254740993',
+      stamps: frame.rows[0]![13],
+    });
+    const sqlite = new SqliteOnlineStore({ file: ':memory:' });
+    const table = { id: 'types', schema };
+    await sqlite.write(table, [online], staged.commitId);
+    expect((await sqlite.read(table, [[9]]))[0]).toMatchObject({ score: full.score });
+    await sqlite.close();
     await staged.discard();
   });
 

@@ -213,6 +213,15 @@ export function onlineStoreContract(name: string, open: () => OnlineStore | Prom
       expect((await store.read(t, [[3]]))[0]).toStrictEqual({ ...nulls, id: 3, et: iso(micros(5)) });
     });
 
+    it('keeps a FLOAT as the float a written number rounds to, read as its shortest decimal', async () => {
+      const schema: GroupSchema = { features: [feature('id', 'BIGINT'), feature('fl', 'FLOAT')], primaryKey: ['id'], eventTime: null };
+      const t = await table('floats', schema);
+      const written = [0.1, Math.fround(0.1), 0.123456789, 1.5, -5e-60, 3.4e38, 16777217, null];
+      await store.writeColumns(t, { rowCount: written.length, columns: [written.map((_, i) => i), written], eventTimes: written.map(() => null) }, commitId(1));
+      const read = await store.read(t, written.map((_, i) => [i]));
+      expect(read.map((r) => r?.fl)).toStrictEqual([0.1, 0.1, 0.12345679, 1.5, 0, 3.4e38, 16777216, null]);
+    });
+
     it('keeps the newest event: out-of-order batches and replays of old batches never overwrite it', async () => {
       const t = await table('newest', BASIC);
       const a = [basicRow(1, 200, 1), basicRow(2, 100, 1)];
