@@ -6,7 +6,8 @@
  *                           [--json-requests 20] [--json-batch 10000] [--cpu-prof DIR] [--phases]
  *                           [--only offline,both,json]
  *
- * For each size, a fresh `node bin/granary.js serve` (PORT=0, LOG_LEVEL=warn, NODE_ENV=production)
+ * For each size, a fresh server started as `npm start` starts it (`node <flags> bin/granary.js serve`,
+ * PORT=0, LOG_LEVEL=warn, NODE_ENV=production)
  * on a fresh temporary GRANARY_DATA_DIR, and a Parquet file of N rows × 20 mixed columns generated
  * by DuckDB in this process. Then, each pair interleaved so noise hits both sides:
  * 1. --offline-reps times (cheap, so 3 by default):
@@ -52,7 +53,7 @@ import { parseArgs } from 'node:util';
 
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import Database from 'better-sqlite3';
-import { gitState, waitForPrintedUrl } from './lib/process.ts';
+import { gitState, startFlags, waitForPrintedUrl } from './lib/process.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -247,7 +248,7 @@ async function startServer(dataDir: string): Promise<Server> {
   for (const name of ['PATH', 'HOME', 'TMPDIR', 'LANG', 'PHASES_GAP']) if (process.env[name]) env[name] = process.env[name]!;
   Object.assign(env, { PORT: '0', HOST: '127.0.0.1', GRANARY_DATA_DIR: dataDir, LOG_LEVEL: 'warn', NODE_ENV: 'production' });
   // Node flags on the command line: Node 20 refuses --cpu-prof in NODE_OPTIONS.
-  const nodeFlags: string[] = [];
+  const nodeFlags: string[] = startFlags();
   if (args['cpu-prof']) nodeFlags.push('--cpu-prof', `--cpu-prof-dir=${args['cpu-prof']}`);
   if (args.phases) nodeFlags.push('--import', 'tsx', '--import', PHASES_PRELOAD);
   const child = spawn(process.execPath, [...nodeFlags, 'bin/granary.js', 'serve'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });

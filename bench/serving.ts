@@ -49,7 +49,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
 import autocannon from 'autocannon';
-import { gitState, waitForPrintedUrl } from './lib/process.ts';
+import { gitState, startFlags, waitForPrintedUrl } from './lib/process.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -478,7 +478,7 @@ async function main(): Promise<void> {
 
   const dataDir = mkdtempSync(join(tmpdir(), 'granary-bench-serving-'));
   const env = { ...baseEnv(), PORT: '0', HOST: '127.0.0.1', GRANARY_DATA_DIR: dataDir, LOG_LEVEL: 'warn', NODE_ENV: 'production' };
-  const nodeFlags = args['node-flags']!.split(' ').filter(Boolean);
+  const nodeFlags = [...startFlags(), ...args['node-flags']!.split(' ').filter(Boolean)];
   if (args['cpu-prof']) nodeFlags.push('--cpu-prof', `--cpu-prof-dir=${args['cpu-prof']}`);
   const granary = await startChild([...nodeFlags, 'bin/granary.js', 'serve'], env, /serving GraphQL at (http:\/\/\S+?\/graphql)/);
   const bare = await startChild(

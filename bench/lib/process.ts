@@ -1,7 +1,19 @@
 import { execFileSync, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+/**
+ * The Node flags `npm start` runs the server with (package.json's start script,
+ * `node <flags> bin/granary.js serve`): benchmarks start the server the same way.
+ */
+export function startFlags(): string[] {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { scripts: { start: string } };
+  const m = /^node((?: --\S+)*) bin\/granary\.js serve$/.exec(pkg.scripts.start);
+  if (!m) throw new Error(`package.json start script is not "node [flags] bin/granary.js serve": ${pkg.scripts.start}`);
+  return m[1]!.split(' ').filter(Boolean);
+}
 
 /** The commit the server runs and whether src/ has uncommitted changes, printed with every result. */
 export function gitState(): string {
