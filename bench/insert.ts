@@ -24,7 +24,9 @@
  * measurement.
  * At the first size only: JSON rows, --json-requests requests of --json-batch rows each (objects
  * keyed by feature name; bodies built before timing), into an offline-only group and an
- * online-enabled one; target ≥ 50 k rows/s.
+ * online-enabled one; target ≥ 50 k rows/s. Beside them, baseline (c): the same requests to a bare
+ * graphql-yoga (same Node flags) whose mutation only counts the rows, the cost of receiving,
+ * parsing and coercing a request before any store is touched.
  * The server's RSS is polled every 50 ms (/proc/<pid>/status VmRSS) during each measurement; the
  * peak is reported per measurement and, with several sizes, its ratio between the largest and the
  * smallest (target ≤ 1.3: memory flat in the file size).
@@ -48,6 +50,7 @@ import { availableParallelism, cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { createServer } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
@@ -65,6 +68,7 @@ const { values: args } = parseArgs({
     'json-batch': { type: 'string', default: '10000' },
     'cpu-prof': { type: 'string' },
     phases: { type: 'boolean', default: false },
+    'bare-json': { type: 'boolean', default: false },
     only: { type: 'string', default: 'offline,both,json' },
   },
 });
@@ -82,6 +86,12 @@ if (SIZES.some((n) => !Number.isInteger(n) || n <= 0) || !Number.isInteger(JSON_
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const PHASES_PRELOAD = fileURLToPath(new URL('./insert-phases.ts', import.meta.url));
+
+// With --bare-json this process is baseline (c)'s server, until SIGTERM.
+if (args['bare-json']) {
+  await serveBareJson();
+  await new Promise(() => {});
+}
 const RSS_POLL_MS = 50;
 
 // ---------------------------------------------------------------------------------------------
@@ -396,11 +406,17 @@ async function insertJsonRows(server: Server, group: string, salt: number, onlin
   const query = `mutation ($group: FeatureGroupRef!, $rows: [JSON!]!) {
     insertFeatureGroupData(featureGroup: $group, rows: $rows, storage: BOTH) { ${INSERT_RESULT} }
   }`;
+  return sendJsonRows(server, salt, (rows) => ({ query, variables: { group: { name: group, version: 1 }, rows } }), (data) => checkInsert(data, JSON_BATCH, online));
+}
+
+async function sendJsonRows(
+  server: Server,
+  salt: number,
+  request: (rows: Record<string, unknown>[]) => { query: string; variables: Record<string, unknown> },
+  check: (data: any) => void,
+): Promise<JsonRun> {
   const bodies = Array.from({ length: JSON_REQUESTS }, (_, r) =>
-    JSON.stringify({
-      query,
-      variables: { group: { name: group, version: 1 }, rows: Array.from({ length: JSON_BATCH }, (_, k) => jsonRow(r * JSON_BATCH + k, salt)) },
-    }),
+    JSON.stringify(request(Array.from({ length: JSON_BATCH }, (_, k) => jsonRow(r * JSON_BATCH + k, salt)))),
   );
   const latencies: number[] = [];
   const sampler = sampleRss(server.pid);
@@ -410,18 +426,71 @@ async function insertJsonRows(server: Server, group: string, salt: number, onlin
       const t = performance.now();
       const res = await fetch(server.url, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${server.key}` },
+        headers: { 'content-type': 'application/json', ...(server.key ? { authorization: `Bearer ${server.key}` } : {}) },
         body,
       });
       const parsed = (await res.json()) as { data?: unknown; errors?: unknown };
       latencies.push(performance.now() - t);
       if (parsed.errors) throw new Error(`HTTP ${res.status}: ${JSON.stringify(parsed.errors).slice(0, 2000)}`);
-      checkInsert(parsed.data, JSON_BATCH, online);
+      check(parsed.data);
     }
     const ms = performance.now() - started;
     return { rowsPerSecond: (JSON_REQUESTS * JSON_BATCH) / (ms / 1000), p50Ms: median(latencies), maxMs: Math.max(...latencies), rss: sampler.stop() };
   } finally {
     sampler.stop();
+  }
+}
+
+/**
+ * Baseline (c) of JSON rows: a bare graphql-yoga (`createYoga` defaults, the server's Node flags) whose
+ * mutation `insert(rows: [JSON!]!): Int!` answers the row count: what receiving, parsing and
+ * coercing the same request costs before any store is touched. This file with `--bare-json`.
+ */
+async function serveBareJson(): Promise<void> {
+  const { createSchema, createYoga } = await import('graphql-yoga');
+  const { GraphQLScalarType } = await import('graphql');
+  const yoga = createYoga({
+    schema: createSchema({
+      typeDefs: 'scalar JSON type Query { ok: Boolean! } type Mutation { insert(rows: [JSON!]!): Int! }',
+      resolvers: {
+        JSON: new GraphQLScalarType({ name: 'JSON', parseValue: (v) => v, serialize: (v) => v }),
+        Query: { ok: () => true },
+        Mutation: { insert: (_: unknown, { rows }: { rows: unknown[] }) => rows.length },
+      },
+    }),
+  });
+  const server = createServer(yoga);
+  server.listen(0, '127.0.0.1', () => {
+    const address = server.address();
+    if (typeof address !== 'object' || !address) throw new Error('no address');
+    process.stdout.write(`serving GraphQL at http://127.0.0.1:${address.port}/graphql\n`);
+  });
+  process.on('SIGTERM', () => server.close(() => process.exit(0)));
+}
+
+/** Sends JSON_REQUESTS bodies of JSON_BATCH rows to the bare server (c), as insertJsonRows does to ours. */
+async function bareJsonRows(): Promise<JsonRun> {
+  const child = spawn(process.execPath, [...startFlags(), '--import', 'tsx', fileURLToPath(import.meta.url), '--bare-json'], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? '', NODE_ENV: 'production' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  live.add(child);
+  let out = '';
+  let err = '';
+  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
+  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (err += chunk));
+  const exited = once(child, 'exit');
+  const url = await waitForPrintedUrl(child, exited, /serving GraphQL at (http:\/\/\S+?\/graphql)/, 'the bare yoga', () => out, () => err);
+  const server: Server = { child, url, key: '', pid: child.pid!, exited, stderr: () => err };
+  try {
+    const query = 'mutation ($rows: [JSON!]!) { insert(rows: $rows) }';
+    return await sendJsonRows(server, 3, (r) => ({ query, variables: { rows: r } }), (data) => {
+      if (data?.insert !== JSON_BATCH) throw new Error(`bare yoga answered ${JSON.stringify(data)}`);
+    });
+  } finally {
+    await stopServer(server);
+    live.delete(child);
   }
 }
 
@@ -522,7 +591,7 @@ const duck = await instance.connect();
 await duck.run(`SET TimeZone = 'UTC'`);
 
 const results: SizeResult[] = [];
-const json: { offline?: JsonRun; online?: JsonRun } = {};
+const json: { offline?: JsonRun; online?: JsonRun; bare?: JsonRun } = {};
 try {
   for (const [s, n] of SIZES.entries()) {
     const dir = join(work, `size-${n}`);
@@ -565,6 +634,8 @@ try {
         console.log(`  JSON rows → offline-only group: ${fmt(json.offline.rowsPerSecond)} rows/s`);
         json.online = await insertJsonRows(server, 'json_online', 2, true);
         console.log(`  JSON rows → online-enabled group (BOTH): ${fmt(json.online.rowsPerSecond)} rows/s`);
+        json.bare = await bareJsonRows();
+        console.log(`  baseline (c) bare graphql-yoga, the same requests: ${fmt(json.bare.rowsPerSecond)} rows/s`);
       }
       (result as { hwm: number }).hwm = sampleRss(server.pid).stop().hwm;
     } finally {
@@ -622,8 +693,10 @@ for (const r of results) {
 if (json.offline && json.online) {
   console.log(`\nJSON rows: ${JSON_REQUESTS} requests × ${fmt(JSON_BATCH)} rows (objects), one at a time, at ${fmt(results[0]!.rows)}-row size's server`);
   console.log(header);
-  console.log(line('JSON rows → offline-only group', json.offline.rowsPerSecond, '—', null, '≥ 50 k/s', json.offline.rowsPerSecond >= 50_000, json.offline.rss.peak));
-  console.log(line('JSON rows → online-enabled group (BOTH)', json.online.rowsPerSecond, '—', null, '≥ 50 k/s', json.online.rowsPerSecond >= 50_000, json.online.rss.peak));
+  const bare = json.bare?.rowsPerSecond ?? null;
+  const baseline = bare === null ? '—' : '(c) bare graphql-yoga, same requests';
+  console.log(line('JSON rows → offline-only group', json.offline.rowsPerSecond, baseline, bare, '≥ 50 k/s', json.offline.rowsPerSecond >= 50_000, json.offline.rss.peak));
+  console.log(line('JSON rows → online-enabled group (BOTH)', json.online.rowsPerSecond, baseline, bare, '≥ 50 k/s', json.online.rowsPerSecond >= 50_000, json.online.rss.peak));
   console.log(`  per request: offline p50 ${json.offline.p50Ms.toFixed(0)} ms (max ${json.offline.maxMs.toFixed(0)}); BOTH p50 ${json.online.p50Ms.toFixed(0)} ms (max ${json.online.maxMs.toFixed(0)})`);
 }
 if (results.length > 1) {

@@ -99,8 +99,12 @@ describe('statistics after each commit', () => {
     writeFileSync(release, '');
     const stats = await until(async () => (await gql(STATISTICS, { name: 'clicks', commit: commits.at(-1) })).data.featureGroup.statistics, 'statistics of the last commit');
     expect(stats).toMatchObject({ commit: commits.at(-1), rowCount: 5 });
-    const { data } = await gql(JOB, { name: 'clicks_1_compute_stats' });
-    expect(data.job.executions.edges.map((e: any) => [e.node.trigger, e.node.finalStatus])).toEqual([['COMMIT', 'SUCCEEDED']]);
+    // The statistics are visible before the run records its end: wait for that, then count runs.
+    const runs = await until(async () => {
+      const edges = (await gql(JOB, { name: 'clicks_1_compute_stats' })).data.job.executions.edges;
+      return edges.every((e: any) => e.node.finalStatus !== null) ? edges : null;
+    }, 'the run to finish');
+    expect(runs.map((e: any) => [e.node.trigger, e.node.finalStatus])).toEqual([['COMMIT', 'SUCCEEDED']]);
   });
 
   it('runs nothing for a group whose statistics are disabled', async () => {

@@ -317,7 +317,10 @@ describe('disk uploads', () => {
       },
     ]);
     expect(samples).toBeGreaterThan(5);
-    expect(peakHeap + peakBuffers).toBeLessThan(12 * MiB);
+    // Flat: a fraction of the 50 MB file. Chunks that survived two young collections while the
+    // machine was busy are garbage a minor collection no longer frees, so the bound leaves room
+    // for them (measured 1–15 MiB); a body held in memory would be over 50 MiB.
+    expect(peakHeap + peakBuffers).toBeLessThan(24 * MiB);
     expect(big.created).toHaveLength(2);
     expect(tempFiles(big)).toEqual([]);
   });
