@@ -7,13 +7,17 @@
  *   request → service   from the request's arrival to FeatureGroupService.insert (multipart spool
  *                       or JSON body parse, GraphQL parse/validate/variable coercion, auth)
  *   stage               DuckDbOfflineStore.stage, split into its DuckDB statements (each named by
- *                       the start of its SQL) and the JavaScript around them (e.g. NDJSON writing)
+ *                       the start of its SQL) and the JavaScript around them (JSON rows into columns)
  *   publish, commit row, online writes
  *   onlineColumns       DuckDB (each part's sorted scan, fetchChunk) vs JavaScript (vectors → columns)
  *   online.writeColumns SqliteOnlineStore.writeColumns (32-row upserts filled from the columns, one
  *                       transaction per call; the service calls it per 20 000-row batch), with
  *                       its SQLite statements by kind (BEGIN, INSERT … ON CONFLICT, COMMIT)
  *   after service       FeatureGroupService.insert returned → response written
+ *
+ * With PHASES_GAP=1 in the environment it also prints the time between one response and the next
+ * request's arrival (time the server spends outside requests, e.g. collecting garbage, plus the
+ * client's turn-around).
  *
  * RSS and JS heap are polled every 20 ms and charged to the innermost phase running at the time,
  * so each phase line shows the peak memory seen while it ran.
