@@ -504,9 +504,8 @@ export class DuckDbOfflineStore implements OfflineStore {
    * Coerces loaded JSON rows once into a temporary table with a flag of any failed check, so
    * validating and writing share one pass of the casts; when a row is flagged, validateRows names
    * the problems. With `online`, also returns the rows column-wise for the online store, in key
-   * order: a column whose stored value is the given one (text as STRING, numbers as DOUBLE, safe
-   * integers as BIGINT or INT, booleans as BOOLEAN) is taken from the input; the others (and the
-   * event time) are read back from the coerced table.
+   * order: columns whose stored value follows from the given one (see givenOnline) are taken from
+   * the input; the others (and the event time) are read back from the coerced table.
    */
   private async copyRows(
     connection: DuckDBConnection,

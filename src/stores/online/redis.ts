@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { Redis } from 'ioredis';
 
 import { shortestFloat32 } from '../../engine/float32.ts';
-import type { GroupSchema } from '../../engine/feature-types.ts';
+import { parseFeatureType, type GroupSchema } from '../../engine/feature-types.ts';
 import { ValidationError } from '../../errors.ts';
 import { rowsToColumns, type OnlineColumns, type OnlineRow, type OnlineStore, type OnlineTable } from './online-store.ts';
 
@@ -212,7 +212,12 @@ export class RedisOnlineStore implements OnlineStore {
     let codec = this.#codecs.get(schema);
     if (codec === undefined) {
       const names = schema.features.map((f) => f.name);
-      const floats = new Set(schema.features.flatMap((f, i) => (f.type === 'FLOAT' ? [i] : [])));
+      const floats = new Set(
+        schema.features.flatMap((f, i) => {
+          const t = parseFeatureType(f.type);
+          return t.kind === 'scalar' && t.name === 'FLOAT' ? [i] : [];
+        }),
+      );
       codec = { names, build: objectFactory(names), floats };
       this.#codecs.set(schema, codec);
     }
