@@ -3,6 +3,7 @@ import Database from 'better-sqlite3';
 import { shortestFloat32 } from '../../engine/float32.ts';
 import { parseFeatureType, type FeatureDef, type GroupSchema } from '../../engine/feature-types.ts';
 import { ConflictError, ValidationError } from '../../errors.ts';
+import { SqliteCheckpointer } from './sqlite-checkpointer.ts';
 import { rowsToColumns, type OnlineColumns, type OnlineRow, type OnlineStore, type OnlineTable } from './online-store.ts';
 
 /** Options of {@link SqliteOnlineStore}. */
@@ -11,6 +12,12 @@ export interface SqliteOnlineStoreOptions {
   readonly file: string;
   /** Rows per multi-row upsert statement (default 32, lowered for wide groups to fit SQLite's parameter limit). */
   readonly rowsPerStatement?: number;
+  /**
+   * Whether WAL checkpoints run on a worker thread with its own connection (default true for a file)
+   * instead of inside the commit that crosses SQLite's automatic threshold. The automatic checkpoint
+   * stays on at a 16× higher threshold, so the WAL stays bounded if the worker falls behind.
+   */
+  readonly backgroundCheckpoints?: boolean;
 }
 
 /**
@@ -127,6 +134,7 @@ export class SqliteOnlineStore implements OnlineStore {
   readonly #writeTx: Database.Transaction<(state: TableState, schema: GroupSchema, rows: OnlineColumns, commitId: string) => void>;
   readonly #readTx: Database.Transaction<(state: TableState, keys: readonly (readonly unknown[])[]) => (Record<string, unknown> | null)[]>;
   readonly #catalogGet: Database.Statement<[string], { n: number; schema: string }>;
+  readonly #checkpointer: SqliteCheckpointer | null;
   #closed = false;
 
   constructor(options: SqliteOnlineStoreOptions) {
@@ -137,6 +145,9 @@ export class SqliteOnlineStore implements OnlineStore {
     this.#db.pragma('busy_timeout = 5000');
     // A 64 MB page cache keeps the upper B-tree levels of large tables in memory during bulk upserts.
     this.#db.pragma('cache_size = -65536');
+    const inMemory = options.file === ':memory:' || options.file === '';
+    this.#checkpointer = !inMemory && (options.backgroundCheckpoints ?? true) ? new SqliteCheckpointer(options.file) : null;
+    if (this.#checkpointer !== null) this.#db.pragma('wal_autocheckpoint = 16000');
     this.#db.exec(
       `CREATE TABLE IF NOT EXISTS ${CATALOG} (n INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE, schema TEXT NOT NULL)`,
     );
@@ -161,6 +172,7 @@ export class SqliteOnlineStore implements OnlineStore {
   async writeColumns(table: OnlineTable, rows: OnlineColumns, commitId: string): Promise<void> {
     if (rows.rowCount === 0) return;
     this.#writeTx.immediate(this.#state(table, true)!, table.schema, rows, commitId);
+    this.#checkpointer?.request();
   }
 
   async read(table: OnlineTable, keys: readonly (readonly unknown[])[]): Promise<(Record<string, unknown> | null)[]> {
@@ -187,6 +199,7 @@ export class SqliteOnlineStore implements OnlineStore {
     if (this.#closed) return;
     this.#closed = true;
     this.#states.clear();
+    await this.#checkpointer?.close();
     this.#db.close();
   }
 

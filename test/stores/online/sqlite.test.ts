@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -8,6 +8,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { GroupSchema } from '../../../src/engine/feature-types.ts';
 import { ConflictError, ValidationError } from '../../../src/errors.ts';
 import { openOnlineStore, RedisOnlineStore, SqliteOnlineStore } from '../../../src/stores/online/index.ts';
+import { SqliteCheckpointer } from '../../../src/stores/online/sqlite-checkpointer.ts';
 import { commitId, onlineStoreContract } from './online-store.contract.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'granary-online-'));
@@ -71,6 +72,42 @@ describe('SqliteOnlineStore', () => {
     await expect(store.write(table, [...rows, { key: [null], eventTime: 1, values: {} }], commitId(1))).rejects.toThrow();
     expect(await store.read(table, [[0], [99]])).toStrictEqual([null, null]);
     await store.close();
+  });
+});
+
+describe('SqliteCheckpointer', () => {
+  it('copies committed WAL frames into the database file on its worker, coalescing requests', async () => {
+    const file = newFile();
+    const db = new Database(file);
+    db.pragma('journal_mode = WAL');
+    db.pragma('wal_autocheckpoint = 0');
+    db.exec('CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)');
+    const checkpointer = new SqliteCheckpointer(file);
+    const insert = db.prepare('INSERT INTO t (v) VALUES (?)');
+    db.transaction(() => {
+      for (let i = 0; i < 5_000; i++) insert.run('x'.repeat(100));
+    })();
+    // Without a checkpoint the rows live in the WAL only.
+    const before = statSync(file).size;
+    expect(statSync(`${file}-wal`).size).toBeGreaterThan(500_000);
+    for (let i = 0; i < 5; i++) checkpointer.request();
+    await checkpointer.idle();
+    expect(checkpointer.lastError).toBeNull();
+    expect(statSync(file).size).toBeGreaterThan(before + 500_000);
+    await checkpointer.close();
+    await checkpointer.close();
+    checkpointer.request();
+    await checkpointer.idle();
+    expect(db.prepare('SELECT count(*) AS n FROM t').get()).toStrictEqual({ n: 5_000 });
+    db.close();
+  });
+
+  it('leaves requests as no-ops when its connection cannot open', async () => {
+    const checkpointer = new SqliteCheckpointer(join(dir, 'missing', 'nested', 'online.db'));
+    checkpointer.request();
+    await checkpointer.idle();
+    await checkpointer.close();
+    expect(checkpointer.lastError).toMatch(/directory|open/i);
   });
 });
 
