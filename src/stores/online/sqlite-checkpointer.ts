@@ -46,11 +46,13 @@ export class SqliteCheckpointer {
   constructor(file: string) {
     const driver = createRequire(import.meta.url).resolve('better-sqlite3');
     this.#worker = new Worker(SOURCE, { eval: true, workerData: { file, driver } });
-    // The worker never keeps the process alive on its own; close() ends it.
+    // An idle worker does not keep the process alive; a running checkpoint, and close(), do, so
+    // awaiting either never leaves the event loop empty.
     this.#worker.unref();
     this.#worker.on('message', (reply: { error: string | null }) => {
       this.lastError = reply.error;
       this.#running = false;
+      this.#worker.unref();
       if (this.#again && !this.#closed) {
         this.#again = false;
         this.#start();
@@ -91,12 +93,14 @@ export class SqliteCheckpointer {
     if (this.#closed) return;
     this.#closed = true;
     const exited = new Promise<void>((resolve) => this.#worker.once('exit', () => resolve()));
+    this.#worker.ref();
     this.#worker.postMessage('close');
     await exited;
   }
 
   #start(): void {
     this.#running = true;
+    this.#worker.ref();
     this.#worker.postMessage('checkpoint');
   }
 }
