@@ -31,8 +31,8 @@ parentPort.on('message', (message) => {
  * Checkpoints a WAL-mode SQLite file on a worker thread, so a write transaction's commit does not
  * copy the WAL into the database on the caller's thread (SQLite's automatic checkpoint runs inside
  * the commit that crosses its threshold). Requests coalesce: while one checkpoint runs, any number
- * of further requests make one more run after it. Measured with 10 k-row upserts (20 columns): the
- * commit went from ≈ 30 ms with the automatic checkpoint to ≈ 5 ms.
+ * of further requests make one more run after it. Measured in the server, 10 k-row JSON inserts of
+ * 20 columns into an online-enabled group: the online COMMIT went from ≈ 31 ms to ≈ 2 ms.
  */
 export class SqliteCheckpointer {
   readonly #worker: Worker;

@@ -12,12 +12,6 @@ export interface SqliteOnlineStoreOptions {
   readonly file: string;
   /** Rows per multi-row upsert statement (default 32, lowered for wide groups to fit SQLite's parameter limit). */
   readonly rowsPerStatement?: number;
-  /**
-   * Whether WAL checkpoints run on a worker thread with its own connection (default true for a file)
-   * instead of inside the commit that crosses SQLite's automatic threshold. The automatic checkpoint
-   * stays on at a 16× higher threshold, so the WAL stays bounded if the worker falls behind.
-   */
-  readonly backgroundCheckpoints?: boolean;
 }
 
 /**
@@ -145,8 +139,11 @@ export class SqliteOnlineStore implements OnlineStore {
     this.#db.pragma('busy_timeout = 5000');
     // A 64 MB page cache keeps the upper B-tree levels of large tables in memory during bulk upserts.
     this.#db.pragma('cache_size = -65536');
+    // A file's WAL is checkpointed on a worker thread after each write, not inside the commit that
+    // crosses SQLite's automatic threshold; that threshold stays, 16× higher, as the bound on the
+    // WAL if the worker falls behind. An in-memory database has no WAL.
     const inMemory = options.file === ':memory:' || options.file === '';
-    this.#checkpointer = !inMemory && (options.backgroundCheckpoints ?? true) ? new SqliteCheckpointer(options.file) : null;
+    this.#checkpointer = inMemory ? null : new SqliteCheckpointer(options.file);
     if (this.#checkpointer !== null) this.#db.pragma('wal_autocheckpoint = 16000');
     this.#db.exec(
       `CREATE TABLE IF NOT EXISTS ${CATALOG} (n INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE, schema TEXT NOT NULL)`,
