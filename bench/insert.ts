@@ -50,13 +50,12 @@ import { availableParallelism, cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { createServer } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import Database from 'better-sqlite3';
-import { gitState, startFlags, waitForPrintedUrl } from './lib/process.ts';
+import { gitState, serveBaseline, startFlags, waitForPrintedUrl } from './lib/process.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -459,13 +458,7 @@ async function serveBareJson(): Promise<void> {
       },
     }),
   });
-  const server = createServer(yoga);
-  server.listen(0, '127.0.0.1', () => {
-    const address = server.address();
-    if (typeof address !== 'object' || !address) throw new Error('no address');
-    process.stdout.write(`serving GraphQL at http://127.0.0.1:${address.port}/graphql\n`);
-  });
-  process.on('SIGTERM', () => server.close(() => process.exit(0)));
+  serveBaseline(yoga, 'serving GraphQL');
 }
 
 /** Sends JSON_REQUESTS bodies of JSON_BATCH rows to the bare server (c), as insertJsonRows does to ours. */

@@ -41,7 +41,7 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { Agent, createServer, request as httpRequest } from 'node:http';
+import { Agent, request as httpRequest } from 'node:http';
 import { cpus, getPriority, loadavg, setPriority, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -49,7 +49,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
 import autocannon from 'autocannon';
-import { gitState, startFlags, waitForPrintedUrl } from './lib/process.ts';
+import { gitState, serveBaseline, startFlags, waitForPrintedUrl } from './lib/process.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -80,13 +80,7 @@ async function serveBareYoga(): Promise<void> {
   const yoga = createYoga({
     schema: createSchema({ typeDefs: 'type Query { hello: String! }', resolvers: { Query: { hello: () => 'world' } } }),
   });
-  const server = createServer(yoga);
-  server.listen(0, '127.0.0.1', () => {
-    const address = server.address();
-    if (typeof address !== 'object' || !address) throw new Error('no address');
-    process.stdout.write(`bare yoga at http://127.0.0.1:${address.port}/graphql\n`);
-  });
-  process.on('SIGTERM', () => server.close(() => process.exit(0)));
+  serveBaseline(yoga, 'bare yoga');
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,5 +1,6 @@
 import { execFileSync, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { createServer, type RequestListener } from 'node:http';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -53,4 +54,18 @@ export function waitForPrintedUrl(
       reject(new Error(`${label} exited with ${String(code)} before serving:\n${out()}\n${err()}`));
     });
   });
+}
+
+/**
+ * Serves a baseline server on a free loopback port in a child process: prints
+ * `<label> at http://127.0.0.1:<port>/graphql` (what the parent waits for) and exits 0 on SIGTERM.
+ */
+export function serveBaseline(handler: RequestListener, label: string): void {
+  const server = createServer(handler);
+  server.listen(0, '127.0.0.1', () => {
+    const address = server.address();
+    if (typeof address !== 'object' || !address) throw new Error('no address');
+    process.stdout.write(`${label} at http://127.0.0.1:${address.port}/graphql\n`);
+  });
+  process.on('SIGTERM', () => server.close(() => process.exit(0)));
 }
