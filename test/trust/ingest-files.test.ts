@@ -102,3 +102,36 @@ describe('malformed CSV is refused with its line number', () => {
     ]);
   });
 });
+
+describe('a group created without features (schema from its first file)', () => {
+  async function loose(prefix: string) {
+    const p = await srv.newProject(prefix);
+    const gql = (q: string, v?: Record<string, unknown>) => srv.gql(q, v, p.key);
+    const created = await gql(
+      `mutation { createFeatureGroup(input: { name: "events", primaryKey: ["k"] }) { __typename ... on Error { message } } }`,
+    );
+    expect(created.data?.createFeatureGroup.__typename, JSON.stringify(created)).toBe('CreateFeatureGroupPayload');
+    return { gql, key: p.key };
+  }
+
+  it('refuses a malformed CSV with its line and keeps no schema', async () => {
+    const { gql, key } = await loose('loosecsv');
+    expectRefusal(await upload(srv, key, 'k,v\n"g1,2\ng2,3\n', 'first.csv'), 'the uploaded file "first.csv"', 'unterminated quoted field on line 2');
+    expectRefusal(await upload(srv, key, 'k,v\ng1,2\ng2,3,4\n', 'first.csv'), 'line 3 has 3 fields, the header has 2');
+    expectRefusal(await upload(srv, key, new Uint8Array([0x50, 0x41, 0x52, 0x31, 0, 1, 2]), 'first.parquet'), 'not a Parquet file');
+    const group = await gql('{ featureGroup(name: "events") { rowCount features { name } commits { id } } }');
+    expect(group.data.featureGroup).toEqual({ rowCount: 0, features: [], commits: [] });
+  });
+
+  it('still infers types from a well-formed CSV', async () => {
+    const { gql, key } = await loose('looseok');
+    const result = await upload(srv, key, 'k,v,t\ng1,2,x\ng2,3.5,y\n', 'first.csv');
+    expect(result, JSON.stringify(result)).toMatchObject({ commit: { rowCount: 2 } });
+    const group = await gql('{ featureGroup(name: "events") { features { name type } } }');
+    expect(group.data.featureGroup.features).toEqual([
+      { name: 'k', type: 'STRING' },
+      { name: 'v', type: 'DOUBLE' },
+      { name: 't', type: 'STRING' },
+    ]);
+  });
+});

@@ -1,3 +1,7 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { counts, expectRefusal, groupProject, insertLiteral, insertRows, upload, type Gql } from './helpers.ts';
@@ -71,6 +75,34 @@ describe('non-finite numbers are refused, naming row and column', () => {
       ['file', '1', 'd'],
       ['file', '2', 'd'],
     ]);
+    expect(await counts(gql)).toEqual(before);
+  });
+
+  it('inf and NaN in a Parquet DOUBLE column are refused; a STRUCT value for a DOUBLE is named', async () => {
+    const { gql, key, before } = await seeded('infpq');
+    const dir = mkdtempSync(join(tmpdir(), 'trust-pq-'));
+    const db = await DuckDBInstance.create(':memory:');
+    const connection = await db.connect();
+    try {
+      const nonFinite = join(dir, 'inf.parquet');
+      const struct = join(dir, 'struct.parquet');
+      await connection.run(
+        `COPY (SELECT * FROM (VALUES ('g1', TIMESTAMP '2026-01-01', 1.0::DOUBLE), ('g2', TIMESTAMP '2026-01-01', 'inf'::DOUBLE), ('g3', TIMESTAMP '2026-01-01', 'nan'::DOUBLE)) t(k, ts, d)) TO '${nonFinite}' (FORMAT parquet)`,
+      );
+      await connection.run(`COPY (SELECT 'g1' AS k, TIMESTAMP '2026-01-01' AS ts, {'x': 1} AS d) TO '${struct}' (FORMAT parquet)`);
+      const result = await upload(srv, key, readFileSync(nonFinite), 'inf.parquet');
+      expectRefusal(result, 'row 2, column "d"', 'not a finite number');
+      expect(result.issues.map((i: any) => i.path)).toEqual([
+        ['file', '2', 'd'],
+        ['file', '3', 'd'],
+      ]);
+      const mismatch = await upload(srv, key, readFileSync(struct), 'struct.parquet');
+      expectRefusal(mismatch, 'row 1, column "d"', 'is not a valid DOUBLE');
+    } finally {
+      connection.closeSync();
+      db.closeSync();
+      rmSync(dir, { recursive: true, force: true });
+    }
     expect(await counts(gql)).toEqual(before);
   });
 

@@ -96,7 +96,11 @@ const MIN_SAFE = -MAX_SAFE;
  * zone offset, converted to UTC; without one, taken as UTC) and epoch numbers (seconds, or
  * milliseconds when the magnitude exceeds 1e11); DATE accepts `YYYY-MM-DD`; BINARY accepts base64
  * text (or Parquet BLOB); ARRAY accepts a JSON array (text in CSV); DECIMAL rounds to its scale
- * (pass exact decimals as strings: JSON numbers are doubles); BIGINT/INT reject fractions.
+ * (pass exact decimals as strings: JSON numbers are doubles); BIGINT/INT reject fractions;
+ * DOUBLE, FLOAT, INT and BIGINT reject non-finite values (inf, NaN, overflow such as 1e400, or
+ * 3.5e38 for FLOAT); STRING takes only strings from JSON rows and NDJSON (CSV fields are text).
+ * CSV is parsed strictly (RFC 4180, the header read first: see readCsvHeader); a file that cannot
+ * be read is refused through fileReadError, which names the file, never its path.
  * Input column names match features case-insensitively; absent non-key features are null.
  *
  * Rejections are ValidationErrors with at most MAX_ISSUES issues, found in this order (a stage stops

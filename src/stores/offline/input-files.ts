@@ -53,6 +53,7 @@ export async function fileReadError(error: unknown, file: UserFile, path: string
   switch (file.format) {
     case 'PARQUET':
       if (/magic bytes|footer|too small to be a parquet/i.test(text)) return unreadable(file, 'not a Parquet file');
+      if (kind === 'Binder' || kind === 'Conversion') return unreadable(file, "a column's type does not convert to its feature's type");
       return unreadable(file, 'the file is damaged, truncated or uses a feature that cannot be read');
     case 'CSV':
       return csvError(file, text);
