@@ -84,6 +84,11 @@ describe('malformed CSV is refused with its line number', () => {
     await refused('hq', `k,"ts,d\n${OK_ROW}\n`, 'hq.csv', undefined, 'unterminated quoted field on line 1');
   });
 
+  it('a semicolon- or tab-separated file says fields must be separated by commas', async () => {
+    await refused('semi', 'k;ts;d\ng1;2026-01-01T00:00:00Z;1\n', 'semi.csv', undefined, 'separated by commas');
+    await refused('tab', 'k\tts\td\ng1\t2026-01-01T00:00:00Z\t1\n', 'tab.csv', undefined, 'separated by commas');
+  });
+
   it('a CSV with 20 000 columns states the column limit', async () => {
     const header = Array.from({ length: 20_000 }, (_, i) => `c${i}`).join(',');
     const row = Array.from({ length: 20_000 }, () => '1').join(',');

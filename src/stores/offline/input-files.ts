@@ -198,6 +198,9 @@ export async function readCsvHeader(path: string, file: UserFile): Promise<strin
     if (i >= text.length) break;
     i++; // the comma
   }
+  if (fields.length === 1 && /[;\t|]/.test(fields[0]!)) {
+    throw unreadable(file, 'the header line has a single column: fields must be separated by commas', 1);
+  }
   if (fields.length > MAX_FILE_COLUMNS) throw tooManyColumns(file, fields.length);
   return fields;
 }
