@@ -178,7 +178,7 @@ builder.mutationField('insertFeatureGroupData', (t) =>
           if (!format) throw ValidationError.at(['format'], `cannot tell the format of ${file.name}: give format`);
           // Multipart uploads arrive spooled to disk; take the file over instead of copying it.
           uploaded = file instanceof DiskFile ? takeOver(file) : await ctx.services.tempFiles.spool(file);
-          source = { kind: 'file', path: uploaded, format };
+          source = { kind: 'file', path: uploaded, format, name: file.name || null };
         }
         const commit = await featureGroups.insert(ctx.viewer, args.featureGroup, source, {
           operation: args.operation ?? 'UPSERT',

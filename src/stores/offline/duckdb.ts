@@ -29,7 +29,8 @@ import type { DataFrame, DataFrameColumn } from '../../engine/data-frame.ts';
 import { duckdbType, parseFeatureType, type FeatureDef, type GroupSchema, type ParsedType } from '../../engine/feature-types.ts';
 import { ValidationError, type InputIssue } from '../../errors.ts';
 import type { OnlineColumns, OnlineRow } from '../online/online-store.ts';
-import { columnTexts, jsonReplacer, rowColumns, type RowColumns } from './json-rows.ts';
+import { columnTexts, jsonReplacer, rowColumns, valueIssues, type RowColumns } from './json-rows.ts';
+import { fileReadError, MAX_FILE_COLUMNS, readCsvHeader, tooManyColumns, type UserFile } from './input-files.ts';
 import { shortestFloat32 } from '../../engine/float32.ts';
 import type {
   CommitFile,
@@ -95,7 +96,11 @@ const MIN_SAFE = -MAX_SAFE;
  * zone offset, converted to UTC; without one, taken as UTC) and epoch numbers (seconds, or
  * milliseconds when the magnitude exceeds 1e11); DATE accepts `YYYY-MM-DD`; BINARY accepts base64
  * text (or Parquet BLOB); ARRAY accepts a JSON array (text in CSV); DECIMAL rounds to its scale
- * (pass exact decimals as strings: JSON numbers are doubles); BIGINT/INT reject fractions.
+ * (pass exact decimals as strings: JSON numbers are doubles); BIGINT/INT reject fractions;
+ * DOUBLE, FLOAT, INT and BIGINT reject non-finite values (inf, NaN, overflow such as 1e400, or
+ * 3.5e38 for FLOAT); STRING takes only strings from JSON rows and NDJSON (CSV fields are text).
+ * CSV is parsed strictly (RFC 4180, the header read first: see readCsvHeader); a file that cannot
+ * be read is refused through fileReadError, which names the file, never its path.
  * Input column names match features case-insensitively; absent non-key features are null.
  *
  * Rejections are ValidationErrors with at most MAX_ISSUES issues, found in this order (a stage stops
@@ -368,9 +373,9 @@ export class DuckDbOfflineStore implements OfflineStore {
     source: InsertSource & { kind: 'file' },
     features: readonly Feature[],
   ): Promise<SourceSql> {
-    const jsonColumns = (names: ReadonlyMap<string, string>) =>
-      `{${[...names].map(([original]) => `${sqlString(original)}: 'VARCHAR'`).join(', ')}}`;
     const path = source.path;
+    const file: InputFile = { path, user: { name: source.name ?? null, format: source.format } };
+    const byFeature = new Map(features.map((f) => [f.name, f]));
     if (source.format === 'NDJSON') {
       // read_json matches keys case-sensitively and ignores unknown ones: list the keys first.
       const keys = await fileQuery(
@@ -378,36 +383,61 @@ export class DuckDbOfflineStore implements OfflineStore {
         `SELECT k, min(ord) AS first FROM (SELECT row_number() OVER () AS ord, json_keys(json) AS ks
            FROM read_json_objects(${sqlString(path)}, format = 'newline_delimited')), unnest(ks) AS u(k)
          GROUP BY k ORDER BY first`,
-        'NDJSON',
+        file,
       );
+      if (keys.length > MAX_FILE_COLUMNS) throw tooManyColumns(file.user, keys.length);
       const { names, issues } = matchColumns(keys.map(([key, first]) => ({ name: String(key), row: Number(first) })), features);
       issues.push(...missingRequired(names, features));
       if (issues.length > 0) throw issuesError(issues);
+      // STRING features read the JSON value, so that a number, boolean, object or array given
+      // for one is refused rather than turned into text (see coerce, JSON_VALUE).
+      const jsonValue = (feature: string) => isStringFeature(byFeature.get(feature)!);
       const renames = [...names].map(([original, feature]) => `${ident(original)} AS ${ident(feature)}`);
-      const reader = `(SELECT ${renames.join(', ')} FROM read_json(${sqlString(path)}, format = 'newline_delimited', columns = ${jsonColumns(names)}))`;
+      const columns = `{${[...names].map(([original, feature]) => `${sqlString(original)}: '${jsonValue(feature) ? 'JSON' : 'VARCHAR'}'`).join(', ')}}`;
+      const reader = `(SELECT ${renames.join(', ')} FROM read_json(${sqlString(path)}, format = 'newline_delimited', columns = ${columns}))`;
       return {
         root: 'file',
+        file,
         reader,
         ordered: `SELECT *, row_number() OVER () AS "${ORD}" FROM ${reader}`,
+        columns: new Map([...names.values()].map((feature) => [feature, jsonValue(feature) ? JSON_VALUE : 'VARCHAR'])),
+      };
+    }
+    if (source.format === 'CSV') {
+      // The header is read here, not sniffed: the file is then parsed strictly with exactly its
+      // columns, so a malformed row is refused with its line instead of being read some other way.
+      const header = await readCsvHeader(path, file.user);
+      const { names, issues } = matchColumns(header.map((name) => ({ name, row: null })), features);
+      issues.push(...missingRequired(names, features));
+      if (issues.length > 0) throw issuesError(issues);
+      const position = new Map<string, number>();
+      header.forEach((name, i) => {
+        if (!position.has(name)) position.set(name, i);
+      });
+      const fn = strictCsv(path, header.length);
+      const renames = [...names].map(([original, feature]) => `"#f${position.get(original)!}" AS ${ident(feature)}`);
+      return {
+        root: 'file',
+        file,
+        reader: `(SELECT ${renames.join(', ')} FROM ${fn})`,
+        ordered: `SELECT ${renames.join(', ')}, row_number() OVER () AS "${ORD}" FROM ${fn}`,
         columns: new Map([...names.values()].map((feature) => [feature, 'VARCHAR'])),
       };
     }
-    const fn =
-      source.format === 'CSV'
-        ? `read_csv(${sqlString(path)}, header = true, skip = 0, all_varchar = true)`
-        : `read_parquet(${sqlString(path)}, file_row_number = true)`;
-    const described = await fileQuery(connection, `DESCRIBE SELECT * FROM ${fn}`, source.format);
+    const fn = `read_parquet(${sqlString(path)}, file_row_number = true)`;
+    const described = await fileQuery(connection, `DESCRIBE SELECT * FROM ${fn}`, file);
     const types = new Map(described.map(([name, type]) => [String(name), String(type)]));
-    if (source.format === 'PARQUET') types.delete('file_row_number');
+    types.delete('file_row_number');
+    if (types.size > MAX_FILE_COLUMNS) throw tooManyColumns(file.user, types.size);
     const { names, issues } = matchColumns([...types.keys()].map((name) => ({ name, row: null })), features);
     issues.push(...missingRequired(names, features));
     if (issues.length > 0) throw issuesError(issues);
     const renames = [...names].map(([original, feature]) => `${ident(original)} AS ${ident(feature)}`);
-    const ord = source.format === 'CSV' ? `row_number() OVER ()` : `file_row_number + 1`;
     return {
       root: 'file',
+      file,
       reader: `(SELECT ${renames.join(', ')} FROM ${fn})`,
-      ordered: `SELECT ${renames.join(', ')}, ${ord} AS "${ORD}" FROM ${fn}`,
+      ordered: `SELECT ${renames.join(', ')}, file_row_number + 1 AS "${ORD}" FROM ${fn}`,
       columns: new Map([...names].map(([original, feature]) => [feature, types.get(original)!])),
     };
   }
@@ -432,6 +462,10 @@ export class DuckDbOfflineStore implements OfflineStore {
   ): Promise<LoadedRows> {
     const { columns, issues } = rowColumns(rows, features);
     if (issues.length > 0) throw issuesError(issues);
+    if (!text) {
+      const bad = valueIssues(columns, features.map((f) => ({ name: f.name, string: isStringFeature(f) })), MAX_ISSUES);
+      if (bad.length > 0) throw issuesError(bad);
+    }
     const n = columns.rowCount;
     const suffix = `${commitId}${text ? '-text' : ''}`;
     const types: ('DOUBLE' | 'BOOLEAN' | 'VARCHAR')[] = features.map((f, c) => {
@@ -485,6 +519,7 @@ export class DuckDbOfflineStore implements OfflineStore {
     return {
       input: {
         root: 'rows',
+        file: null,
         reader: `(SELECT ${columnsSql} FROM ${from})`,
         ordered:
           sources.length === 1
@@ -568,7 +603,7 @@ export class DuckDbOfflineStore implements OfflineStore {
         FROM (${input.ordered})
       ) WHERE ${checks.map((_, i) => `"#c${i}"`).join(' OR ')}
       ORDER BY "${ORD}" LIMIT ${MAX_ISSUES}`;
-    const rows = await fileQuery(connection, sql, input.root === 'rows' ? null : 'input');
+    const rows = await fileQuery(connection, sql, input.file);
     if (rows.length === 0) return;
     const rawIndex = new Map(rawColumns.map((f, i) => [f.name, i]));
     const issues: InputIssue[] = [];
@@ -582,7 +617,7 @@ export class DuckDbOfflineStore implements OfflineStore {
           message = f.key ? `row ${ord}: primary key "${f.name}" is null or missing` : `row ${ord}: event time "${f.name}" is null or missing`;
         } else {
           const value = row[1 + checks.length + rawIndex.get(f.name)!];
-          message = `row ${ord}, column "${f.name}": ${JSON.stringify(value)} is not a valid ${f.type}`;
+          message = `row ${ord}, column "${f.name}": ${badValueReason(value, f, input.columns.get(f.name)!)}`;
         }
         issues.push({ path: [input.root, ord, f.name], message });
       });
@@ -599,7 +634,7 @@ export class DuckDbOfflineStore implements OfflineStore {
     });
     const sql = `COPY (SELECT ${projection.join(', ')}, ${sqlString(commitId)} AS ${COMMIT_COLUMN} FROM ${input.reader})
       TO ${sqlString(path)} (${this.parquetOptions()})`;
-    const result = await fileQuery(connection, sql, input.root === 'rows' ? null : 'input');
+    const result = await fileQuery(connection, sql, input.file);
     return Number(result[0]?.[0] ?? 0);
   }
 
@@ -746,6 +781,7 @@ export class DuckDbOfflineStore implements OfflineStore {
   async infer(source: InsertSource): Promise<FeatureDef[]> {
     return this.withConnection(async (connection) => {
       const temp: string[] = [];
+      const file: InputFile | null = source.kind === 'rows' ? null : { path: source.path, user: { name: source.name ?? null, format: source.format } };
       try {
         let reader: string;
         if (source.kind === 'rows') {
@@ -756,11 +792,15 @@ export class DuckDbOfflineStore implements OfflineStore {
         } else if (source.format === 'NDJSON') {
           reader = `read_json(${sqlString(source.path)}, format = 'newline_delimited')`;
         } else if (source.format === 'CSV') {
-          reader = `read_csv(${sqlString(source.path)}, header = true, skip = 0)`;
+          // Parsed strictly first (a malformed row is named by its line), then sniffed for types.
+          const header = await readCsvHeader(source.path, file!.user);
+          await fileQuery(connection, `SELECT count(*) FROM ${strictCsv(source.path, header.length)}`, file);
+          reader = `read_csv(${sqlString(source.path)}, header = true, skip = 0, delim = ',', quote = '"', escape = '"', strict_mode = true, null_padding = false)`;
         } else {
           reader = `read_parquet(${sqlString(source.path)})`;
         }
-        const described = await fileQuery(connection, `DESCRIBE SELECT * FROM ${reader}`, source.kind === 'rows' ? null : source.format);
+        const described = await fileQuery(connection, `DESCRIBE SELECT * FROM ${reader}`, file);
+        if (file !== null && described.length > MAX_FILE_COLUMNS) throw tooManyColumns(file.user, described.length);
         return described.map(([name, type]) => ({ name: String(name).toLowerCase(), type: featureTypeOf(String(type)), description: '' }));
       } finally {
         await Promise.all(temp.map((path) => rm(path, { force: true })));
@@ -1002,6 +1042,8 @@ interface Feature {
 interface SourceSql {
   /** Path root of issues: `rows` for JSON rows, `file` for a file. */
   readonly root: 'rows' | 'file';
+  /** The user's file read, null for JSON rows. */
+  readonly file: InputFile | null;
   /** The raw rows (for COPY: no ordinal, so DuckDB scans in parallel and keeps input order). */
   readonly reader: string;
   /** The raw rows with `"#ord"`, the 1-based row number in input order. */
@@ -1205,16 +1247,66 @@ export function ident(name: string): string {
   return `"${name.replaceAll('"', '""')}"`;
 }
 
-/** Runs a statement that reads a user's file; DuckDB's complaints about the file become a ValidationError at `file`. */
-async function fileQuery(connection: DuckDBConnection, sql: string, format: string | null): Promise<DuckDBValue[][]> {
+/** A user's file on disk and what the user calls it. */
+interface InputFile {
+  readonly path: string;
+  readonly user: UserFile;
+}
+
+/**
+ * Runs a statement that reads a user's file (none for JSON rows); DuckDB's complaints about the
+ * file become a ValidationError through fileReadError, the one mapping of engine errors on input.
+ */
+async function fileQuery(connection: DuckDBConnection, sql: string, file: InputFile | null): Promise<DuckDBValue[][]> {
   try {
     return (await connection.runAndReadAll(sql)).getRows();
   } catch (error) {
-    if (format === null || !(error instanceof Error)) throw error;
-    const message = error.message.split('\n')[0]!.slice(0, 500);
-    if (!/^(Invalid Input|Conversion|IO|Parser|Invalid|Binder) Error/i.test(message)) throw error;
-    throw ValidationError.at(['file'], `could not read the ${format === 'input' ? 'input file' : `${format} file`}: ${message}`);
+    if (file === null) throw error;
+    throw await fileReadError(error, file.user, file.path);
   }
+}
+
+/**
+ * read_csv of a file with `width` header fields, parsed strictly: RFC 4180 dialect (`,`, `"`
+ * quotes doubled inside), every field as text in columns `#f0…`, no sniffing, a row with an
+ * unterminated quote or another number of fields is an error naming its line (strict_mode, no
+ * null_padding).
+ */
+function strictCsv(path: string, width: number): string {
+  const columns = Array.from({ length: width }, (_, i) => `'#f${i}': 'VARCHAR'`).join(', ');
+  return `read_csv(${sqlString(path)}, header = true, skip = 0, auto_detect = false, delim = ',', quote = '"', escape = '"',
+    strict_mode = true, null_padding = false, columns = {${columns}})`;
+}
+
+/**
+ * Why a value (as text, at most 200 characters) does not fit feature `f`, read from a column of
+ * type `src`: a JSON value other than a string for a STRING, a number out of range (infinite,
+ * NaN, beyond FLOAT), or else not a valid value of the type.
+ */
+function badValueReason(value: unknown, f: Feature, src: string): string {
+  const text = typeof value === 'string' ? value : String(value);
+  if (src === JSON_VALUE && isStringFeature(f)) return `expects a string, got ${jsonKind(text)}`;
+  if (f.parsed.kind === 'scalar' && ['DOUBLE', 'FLOAT', 'INT', 'BIGINT'].includes(f.parsed.name)) {
+    const t = text.trim();
+    const number = /^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i.test(t) ? Number(t) : null;
+    if (/^[+-]?(inf|infinity|nan)$/i.test(t) || (number !== null && !Number.isFinite(number))) {
+      return `${JSON.stringify(text)} is not a finite number (${f.type} refuses infinity, NaN and overflow)`;
+    }
+    if (f.parsed.name === 'FLOAT' && number !== null && Math.abs(number) > FLOAT_MAX) return `${JSON.stringify(text)} is out of range for FLOAT`;
+  }
+  return `${JSON.stringify(value)} is not a valid ${f.type}`;
+}
+
+/** The largest finite FLOAT (float32). */
+const FLOAT_MAX = 3.4028234663852886e38;
+
+/** `a number`, `a boolean`, `an object`, `an array`: the kind of a JSON text. */
+function jsonKind(text: string): string {
+  const head = text.trimStart()[0];
+  if (head === '{') return 'an object';
+  if (head === '[') return 'an array';
+  if (head === 't' || head === 'f') return 'a boolean';
+  return 'a number';
 }
 
 function issuesError(issues: InputIssue[]): ValidationError {
@@ -1285,6 +1377,16 @@ function matchColumns(
 // ---------------------------------------------------------------------------------------------
 // Coercion: raw input column → feature type, in SQL
 
+/**
+ * Source type of an NDJSON value read as JSON for a STRING feature: only a JSON string coerces
+ * (not a number, boolean, object or array).
+ */
+const JSON_VALUE = 'JSON_VALUE';
+
+function isStringFeature(f: Feature): boolean {
+  return f.parsed.kind === 'scalar' && f.parsed.name === 'STRING';
+}
+
 const INTEGER_TYPES = new Set(['TINYINT', 'SMALLINT', 'INTEGER', 'BIGINT', 'HUGEINT', 'UTINYINT', 'USMALLINT', 'UINTEGER', 'UBIGINT', 'UHUGEINT']);
 const FLOAT_TYPES = new Set(['FLOAT', 'DOUBLE']);
 
@@ -1332,7 +1434,13 @@ function epochToTimestamp(d: string): string {
  * any element does not).
  */
 function coerce(v: string, src: string, t: ParsedType, depth = 0): { value: string; bad: string } {
+  if (src === duckdbType(t) && FLOAT_TYPES.has(src)) return { value: `CASE WHEN isfinite(${v}) THEN ${v} END`, bad: `(${v} IS NOT NULL AND NOT isfinite(${v}))` };
   if (src === duckdbType(t) && !isText(src)) return { value: v, bad: 'false' };
+  if (src === JSON_VALUE) {
+    // Only a JSON string is a STRING; JSON null is null.
+    if (t.kind !== 'scalar' || t.name !== 'STRING') return coerce(v, 'JSON', t, depth);
+    return { value: `CASE WHEN json_type(${v}) = 'VARCHAR' THEN ${v} ->> '$' END`, bad: `(${v} IS NOT NULL AND json_type(${v}) <> 'VARCHAR' AND json_type(${v}) <> 'NULL')` };
+  }
   if (t.kind === 'array') {
     const x = `x${depth}`;
     const srcElement = isText(src) ? 'VARCHAR' : listElementType(src);
@@ -1350,6 +1458,13 @@ function coerce(v: string, src: string, t: ParsedType, depth = 0): { value: stri
     return { value, bad };
   }
   const target = duckdbType(t);
+  if (FLOAT_TYPES.has(target) && (FLOAT_TYPES.has(src) || isText(src))) {
+    // Text such as 'inf', 'nan' or '1e400' (and FLOAT overflow such as '3.5e38') casts to a
+    // non-finite number, which no feature stores.
+    const cast = `TRY_CAST(${v} AS ${target})`;
+    const value = `CASE WHEN isfinite(${cast}) THEN ${cast} END`;
+    return { value, bad: `(${v} IS NOT NULL AND ${value} IS NULL)` };
+  }
   if (widens(src, target)) return { value: `CAST(${v} AS ${target})`, bad: 'false' };
   let value: string;
   if (t.kind === 'decimal') {

@@ -102,6 +102,51 @@ export function rowColumns(rows: readonly unknown[], features: readonly RowFeatu
   return { columns: { rowCount: n, kinds, values: raw }, issues };
 }
 
+/**
+ * Values JSON rows give that no coercion may silently change, as issues (`['rows', row, feature]`,
+ * rows 1-based, at most `limit`): a number that is not finite (JSON's `1e400` parses to Infinity)
+ * anywhere in a value, and for a STRING feature (`string: true`) anything but a string or null.
+ * Looks only at columns whose kind is not plain strings or finite numbers, so clean input costs
+ * nothing.
+ */
+export function valueIssues(columns: RowColumns, features: readonly { name: string; string: boolean }[], limit: number): InputIssue[] {
+  const found: { row: number; column: number; message: string }[] = [];
+  features.forEach((f, c) => {
+    const kind = columns.kinds[c]!;
+    if (kind === 'none' || kind === 'strings' || (!f.string && kind !== 'other')) return;
+    const values = columns.values[c]!;
+    let n = 0;
+    for (let r = 0; r < values.length && n < limit; r++) {
+      const v = values[r];
+      if (v === null || v === undefined || typeof v === 'string') continue;
+      let message: string | null = null;
+      if (hasNonFinite(v, 0)) message = `${typeof v === 'number' ? String(v) : 'a value holding Infinity or NaN'} is not a finite number (a JSON number beyond ±1.8e308 overflows to Infinity)`;
+      else if (f.string) message = `expects a string, got ${kindOf(v)}`;
+      if (message === null) continue;
+      found.push({ row: r, column: c, message: `row ${r + 1}, column "${f.name}": ${message}` });
+      n++;
+    }
+  });
+  found.sort((a, b) => a.row - b.row || a.column - b.column);
+  return found.slice(0, limit).map(({ row, column, message }) => ({ path: ['rows', row + 1, features[column]!.name], message }));
+}
+
+function hasNonFinite(v: unknown, depth: number): boolean {
+  if (typeof v === 'number') return !Number.isFinite(v);
+  if (v === null || typeof v !== 'object' || depth > 64) return false;
+  if (Array.isArray(v)) return v.some((x) => hasNonFinite(x, depth + 1));
+  if (v instanceof Uint8Array) return false;
+  return Object.values(v).some((x) => hasNonFinite(x, depth + 1));
+}
+
+function kindOf(v: unknown): string {
+  if (Array.isArray(v)) return 'an array';
+  if (typeof v === 'object') return 'an object';
+  if (typeof v === 'number' || typeof v === 'bigint') return 'a number';
+  if (typeof v === 'boolean') return 'a boolean';
+  return `a ${typeof v}`;
+}
+
 type Extractor = (rows: readonly unknown[], n: number, raw: unknown[][]) => number[];
 
 const extractors = new Map<string, Extractor>();
