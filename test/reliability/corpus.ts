@@ -1595,7 +1595,7 @@ add({
 
 // ---------------------------------------------------------------- generated from the schema
 /** A value of `type` that passes GraphQL coercion (not necessarily the service's rules). */
-function validish(type: GraphQLInputType): unknown {
+export function validish(type: GraphQLInputType): unknown {
   if (isNonNullType(type)) return validish(type.ofType);
   if (isListType(type)) return [validish(type.ofType)];
   if (isEnumType(type)) return type.getValues()[0]!.value;
