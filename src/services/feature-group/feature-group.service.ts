@@ -12,7 +12,7 @@ import type { OnlineColumns, OnlineStore, OnlineTable } from '../../stores/onlin
 import { noAlerts, type AlertSink } from '../alert/alert-event.ts';
 import { validateStaged } from '../expectation/expectation-suite.service.ts';
 import { recordChanged, recordCreated, recordDeleted } from '../lineage/catalog.ts';
-import type { RegistryChange, RegistryEventsService } from '../registry-events.service.ts';
+import type { RegistryChange, RegistryEventsService, TxClient } from '../registry-events.service.ts';
 import { parseInput } from '../validation.ts';
 import { ident } from '../../stores/offline/duckdb.ts';
 import { parseStatisticsConfig, storedStatisticsConfig } from '../../engine/statistics/config.ts';
@@ -72,6 +72,8 @@ export type CommitListener = (viewer: Viewer, group: FeatureGroup, commit: Commi
 
 /** Injection points for tests of atomicity: each runs at its step of an insert and may throw. */
 export interface InsertFaults {
+  /** After the rows are staged (and validated), before the commit is ordered, published and recorded. */
+  afterStage?(): void | Promise<void>;
   afterPublish?(): void | Promise<void>;
 }
 
@@ -95,6 +97,8 @@ export class FeatureGroupService {
   ) {}
 
   private readonly committedListeners: CommitListener[] = [];
+  /** Per group, the end of the last count-and-record step queued in this process (see inGroupOrder). */
+  private readonly groupTurns = new Map<string, Promise<void>>();
 
   /**
    * Calls `listener` after each insert that committed offline rows (statistics after each commit).
@@ -393,9 +397,18 @@ export class FeatureGroupService {
 
   /**
    * Inserts rows as one commit. Order of steps, for atomicity: stage (validate, write temporary
-   * files) → publish (rename into place) → commit row (the commit point) → online write. A failure
-   * before the commit row leaves nothing visible; after it, the commit is durable and its online
-   * rows are replayed on start if writing them failed (idempotent under newest-event-wins).
+   * files, count superseded identities against the commits so far) → order → publish (rename into
+   * place) → commit row (the commit point) → online write. A failure before the commit row leaves
+   * nothing visible; after it, the commit is durable and its online rows are replayed on start if
+   * writing them failed (idempotent under newest-event-wins).
+   * Order, so that counts are exact and commit order (by id) is record order whatever the
+   * concurrency: one insert of a group at a time per process (inGroupOrder) reads the group's
+   * offline commits; when one with a later id was recorded meanwhile, the staged commit takes a
+   * new id after it (renumber); when any was recorded meanwhile, `rowsUpdated` is counted again
+   * against them all (a row whose identity exists supersedes it; the rest are `rowsInserted`, so
+   * the group's `rowCount`, their sum, is its distinct identities). The commit row is written only
+   * if, under the group's row lock inside its transaction, the group's last offline commit is still
+   * the one counted against; else (another process recorded one) order, count and record again.
    * An ONLINE-only insert keeps no history: its rows are written online, then its commit recorded.
    * When the group has an expectation suite, the staged rows are validated before anything is
    * published: a failure raises a VALIDATION_FAILED alert and, under STRICT, discards the staged
@@ -457,11 +470,13 @@ export class FeatureGroupService {
         throw error;
       }
     }
-    const record = (onlineState: string) =>
+    /** Records the commit; with `after` (offline commits), only while the group's last offline commit is still that one. */
+    const record = (onlineState: string, after?: string | null) =>
       this.events.change(viewer.projectId, async (tx) => {
+        if (after !== undefined) await assertLastCommit(tx, group.id, after);
         const value = await tx.commit.create({
           data: {
-            id: commitId,
+            id: staged.commitId,
             featureGroupId: group.id,
             operation: options.operation,
             storage: options.storage,
@@ -487,23 +502,65 @@ export class FeatureGroupService {
     }
     let commit: Commit;
     try {
-      await staged.publish();
-      await this.faults.afterPublish?.();
-      commit = await record(writeOnline ? 'PENDING' : 'NONE');
+      await this.faults.afterStage?.();
+      commit = await this.inGroupOrder(group.id, async () => {
+        let counted = existing;
+        for (let attempt = 1; ; attempt++) {
+          const now = (await this.commits(group.id)).filter((c) => c.storage !== 'ONLINE').map(commitRef);
+          const last = now.at(-1)?.id ?? null;
+          if (last !== null && last >= staged.commitId) await staged.renumber(commitIdAfter(last));
+          if (!sameCommits(now, counted)) {
+            await staged.recount(now);
+            counted = now;
+          }
+          await staged.publish();
+          await this.faults.afterPublish?.();
+          try {
+            return await record(writeOnline ? 'PENDING' : 'NONE', last);
+          } catch (error) {
+            // Another process recorded a commit of the group in between: order and count again.
+            if (!(error instanceof CommitRaced) || attempt >= MAX_COMMIT_ATTEMPTS) throw error;
+          }
+        }
+      });
     } catch (error) {
       await staged.discard();
+      if (error instanceof CommitRaced) {
+        throw new ConflictError(`feature group ${group.name} version ${group.version} kept receiving concurrent commits; nothing was written, retry the insert`);
+      }
       throw error;
     }
     if (writeOnline) {
       try {
-        await this.writeOnline(group, staged.onlineColumns(ONLINE_BATCH), commitId);
-        commit = await this.prisma.commit.update({ where: { id: commitId }, data: { onlineState: 'DONE' } });
+        await this.writeOnline(group, staged.onlineColumns(ONLINE_BATCH), commit.id);
+        commit = await this.prisma.commit.update({ where: { id: commit.id }, data: { onlineState: 'DONE' } });
       } catch (error) {
-        this.logger.error({ err: error, commitId, group: group.name }, 'online write failed; the commit is replayed on start');
+        this.logger.error({ err: error, commitId: commit.id, group: group.name }, 'online write failed; the commit is replayed on start');
       }
     }
     await this.notifyCommitted(viewer, group, commit);
     return commit;
+  }
+
+  /**
+   * Runs `fn` after the previous call for the same group has finished (in this process): the
+   * count-and-record step of inserts, so that concurrent inserts of a group neither count the same
+   * identities as new nor record out of commit order. Other processes are ordered by the check of
+   * the last commit inside the recording transaction.
+   */
+  private async inGroupOrder<T>(groupId: string, fn: () => Promise<T>): Promise<T> {
+    const previous = this.groupTurns.get(groupId) ?? Promise.resolve();
+    const run = previous.then(fn, fn);
+    const turn = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.groupTurns.set(groupId, turn);
+    try {
+      return await run;
+    } finally {
+      if (this.groupTurns.get(groupId) === turn) this.groupTurns.delete(groupId);
+    }
   }
 
   private async writeOnline(group: FeatureGroup, batches: AsyncIterable<OnlineColumns>, commitId: string): Promise<void> {
@@ -614,6 +671,39 @@ function checkDefinitionForAppend(
     }
     return features;
   }
+}
+
+/** Attempts at recording an offline commit when other processes keep recording commits of the group first. */
+const MAX_COMMIT_ATTEMPTS = 20;
+
+/** The group's last offline commit changed between counting and recording (another process recorded one). */
+class CommitRaced extends Error {}
+
+/**
+ * Inside the recording transaction: takes the group's row lock (an update of its row: PostgreSQL
+ * locks the row until commit, SQLite takes the database write lock), then throws CommitRaced
+ * unless the group's last offline commit is `expected` (null: none). Recording transactions of a
+ * group thus run one at a time, each seeing the commits recorded before it.
+ */
+async function assertLastCommit(tx: TxClient, groupId: string, expected: string | null): Promise<void> {
+  await tx.$executeRaw`UPDATE "FeatureGroup" SET "id" = "id" WHERE "id" = ${groupId}`;
+  const last = await tx.commit.findFirst({
+    where: { featureGroupId: groupId, storage: { not: 'ONLINE' } },
+    orderBy: { id: 'desc' },
+    select: { id: true },
+  });
+  if ((last?.id ?? null) !== expected) throw new CommitRaced();
+}
+
+/** Whether two lists of commits are the same commits in the same order. */
+function sameCommits(a: readonly CommitRef[], b: readonly CommitRef[]): boolean {
+  return a.length === b.length && a.every((c, i) => c.id === b[i]!.id);
+}
+
+/** A new commit id (uuid v7) that sorts after `last`, even when this clock is behind the one that made `last`. */
+function commitIdAfter(last: string): string {
+  const lastMillis = parseInt(last.replace(/-/g, '').slice(0, 12), 16);
+  return uuidv7({ msecs: Math.max(Date.now(), lastMillis + 1) });
 }
 
 /** Prisma's JSON input type for a plain JSON-safe value. */

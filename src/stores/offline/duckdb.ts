@@ -772,33 +772,100 @@ export class DuckDbOfflineStore implements OfflineStore {
   finish(flight: string): void {
     this.inFlight.delete(flight);
   }
+
+  /** @internal for DuckDbStagedCommit: sweep spares this commit's files until `finish`. */
+  track(flight: string): void {
+    this.inFlight.add(flight);
+  }
+
+  /** @internal for DuckDbStagedCommit: identities of the file at `path` that the `existing` files hold. */
+  countSuperseded(path: string, schema: GroupSchema, existing: readonly string[]): Promise<number> {
+    return this.withConnection((connection) => countExisting(connection, path, schema, existing), true);
+  }
+
+  /** @internal for DuckDbStagedCommit: copies a commit file to `to` with every row's commit column set to `commitId`; returns its bytes. */
+  async rewriteCommitColumn(from: string, to: string, commitId: string): Promise<number> {
+    await this.withConnection(
+      (connection) =>
+        connection.run(
+          `COPY (SELECT * REPLACE (${sqlString(commitId)} AS ${COMMIT_COLUMN}) FROM read_parquet(${sqlString(from)})) TO ${sqlString(to)} (${this.parquetOptions()})`,
+        ),
+      true,
+    );
+    return (await stat(to)).size;
+  }
 }
 
 /** A staged commit of the DuckDB store: one Parquet file, `.staging-<id>-0.parquet` until published. */
 class DuckDbStagedCommit implements StagedCommit {
-  readonly bytes: number;
-  readonly rowsInserted: number;
   private published = false;
 
   constructor(
     private readonly store: DuckDbOfflineStore,
     private readonly dir: string,
-    readonly commitId: string,
-    readonly files: readonly CommitFile[],
+    private id: string,
+    private staged: readonly CommitFile[],
     readonly rowCount: number,
-    readonly rowsUpdated: number,
+    private updated: number,
     private readonly schema: GroupSchema,
     private readonly features: readonly Feature[],
-    private readonly flight: string,
+    private flight: string,
     /** The rows for the online store, prepared while staging (JSON rows), else read from the files. */
     private readonly online: OnlineColumns | null,
-  ) {
-    this.bytes = files.reduce((sum, f) => sum + f.bytes, 0);
-    this.rowsInserted = rowCount - rowsUpdated;
+  ) {}
+
+  get commitId(): string {
+    return this.id;
+  }
+
+  get files(): readonly CommitFile[] {
+    return this.staged;
+  }
+
+  get bytes(): number {
+    return this.staged.reduce((sum, f) => sum + f.bytes, 0);
+  }
+
+  get rowsUpdated(): number {
+    return this.updated;
+  }
+
+  get rowsInserted(): number {
+    return this.rowCount - this.updated;
   }
 
   private paths(): string[] {
     return this.files.map((f) => join(this.dir, this.published ? f.path : `.staging-${f.path}`));
+  }
+
+  async recount(existing: readonly CommitRef[]): Promise<void> {
+    const [path] = this.paths();
+    this.updated = path === undefined ? 0 : await this.store.countSuperseded(path, this.schema, existing.flatMap((c) => c.files.map((f) => join(this.dir, f.path))));
+  }
+
+  async renumber(commitId: string): Promise<void> {
+    if (!COMMIT_ID.test(commitId)) throw new Error(`renumber: invalid commit id "${commitId}"`);
+    const from = this.paths();
+    const files: CommitFile[] = [];
+    const flight = `${this.dir}\0${commitId}`;
+    this.store.track(flight);
+    try {
+      for (const [i, f] of this.files.entries()) {
+        const path = `${commitId}-${i}.parquet`;
+        const bytes = await this.store.rewriteCommitColumn(from[i]!, join(this.dir, `.staging-${path}`), commitId);
+        files.push({ path, bytes, rows: f.rows });
+      }
+    } catch (error) {
+      await Promise.all(files.map((f) => rm(join(this.dir, `.staging-${f.path}`), { force: true })));
+      this.store.finish(flight);
+      throw error;
+    }
+    await Promise.all(from.map((path) => rm(path, { force: true })));
+    this.store.finish(this.flight);
+    this.id = commitId;
+    this.staged = files;
+    this.flight = flight;
+    this.published = false;
   }
 
   onlineColumns(batchRows = 1000): AsyncIterable<OnlineColumns> {
