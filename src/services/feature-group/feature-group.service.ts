@@ -56,6 +56,8 @@ export type Storage = 'BOTH' | 'OFFLINE' | 'ONLINE';
 export interface InsertOptions {
   readonly operation: WriteOperation;
   readonly storage: Storage;
+  /** Absent features are null; otherwise an input lacking a feature is rejected (see StageOptions.fillMissing). */
+  readonly fillMissing?: boolean;
 }
 
 const updateInput = z.object({
@@ -437,6 +439,7 @@ export class FeatureGroupService {
     const commitId = uuidv7();
     const staged = await this.offline.stage(location, groupSchema(group), commitId, source, {
       operation: options.operation,
+      fillMissing: options.fillMissing === true,
       existing,
       online: writeOnline,
     });

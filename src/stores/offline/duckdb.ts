@@ -96,11 +96,15 @@ const MIN_SAFE = -MAX_SAFE;
  * milliseconds when the magnitude exceeds 1e11); DATE accepts `YYYY-MM-DD`; BINARY accepts base64
  * text (or Parquet BLOB); ARRAY accepts a JSON array (text in CSV); DECIMAL rounds to its scale
  * (pass exact decimals as strings: JSON numbers are doubles); BIGINT/INT reject fractions.
- * Input column names match features case-insensitively; absent non-key features are null.
+ * Input column names match features case-insensitively. An input lacking a feature (a file
+ * without its column, a JSON row without its key) is rejected, unless `fillMissing`: then the
+ * feature is null there; primary key and event time are required either way.
  *
  * Rejections are ValidationErrors with at most MAX_ISSUES issues, found in this order (a stage stops
- * at the first step that finds any): unknown or missing columns (`['file', column]`, or
- * `['rows' | 'file', row, key]` for JSON keys), then bad values, null keys and null event times
+ * at the first step that finds any): unknown columns and missing key or event-time columns
+ * (`['file', column]`, or `['rows' | 'file', row, key]` for JSON keys), then other missing columns
+ * without `fillMissing` (`['file', column]`, or `['rows', row, column]` at the first JSON row
+ * lacking it), then bad values, null keys and null event times
  * (`[root, row, column]`), then duplicate identities under INSERT (`[root, row]`). `root` is
  * `rows` for JSON rows and `file` for files; `row` is the 1-based row number in input order (for
  * CSV, the data row, not counting the header line).
@@ -325,11 +329,11 @@ export class DuckDbOfflineStore implements OfflineStore {
           let online: OnlineColumns | null = null;
           let root: SourceSql['root'];
           if (source.kind === 'rows') {
-            const loaded = await this.loadRows(connection, source.rows, features, commitId, tables);
+            const loaded = await this.loadRows(connection, source.rows, features, commitId, tables, false, options.fillMissing === true);
             root = loaded.input.root;
             ({ rowCount, online } = await this.copyRows(connection, loaded, features, schema, commitId, staging, options.online === true, tables));
           } else {
-            const input = await this.openSource(connection, source, features);
+            const input = await this.openSource(connection, source, features, options.fillMissing === true);
             root = input.root;
             await this.validateRows(connection, input, features);
             rowCount = await this.copyCoerced(connection, input, features, commitId, staging);
@@ -367,6 +371,7 @@ export class DuckDbOfflineStore implements OfflineStore {
     connection: DuckDBConnection,
     source: InsertSource & { kind: 'file' },
     features: readonly Feature[],
+    fillMissing: boolean,
   ): Promise<SourceSql> {
     const jsonColumns = (names: ReadonlyMap<string, string>) =>
       `{${[...names].map(([original]) => `${sqlString(original)}: 'VARCHAR'`).join(', ')}}`;
@@ -383,6 +388,7 @@ export class DuckDbOfflineStore implements OfflineStore {
       const { names, issues } = matchColumns(keys.map(([key, first]) => ({ name: String(key), row: Number(first) })), features);
       issues.push(...missingRequired(names, features));
       if (issues.length > 0) throw issuesError(issues);
+      if (!fillMissing) missingColumns(features, presentIn(names), 'file');
       const renames = [...names].map(([original, feature]) => `${ident(original)} AS ${ident(feature)}`);
       const reader = `(SELECT ${renames.join(', ')} FROM read_json(${sqlString(path)}, format = 'newline_delimited', columns = ${jsonColumns(names)}))`;
       return {
@@ -402,6 +408,7 @@ export class DuckDbOfflineStore implements OfflineStore {
     const { names, issues } = matchColumns([...types.keys()].map((name) => ({ name, row: null })), features);
     issues.push(...missingRequired(names, features));
     if (issues.length > 0) throw issuesError(issues);
+    if (!fillMissing) missingColumns(features, presentIn(names), 'file');
     const renames = [...names].map(([original, feature]) => `${ident(original)} AS ${ident(feature)}`);
     const ord = source.format === 'CSV' ? `row_number() OVER ()` : `file_row_number + 1`;
     return {
@@ -429,9 +436,11 @@ export class DuckDbOfflineStore implements OfflineStore {
     commitId: string,
     tables: string[],
     text = false,
+    fillMissing = true,
   ): Promise<LoadedRows> {
     const { columns, issues } = rowColumns(rows, features);
     if (issues.length > 0) throw issuesError(issues);
+    if (!fillMissing) missingColumns(features, (_, c) => columns.missing[c]!, 'rows');
     const n = columns.rowCount;
     const suffix = `${commitId}${text ? '-text' : ''}`;
     const types: ('DOUBLE' | 'BOOLEAN' | 'VARCHAR')[] = features.map((f, c) => {
@@ -1314,6 +1323,37 @@ async function writeNdjson(path: string, rows: readonly Record<string, unknown>[
 }
 
 /** Issues for primary-key and event-time features that no input column gives. */
+/**
+ * Throws a ValidationError naming the features (other than primary key and event time, which the
+ * value checks require always) that the input lacks: `firstLacking` gives the 0-based first row
+ * lacking one (JSON rows; any value ≥ 0 for a file lacking the column), or -1.
+ */
+function missingColumns(features: readonly Feature[], firstLacking: (f: Feature, c: number) => number, root: 'rows' | 'file'): void {
+  const absent = features.flatMap((f, c) => {
+    const row = f.key || f.eventTime ? -1 : firstLacking(f, c);
+    return row < 0 ? [] : [{ f, row: row + 1 }];
+  });
+  if (absent.length === 0) return;
+  absent.sort((a, b) => a.row - b.row);
+  const issues: InputIssue[] = absent.map(({ f, row }) =>
+    root === 'file'
+      ? { path: ['file', f.name], message: `missing column "${f.name}"` }
+      : { path: ['rows', row, f.name], message: `row ${row}: missing column "${f.name}"` },
+  );
+  const names = absent.map(({ f, row }) => (root === 'file' ? `"${f.name}"` : `"${f.name}" (first in row ${row})`));
+  throw new ValidationError(
+    `${root === 'file' ? 'the file lacks' : 'rows lack'} ${absent.length === 1 ? 'column' : 'columns'} ${names.join(', ')} of the group's features; ` +
+      'give them, or pass fillMissing: true to insert them as null',
+    issues.slice(0, MAX_ISSUES),
+  );
+}
+
+/** For missingColumns: -1 for a feature that a file column names, else 0. */
+function presentIn(names: ReadonlyMap<string, string>): (f: Feature) => number {
+  const present = new Set(names.values());
+  return (f) => (present.has(f.name) ? -1 : 0);
+}
+
 function missingRequired(names: ReadonlyMap<string, string>, features: readonly Feature[]): InputIssue[] {
   const present = new Set(names.values());
   return features

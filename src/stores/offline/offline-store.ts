@@ -31,6 +31,12 @@ export interface CommitRef {
 export interface StageOptions {
   /** UPSERT: a row whose identity exists supersedes it; duplicates within the insert keep the last. INSERT: duplicates within the insert are rejected. */
   readonly operation: 'UPSERT' | 'INSERT';
+  /**
+   * Absent features are null: a file without the column, a JSON row without the key. Otherwise
+   * (default) such an input is rejected, naming the columns (and the first JSON row lacking each).
+   * Primary key and event time are required either way.
+   */
+  readonly fillMissing?: boolean;
   /** The group's commits so far, to count `rowsUpdated` (identities that already exist); `recount` counts again. */
   readonly existing: readonly CommitRef[];
   /**
@@ -113,8 +119,8 @@ export interface OfflineStore {
   /**
    * Validates and coerces `source` against `schema` and writes it to temporary Parquet files.
    * Throws ValidationError naming the row number (1-based, in input order), column and reason for
-   * the first bad rows: wrong type, null primary key, missing event time, unknown column,
-   * duplicate identity under INSERT. Nothing is written then.
+   * the first bad rows: wrong type, null primary key, missing event time, unknown column, missing
+   * column (unless `fillMissing`), duplicate identity under INSERT. Nothing is written then.
    */
   stage(location: GroupLocation, schema: GroupSchema, commitId: string, source: InsertSource, options: StageOptions): Promise<StagedCommit>;
   /**
