@@ -119,6 +119,20 @@ describe('insert counts under concurrency', () => {
     expect(fg.read.rowCount).toBe(9);
   });
 
+  it('orders concurrent commits as they were counted: training data holds each identity once, as read does', async () => {
+    const { gqls: [gql, gql2] } = await setUp();
+    await insertAll([[gql, rows(1, 5, 100)], [gql2, rows(1, 5, 200)], [gql, rows(1, 5, 300)]], [srv, other]);
+    const view = await gql(`mutation { createFeatureView(input: { name: "accounts_view", query: { featureGroup: { name: "accounts" } } }) { __typename ... on Error { message } } }`);
+    expect(view.data.createFeatureView.__typename, JSON.stringify(view)).toBe('CreateFeatureViewPayload');
+    const td = await gql(`mutation { createTrainingDataset(featureView: { name: "accounts_view" }) { __typename ... on Error { message } } }`);
+    expect(td.data.createTrainingDataset.__typename, JSON.stringify(td)).toBe('CreateTrainingDatasetPayload');
+    const data = await gql(`{ trainingDataset(featureView: { name: "accounts_view" }, version: 1) { splits { data(first: 100, transformed: false) { records } } } }`);
+    const training = data.data.trainingDataset.splits.flatMap((s: any) => s.data.records.map((r: any) => r.balance)).sort();
+    const read = (await gql(GROUP)).data.featureGroup.read.records.map((r: any) => r.balance).sort();
+    expect(read).toHaveLength(5);
+    expect(training).toEqual(read);
+  });
+
   it('is exact across two processes sharing the data directory and database', async () => {
     const { gqls: [gql, gql2] } = await setUp();
     const commits = await insertAll(
