@@ -414,7 +414,8 @@ export class FeatureGroupService {
    * An ONLINE-only insert keeps no history: its rows are written online, then its commit recorded.
    * When the group has an expectation suite, the staged rows are validated before anything is
    * published: a failure raises a VALIDATION_FAILED alert and, under STRICT, discards the staged
-   * files and throws DataValidationError; under ALWAYS the report is stored with the commit.
+   * files and throws DataValidationError; under ALWAYS the report is stored with the commit, and
+   * the alert, naming the commit, is raised once the commit is recorded.
    */
   async insert(viewer: Viewer, ref: FeatureGroupRef, source: InsertSource, options: InsertOptions): Promise<Commit> {
     let group = await this.get(viewer, ref);
@@ -444,6 +445,8 @@ export class FeatureGroupService {
       online: writeOnline,
     });
     let validationReport: ValidationReport | null = null;
+    /** Under ALWAYS, the failed validation's alert, raised once the commit is recorded (with its final id). */
+    let committedAlert: ((commitId: string) => void) | null = null;
     if (suite) {
       try {
         const { report, failures } = await validateStaged(suite, group, staged);
@@ -453,20 +456,25 @@ export class FeatureGroupService {
           const message =
             `insert into feature group ${group.name} version ${group.version} ${strict ? 'rejected' : 'committed'}: ` +
             `${report.statistics.unsuccessful} of ${report.statistics.evaluated} expectations of suite ${suite.name} failed: ${failures.join('; ')}`;
-          this.alerts.raise(viewer.projectId, {
-            type: 'VALIDATION_FAILED',
-            subject: { kind: 'FeatureGroup', name: group.name, version: group.version },
-            message,
-            details: {
-              suiteName: suite.name,
-              ingestionPolicy: suite.ingestionPolicy,
-              rejected: strict,
-              commitId: strict ? null : commitId,
-              statistics: report.statistics,
-              failures,
-            },
-          });
-          if (strict) throw new DataValidationError(message, report);
+          const raise = (committed: string | null) =>
+            this.alerts.raise(viewer.projectId, {
+              type: 'VALIDATION_FAILED',
+              subject: { kind: 'FeatureGroup', name: group.name, version: group.version },
+              message,
+              details: {
+                suiteName: suite.name,
+                ingestionPolicy: suite.ingestionPolicy,
+                rejected: strict,
+                commitId: committed,
+                statistics: report.statistics,
+                failures,
+              },
+            });
+          if (strict) {
+            raise(null);
+            throw new DataValidationError(message, report);
+          }
+          committedAlert = raise;
         }
       } catch (error) {
         await staged.discard();
@@ -498,7 +506,9 @@ export class FeatureGroupService {
     if (!writeOffline) {
       try {
         await this.writeOnline(group, staged.onlineColumns(ONLINE_BATCH), commitId);
-        return await record('DONE');
+        const done = await record('DONE');
+        committedAlert?.(done.id);
+        return done;
       } finally {
         await staged.discard();
       }
@@ -533,6 +543,7 @@ export class FeatureGroupService {
       }
       throw error;
     }
+    committedAlert?.(commit.id);
     if (writeOnline) {
       try {
         await this.writeOnline(group, staged.onlineColumns(ONLINE_BATCH), commit.id);
