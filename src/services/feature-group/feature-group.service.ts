@@ -405,12 +405,14 @@ export class FeatureGroupService {
    * writing them failed (idempotent under newest-event-wins).
    * Order, so that counts are exact and commit order (by id) is record order whatever the
    * concurrency: one insert of a group at a time per process (inGroupOrder) reads the group's
-   * offline commits; when one with a later id was recorded meanwhile, the staged commit takes a
-   * new id after it (renumber); when any was recorded meanwhile, `rowsUpdated` is counted again
-   * against them all (a row whose identity exists supersedes it; the rest are `rowsInserted`, so
-   * the group's `rowCount`, their sum, is its distinct identities). The commit row is written only
-   * if, under the group's row lock inside its transaction, the group's last offline commit is still
-   * the one counted against; else (another process recorded one) order, count and record again.
+   * last offline commit; when commits were recorded since those counted against at staging,
+   * `rowsUpdated` is counted again against them all (a row whose identity exists supersedes it;
+   * the rest are `rowsInserted`, so the group's `rowCount`, their sum, is its distinct
+   * identities); when the last commit's id is after the staged one's, the staged commit takes a
+   * new id after it (renumber), so that commit order is record order and a commit only supersedes
+   * earlier ones. The commit row is written only if, under the group's row lock inside its
+   * transaction, the group's last offline commit is still the one counted against; else (another
+   * process recorded one) order, count and record again (a ConflictError after 20 attempts).
    * An ONLINE-only insert keeps no history: its rows are written online, then its commit recorded.
    * When the group has an expectation suite, the staged rows are validated before anything is
    * published: a failure raises a VALIDATION_FAILED alert and, under STRICT, discards the staged
@@ -519,13 +521,15 @@ export class FeatureGroupService {
       commit = await this.inGroupOrder(group.id, async () => {
         let counted = existing;
         for (let attempt = 1; ; attempt++) {
-          const now = (await this.commits(group.id)).filter((c) => c.storage !== 'ONLINE').map(commitRef);
-          const last = now.at(-1)?.id ?? null;
-          if (last !== null && last >= staged.commitId) await staged.renumber(commitIdAfter(last));
-          if (!sameCommits(now, counted)) {
+          // Each commit is recorded with an id after every earlier one: the same last id, the same commits.
+          let last = await lastOfflineCommit(this.prisma, group.id);
+          if (last !== (counted.at(-1)?.id ?? null)) {
+            const now = (await this.commits(group.id)).filter((c) => c.storage !== 'ONLINE').map(commitRef);
             await staged.recount(now);
             counted = now;
+            last = now.at(-1)?.id ?? null;
           }
+          if (last !== null && last >= staged.commitId) await staged.renumber(commitIdAfter(last));
           await staged.publish();
           await this.faults.afterPublish?.();
           try {
@@ -701,17 +705,17 @@ class CommitRaced extends Error {}
  */
 async function assertLastCommit(tx: TxClient, groupId: string, expected: string | null): Promise<void> {
   await tx.$executeRaw`UPDATE "FeatureGroup" SET "id" = "id" WHERE "id" = ${groupId}`;
-  const last = await tx.commit.findFirst({
+  if ((await lastOfflineCommit(tx, groupId)) !== expected) throw new CommitRaced();
+}
+
+/** The id of the group's newest offline commit (ids sort in commit order), or null. */
+async function lastOfflineCommit(db: MetadataClient | TxClient, groupId: string): Promise<string | null> {
+  const last = await db.commit.findFirst({
     where: { featureGroupId: groupId, storage: { not: 'ONLINE' } },
     orderBy: { id: 'desc' },
     select: { id: true },
   });
-  if ((last?.id ?? null) !== expected) throw new CommitRaced();
-}
-
-/** Whether two lists of commits are the same commits in the same order. */
-function sameCommits(a: readonly CommitRef[], b: readonly CommitRef[]): boolean {
-  return a.length === b.length && a.every((c, i) => c.id === b[i]!.id);
+  return last?.id ?? null;
 }
 
 /** A new commit id (uuid v7) that sorts after `last`, even when this clock is behind the one that made `last`. */
