@@ -139,6 +139,8 @@ export interface InsertOptions {
   readonly operation?: 'UPSERT' | 'INSERT';
   /** Stores to write: BOTH (default), OFFLINE or ONLINE. */
   readonly storage?: 'BOTH' | 'OFFLINE' | 'ONLINE';
+  /** Insert null for features the data lacks; false (default): such data is rejected, naming the missing columns. */
+  readonly fillMissing?: boolean;
   /** The uploaded file's name, when `data` is a Blob or bytes (the server reads the format from its extension). */
   readonly fileName?: string;
 }
@@ -417,7 +419,13 @@ export class GranaryClient {
    * extension unless `format` says) or its content.
    */
   async insert(featureGroup: Ref, data: readonly Record<string, unknown>[] | Upload, options: InsertOptions = {}): Promise<InsertResult> {
-    const common = { featureGroup: ref(featureGroup), format: options.format, operation: options.operation, storage: options.storage };
+    const common = {
+      featureGroup: ref(featureGroup),
+      format: options.format,
+      operation: options.operation,
+      storage: options.storage,
+      fillMissing: options.fillMissing,
+    };
     const result = Array.isArray(data)
       ? await this.request(InsertFeatureGroupDataMutation, { ...common, rows: data as Record<string, unknown>[] })
       : await this.request(InsertFeatureGroupDataMutation, { ...common, file: await this.#blob(data as Upload, options.fileName) });

@@ -123,6 +123,7 @@ export const InsertFeatureGroupDataMutation = graphql(
     $format: DataFormat
     $operation: WriteOperation
     $storage: Storage
+    $fillMissing: Boolean
   ) {
     insertFeatureGroupData(
       featureGroup: $featureGroup
@@ -131,6 +132,7 @@ export const InsertFeatureGroupDataMutation = graphql(
       format: $format
       operation: $operation
       storage: $storage
+      fillMissing: $fillMissing
     ) {
       __typename
       ... on InsertFeatureGroupDataPayload {

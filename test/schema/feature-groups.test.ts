@@ -20,8 +20,9 @@ const CREATE = `mutation($input: CreateFeatureGroupInput!) {
   }
 }`;
 
-const INSERT = `mutation($fg: FeatureGroupRef!, $rows: [JSON!], $operation: WriteOperation, $storage: Storage) {
-  insertFeatureGroupData(featureGroup: $fg, rows: $rows, operation: $operation, storage: $storage) {
+// Fixtures here give some features only: absent ones are null (fillMissing).
+const INSERT = `mutation($fg: FeatureGroupRef!, $rows: [JSON!], $operation: WriteOperation, $storage: Storage, $fillMissing: Boolean = true) {
+  insertFeatureGroupData(featureGroup: $fg, rows: $rows, operation: $operation, storage: $storage, fillMissing: $fillMissing) {
     __typename
     ... on InsertFeatureGroupDataPayload { commit { id rowCount rowsInserted rowsUpdated committedAt onlineWritten } featureGroup { rowCount } }
     ... on ValidationError { message issues { path message } }
@@ -337,8 +338,8 @@ describe('file inserts', () => {
     form.set(
       'operations',
       JSON.stringify({
-        query: `mutation($fg: FeatureGroupRef!, $file: File, $format: DataFormat) {
-          insertFeatureGroupData(featureGroup: $fg, file: $file, format: $format) {
+        query: `mutation($fg: FeatureGroupRef!, $file: File, $format: DataFormat, $fillMissing: Boolean = true) {
+          insertFeatureGroupData(featureGroup: $fg, file: $file, format: $format, fillMissing: $fillMissing) {
             __typename
             ... on InsertFeatureGroupDataPayload { commit { rowCount rowsInserted } }
             ... on ValidationError { issues { path message } }

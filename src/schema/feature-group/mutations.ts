@@ -149,9 +149,9 @@ builder.mutationField('insertFeatureGroupData', (t) =>
   t.field({
     type: InsertFeatureGroupDataPayload,
     description:
-      'Inserts rows as one atomic commit: JSON `rows` for small batches, or a `file` (multipart upload) for bulk. Values are checked against the schema; on any bad row nothing is written and a ValidationError names the row, column and reason. When the group has an expectation suite, the rows are validated before they are committed: a failure under STRICT is a DataValidationError with the report and nothing is written; under ALWAYS the insert is committed with the report.',
+      'Inserts rows as one atomic commit: JSON `rows` for small batches, or a `file` (multipart upload) for bulk. Values are checked against the schema; on any bad row nothing is written and a ValidationError names the row, column and reason. Every feature must be given (a file column, a key of each JSON row) unless `fillMissing` is true. When the group has an expectation suite, the rows are validated before they are committed: a failure under STRICT is a DataValidationError with the report and nothing is written; under ALWAYS the insert is committed with the report.',
     authScopes: { write: true },
-    errors: { types: [ValidationError, NotFoundError, DataValidationError] },
+    errors: { types: [ValidationError, NotFoundError, DataValidationError, ConflictError] },
     args: {
       featureGroup: t.arg({ type: FeatureGroupRefInput, required: true, description: 'The group; the latest version when omitted.' }),
       rows: t.arg({ type: ['JSON'], description: 'Rows as objects keyed by feature name.' }),
@@ -159,6 +159,11 @@ builder.mutationField('insertFeatureGroupData', (t) =>
       format: t.arg({ type: DataFormatEnum, description: 'Format of `file`; from its extension when omitted.' }),
       operation: t.arg({ type: WriteOperationEnum, defaultValue: 'UPSERT', description: 'UPSERT (default) or INSERT.' }),
       storage: t.arg({ type: StorageEnum, defaultValue: 'BOTH', description: 'Stores to write; BOTH by default.' }),
+      fillMissing: t.arg.boolean({
+        defaultValue: false,
+        description:
+          'Insert null for features the input lacks (a file without the column, a JSON row without the key). False (default): such an input is rejected with a ValidationError naming the missing columns. Primary key and event time are required either way.',
+      }),
     },
     resolve: async (_root, args, ctx) => {
       const { featureGroups } = ctx.services;
@@ -183,6 +188,7 @@ builder.mutationField('insertFeatureGroupData', (t) =>
         const commit = await featureGroups.insert(ctx.viewer, args.featureGroup, source, {
           operation: args.operation ?? 'UPSERT',
           storage: args.storage ?? 'BOTH',
+          fillMissing: args.fillMissing ?? false,
         });
         const featureGroup = await featureGroups.get(ctx.viewer, args.featureGroup);
         return { commit, featureGroup };

@@ -12,7 +12,7 @@ import type { OnlineColumns, OnlineStore, OnlineTable } from '../../stores/onlin
 import { noAlerts, type AlertSink } from '../alert/alert-event.ts';
 import { validateStaged } from '../expectation/expectation-suite.service.ts';
 import { recordChanged, recordCreated, recordDeleted } from '../lineage/catalog.ts';
-import type { RegistryChange, RegistryEventsService } from '../registry-events.service.ts';
+import type { RegistryChange, RegistryEventsService, TxClient } from '../registry-events.service.ts';
 import { parseInput } from '../validation.ts';
 import { ident } from '../../stores/offline/duckdb.ts';
 import { parseStatisticsConfig, storedStatisticsConfig } from '../../engine/statistics/config.ts';
@@ -56,6 +56,8 @@ export type Storage = 'BOTH' | 'OFFLINE' | 'ONLINE';
 export interface InsertOptions {
   readonly operation: WriteOperation;
   readonly storage: Storage;
+  /** Absent features are null; otherwise an input lacking a feature is rejected (see StageOptions.fillMissing). */
+  readonly fillMissing?: boolean;
 }
 
 const updateInput = z.object({
@@ -72,6 +74,8 @@ export type CommitListener = (viewer: Viewer, group: FeatureGroup, commit: Commi
 
 /** Injection points for tests of atomicity: each runs at its step of an insert and may throw. */
 export interface InsertFaults {
+  /** After the rows are staged (and validated), before the commit is ordered, published and recorded. */
+  afterStage?(): void | Promise<void>;
   afterPublish?(): void | Promise<void>;
 }
 
@@ -95,6 +99,8 @@ export class FeatureGroupService {
   ) {}
 
   private readonly committedListeners: CommitListener[] = [];
+  /** Per group, the end of the last count-and-record step queued in this process (see inGroupOrder). */
+  private readonly groupTurns = new Map<string, Promise<void>>();
 
   /**
    * Calls `listener` after each insert that committed offline rows (statistics after each commit).
@@ -393,13 +399,25 @@ export class FeatureGroupService {
 
   /**
    * Inserts rows as one commit. Order of steps, for atomicity: stage (validate, write temporary
-   * files) → publish (rename into place) → commit row (the commit point) → online write. A failure
-   * before the commit row leaves nothing visible; after it, the commit is durable and its online
-   * rows are replayed on start if writing them failed (idempotent under newest-event-wins).
+   * files, count superseded identities against the commits so far) → order → publish (rename into
+   * place) → commit row (the commit point) → online write. A failure before the commit row leaves
+   * nothing visible; after it, the commit is durable and its online rows are replayed on start if
+   * writing them failed (idempotent under newest-event-wins).
+   * Order, so that counts are exact and commit order (by id) is record order whatever the
+   * concurrency: one insert of a group at a time per process (inGroupOrder) reads the group's
+   * last offline commit; when commits were recorded since those counted against at staging,
+   * `rowsUpdated` is counted again against them all (a row whose identity exists supersedes it;
+   * the rest are `rowsInserted`, so the group's `rowCount`, their sum, is its distinct
+   * identities); when the last commit's id is after the staged one's, the staged commit takes a
+   * new id after it (renumber), so that commit order is record order and a commit only supersedes
+   * earlier ones. The commit row is written only if, under the group's row lock inside its
+   * transaction, the group's last offline commit is still the one counted against; else (another
+   * process recorded one) order, count and record again (a ConflictError after 20 attempts).
    * An ONLINE-only insert keeps no history: its rows are written online, then its commit recorded.
    * When the group has an expectation suite, the staged rows are validated before anything is
    * published: a failure raises a VALIDATION_FAILED alert and, under STRICT, discards the staged
-   * files and throws DataValidationError; under ALWAYS the report is stored with the commit.
+   * files and throws DataValidationError; under ALWAYS the report is stored with the commit, and
+   * the alert, naming the commit, is raised once the commit is recorded.
    */
   async insert(viewer: Viewer, ref: FeatureGroupRef, source: InsertSource, options: InsertOptions): Promise<Commit> {
     let group = await this.get(viewer, ref);
@@ -424,10 +442,13 @@ export class FeatureGroupService {
     const commitId = uuidv7();
     const staged = await this.offline.stage(location, groupSchema(group), commitId, source, {
       operation: options.operation,
+      fillMissing: options.fillMissing === true,
       existing,
       online: writeOnline,
     });
     let validationReport: ValidationReport | null = null;
+    /** Under ALWAYS, the failed validation's alert, raised once the commit is recorded (with its final id). */
+    let committedAlert: ((commitId: string) => void) | null = null;
     if (suite) {
       try {
         const { report, failures } = await validateStaged(suite, group, staged);
@@ -437,31 +458,38 @@ export class FeatureGroupService {
           const message =
             `insert into feature group ${group.name} version ${group.version} ${strict ? 'rejected' : 'committed'}: ` +
             `${report.statistics.unsuccessful} of ${report.statistics.evaluated} expectations of suite ${suite.name} failed: ${failures.join('; ')}`;
-          this.alerts.raise(viewer.projectId, {
-            type: 'VALIDATION_FAILED',
-            subject: { kind: 'FeatureGroup', name: group.name, version: group.version },
-            message,
-            details: {
-              suiteName: suite.name,
-              ingestionPolicy: suite.ingestionPolicy,
-              rejected: strict,
-              commitId: strict ? null : commitId,
-              statistics: report.statistics,
-              failures,
-            },
-          });
-          if (strict) throw new DataValidationError(message, report);
+          const raise = (committed: string | null) =>
+            this.alerts.raise(viewer.projectId, {
+              type: 'VALIDATION_FAILED',
+              subject: { kind: 'FeatureGroup', name: group.name, version: group.version },
+              message,
+              details: {
+                suiteName: suite.name,
+                ingestionPolicy: suite.ingestionPolicy,
+                rejected: strict,
+                commitId: committed,
+                statistics: report.statistics,
+                failures,
+              },
+            });
+          if (strict) {
+            raise(null);
+            throw new DataValidationError(message, report);
+          }
+          committedAlert = raise;
         }
       } catch (error) {
         await staged.discard();
         throw error;
       }
     }
-    const record = (onlineState: string) =>
+    /** Records the commit; with `after` (offline commits), only while the group's last offline commit is still that one. */
+    const record = (onlineState: string, after?: string | null) =>
       this.events.change(viewer.projectId, async (tx) => {
+        if (after !== undefined) await assertLastCommit(tx, group.id, after);
         const value = await tx.commit.create({
           data: {
-            id: commitId,
+            id: staged.commitId,
             featureGroupId: group.id,
             operation: options.operation,
             storage: options.storage,
@@ -480,30 +508,77 @@ export class FeatureGroupService {
     if (!writeOffline) {
       try {
         await this.writeOnline(group, staged.onlineColumns(ONLINE_BATCH), commitId);
-        return await record('DONE');
+        const done = await record('DONE');
+        committedAlert?.(done.id);
+        return done;
       } finally {
         await staged.discard();
       }
     }
     let commit: Commit;
     try {
-      await staged.publish();
-      await this.faults.afterPublish?.();
-      commit = await record(writeOnline ? 'PENDING' : 'NONE');
+      await this.faults.afterStage?.();
+      commit = await this.inGroupOrder(group.id, async () => {
+        let counted = existing;
+        for (let attempt = 1; ; attempt++) {
+          // Each commit is recorded with an id after every earlier one: the same last id, the same commits.
+          let last = await lastOfflineCommit(this.prisma, group.id);
+          if (last !== (counted.at(-1)?.id ?? null)) {
+            const now = (await this.commits(group.id)).filter((c) => c.storage !== 'ONLINE').map(commitRef);
+            await staged.recount(now);
+            counted = now;
+            last = now.at(-1)?.id ?? null;
+          }
+          if (last !== null && last >= staged.commitId) await staged.renumber(commitIdAfter(last));
+          await staged.publish();
+          await this.faults.afterPublish?.();
+          try {
+            return await record(writeOnline ? 'PENDING' : 'NONE', last);
+          } catch (error) {
+            // Another process recorded a commit of the group in between: order and count again.
+            if (!(error instanceof CommitRaced) || attempt >= MAX_COMMIT_ATTEMPTS) throw error;
+          }
+        }
+      });
     } catch (error) {
       await staged.discard();
+      if (error instanceof CommitRaced) {
+        throw new ConflictError(`feature group ${group.name} version ${group.version} kept receiving concurrent commits; nothing was written, retry the insert`);
+      }
       throw error;
     }
+    committedAlert?.(commit.id);
     if (writeOnline) {
       try {
-        await this.writeOnline(group, staged.onlineColumns(ONLINE_BATCH), commitId);
-        commit = await this.prisma.commit.update({ where: { id: commitId }, data: { onlineState: 'DONE' } });
+        await this.writeOnline(group, staged.onlineColumns(ONLINE_BATCH), commit.id);
+        commit = await this.prisma.commit.update({ where: { id: commit.id }, data: { onlineState: 'DONE' } });
       } catch (error) {
-        this.logger.error({ err: error, commitId, group: group.name }, 'online write failed; the commit is replayed on start');
+        this.logger.error({ err: error, commitId: commit.id, group: group.name }, 'online write failed; the commit is replayed on start');
       }
     }
     await this.notifyCommitted(viewer, group, commit);
     return commit;
+  }
+
+  /**
+   * Runs `fn` after the previous call for the same group has finished (in this process): the
+   * count-and-record step of inserts, so that concurrent inserts of a group neither count the same
+   * identities as new nor record out of commit order. Other processes are ordered by the check of
+   * the last commit inside the recording transaction.
+   */
+  private async inGroupOrder<T>(groupId: string, fn: () => Promise<T>): Promise<T> {
+    const previous = this.groupTurns.get(groupId) ?? Promise.resolve();
+    const run = previous.then(fn, fn);
+    const turn = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.groupTurns.set(groupId, turn);
+    try {
+      return await run;
+    } finally {
+      if (this.groupTurns.get(groupId) === turn) this.groupTurns.delete(groupId);
+    }
   }
 
   private async writeOnline(group: FeatureGroup, batches: AsyncIterable<OnlineColumns>, commitId: string): Promise<void> {
@@ -614,6 +689,39 @@ function checkDefinitionForAppend(
     }
     return features;
   }
+}
+
+/** Attempts at recording an offline commit when other processes keep recording commits of the group first. */
+const MAX_COMMIT_ATTEMPTS = 20;
+
+/** The group's last offline commit changed between counting and recording (another process recorded one). */
+class CommitRaced extends Error {}
+
+/**
+ * Inside the recording transaction: takes the group's row lock (an update of its row: PostgreSQL
+ * locks the row until commit, SQLite takes the database write lock), then throws CommitRaced
+ * unless the group's last offline commit is `expected` (null: none). Recording transactions of a
+ * group thus run one at a time, each seeing the commits recorded before it.
+ */
+async function assertLastCommit(tx: TxClient, groupId: string, expected: string | null): Promise<void> {
+  await tx.$executeRaw`UPDATE "FeatureGroup" SET "id" = "id" WHERE "id" = ${groupId}`;
+  if ((await lastOfflineCommit(tx, groupId)) !== expected) throw new CommitRaced();
+}
+
+/** The id of the group's newest offline commit (ids sort in commit order), or null. */
+async function lastOfflineCommit(db: MetadataClient | TxClient, groupId: string): Promise<string | null> {
+  const last = await db.commit.findFirst({
+    where: { featureGroupId: groupId, storage: { not: 'ONLINE' } },
+    orderBy: { id: 'desc' },
+    select: { id: true },
+  });
+  return last?.id ?? null;
+}
+
+/** A new commit id (uuid v7) that sorts after `last`, even when this clock is behind the one that made `last`. */
+function commitIdAfter(last: string): string {
+  const lastMillis = parseInt(last.replace(/-/g, '').slice(0, 12), 16);
+  return uuidv7({ msecs: Math.max(Date.now(), lastMillis + 1) });
 }
 
 /** Prisma's JSON input type for a plain JSON-safe value. */

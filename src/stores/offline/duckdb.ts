@@ -101,11 +101,15 @@ const MIN_SAFE = -MAX_SAFE;
  * 3.5e38 for FLOAT); STRING takes only strings from JSON rows and NDJSON (CSV fields are text).
  * CSV is parsed strictly (RFC 4180, the header read first: see readCsvHeader); a file that cannot
  * be read is refused through fileReadError, which names the file, never its path.
- * Input column names match features case-insensitively; absent non-key features are null.
+ * Input column names match features case-insensitively. An input lacking a feature (a file
+ * without its column, a JSON row without its key) is rejected, unless `fillMissing`: then the
+ * feature is null there; primary key and event time are required either way.
  *
  * Rejections are ValidationErrors with at most MAX_ISSUES issues, found in this order (a stage stops
- * at the first step that finds any): unknown or missing columns (`['file', column]`, or
- * `['rows' | 'file', row, key]` for JSON keys), then bad values, null keys and null event times
+ * at the first step that finds any): unknown columns and missing key or event-time columns
+ * (`['file', column]`, or `['rows' | 'file', row, key]` for JSON keys), then other missing columns
+ * without `fillMissing` (`['file', column]`, or `['rows', row, column]` at the first JSON row
+ * lacking it), then bad values, null keys and null event times
  * (`[root, row, column]`), then duplicate identities under INSERT (`[root, row]`). `root` is
  * `rows` for JSON rows and `file` for files; `row` is the 1-based row number in input order (for
  * CSV, the data row, not counting the header line).
@@ -330,11 +334,11 @@ export class DuckDbOfflineStore implements OfflineStore {
           let online: OnlineColumns | null = null;
           let root: SourceSql['root'];
           if (source.kind === 'rows') {
-            const loaded = await this.loadRows(connection, source.rows, features, commitId, tables);
+            const loaded = await this.loadRows(connection, source.rows, features, commitId, tables, false, options.fillMissing === true);
             root = loaded.input.root;
             ({ rowCount, online } = await this.copyRows(connection, loaded, features, schema, commitId, staging, options.online === true, tables));
           } else {
-            const input = await this.openSource(connection, source, features);
+            const input = await this.openSource(connection, source, features, options.fillMissing === true);
             root = input.root;
             await this.validateRows(connection, input, features);
             rowCount = await this.copyCoerced(connection, input, features, commitId, staging);
@@ -372,6 +376,7 @@ export class DuckDbOfflineStore implements OfflineStore {
     connection: DuckDBConnection,
     source: InsertSource & { kind: 'file' },
     features: readonly Feature[],
+    fillMissing: boolean,
   ): Promise<SourceSql> {
     const path = source.path;
     const file: InputFile = { path, user: { name: source.name ?? null, format: source.format } };
@@ -392,6 +397,7 @@ export class DuckDbOfflineStore implements OfflineStore {
       // STRING features read the JSON value, so that a number, boolean, object or array given
       // for one is refused rather than turned into text (see coerce, JSON_VALUE).
       const jsonValue = (feature: string) => isStringFeature(byFeature.get(feature)!);
+      if (!fillMissing) missingColumns(features, presentIn(names), 'file');
       const renames = [...names].map(([original, feature]) => `${ident(original)} AS ${ident(feature)}`);
       const columns = `{${[...names].map(([original, feature]) => `${sqlString(original)}: '${jsonValue(feature) ? 'JSON' : 'VARCHAR'}'`).join(', ')}}`;
       const reader = `(SELECT ${renames.join(', ')} FROM read_json(${sqlString(path)}, format = 'newline_delimited', columns = ${columns}))`;
@@ -410,6 +416,7 @@ export class DuckDbOfflineStore implements OfflineStore {
       const { names, issues } = matchColumns(header.map((name) => ({ name, row: null })), features);
       issues.push(...missingRequired(names, features));
       if (issues.length > 0) throw issuesError(issues);
+      if (!fillMissing) missingColumns(features, presentIn(names), 'file');
       const position = new Map<string, number>();
       header.forEach((name, i) => {
         if (!position.has(name)) position.set(name, i);
@@ -432,6 +439,7 @@ export class DuckDbOfflineStore implements OfflineStore {
     const { names, issues } = matchColumns([...types.keys()].map((name) => ({ name, row: null })), features);
     issues.push(...missingRequired(names, features));
     if (issues.length > 0) throw issuesError(issues);
+    if (!fillMissing) missingColumns(features, presentIn(names), 'file');
     const renames = [...names].map(([original, feature]) => `${ident(original)} AS ${ident(feature)}`);
     return {
       root: 'file',
@@ -459,9 +467,11 @@ export class DuckDbOfflineStore implements OfflineStore {
     commitId: string,
     tables: string[],
     text = false,
+    fillMissing = true,
   ): Promise<LoadedRows> {
     const { columns, issues } = rowColumns(rows, features);
     if (issues.length > 0) throw issuesError(issues);
+    if (!fillMissing) missingColumns(features, (_, c) => columns.missing[c]!, 'rows');
     if (!text) {
       const bad = valueIssues(columns, features.map((f) => ({ name: f.name, string: isStringFeature(f) })), MAX_ISSUES);
       if (bad.length > 0) throw issuesError(bad);
@@ -812,33 +822,100 @@ export class DuckDbOfflineStore implements OfflineStore {
   finish(flight: string): void {
     this.inFlight.delete(flight);
   }
+
+  /** @internal for DuckDbStagedCommit: sweep spares this commit's files until `finish`. */
+  track(flight: string): void {
+    this.inFlight.add(flight);
+  }
+
+  /** @internal for DuckDbStagedCommit: identities of the file at `path` that the `existing` files hold. */
+  countSuperseded(path: string, schema: GroupSchema, existing: readonly string[]): Promise<number> {
+    return this.withConnection((connection) => countExisting(connection, path, schema, existing), true);
+  }
+
+  /** @internal for DuckDbStagedCommit: copies a commit file to `to` with every row's commit column set to `commitId`; returns its bytes. */
+  async rewriteCommitColumn(from: string, to: string, commitId: string): Promise<number> {
+    await this.withConnection(
+      (connection) =>
+        connection.run(
+          `COPY (SELECT * REPLACE (${sqlString(commitId)} AS ${COMMIT_COLUMN}) FROM read_parquet(${sqlString(from)})) TO ${sqlString(to)} (${this.parquetOptions()})`,
+        ),
+      true,
+    );
+    return (await stat(to)).size;
+  }
 }
 
 /** A staged commit of the DuckDB store: one Parquet file, `.staging-<id>-0.parquet` until published. */
 class DuckDbStagedCommit implements StagedCommit {
-  readonly bytes: number;
-  readonly rowsInserted: number;
   private published = false;
 
   constructor(
     private readonly store: DuckDbOfflineStore,
     private readonly dir: string,
-    readonly commitId: string,
-    readonly files: readonly CommitFile[],
+    private id: string,
+    private staged: readonly CommitFile[],
     readonly rowCount: number,
-    readonly rowsUpdated: number,
+    private updated: number,
     private readonly schema: GroupSchema,
     private readonly features: readonly Feature[],
-    private readonly flight: string,
+    private flight: string,
     /** The rows for the online store, prepared while staging (JSON rows), else read from the files. */
     private readonly online: OnlineColumns | null,
-  ) {
-    this.bytes = files.reduce((sum, f) => sum + f.bytes, 0);
-    this.rowsInserted = rowCount - rowsUpdated;
+  ) {}
+
+  get commitId(): string {
+    return this.id;
+  }
+
+  get files(): readonly CommitFile[] {
+    return this.staged;
+  }
+
+  get bytes(): number {
+    return this.staged.reduce((sum, f) => sum + f.bytes, 0);
+  }
+
+  get rowsUpdated(): number {
+    return this.updated;
+  }
+
+  get rowsInserted(): number {
+    return this.rowCount - this.updated;
   }
 
   private paths(): string[] {
     return this.files.map((f) => join(this.dir, this.published ? f.path : `.staging-${f.path}`));
+  }
+
+  async recount(existing: readonly CommitRef[]): Promise<void> {
+    const [path] = this.paths();
+    this.updated = path === undefined ? 0 : await this.store.countSuperseded(path, this.schema, existing.flatMap((c) => c.files.map((f) => join(this.dir, f.path))));
+  }
+
+  async renumber(commitId: string): Promise<void> {
+    if (!COMMIT_ID.test(commitId)) throw new Error(`renumber: invalid commit id "${commitId}"`);
+    const from = this.paths();
+    const files: CommitFile[] = [];
+    const flight = `${this.dir}\0${commitId}`;
+    this.store.track(flight);
+    try {
+      for (const [i, f] of this.files.entries()) {
+        const path = `${commitId}-${i}.parquet`;
+        const bytes = await this.store.rewriteCommitColumn(from[i]!, join(this.dir, `.staging-${path}`), commitId);
+        files.push({ path, bytes, rows: f.rows });
+      }
+    } catch (error) {
+      await Promise.all(files.map((f) => rm(join(this.dir, `.staging-${f.path}`), { force: true })));
+      this.store.finish(flight);
+      throw error;
+    }
+    await Promise.all(from.map((path) => rm(path, { force: true })));
+    this.store.finish(this.flight);
+    this.id = commitId;
+    this.staged = files;
+    this.flight = flight;
+    this.published = false;
   }
 
   onlineColumns(batchRows = 1000): AsyncIterable<OnlineColumns> {
@@ -1339,6 +1416,37 @@ async function writeNdjson(path: string, rows: readonly Record<string, unknown>[
 }
 
 /** Issues for primary-key and event-time features that no input column gives. */
+/**
+ * Throws a ValidationError naming the features (other than primary key and event time, which the
+ * value checks require always) that the input lacks: `firstLacking` gives the 0-based first row
+ * lacking one (JSON rows; any value ≥ 0 for a file lacking the column), or -1.
+ */
+function missingColumns(features: readonly Feature[], firstLacking: (f: Feature, c: number) => number, root: 'rows' | 'file'): void {
+  const absent = features.flatMap((f, c) => {
+    const row = f.key || f.eventTime ? -1 : firstLacking(f, c);
+    return row < 0 ? [] : [{ f, row: row + 1 }];
+  });
+  if (absent.length === 0) return;
+  absent.sort((a, b) => a.row - b.row);
+  const issues: InputIssue[] = absent.map(({ f, row }) =>
+    root === 'file'
+      ? { path: ['file', f.name], message: `missing column "${f.name}"` }
+      : { path: ['rows', row, f.name], message: `row ${row}: missing column "${f.name}"` },
+  );
+  const names = absent.map(({ f, row }) => (root === 'file' ? `"${f.name}"` : `"${f.name}" (first in row ${row})`));
+  throw new ValidationError(
+    `${root === 'file' ? 'the file lacks' : 'rows lack'} ${absent.length === 1 ? 'column' : 'columns'} ${names.join(', ')} of the group's features; ` +
+      'give them, or pass fillMissing: true to insert them as null',
+    issues.slice(0, MAX_ISSUES),
+  );
+}
+
+/** For missingColumns: -1 for a feature that a file column names, else 0. */
+function presentIn(names: ReadonlyMap<string, string>): (f: Feature) => number {
+  const present = new Set(names.values());
+  return (f) => (present.has(f.name) ? -1 : 0);
+}
+
 function missingRequired(names: ReadonlyMap<string, string>, features: readonly Feature[]): InputIssue[] {
   const present = new Set(names.values());
   return features

@@ -12,6 +12,8 @@ export interface RowColumns {
   readonly kinds: readonly RowColumnKind[];
   /** The values as given (null where a row lacks the key). */
   readonly values: readonly (readonly unknown[])[];
+  /** Per feature, the first row (0-based) that lacks its key (a key given as null is not lacking), or -1. */
+  readonly missing: readonly number[];
 }
 
 interface RowFeature {
@@ -25,7 +27,8 @@ const ISSUE_LIMIT = 20;
  * JSON rows as columns for `features`. Keys match feature names exactly, else case-insensitively;
  * a key matching no feature, a feature given twice in a row (two spellings), and a row that is not
  * an object are issues (`['rows', row, key]` / `['rows', row]`, rows 1-based); with any issue the
- * columns are not usable.
+ * columns are not usable. Rows may each have different keys: `missing` gives, per feature, the
+ * first row lacking it (the caller decides whether that is an issue).
  */
 export function rowColumns(rows: readonly unknown[], features: readonly RowFeature[]): { columns: RowColumns; issues: InputIssue[] } {
   const n = rows.length;
@@ -39,9 +42,12 @@ export function rowColumns(rows: readonly unknown[], features: readonly RowFeatu
   const raw: unknown[][] = features.map(() => new Array<unknown>(n).fill(null));
   const issues: InputIssue[] = [];
   const seen = new Int32Array(width).fill(-1);
+  const missing = new Array<number>(width).fill(-1);
   let renamed: Map<string, number> | null = null;
   // Rows keyed exactly by feature names take the generated extractor; the others come here.
-  for (const r of extractor(features.map((f) => f.name))(rows, n, raw)) {
+  const { slow, partial } = extractor(features.map((f) => f.name))(rows, n, raw);
+  firstMissing(rows, partial, features, missing);
+  for (const r of slow) {
     for (let c = 0; c < width; c++) raw[c]![r] = null;
     const row = rows[r];
     if (row === null || typeof row !== 'object' || Array.isArray(row)) {
@@ -74,6 +80,7 @@ export function rowColumns(rows: readonly unknown[], features: readonly RowFeatu
       seen[c] = r;
       raw[c]![r] = (row as Record<string, unknown>)[key];
     }
+    for (let c = 0; c < width; c++) if (seen[c] !== r && (missing[c]! < 0 || r < missing[c]!)) missing[c] = r;
   }
   const kinds: RowColumnKind[] = [];
   for (let c = 0; c < width; c++) {
@@ -99,7 +106,7 @@ export function rowColumns(rows: readonly unknown[], features: readonly RowFeatu
     }
     kinds.push(kind);
   }
-  return { columns: { rowCount: n, kinds, values: raw }, issues };
+  return { columns: { rowCount: n, kinds, values: raw, missing }, issues };
 }
 
 /**
@@ -147,7 +154,26 @@ function kindOf(v: unknown): string {
   return `a ${typeof v}`;
 }
 
-type Extractor = (rows: readonly unknown[], n: number, raw: unknown[][]) => number[];
+/**
+ * Sets `missing[c]` to the first of the `partial` rows (ascending, every key a feature name) that
+ * lacks feature c, where that is earlier than the row already there; stops once each feature has one.
+ */
+function firstMissing(rows: readonly unknown[], partial: readonly number[], features: readonly RowFeature[], missing: number[]): void {
+  let open = missing.filter((m) => m < 0).length;
+  for (let i = 0; i < partial.length && open > 0; i++) {
+    const r = partial[i]!;
+    const row = rows[r] as Record<string, unknown>;
+    features.forEach((f, c) => {
+      if (missing[c]! < 0 && !(f.name in row)) {
+        missing[c] = r;
+        open--;
+      }
+    });
+  }
+}
+
+/** Rows the caller's loop must take (`slow`), and rows whose keys are all feature names but not every feature (`partial`), ascending. */
+type Extractor = (rows: readonly unknown[], n: number, raw: unknown[][]) => { slow: number[]; partial: number[] };
 
 const extractors = new Map<string, Extractor>();
 
@@ -155,7 +181,8 @@ const extractors = new Map<string, Extractor>();
  * A function copying each row's feature values into `raw` (columns) by property name, generated
  * once per list of names: property loads at fixed sites are an order of magnitude faster than a
  * loop over each row's keys. It returns the rows it cannot take: not an object, or with a key
- * that is not exactly a feature name (counted with for…in). Names that Object.prototype has
+ * that is not exactly a feature name (counted with for…in); and the rows it took that lack some
+ * feature (fewer keys than features), for the missing-column check. Names that Object.prototype has
  * (an absent one would read the inherited value) send every row to the caller's loop.
  */
 function extractor(names: readonly string[]): Extractor {
@@ -163,7 +190,7 @@ function extractor(names: readonly string[]): Extractor {
   let fn = extractors.get(id);
   if (fn !== undefined) return fn;
   if (names.some((name) => name in Object.prototype)) {
-    fn = (rows, n) => Array.from({ length: n }, (_, r) => r);
+    fn = (rows, n) => ({ slow: Array.from({ length: n }, (_, r) => r), partial: [] });
   } else {
     const reads = names.map((name, c) => {
       const literal = JSON.stringify(name);
@@ -173,7 +200,7 @@ function extractor(names: readonly string[]): Extractor {
       'rows',
       'n',
       'raw',
-      `const slow = [];
+      `const slow = [], partial = [];
       for (let r = 0; r < n; r++) {
         const row = rows[r];
         if (row === null || typeof row !== 'object' || Array.isArray(row)) { slow.push(r); continue; }
@@ -182,8 +209,9 @@ function extractor(names: readonly string[]): Extractor {
         let keys = 0;
         for (const key in row) keys++;
         if (keys !== k) slow.push(r);
+        else if (k !== ${names.length}) partial.push(r);
       }
-      return slow;`,
+      return { slow, partial };`,
     ) as Extractor;
   }
   if (extractors.size > 1000) extractors.clear();

@@ -37,7 +37,13 @@ export interface CommitRef {
 export interface StageOptions {
   /** UPSERT: a row whose identity exists supersedes it; duplicates within the insert keep the last. INSERT: duplicates within the insert are rejected. */
   readonly operation: 'UPSERT' | 'INSERT';
-  /** The group's commits so far, to count `rowsUpdated` (identities that already exist). */
+  /**
+   * Absent features are null: a file without the column, a JSON row without the key. Otherwise
+   * (default) such an input is rejected, naming the columns (and the first JSON row lacking each).
+   * Primary key and event time are required either way.
+   */
+  readonly fillMissing?: boolean;
+  /** The group's commits so far, to count `rowsUpdated` (identities that already exist); `recount` counts again. */
   readonly existing: readonly CommitRef[];
   /**
    * The caller writes this commit's rows online: JSON rows keep them column-wise in memory (one
@@ -76,6 +82,17 @@ export interface StagedCommit {
    * booleans, VARCHAR as strings).
    */
   query(build: (rows: string) => readonly string[]): Promise<unknown[][][]>;
+  /**
+   * Counts `rowsUpdated` (and so `rowsInserted`) again, against these commits: the caller orders
+   * its commit after the group's commits recorded meanwhile (see FeatureGroupService.insert).
+   */
+  recount(existing: readonly CommitRef[]): Promise<void>;
+  /**
+   * Gives the commit another id (uuid v7), so that it sorts after commits recorded while it was
+   * staged: every row's commit column and the file names follow. Before or after `publish`; a
+   * published commit is unpublished (publish it again).
+   */
+  renumber(commitId: string): Promise<void>;
   /** Moves the files into the group's folder (atomic rename). */
   publish(): Promise<void>;
   /** Removes the temporary files (and published ones, when the metadata commit failed). */
@@ -108,8 +125,8 @@ export interface OfflineStore {
   /**
    * Validates and coerces `source` against `schema` and writes it to temporary Parquet files.
    * Throws ValidationError naming the row number (1-based, in input order), column and reason for
-   * the first bad rows: wrong type, null primary key, missing event time, unknown column,
-   * duplicate identity under INSERT. Nothing is written then.
+   * the first bad rows: wrong type, null primary key, missing event time, unknown column, missing
+   * column (unless `fillMissing`), duplicate identity under INSERT. Nothing is written then.
    */
   stage(location: GroupLocation, schema: GroupSchema, commitId: string, source: InsertSource, options: StageOptions): Promise<StagedCommit>;
   /**

@@ -47,7 +47,7 @@ async function commit(
   operation: 'UPSERT' | 'INSERT' = 'UPSERT',
 ): Promise<CommitRef & { rowsInserted: number; rowsUpdated: number; rowCount: number }> {
   const id = uuidv7();
-  const staged = await store.stage(location, schema, id, source, { operation, existing });
+  const staged = await store.stage(location, schema, id, source, { operation, existing, fillMissing: true });
   await staged.publish();
   return { id, files: staged.files, rowsInserted: staged.rowsInserted, rowsUpdated: staged.rowsUpdated, rowCount: staged.rowCount };
 }
@@ -63,7 +63,7 @@ async function groupFiles(location: GroupLocation): Promise<string[]> {
 /** Stages `source`, expects a ValidationError, and checks the group folder did not change. */
 async function rejected(location: GroupLocation, schema: GroupSchema, source: InsertSource, operation: 'UPSERT' | 'INSERT' = 'UPSERT') {
   const before = await groupFiles(location);
-  const error = await store.stage(location, schema, uuidv7(), source, { operation, existing: [] }).then(
+  const error = await store.stage(location, schema, uuidv7(), source, { operation, existing: [], fillMissing: true }).then(
     () => null,
     (e: unknown) => e,
   );
@@ -148,13 +148,13 @@ describe('DuckDbOfflineStore: commits and reads', () => {
 
   it('stages an empty input as a commit without files', async () => {
     const g = newGroup();
-    const staged = await store.stage(g, customers, uuidv7(), rows([]), { operation: 'INSERT', existing: [] });
+    const staged = await store.stage(g, customers, uuidv7(), rows([]), { operation: 'INSERT', existing: [], fillMissing: true });
     expect([staged.rowCount, staged.files, staged.bytes]).toEqual([0, [], 0]);
     expect(await collect(staged.onlineColumns(), customers)).toEqual([]);
     await staged.publish();
     const csv = join(root, 'empty.csv');
     await writeFile(csv, 'customer_id,event_time\n');
-    expect((await store.stage(g, customers, uuidv7(), { kind: 'file', path: csv, format: 'CSV' }, { operation: 'UPSERT', existing: [] })).rowCount).toBe(0);
+    expect((await store.stage(g, customers, uuidv7(), { kind: 'file', path: csv, format: 'CSV' }, { operation: 'UPSERT', existing: [], fillMissing: true })).rowCount).toBe(0);
     expect(await groupFiles(g)).toEqual([]);
   });
 
@@ -168,7 +168,7 @@ describe('DuckDbOfflineStore: commits and reads', () => {
       ['eu', 1, 11],
       ['eu', 2, 20],
     ]);
-    const online = (await collect((await store.stage(g, schema, uuidv7(), rows([{ region: 'us', store: 3 }]), { operation: 'UPSERT', existing: [] })).onlineColumns(), schema)).flat();
+    const online = (await collect((await store.stage(g, schema, uuidv7(), rows([{ region: 'us', store: 3 }]), { operation: 'UPSERT', existing: [], fillMissing: true })).onlineColumns(), schema)).flat();
     expect(online).toEqual([{ key: ['us', 3], eventTime: null, values: { region: 'us', store: 3, size: null } }]);
   });
 
@@ -246,7 +246,7 @@ describe('DuckDbOfflineStore: commits and reads', () => {
     expect(frame.rows[4]).toEqual([5, '2024-03-10T00:00:00.000000Z', 7, 8, 1000, 2, null, false, null, '3.00', null, [], null, null]);
     // Online rows use the same conversion, except FLOAT: the float itself, which the online store
     // keeps and prints as its shortest decimal when read.
-    const staged = await store.stage(g, schema, uuidv7(), rows([{ id: 9, ts: '2024-01-01T00:00:00Z', ...full }]), { operation: 'UPSERT', existing: [] });
+    const staged = await store.stage(g, schema, uuidv7(), rows([{ id: 9, ts: '2024-01-01T00:00:00Z', ...full }]), { operation: 'UPSERT', existing: [], fillMissing: true });
     const [[online]] = (await collect(staged.onlineColumns(), schema)) as [[OnlineRow]];
     expect(online.eventTime).toBe(Date.UTC(2024, 0, 1) * 1000);
     expect(online.values).toEqual({
@@ -464,7 +464,7 @@ describe('DuckDbOfflineStore: file inputs', () => {
     }, 5);
     try {
       const id = uuidv7();
-      const staged = await store.stage(g, customers, id, { kind: 'file', path: parquet, format: 'PARQUET' }, { operation: 'UPSERT', existing: [] });
+      const staged = await store.stage(g, customers, id, { kind: 'file', path: parquet, format: 'PARQUET' }, { operation: 'UPSERT', existing: [], fillMissing: true });
       expect(staged.rowCount).toBe(1_000_000);
       await staged.publish();
       peak = Math.max(peak, process.memoryUsage().heapUsed);
@@ -489,7 +489,7 @@ describe('DuckDbOfflineStore: online rows, publish, discard, sweep', () => {
       { customer_id: 2, event_time: '2024-01-01T00:00:00Z', tenure: 5 },
       { customer_id: 3, event_time: '2024-01-01T00:00:00Z', tenure: 6 },
     ]);
-    const staged = await store.stage(g, customers, uuidv7(), input, { operation: 'UPSERT', existing: [] });
+    const staged = await store.stage(g, customers, uuidv7(), input, { operation: 'UPSERT', existing: [], fillMissing: true });
     const batches = await collect(staged.onlineColumns(2), customers);
     expect(batches.map((b) => b.length)).toEqual([2, 1]);
     const online = batches.flat().sort((a, b) => (a.key[0] as number) - (b.key[0] as number));
@@ -511,7 +511,7 @@ describe('DuckDbOfflineStore: online rows, publish, discard, sweep', () => {
       const day = (d: number) => `2024-01-0${d}T00:00:00Z`;
       // INSERT: the duplicate (rows 1 and 5) is found whichever hash part its identity falls in.
       const duplicate = rows([1, 2, 3, 4, 1].map((id) => ({ customer_id: id, event_time: day(1) })));
-      const error = await small.stage(g, customers, uuidv7(), duplicate, { operation: 'INSERT', existing: [] }).then(
+      const error = await small.stage(g, customers, uuidv7(), duplicate, { operation: 'INSERT', existing: [], fillMissing: true }).then(
         () => null,
         (e: unknown) => e,
       );
@@ -525,7 +525,7 @@ describe('DuckDbOfflineStore: online rows, publish, discard, sweep', () => {
         { customer_id: 3, event_time: day(1), tenure: 31 },
         { customer_id: 2, event_time: day(3), tenure: 23 },
       ]);
-      const staged = await small.stage(g, customers, uuidv7(), input, { operation: 'INSERT', existing: [] });
+      const staged = await small.stage(g, customers, uuidv7(), input, { operation: 'INSERT', existing: [], fillMissing: true });
       const batches = await collect(staged.onlineColumns(10), customers);
       expect(batches.map((b) => b.map((r) => r.values.tenure))).toEqual([[22], [11, 31], [23]]);
       await staged.publish();
@@ -542,7 +542,7 @@ describe('DuckDbOfflineStore: online rows, publish, discard, sweep', () => {
   it('names staging files apart until publish; discard removes them (staged or published)', async () => {
     const g = newGroup();
     const id = uuidv7();
-    const staged = await store.stage(g, customers, id, rows([{ customer_id: 1, event_time: 1 }]), { operation: 'UPSERT', existing: [] });
+    const staged = await store.stage(g, customers, id, rows([{ customer_id: 1, event_time: 1 }]), { operation: 'UPSERT', existing: [], fillMissing: true });
     expect(staged.files).toEqual([{ path: `${id}-0.parquet`, bytes: expect.any(Number), rows: 1 }]);
     expect(await groupFiles(g)).toEqual([`.staging-${id}-0.parquet`]);
     await staged.publish();
@@ -555,11 +555,11 @@ describe('DuckDbOfflineStore: online rows, publish, discard, sweep', () => {
     const g = newGroup();
     const kept = await commit(g, customers, rows([{ customer_id: 1, event_time: 1 }]));
     // Crash after publish, before the commit row: a published file no commit lists.
-    const orphan = await store.stage(g, customers, uuidv7(), rows([{ customer_id: 2, event_time: 1 }]), { operation: 'UPSERT', existing: [] });
+    const orphan = await store.stage(g, customers, uuidv7(), rows([{ customer_id: 2, event_time: 1 }]), { operation: 'UPSERT', existing: [], fillMissing: true });
     await orphan.publish();
     // Crash after staging: a staging file.
     const stagedId = uuidv7();
-    await store.stage(g, customers, stagedId, rows([{ customer_id: 3, event_time: 1 }]), { operation: 'UPSERT', existing: [] });
+    await store.stage(g, customers, stagedId, rows([{ customer_id: 3, event_time: 1 }]), { operation: 'UPSERT', existing: [], fillMissing: true });
     expect(await groupFiles(g)).toHaveLength(3);
     const dir = store.groupDir(g);
     // This store still has the staged commit in flight: spared; the published orphan goes.

@@ -117,16 +117,16 @@ describe('JSON rows', () => {
         const commitId = uuidv7();
         let prepared;
         try {
-          prepared = await store.stage(newGroup(), schema, commitId, { kind: 'rows', rows }, { operation: 'UPSERT', existing: [], online: true });
+          prepared = await store.stage(newGroup(), schema, commitId, { kind: 'rows', rows }, { operation: 'UPSERT', existing: [], online: true, fillMissing: true });
         } catch (error) {
           // A rejected insert is rejected the same way without the online preparation.
           expect(error).toBeInstanceOf(ValidationError);
-          await expect(store.stage(newGroup(), schema, uuidv7(), { kind: 'rows', rows }, { operation: 'UPSERT', existing: [] })).rejects.toThrow(
+          await expect(store.stage(newGroup(), schema, uuidv7(), { kind: 'rows', rows }, { operation: 'UPSERT', existing: [], fillMissing: true })).rejects.toThrow(
             (error as Error).message,
           );
           return;
         }
-        const fromFile = await store.stage(newGroup(), schema, commitId, { kind: 'rows', rows }, { operation: 'UPSERT', existing: [] });
+        const fromFile = await store.stage(newGroup(), schema, commitId, { kind: 'rows', rows }, { operation: 'UPSERT', existing: [], fillMissing: true });
         try {
           expect(await onlineRows(prepared.onlineColumns(7), commitId)).toEqual(await onlineRows(fromFile.onlineColumns(7), commitId));
         } finally {
@@ -148,7 +148,7 @@ describe('JSON rows', () => {
         const outcome = async (location: GroupLocation, source: Parameters<DuckDbOfflineStore['stage']>[3]) => {
           const id = uuidv7();
           try {
-            const staged = await store.stage(location, schema, id, source, { operation: 'UPSERT', existing: [] });
+            const staged = await store.stage(location, schema, id, source, { operation: 'UPSERT', existing: [], fillMissing: true });
             await staged.publish();
             const frame = await store.read(location, schema, [{ id, files: staged.files }]);
             return { rows: frame.rows };
@@ -171,7 +171,7 @@ describe('JSON rows', () => {
       { id: 2, ts: '2026-01-01T00:00:00Z', i: 3_000_000_000 },
       { id: 3, ts: '2026-01-01T00:00:00Z', i: 1.5, b: 'maybe' },
     ];
-    const error = await store.stage(location, schema, uuidv7(), { kind: 'rows', rows }, { operation: 'UPSERT', existing: [], online: true }).catch((e) => e);
+    const error = await store.stage(location, schema, uuidv7(), { kind: 'rows', rows }, { operation: 'UPSERT', existing: [], online: true, fillMissing: true }).catch((e) => e);
     expect(error).toBeInstanceOf(ValidationError);
     expect((error as ValidationError).issues.map((i) => i.message)).toEqual([
       'row 2, column "i": "3000000000" is not a valid INT',
