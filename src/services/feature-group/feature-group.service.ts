@@ -13,6 +13,7 @@ import { noAlerts, type AlertSink } from '../alert/alert-event.ts';
 import { validateStaged } from '../expectation/expectation-suite.service.ts';
 import { recordChanged, recordCreated, recordDeleted } from '../lineage/catalog.ts';
 import type { RegistryChange, RegistryEventsService } from '../registry-events.service.ts';
+import { checkJsonDepth } from '../json-limits.ts';
 import { parseInput } from '../validation.ts';
 import { ident } from '../../stores/offline/duckdb.ts';
 import { parseStatisticsConfig, storedStatisticsConfig } from '../../engine/statistics/config.ts';
@@ -402,6 +403,7 @@ export class FeatureGroupService {
    * files and throws DataValidationError; under ALWAYS the report is stored with the commit.
    */
   async insert(viewer: Viewer, ref: FeatureGroupRef, source: InsertSource, options: InsertOptions): Promise<Commit> {
+    if (source.kind === 'rows') checkJsonDepth(source.rows, ['rows']);
     let group = await this.get(viewer, ref);
     if (group.dataSourceId !== null) {
       throw ValidationError.at(

@@ -4,6 +4,7 @@ import type { CatalogEntry, Prisma, Tag, TagSchema } from '../../generated/sqlit
 import type { MetadataClient } from '../../stores/metadata/client.ts';
 import { findTarget, recordChanged, TYPENAME_OF, type CatalogKind } from '../lineage/catalog.ts';
 import type { RegistryChange, RegistryEventsService, TxClient } from '../registry-events.service.ts';
+import { checkJsonDepth } from '../json-limits.ts';
 import { parseInput } from '../validation.ts';
 import type { Viewer } from '../viewer.ts';
 import { canonicalJson, checkTagValue, compileJsonSchema } from './json-schema.ts';
@@ -111,6 +112,7 @@ export class TagService {
     const schema = await this.findSchema(viewer, name);
     if (!schema) throw new NotFoundError('TagSchema', name);
     if (value === undefined) throw ValidationError.at(['value'], 'give a value');
+    checkJsonDepth(value, ['value']);
     checkTagValue(name, schema, value);
     return this.events.change(viewer.projectId, async (tx) => {
       await lockLiveEntry(tx, entry, target);
