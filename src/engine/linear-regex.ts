@@ -63,3 +63,19 @@ function reasonOf(error: unknown): string {
   if (!(error instanceof RE2JSException)) return 'too large or too deeply nested';
   return error.message.replace(/^error parsing regexp: /, '');
 }
+
+/**
+ * A SQL LIKE pattern as an RE2 pattern for a full match: `%` any run of characters, `_` one
+ * character, everything else literal (no escape character, as in DuckDB without ESCAPE), newlines
+ * included. DuckDB's own LIKE backtracks on `%` (`%a_%a_%a_%b` runs for minutes on a few
+ * thousand characters); `regexp_full_match` with this pattern runs on RE2, in linear time.
+ */
+export function likeToRe2(pattern: string): string {
+  let out = '(?s)';
+  for (const c of pattern) {
+    if (c === '%') out += '.*';
+    else if (c === '_') out += '.';
+    else out += /[\\.+*?()|[\]{}^$]/.test(c) ? `\\${c}` : c;
+  }
+  return out;
+}
