@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createGroup, projectOf, smallGroup, type Gql } from '../helpers/catalog.ts';
+import { churnObjects, createGroup, projectOf, smallGroup, type Gql } from '../helpers/catalog.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 
 let srv: TestServer;
@@ -177,6 +177,19 @@ describe('deep JSON values are refused with a stated limit', () => {
       expect(text).not.toMatch(/call stack|INTERNAL_SERVER_ERROR|Unexpected error/i);
       if (res.data?.addTag) expectDepthError(res.data.addTag, 'value');
       else expect(res.errors?.[0]?.message, text.slice(0, 500)).toMatch(/token|depth|deep/i);
+    }
+  });
+
+  it('featureVector entries and passed features 3 000 deep are ValidationErrors, never internal errors', async () => {
+    const { gql, key } = await projectOf(srv, 'deep');
+    await churnObjects(gql);
+    const query = `query($entry: JSON!, $passed: JSON) { featureVector(featureView: { name: "churn_feature_view" }, entry: $entry, passedFeatures: $passed) { values } }`;
+    for (const variables of [`{"entry":{"customerid":${deepText(3000)}}}`, `{"entry":{"customerid":"c1"},"passed":${deepText(3000)}}`]) {
+      const res = await rawGql(key, query, variables);
+      const text = JSON.stringify(res);
+      expect(text).not.toMatch(/call stack|INTERNAL_SERVER_ERROR|Unexpected error/i);
+      expect(res.errors?.[0]?.extensions?.code, text.slice(0, 500)).toBe('BAD_USER_INPUT');
+      expect(res.errors[0].message).toMatch(/deeper than 64 levels/);
     }
   });
 });
