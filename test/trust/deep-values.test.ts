@@ -192,4 +192,30 @@ describe('deep JSON values are refused with a stated limit', () => {
       expect(res.errors[0].message).toMatch(/deeper than 64 levels/);
     }
   });
+
+  it('the document nesting guard refuses deep literals over the socket too, and ignores brackets in strings and comments', async () => {
+    const { gql, key } = await projectOf(srv, 'deep');
+    const base = await srv.listen();
+    const literal = '['.repeat(5000) + ']'.repeat(5000);
+    const response = await fetch(`${base}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
+      body: JSON.stringify({ query: `mutation { runJob(name: "none", args: ${literal}) { __typename } }` }),
+    });
+    const body = await response.text();
+    expect(body).not.toMatch(/call stack|INTERNAL_SERVER_ERROR|Unexpected error/i);
+    expect(body).toMatch(/deeper than 200 levels/);
+
+    // Brackets inside strings, block strings and comments are text, not nesting.
+    const text = '{[('.repeat(300);
+    const created = await gql(
+      `# ${text}
+      mutation {
+        a: createFeatureGroup(input: { name: "g", primaryKey: ["id"], description: ${JSON.stringify(text)}, features: [{ name: "id", type: "STRING", description: """${text}""" }] }) {
+          __typename ... on Error { message }
+        }
+      }`,
+    );
+    expect(created.data?.a?.__typename, JSON.stringify(created).slice(0, 500)).toBe('CreateFeatureGroupPayload');
+  });
 });
