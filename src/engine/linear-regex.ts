@@ -16,6 +16,11 @@ export type RegexDialect = 're2' | 'ecmascript';
 export interface LinearRegex {
   test(input: string): boolean;
   toString(): string;
+  /**
+   * Instructions of the compiled program: matching costs up to about this many steps per input
+   * character (linear, but `\p{L}{1000}` is a thousand times slower than `a+`).
+   */
+  readonly programSize: number;
 }
 
 /** A pattern RE2 cannot run; `reason` says why, in the user's terms (no engine prefix). */
@@ -43,7 +48,7 @@ export function compileLinearRegex(pattern: string, dialect: RegexDialect): Line
   } catch (error) {
     throw new RegexSyntaxError(pattern, `not a valid pattern (RE2 syntax): ${reasonOf(error)}`);
   }
-  return { test: (input) => compiled.test(input), toString: () => `/${pattern}/${dialect}` };
+  return { test: (input) => compiled.test(input), toString: () => `/${pattern}/${dialect}`, programSize: compiled.programSize() };
 }
 
 /** Why `pattern` cannot run on RE2, or null when it can. */

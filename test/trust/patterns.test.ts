@@ -114,6 +114,23 @@ describe('user-supplied patterns run in linear time', () => {
     expect(listed.data.tagSchemas).toEqual([]);
   });
 
+  it('bounds what one tag check can cost: the patterns of a schema and the size of a value', async () => {
+    const { gql } = await projectOf(srv, 'redos');
+    const target = (await createGroup(gql, smallGroup('tagged'))).id;
+    // Linear, but each character costs a thousand steps: two of them cross the schema's budget.
+    const heavy = await schema(gql, 'heavy', { type: 'object', properties: { a: { type: 'string', pattern: '\\p{L}{1000}' }, b: { type: 'string', pattern: '[a-z]{1000}' } } });
+    expect(heavy.__typename, JSON.stringify(heavy)).toBe('ValidationError');
+    expect(heavy.issues[0].path).toEqual(['schema', 'properties', 'b', 'pattern']);
+    expect(heavy.message).toMatch(/more than 2000 RE2 instructions/);
+    expect((await schema(gql, 'light', { type: 'string', pattern: '\\p{L}{1000}' })).__typename).toBe('CreateTagSchemaPayload');
+    // A value over 32 KB is refused before any pattern runs over it; one under is checked.
+    const big = await gql(ADD_TAG, { target, name: 'light', value: 'é'.repeat(20_000) });
+    expect(big.data.addTag.__typename).toBe('ValidationError');
+    expect(big.data.addTag.issues[0].path).toEqual(['value']);
+    expect(big.data.addTag.message).toMatch(/at most 32 KB of JSON/);
+    expect((await gql(ADD_TAG, { target, name: 'light', value: 'é'.repeat(1000) })).data.addTag.__typename).toBe('AddTagPayload');
+  });
+
   it('tag schema patterns keep their JSON Schema (ECMAScript) syntax', async () => {
     const { gql } = await projectOf(srv, 'redos');
     const target = (await createGroup(gql, smallGroup('tagged'))).id;

@@ -17,13 +17,33 @@ import { checkJsonDepth } from '../json-limits.ts';
  * `pattern` and `patternProperties` run on RE2 (linear time), never on JavaScript's backtracking
  * RegExp: one project's pattern cannot stall the server. A pattern RE2 cannot run (lookaround,
  * backreferences) is refused when the schema is created, at its path.
+ *
+ * RE2 is linear, but its cost per character grows with the compiled program (`\p{L}{1000}` costs
+ * a thousand times `a+`): a schema's patterns together may compile to at most
+ * MAX_SCHEMA_PATTERN_PROGRAM instructions, and a tag value (tag.service) is at most
+ * MAX_TAG_VALUE_BYTES of JSON, so checking one value costs at most about a tenth of a second.
  */
+export const MAX_SCHEMA_PATTERN_PROGRAM = 2000;
+
+/** Program instructions of the patterns of the schema being compiled (compiling is synchronous). */
+const programBudget = { used: 0 };
 
 /** ajv's regular expression engine: RE2 on the ECMAScript syntax JSON Schema patterns use. */
-const re2: RegExpEngine = Object.assign((pattern: string) => compileLinearRegex(pattern, 'ecmascript'), {
+const re2: RegExpEngine = Object.assign(
+  (pattern: string) => {
+    const compiled = compileLinearRegex(pattern, 'ecmascript');
+    programBudget.used += compiled.programSize;
+    if (programBudget.used > MAX_SCHEMA_PATTERN_PROGRAM) {
+      throw new RegexSyntaxError(
+        pattern,
+        `the schema's patterns are too complex: together they compile to more than ${MAX_SCHEMA_PATTERN_PROGRAM} RE2 instructions (the limit); use shorter repetition counts or fewer patterns`,
+      );
+    }
+    return compiled;
+  },
   // Only read when ajv prints standalone code, which Granary never does.
-  code: 'compileLinearRegex',
-});
+  { code: 'compileLinearRegex' },
+);
 
 type AjvInstance = InstanceType<typeof Ajv>;
 
@@ -75,6 +95,7 @@ export function compileJsonSchema(schema: unknown, path: readonly (string | numb
     throw ValidationError.at([...path, '$schema'], `unsupported $schema ${JSON.stringify(declared)}: use draft-07, 2019-09 or 2020-12 (or leave it out for draft-07)`);
   }
   const ajv = draft.ajv();
+  programBudget.used = 0;
   try {
     return ajv.compile(schema as AnySchemaObject);
   } catch (error) {

@@ -33,6 +33,12 @@ export const keywordSchema = z
   );
 const keywordsInput = z.array(keywordSchema).min(1, 'give at least one keyword').max(100, 'at most 100 keywords at once');
 
+/**
+ * The largest tag value, as JSON: tags are labels, and the schema's patterns run over the value
+ * (see MAX_SCHEMA_PATTERN_PROGRAM), so its size bounds how long one check can take.
+ */
+export const MAX_TAG_VALUE_BYTES = 32 * 1024;
+
 /** Keywords an object may carry. */
 const MAX_KEYWORDS = 200;
 
@@ -113,11 +119,16 @@ export class TagService {
     if (!schema) throw new NotFoundError('TagSchema', name);
     if (value === undefined) throw ValidationError.at(['value'], 'give a value');
     checkJsonDepth(value, ['value']);
+    const valueKey = canonicalJson(value);
+    const bytes = Buffer.byteLength(valueKey);
+    if (bytes > MAX_TAG_VALUE_BYTES) {
+      throw ValidationError.at(['value'], `a tag value is at most ${MAX_TAG_VALUE_BYTES / 1024} KB of JSON (the limit); this one is ${Math.ceil(bytes / 1024)} KB`);
+    }
     checkTagValue(name, schema, value);
     return this.events.change(viewer.projectId, async (tx) => {
       await lockLiveEntry(tx, entry, target);
       const existing = await tx.tag.findUnique({ where: { entryId_name: { entryId: entry.id, name } } });
-      const data = { schemaId: schema.id, value: json(value), valueKey: canonicalJson(value) };
+      const data = { schemaId: schema.id, value: json(value), valueKey };
       const tag = await tx.tag.upsert({
         where: { entryId_name: { entryId: entry.id, name } },
         create: { entryId: entry.id, name, ...data },
