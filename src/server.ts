@@ -20,6 +20,7 @@ import {
   ValidationError,
 } from './errors.ts';
 import { useCompiledQueries } from './http/compiled-queries.ts';
+import { useMaxDocumentNesting } from './http/document-nesting.ts';
 import { createFilesHandler, FILES_PREFIX } from './http/files.ts';
 import { createGraphQLFastPath, type AuthOutcome, type GraphQLFastPath } from './http/graphql-fast-path.ts';
 import { GRAPHIQL_ASSETS_PATH, renderGraphiQL, serveGraphiQLAsset } from './graphiql.ts';
@@ -227,6 +228,8 @@ export function createGranaryServer(app: App, options: GranaryServerOptions = {}
         maxFiles: 20,
       }),
       useLimitNonUploadBodySize(config.limits.maxBodyBytes),
+      // Before any parser runs: graphql-js would overflow the stack on a deeply nested literal.
+      useMaxDocumentNesting(),
       EnvelopArmorPlugin({
         maxDepth: { n: config.limits.maxDepth },
         maxAliases: { n: config.limits.maxAliases },

@@ -1,6 +1,7 @@
 import { ValidationError } from '../../errors.ts';
 import { committedRowsSql, EPOCH_MILLIS_THRESHOLD, ident, type CommittedRowsOptions } from '../../stores/offline/duckdb.ts';
 import { parseFeatureType, type GroupSchema, type ParsedType } from '../feature-types.ts';
+import { likeToRe2 } from '../linear-regex.ts';
 import { groupKey, type GroupRef, type ViewFilter, type ViewQuery } from './query.ts';
 import { literalSql, timestampMicros, timestampSql } from './values.ts';
 
@@ -117,7 +118,8 @@ function filterSql(column: string, type: ParsedType, filter: ViewFilter): string
     case 'IN':
       return `${column} IN (${(value as unknown[]).map((v) => literalSql(type, v)).join(', ')})`;
     case 'LIKE':
-      return `${column} LIKE ${literalSql(type, value)}`;
+      // Not DuckDB's LIKE, which backtracks: the same pattern on RE2, linear in the value.
+      return `regexp_full_match(${column}, ${literalSql(type, likeToRe2(value as string))})`;
     default: {
       const sqlOp = { EQ: '=', NE: '<>', LT: '<', LE: '<=', GT: '>', GE: '>=' }[op];
       return `${column} ${sqlOp} ${literalSql(type, value)}`;

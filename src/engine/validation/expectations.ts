@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ValidationError, type InputIssue } from '../../errors.ts';
+import { linearRegexProblem } from '../linear-regex.ts';
 import { parseFeatureType, type GroupSchema, type ParsedType } from '../feature-types.ts';
 
 /**
@@ -161,7 +162,8 @@ export function checkKwargs(
     problems.push({ kwarg: 'min_value', message: `min_value ${min} is greater than max_value ${max}` });
   }
   if (typeof kwargs.regex === 'string') {
-    const why = regexProblem(kwargs.regex);
+    // DuckDB's regexp functions run RE2: accept exactly what RE2 compiles.
+    const why = linearRegexProblem(kwargs.regex, 're2');
     if (why) problems.push({ kwarg: 'regex', message: why });
   }
   const need = DEFINITIONS[type].need;
@@ -260,21 +262,6 @@ function literalProblem(kind: ColumnKind, value: unknown): string | null {
         : 'must be an ISO 8601 timestamp';
     default:
       return 'this column type has no comparable values';
-  }
-}
-
-/**
- * Why DuckDB (RE2 syntax) cannot run a pattern; null when it can. RE2 has no lookaround and no
- * backreferences; the rest must at least be a valid pattern.
- */
-function regexProblem(pattern: string): string | null {
-  if (/\(\?<?[=!]/.test(pattern)) return 'lookahead and lookbehind are not supported (RE2 syntax)';
-  if (/(^|[^\\])(\\\\)*\\[1-9]/.test(pattern)) return 'backreferences are not supported (RE2 syntax)';
-  try {
-    new RegExp(pattern);
-    return null;
-  } catch (error) {
-    return `invalid regular expression: ${(error as Error).message}`;
   }
 }
 

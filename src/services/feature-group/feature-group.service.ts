@@ -13,6 +13,7 @@ import { noAlerts, type AlertSink } from '../alert/alert-event.ts';
 import { validateStaged } from '../expectation/expectation-suite.service.ts';
 import { recordChanged, recordCreated, recordDeleted } from '../lineage/catalog.ts';
 import type { RegistryChange, RegistryEventsService, TxClient } from '../registry-events.service.ts';
+import { checkJsonDepth } from '../json-limits.ts';
 import { parseInput } from '../validation.ts';
 import { ident } from '../../stores/offline/duckdb.ts';
 import { parseStatisticsConfig, storedStatisticsConfig } from '../../engine/statistics/config.ts';
@@ -420,6 +421,7 @@ export class FeatureGroupService {
    * the alert, naming the commit, is raised once the commit is recorded.
    */
   async insert(viewer: Viewer, ref: FeatureGroupRef, source: InsertSource, options: InsertOptions): Promise<Commit> {
+    if (source.kind === 'rows') checkJsonDepth(source.rows, ['rows']);
     let group = await this.get(viewer, ref);
     if (group.dataSourceId !== null) {
       throw ValidationError.at(

@@ -9,6 +9,7 @@ import type { MetadataClient } from '../../stores/metadata/client.ts';
 import type { OnlineStore, OnlineTable } from '../../stores/online/online-store.ts';
 import { groupSchema } from '../feature-group/definition.ts';
 import type { Viewer } from '../viewer.ts';
+import { checkJsonDepth } from '../json-limits.ts';
 import { definitionOf, type FeatureViewRef, type FeatureViewService } from './feature-view.service.ts';
 import type { TrainingDatasetService } from './training-dataset.service.ts';
 
@@ -148,6 +149,8 @@ export class ServingService {
     passed: readonly unknown[] | null | undefined,
     trainingDatasetVersion?: number | null,
   ): Promise<FeatureVector[]> {
+    checkJsonDepth(entries, ['entries']);
+    checkJsonDepth(passed, ['passedFeatures']);
     const plan = this.ready(viewer, ref, trainingDatasetVersion) ?? (await this.plan(viewer, ref, trainingDatasetVersion));
     const { servingKeys } = plan;
     const keys = new Array<unknown[]>(entries.length);

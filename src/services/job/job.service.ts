@@ -12,6 +12,7 @@ import { nextRun, parseSchedule, type JobScheduler } from '../../jobs/scheduler.
 import type { MetadataClient } from '../../stores/metadata/client.ts';
 import { OBJECT_NAME } from '../feature-group/definition.ts';
 import type { RegistryChange, RegistryEventsService } from '../registry-events.service.ts';
+import { checkJsonDepth } from '../json-limits.ts';
 import { parseInput } from '../validation.ts';
 import { grants, type Viewer } from '../viewer.ts';
 import { filter, pipe } from 'graphql-yoga';
@@ -155,6 +156,7 @@ export class JobService {
 
   /** Starts a run of a job now (queued when this process is at its concurrency limit). */
   async run(viewer: Viewer, name: string, args: unknown, trigger: ExecutionTrigger = 'MANUAL'): Promise<Execution> {
+    checkJsonDepth(args, ['args']);
     return this.startRun(viewer, await this.get(viewer, name), args, trigger);
   }
 

@@ -1,22 +1,62 @@
 import { Ajv, type AnySchemaObject, type ErrorObject, type ValidateFunction } from 'ajv';
+import type { RegExpEngine } from 'ajv/dist/types/index.js';
 import { Ajv2019 } from 'ajv/dist/2019.js';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import ajvErrors from 'ajv-errors';
 import addFormats from 'ajv-formats';
+import { compileLinearRegex, RegexSyntaxError } from '../../engine/linear-regex.ts';
 import { ValidationError, type InputIssue } from '../../errors.ts';
+import { checkJsonDepth } from '../json-limits.ts';
 
 /**
  * Tag schemas are JSON Schemas, checked and applied with ajv: draft-07 by default, 2019-09 or
  * 2020-12 when `$schema` says so; `format` (date-time, email, uri, …) is checked, and a schema may
  * give its own messages with `errorMessage` (ajv-errors). Strict: an unknown keyword or format is
  * refused when the schema is created, rather than silently ignored when tags are checked.
+ *
+ * `pattern` and `patternProperties` run on RE2 (linear time), never on JavaScript's backtracking
+ * RegExp: one project's pattern cannot stall the server. A pattern RE2 cannot run (lookaround,
+ * backreferences) is refused when the schema is created, at its path.
+ *
+ * RE2 is linear, but its cost per character grows with the compiled program (`\p{L}{1000}` costs
+ * a thousand times `a+`): a schema's patterns together may compile to at most
+ * MAX_SCHEMA_PATTERN_PROGRAM instructions, and a tag value (tag.service) is at most
+ * MAX_TAG_VALUE_BYTES of JSON, so checking one value costs at most about a tenth of a second.
  */
+export const MAX_SCHEMA_PATTERN_PROGRAM = 2000;
+
+/** Program instructions of the patterns of the schema being compiled (compiling is synchronous). */
+const programBudget = { used: 0 };
+
+/** ajv's regular expression engine: RE2 on the ECMAScript syntax JSON Schema patterns use. */
+const re2: RegExpEngine = Object.assign(
+  (pattern: string) => {
+    const compiled = compileLinearRegex(pattern, 'ecmascript');
+    programBudget.used += compiled.programSize;
+    if (programBudget.used > MAX_SCHEMA_PATTERN_PROGRAM) {
+      throw new RegexSyntaxError(
+        pattern,
+        `the schema's patterns are too complex: together they compile to more than ${MAX_SCHEMA_PATTERN_PROGRAM} RE2 instructions (the limit); use shorter repetition counts or fewer patterns`,
+      );
+    }
+    return compiled;
+  },
+  // Only read when ajv prints standalone code, which Granary never does.
+  { code: 'compileLinearRegex' },
+);
 
 type AjvInstance = InstanceType<typeof Ajv>;
 
 function instance(Class: typeof Ajv | typeof Ajv2019 | typeof Ajv2020): AjvInstance {
   // strictTypes and strictTuples only warn (to the console); allErrors is what ajv-errors needs.
-  const ajv = new Class({ allErrors: true, strict: true, strictTypes: false, strictTuples: false, logger: false }) as AjvInstance;
+  const ajv = new Class({
+    allErrors: true,
+    strict: true,
+    strictTypes: false,
+    strictTuples: false,
+    logger: false,
+    code: { regExp: re2 },
+  }) as AjvInstance;
   // CommonJS default exports: ESM sees module.exports, TypeScript the namespace with `default`.
   const plugin = (module: unknown) => ((module as { default?: unknown }).default ?? module) as (ajv: AjvInstance) => unknown;
   plugin(addFormats)(ajv);
@@ -47,20 +87,46 @@ export function compileJsonSchema(schema: unknown, path: readonly (string | numb
   if (typeof schema !== 'object' || schema === null || Array.isArray(schema)) {
     throw ValidationError.at(path, 'a tag schema is a JSON Schema object, e.g. { "type": "string" }');
   }
+  // ajv compiles recursively: refuse a value deep enough to overflow the stack first.
+  checkJsonDepth(schema, path);
   const declared = (schema as AnySchemaObject).$schema;
   const draft = declared === undefined ? DRAFTS[0] : DRAFTS.find((d) => typeof declared === 'string' && d.match.test(declared));
   if (!draft) {
     throw ValidationError.at([...path, '$schema'], `unsupported $schema ${JSON.stringify(declared)}: use draft-07, 2019-09 or 2020-12 (or leave it out for draft-07)`);
   }
   const ajv = draft.ajv();
+  programBudget.used = 0;
   try {
     return ajv.compile(schema as AnySchemaObject);
   } catch (error) {
+    if (error instanceof RegexSyntaxError) {
+      throw ValidationError.at(patternPath(schema, error.pattern, path), `pattern ${JSON.stringify(error.pattern)} cannot be used: ${error.reason}`);
+    }
     throw ValidationError.at(path, `not a valid JSON Schema: ${(error as Error).message}`);
   } finally {
     // Forget it again, so another project's schema may use the same $id.
     ajv.removeSchema(schema as AnySchemaObject);
   }
+}
+
+/**
+ * Where in `schema` a refused pattern is: the first `pattern` keyword with that value or
+ * `patternProperties` with that key (iteratively; the schema's depth is already bounded).
+ */
+function patternPath(schema: object, pattern: string, root: readonly (string | number)[]): (string | number)[] {
+  const stack: { value: unknown; path: (string | number)[] }[] = [{ value: schema, path: [...root] }];
+  while (stack.length > 0) {
+    const { value, path } = stack.shift()!;
+    if (typeof value !== 'object' || value === null) continue;
+    const record = value as Record<string, unknown>;
+    if (!Array.isArray(value)) {
+      if (record.pattern === pattern) return [...path, 'pattern'];
+      const properties = record.patternProperties;
+      if (typeof properties === 'object' && properties !== null && Object.hasOwn(properties, pattern)) return [...path, 'patternProperties', pattern];
+    }
+    for (const [key, child] of Object.entries(record)) stack.push({ value: child, path: [...path, Array.isArray(value) ? Number(key) : key] });
+  }
+  return [...root];
 }
 
 /** The validator of a stored tag schema, compiled once per process. */

@@ -4,6 +4,7 @@ import type { CatalogEntry, Prisma, Tag, TagSchema } from '../../generated/sqlit
 import type { MetadataClient } from '../../stores/metadata/client.ts';
 import { findTarget, recordChanged, TYPENAME_OF, type CatalogKind } from '../lineage/catalog.ts';
 import type { RegistryChange, RegistryEventsService, TxClient } from '../registry-events.service.ts';
+import { checkJsonDepth } from '../json-limits.ts';
 import { parseInput } from '../validation.ts';
 import type { Viewer } from '../viewer.ts';
 import { canonicalJson, checkTagValue, compileJsonSchema } from './json-schema.ts';
@@ -31,6 +32,12 @@ export const keywordSchema = z
       .regex(/^[\p{L}\p{N}][\p{L}\p{N} _.\-]{0,62}$/u, 'letters, digits, spaces, _, . and -, starting with a letter or digit, at most 63 characters'),
   );
 const keywordsInput = z.array(keywordSchema).min(1, 'give at least one keyword').max(100, 'at most 100 keywords at once');
+
+/**
+ * The largest tag value, as JSON: tags are labels, and the schema's patterns run over the value
+ * (see MAX_SCHEMA_PATTERN_PROGRAM), so its size bounds how long one check can take.
+ */
+export const MAX_TAG_VALUE_BYTES = 32 * 1024;
 
 /** Keywords an object may carry. */
 const MAX_KEYWORDS = 200;
@@ -111,11 +118,17 @@ export class TagService {
     const schema = await this.findSchema(viewer, name);
     if (!schema) throw new NotFoundError('TagSchema', name);
     if (value === undefined) throw ValidationError.at(['value'], 'give a value');
+    checkJsonDepth(value, ['value']);
+    const valueKey = canonicalJson(value);
+    const bytes = Buffer.byteLength(valueKey);
+    if (bytes > MAX_TAG_VALUE_BYTES) {
+      throw ValidationError.at(['value'], `a tag value is at most ${MAX_TAG_VALUE_BYTES / 1024} KB of JSON (the limit); this one is ${Math.ceil(bytes / 1024)} KB`);
+    }
     checkTagValue(name, schema, value);
     return this.events.change(viewer.projectId, async (tx) => {
       await lockLiveEntry(tx, entry, target);
       const existing = await tx.tag.findUnique({ where: { entryId_name: { entryId: entry.id, name } } });
-      const data = { schemaId: schema.id, value: json(value), valueKey: canonicalJson(value) };
+      const data = { schemaId: schema.id, value: json(value), valueKey };
       const tag = await tx.tag.upsert({
         where: { entryId_name: { entryId: entry.id, name } },
         create: { entryId: entry.id, name, ...data },
