@@ -2,6 +2,7 @@ import { realpath, readdir, stat } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { DataSourceError, ValidationError } from '../../errors.ts';
 import { sqlString } from '../offline/duckdb.ts';
+import type { FileRoots } from './file-roots.ts';
 
 export type FileFormat = 'PARQUET' | 'CSV';
 
@@ -13,7 +14,10 @@ const EXTENSIONS: Record<FileFormat, string> = { PARQUET: 'parquet', CSV: 'csv' 
 /**
  * A directory of Parquet and CSV files read in place by external feature groups (through DuckDB).
  * Groups name paths relative to the base directory, and only paths under it are read: `..` and
- * symbolic links that lead outside are refused.
+ * symbolic links that lead outside are refused. The base directory itself must stay inside the
+ * server's file-source roots: its real path is checked on every listing and read, so a link
+ * swapped after the source was created is refused too. Errors name the source and the user's
+ * relative path, never a server path or a system message.
  */
 export class FilesSource {
   constructor(
@@ -21,10 +25,26 @@ export class FilesSource {
     readonly name: string,
     /** Absolute base directory. */
     readonly base: string,
+    /** The directories the server lets FILES sources read. */
+    private readonly roots: FileRoots,
   ) {}
+
+  /** The base directory's real path, or a DataSourceError when it is gone or outside the roots. */
+  private async realBase(): Promise<string> {
+    const checked = await this.roots.check(this.base);
+    if (checked.ok) return checked.real;
+    const why =
+      checked.reason === 'outside'
+        ? 'its directory is outside the directories this server lets FILES data sources read (GRANARY_FILE_SOURCE_ROOTS)'
+        : checked.reason === 'missing'
+          ? 'its directory does not exist'
+          : 'its path is not a directory';
+    throw new DataSourceError(`data source ${this.name}: ${why}`, this.name, null);
+  }
 
   /** The Parquet and CSV files under the base directory (relative paths, sorted, at most 1000). */
   async listFiles(): Promise<string[]> {
+    const base = await this.realBase();
     const found: string[] = [];
     const walk = async (dir: string): Promise<void> => {
       const entries = await readdir(dir, { withFileTypes: true });
@@ -32,13 +52,13 @@ export class FilesSource {
         if (found.length >= MAX_LISTED) return;
         const path = join(dir, entry.name);
         if (entry.isDirectory()) await walk(path);
-        else if (/\.(parquet|csv)$/i.test(entry.name)) found.push(relative(this.base, path));
+        else if (/\.(parquet|csv)$/i.test(entry.name)) found.push(relative(base, path));
       }
     };
     try {
-      await walk(this.base);
-    } catch (error) {
-      throw new DataSourceError(`data source ${this.name}: cannot list ${this.base}: ${(error as Error).message}`, this.name, null);
+      await walk(base);
+    } catch {
+      throw new DataSourceError(`data source ${this.name}: cannot list its directory`, this.name, null);
     }
     return found;
   }
@@ -58,7 +78,9 @@ export class FilesSource {
    * the directory (recursively). DataSourceError when it is gone or leads outside by a link.
    */
   async reader(path: string, format: FileFormat): Promise<string> {
-    const full = this.resolve(path);
+    this.resolve(path);
+    const base = await this.realBase();
+    const full = resolve(base, path);
     let real: string;
     let directory: boolean;
     try {
@@ -67,7 +89,6 @@ export class FilesSource {
     } catch {
       throw new DataSourceError(`${path} not found in data source ${this.name}`, this.name, path);
     }
-    const base = await realpath(this.base).catch(() => this.base);
     if (real !== base && !real.startsWith(base + sep)) {
       throw new DataSourceError(`${path} leads outside the directory of data source ${this.name}`, this.name, path);
     }
