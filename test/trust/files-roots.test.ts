@@ -114,6 +114,25 @@ describe('FILES data sources stay inside the configured roots', () => {
     expect(listed.data.testDataSource.message).not.toContain(outside);
   });
 
+  it('refuses to read a directory that holds a link to a file outside (DuckDB would read it)', async () => {
+    const { gql } = await projectOf(srv, 'roots');
+    const lake = join(root, 'lake_links');
+    mkdirSync(join(lake, 'users', 'part=1'), { recursive: true });
+    writeFileSync(join(lake, 'users', 'part=1', 'a.csv'), 'user_id,secret\nu1,public\n');
+    expect((await createFiles(gql, 'lake', lake)).data.createDataSource.__typename).toBe('CreateDataSourcePayload');
+    const group = await gql(CREATE_EXTERNAL, { input: { name: 'users', dataSource: 'lake', path: 'users', format: 'CSV', primaryKey: ['user_id'] } });
+    expect(group.data.createExternalFeatureGroup.__typename, JSON.stringify(group)).toBe('CreateExternalFeatureGroupPayload');
+    const before = await gql(`{ featureGroup(name: "users") { read { records } } }`);
+    expect(before.data.featureGroup.read.records.map((r: any) => r.secret)).toEqual(['public']);
+
+    symlinkSync(join(outside, 'users.csv'), join(lake, 'users', 'part=1', 'b.csv'));
+    const read = await gql(`{ featureGroup(name: "users") { read { records } } }`);
+    expect(read.errors?.[0]?.extensions?.code, JSON.stringify(read)).toBe('DATA_SOURCE_ERROR');
+    expect(read.errors[0].message).toMatch(/users in data source lake holds a link that leads outside its directory/);
+    expect(JSON.stringify(read)).not.toContain('hunter2');
+    expect(JSON.stringify(read)).not.toContain(outside);
+  });
+
   it('names no system message when the directory is gone', async () => {
     const { gql } = await projectOf(srv, 'roots');
     const lake = join(root, 'lake_removed');

@@ -6,6 +6,9 @@ import type { FileRoots } from './file-roots.ts';
 
 export type FileFormat = 'PARQUET' | 'CSV';
 
+/** Whether `path` is `dir` or under it (both real, absolute paths). */
+const inside = (path: string, dir: string) => path === dir || path.startsWith(dir.endsWith(sep) ? dir : dir + sep);
+
 /** At most this many files listed by `testDataSource`. */
 const MAX_LISTED = 1000;
 
@@ -74,6 +77,32 @@ export class FilesSource {
   }
 
   /**
+   * A DataSourceError when a symbolic link under `dir` leads outside `base`: DuckDB's `**` glob
+   * reads linked files wherever they point.
+   */
+  private async refuseLinksOutside(dir: string, base: string, path: string): Promise<void> {
+    const walk = async (at: string): Promise<void> => {
+      let entries;
+      try {
+        entries = await readdir(at, { withFileTypes: true });
+      } catch {
+        throw new DataSourceError(`${path} in data source ${this.name} cannot be listed`, this.name, path);
+      }
+      for (const entry of entries) {
+        const full = join(at, entry.name);
+        if (entry.isDirectory()) await walk(full);
+        else if (entry.isSymbolicLink()) {
+          const target = await realpath(full).catch(() => null);
+          if (target !== null && !inside(target, base)) {
+            throw new DataSourceError(`${path} in data source ${this.name} holds a link that leads outside its directory`, this.name, path);
+          }
+        }
+      }
+    };
+    await walk(dir);
+  }
+
+  /**
    * The DuckDB reader of `path` in `format`: the file itself, or every file of that format under
    * the directory (recursively). DataSourceError when it is gone or leads outside by a link.
    */
@@ -89,9 +118,10 @@ export class FilesSource {
     } catch {
       throw new DataSourceError(`${path} not found in data source ${this.name}`, this.name, path);
     }
-    if (real !== base && !real.startsWith(base + sep)) {
+    if (!inside(real, base)) {
       throw new DataSourceError(`${path} leads outside the directory of data source ${this.name}`, this.name, path);
     }
+    if (directory) await this.refuseLinksOutside(real, base, path);
     const target = directory ? join(real, '**', `*.${EXTENSIONS[format]}`) : real;
     return format === 'PARQUET'
       ? `read_parquet(${sqlString(target)}, union_by_name = true)`
