@@ -133,6 +133,21 @@ describe('FILES data sources stay inside the configured roots', () => {
     expect(JSON.stringify(read)).not.toContain(outside);
   });
 
+  it('reports unreadable files without DuckDB’s message or any server path', async () => {
+    const { gql } = await projectOf(srv, 'roots');
+    const lake = join(root, 'lake_broken');
+    mkdirSync(join(lake, 'events'), { recursive: true });
+    writeFileSync(join(lake, 'broken.parquet'), 'this is not parquet');
+    expect((await createFiles(gql, 'lake', lake)).data.createDataSource.__typename).toBe('CreateDataSourcePayload');
+    const broken = await gql(CREATE_EXTERNAL, { input: { name: 'broken', dataSource: 'lake', path: 'broken.parquet', primaryKey: ['id'] } });
+    expect(broken.data.createExternalFeatureGroup).toEqual({
+      __typename: 'DataSourceError',
+      message: 'data source lake: broken.parquet could not be read as PARQUET (not a valid PARQUET file, or files whose columns cannot be combined)',
+    });
+    const empty = await gql(CREATE_EXTERNAL, { input: { name: 'empty', dataSource: 'lake', path: 'events', format: 'PARQUET', primaryKey: ['id'] } });
+    expect(empty.data.createExternalFeatureGroup).toEqual({ __typename: 'DataSourceError', message: 'data source lake: no PARQUET files found at events' });
+  });
+
   it('names no system message when the directory is gone', async () => {
     const { gql } = await projectOf(srv, 'roots');
     const lake = join(root, 'lake_removed');

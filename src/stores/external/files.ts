@@ -128,3 +128,14 @@ export class FilesSource {
       : `read_csv(${sqlString(target)}, header = true, union_by_name = true)`;
   }
 }
+
+/**
+ * What went wrong reading `path` as `format`, in the user's terms: DuckDB's own message names
+ * absolute server paths (and may quote file contents), so it never reaches a client.
+ */
+export function readFailure(path: string, format: FileFormat, error: unknown): string {
+  const message = error instanceof Error ? error.message : '';
+  if (/no files found/i.test(message)) return `no ${format} files found at ${path}`;
+  if (/permission denied/i.test(message)) return `${path} is not readable by the server`;
+  return `${path} could not be read as ${format} (not a valid ${format} file, or files whose columns cannot be combined)`;
+}
