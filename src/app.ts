@@ -1,5 +1,6 @@
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Config } from './config.ts';
+import { defaultFileSourceRoot, type Config } from './config.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { createGranaryPubSub, type GranaryPubSub } from './pubsub.ts';
 import { ApiKeyService } from './services/api-key.service.ts';
@@ -31,6 +32,7 @@ import { SecretBox } from './secret-box.ts';
 import { statisticsOnCommit } from './services/statistics/statistics-on-commit.ts';
 import { DataSourceService } from './services/data-source/data-source.service.ts';
 import { ExternalGroupService } from './services/external-group/external-group.service.ts';
+import { FileRoots } from './stores/external/file-roots.ts';
 import { openMetadataClient, type MetadataClient } from './stores/metadata/client.ts';
 import { DuckDbOfflineStore } from './stores/offline/duckdb.ts';
 import type { OfflineStore } from './stores/offline/offline-store.ts';
@@ -109,7 +111,10 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
   const secrets = SecretBox.open(config.secretKey, config.dataDir);
   // The delivery worker starts with the first recorded alert, or with `alerts.start()` (serve).
   const alerts = new AlertService(prisma, events, secrets, logger, config.alerts);
-  const dataSources = new DataSourceService(prisma, events, secrets);
+  // The default root is made, so that there is a place to put files; a configured one is the operator's.
+  const defaultRoot = defaultFileSourceRoot(config.dataDir);
+  if (config.fileSourceRoots.includes(defaultRoot)) mkdirSync(defaultRoot, { recursive: true });
+  const dataSources = new DataSourceService(prisma, events, secrets, new FileRoots(config.fileSourceRoots));
   const externalGroups = new ExternalGroupService(prisma, dataSources, offline);
   const featureGroups = new FeatureGroupService(prisma, events, offline, online, logger, alerts, externalGroups, dataSources);
   const expectationSuites = new ExpectationSuiteService(prisma, events, featureGroups, offline, externalGroups);

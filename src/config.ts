@@ -1,4 +1,4 @@
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { z } from 'zod';
 
 /** The validated process configuration. Read once at start; never from `process.env` elsewhere. */
@@ -24,6 +24,11 @@ export interface Config {
    * Several processes sharing a database must share this key.
    */
   readonly secretKey: Buffer | undefined;
+  /**
+   * Directories FILES data sources may read (absolute); a source's directory must be one of them or
+   * under one once symbolic links are resolved. Default: `<dataDir>/files`.
+   */
+  readonly fileSourceRoots: readonly string[];
   /** Alert webhook deliveries. */
   readonly alerts: {
     /**
@@ -55,6 +60,11 @@ export interface Config {
     readonly maxBodyBytes: number;
     readonly maxUploadBytes: number;
   };
+}
+
+/** Where FILES data sources may read when GRANARY_FILE_SOURCE_ROOTS is unset: `<dataDir>/files`. */
+export function defaultFileSourceRoot(dataDir: string): string {
+  return join(dataDir, 'files');
 }
 
 export class ConfigError extends Error {
@@ -98,6 +108,11 @@ const envSchema = z.object({
     .transform((v) => v.split(',').map((h) => h.trim().toLowerCase().replace(/^\[(.*)\]$/, '$1')).filter((h) => h.length > 0))
     .refine((hosts) => hosts.every((h) => /^[a-z0-9.:_-]+$/.test(h)), 'must be comma-separated host names or IP addresses (no schemes, ports or paths)')
     .optional(),
+  GRANARY_FILE_SOURCE_ROOTS: z
+    .string()
+    .transform((v) => v.split(',').map((p) => p.trim()).filter((p) => p.length > 0))
+    .refine((paths) => paths.length > 0, 'must list at least one directory (comma-separated)')
+    .optional(),
   GRANARY_ALERT_MAX_ATTEMPTS: positiveInt.max(100).default(8),
   GRANARY_ALERT_RETRY_BASE_MS: positiveInt.default(5000),
   GRANARY_ALERT_TIMEOUT_MS: positiveInt.default(5000),
@@ -128,10 +143,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   }
   const e = parsed.data;
   const production = e.NODE_ENV === 'production';
+  const dataDir = resolve(e.GRANARY_DATA_DIR);
   return {
     port: e.PORT,
     host: e.HOST,
-    dataDir: resolve(e.GRANARY_DATA_DIR),
+    dataDir,
     databaseUrl: e.DATABASE_URL,
     pubsubUrl: e.PUBSUB_URL,
     onlineStoreUrl: e.ONLINE_STORE_URL,
@@ -140,6 +156,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     graphiql: e.GRANARY_GRAPHIQL ?? !production,
     introspection: e.GRANARY_INTROSPECTION ?? !production,
     secretKey: e.GRANARY_SECRET_KEY,
+    fileSourceRoots: (e.GRANARY_FILE_SOURCE_ROOTS ?? [defaultFileSourceRoot(dataDir)]).map((p) => resolve(p)),
     alerts: {
       allowedHosts: e.GRANARY_ALERT_ALLOWED_HOSTS ?? [],
       maxAttempts: e.GRANARY_ALERT_MAX_ATTEMPTS,

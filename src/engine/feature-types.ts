@@ -43,6 +43,21 @@ export interface GroupSchema {
 /** Feature names: lower case, as Hopsworks stores them, and safe as SQL identifiers. */
 export const FEATURE_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 
+/**
+ * Names every JavaScript object already answers to: a column of that name would vanish from a
+ * record (`__proto__` sets the prototype) or read an inherited value where it is missing
+ * (`constructor`), in this server and in every client that turns rows into objects. Refused
+ * wherever a name becomes a key of records: features, view outputs, model schema columns.
+ */
+export const RESERVED_NAMES: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
+
+/** Why `name` cannot name a column (a record key), or null when it can. */
+export function reservedNameProblem(name: string): string | null {
+  return RESERVED_NAMES.has(name)
+    ? `${name} is reserved: JavaScript objects already have a property of that name, so it cannot name a column`
+    : null;
+}
+
 const DEFAULT_DECIMAL = { precision: 38, scale: 9 };
 
 /** Parses a type text (case-insensitive, spaces allowed); throws ValidationError at `path`. */

@@ -30,11 +30,12 @@ beforeAll(async () => {
       done();
     },
   });
-  srv = await startTestServer({ logger: pino({ level: 'trace' }, sink) });
+  // FILES sources may only read inside the configured roots: this file's directory is one.
+  filesDir = mkdtempSync(join(tmpdir(), 'granary-files-'));
+  srv = await startTestServer({ logger: pino({ level: 'trace' }, sink), env: { GRANARY_FILE_SOURCE_ROOTS: filesDir } });
   admin = new pg.Client({ connectionString: PG_URL });
   await admin.connect();
   await admin.query(`CREATE SCHEMA ${SCHEMA}`);
-  filesDir = mkdtempSync(join(tmpdir(), 'granary-files-'));
 });
 
 afterAll(async () => {

@@ -1,5 +1,5 @@
 import { ValidationError, type InputIssue } from '../../errors.ts';
-import { FEATURE_NAME, parseFeatureType, type GroupSchema, type ParsedType } from '../feature-types.ts';
+import { FEATURE_NAME, parseFeatureType, reservedNameProblem, type GroupSchema, type ParsedType } from '../feature-types.ts';
 import { filterable, normalizeValue, ordered } from './values.ts';
 
 /**
@@ -242,7 +242,12 @@ export function normalizeViewQuery(input: ViewQueryInput, groups: GroupLookup, o
   /** Output name → where it comes from, for clash messages. */
   const outputs = new Map<string, { type: string; source: string; feature: string }>();
   if (leftGroup && leftFeatures) {
-    for (const name of leftFeatures) outputs.set(name, { type: leftTypes.get(name)!, source: `${name} from ${leftGroup.group.name}`, feature: name });
+    for (const name of leftFeatures) {
+      // A group made before such names were refused: its feature cannot be an output column.
+      const reserved = reservedNameProblem(name);
+      if (reserved) issue(['features'], `${reserved}: leave ${name} of ${leftGroup.group.name} out (exceptFeatures)`);
+      else outputs.set(name, { type: leftTypes.get(name)!, source: `${name} from ${leftGroup.group.name}`, feature: name });
+    }
   }
 
   // Joins.
@@ -364,6 +369,11 @@ export function normalizeViewQuery(input: ViewQueryInput, groups: GroupLookup, o
           );
         } else if (!FEATURE_NAME.test(output)) {
           issue([...path, 'prefix'], `output name "${output}" is longer than 63 characters: choose a shorter prefix`);
+        } else if (reservedNameProblem(output)) {
+          issue(
+            prefix === null ? [...path, 'features'] : [...path, 'prefix'],
+            `${reservedNameProblem(output)}${prefix === null ? `: leave ${name} of ${right.group.name} out (exceptFeatures)` : `: choose another prefix than "${prefix}"`}`,
+          );
         } else {
           outputs.set(output, { type: rightTypes.get(name)!, source: prefix === null ? source : `${source} (as ${output})`, feature: name });
         }

@@ -7,7 +7,10 @@ const DataSourceTypeEnum = builder.enumType('DataSourceType', {
   description: 'Kind of data source.',
   values: {
     POSTGRES: { description: 'A PostgreSQL database; config `{ url }` (`postgresql://user:password@host:port/database`, the password stored encrypted).' },
-    FILES: { description: 'A directory of Parquet and CSV files on the server; config `{ path }` (absolute). Groups read paths under it only.' },
+    FILES: {
+      description:
+        'A directory of Parquet and CSV files on the server; config `{ path }` (absolute, inside one of the directories the server allows: GRANARY_FILE_SOURCE_ROOTS). Groups read paths under it only.',
+    },
   } as const,
 });
 
@@ -66,7 +69,7 @@ const CreateDataSourceInput = builder.inputType('CreateDataSourceInput', {
     config: t.field({
       type: 'JSON',
       required: true,
-      description: 'POSTGRES: `{ url, password? }` (the password in the URL or apart; stored encrypted, never returned). FILES: `{ path }`, an absolute directory.',
+      description: 'POSTGRES: `{ url, password? }` (the password in the URL or apart; stored encrypted, never returned). FILES: `{ path }`, an absolute directory inside one the server allows (GRANARY_FILE_SOURCE_ROOTS, by default `<data dir>/files`).',
     }),
   }),
 });

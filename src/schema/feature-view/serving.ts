@@ -21,19 +21,15 @@ builder.queryField('featureVector', (t) =>
     args: {
       featureView: t.arg({ type: FeatureViewRefInput, required: true, description: 'The view.' }),
       entry: t.arg({ type: 'JSON', required: true, description: 'The serving keys, e.g. { "customerid": "7590-VHVEG" }.' }),
-      passedFeatures: t.arg({ type: 'JSON', description: 'Feature values that override the stored ones (computed at request time).' }),
+      passedFeatures: t.arg({
+        type: 'JSON',
+        description:
+          'Feature values that override the stored ones (computed at request time), by feature name. Each must be a feature of the view (labels excepted) with a value of its type, or null.',
+      }),
       trainingDatasetVersion: t.arg.int({ description: 'Whose fitted parameters to apply; the latest when omitted.' }),
     },
-    resolve: async (_root, args, ctx) => {
-      const [vector] = await ctx.services.serving.vectors(
-        ctx.viewer,
-        args.featureView,
-        [args.entry],
-        args.passedFeatures == null ? null : [args.passedFeatures],
-        args.trainingDatasetVersion,
-      );
-      return vector!;
-    },
+    resolve: (_root, args, ctx) =>
+      ctx.services.serving.vector(ctx.viewer, args.featureView, args.entry, args.passedFeatures, args.trainingDatasetVersion),
   }),
 );
 

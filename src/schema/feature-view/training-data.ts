@@ -94,10 +94,10 @@ builder.queryField('trainingDataset', (t) =>
     },
     resolve: async (query, _root, args, ctx) => {
       const view = await ctx.services.featureViews.find(ctx.viewer, args.featureView);
-      if (!view) return null;
+      // The selection is always used (Pothos checks it): no view matches no id and gives null.
       return ctx.prisma.trainingDataset.findFirst({
         ...query,
-        where: { featureViewId: view.id, ...(args.version != null ? { version: args.version } : {}) },
+        where: { featureViewId: view?.id ?? '', ...(args.version != null ? { version: args.version } : {}) },
         orderBy: { version: 'desc' },
       });
     },

@@ -20,7 +20,8 @@ export const DataFrameRef = builder.objectRef<DataFrame>('DataFrame').implement(
       description: 'Rows as objects keyed by column name.',
       resolve: (df) =>
         df.rows.map((row) => {
-          const record: Record<string, unknown> = {};
+          // No prototype: a column named like an Object property (`__proto__`) stays a key.
+          const record: Record<string, unknown> = Object.create(null);
           df.columns.forEach((c, i) => (record[c.name] = row[i]));
           return record;
         }),

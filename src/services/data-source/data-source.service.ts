@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { ConflictError, NotFoundError, ValidationError } from '../../errors.ts';
 import type { DataSource, Prisma } from '../../generated/sqlite/client.ts';
 import type { SecretBox } from '../../secret-box.ts';
+import type { FileRoots } from '../../stores/external/file-roots.ts';
 import { FilesSource } from '../../stores/external/files.ts';
 import { PostgresSource } from '../../stores/external/postgres.ts';
 import type { MetadataClient } from '../../stores/metadata/client.ts';
@@ -42,13 +43,16 @@ export interface DataSourceTest {
 /**
  * Data sources (storage connectors) of a project: where external feature groups read in place.
  * A POSTGRES source's password is taken out of its URL and stored sealed with the server's secret
- * key (`SecretBox`); it is opened only to connect and is never returned or logged.
+ * key (`SecretBox`); it is opened only to connect and is never returned or logged. A FILES
+ * source's directory must be inside the server's file-source roots (`GRANARY_FILE_SOURCE_ROOTS`)
+ * once every symbolic link is resolved; this is checked here and again on every read.
  */
 export class DataSourceService {
   constructor(
     private readonly prisma: MetadataClient,
     private readonly events: RegistryEventsService,
     private readonly secrets: SecretBox,
+    private readonly fileRoots: FileRoots,
   ) {}
 
   /**
@@ -58,6 +62,7 @@ export class DataSourceService {
   async create(viewer: Viewer, raw: CreateDataSourceInput): Promise<DataSource> {
     const input = parseInput(createInput, raw);
     const { config, password } = parseConfig(input.type, input.config);
+    if ('path' in config) await this.checkDirectory(config.path, String(input.config.path));
     const existing = await this.find(viewer, input.name);
     if (existing) return this.sameOrConflict(existing, input.type, config, password);
     try {
@@ -79,6 +84,24 @@ export class DataSourceService {
       if (raced) return this.sameOrConflict(raced, input.type, config, password);
       throw error;
     }
+  }
+
+  /**
+   * A ValidationError at `input.config.path` unless the directory is inside a file-source root.
+   * The message repeats only the path the user gave: never a root or a resolved path, and the same
+   * answer for a path outside the roots whether it exists or not.
+   */
+  private async checkDirectory(path: string, typed: string): Promise<void> {
+    const checked = await this.fileRoots.check(path);
+    if (checked.ok) return;
+    const shown = JSON.stringify(typed.length > 300 ? `${typed.slice(0, 297)}...` : typed);
+    const at = ['input', 'config', 'path'];
+    if (checked.reason === 'missing') throw ValidationError.at(at, `directory ${shown} does not exist`);
+    if (checked.reason === 'not-a-directory') throw ValidationError.at(at, `${shown} is not a directory`);
+    throw ValidationError.at(
+      at,
+      `${shown} is outside the directories this server lets FILES data sources read (its administrator sets them with GRANARY_FILE_SOURCE_ROOTS)`,
+    );
   }
 
   private sameOrConflict(existing: DataSource, type: DataSourceType, config: PublicConfig, password: string | null): DataSource {
@@ -132,7 +155,7 @@ export class DataSourceService {
       const password = source.sealedPassword === null ? null : this.secrets.open(source.sealedPassword);
       return { type: 'POSTGRES', source: new PostgresSource(source.name, config.url!, password) };
     }
-    return { type: 'FILES', source: new FilesSource(source.name, config.path!) };
+    return { type: 'FILES', source: new FilesSource(source.name, config.path!, this.fileRoots) };
   }
 }
 

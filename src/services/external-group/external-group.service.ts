@@ -3,7 +3,7 @@ import type { DataFrame } from '../../engine/data-frame.ts';
 import { duckdbType, FEATURE_NAME, parseFeatureType } from '../../engine/feature-types.ts';
 import { DataSourceError, ValidationError } from '../../errors.ts';
 import type { DataSource, FeatureGroup } from '../../generated/sqlite/client.ts';
-import type { FileFormat } from '../../stores/external/files.ts';
+import { readFailure, type FileFormat } from '../../stores/external/files.ts';
 import type { PostgresRelation, SourceColumn } from '../../stores/external/postgres.ts';
 import type { MetadataClient } from '../../stores/metadata/client.ts';
 import { ident, sqlString } from '../../stores/offline/duckdb.ts';
@@ -217,7 +217,8 @@ export class ExternalGroupService {
     try {
       return await this.offline.describe(reader);
     } catch (error) {
-      throw new DataSourceError(`cannot read ${spec.path} (${spec.format}) in data source ${connector.source.name}: ${(error as Error).message}`, connector.source.name, spec.path);
+      if (error instanceof DataSourceError) throw error;
+      throw new DataSourceError(`data source ${connector.source.name}: ${readFailure(spec.path, spec.format, error)}`, connector.source.name, spec.path);
     }
   }
 
@@ -226,7 +227,7 @@ export class ExternalGroupService {
     if (error instanceof DataSourceError || !(error instanceof Error) || !group.external) return error;
     const spec = group.external as unknown as ExternalSpec;
     if (!('path' in spec)) return error;
-    return new DataSourceError(`reading ${spec.path} of feature group ${group.name} in data source ${source} failed: ${error.message}`, source, spec.path);
+    return new DataSourceError(`reading feature group ${group.name} from data source ${source} failed: ${readFailure(spec.path, spec.format, error)}`, source, spec.path);
   }
 }
 

@@ -3,6 +3,7 @@ import { ValidationError, type InputIssue } from '../../errors.ts';
 import {
   canonicalFeatureType,
   FEATURE_NAME,
+  reservedNameProblem,
   isEventTimeType,
   isKeyType,
   type FeatureDef,
@@ -62,9 +63,13 @@ export function checkDefinition(
   const issues: InputIssue[] = [];
   const seenKey = new Set<string>();
   primaryKey.forEach((k, i) => {
+    const reserved = reservedNameProblem(k);
+    if (reserved && !features) issues.push({ path: [...root, 'primaryKey', i], message: reserved });
     if (seenKey.has(k)) issues.push({ path: [...root, 'primaryKey', i], message: `${k} is listed twice` });
     seenKey.add(k);
   });
+  const reservedTime = eventTime ? reservedNameProblem(eventTime) : null;
+  if (reservedTime && !features) issues.push({ path: [...root, 'eventTime'], message: reservedTime });
   if (eventTime && seenKey.has(eventTime)) {
     issues.push({ path: [...root, 'eventTime'], message: `${eventTime} is a primary-key feature; the event time must be another feature` });
   }
@@ -77,6 +82,11 @@ export function checkDefinition(
   features.forEach((f, i) => {
     if (byName.has(f.name)) {
       issues.push({ path: [...root, 'features', i, 'name'], message: `feature ${f.name} is defined twice` });
+      return;
+    }
+    const reserved = reservedNameProblem(f.name);
+    if (reserved) {
+      issues.push({ path: [...root, 'features', i, 'name'], message: reserved });
       return;
     }
     try {

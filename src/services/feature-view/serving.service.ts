@@ -1,7 +1,8 @@
 import { compileJs } from '../../engine/transformations/index.ts';
 import type { CompiledTransformations, FittedTransformation } from '../../engine/transformations/types.ts';
+import { closestName, passedValueChecker, type PassedValueCheck } from '../../engine/feature-view/passed-values.ts';
 import { viewColumns, type ViewQuery } from '../../engine/feature-view/query.ts';
-import { NotFoundError, ValidationError } from '../../errors.ts';
+import { NotFoundError, ValidationError, type InputIssue } from '../../errors.ts';
 import type { FeatureView } from '../../generated/sqlite/client.ts';
 import type { Logger } from '../../logger.ts';
 import type { GranaryPubSub } from '../../pubsub.ts';
@@ -28,6 +29,8 @@ interface Source {
   readonly name: string;
   readonly group: number;
   readonly feature: string;
+  /** Canonical feature type. */
+  readonly type: string;
 }
 
 /** The groups' rows of one entity: the left group's, then each join's (null: no online row). */
@@ -95,6 +98,44 @@ function compileRecord(features: readonly string[]): (values: readonly unknown[]
   return new Function('v', `return { ${fields.join(', ')} };`) as (values: readonly unknown[]) => Record<string, unknown>;
 }
 
+/**
+ * One entity's passed features checked against the plan: null for none; otherwise an object (no
+ * prototype) of the features' values in the form the online store serves. Every unknown name and
+ * every value of the wrong type is an issue at `path.<feature>`; the first one is the message.
+ */
+function checkPassed(plan: ServingPlan, passed: unknown, path: readonly (string | number)[]): Record<string, unknown> | null {
+  if (passed === null || passed === undefined) return null;
+  if (typeof passed !== 'object' || Array.isArray(passed)) {
+    throw ValidationError.at(path, 'passedFeatures is an object of feature values by name, e.g. { "tenure": 3 }');
+  }
+  const out: Record<string, unknown> = Object.create(null);
+  let issues: InputIssue[] | null = null;
+  for (const name of Object.keys(passed)) {
+    const value = (passed as Record<string, unknown>)[name];
+    const check = plan.passable.get(name);
+    let message: string | null = null;
+    if (check === undefined) message = unknownPassed(plan, name);
+    else {
+      const checked = check(value);
+      if (checked.ok) out[name] = checked.value;
+      else message = `feature ${name}: ${checked.message}`;
+    }
+    if (message !== null) (issues ??= []).push({ path: [...path, name], message });
+  }
+  if (issues !== null) throw new ValidationError(`${issues[0]!.path.join('.')}: ${issues[0]!.message}`, issues);
+  return out;
+}
+
+/** Why `name` cannot be passed: a label, or not a feature of the view (with the closest name). */
+function unknownPassed(plan: ServingPlan, name: string): string {
+  const shown = JSON.stringify(name.length > 63 ? `${name.slice(0, 60)}...` : name);
+  if (plan.labels.has(name)) return `${shown} is a label of feature view ${plan.viewName}: labels are not served, so they cannot be passed`;
+  const names = [...plan.passable.keys()];
+  const close = closestName(name, names);
+  const list = names.length > 30 ? `${names.slice(0, 30).join(', ')}, … (${names.length} in all)` : names.join(', ');
+  return `${shown} is not a feature of feature view ${plan.viewName}${close ? ` (did you mean ${close}?)` : ''}; its features are ${list}`;
+}
+
 /** Everything serving a view needs, compiled once: no metadata read per request. */
 interface ServingPlan {
   readonly servingKeys: readonly string[];
@@ -109,7 +150,11 @@ interface ServingPlan {
   }[];
   /** Whether every join is keyed by serving keys only, so all groups can be read at once. */
   readonly joinsByServingKeys: boolean;
+  readonly viewName: string;
+  readonly labels: ReadonlySet<string>;
   readonly sources: readonly Source[];
+  /** The features a client may pass (the view's features, labels left out), each with its type's checker. */
+  readonly passable: ReadonlyMap<string, PassedValueCheck>;
   readonly features: readonly string[];
   readonly assemble: (rows: Rows, passed: unknown) => unknown[];
   readonly toRecord: (values: readonly unknown[]) => Record<string, unknown>;
@@ -142,28 +187,56 @@ export class ServingService {
     private readonly logger: Logger,
   ) {}
 
-  async vectors(
+  /** One entity's vector (`featureVector`): input errors name `entry` and `passedFeatures.<feature>`. */
+  async vector(
+    viewer: Viewer,
+    ref: FeatureViewRef,
+    entry: unknown,
+    passed: unknown,
+    trainingDatasetVersion?: number | null,
+  ): Promise<FeatureVector> {
+    const [vector] = await this.serve(viewer, ref, [entry], passed == null ? null : [passed], trainingDatasetVersion, true);
+    return vector!;
+  }
+
+  /**
+   * Vectors of several entities, in order (`featureVectors`). Passed features must be features of
+   * the view with values of their types: anything else is a ValidationError naming the feature,
+   * before any online read.
+   */
+  vectors(
     viewer: Viewer,
     ref: FeatureViewRef,
     entries: readonly unknown[],
     passed: readonly unknown[] | null | undefined,
     trainingDatasetVersion?: number | null,
   ): Promise<FeatureVector[]> {
-    checkJsonDepth(entries, ['entries']);
-    checkJsonDepth(passed, ['passedFeatures']);
+    return this.serve(viewer, ref, entries, passed, trainingDatasetVersion, false);
+  }
+
+  private async serve(
+    viewer: Viewer,
+    ref: FeatureViewRef,
+    entries: readonly unknown[],
+    passed: readonly unknown[] | null | undefined,
+    trainingDatasetVersion: number | null | undefined,
+    single: boolean,
+  ): Promise<FeatureVector[]> {
+    checkJsonDepth(single ? entries[0] : entries, [single ? 'entry' : 'entries']);
+    checkJsonDepth(single ? passed?.[0] : passed, ['passedFeatures']);
     const plan = this.ready(viewer, ref, trainingDatasetVersion) ?? (await this.plan(viewer, ref, trainingDatasetVersion));
     const { servingKeys } = plan;
     const keys = new Array<unknown[]>(entries.length);
     for (let i = 0; i < entries.length; i++) {
       const entry = entries[i];
       if (!entry || typeof entry !== 'object' || Array.isArray(entry)) {
-        throw ValidationError.at(['entries', i], 'an entry is an object of serving keys, e.g. { "customerid": "…" }');
+        throw ValidationError.at(single ? ['entry'] : ['entries', i], 'an entry is an object of serving keys, e.g. { "customerid": "…" }');
       }
       const key = new Array<unknown>(servingKeys.length);
       for (let k = 0; k < servingKeys.length; k++) {
         const value = (entry as Record<string, unknown>)[servingKeys[k]!];
         if (value === undefined || value === null) {
-          throw ValidationError.at(['entries', i, servingKeys[k]!], `missing serving key ${servingKeys[k]}; the view needs ${servingKeys.join(', ')}`);
+          throw ValidationError.at([...(single ? ['entry'] : ['entries', i]), servingKeys[k]!], `missing serving key ${servingKeys[k]}; the view needs ${servingKeys.join(', ')}`);
         }
         key[k] = value;
       }
@@ -172,6 +245,7 @@ export class ServingService {
     if (passed && passed.length !== entries.length) {
       throw ValidationError.at(['passedFeatures'], `give one passedFeatures object per entry (${entries.length}), or none`);
     }
+    const overrides = passed ? passed.map((p, i) => checkPassed(plan, p, single ? ['passedFeatures'] : ['passedFeatures', i])) : null;
     let groups: (Record<string, unknown> | null)[][];
     if (plan.joins.length === 0) {
       groups = [await this.online.read(plan.left.table, keys)];
@@ -208,7 +282,7 @@ export class ServingService {
           missing.push(g === 0 ? plan.left.name : plan.joins[g - 1]!.name);
         }
       }
-      vectors[i] = new Vector(plan.features, plan.assemble(rows, passed?.[i]), missing, plan.toRecord);
+      vectors[i] = new Vector(plan.features, plan.assemble(rows, overrides?.[i] ?? null), missing, plan.toRecord);
     }
     return vectors;
   }
@@ -295,12 +369,12 @@ export class ServingService {
     let index = 0;
     for (const feature of def.query.left.features) {
       const c = columns[index++]!;
-      if (!labels.has(c.name)) sources.push({ name: c.name, group: -1, feature });
+      if (!labels.has(c.name)) sources.push({ name: c.name, group: -1, feature, type: c.type });
     }
     def.query.joins.forEach((join, j) => {
       for (const feature of join.features) {
         const c = columns[index++]!;
-        if (!labels.has(c.name)) sources.push({ name: c.name, group: j, feature });
+        if (!labels.has(c.name)) sources.push({ name: c.name, group: j, feature, type: c.type });
       }
     });
     const byFeature = new Map(fitted.map((f) => [f.feature, f]));
@@ -313,7 +387,10 @@ export class ServingService {
       left: tables.left,
       joins,
       joinsByServingKeys: joins.every((join) => join.keyIndex.every((k) => k >= 0)),
+      viewName: view.name,
+      labels,
       sources,
+      passable: new Map(sources.map((s) => [s.name, passedValueChecker(s.type)])),
       features,
       assemble: compileAssemble(sources, features, new Set(fitted.map((f) => f.feature)), transform),
       toRecord: compileRecord(features),

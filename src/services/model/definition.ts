@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ValidationError, type InputIssue } from '../../errors.ts';
+import { RESERVED_NAMES, reservedNameProblem } from '../../engine/feature-types.ts';
 import { OBJECT_NAME } from '../feature-group/definition.ts';
 
 export const FRAMEWORKS = ['PYTHON', 'SKLEARN', 'XGBOOST', 'TORCH', 'TENSORFLOW', 'ONNX', 'LLM', 'OTHER'] as const;
@@ -26,11 +27,28 @@ const metricName = z
   // eslint-disable-next-line no-control-regex
   .refine((s) => !/[\u0000-\u001f\u007f]/.test(s), 'metric names must not contain control characters');
 
+/**
+ * Refuses `__proto__`, `constructor` and `prototype` as keys before `schema` sees the object: zod's
+ * record skips a `__proto__` key without a word (the metric would be lost), and an inherited
+ * `constructor` would be read where a version lacks that metric.
+ */
+function withoutReservedKeys<S extends z.ZodType>(what: string, schema: S) {
+  return z
+    .unknown()
+    .superRefine((value, ctx) => {
+      if (typeof value !== 'object' || value === null) return;
+      for (const key of RESERVED_NAMES) {
+        if (Object.hasOwn(value, key)) ctx.addIssue({ code: 'custom', path: [key], message: `${what} ${reservedNameProblem(key)}` });
+      }
+    })
+    .pipe(schema);
+}
+
 /** `{ accuracy: 0.93, rmse: 1.2 }`: a flat object of finite numbers. */
-export const metricsInput = z.record(metricName, z.number({ error: 'metric values must be numbers' }).finite('metric values must be finite'));
+export const metricsInput = withoutReservedKeys('metric name', z.record(metricName, z.number({ error: 'metric values must be numbers' }).finite('metric values must be finite')));
 
 /** Like `metricsInput`, but a null value removes that metric. */
-export const metricsPatch = z.record(metricName, z.number({ error: 'metric values must be numbers or null' }).finite().nullable());
+export const metricsPatch = withoutReservedKeys('metric name', z.record(metricName, z.number({ error: 'metric values must be numbers or null' }).finite().nullable()));
 
 const columnInput = z.strictObject({
   name: z.string().min(1, 'column names must not be empty'),
@@ -54,8 +72,15 @@ const schemaPart = z
   .superRefine((p, ctx) => {
     const seen = new Set<string>();
     p.columnarSchema?.forEach((c, i) => {
-      if (seen.has(c.name)) ctx.addIssue({ code: 'custom', path: ['columnarSchema', i, 'name'], message: `column ${c.name} is listed twice` });
+      // Columns name the keys of input examples and prediction records.
+      const reserved = reservedNameProblem(c.name);
+      if (reserved) ctx.addIssue({ code: 'custom', path: ['columnarSchema', i, 'name'], message: reserved });
+      else if (seen.has(c.name)) ctx.addIssue({ code: 'custom', path: ['columnarSchema', i, 'name'], message: `column ${c.name} is listed twice` });
       seen.add(c.name);
+    });
+    p.tensorSchema?.forEach((t, i) => {
+      const reserved = t.name == null ? null : reservedNameProblem(t.name);
+      if (reserved) ctx.addIssue({ code: 'custom', path: ['tensorSchema', i, 'name'], message: reserved });
     });
   });
 

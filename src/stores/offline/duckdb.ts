@@ -1084,7 +1084,7 @@ async function* streamOnlineRowsSql(
       const columns = features.map((_, c) => convertVector(chunk, c, converters[c]!));
       const eventTimes = chunk.getColumnVector(features.length);
       for (let i = 0; i < chunk.rowCount; i++) {
-        const values: Record<string, unknown> = {};
+        const values: Record<string, unknown> = Object.create(null);
         for (let c = 0; c < features.length; c++) values[features[c]!.name] = columns[c]![i];
         const micros = eventTimes.getItem(i);
         batch.push({
