@@ -94,6 +94,22 @@ export class ApiKeyService {
     return apiKey;
   }
 
+  /**
+   * Revokes every active key of a project with this name (the key of a job run, named
+   * `job:<job>#<execution>`, when the run ends). Needs no caller: the runner does it. Idempotent.
+   */
+  async revokeNamed(projectId: string, name: string): Promise<number> {
+    const keys = await this.prisma.apiKey.findMany({ where: { projectId, name, revokedAt: null }, select: { id: true, prefix: true } });
+    for (const key of keys) {
+      await this.events.change(projectId, async (tx) => {
+        const value = await tx.apiKey.update({ where: { id: key.id }, data: { revokedAt: new Date() } });
+        return { value, change: { kind: 'ApiKey', objectId: value.id, name: value.name, action: 'UPDATED' } };
+      });
+      this.forget(key.prefix);
+    }
+    return keys.length;
+  }
+
   /** Drops a key from this process's cache (called on revocation, here or in another process). */
   forget(prefix: string): void {
     this.cache.delete(prefix);
