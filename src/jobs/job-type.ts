@@ -68,8 +68,9 @@ export interface JobConfigSecrets<Config> {
 }
 
 /**
- * A built-in job type (COMPUTE_STATISTICS, MATERIALIZE, TRAINING_DATASET, COMMAND). The runner
- * validates a job's config with `config` when the job is created, and calls `run` per execution:
+ * A built-in job type (COMPUTE_STATISTICS, MATERIALIZE, TRAINING_DATASET, COMMAND). The job service
+ * parses a job's config with `config` and checks it with `check` when the job is created (secrets
+ * sealed with `secrets` before it is stored); the runner parses it again and calls `run` per execution:
  * resolving means SUCCEEDED, throwing means FAILED (KILLED when the signal was aborted).
  */
 export interface JobType<Schema extends z.ZodType = z.ZodType> {

@@ -303,9 +303,15 @@ export class JobRunner {
     if (!grants(viewer.scopes, scope)) throw new ForbiddenError(`the run key's scope ${scope} is above the scopes of the key that created the job`);
     const { apiKeys } = this.deps.services();
     const name = runKeyName(job.name, executionId);
-    await apiKeys.revokeNamed(job.projectId, name);
-    const { secret } = await apiKeys.mint(job.projectId, name, [scope], new Date(Date.now() + ttlSeconds * 1000));
-    return { apiKey: secret, url: this.serverUrl };
+    try {
+      await apiKeys.revokeNamed(job.projectId, name);
+      const { secret } = await apiKeys.mint(job.projectId, name, [scope], new Date(Date.now() + ttlSeconds * 1000));
+      return { apiKey: secret, url: this.serverUrl };
+    } catch (error) {
+      // The run's log is readable by clients: the database's message stays in the server log.
+      this.deps.logger.error({ err: error, executionId }, 'could not mint the key of a job run');
+      throw new DomainError('could not create the run’s API key (see the server log)');
+    }
   }
 
   /** The base URL runs are told to reach this server at (GRANARY_URL). */

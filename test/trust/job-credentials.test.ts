@@ -2,6 +2,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 
 // A COMMAND run talks to Granary with a key of its own: GRANARY_URL and GRANARY_API_KEY in its
@@ -234,5 +235,24 @@ describe('runJob(args:) reaches a command', () => {
     expect(withObject.logs).toContain('json {"day":"2026-01-02","dryRun":true}');
     const without = await waitFor(gql, await run(gql, 'echo'), ended);
     expect(without.logs).toContain('json undefined');
+  });
+});
+
+describe('GRANARY_URL', () => {
+  it('is GRANARY_PUBLIC_URL when set (a server behind a proxy)', async () => {
+    const proxied = await startTestServer({ env: { GRANARY_PUBLIC_URL: 'https://granary.example.com:8443/' } });
+    try {
+      const p = await proxied.newProject('public_url');
+      const gql: Gql = (q, v) => proxied.gql(q, v, p.key);
+      await createJob(gql, { name: 'where', type: 'COMMAND', config: { command: process.execPath, args: ['-e', `console.log('url ' + process.env.GRANARY_URL)`] } });
+      const done = await waitFor(gql, await run(gql, 'where'), ended);
+      expect(done.logs).toContain('url https://granary.example.com:8443');
+    } finally {
+      await proxied.close();
+    }
+  });
+
+  it('refuses a GRANARY_PUBLIC_URL that is not an http(s) URL, naming it', () => {
+    expect(() => loadConfig({ GRANARY_PUBLIC_URL: 'granary.example.com' })).toThrow(/GRANARY_PUBLIC_URL=.*http/);
   });
 });
