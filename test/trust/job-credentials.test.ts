@@ -205,10 +205,11 @@ describe('secrets in a COMMAND config', () => {
     expect(done.logs).toContain('plain visible');
   });
 
-  it('refuses a Granary key in env, and variables the runner sets', async () => {
+  it('refuses a Granary key in env or args, and variables the runner sets', async () => {
     const { gql } = await project('secret_bad');
     const cases: [Record<string, unknown>, string][] = [
       [{ command: 'true', env: { TOKEN: srv.adminKey } }, 'input.config.env.TOKEN'],
+      [{ command: 'true', args: ['--key', srv.adminKey] }, 'input.config.args.1'],
       [{ command: 'true', env: { GRANARY_API_KEY: 'x' } }, 'input.config.env.GRANARY_API_KEY'],
       [{ command: 'true', secretEnv: { GRANARY_URL: 'http://elsewhere' } }, 'input.config.secretEnv.GRANARY_URL'],
     ];
@@ -219,6 +220,19 @@ describe('secrets in a COMMAND config', () => {
       expect(JSON.stringify(res)).not.toContain(srv.adminKey);
     }
     expect((await gql(`{ jobs(first: 5) { edges { node { name } } } }`)).data.jobs.edges).toEqual([]);
+  });
+});
+
+describe('configs stored before keys in env were refused', () => {
+  it('read back with the key hidden', async () => {
+    const { gql, name } = await project('legacy');
+    const job = await createJob(gql, { name: 'old', type: 'COMMAND', config: { command: 'true' } });
+    const row = await srv.app.prisma.job.findFirstOrThrow({ where: { name: 'old', project: { name } } });
+    // As an older server stored it: the admin key in plain env and args.
+    await srv.app.prisma.job.update({ where: { id: row.id }, data: { config: { command: 'true', args: ['--key', srv.adminKey], env: { TOKEN: srv.adminKey, MODE: 'daily' } } } });
+    const res = await gql(`query($id: ID!) { node(id: $id) { ... on Job { config } } }`, { id: job.id });
+    expect(JSON.stringify(res)).not.toContain(srv.adminKey);
+    expect(res.data.node.config).toMatchObject({ args: ['--key', '***'], env: { TOKEN: '***', MODE: 'daily' } });
   });
 });
 

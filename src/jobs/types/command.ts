@@ -86,6 +86,11 @@ export const command: JobType<typeof config> = {
         }
       }
     }
+    c.args.forEach((arg, i) => {
+      if (API_KEY_PATTERN.test(arg)) {
+        throw ValidationError.at(['args', i], 'looks like a Granary API key: args are readable by every key of the project; put secrets in secretEnv, or use the run\'s own GRANARY_API_KEY');
+      }
+    });
     const scope = c.scope ?? 'WRITE';
     if (!grants(ctx.viewer.scopes, scope)) {
       throw ValidationError.at(['scope'], `the run key's scope ${scope} is above the scopes of the key creating the job`);
@@ -99,10 +104,12 @@ export const command: JobType<typeof config> = {
       const c = stored as Record<string, unknown>;
       const record = (value: unknown, f: (v: unknown) => unknown) =>
         value && typeof value === 'object' && !Array.isArray(value) ? Object.fromEntries(Object.entries(value).map(([k, v]) => [k, f(v)])) : value;
-      // env values holding a key (stored before such values were refused) are hidden as well.
+      // env values and args holding a key (stored before such values were refused) are hidden as well.
+      const hideKey = (v: unknown) => (typeof v === 'string' && API_KEY_PATTERN.test(v) ? REDACTED : v);
       return {
         ...c,
-        ...(c.env !== undefined ? { env: record(c.env, (v) => (typeof v === 'string' && API_KEY_PATTERN.test(v) ? REDACTED : v)) } : {}),
+        ...(Array.isArray(c.args) ? { args: c.args.map(hideKey) } : {}),
+        ...(c.env !== undefined ? { env: record(c.env, hideKey) } : {}),
         ...(c.secretEnv !== undefined ? { secretEnv: record(c.secretEnv, () => REDACTED) } : {}),
       };
     },
@@ -111,10 +118,10 @@ export const command: JobType<typeof config> = {
     const { command: file, cwd, env, secretEnv, timeoutSeconds } = ctx.config;
     ctx.signal.throwIfAborted();
     const inherited = Object.fromEntries(INHERITED.filter((k) => process.env[k] !== undefined).map((k) => [k, process.env[k]!]));
-    const runArgs = ctx.args;
-    const args = Array.isArray(runArgs) ? [...ctx.config.args, ...runArgs.map(String)] : ctx.config.args;
+    const given = ctx.args;
+    const args = Array.isArray(given) ? [...ctx.config.args, ...given.map(String)] : ctx.config.args;
     const granary: Record<string, string> = { GRANARY_EXECUTION_ID: ctx.executionId };
-    if (runArgs != null) granary.GRANARY_JOB_ARGS = JSON.stringify(runArgs);
+    if (given != null) granary.GRANARY_JOB_ARGS = JSON.stringify(given);
     if (ctx.credentials) {
       granary.GRANARY_API_KEY = ctx.credentials.apiKey;
       granary.GRANARY_URL = ctx.credentials.url;

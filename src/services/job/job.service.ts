@@ -243,6 +243,7 @@ export class JobService {
     const job = await this.get(viewer, name);
     const type = this.types.find(job.type);
     if (type) {
+      this.authorize(viewer, type, 'schedule');
       const parsed = type.config.safeParse(job.config);
       if (!parsed.success) throw ValidationError.at(['name'], `job ${name} has a config its type no longer accepts; recreate it`);
       await this.check(viewer, type, parsed.data, ['name'], `job ${name}'s config: `);
