@@ -258,10 +258,15 @@ export class JobRunner {
           if (controller.signal.aborted) final = 'KILLED';
         } catch (error) {
           final = controller.signal.aborted ? 'KILLED' : 'FAILED';
-          const message = error instanceof Error ? error.message : String(error);
           if (final === 'FAILED') {
-            reasonLine = `failed: ${message}`;
-            if (!(error instanceof DomainError)) logger.warn({ err: error, executionId, job: job.name }, 'job run failed');
+            // The log is readable by clients: only a domain error's message (it names their input)
+            // goes there; an unexpected one (store, engine, runtime) stays in the server log.
+            if (error instanceof DomainError) {
+              reasonLine = `failed: ${error.message}`;
+            } else {
+              reasonLine = `failed: an unexpected error (logged by the server with execution ${executionId})`;
+              logger.warn({ err: error, executionId, job: job.name }, 'job run failed');
+            }
           }
         }
         if (final === 'KILLED') reasonLine = abortLine(controller.signal.reason);

@@ -168,3 +168,45 @@ describe('runJob checks the args of a run', () => {
     expect(executions.data.jobs.edges.flatMap((e: any) => e.node.executions.edges)).toEqual([]);
   });
 });
+
+describe('a failed run’s log names no internals', () => {
+  async function waitEnded(gql: Gql, name: string) {
+    const run = await gql(`mutation { runJob(name: "${name}") { ... on RunJobPayload { execution { id } } } }`);
+    const id = run.data.runJob.execution.id;
+    const deadline = Date.now() + 15_000;
+    for (;;) {
+      const execution = (await gql(`query($id: ID!) { execution(id: $id) { finalStatus logs } }`, { id })).data.execution;
+      if (execution.finalStatus) return execution;
+      if (Date.now() > deadline) throw new Error(`never ended: ${JSON.stringify(execution)}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  it('a command that cannot start says so in the user’s terms', async () => {
+    const { gql } = await project('log_spawn');
+    await gql(CREATE_JOB, { input: { name: 'missing', type: 'COMMAND', config: { command: 'no-such-program-granary' } } });
+    const done = await waitEnded(gql, 'missing');
+    expect(done.finalStatus).toBe('FAILED');
+    expect(done.logs.at(-1)).toBe('failed: no-such-program-granary could not start: no such command');
+  });
+
+  it('an unexpected error (store, engine) stays in the server log', async () => {
+    const { gql } = await project('log_internal');
+    await objects(gql);
+    await gql(CREATE_JOB, { input: { name: 'nightly', type: 'TRAINING_DATASET', config: { featureView: { name: 'scores_view' } } } });
+    const datasets = srv.app.services.trainingDatasets;
+    const create = datasets.create;
+    // As a DuckDB I/O failure reads.
+    datasets.create = async () => {
+      throw new Error('IO Error: No files found that match the pattern "/var/lib/granary/offline/x/*.parquet"');
+    };
+    try {
+      const done = await waitEnded(gql, 'nightly');
+      expect(done.finalStatus).toBe('FAILED');
+      expect(JSON.stringify(done.logs)).not.toMatch(/IO Error|parquet|\/var\/lib/);
+      expect(done.logs.at(-1)).toMatch(/^failed: an unexpected error \(logged by the server/);
+    } finally {
+      datasets.create = create;
+    }
+  });
+});

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { z } from 'zod';
-import { ValidationError } from '../../errors.ts';
+import { DomainError, ValidationError } from '../../errors.ts';
 import { grants, SCOPES, type Scope } from '../../services/viewer.ts';
 import type { JobType } from '../job-type.ts';
 
@@ -145,12 +145,12 @@ export const command: JobType<typeof config> = {
     const timeout = timeoutSeconds ? setTimeout(() => terminate(`timed out after ${timeoutSeconds} s`), timeoutSeconds * 1000) : undefined;
     try {
       const { code, signal } = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve, reject) => {
-        child.once('error', reject);
+        child.once('error', (error: NodeJS.ErrnoException) => reject(startError(file, cwd, error)));
         child.once('close', (code, signal) => resolve({ code, signal }));
       });
       await Promise.all(lines);
-      if (reason) throw new Error(`${file} ${reason}${signal ? ` (${signal})` : ''}`);
-      if (code !== 0) throw new Error(`${file} exited with ${code === null ? `signal ${signal}` : `code ${code}`}`);
+      if (reason) throw new DomainError(`${file} ${reason}${signal ? ` (${signal})` : ''}`);
+      if (code !== 0) throw new DomainError(`${file} exited with ${code === null ? `signal ${signal}` : `code ${code}`}`);
       ctx.log(`${file} exited with code 0`);
     } finally {
       clearTimeout(timeout);
@@ -159,3 +159,10 @@ export const command: JobType<typeof config> = {
     }
   },
 };
+
+/** Why a command did not start, in the user's terms (the run's log is readable by clients). */
+function startError(file: string, cwd: string | null | undefined, error: NodeJS.ErrnoException): DomainError {
+  if (error.code === 'ENOENT') return new DomainError(`${file} could not start: no such command${cwd ? ` or working directory ${cwd}` : ''}`);
+  if (error.code === 'EACCES') return new DomainError(`${file} could not start: permission denied`);
+  return new DomainError(`${file} could not start${error.code ? ` (${error.code})` : ''}`);
+}

@@ -38,7 +38,7 @@ export function computeStatisticsJob(services: { readonly statistics: Pick<Stati
     async run(context) {
       const ref = context.config.featureGroup;
       const parsed = runArgs.safeParse(context.args);
-      if (!parsed.success) throw new Error(`invalid args: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'args'}: ${i.message}`).join('; ')}`);
+      if (!parsed.success) throw new ValidationError(`invalid args: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'args'}: ${i.message}`).join('; ')}`);
       const commitId = parsed.data?.commitId ?? null;
       const label = `${ref.name}${ref.version == null ? ' (latest version)' : ` version ${ref.version}`}`;
       context.signal.throwIfAborted();
