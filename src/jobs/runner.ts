@@ -14,6 +14,7 @@ import type { OnlineStore } from '../stores/online/online-store.ts';
 import { LIVE_STATES, type ExecutionState, type FinalState } from './execution-state.ts';
 import type { JobContext, JobType, RunCredentials } from './job-type.ts';
 import type { JobTypeRegistry } from './registry.ts';
+import { runKeyName } from './run-key.ts';
 
 export interface JobRunnerOptions {
   /** Executions run at once; more wait in the queue. */
@@ -422,11 +423,6 @@ function orphaned(execution: Pick<Execution, 'runner' | 'heartbeatAt'>, staleBef
     // EPERM: the process exists (another user's); only ESRCH means it is gone.
     return (error as NodeJS.ErrnoException).code === 'ESRCH';
   }
-}
-
-/** Name of the key of a run: listed by `apiKeys` (until revoked) as what it is. */
-export function runKeyName(jobName: string, executionId: string): string {
-  return `job:${jobName}#${executionId}`;
 }
 
 function abortLine(reason: unknown): string {

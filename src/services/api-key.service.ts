@@ -4,6 +4,7 @@ import { ForbiddenError, NotFoundError, UnauthenticatedError, ValidationError } 
 import type { Logger } from '../logger.ts';
 import type { MetadataClient } from '../stores/metadata/client.ts';
 import type { ApiKey } from '../generated/sqlite/client.ts';
+import { isRunKeyName } from '../jobs/run-key.ts';
 import type { RegistryEventsService } from './registry-events.service.ts';
 import { grants, highest, SCOPES, type Scope, type Viewer } from './viewer.ts';
 import { parseInput } from './validation.ts';
@@ -17,7 +18,12 @@ const CACHE_MS = 10_000;
 const TOUCH_MS = 60_000;
 
 const createInput = z.object({
-  name: z.string().trim().min(1, 'must not be empty').max(200),
+  name: z
+    .string()
+    .trim()
+    .min(1, 'must not be empty')
+    .max(200)
+    .refine((name) => !isRunKeyName(name), 'names like job:<job>#<execution> are reserved for the keys of job runs'),
   scopes: z.array(z.enum(SCOPES as [Scope, ...Scope[]])).min(1, 'give at least one scope'),
   project: z.string().trim().min(1).nullish(),
   expiresAt: z.date().nullish(),

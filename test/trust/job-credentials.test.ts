@@ -136,6 +136,28 @@ describe('run keys', () => {
     expect(Date.parse(key.expiresAt) - Date.parse(key.createdAt)).toBeLessThanOrEqual(130_000);
   });
 
+  it('a job a pipeline creates with its run key keeps running after that run ended', async () => {
+    const { gql } = await project('cred_child');
+    const script = `fetch(process.env.GRANARY_URL + '/graphql', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: 'Bearer ' + process.env.GRANARY_API_KEY },
+      body: JSON.stringify({ query: 'mutation { createJob(input: { name: "child", type: "COMMAND", config: { command: "true" } }) { __typename } }' }),
+    }).then((r) => r.json()).then((r) => console.log('created ' + r.data.createJob.__typename));`;
+    await createJob(gql, { name: 'parent', type: 'COMMAND', config: { command: process.execPath, args: ['-e', script], scope: 'ADMIN' } });
+    const parent = await waitFor(gql, await run(gql, 'parent'), ended);
+    expect(parent.logs, JSON.stringify(parent.logs)).toContain('created CreateJobPayload');
+    // The child acts for whoever owns the pipeline, not for the run's key (revoked by now).
+    expect((await gql(`{ job(name: "child") { createdBy } }`)).data.job.createdBy).toBe('test');
+    const child = await waitFor(gql, await run(gql, 'child'), ended);
+    expect(child.finalStatus, JSON.stringify(child.logs)).toBe('SUCCEEDED');
+  });
+
+  it('reserves run key names', async () => {
+    const { gql } = await project('cred_names');
+    const res = await gql(`mutation { createApiKey(input: { name: "job:nightly#0190", scopes: [READ] }) { __typename ... on ValidationError { issues { path } } } }`);
+    expect(res.data.createApiKey).toEqual({ __typename: 'ValidationError', issues: [{ path: ['input', 'name'] }] });
+  });
+
   it('refuses a run scope that is not a scope at createJob', async () => {
     const { gql } = await project('cred_scope');
     const res = await gql(CREATE_JOB, { input: { name: 'x', type: 'COMMAND', config: { command: 'true', scope: 'OWNER' } } });

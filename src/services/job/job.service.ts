@@ -8,6 +8,7 @@ import type { ExecutionTrigger } from '../../jobs/execution-state.ts';
 import type { JobCheckContext, JobType } from '../../jobs/job-type.ts';
 import type { JobTypeRegistry } from '../../jobs/registry.ts';
 import type { JobRunner } from '../../jobs/runner.ts';
+import { isRunKeyName } from '../../jobs/run-key.ts';
 import { nextRun, parseNewSchedule, type JobScheduler } from '../../jobs/scheduler.ts';
 import type { SecretBox } from '../../secret-box.ts';
 import type { MetadataClient } from '../../stores/metadata/client.ts';
@@ -92,7 +93,7 @@ export class JobService {
     }
     await this.check(viewer, type, config, ['input', 'config']);
     const stored = type.secrets ? type.secrets.seal(config, this.secrets) : config;
-    const createdBy = (await this.prisma.apiKey.findUnique({ where: { id: viewer.apiKeyId }, select: { name: true } }))?.name ?? '';
+    const { createdBy, apiKeyId } = await this.owner(viewer);
     let job: Job;
     try {
       job = await this.events.change(viewer.projectId, async (tx) => {
@@ -103,7 +104,7 @@ export class JobService {
             type: type.name,
             config: stored as Prisma.InputJsonValue,
             createdBy,
-            apiKeyId: viewer.apiKeyId,
+            apiKeyId,
             cron: schedule?.cron ?? null,
             startTime: schedule?.startTime ?? null,
             endTime: schedule?.endTime ?? null,
@@ -352,6 +353,22 @@ export class JobService {
       if (error instanceof DomainError) throw ValidationError.at(root, `${prefix}${error.message}`);
       throw error;
     }
+  }
+
+  /**
+   * Whose rights a new job runs with: the caller's key; for the key of a job run (revoked when the
+   * run ends, which would stop the new job) the key that created that run's job. The caller's own
+   * scopes were checked for the creation itself.
+   */
+  private async owner(viewer: Viewer): Promise<{ createdBy: string; apiKeyId: string | null }> {
+    const name = (await this.prisma.apiKey.findUnique({ where: { id: viewer.apiKeyId }, select: { name: true } }))?.name ?? '';
+    if (!isRunKeyName(name)) return { createdBy: name, apiKeyId: viewer.apiKeyId };
+    const parent = await this.prisma.execution.findFirst({
+      where: { id: name.slice(name.lastIndexOf('#') + 1), projectId: viewer.projectId },
+      select: { job: { select: { createdBy: true, apiKeyId: true } } },
+    });
+    if (!parent) throw new ForbiddenError('this job run has ended: its key cannot create jobs');
+    return parent.job;
   }
 
   /** A stored config as it was given (secrets opened), or null when it no longer parses or opens. */
