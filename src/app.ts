@@ -144,10 +144,12 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
       concurrency: config.jobs.concurrency,
       heartbeatMs: config.jobs.heartbeatSeconds * 1000,
       longRunningMs: config.jobs.longRunningSeconds * 1000,
+      publicUrl: config.publicUrl,
+      defaultUrl: localUrl(config.host, config.port),
     },
   );
   const scheduler = new JobScheduler(prisma, runner, logger);
-  const jobs = new JobService(prisma, events, pubsub, jobTypes, runner, scheduler);
+  const jobs = new JobService(prisma, events, pubsub, jobTypes, runner, scheduler, secrets, { featureGroups, featureViews, trainingDatasets });
   featureGroups.onCommitted(statisticsOnCommit(jobs));
   const services: Services = {
     events,
@@ -188,4 +190,10 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
       await prisma.$disconnect();
     },
   };
+}
+
+/** This server's URL from HOST and PORT, with a wildcard host reached on loopback. */
+function localUrl(host: string, port: number): string {
+  const reachable = host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '::1' : host;
+  return `http://${reachable.includes(':') ? `[${reachable}]` : reachable}:${port}`;
 }

@@ -12,6 +12,11 @@ export interface Config {
   readonly pubsubUrl: string | undefined;
   /** `redis://…` serves online features from Redis; undefined is SQLite in the data directory. */
   readonly onlineStoreUrl: string | undefined;
+  /**
+   * The URL clients reach this server at (GRANARY_PUBLIC_URL), given to COMMAND job runs as
+   * GRANARY_URL; undefined: the address the server listens on.
+   */
+  readonly publicUrl: string | undefined;
   readonly nodeEnv: 'development' | 'production' | 'test';
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   /** GraphiQL page on GET /graphql. Default: on unless production. */
@@ -93,6 +98,12 @@ const envSchema = z.object({
     .string()
     .regex(/^rediss?:\/\/.+/, 'must be a redis:// URL (leave it unset for SQLite in the data directory)')
     .optional(),
+  GRANARY_PUBLIC_URL: z
+    .string()
+    .trim()
+    .regex(/^https?:\/\/[^\s/]+(\/[^\s]*)?$/, 'must be an http:// or https:// URL (the server\'s base, without /graphql)')
+    .transform((v) => v.replace(/\/+$/, ''))
+    .optional(),
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),
   GRANARY_GRAPHIQL: flag.optional(),
@@ -151,6 +162,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     databaseUrl: e.DATABASE_URL,
     pubsubUrl: e.PUBSUB_URL,
     onlineStoreUrl: e.ONLINE_STORE_URL,
+    publicUrl: e.GRANARY_PUBLIC_URL,
     nodeEnv: e.NODE_ENV,
     logLevel: e.LOG_LEVEL ?? (e.NODE_ENV === 'test' ? 'silent' : 'info'),
     graphiql: e.GRANARY_GRAPHIQL ?? !production,

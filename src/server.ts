@@ -343,7 +343,11 @@ export function createGranaryServer(app: App, options: GranaryServerOptions = {}
           const address = http.address();
           const actual = typeof address === 'object' && address ? address.port : port;
           const shownHost = host.includes(':') ? `[${host}]` : host;
-          resolve(`http://${shownHost}:${actual}`);
+          const url = `http://${shownHost}:${actual}`;
+          // Job runs (COMMAND) reach the server here, unless GRANARY_PUBLIC_URL says otherwise.
+          const reachable = host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '[::1]' : shownHost;
+          app.services.jobs.useListenUrl(`http://${reachable}:${actual}`);
+          resolve(url);
         });
       });
     },

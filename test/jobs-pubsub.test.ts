@@ -20,7 +20,7 @@ describe('executionUpdated through Redis pub/sub', () => {
   it('delivers on one process the updates of a run on another', async () => {
     const { key } = await a.newProject('redis');
     const created = await a.gql(
-      `mutation { createJob(input: { name: "quick", type: "TRAINING_DATASET", config: { featureView: { name: "none" } } }) { __typename } }`,
+      `mutation { createJob(input: { name: "quick", type: "COMMAND", config: { command: "false" } }) { __typename } }`,
       undefined,
       key,
     );

@@ -36,7 +36,7 @@ describe('scheduled runs with two server processes', () => {
     const key = readFileSync(join(dataDir, 'admin.key'), 'utf8').trim();
 
     const created = await gqlAt(a.url, key, `mutation($input: CreateJobInput!) { createJob(input: $input) { __typename ... on Error { message } } }`, {
-      input: { name: 'tick', type: 'TRAINING_DATASET', config: { featureView: { name: 'absent' } }, schedule: { cron: '* * * * * *' } },
+      input: { name: 'tick', type: 'COMMAND', config: { command: 'false' }, schedule: { cron: '* * * * * *' } },
     });
     expect(created.data.createJob.__typename, JSON.stringify(created)).toBe('CreateJobPayload');
     const started = Date.now();
@@ -59,7 +59,7 @@ describe('scheduled runs with two server processes', () => {
     // Every second of the window ran (allowing for the first and last, and a loaded machine).
     expect(perTime.size).toBeGreaterThanOrEqual(Math.floor(elapsed) - 3);
     expect([...perTime.keys()].every((t) => t % 1000 === 0)).toBe(true);
-    // The view does not exist: every run ended FAILED, none was left behind.
+    // `false` exits 1: every run ended FAILED, none was left behind.
     expect(executions.every((e: any) => e.finalStatus === 'FAILED'), JSON.stringify(executions)).toBe(true);
   });
 });

@@ -131,8 +131,8 @@ describe('MATERIALIZE over graphql-ws', () => {
       type: 'MATERIALIZE',
       config: { featureGroup: { name: 'customers' }, startTime: '2026-01-01T00:00:00Z', endTime: '2026-02-01T00:00:00Z' },
     });
-    // Fails at once (no such view): cheap updates to tell when the subscription is live.
-    await createJob(gql, { name: 'probe', type: 'TRAINING_DATASET', config: { featureView: { name: 'none' } } });
+    // Fails at once (`false` exits 1): cheap updates to tell when the subscription is live.
+    await createJob(gql, { name: 'probe', type: 'COMMAND', config: { command: 'false' } });
     const client = wsClient(key);
     const events: any[] = [];
     const dispose = client.subscribe(
@@ -296,8 +296,9 @@ describe('executionUpdated over SSE', () => {
     const mine = await project('sse');
     const other = await project('sseother');
     for (const p of [mine, other]) {
-      await createJob(p.gql, { name: 'quick', type: 'TRAINING_DATASET', config: { featureView: { name: 'none' } } });
-      await createJob(p.gql, { name: 'unwatched', type: 'TRAINING_DATASET', config: { featureView: { name: 'none' } } });
+      // Fail at once (`false` exits 1). A config naming a missing view is refused at creation now.
+      await createJob(p.gql, { name: 'quick', type: 'COMMAND', config: { command: 'false' } });
+      await createJob(p.gql, { name: 'unwatched', type: 'COMMAND', config: { command: 'false' } });
     }
     const subscription = await sse(mine.key, 'quick');
     try {

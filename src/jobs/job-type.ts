@@ -1,6 +1,10 @@
 import type { z } from 'zod';
 import type { Services } from '../app.ts';
-import type { Viewer } from '../services/viewer.ts';
+import type { SecretBox } from '../secret-box.ts';
+import type { FeatureGroupService } from '../services/feature-group/feature-group.service.ts';
+import type { FeatureViewService } from '../services/feature-view/feature-view.service.ts';
+import type { TrainingDatasetService } from '../services/feature-view/training-dataset.service.ts';
+import type { Scope, Viewer } from '../services/viewer.ts';
 import type { OfflineStore } from '../stores/offline/offline-store.ts';
 import type { OnlineStore } from '../stores/online/online-store.ts';
 
@@ -28,11 +32,45 @@ export interface JobContext<Config = unknown> {
   readonly services: Services;
   /** The process's stores, for types that move data between them (MATERIALIZE). */
   readonly stores: { readonly offline: OfflineStore; readonly online: OnlineStore };
+  /**
+   * The run's own API key and the server's URL, for types with `credentials` (COMMAND); null for
+   * the others. The key is revoked when the run ends.
+   */
+  readonly credentials: RunCredentials | null;
+}
+
+/** What a run that talks to Granary over HTTP gets: a key of its own and where to send it. */
+export interface RunCredentials {
+  /** `gra_…` secret of a key named `job:<job>#<execution>`, scoped to the job's project. */
+  readonly apiKey: string;
+  /** The server's base URL (`http://host:port`; the GraphQL endpoint is `<url>/graphql`). */
+  readonly url: string;
+}
+
+/** What a type's `check` may read: the caller's objects, to see that the refs of a config exist. */
+export interface JobCheckContext {
+  readonly viewer: Viewer;
+  readonly featureGroups: Pick<FeatureGroupService, 'find'>;
+  readonly featureViews: Pick<FeatureViewService, 'find'>;
+  readonly trainingDatasets: Pick<TrainingDatasetService, 'check'>;
 }
 
 /**
- * A built-in job type (COMPUTE_STATISTICS, MATERIALIZE, TRAINING_DATASET, COMMAND). The runner
- * validates a job's config with `config` when the job is created, and calls `run` per execution:
+ * How a type keeps secrets of its config: sealed before the config is stored, opened before a run
+ * (and to compare definitions), redacted whenever the config is read back.
+ */
+export interface JobConfigSecrets<Config> {
+  seal(config: Config, box: SecretBox): Config;
+  /** Throws SecretBoxError when a sealed value does not open. */
+  open(config: Config, box: SecretBox): Config;
+  /** The config as clients may read it (any stored config, parsed or not). */
+  redact(config: unknown): unknown;
+}
+
+/**
+ * A built-in job type (COMPUTE_STATISTICS, MATERIALIZE, TRAINING_DATASET, COMMAND). The job service
+ * parses a job's config with `config` and checks it with `check` when the job is created (secrets
+ * sealed with `secrets` before it is stored); the runner parses it again and calls `run` per execution:
  * resolving means SUCCEEDED, throwing means FAILED (KILLED when the signal was aborted).
  */
 export interface JobType<Schema extends z.ZodType = z.ZodType> {
@@ -44,4 +82,19 @@ export interface JobType<Schema extends z.ZodType = z.ZodType> {
   /** Whether an execution left RUNNING by a killed process is resumed on start (else marked FAILED). */
   readonly resumable: boolean;
   run(context: JobContext<z.output<Schema>>): Promise<void>;
+  /**
+   * Checks a parsed config against the project when a job is created or scheduled: the objects it
+   * names exist, combinations hold. Throws a ValidationError whose issue paths are relative to the
+   * config (`["featureView"]`).
+   */
+  check?(config: z.output<Schema>, context: JobCheckContext): Promise<void>;
+  /** Schema of a run's `args` (`runJob(name, args)`), checked when the run is asked for; null args are always fine. */
+  readonly args?: z.ZodType;
+  /**
+   * The key a run gets (`JobContext.credentials`), from its config: its scope (capped by the
+   * creator's) and how long it may live at most; absent: runs get no key.
+   */
+  credentials?(config: z.output<Schema>): { readonly scope: Scope; readonly ttlSeconds: number };
+  /** How secrets in the config are sealed and hidden; absent: the config holds none. */
+  readonly secrets?: JobConfigSecrets<z.output<Schema>>;
 }

@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { encodeGlobalID } from '@pothos/plugin-relay';
 import { hostname } from 'node:os';
 import type { Services } from '../app.ts';
-import { DomainError } from '../errors.ts';
+import { DomainError, ForbiddenError } from '../errors.ts';
+import { SecretBoxError } from '../secret-box.ts';
 import type { Execution, Job, Prisma } from '../generated/sqlite/client.ts';
 import type { Logger } from '../logger.ts';
 import type { GranaryPubSub } from '../pubsub.ts';
@@ -11,8 +12,9 @@ import type { MetadataClient } from '../stores/metadata/client.ts';
 import type { OfflineStore } from '../stores/offline/offline-store.ts';
 import type { OnlineStore } from '../stores/online/online-store.ts';
 import { LIVE_STATES, type ExecutionState, type FinalState } from './execution-state.ts';
-import type { JobContext } from './job-type.ts';
+import type { JobContext, JobType, RunCredentials } from './job-type.ts';
 import type { JobTypeRegistry } from './registry.ts';
+import { runKeyName } from './run-key.ts';
 
 export interface JobRunnerOptions {
   /** Executions run at once; more wait in the queue. */
@@ -21,6 +23,10 @@ export interface JobRunnerOptions {
   readonly heartbeatMs: number;
   /** A run longer than this raises JOB_LONG_RUNNING, once. */
   readonly longRunningMs: number;
+  /** The server's URL as configured (GRANARY_PUBLIC_URL), given to runs as GRANARY_URL. */
+  readonly publicUrl?: string | undefined;
+  /** GRANARY_URL when none is configured and the server has not listened yet (from HOST and PORT). */
+  readonly defaultUrl: string;
 }
 
 export interface JobRunnerDeps {
@@ -68,6 +74,7 @@ export class JobRunner {
   private timer: NodeJS.Timeout | undefined;
   private ticking = false;
   private closed = false;
+  private listenUrl: string | null = null;
 
   constructor(
     private readonly deps: JobRunnerDeps,
@@ -200,6 +207,13 @@ export class JobRunner {
       if (!config.success) return await this.finishUnstarted(executionId, 'FAILED', `invalid config: ${config.error.issues.map((i) => i.message).join('; ')}`);
       const viewer = await this.viewerFor(job);
       if (typeof viewer === 'string') return await this.finishUnstarted(executionId, 'FAILED', viewer);
+      let opened: unknown;
+      try {
+        opened = type.secrets ? type.secrets.open(config.data, this.deps.services().secrets) : config.data;
+      } catch (error) {
+        if (!(error instanceof SecretBoxError)) throw error;
+        return await this.finishUnstarted(executionId, 'FAILED', `a secret of the job's config does not open: ${error.message}`);
+      }
 
       const startedAt = execution.startedAt ?? new Date();
       const marked = await prisma.execution.updateMany({
@@ -217,9 +231,10 @@ export class JobRunner {
       const logs = new LogBuffer((lines) => this.appendLogs(executionId, lines), logger);
       let resolveDone!: () => void;
       entry.done = new Promise<void>((resolve) => (resolveDone = resolve));
-      const context: JobContext = {
+      const context = (credentials: RunCredentials | null): JobContext => ({
         viewer,
-        config: config.data,
+        credentials,
+        config: opened,
         args: execution.args ?? null,
         executionId,
         signal: controller.signal,
@@ -235,25 +250,30 @@ export class JobRunner {
           const updated = await prisma.execution.updateMany({ where: { id: executionId, runner: this.processId, finalStatus: null }, data });
           if (updated.count > 0) this.publish(job.projectId, executionId, job.name, 'RUNNING');
         },
-      };
+      });
       try {
         let final: FinalState = 'SUCCEEDED';
         let reasonLine: string | null = null;
         try {
-          await type.run(context);
+          await type.run(context(await this.credentialsFor(type, opened, job, viewer, executionId)));
           if (controller.signal.aborted) final = 'KILLED';
         } catch (error) {
           final = controller.signal.aborted ? 'KILLED' : 'FAILED';
-          const message = error instanceof Error ? error.message : String(error);
           if (final === 'FAILED') {
-            reasonLine = `failed: ${message}`;
-            if (!(error instanceof DomainError)) logger.warn({ err: error, executionId, job: job.name }, 'job run failed');
+            // The log is readable by clients: only a domain error's message (it names their input)
+            // goes there; an unexpected one (store, engine, runtime) stays in the server log.
+            if (error instanceof DomainError) {
+              reasonLine = `failed: ${error.message}`;
+            } else {
+              reasonLine = `failed: an unexpected error (logged by the server with execution ${executionId})`;
+              logger.warn({ err: error, executionId, job: job.name }, 'job run failed');
+            }
           }
         }
         if (final === 'KILLED') reasonLine = abortLine(controller.signal.reason);
         if (reasonLine) logs.push(reasonLine);
         await logs.flush();
-        await this.finish(executionId, job.projectId, job.name, final, final === 'SUCCEEDED' ? 1 : undefined);
+        await this.finish(executionId, job.projectId, job.name, final, final === 'SUCCEEDED' ? 1 : undefined, Boolean(type.credentials));
       } finally {
         // Whatever happened, `stop` and `close` waiting on this run are released.
         this.running.delete(executionId);
@@ -277,16 +297,53 @@ export class JobRunner {
     return { apiKeyId: key.id, projectId: key.projectId, projectName: key.project.name, scopes, serverAdmin: false };
   }
 
-  /** Marks an execution that never ran (or whose process died) ended, with a log line. */
-  private async finishUnstarted(executionId: string, final: FinalState, line: string): Promise<void> {
-    const execution = await this.deps.prisma.execution.findUnique({ where: { id: executionId }, include: { job: { select: { name: true } } } });
-    if (!execution) return;
-    await this.appendLogs(executionId, [line]);
-    await this.finish(executionId, execution.projectId, execution.job.name, final);
+  /**
+   * The key of a run of a type with `credentials`: minted when the run starts, named
+   * `job:<job>#<execution>`, with the scope the config declares (a scope the creator's key lacks
+   * fails the run), expiring after the type's bound, and revoked when the run ends (`finish`). A
+   * resumed run's earlier key (of a process that died) is revoked first.
+   */
+  private async credentialsFor(type: JobType, config: unknown, job: Job, viewer: Viewer, executionId: string): Promise<RunCredentials | null> {
+    if (!type.credentials) return null;
+    const { scope, ttlSeconds } = type.credentials(config);
+    if (!grants(viewer.scopes, scope)) throw new ForbiddenError(`the run key's scope ${scope} is above the scopes of the key that created the job`);
+    const { apiKeys } = this.deps.services();
+    const name = runKeyName(job.name, executionId);
+    try {
+      await apiKeys.revokeNamed(job.projectId, name);
+      const { secret } = await apiKeys.mint(job.projectId, name, [scope], new Date(Date.now() + ttlSeconds * 1000));
+      return { apiKey: secret, url: this.serverUrl };
+    } catch (error) {
+      // The run's log is readable by clients: the database's message stays in the server log.
+      this.deps.logger.error({ err: error, executionId }, 'could not mint the key of a job run');
+      throw new DomainError('could not create the run’s API key (see the server log)');
+    }
   }
 
-  private async finish(executionId: string, projectId: string, jobName: string, final: FinalState, progress?: number): Promise<void> {
+  /** The base URL runs are told to reach this server at (GRANARY_URL). */
+  get serverUrl(): string {
+    return this.options.publicUrl ?? this.listenUrl ?? this.options.defaultUrl;
+  }
+
+  /** Records the URL the HTTP server listens on (used unless a public URL is configured). */
+  useListenUrl(url: string): void {
+    this.listenUrl = url;
+  }
+
+  /** Marks an execution that never ran (or whose process died) ended, with a log line. */
+  private async finishUnstarted(executionId: string, final: FinalState, line: string): Promise<void> {
+    const execution = await this.deps.prisma.execution.findUnique({ where: { id: executionId }, include: { job: { select: { name: true, type: true } } } });
+    if (!execution) return;
+    await this.appendLogs(executionId, [line]);
+    const credentials = Boolean(this.deps.types.find(execution.job.type)?.credentials);
+    await this.finish(executionId, execution.projectId, execution.job.name, final, undefined, credentials);
+  }
+
+  /** Ends an execution; a run that had a key (`credentials`) has it revoked, whatever the ending. */
+  private async finish(executionId: string, projectId: string, jobName: string, final: FinalState, progress?: number, credentials = false): Promise<void> {
     const { prisma } = this.deps;
+    // Revoked first: once a client sees the run ended, its key no longer works.
+    if (credentials) await this.revokeRunKey(projectId, jobName, executionId);
     const ended = await prisma.execution.updateMany({
       where: { id: executionId, runner: this.processId, finalStatus: null },
       data: { state: final, finalStatus: final, finishedAt: new Date(), ...(progress !== undefined ? { progress } : {}) },
@@ -300,6 +357,15 @@ export class JobRunner {
       message: `job ${jobName} ${final === 'SUCCEEDED' ? 'succeeded' : 'failed'}`,
       details: { executionId: encodeGlobalID('Execution', executionId), state: final },
     });
+  }
+
+  private async revokeRunKey(projectId: string, jobName: string, executionId: string): Promise<void> {
+    try {
+      await this.deps.services().apiKeys.revokeNamed(projectId, runKeyName(jobName, executionId));
+    } catch (error) {
+      // It still expires at its bound.
+      this.deps.logger.warn({ err: error, executionId }, 'could not revoke the key of a job run');
+    }
   }
 
   private async appendLogs(executionId: string, lines: readonly string[]): Promise<void> {

@@ -27,6 +27,21 @@ export function parseSchedule(schedule: ScheduleDefinition, path: readonly (stri
   }
 }
 
+/**
+ * `parseSchedule` for a pattern a client gives (createJob, scheduleJob): only 5 or 6 fields, as
+ * documented. croner also takes a 7th field (years) and nicknames; stored patterns keep working.
+ */
+export function parseNewSchedule(schedule: ScheduleDefinition, path: readonly (string | number)[] = ['cron']): Cron {
+  const fields = schedule.cron.trim().split(/\s+/).length;
+  if (fields !== 5 && fields !== 6) {
+    throw ValidationError.at(
+      path,
+      `invalid cron pattern ${JSON.stringify(schedule.cron)}: ${fields} fields; give 5 (minute hour day-of-month month day-of-week) or 6 (seconds first)`,
+    );
+  }
+  return parseSchedule(schedule, path);
+}
+
 /** The next run of a schedule after `from`, or null when there is none (window ended). */
 export function nextRun(schedule: ScheduleDefinition, from: Date = new Date()): Date | null {
   return parseSchedule(schedule).nextRun(from);

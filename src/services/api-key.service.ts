@@ -4,6 +4,7 @@ import { ForbiddenError, NotFoundError, UnauthenticatedError, ValidationError } 
 import type { Logger } from '../logger.ts';
 import type { MetadataClient } from '../stores/metadata/client.ts';
 import type { ApiKey } from '../generated/sqlite/client.ts';
+import { isRunKeyName } from '../jobs/run-key.ts';
 import type { RegistryEventsService } from './registry-events.service.ts';
 import { grants, highest, SCOPES, type Scope, type Viewer } from './viewer.ts';
 import { parseInput } from './validation.ts';
@@ -17,7 +18,12 @@ const CACHE_MS = 10_000;
 const TOUCH_MS = 60_000;
 
 const createInput = z.object({
-  name: z.string().trim().min(1, 'must not be empty').max(200),
+  name: z
+    .string()
+    .trim()
+    .min(1, 'must not be empty')
+    .max(200)
+    .refine((name) => !isRunKeyName(name), 'names like job:<job>#<execution> are reserved for the keys of job runs'),
   scopes: z.array(z.enum(SCOPES as [Scope, ...Scope[]])).min(1, 'give at least one scope'),
   project: z.string().trim().min(1).nullish(),
   expiresAt: z.date().nullish(),
@@ -92,6 +98,22 @@ export class ApiKeyService {
     });
     this.forget(apiKey.prefix);
     return apiKey;
+  }
+
+  /**
+   * Revokes every active key of a project with this name (the key of a job run, named
+   * `job:<job>#<execution>`, when the run ends). Needs no caller: the runner does it. Idempotent.
+   */
+  async revokeNamed(projectId: string, name: string): Promise<number> {
+    const keys = await this.prisma.apiKey.findMany({ where: { projectId, name, revokedAt: null }, select: { id: true, prefix: true } });
+    for (const key of keys) {
+      await this.events.change(projectId, async (tx) => {
+        const value = await tx.apiKey.update({ where: { id: key.id }, data: { revokedAt: new Date() } });
+        return { value, change: { kind: 'ApiKey', objectId: value.id, name: value.name, action: 'UPDATED' } };
+      });
+      this.forget(key.prefix);
+    }
+    return keys.length;
   }
 
   /** Drops a key from this process's cache (called on revocation, here or in another process). */

@@ -24,6 +24,7 @@ function context(viewer: Viewer, config: unknown) {
     executionId: 'test-execution',
     signal: new AbortController().signal,
     checkpoint: null,
+    credentials: null,
     log: (line) => logs.push(line),
     progress: async (fraction, message) => {
       progress.push([fraction, message]);

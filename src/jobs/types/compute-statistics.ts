@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import type { StatisticsService } from '../../services/statistics/statistics.service.ts';
+import { ValidationError } from '../../errors.ts';
 import type { JobType } from '../job-type.ts';
+import { refText } from './refs.ts';
 
 const config = z.strictObject({
   featureGroup: z.strictObject({
@@ -28,10 +30,15 @@ export function computeStatisticsJob(services: { readonly statistics: Pick<Stati
     config,
     scope: 'WRITE',
     resumable: false,
+    args: runArgs,
+    async check(c, ctx) {
+      const group = await ctx.featureGroups.find(ctx.viewer, c.featureGroup);
+      if (!group) throw ValidationError.at(['featureGroup'], `feature group ${refText(c.featureGroup)} not found in this project`);
+    },
     async run(context) {
       const ref = context.config.featureGroup;
       const parsed = runArgs.safeParse(context.args);
-      if (!parsed.success) throw new Error(`invalid args: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'args'}: ${i.message}`).join('; ')}`);
+      if (!parsed.success) throw new ValidationError(`invalid args: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'args'}: ${i.message}`).join('; ')}`);
       const commitId = parsed.data?.commitId ?? null;
       const label = `${ref.name}${ref.version == null ? ' (latest version)' : ` version ${ref.version}`}`;
       context.signal.throwIfAborted();

@@ -5,7 +5,7 @@ import { groupSchema } from '../../services/feature-group/definition.ts';
 import { commitRef } from '../../services/feature-group/feature-group.service.ts';
 import type { OnlineColumns } from '../../stores/online/online-store.ts';
 import type { JobType } from '../job-type.ts';
-import { isoTime, objectRef } from './refs.ts';
+import { isoTime, objectRef, refText } from './refs.ts';
 
 const config = z
   .object({
@@ -39,11 +39,18 @@ export const materialize: JobType<typeof config> = {
   config,
   scope: 'WRITE',
   resumable: true,
+  async check(c, ctx) {
+    const group = await ctx.featureGroups.find(ctx.viewer, c.featureGroup);
+    if (!group) throw ValidationError.at(['featureGroup'], `feature group ${refText(c.featureGroup)} not found in this project`);
+    if (!group.onlineEnabled) throw ValidationError.at(['featureGroup'], `feature group ${group.name} version ${group.version} is not online enabled`);
+    const schema = groupSchema(group);
+    eventTimeWindow(c.startTime, c.endTime, schema.eventTime, schema.features);
+  },
   async run(ctx) {
     const { featureGroups } = ctx.services;
     const { offline, online } = ctx.stores;
     const group = await featureGroups.get(ctx.viewer, ctx.config.featureGroup);
-    if (!group.onlineEnabled) throw ValidationError.at(['config', 'featureGroup'], `feature group ${group.name} version ${group.version} is not online enabled`);
+    if (!group.onlineEnabled) throw ValidationError.at(['featureGroup'], `feature group ${group.name} version ${group.version} is not online enabled`);
     const schema = groupSchema(group);
     const window = eventTimeWindow(ctx.config.startTime, ctx.config.endTime, schema.eventTime, schema.features);
     if (group.dataSourceId !== null) {
@@ -110,7 +117,7 @@ function eventTimeWindow(
   if (!startTime && !endTime) return null;
   const type = features.find((f) => f.name === eventTime)?.type;
   if (!eventTime || (type !== 'TIMESTAMP' && type !== 'DATE')) {
-    throw ValidationError.at(['config', 'startTime'], 'an event-time window needs a feature group with a TIMESTAMP or DATE event time');
+    throw ValidationError.at(['startTime'], 'an event-time window needs a feature group with a TIMESTAMP or DATE event time');
   }
   const micros = (iso: string | null | undefined) => (iso ? Date.parse(iso) * 1000 : null);
   return { from: micros(startTime), to: micros(endTime) };

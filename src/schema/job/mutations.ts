@@ -18,7 +18,11 @@ const CreateJobInput = builder.inputType('CreateJobInput', {
   fields: (t) => ({
     name: t.string({ required: true, description: 'Lower-case name: letters, digits and _, unique in the project.' }),
     type: t.string({ required: true, description: 'A job type from `jobTypes` (MATERIALIZE, TRAINING_DATASET, COMMAND, …).' }),
-    config: t.field({ type: 'JSON', description: 'The type’s configuration (see `jobTypes`); checked when the job is created.' }),
+    config: t.field({
+      type: 'JSON',
+      description:
+        'The type’s configuration (see `jobTypes`), checked when the job is created: the objects it names exist in the project, ranges hold. Errors name `input.config.<field>`.',
+    }),
     schedule: t.field({ type: JobScheduleInput, description: 'Run on a cron schedule as well as on demand.' }),
   }),
 });
@@ -71,7 +75,11 @@ builder.mutationField('runJob', (t) =>
     errors: { types: [NotFoundError, ForbiddenError, ValidationError] },
     args: {
       name: t.arg.string({ required: true, description: 'Job name.' }),
-      args: t.arg({ type: 'JSON', description: 'Arguments of this run, handed to the job.' }),
+      args: t.arg({
+        type: 'JSON',
+        description:
+          'Arguments of this run, checked by the job’s type (a ValidationError at `args` otherwise). COMMAND: `GRANARY_JOB_ARGS` (JSON text), and an array of strings is appended to the command’s arguments; COMPUTE_STATISTICS: `{ commitId }`.',
+      }),
     },
     resolve: async (_root, args, ctx) => ({ execution: await ctx.services.jobs.run(ctx.viewer, args.name, args.args) }),
   }),

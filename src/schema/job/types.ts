@@ -69,7 +69,11 @@ export const JobObject = builder.prismaNode('Job', {
   fields: (t) => ({
     name: t.exposeString('name', { description: 'Name, unique in the project.' }),
     type: t.exposeString('type', { description: 'Job type (see `jobTypes`).' }),
-    config: t.field({ type: 'JSON', description: 'Configuration, as the type’s schema parsed it.', resolve: (j) => j.config }),
+    config: t.field({
+      type: 'JSON',
+      description: 'Configuration, as the type’s schema parsed it; secret values (COMMAND `secretEnv`) read as "***".',
+      resolve: (j, _args, ctx) => ctx.services.jobs.config(j),
+    }),
     schedule: t.field({
       type: JobScheduleRef,
       nullable: true,

@@ -71,6 +71,16 @@ export class TrainingDatasetService {
     private readonly external: ExternalGroupService | null = null,
   ) {}
 
+  /**
+   * Checks what `create` would refuse before reading any data (input ranges, split and windows, the
+   * view exists), so a job that creates the dataset later is refused when it is defined.
+   */
+  async check(viewer: Viewer, ref: FeatureViewRef, raw: CreateTrainingDatasetInput): Promise<void> {
+    const input = parseInput(createInput, raw);
+    const view = await this.views.get(viewer, ref);
+    splitSpec(input, definitionOf(view).query);
+  }
+
   /** Creates the next training dataset version of a view: split, fit on train, write per split. */
   async create(viewer: Viewer, ref: FeatureViewRef, raw: CreateTrainingDatasetInput): Promise<TrainingDataset> {
     const input = parseInput(createInput, raw);

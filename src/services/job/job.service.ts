@@ -1,14 +1,16 @@
 import { isDeepStrictEqual } from 'node:util';
 import { decodeGlobalID } from '@pothos/plugin-relay';
 import { z } from 'zod';
-import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../../errors.ts';
+import { ConflictError, DomainError, ForbiddenError, NotFoundError, ValidationError } from '../../errors.ts';
 import type { Execution, Job, Prisma } from '../../generated/sqlite/client.ts';
 import type { GranaryPubSub } from '../../pubsub.ts';
 import type { ExecutionTrigger } from '../../jobs/execution-state.ts';
-import type { JobType } from '../../jobs/job-type.ts';
+import type { JobCheckContext, JobType } from '../../jobs/job-type.ts';
 import type { JobTypeRegistry } from '../../jobs/registry.ts';
 import type { JobRunner } from '../../jobs/runner.ts';
-import { nextRun, parseSchedule, type JobScheduler } from '../../jobs/scheduler.ts';
+import { isRunKeyName } from '../../jobs/run-key.ts';
+import { nextRun, parseNewSchedule, type JobScheduler } from '../../jobs/scheduler.ts';
+import type { SecretBox } from '../../secret-box.ts';
 import type { MetadataClient } from '../../stores/metadata/client.ts';
 import { OBJECT_NAME } from '../feature-group/definition.ts';
 import type { RegistryChange, RegistryEventsService } from '../registry-events.service.ts';
@@ -48,8 +50,11 @@ const STOP_WAIT_MS = 3000;
 /**
  * Jobs and their executions: creation and deletion (registry events of kind `Job`), manual runs,
  * stops, schedules, and the queries behind `job`, `jobs` and `execution`. Each type's config is
- * validated by its schema when the job is created; types needing ADMIN (COMMAND) refuse other keys
- * for create, run and delete.
+ * validated by its schema and checked against the project (`JobType.check`: the objects it names
+ * exist, ranges hold) when the job is created, and checked again when it is scheduled; a run's
+ * args by the type's `args` schema when the run is asked for. Secrets of a config are sealed
+ * before it is stored and redacted when it is read (`config`). Types needing ADMIN (COMMAND)
+ * refuse other keys for create, run and delete.
  */
 export class JobService {
   constructor(
@@ -59,6 +64,9 @@ export class JobService {
     readonly types: JobTypeRegistry,
     private readonly runner: JobRunner,
     private readonly scheduler: JobScheduler,
+    private readonly secrets: SecretBox,
+    /** What types' `check` reads (the caller's groups, views, training-dataset rules). */
+    private readonly checks: Omit<JobCheckContext, 'viewer'>,
   ) {}
 
   /**
@@ -71,12 +79,12 @@ export class JobService {
     this.authorize(viewer, type, 'create');
     const config = parseConfig(type, input.config ?? {});
     const schedule = input.schedule ?? null;
-    if (schedule) parseSchedule(schedule, ['input', 'schedule', 'cron']);
+    if (schedule) parseNewSchedule(schedule, ['input', 'schedule', 'cron']);
     const existing = await this.prisma.job.findUnique({ where: { projectId_name: { projectId: viewer.projectId, name: input.name } } });
     if (existing) {
       const same =
         existing.type === type.name &&
-        isDeepStrictEqual(existing.config, config) &&
+        isDeepStrictEqual(this.openStored(type, existing.config), config) &&
         existing.cron === (schedule?.cron ?? null) &&
         sameTime(existing.startTime, schedule?.startTime) &&
         sameTime(existing.endTime, schedule?.endTime) &&
@@ -84,7 +92,9 @@ export class JobService {
       if (same) return existing;
       throw new ConflictError(`job ${input.name} exists with another definition`);
     }
-    const createdBy = (await this.prisma.apiKey.findUnique({ where: { id: viewer.apiKeyId }, select: { name: true } }))?.name ?? '';
+    await this.check(viewer, type, config, ['input', 'config']);
+    const stored = type.secrets ? type.secrets.seal(config, this.secrets) : config;
+    const { createdBy, apiKeyId } = await this.owner(viewer);
     let job: Job;
     try {
       job = await this.events.change(viewer.projectId, async (tx) => {
@@ -93,9 +103,9 @@ export class JobService {
             projectId: viewer.projectId,
             name: input.name,
             type: type.name,
-            config: config as Prisma.InputJsonValue,
+            config: stored as Prisma.InputJsonValue,
             createdBy,
-            apiKeyId: viewer.apiKeyId,
+            apiKeyId,
             cron: schedule?.cron ?? null,
             startTime: schedule?.startTime ?? null,
             endTime: schedule?.endTime ?? null,
@@ -119,6 +129,17 @@ export class JobService {
    */
   recover(): Promise<{ failed: number; resumed: number }> {
     return this.runner.recoverOrphans();
+  }
+
+  /** A job's config as clients read it: secrets redacted. */
+  config(job: Pick<Job, 'type' | 'config'>): unknown {
+    const secrets = this.types.find(job.type)?.secrets;
+    return secrets ? secrets.redact(job.config) : job.config;
+  }
+
+  /** Records the URL the HTTP server listens on: runs reach the server there (GRANARY_URL) unless GRANARY_PUBLIC_URL is set. */
+  useListenUrl(url: string): void {
+    this.runner.useListenUrl(url);
   }
 
   /** Starts the runner's heartbeat and the scheduler. */
@@ -163,6 +184,7 @@ export class JobService {
   private async startRun(viewer: Viewer, job: Job, args: unknown, trigger: ExecutionTrigger): Promise<Execution> {
     const type = this.types.get(job.type, ['name']);
     this.authorize(viewer, type, 'run');
+    if (args != null && type.args) parseInput(type.args, args, 'args');
     const execution = await this.prisma.execution.create({
       data: {
         jobId: job.id,
@@ -219,7 +241,16 @@ export class JobService {
   /** Sets (or replaces) a job's schedule; it is active (not paused) afterwards. */
   async schedule(viewer: Viewer, name: string, raw: ScheduleInput): Promise<Job> {
     const schedule = parseInput(scheduleInput, raw, 'schedule');
-    parseSchedule(schedule, ['cron']);
+    parseNewSchedule(schedule, ['cron']);
+    // A job whose objects are gone since it was created would fail at its first scheduled time.
+    const job = await this.get(viewer, name);
+    const type = this.types.find(job.type);
+    if (type) {
+      this.authorize(viewer, type, 'schedule');
+      const parsed = type.config.safeParse(job.config);
+      if (!parsed.success) throw ValidationError.at(['name'], `job ${name} has a config its type no longer accepts; recreate it`);
+      await this.check(viewer, type, parsed.data, ['name'], `job ${name}'s config: `);
+    }
     return this.updateSchedule(viewer, name, {
       cron: schedule.cron,
       startTime: schedule.startTime ?? null,
@@ -302,6 +333,55 @@ export class JobService {
     });
     await this.scheduler.reload();
     return updated;
+  }
+
+  /**
+   * Runs the type's `check`; its issues are re-rooted at `root` (`input.config.featureView`), and
+   * any other domain error becomes a ValidationError there.
+   */
+  private async check(viewer: Viewer, type: JobType, config: unknown, root: readonly (string | number)[], prefix = ''): Promise<void> {
+    if (!type.check) return;
+    try {
+      await type.check(config, { viewer, ...this.checks });
+    } catch (error) {
+      if (error instanceof ValidationError) {
+        // Under `name` (scheduleJob) every issue is the job's; else each names its config field.
+        const issues = error.issues.map((i) => ({ path: root[0] === 'name' ? root : [...root, ...i.path], message: `${prefix}${i.message}` }));
+        throw new ValidationError(
+          `invalid ${type.name} config: ${error.issues.map((i) => `${i.path.join('.') || 'config'}: ${i.message}`).join('; ')}`,
+          issues,
+        );
+      }
+      if (error instanceof DomainError) throw ValidationError.at(root, `${prefix}${error.message}`);
+      throw error;
+    }
+  }
+
+  /**
+   * Whose rights a new job runs with: the caller's key; for the key of a job run (revoked when the
+   * run ends, which would stop the new job) the key that created that run's job. The caller's own
+   * scopes were checked for the creation itself.
+   */
+  private async owner(viewer: Viewer): Promise<{ createdBy: string; apiKeyId: string | null }> {
+    const name = (await this.prisma.apiKey.findUnique({ where: { id: viewer.apiKeyId }, select: { name: true } }))?.name ?? '';
+    if (!isRunKeyName(name)) return { createdBy: name, apiKeyId: viewer.apiKeyId };
+    const parent = await this.prisma.execution.findFirst({
+      where: { id: name.slice(name.lastIndexOf('#') + 1), projectId: viewer.projectId },
+      select: { job: { select: { createdBy: true, apiKeyId: true } } },
+    });
+    if (!parent) throw new ForbiddenError('this job run has ended: its key cannot create jobs');
+    return parent.job;
+  }
+
+  /** A stored config as it was given (secrets opened), or null when it no longer parses or opens. */
+  private openStored(type: JobType, stored: unknown): unknown {
+    const parsed = type.config.safeParse(stored);
+    if (!parsed.success) return null;
+    try {
+      return type.secrets ? type.secrets.open(parsed.data, this.secrets) : parsed.data;
+    } catch {
+      return null;
+    }
   }
 
   private authorize(viewer: Viewer, type: JobType, action: string): void {
