@@ -4,10 +4,11 @@ import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
 import { RequestCache } from '@pothos/plugin-scope-auth';
 import { GraphQLError, NoSchemaIntrospectionCustomRule, type ExecutionArgs, type ExecutionResult } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
-import { createYoga, isAsyncIterable, maskError as yogaMaskError, type Plugin, type YogaServerInstance } from 'graphql-yoga';
+import { createYoga, isAsyncIterable, maskError as yogaMaskError, type Plugin, type YogaLogger, type YogaServerInstance } from 'graphql-yoga';
 import { WebSocketServer } from 'ws';
 import { join } from 'node:path';
 import type { App } from './app.ts';
+import type { Logger } from './logger.ts';
 import { useDiskUploads, useLimitNonUploadBodySize } from './uploads.ts';
 import type { Context } from './context.ts';
 import {
@@ -156,6 +157,36 @@ function useNoIntrospection(): Plugin {
   };
 }
 
+/** The domain error behind what yoga reports, if any: a caller's mistake, not a server failure. */
+function domainErrorOf(value: unknown): DomainError | undefined {
+  if (value instanceof DomainError) return value;
+  if (value instanceof GraphQLError && value.originalError instanceof DomainError) return value.originalError;
+  return undefined;
+}
+
+/**
+ * Yoga's log calls on the app's logger. Yoga logs at `error` every error the mask replaces, typed
+ * domain errors included: those are the caller's mistakes (a bad id, a missing object, a refused
+ * scope), logged at `info` with their type and message and no stack. Only unexpected failures are
+ * logged as errors, with their stack.
+ */
+function yogaLogging(logger: Logger): YogaLogger {
+  const one = (args: unknown[]) => (args.length === 1 ? args[0] : args);
+  return {
+    debug: (...args) => logger.debug(one(args)),
+    info: (...args) => logger.info(one(args)),
+    warn: (...args) => logger.warn(one(args)),
+    error: (...args) => {
+      const domain = args.length === 1 ? domainErrorOf(args[0]) : undefined;
+      if (domain) logger.info({ error: { type: domain.name, code: codeOf(domain).code, message: domain.message } }, 'request refused');
+      else if (args.length === 1 && args[0] instanceof Error) {
+        const error = args[0];
+        logger.error({ err: error instanceof GraphQLError && error.originalError ? error.originalError : error }, 'unexpected error');
+      } else logger.error(one(args));
+    },
+  };
+}
+
 function isLoopback(address: string | undefined): boolean {
   return !!address && (address === '::1' || address.startsWith('127.') || address.startsWith('::ffff:127.'));
 }
@@ -173,12 +204,7 @@ export function createGranaryServer(app: App, options: GranaryServerOptions = {}
     landingPage: false,
     // Multipart uploads are bounded per file by useDiskUploads; yoga's limit would count them whole.
     maxRequestBodySize: false,
-    logging: {
-      debug: (...args) => logger.debug(args.length === 1 ? args[0] : args),
-      info: (...args) => logger.info(args.length === 1 ? args[0] : args),
-      warn: (...args) => logger.warn(args.length === 1 ? args[0] : args),
-      error: (...args) => logger.error(args.length === 1 ? args[0] : args),
-    },
+    logging: yogaLogging(logger),
     graphiql: config.graphiql
       ? (_request, serverContext) => ({
           title: 'Granary',
@@ -206,7 +232,7 @@ export function createGranaryServer(app: App, options: GranaryServerOptions = {}
             },
           });
         }
-        if (!(error instanceof GraphQLError) || error.originalError) logger.error({ err: original }, 'unexpected error');
+        // Yoga logs every error this masks (see yogaLogging): not logged here too.
         return yogaMaskError(error, message, isDev);
       },
     },
