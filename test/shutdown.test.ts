@@ -163,7 +163,6 @@ describe('granary serve, first start', () => {
 describe('granary serve, second start', () => {
   it('keeps the key, does not print it again, and still accepts it', async () => {
     second = await spawnServer(dataDir);
-    console.info(`second start: URL printed after ${Math.round(second.startedMs)} ms`);
     expect(readFileSync(join(dataDir, 'admin.key'), 'utf8').trim()).toBe(adminKey);
     expect((await viewer(second.url, adminKey)).body.data.viewer.project.name).toBe('default');
     expect(second.stdout()).not.toContain(adminKey);
