@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
 import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
 import { RequestCache } from '@pothos/plugin-scope-auth';
-import { GraphQLError, NoSchemaIntrospectionCustomRule, type ExecutionArgs, type ExecutionResult } from 'graphql';
+import { GraphQLError, NoSchemaIntrospectionCustomRule, type DocumentNode, type ExecutionArgs, type ExecutionResult } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { createYoga, isAsyncIterable, maskError as yogaMaskError, type Plugin, type YogaLogger, type YogaServerInstance } from 'graphql-yoga';
 import { WebSocketServer } from 'ws';
@@ -21,6 +21,8 @@ import {
   ValidationError,
 } from './errors.ts';
 import { useCompiledQueries } from './http/compiled-queries.ts';
+import { useMaxDocumentBytes } from './http/document-limits.ts';
+import { PREFLIGHT_HEADER, useGraphQLRequestForms } from './http/request-forms.ts';
 import { createFilesHandler, FILES_PREFIX } from './http/files.ts';
 import { createGraphQLFastPath, type AuthOutcome, type GraphQLFastPath } from './http/graphql-fast-path.ts';
 import { GRAPHIQL_ASSETS_PATH, renderGraphiQL, serveGraphiQLAsset } from './graphiql.ts';
@@ -187,6 +189,30 @@ function yogaLogging(logger: Logger): YogaLogger {
   };
 }
 
+/**
+ * The depth of graphql-js's `getIntrospectionQuery()` (all options on), which GraphiQL sends to
+ * load the schema: its `TypeRef` fragment nests `ofType` nine levels under `__schema { types }`.
+ */
+export const INTROSPECTION_QUERY_DEPTH = 21;
+
+/**
+ * Where introspection is allowed, bounds its depth too: armor's depth limit skips everything
+ * under `__schema`, where `ofType { ofType { … } }` nests without end. Introspection may go as deep
+ * as GraphiQL's own query (or the configured limit, when higher); other selections keep the
+ * configured limit (armor's rule).
+ */
+function useIntrospectionDepthLimit(maxDepth: number): Plugin {
+  const off = { enabled: false };
+  return EnvelopArmorPlugin({
+    maxDepth: { n: Math.max(maxDepth, INTROSPECTION_QUERY_DEPTH), ignoreIntrospection: false },
+    blockFieldSuggestion: off,
+    costLimit: off,
+    maxAliases: off,
+    maxDirectives: off,
+    maxTokens: off,
+  });
+}
+
 function isLoopback(address: string | undefined): boolean {
   return !!address && (address === '::1' || address.startsWith('127.') || address.startsWith('::ffff:127.'));
 }
@@ -242,9 +268,12 @@ export function createGranaryServer(app: App, options: GranaryServerOptions = {}
       return { viewer: resolved, services: app.services, prisma: app.prisma };
     },
     plugins: [
-      // Keys travel only in the Authorization header (never cookies), which a cross-site form or
-      // simple request cannot set; the plugin also refuses such requests outright.
-      useCSRFPrevention({ requestHeaders: ['authorization', 'x-graphql-yoga-csrf'] }),
+      // Only JSON POSTs, GETs and multipart uploads with a preflight header: nothing a cross-site
+      // form can send. Keys travel only in the Authorization header (never cookies), which a
+      // cross-site page cannot set without a preflight either; a GET must carry it (or the
+      // preflight header), so yoga's CSRF check refuses a bare cross-site GET outright.
+      useGraphQLRequestForms(),
+      useCSRFPrevention({ requestHeaders: ['authorization', PREFLIGHT_HEADER] }),
       // Authenticate next: before a multipart body (possibly gigabytes) is spooled to disk.
       useApiKeyAuth(app, viewers, authenticated),
       useDiskUploads({
@@ -253,15 +282,20 @@ export function createGranaryServer(app: App, options: GranaryServerOptions = {}
         maxFiles: 20,
       }),
       useLimitNonUploadBodySize(config.limits.maxBodyBytes),
+      // Before the token limit, which would tokenize a document of any size first.
+      useMaxDocumentBytes(config.limits.maxDocumentBytes),
       EnvelopArmorPlugin({
+        // Introspection counts too (armor would skip `__schema`), up to the depth of the
+        // introspection query GraphiQL sends: see useIntrospectionDepthLimit.
         maxDepth: { n: config.limits.maxDepth },
-        maxAliases: { n: config.limits.maxAliases },
+        // Every alias counts, `__typename` ones too (armor would skip them: 1 000 of them ran).
+        maxAliases: { n: config.limits.maxAliases, allowList: [] },
         costLimit: { maxCost: config.limits.maxCost },
         maxTokens: { n: config.limits.maxTokens },
         maxDirectives: { n: 50 },
         blockFieldSuggestion: { enabled: !config.introspection },
       }),
-      ...(config.introspection ? [] : [useNoIntrospection()]),
+      ...(config.introspection ? [useIntrospectionDepthLimit(config.limits.maxDepth)] : [useNoIntrospection()]),
       useCompiledQueries(logger),
       useReleaseScopeCache(),
       useCompleteSubscriptionsOn(shutdown.signal),
@@ -335,7 +369,14 @@ export function createGranaryServer(app: App, options: GranaryServerOptions = {}
           viewer: ctx.extra.viewer,
           params,
         });
-        const document = enveloped.parse(params.query);
+        let document: DocumentNode;
+        try {
+          document = enveloped.parse(params.query);
+        } catch (error) {
+          // A syntax error or a limit (document size, tokens): an error message, not a closed socket.
+          if (error instanceof GraphQLError) return [error];
+          throw error;
+        }
         const errors = enveloped.validate(enveloped.schema, document);
         if (errors.length > 0) return errors;
         const args: ExecutionArgs = {
