@@ -22,6 +22,7 @@ import {
 } from './errors.ts';
 import { useCompiledQueries } from './http/compiled-queries.ts';
 import { useMaxDocumentBytes } from './http/document-limits.ts';
+import { KeySessions } from './http/key-sessions.ts';
 import { PREFLIGHT_HEADER, useGraphQLRequestForms } from './http/request-forms.ts';
 import { createFilesHandler, FILES_PREFIX } from './http/files.ts';
 import { createGraphQLFastPath, type AuthOutcome, type GraphQLFastPath } from './http/graphql-fast-path.ts';
@@ -37,6 +38,11 @@ type InitialContext = { request: Request; viewer?: Viewer };
 export interface GranaryServerOptions {
   /** The first-start admin secret, pre-filled in GraphiQL for loopback clients only. */
   readonly adminKey?: string | undefined;
+  /**
+   * How often the keys of open subscriptions are read again (default 10 s, the time a key stays
+   * cached for HTTP): the bound on ending them when a revocation message was missed.
+   */
+  readonly keyRecheckMs?: number;
 }
 
 export interface GranaryServer {
@@ -86,43 +92,62 @@ function useApiKeyAuth(app: App, viewers: WeakMap<Request, Viewer>, authenticate
 }
 
 /**
- * Completes every live subscription once `signal` aborts, so on shutdown an SSE stream ends with
- * its `complete` event instead of holding the server until the grace period cuts it.
+ * Ends every live subscription (graphql-ws and SSE alike) when its key is revoked or expires (an
+ * UNAUTHENTICATED error, then the end of the stream) and, once `shutdown` aborts, completes it, so
+ * on shutdown an SSE stream ends with its `complete` event instead of holding the server until the
+ * grace period cuts it.
  */
-function useCompleteSubscriptionsOn(signal: AbortSignal): Plugin {
+function useEndSubscriptions(shutdown: AbortSignal, sessions: KeySessions): Plugin {
   return {
     onSubscribe: () => ({
-      onSubscribeResult({ result, setResult }) {
+      onSubscribeResult({ args, result, setResult }) {
         if (!isAsyncIterable(result)) return;
         const iterator = result[Symbol.asyncIterator]();
+        const viewer = (args.contextValue as Partial<Context>).viewer;
+        const keyEnded = new AbortController();
+        const release = viewer ? sessions.open(viewer, (reason) => keyEnded.abort(reason)) : () => {};
+        const signal = AbortSignal.any([shutdown, keyEnded.signal]);
+        let finished = false;
         const finish = (): Promise<IteratorResult<ExecutionResult>> => {
-          // Not awaited: a source suspended in `for await` only returns on its next event.
-          void Promise.resolve(iterator.return?.()).catch(() => {});
+          if (!finished) {
+            finished = true;
+            release();
+            // Not awaited: a source suspended in `for await` only returns on its next event.
+            void Promise.resolve(iterator.return?.()).catch(() => {});
+          }
           return Promise.resolve({ done: true, value: undefined });
         };
-        const completing: AsyncIterableIterator<ExecutionResult> = {
+        // The key's end is told once, as an error event, before the stream ends.
+        const end = (): Promise<IteratorResult<ExecutionResult>> => {
+          if (finished || !keyEnded.signal.aborted) return finish();
+          void finish();
+          return Promise.resolve({ done: false, value: { errors: [unauthenticated(String(keyEnded.signal.reason))] } });
+        };
+        const ending: AsyncIterableIterator<ExecutionResult> = {
           next: () =>
-            signal.aborted
-              ? finish()
+            signal.aborted || finished
+              ? end()
               : new Promise((resolve, reject) => {
                   // One listener per pending `next`, removed when it settles, so none pile up.
-                  const onAbort = () => resolve(finish());
+                  const onAbort = () => resolve(end());
                   signal.addEventListener('abort', onAbort, { once: true });
                   iterator.next().then(
                     (step) => {
                       signal.removeEventListener('abort', onAbort);
+                      if (step.done) release();
                       resolve(step);
                     },
                     (error: unknown) => {
                       signal.removeEventListener('abort', onAbort);
+                      release();
                       reject(error);
                     },
                   );
                 }),
           return: finish,
-          [Symbol.asyncIterator]: () => completing,
+          [Symbol.asyncIterator]: () => ending,
         };
-        setResult(completing);
+        setResult(ending);
       },
     }),
   };
@@ -223,6 +248,13 @@ export function createGranaryServer(app: App, options: GranaryServerOptions = {}
   const viewers = new WeakMap<Request, Viewer>();
   const authenticated = new WeakMap<Request, AuthOutcome>();
   const shutdown = new AbortController();
+  // Open subscriptions end when their key is revoked (here or in another process) or expires.
+  const sessions = new KeySessions({
+    inForce: (ids) => app.services.apiKeys.inForce(ids),
+    recheckMs: options.keyRecheckMs ?? 10_000,
+    logger,
+  });
+  const stopWatchingRevocations = app.services.apiKeys.onRevoked((apiKeyId) => sessions.revoked(apiKeyId));
 
   const yoga = createYoga<ServerContext, Context>({
     schema,
@@ -298,7 +330,7 @@ export function createGranaryServer(app: App, options: GranaryServerOptions = {}
       ...(config.introspection ? [useIntrospectionDepthLimit(config.limits.maxDepth)] : [useNoIntrospection()]),
       useCompiledQueries(logger),
       useReleaseScopeCache(),
-      useCompleteSubscriptionsOn(shutdown.signal),
+      useEndSubscriptions(shutdown.signal, sessions),
     ],
   });
 
@@ -354,7 +386,12 @@ export function createGranaryServer(app: App, options: GranaryServerOptions = {}
           return false;
         }
         try {
-          ctx.extra.viewer = await app.services.apiKeys.authenticate(header);
+          const viewer = await app.services.apiKeys.authenticate(header);
+          ctx.extra.viewer = viewer;
+          const { socket } = ctx.extra;
+          // The socket closes as an unauthorized one would have: its key no longer works.
+          const release = sessions.open(viewer, (reason) => socket.close(4403, `Forbidden: ${reason}`));
+          socket.once('close', release);
           return true;
         } catch (error) {
           if (error instanceof UnauthenticatedError) return false;
@@ -416,6 +453,8 @@ export function createGranaryServer(app: App, options: GranaryServerOptions = {}
         const stopped = new Promise<void>((resolve) => http.close(() => resolve()));
         http.closeIdleConnections();
         shutdown.abort();
+        stopWatchingRevocations();
+        sessions.close();
         // A keep-alive connection turns idle once its in-flight request is answered: close it
         // then, rather than waiting for the client or the keep-alive timeout.
         const idle = setInterval(() => http.closeIdleConnections(), 50);
