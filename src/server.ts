@@ -32,12 +32,19 @@ import type { Viewer } from './services/viewer.ts';
 
 export const GRAPHQL_PATH = '/graphql';
 
+/**
+ * The URL that opens GraphiQL signed in with `key`: the key travels in the fragment, which the
+ * browser never sends to a server (nor to a proxy, nor into access logs); the page moves it into
+ * its Authorization header and removes it from the address bar.
+ */
+export function graphiqlSignInUrl(baseUrl: string, key: string): string {
+  return `${baseUrl}${GRAPHQL_PATH}#key=${encodeURIComponent(key)}`;
+}
+
 type ServerContext = { req: IncomingMessage; res: ServerResponse };
 type InitialContext = { request: Request; viewer?: Viewer };
 
 export interface GranaryServerOptions {
-  /** The first-start admin secret, pre-filled in GraphiQL for loopback clients only. */
-  readonly adminKey?: string | undefined;
   /**
    * How often the keys of open subscriptions are read again (default 10 s, the time a key stays
    * cached for HTTP): the bound on ending them when a revocation message was missed.
@@ -238,10 +245,6 @@ function useIntrospectionDepthLimit(maxDepth: number): Plugin {
   });
 }
 
-function isLoopback(address: string | undefined): boolean {
-  return !!address && (address === '::1' || address.startsWith('127.') || address.startsWith('::ffff:127.'));
-}
-
 /** Builds the HTTP server: GraphQL over HTTP and SSE, graphql-ws on the same path, /healthz. */
 export function createGranaryServer(app: App, options: GranaryServerOptions = {}): GranaryServer {
   const { config, logger } = app;
@@ -263,16 +266,15 @@ export function createGranaryServer(app: App, options: GranaryServerOptions = {}
     // Multipart uploads are bounded per file by useDiskUploads; yoga's limit would count them whole.
     maxRequestBodySize: false,
     logging: yogaLogging(logger),
+    // The page holds no secret, whoever asks for it: a key reaches it only in the fragment of a
+    // sign-in URL (graphiqlSignInUrl), which the browser never sends.
     graphiql: config.graphiql
-      ? (_request, serverContext) => ({
+      ? {
           title: 'Granary',
           subscriptionsProtocol: 'WS',
-          headers:
-            options.adminKey && isLoopback(serverContext?.req?.socket.remoteAddress)
-              ? JSON.stringify({ Authorization: `Bearer ${options.adminKey}` }, null, 2)
-              : JSON.stringify({ Authorization: 'Bearer <your API key>' }, null, 2),
+          headers: JSON.stringify({ Authorization: 'Bearer <your API key>' }, null, 2),
           defaultQuery: '{\n  viewer {\n    project { name }\n    scopes\n  }\n}\n',
-        })
+        }
       : false,
     renderGraphiQL,
     maskedErrors: {

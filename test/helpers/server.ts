@@ -67,7 +67,7 @@ export async function startTestServer(options: StartOptions = {}): Promise<TestS
   const app = await createApp(loadConfig(vars), options.logger ? { logger: options.logger } : {});
   const adminKey = shared?.adminKey ?? (await app.services.projects.bootstrap());
   if (!adminKey) throw new Error('test database was not empty');
-  const server = createGranaryServer(app, { adminKey, keyRecheckMs: options.keyRecheckMs });
+  const server = createGranaryServer(app, { keyRecheckMs: options.keyRecheckMs });
 
   const gql: TestServer['gql'] = async (query, variables, key = adminKey) => {
     const headers: Record<string, string> = { 'content-type': 'application/json' };

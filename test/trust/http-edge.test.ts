@@ -1,9 +1,13 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { getIntrospectionQuery } from 'graphql';
 import { createClient } from 'graphql-ws';
 import { pino } from 'pino';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
+import { spawnServer } from '../helpers/process.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 
 // The HTTP edge against hostile and careless input: what it refuses, and what it logs.
@@ -214,4 +218,34 @@ describe('logging', () => {
     expect(errors[0]).toMatchObject({ msg: 'unexpected error', err: { type: 'TypeError', message: 'internal detail /srv/secret/path' } });
     expect(errors[0]!.err.stack).toContain('TypeError');
   });
+});
+
+describe('GraphiQL sign-in at start', () => {
+  it('prints a sign-in URL carrying the admin key in its fragment on the first start, and no key later', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'granary-signin-'));
+    try {
+      const first = await spawnServer(dataDir, { NODE_ENV: 'development' });
+      let key: string;
+      try {
+        key = readFileSync(join(dataDir, 'admin.key'), 'utf8').trim();
+        await expect.poll(() => first.output()).toContain(`Sign in to GraphiQL with the admin key: ${first.url}/graphql#key=${key}`);
+        // The page it opens holds no key: the fragment never reaches the server.
+        const page = await fetch(`${first.url}/graphql`, { headers: { accept: 'text/html' } });
+        expect(await page.text()).not.toContain(key);
+      } finally {
+        await first.kill();
+      }
+      // A later start writing to a log (not a terminal) prints how to sign in, not the key.
+      const second = await spawnServer(dataDir, { NODE_ENV: 'development' });
+      try {
+        await expect.poll(() => second.output()).toContain(`Sign in to GraphiQL: open ${second.url}/graphql#key=<your API key>`);
+        expect(second.output()).not.toContain(key);
+      } finally {
+        await second.kill();
+      }
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+    // Two real server starts: slow on a busy machine, and not what is asserted.
+  }, 120_000);
 });
