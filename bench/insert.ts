@@ -373,6 +373,7 @@ async function uploadFile(server: Server, group: string, storage: 'OFFLINE' | 'B
         'content-type': `multipart/form-data; boundary=${boundary}`,
         'content-length': String(head.length + size + tail.length),
         authorization: `Bearer ${server.key}`,
+        'x-graphql-yoga-csrf': '1',
       },
     });
     const response = once(req, 'response') as Promise<[IncomingMessage]>;

@@ -104,7 +104,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
   const prisma = await openMetadataClient(target);
   const pubsub = await createGranaryPubSub(config.pubsubUrl, (error) => logger.warn({ err: error }, 'pub/sub connection error'));
   const events = new RegistryEventsService(prisma, pubsub);
-  const apiKeys = new ApiKeyService(prisma, events, logger);
+  const apiKeys = new ApiKeyService(prisma, events, logger, pubsub);
   const projects = new ProjectService(prisma, events, apiKeys);
   const offline = await DuckDbOfflineStore.open(join(config.dataDir, 'offline'));
   const online = openOnlineStore({ dataDir: config.dataDir, url: config.onlineStoreUrl });

@@ -62,6 +62,8 @@ export interface Config {
     readonly maxAliases: number;
     readonly maxCost: number;
     readonly maxTokens: number;
+    /** Largest GraphQL document (the query text, UTF-8), refused before it is parsed. */
+    readonly maxDocumentBytes: number;
     readonly maxBodyBytes: number;
     readonly maxUploadBytes: number;
   };
@@ -134,6 +136,7 @@ const envSchema = z.object({
   GRANARY_MAX_ALIASES: positiveInt.default(30),
   GRANARY_MAX_COST: positiveInt.default(5_000_000),
   GRANARY_MAX_TOKENS: positiveInt.default(5000),
+  GRANARY_MAX_DOCUMENT_BYTES: positiveInt.default(1024 * 1024),
   GRANARY_MAX_BODY_BYTES: positiveInt.default(100 * 1024 * 1024),
   GRANARY_MAX_UPLOAD_BYTES: positiveInt.default(50 * 1024 ** 3),
 });
@@ -185,6 +188,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       maxAliases: e.GRANARY_MAX_ALIASES,
       maxCost: e.GRANARY_MAX_COST,
       maxTokens: e.GRANARY_MAX_TOKENS,
+      maxDocumentBytes: e.GRANARY_MAX_DOCUMENT_BYTES,
       maxBodyBytes: e.GRANARY_MAX_BODY_BYTES,
       maxUploadBytes: e.GRANARY_MAX_UPLOAD_BYTES,
     },

@@ -45,6 +45,17 @@ const workerUrls = scriptJson({
 });
 
 /**
+ * Sign-in from the URL fragment (`#key=<API key>`, see graphiqlSignInUrl in server.ts): the page
+ * never contains a key. The fragment's key goes into the Authorization header GraphiQL sends, is
+ * kept for the tab in sessionStorage (a reload stays signed in), and leaves the address bar and
+ * the history at once, so it is not shared with the URL.
+ */
+const SIGN_IN =
+  'try{var m=/^#key=([^&]*)/.exec(location.hash),k=m?decodeURIComponent(m[1]):sessionStorage.getItem("granary.key");' +
+  'if(m){sessionStorage.setItem("granary.key",k);history.replaceState(null,"",location.pathname+location.search)}' +
+  'if(k)options.headers=JSON.stringify({Authorization:"Bearer "+k},null,2)}catch(e){}';
+
+/**
  * Yoga's GraphiQL page with every asset served by this server under {@link GRAPHIQL_ASSETS_PATH}
  * instead of a CDN, so it works without internet access. Fits yoga's `renderGraphiQL` option.
  */
@@ -64,7 +75,7 @@ export function renderGraphiQL(options: GraphiQLOptions = {}): string {
     `<script>const workerUrls=${workerUrls};` +
     'self.MonacoEnvironment={globalAPI:false,getWorkerUrl:function(_,label){return workerUrls[label]}}</script>' +
     `<script src="${assetUrl('yoga-graphiql.umd.js')}"></script>` +
-    `<script>YogaGraphiQL.renderYogaGraphiQL(root,${scriptJson(uiOptions)})</script>` +
+    `<script>var options=${scriptJson(uiOptions)};${SIGN_IN}YogaGraphiQL.renderYogaGraphiQL(root,options)</script>` +
     '</body></html>'
   );
 }

@@ -32,11 +32,25 @@ export interface StatisticsMessage {
   readonly featureGroupId: string;
 }
 
-/** Every topic, routed by project id so a subscriber only ever sees its own project. */
+/**
+ * An API key was revoked. Every server process ends the key's open subscriptions (graphql-ws
+ * sockets, SSE streams) and drops it from its authentication cache on hearing it.
+ */
+export interface ApiKeyRevokedMessage {
+  readonly apiKeyId: string;
+  /** The key's public prefix, which its authentication cache is keyed by. */
+  readonly prefix: string;
+}
+
+/**
+ * Every topic. Client-facing ones are routed by project id so a subscriber only ever sees its own
+ * project; `apiKeyRevoked` is server-internal (no client subscribes to it) and crosses projects.
+ */
 export type Topics = {
   registryEvent: [projectId: string, event: RegistryEventMessage];
   executionUpdated: [projectId: string, event: ExecutionMessage];
   statisticsUpdated: [projectId: string, event: StatisticsMessage];
+  apiKeyRevoked: [event: ApiKeyRevokedMessage];
 };
 
 export type GranaryPubSub = PubSub<Topics> & { close(): Promise<void> };

@@ -2,7 +2,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'n
 import { join } from 'node:path';
 import { createApp } from './app.ts';
 import type { Config } from './config.ts';
-import { createGranaryServer, GRAPHQL_PATH } from './server.ts';
+import { createGranaryServer, GRAPHQL_PATH, graphiqlSignInUrl } from './server.ts';
 
 /** Where the first-start admin key is written (mode 0600). */
 export function adminKeyPath(dataDir: string): string {
@@ -42,8 +42,7 @@ export async function serve(config: Config): Promise<void> {
       `\nCreated project "default" and its admin API key (written to ${keyFile}, mode 0600):\n\n  ${secret}\n\n`,
     );
   }
-  const adminKey = existsSync(keyFile) ? readFileSync(keyFile, 'utf8').trim() : undefined;
-  const server = createGranaryServer(app, { adminKey });
+  const server = createGranaryServer(app);
   const url = await server.listen();
   logger.info({ url: `${url}${GRAPHQL_PATH}` }, 'granary listening');
   process.stdout.write(
@@ -51,6 +50,16 @@ export async function serve(config: Config): Promise<void> {
       (config.graphiql ? ` (GraphiQL: open it in a browser)` : '') +
       `\nAuthenticate with: Authorization: Bearer $(cat ${keyFile})\n`,
   );
+  if (config.graphiql) {
+    // The key goes only into the URL's fragment, which the browser never sends. Printed on the
+    // first start (the key is printed then anyway) and to a terminal, never into a log file.
+    const adminKey = secret ?? (process.stdout.isTTY && existsSync(keyFile) ? readFileSync(keyFile, 'utf8').trim() : undefined);
+    process.stdout.write(
+      adminKey
+        ? `Sign in to GraphiQL with the admin key: ${graphiqlSignInUrl(url, adminKey)}\n`
+        : `Sign in to GraphiQL: open ${url}${GRAPHQL_PATH}#key=<your API key> (the admin key is in ${keyFile})\n`,
+    );
+  }
 
   await new Promise<void>((resolve) => {
     const stop = (signal: NodeJS.Signals) => {

@@ -2,12 +2,13 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
 import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
 import { RequestCache } from '@pothos/plugin-scope-auth';
-import { GraphQLError, NoSchemaIntrospectionCustomRule, type ExecutionArgs, type ExecutionResult } from 'graphql';
+import { GraphQLError, NoSchemaIntrospectionCustomRule, type DocumentNode, type ExecutionArgs, type ExecutionResult } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
-import { createYoga, isAsyncIterable, maskError as yogaMaskError, type Plugin, type YogaServerInstance } from 'graphql-yoga';
+import { createYoga, isAsyncIterable, maskError as yogaMaskError, type Plugin, type YogaLogger, type YogaServerInstance } from 'graphql-yoga';
 import { WebSocketServer } from 'ws';
 import { join } from 'node:path';
 import type { App } from './app.ts';
+import type { Logger } from './logger.ts';
 import { useDiskUploads, useLimitNonUploadBodySize } from './uploads.ts';
 import type { Context } from './context.ts';
 import {
@@ -21,6 +22,9 @@ import {
 } from './errors.ts';
 import { useCompiledQueries } from './http/compiled-queries.ts';
 import { useMaxDocumentNesting } from './http/document-nesting.ts';
+import { useMaxDocumentBytes } from './http/document-limits.ts';
+import { KeySessions } from './http/key-sessions.ts';
+import { PREFLIGHT_HEADER, useGraphQLRequestForms } from './http/request-forms.ts';
 import { createFilesHandler, FILES_PREFIX } from './http/files.ts';
 import { createGraphQLFastPath, type AuthOutcome, type GraphQLFastPath } from './http/graphql-fast-path.ts';
 import { GRAPHIQL_ASSETS_PATH, renderGraphiQL, serveGraphiQLAsset } from './graphiql.ts';
@@ -29,12 +33,24 @@ import type { Viewer } from './services/viewer.ts';
 
 export const GRAPHQL_PATH = '/graphql';
 
+/**
+ * The URL that opens GraphiQL signed in with `key`: the key travels in the fragment, which the
+ * browser never sends to a server (nor to a proxy, nor into access logs); the page moves it into
+ * its Authorization header and removes it from the address bar.
+ */
+export function graphiqlSignInUrl(baseUrl: string, key: string): string {
+  return `${baseUrl}${GRAPHQL_PATH}#key=${encodeURIComponent(key)}`;
+}
+
 type ServerContext = { req: IncomingMessage; res: ServerResponse };
 type InitialContext = { request: Request; viewer?: Viewer };
 
 export interface GranaryServerOptions {
-  /** The first-start admin secret, pre-filled in GraphiQL for loopback clients only. */
-  readonly adminKey?: string | undefined;
+  /**
+   * How often the keys of open subscriptions are read again (default 10 s, the time a key stays
+   * cached for HTTP): the bound on ending them when a revocation message was missed.
+   */
+  readonly keyRecheckMs?: number;
 }
 
 export interface GranaryServer {
@@ -84,43 +100,62 @@ function useApiKeyAuth(app: App, viewers: WeakMap<Request, Viewer>, authenticate
 }
 
 /**
- * Completes every live subscription once `signal` aborts, so on shutdown an SSE stream ends with
- * its `complete` event instead of holding the server until the grace period cuts it.
+ * Ends every live subscription (graphql-ws and SSE alike) when its key is revoked or expires (an
+ * UNAUTHENTICATED error, then the end of the stream) and, once `shutdown` aborts, completes it, so
+ * on shutdown an SSE stream ends with its `complete` event instead of holding the server until the
+ * grace period cuts it.
  */
-function useCompleteSubscriptionsOn(signal: AbortSignal): Plugin {
+function useEndSubscriptions(shutdown: AbortSignal, sessions: KeySessions): Plugin {
   return {
     onSubscribe: () => ({
-      onSubscribeResult({ result, setResult }) {
+      onSubscribeResult({ args, result, setResult }) {
         if (!isAsyncIterable(result)) return;
         const iterator = result[Symbol.asyncIterator]();
+        const viewer = (args.contextValue as Partial<Context>).viewer;
+        const keyEnded = new AbortController();
+        const release = viewer ? sessions.open(viewer, (reason) => keyEnded.abort(reason)) : () => {};
+        const signal = AbortSignal.any([shutdown, keyEnded.signal]);
+        let finished = false;
         const finish = (): Promise<IteratorResult<ExecutionResult>> => {
-          // Not awaited: a source suspended in `for await` only returns on its next event.
-          void Promise.resolve(iterator.return?.()).catch(() => {});
+          if (!finished) {
+            finished = true;
+            release();
+            // Not awaited: a source suspended in `for await` only returns on its next event.
+            void Promise.resolve(iterator.return?.()).catch(() => {});
+          }
           return Promise.resolve({ done: true, value: undefined });
         };
-        const completing: AsyncIterableIterator<ExecutionResult> = {
+        // The key's end is told once, as an error event, before the stream ends.
+        const end = (): Promise<IteratorResult<ExecutionResult>> => {
+          if (finished || !keyEnded.signal.aborted) return finish();
+          void finish();
+          return Promise.resolve({ done: false, value: { errors: [unauthenticated(String(keyEnded.signal.reason))] } });
+        };
+        const ending: AsyncIterableIterator<ExecutionResult> = {
           next: () =>
-            signal.aborted
-              ? finish()
+            signal.aborted || finished
+              ? end()
               : new Promise((resolve, reject) => {
                   // One listener per pending `next`, removed when it settles, so none pile up.
-                  const onAbort = () => resolve(finish());
+                  const onAbort = () => resolve(end());
                   signal.addEventListener('abort', onAbort, { once: true });
                   iterator.next().then(
                     (step) => {
                       signal.removeEventListener('abort', onAbort);
+                      if (step.done) release();
                       resolve(step);
                     },
                     (error: unknown) => {
                       signal.removeEventListener('abort', onAbort);
+                      release();
                       reject(error);
                     },
                   );
                 }),
           return: finish,
-          [Symbol.asyncIterator]: () => completing,
+          [Symbol.asyncIterator]: () => ending,
         };
-        setResult(completing);
+        setResult(ending);
       },
     }),
   };
@@ -157,8 +192,58 @@ function useNoIntrospection(): Plugin {
   };
 }
 
-function isLoopback(address: string | undefined): boolean {
-  return !!address && (address === '::1' || address.startsWith('127.') || address.startsWith('::ffff:127.'));
+/** The domain error behind what yoga reports, if any: a caller's mistake, not a server failure. */
+function domainErrorOf(value: unknown): DomainError | undefined {
+  if (value instanceof DomainError) return value;
+  if (value instanceof GraphQLError && value.originalError instanceof DomainError) return value.originalError;
+  return undefined;
+}
+
+/**
+ * Yoga's log calls on the app's logger. Yoga logs at `error` every error the mask replaces, typed
+ * domain errors included: those are the caller's mistakes (a bad id, a missing object, a refused
+ * scope), logged at `info` with their type and message and no stack. Only unexpected failures are
+ * logged as errors, with their stack.
+ */
+function yogaLogging(logger: Logger): YogaLogger {
+  const one = (args: unknown[]) => (args.length === 1 ? args[0] : args);
+  return {
+    debug: (...args) => logger.debug(one(args)),
+    info: (...args) => logger.info(one(args)),
+    warn: (...args) => logger.warn(one(args)),
+    error: (...args) => {
+      const domain = args.length === 1 ? domainErrorOf(args[0]) : undefined;
+      if (domain) logger.info({ error: { type: domain.name, code: codeOf(domain).code, message: domain.message } }, 'request refused');
+      else if (args.length === 1 && args[0] instanceof Error) {
+        const error = args[0];
+        logger.error({ err: error instanceof GraphQLError && error.originalError ? error.originalError : error }, 'unexpected error');
+      } else logger.error(one(args));
+    },
+  };
+}
+
+/**
+ * The depth of graphql-js's `getIntrospectionQuery()` (all options on), which GraphiQL sends to
+ * load the schema: its `TypeRef` fragment nests `ofType` nine levels under `__schema { types }`.
+ */
+export const INTROSPECTION_QUERY_DEPTH = 21;
+
+/**
+ * Where introspection is allowed, bounds its depth too: armor's depth limit skips everything
+ * under `__schema`, where `ofType { ofType { … } }` nests without end. Introspection may go as deep
+ * as GraphiQL's own query (or the configured limit, when higher); other selections keep the
+ * configured limit (armor's rule).
+ */
+function useIntrospectionDepthLimit(maxDepth: number): Plugin {
+  const off = { enabled: false };
+  return EnvelopArmorPlugin({
+    maxDepth: { n: Math.max(maxDepth, INTROSPECTION_QUERY_DEPTH), ignoreIntrospection: false },
+    blockFieldSuggestion: off,
+    costLimit: off,
+    maxAliases: off,
+    maxDirectives: off,
+    maxTokens: off,
+  });
 }
 
 /** Builds the HTTP server: GraphQL over HTTP and SSE, graphql-ws on the same path, /healthz. */
@@ -167,6 +252,13 @@ export function createGranaryServer(app: App, options: GranaryServerOptions = {}
   const viewers = new WeakMap<Request, Viewer>();
   const authenticated = new WeakMap<Request, AuthOutcome>();
   const shutdown = new AbortController();
+  // Open subscriptions end when their key is revoked (here or in another process) or expires.
+  const sessions = new KeySessions({
+    inForce: (ids) => app.services.apiKeys.inForce(ids),
+    recheckMs: options.keyRecheckMs ?? 10_000,
+    logger,
+  });
+  const stopWatchingRevocations = app.services.apiKeys.onRevoked((apiKeyId) => sessions.revoked(apiKeyId));
 
   const yoga = createYoga<ServerContext, Context>({
     schema,
@@ -174,22 +266,16 @@ export function createGranaryServer(app: App, options: GranaryServerOptions = {}
     landingPage: false,
     // Multipart uploads are bounded per file by useDiskUploads; yoga's limit would count them whole.
     maxRequestBodySize: false,
-    logging: {
-      debug: (...args) => logger.debug(args.length === 1 ? args[0] : args),
-      info: (...args) => logger.info(args.length === 1 ? args[0] : args),
-      warn: (...args) => logger.warn(args.length === 1 ? args[0] : args),
-      error: (...args) => logger.error(args.length === 1 ? args[0] : args),
-    },
+    logging: yogaLogging(logger),
+    // The page holds no secret, whoever asks for it: a key reaches it only in the fragment of a
+    // sign-in URL (graphiqlSignInUrl), which the browser never sends.
     graphiql: config.graphiql
-      ? (_request, serverContext) => ({
+      ? {
           title: 'Granary',
           subscriptionsProtocol: 'WS',
-          headers:
-            options.adminKey && isLoopback(serverContext?.req?.socket.remoteAddress)
-              ? JSON.stringify({ Authorization: `Bearer ${options.adminKey}` }, null, 2)
-              : JSON.stringify({ Authorization: 'Bearer <your API key>' }, null, 2),
+          headers: JSON.stringify({ Authorization: 'Bearer <your API key>' }, null, 2),
           defaultQuery: '{\n  viewer {\n    project { name }\n    scopes\n  }\n}\n',
-        })
+        }
       : false,
     renderGraphiQL,
     maskedErrors: {
@@ -207,7 +293,7 @@ export function createGranaryServer(app: App, options: GranaryServerOptions = {}
             },
           });
         }
-        if (!(error instanceof GraphQLError) || error.originalError) logger.error({ err: original }, 'unexpected error');
+        // Yoga logs every error this masks (see yogaLogging): not logged here too.
         return yogaMaskError(error, message, isDev);
       },
     },
@@ -217,9 +303,12 @@ export function createGranaryServer(app: App, options: GranaryServerOptions = {}
       return { viewer: resolved, services: app.services, prisma: app.prisma };
     },
     plugins: [
-      // Keys travel only in the Authorization header (never cookies), which a cross-site form or
-      // simple request cannot set; the plugin also refuses such requests outright.
-      useCSRFPrevention({ requestHeaders: ['authorization', 'x-graphql-yoga-csrf'] }),
+      // Only JSON POSTs, GETs and multipart uploads with a preflight header: nothing a cross-site
+      // form can send. Keys travel only in the Authorization header (never cookies), which a
+      // cross-site page cannot set without a preflight either; a GET must carry it (or the
+      // preflight header), so yoga's CSRF check refuses a bare cross-site GET outright.
+      useGraphQLRequestForms(),
+      useCSRFPrevention({ requestHeaders: ['authorization', PREFLIGHT_HEADER] }),
       // Authenticate next: before a multipart body (possibly gigabytes) is spooled to disk.
       useApiKeyAuth(app, viewers, authenticated),
       useDiskUploads({
@@ -228,20 +317,25 @@ export function createGranaryServer(app: App, options: GranaryServerOptions = {}
         maxFiles: 20,
       }),
       useLimitNonUploadBodySize(config.limits.maxBodyBytes),
+      // Before the token limit, which would tokenize a document of any size first.
+      useMaxDocumentBytes(config.limits.maxDocumentBytes),
       // Before any parser runs: graphql-js would overflow the stack on a deeply nested literal.
       useMaxDocumentNesting(),
       EnvelopArmorPlugin({
+        // Introspection counts too (armor would skip `__schema`), up to the depth of the
+        // introspection query GraphiQL sends: see useIntrospectionDepthLimit.
         maxDepth: { n: config.limits.maxDepth },
-        maxAliases: { n: config.limits.maxAliases },
+        // Every alias counts, `__typename` ones too (armor would skip them: 1 000 of them ran).
+        maxAliases: { n: config.limits.maxAliases, allowList: [] },
         costLimit: { maxCost: config.limits.maxCost },
         maxTokens: { n: config.limits.maxTokens },
         maxDirectives: { n: 50 },
         blockFieldSuggestion: { enabled: !config.introspection },
       }),
-      ...(config.introspection ? [] : [useNoIntrospection()]),
+      ...(config.introspection ? [useIntrospectionDepthLimit(config.limits.maxDepth)] : [useNoIntrospection()]),
       useCompiledQueries(logger),
       useReleaseScopeCache(),
-      useCompleteSubscriptionsOn(shutdown.signal),
+      useEndSubscriptions(shutdown.signal, sessions),
     ],
   });
 
@@ -297,7 +391,12 @@ export function createGranaryServer(app: App, options: GranaryServerOptions = {}
           return false;
         }
         try {
-          ctx.extra.viewer = await app.services.apiKeys.authenticate(header);
+          const viewer = await app.services.apiKeys.authenticate(header);
+          ctx.extra.viewer = viewer;
+          const { socket } = ctx.extra;
+          // The socket closes as an unauthorized one would have: its key no longer works.
+          const release = sessions.open(viewer, (reason) => socket.close(4403, `Forbidden: ${reason}`));
+          socket.once('close', release);
           return true;
         } catch (error) {
           if (error instanceof UnauthenticatedError) return false;
@@ -312,7 +411,14 @@ export function createGranaryServer(app: App, options: GranaryServerOptions = {}
           viewer: ctx.extra.viewer,
           params,
         });
-        const document = enveloped.parse(params.query);
+        let document: DocumentNode;
+        try {
+          document = enveloped.parse(params.query);
+        } catch (error) {
+          // A syntax error or a limit (document size, tokens): an error message, not a closed socket.
+          if (error instanceof GraphQLError) return [error];
+          throw error;
+        }
         const errors = enveloped.validate(enveloped.schema, document);
         if (errors.length > 0) return errors;
         const args: ExecutionArgs = {
@@ -356,6 +462,8 @@ export function createGranaryServer(app: App, options: GranaryServerOptions = {}
         const stopped = new Promise<void>((resolve) => http.close(() => resolve()));
         http.closeIdleConnections();
         shutdown.abort();
+        stopWatchingRevocations();
+        sessions.close();
         // A keep-alive connection turns idle once its in-flight request is answered: close it
         // then, rather than waiting for the client or the keep-alive timeout.
         const idle = setInterval(() => http.closeIdleConnections(), 50);

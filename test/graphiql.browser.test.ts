@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser, type Locator } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { graphiqlSignInUrl } from '../src/server.ts';
 import { startTestServer, type TestServer } from './helpers/server.ts';
 
 // GraphiQL must work on machines that reach no CDN: the page, its scripts, styles and editor
@@ -69,6 +70,19 @@ describe('GraphiQL assets', () => {
   });
 });
 
+describe('the GraphiQL page', () => {
+  it('never contains a key, not even for a loopback client without a key of its own', async () => {
+    for (const headers of [{ accept: 'text/html' }, { accept: 'text/html', authorization: `Bearer ${srv.adminKey}` }] as Record<string, string>[]) {
+      const res = await fetch(`${url}/graphql`, { headers });
+      expect(res.status).toBe(200);
+      const html = await res.text();
+      expect(html).toContain('GraphiQL');
+      expect(html).not.toContain(srv.adminKey);
+      expect(html).not.toMatch(/gra_[A-Za-z0-9]{12}_/);
+    }
+  });
+});
+
 describe.skipIf(!runBrowser)('GraphiQL in a browser', () => {
   let browser: Browser;
   beforeAll(async () => {
@@ -88,7 +102,7 @@ describe.skipIf(!runBrowser)('GraphiQL in a browser', () => {
     await browser?.close();
   });
 
-  it('loads only from the server, pre-fills the admin key for loopback and runs the default query', async () => {
+  it('loads only from the server, signs in from the URL fragment and runs the default query', async () => {
     const page = await browser.newPage();
     const external: string[] = [];
     const isLoopback = (address: string) => new URL(address).hostname === '127.0.0.1';
@@ -111,9 +125,14 @@ describe.skipIf(!runBrowser)('GraphiQL in a browser', () => {
     });
     const errors: string[] = [];
     page.on('pageerror', (error) => errors.push(error.message));
+    // No request, whatever it is for, carries the key in its URL: the fragment is never sent.
+    const requested: string[] = [];
+    page.on('request', (req) => requested.push(req.url()));
 
-    await page.goto(`${url}/graphql`);
+    await page.goto(graphiqlSignInUrl(url, srv.adminKey));
     await expect(page.title()).resolves.toBe('Granary');
+    // The key leaves the address bar (and the history) at once.
+    await expect.poll(() => page.url()).toBe(`${url}/graphql`);
 
     // Monaco renders spaces as non-breaking ones.
     const text = async (locator: Locator) => (await locator.innerText()).replace(/\u00a0/g, ' ');
@@ -130,8 +149,22 @@ describe.skipIf(!runBrowser)('GraphiQL in a browser', () => {
     await expect.poll(() => served).toEqual(expect.arrayContaining(ASSETS));
 
     await page.screenshot({ path: join(tmpdir(), 'granary-graphiql.png') });
+    expect(requested.filter((r) => r.includes(srv.adminKey))).toEqual([]);
     expect(external).toEqual([]);
     expect(failed).toEqual([]);
     expect(errors).toEqual([]);
+  });
+
+  it('without a sign-in URL, shows a placeholder and is not signed in', async () => {
+    const context = await browser.newContext();
+    try {
+      const page = await context.newPage();
+      await page.goto(`${url}/graphql`);
+      await page.getByRole('button', { name: 'Headers' }).click();
+      const headers = page.locator('.graphiql-editor-tool .view-lines').last();
+      await expect.poll(async () => (await headers.innerText()).replace(/\u00a0/g, ' ')).toContain('"Authorization": "Bearer <your API key>"');
+    } finally {
+      await context.close();
+    }
   });
 });

@@ -14,9 +14,6 @@ interface Served {
   readonly child: ChildProcess;
   /** Base URL as the server printed it. */
   readonly url: string;
-  /** Milliseconds from spawn until the URL was printed. */
-  readonly startedMs: number;
-  readonly spawnedAt: number;
   stdout(): string;
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
@@ -26,7 +23,6 @@ async function spawnServer(dataDir: string): Promise<Served> {
   const env: Record<string, string> = {};
   for (const name of ['PATH', 'HOME', 'TMPDIR', 'SYSTEMROOT']) if (process.env[name]) env[name] = process.env[name]!;
   Object.assign(env, { PORT: '0', HOST: '127.0.0.1', GRANARY_DATA_DIR: dataDir, NODE_ENV: 'production', LOG_LEVEL: 'warn' });
-  const spawnedAt = performance.now();
   const child = spawn(process.execPath, ['bin/granary.js', 'serve'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
@@ -48,7 +44,7 @@ async function spawnServer(dataDir: string): Promise<Served> {
     child.stdout!.on('data', check);
     void exited.then(({ code }) => reject(new Error(`exited with ${code} before serving:\n${out}\n${err}`)));
   });
-  return { child, url, startedMs: performance.now() - spawnedAt, spawnedAt, stdout: () => out, exited };
+  return { child, url, stdout: () => out, exited };
 }
 
 async function viewer(url: string, key: string) {
@@ -94,15 +90,13 @@ let dataDir: string;
 let first: Served | undefined;
 let second: Served | undefined;
 let adminKey: string;
-let firstAnswerMs: number;
+let firstAnswer: { status: number; body: any };
 
 beforeAll(async () => {
   dataDir = mkdtempSync(join(tmpdir(), 'granary-shutdown-'));
   first = await spawnServer(dataDir);
   adminKey = readFileSync(join(dataDir, 'admin.key'), 'utf8').trim();
-  const answered = await viewer(first.url, adminKey);
-  firstAnswerMs = performance.now() - first.spawnedAt;
-  expect(answered.body).toEqual({ data: { viewer: { project: { name: 'default' } } } });
+  firstAnswer = await viewer(first.url, adminKey);
 });
 
 afterAll(async () => {
@@ -116,9 +110,10 @@ afterAll(async () => {
 });
 
 describe('granary serve, first start', () => {
-  it('answers a query with the admin key within 5 s of being spawned', () => {
-    console.info(`first start: URL printed after ${Math.round(first!.startedMs)} ms, first answer after ${Math.round(firstAnswerMs)} ms`);
-    expect(firstAnswerMs).toBeLessThan(5000);
+  // How fast it starts is measured by bench/cold-start.ts (npm run bench:cold-start), not here:
+  // a busy machine would fail a timed assertion without anything being wrong.
+  it('answers a query with the admin key once it prints its URL', () => {
+    expect(firstAnswer).toEqual({ status: 200, body: { data: { viewer: { project: { name: 'default' } } } } });
   });
 
   it('writes the admin key with mode 0600 and prints it once', () => {
@@ -168,7 +163,6 @@ describe('granary serve, first start', () => {
 describe('granary serve, second start', () => {
   it('keeps the key, does not print it again, and still accepts it', async () => {
     second = await spawnServer(dataDir);
-    console.info(`second start: URL printed after ${Math.round(second.startedMs)} ms`);
     expect(readFileSync(join(dataDir, 'admin.key'), 'utf8').trim()).toBe(adminKey);
     expect((await viewer(second.url, adminKey)).body.data.viewer.project.name).toBe('default');
     expect(second.stdout()).not.toContain(adminKey);

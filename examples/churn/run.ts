@@ -43,7 +43,7 @@ async function embeddedServer(): Promise<Target> {
   if (!secret) throw new Error(`${dataDir} already had a project`);
   writeFileSync(adminKeyPath(dataDir), `${secret}\n`, { mode: 0o600 });
   chmodSync(adminKeyPath(dataDir), 0o600);
-  const server = createGranaryServer(app, { adminKey: secret });
+  const server = createGranaryServer(app);
   const url = await server.listen(0, '127.0.0.1');
   return { client: new GranaryClient({ url, apiKey: secret }), url, dataDir, close: () => server.close(1000) };
 }
@@ -152,9 +152,9 @@ async function main(): Promise<void> {
     if (target.dataDir && !values.serve) {
       console.log(`\nThe data stays in ${target.dataDir}. To explore it in GraphiQL, serve it:`);
       console.log(`  GRANARY_DATA_DIR=${target.dataDir} npm start`);
-      console.log(`and open ${graphiql} (served to this machine, GraphiQL comes pre-filled with the admin key in ${adminKeyPath(target.dataDir)}).`);
+      console.log(`and open ${graphiql}#key=<the admin key in ${adminKeyPath(target.dataDir)}> (the key stays in the URL's fragment, never sent to the server).`);
     } else {
-      console.log(`\nOpen GraphiQL at ${graphiql}${target.dataDir ? ` (pre-filled with the admin key in ${adminKeyPath(target.dataDir)})` : ''}.`);
+      console.log(`\nOpen GraphiQL at ${graphiql}#key=<${target.dataDir ? `the admin key in ${adminKeyPath(target.dataDir)}` : 'your API key'}> (the key stays in the URL's fragment, never sent to the server).`);
     }
     console.log('Queries to paste:');
     for (const { title, query } of await pasteQueries(client, inference.model)) console.log(`\n# ${title}\n${query}`);

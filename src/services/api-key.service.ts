@@ -2,6 +2,7 @@ import { hash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
 import { ForbiddenError, NotFoundError, UnauthenticatedError, ValidationError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
+import type { GranaryPubSub } from '../pubsub.ts';
 import type { MetadataClient } from '../stores/metadata/client.ts';
 import type { ApiKey } from '../generated/sqlite/client.ts';
 import { isRunKeyName } from '../jobs/run-key.ts';
@@ -47,6 +48,7 @@ export class ApiKeyService {
     private readonly prisma: MetadataClient,
     private readonly events: RegistryEventsService,
     private readonly logger: Logger,
+    private readonly pubsub: GranaryPubSub,
   ) {}
 
   /**
@@ -97,6 +99,8 @@ export class ApiKeyService {
       return { value, change: { kind: 'ApiKey', objectId: value.id, name: value.name, action: 'UPDATED' } };
     });
     this.forget(apiKey.prefix);
+    // After the commit: every process (this one included) ends the key's open subscriptions.
+    this.pubsub.publish('apiKeyRevoked', { apiKeyId: apiKey.id, prefix: apiKey.prefix });
     return apiKey;
   }
 
@@ -112,8 +116,39 @@ export class ApiKeyService {
         return { value, change: { kind: 'ApiKey', objectId: value.id, name: value.name, action: 'UPDATED' } };
       });
       this.forget(key.prefix);
+      this.pubsub.publish('apiKeyRevoked', { apiKeyId: key.id, prefix: key.prefix });
     }
     return keys.length;
+  }
+
+  /**
+   * Calls `listener` with the id of every key revoked from now on, here or in another process
+   * sharing the pub/sub, after dropping it from this process's cache. Returns the function that
+   * stops listening.
+   */
+  onRevoked(listener: (apiKeyId: string) => void): () => void {
+    const events = this.pubsub.subscribe('apiKeyRevoked');
+    void (async () => {
+      for await (const event of events) {
+        this.forget(event.prefix);
+        listener(event.apiKeyId);
+      }
+    })().catch((error: unknown) => this.logger.warn({ err: error }, 'lost the feed of revoked API keys; open subscriptions are re-checked by time'));
+    return () => void events.return();
+  }
+
+  /**
+   * Which of `ids` are keys still in force (neither revoked nor expired), read from the database in
+   * one query, never from the cache: how open subscriptions find keys revoked where no pub/sub
+   * message reached them.
+   */
+  async inForce(ids: readonly string[]): Promise<Set<string>> {
+    if (ids.length === 0) return new Set();
+    const rows = await this.prisma.apiKey.findMany({
+      where: { id: { in: [...ids] }, revokedAt: null, OR: [{ expiresAt: null }, { expiresAt: { gt: new Date() } }] },
+      select: { id: true },
+    });
+    return new Set(rows.map((row) => row.id));
   }
 
   /** Drops a key from this process's cache (called on revocation, here or in another process). */
@@ -157,6 +192,7 @@ export class ApiKeyService {
         projectName: row.project.name,
         scopes,
         serverAdmin: row.projectId === rootId && grants(scopes, 'ADMIN'),
+        expiresAt: row.expiresAt,
       },
       hash: Buffer.from(row.hash, 'hex'),
       expiresAt: row.expiresAt,

@@ -13,6 +13,8 @@ export interface Viewer {
   readonly scopes: readonly Scope[];
   /** An ADMIN key of the server's first project: may create projects and mint keys for any project. */
   readonly serverAdmin: boolean;
+  /** When the key stops working (open subscriptions end then); null or absent: never. */
+  readonly expiresAt?: Date | null;
 }
 
 /** Whether `scopes` grant `needed` (nested: ADMIN ⊇ WRITE ⊇ READ). */

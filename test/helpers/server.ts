@@ -43,6 +43,8 @@ export interface StartOptions {
   readonly shareWith?: TestServer;
   /** The app's logger (tests that read what is logged). */
   readonly logger?: Logger;
+  /** How often the server re-reads the keys of open subscriptions (default 10 s). */
+  readonly keyRecheckMs?: number;
 }
 
 /** Starts an app + server on a private data directory and metadata database. */
@@ -65,7 +67,7 @@ export async function startTestServer(options: StartOptions = {}): Promise<TestS
   const app = await createApp(loadConfig(vars), options.logger ? { logger: options.logger } : {});
   const adminKey = shared?.adminKey ?? (await app.services.projects.bootstrap());
   if (!adminKey) throw new Error('test database was not empty');
-  const server = createGranaryServer(app, { adminKey });
+  const server = createGranaryServer(app, { keyRecheckMs: options.keyRecheckMs });
 
   const gql: TestServer['gql'] = async (query, variables, key = adminKey) => {
     const headers: Record<string, string> = { 'content-type': 'application/json' };

@@ -352,7 +352,7 @@ describe('file inserts', () => {
     form.set('0', new Blob([content]), fileName);
     const res = await srv.server.yoga.fetch('http://localhost/graphql', {
       method: 'POST',
-      headers: { authorization: `Bearer ${key}` },
+      headers: { authorization: `Bearer ${key}`, 'x-graphql-yoga-csrf': '1' },
       body: form,
     });
     return (await res.json()) as any;

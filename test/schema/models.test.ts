@@ -62,7 +62,7 @@ async function multipart(key: string, query: string, variables: Record<string, u
   form.set('operations', JSON.stringify({ query, variables }));
   form.set('map', JSON.stringify(Object.fromEntries(files.map((_, i) => [String(i), [at(i)]]))));
   files.forEach((f, i) => form.set(String(i), new Blob([typeof f.content === 'string' ? f.content : new Uint8Array(f.content)]), f.name));
-  const res = await srv.server.yoga.fetch('http://localhost/graphql', { method: 'POST', headers: { authorization: `Bearer ${key}` }, body: form });
+  const res = await srv.server.yoga.fetch('http://localhost/graphql', { method: 'POST', headers: { authorization: `Bearer ${key}`, 'x-graphql-yoga-csrf': '1' }, body: form });
   return (await res.json()) as any;
 }
 
@@ -190,7 +190,7 @@ describe('registering and downloading', () => {
     await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
     socket.on('error', () => {});
     socket.write(
-      `POST /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${key}\r\n` +
+      `POST /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${key}\r\nX-GraphQL-Yoga-CSRF: 1\r\n` +
         `Content-Type: multipart/form-data; boundary=${boundary}\r\nContent-Length: ${head.length + fileBytes + tail.length}\r\n\r\n`,
     );
     socket.write(head);
