@@ -9,6 +9,15 @@ export interface InputIssue {
   readonly message: string;
 }
 
+/**
+ * The message of a schema-validation issue (zod's shape) for a client: as given, except that a
+ * missing value says `required (<type>)` instead of naming JavaScript's `undefined`.
+ */
+export function issueMessage(issue: { readonly code?: string; readonly message: string; readonly expected?: unknown }): string {
+  if (issue.code === 'invalid_type' && /received undefined$/.test(issue.message)) return `required (${String(issue.expected)})`;
+  return issue.message;
+}
+
 /** Base of every expected failure. Anything else is unexpected and masked at the API. */
 export class DomainError extends Error {
   override readonly name: string = 'DomainError';

@@ -60,6 +60,9 @@ export function reservedNameProblem(name: string): string | null {
 
 const DEFAULT_DECIMAL = { precision: 38, scale: 9 };
 
+/** How deep ARRAY types may nest (ARRAY<ARRAY<…>>): enough for tensors, bounded for the engines. */
+export const MAX_ARRAY_NESTING = 8;
+
 /** Parses a type text (case-insensitive, spaces allowed); throws ValidationError at `path`. */
 export function parseFeatureType(text: string, path: readonly (string | number)[] = ['type']): ParsedType {
   const src = text.replace(/\s+/g, '').toUpperCase();
@@ -67,16 +70,17 @@ export function parseFeatureType(text: string, path: readonly (string | number)[
   const fail = (why: string): never => {
     throw ValidationError.at(
       path,
-      `invalid type "${text}": ${why}; expected one of ${SCALAR_TYPES.join(', ')}, DECIMAL(p,s) or ARRAY<type>`,
+      `invalid type "${text.length > 80 ? `${text.slice(0, 80)}…` : text}": ${why}; expected one of ${SCALAR_TYPES.join(', ')}, DECIMAL(p,s) or ARRAY<type>`,
     );
   };
-  const parse = (): ParsedType => {
+  const parse = (depth = 0): ParsedType => {
     const word = /^[A-Z]+/.exec(src.slice(pos))?.[0] ?? fail('missing type name');
     pos += word.length;
     if (word === 'ARRAY') {
       if (src[pos] !== '<') fail('ARRAY needs <element type>');
       pos++;
-      const element = parse();
+      if (depth >= MAX_ARRAY_NESTING) fail(`ARRAY types nest at most ${MAX_ARRAY_NESTING} levels deep`);
+      const element = parse(depth + 1);
       if (src[pos] !== '>') fail('unclosed ARRAY<');
       pos++;
       return { kind: 'array', element };

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { encodeGlobalID } from '@pothos/plugin-relay';
 import { hostname } from 'node:os';
 import type { Services } from '../app.ts';
-import { DomainError, ForbiddenError } from '../errors.ts';
+import { DomainError, ForbiddenError, issueMessage } from '../errors.ts';
 import { SecretBoxError } from '../secret-box.ts';
 import type { Execution, Job, Prisma } from '../generated/sqlite/client.ts';
 import type { Logger } from '../logger.ts';
@@ -204,7 +204,7 @@ export class JobRunner {
       const type = types.find(job.type);
       if (!type) return await this.finishUnstarted(executionId, 'FAILED', `unknown job type ${job.type}`);
       const config = type.config.safeParse(job.config);
-      if (!config.success) return await this.finishUnstarted(executionId, 'FAILED', `invalid config: ${config.error.issues.map((i) => i.message).join('; ')}`);
+      if (!config.success) return await this.finishUnstarted(executionId, 'FAILED', `invalid config: ${config.error.issues.map((i) => issueMessage(i)).join('; ')}`);
       const viewer = await this.viewerFor(job);
       if (typeof viewer === 'string') return await this.finishUnstarted(executionId, 'FAILED', viewer);
       let opened: unknown;

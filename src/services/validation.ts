@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { ValidationError } from '../errors.ts';
+import { ValidationError, issueMessage } from '../errors.ts';
 import { checkJsonDepth } from './json-limits.ts';
 
 /**
@@ -13,8 +13,9 @@ export function parseInput<S extends z.ZodType>(schema: S, raw: unknown, root: s
   if (result.success) return result.data;
   const issues = result.error.issues.map((issue) => ({
     path: [root, ...issue.path.map((p) => (typeof p === 'symbol' ? String(p) : p))],
-    message: issue.message,
+    message: issueMessage(issue),
   }));
   const first = issues[0]!;
   throw new ValidationError(`${first.path.join('.')}: ${first.message}`, issues);
 }
+

@@ -475,7 +475,7 @@ describe('valid values read back as they were written', () => {
   it.each(rows)('%s: offline and online', async (_label, rowText, expected) => {
     const id = (JSON.parse(rowText) as { id: string }).id;
     const operation = `{"query":${JSON.stringify(
-      `mutation($rows: [JSON!]) { insertFeatureGroupData(featureGroup: { name: "values" }, rows: $rows) { __typename ... on Error { message } } }`,
+      `mutation($rows: [JSON!]) { insertFeatureGroupData(featureGroup: { name: "values" }, rows: $rows, fillMissing: true) { __typename ... on Error { message } } }`,
     )},"variables":{"rows":[${rowText}]}}`;
     const res = await srv.server.yoga.fetch(`http://localhost${GRAPHQL_PATH}`, {
       method: 'POST',

@@ -84,7 +84,7 @@ describe('deep JSON values are refused with a stated limit', () => {
     const { gql } = await projectOf(srv, 'deep');
     const created = await gql(
       `mutation($input: CreateJobInput!) { createJob(input: $input) { __typename ... on Error { message } } }`,
-      { input: { name: 'probe', type: 'TRAINING_DATASET', config: { featureView: { name: 'none' } } } },
+      { input: { name: 'probe', type: 'COMMAND', config: { command: process.execPath, args: ['-e', '0'] } } },
     );
     expect(created.data.createJob.__typename, JSON.stringify(created)).toBe('CreateJobPayload');
     const res = await gql(

@@ -1,7 +1,11 @@
 import { expect } from 'vitest';
 import type { TestServer } from '../helpers/server.ts';
 
-/** Shared by the ingest trust tests: a project, a group, inserts by rows and by upload, and the checks every refusal must pass. */
+/**
+ * Shared by the ingest trust tests: a project, a group, inserts by rows and by upload (with
+ * fillMissing: these tests are about values and files, each giving only the columns it is about),
+ * and the checks every refusal must pass.
+ */
 export const GROUP = {
   name: 'events',
   primaryKey: ['k'],
@@ -38,20 +42,20 @@ export async function groupProject(srv: TestServer, prefix: string): Promise<{ g
 }
 
 export async function insertRows(gql: Gql, rows: unknown[]): Promise<any> {
-  const res = await gql(`mutation($rows: [JSON!]) { insertFeatureGroupData(featureGroup: { name: "events" }, rows: $rows) { ${RESULT} } }`, { rows });
+  const res = await gql(`mutation($rows: [JSON!]) { insertFeatureGroupData(featureGroup: { name: "events" }, rows: $rows, fillMissing: true) { ${RESULT} } }`, { rows });
   return res.data?.insertFeatureGroupData ?? res;
 }
 
 /** Inserts rows given as a GraphQL literal (so a number such as 1e400 reaches the server as written). */
 export async function insertLiteral(gql: Gql, rowsLiteral: string): Promise<any> {
-  const res = await gql(`mutation { insertFeatureGroupData(featureGroup: { name: "events" }, rows: ${rowsLiteral}) { ${RESULT} } }`);
+  const res = await gql(`mutation { insertFeatureGroupData(featureGroup: { name: "events" }, rows: ${rowsLiteral}, fillMissing: true) { ${RESULT} } }`);
   return res.data?.insertFeatureGroupData ?? res;
 }
 
 /** Uploads `content` as a multipart file part named `fileName` (none when null: a part without a filename). */
 export async function upload(srv: TestServer, key: string, content: string | Uint8Array, fileName: string | null, format?: string): Promise<any> {
   const operations = JSON.stringify({
-    query: `mutation($file: File, $format: DataFormat) { insertFeatureGroupData(featureGroup: { name: "events" }, file: $file, format: $format) { ${RESULT} } }`,
+    query: `mutation($file: File, $format: DataFormat) { insertFeatureGroupData(featureGroup: { name: "events" }, file: $file, format: $format, fillMissing: true) { ${RESULT} } }`,
     variables: { file: null, format: format ?? null },
   });
   const boundary = 'trust-boundary-7c1f';
@@ -64,7 +68,7 @@ export async function upload(srv: TestServer, key: string, content: string | Uin
   ]);
   const res = await srv.server.yoga.fetch('http://localhost/graphql', {
     method: 'POST',
-    headers: { authorization: `Bearer ${key}`, 'content-type': `multipart/form-data; boundary=${boundary}` },
+    headers: { authorization: `Bearer ${key}`, 'content-type': `multipart/form-data; boundary=${boundary}`, 'x-graphql-yoga-csrf': '1' },
     body,
   });
   const answer = (await res.json()) as any;

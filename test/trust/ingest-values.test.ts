@@ -36,7 +36,7 @@ describe('non-finite numbers are refused, naming row and column', () => {
   it('1e400 in a JSON variable for an INT, a BIGINT, a STRING and inside an ARRAY<DOUBLE> is refused', async () => {
     const { gql, key, before } = await seeded('infvar');
     // The variables travel as JSON text: JSON.parse turns 1e400 into Infinity before any resolver runs.
-    const query = 'mutation($rows: [JSON!]) { insertFeatureGroupData(featureGroup: { name: "events" }, rows: $rows) { __typename ... on ValidationError { message issues { path message } } ... on Error { message } } }';
+    const query = 'mutation($rows: [JSON!]) { insertFeatureGroupData(featureGroup: { name: "events" }, rows: $rows, fillMissing: true) { __typename ... on ValidationError { message issues { path message } } ... on Error { message } } }';
     for (const [column, value] of [['i', '1e400'], ['b', '-1e400'], ['a', '[1, 1e400]'], ['s', '1e400']] as const) {
       const body = `{"query": ${JSON.stringify(query)}, "variables": {"rows": [{"k": "g1", "ts": "${TS}", "${column}": ${value}}]}}`;
       const res = await srv.server.yoga.fetch('http://localhost/graphql', {

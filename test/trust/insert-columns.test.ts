@@ -66,7 +66,7 @@ async function setUp(online = false) {
     form.set('operations', JSON.stringify({ query: INSERT, variables: { fg: { name: 'customers' }, file: null, ...variables } }));
     form.set('map', JSON.stringify({ 0: ['variables.file'] }));
     form.set('0', new Blob([typeof content === 'string' ? content : new Uint8Array(content)]), name);
-    const r = await srv.server.yoga.fetch('http://localhost/graphql', { method: 'POST', headers: { authorization: `Bearer ${p.key}` }, body: form });
+    const r = await srv.server.yoga.fetch('http://localhost/graphql', { method: 'POST', headers: { authorization: `Bearer ${p.key}`, 'x-graphql-yoga-csrf': '1' }, body: form });
     const json = (await r.json()) as any;
     return json.data?.insertFeatureGroupData ?? json;
   };

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { FEATURE_NAME } from '../feature-types.ts';
-import { ValidationError, type InputIssue } from '../../errors.ts';
+import { ValidationError, type InputIssue, issueMessage } from '../../errors.ts';
 
 /**
  * A feature group's statistics settings. Defaults differ from Hopsworks' (enabled, histograms and
@@ -68,7 +68,7 @@ export function parseStatisticsConfig(
   if (!parsed.success) {
     const issues: InputIssue[] = parsed.error.issues.map((issue) => ({
       path: [...path, ...issue.path.map((p) => (typeof p === 'symbol' ? String(p) : p))],
-      message: issue.code === 'unrecognized_keys' ? `unknown setting(s) ${issue.keys.join(', ')}; known: ${Object.keys(statisticsConfigSchema.shape).join(', ')}` : issue.message,
+      message: issue.code === 'unrecognized_keys' ? `unknown setting(s) ${issue.keys.join(', ')}; known: ${Object.keys(statisticsConfigSchema.shape).join(', ')}` : issueMessage(issue),
     }));
     throw new ValidationError(`${issues[0]!.path.join('.')}: ${issues[0]!.message}`, issues);
   }

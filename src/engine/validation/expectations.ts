@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ValidationError, type InputIssue } from '../../errors.ts';
+import { ValidationError, type InputIssue, issueMessage } from '../../errors.ts';
 import { linearRegexProblem } from '../linear-regex.ts';
 import { parseFeatureType, type GroupSchema, type ParsedType } from '../feature-types.ts';
 
@@ -124,7 +124,7 @@ export function parseExpectations(
         // zod reports unknown keys on the object itself; name each one.
         const keys = issue.code === 'unrecognized_keys' ? issue.keys : [issue.path.map(String).join('.')];
         for (const key of keys) {
-          const message = issue.code === 'unrecognized_keys' ? `unknown kwarg ${key}` : issue.message;
+          const message = issue.code === 'unrecognized_keys' ? `unknown kwarg ${key}` : issueMessage(issue);
           issues.push({
             path: [...at, 'kwargs', ...(key ? [key] : [])],
             message: `expectation ${index} (${type}): ${key ? `kwarg ${key}: ` : ''}${message}`,

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { StatisticsService } from '../../services/statistics/statistics.service.ts';
-import { ValidationError } from '../../errors.ts';
+import { ValidationError, issueMessage } from '../../errors.ts';
 import type { JobType } from '../job-type.ts';
 import { refText } from './refs.ts';
 
@@ -38,7 +38,7 @@ export function computeStatisticsJob(services: { readonly statistics: Pick<Stati
     async run(context) {
       const ref = context.config.featureGroup;
       const parsed = runArgs.safeParse(context.args);
-      if (!parsed.success) throw new ValidationError(`invalid args: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'args'}: ${i.message}`).join('; ')}`);
+      if (!parsed.success) throw new ValidationError(`invalid args: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'args'}: ${issueMessage(i)}`).join('; ')}`);
       const commitId = parsed.data?.commitId ?? null;
       const label = `${ref.name}${ref.version == null ? ' (latest version)' : ` version ${ref.version}`}`;
       context.signal.throwIfAborted();

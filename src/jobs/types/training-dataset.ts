@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { DomainError, NotFoundError, ValidationError } from '../../errors.ts';
+import { DomainError, NotFoundError, ValidationError, issueMessage } from '../../errors.ts';
 import type { CreateTrainingDatasetInput } from '../../services/feature-view/training-dataset.service.ts';
 import type { JobType } from '../job-type.ts';
 import { isoTime, objectRef } from './refs.ts';
@@ -75,7 +75,7 @@ export const trainingDataset: JobType<typeof config> = {
       if (error instanceof ValidationError) {
         throw new ValidationError(
           error.message,
-          error.issues.map((i) => ({ path: i.path[0] === 'input' ? i.path.slice(1) : i.path, message: i.message })),
+          error.issues.map((i) => ({ path: i.path[0] === 'input' ? i.path.slice(1) : i.path, message: issueMessage(i) })),
         );
       }
       if (error instanceof DomainError) throw ValidationError.at([], error.message);

@@ -1,6 +1,7 @@
 import type { AlertDelivery, AlertReceiver, AlertRoute } from '../../generated/sqlite/client.ts';
 import { ConflictError, NotFoundError, ValidationError } from '../../errors.ts';
 import { builder } from '../builder.ts';
+import { idOf } from '../shared/global-id.ts';
 import { AlertDeliveryType, AlertEventTypeEnum, AlertReceiverType, AlertRouteType, AlertSubjectKindEnum, SIGNATURE_SCHEME } from './types.ts';
 
 const CreateAlertReceiverInput = builder.inputType('CreateAlertReceiverInput', {
@@ -102,8 +103,8 @@ builder.mutationField('deleteAlertRoute', (t) =>
     description: 'Deletes a route (WRITE); deliveries it made stay, without the route.',
     authScopes: { write: true },
     errors: { types: [NotFoundError] },
-    args: { id: t.arg.globalID({ required: true, description: 'The route’s global id.', for: AlertRouteType }) },
-    resolve: (_root, { id }, ctx) => ctx.services.alerts.deleteRoute(ctx.viewer, id.id),
+    args: { id: t.arg.id({ required: true, description: 'The route’s global id.' }) },
+    resolve: (_root, { id }, ctx) => ctx.services.alerts.deleteRoute(ctx.viewer, idOf(String(id), 'AlertRoute')),
   }),
 );
 
@@ -119,10 +120,10 @@ builder.mutationField('setAlertRouteEnabled', (t) =>
     authScopes: { write: true },
     errors: { types: [NotFoundError] },
     args: {
-      id: t.arg.globalID({ required: true, description: 'The route’s global id.', for: AlertRouteType }),
+      id: t.arg.id({ required: true, description: 'The route’s global id.' }),
       enabled: t.arg.boolean({ required: true, description: 'Whether the route sends events.' }),
     },
-    resolve: async (_root, { id, enabled }, ctx) => ({ alertRoute: await ctx.services.alerts.setRouteEnabled(ctx.viewer, id.id, enabled) }),
+    resolve: async (_root, { id, enabled }, ctx) => ({ alertRoute: await ctx.services.alerts.setRouteEnabled(ctx.viewer, idOf(String(id), 'AlertRoute'), enabled) }),
   }),
 );
 

@@ -2,6 +2,7 @@ import type { ApiKey } from '../../generated/sqlite/client.ts';
 import type { Scope } from '../../services/viewer.ts';
 import { ForbiddenError, NotFoundError, ValidationError } from '../../errors.ts';
 import { builder } from '../builder.ts';
+import { idOf } from '../shared/global-id.ts';
 import { ScopeEnum } from './scope.ts';
 
 export const ApiKeyRef = builder.prismaNode('ApiKey', {
@@ -84,7 +85,7 @@ builder.mutationField('revokeApiKey', (t) =>
     description: 'Revokes a key at once; requests with it are refused from then on. Needs WRITE; revoking another key than the caller’s needs ADMIN.',
     authScopes: { write: true },
     errors: { types: [ForbiddenError, NotFoundError] },
-    args: { id: t.arg.globalID({ required: true, description: 'The key’s global id.', for: ApiKeyRef }) },
-    resolve: async (_root, { id }, ctx) => ({ apiKey: await ctx.services.apiKeys.revoke(ctx.viewer, id.id) }),
+    args: { id: t.arg.id({ required: true, description: 'The key’s global id.' }) },
+    resolve: async (_root, { id }, ctx) => ({ apiKey: await ctx.services.apiKeys.revoke(ctx.viewer, idOf(String(id), 'ApiKey')) }),
   }),
 );

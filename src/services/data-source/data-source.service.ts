@@ -1,6 +1,6 @@
 import { isAbsolute, normalize } from 'node:path';
 import { z } from 'zod';
-import { ConflictError, NotFoundError, ValidationError } from '../../errors.ts';
+import { ConflictError, NotFoundError, ValidationError, issueMessage } from '../../errors.ts';
 import type { DataSource, Prisma } from '../../generated/sqlite/client.ts';
 import type { SecretBox } from '../../secret-box.ts';
 import type { FileRoots } from '../../stores/external/file-roots.ts';
@@ -165,7 +165,7 @@ function parseConfigInput<S extends z.ZodType>(schema: S, raw: unknown): z.outpu
     return parseInput(schema, raw, 'config');
   } catch (error) {
     if (!(error instanceof ValidationError)) throw error;
-    const issues = error.issues.map((i) => ({ path: ['input', ...i.path], message: i.message }));
+    const issues = error.issues.map((i) => ({ path: ['input', ...i.path], message: issueMessage(i) }));
     throw new ValidationError(`${issues[0]!.path.join('.')}: ${issues[0]!.message}`, issues);
   }
 }

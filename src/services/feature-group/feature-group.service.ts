@@ -1,6 +1,6 @@
 import { v7 as uuidv7 } from 'uuid';
 import { z } from 'zod';
-import { ConflictError, DataValidationError, NotFoundError, ValidationError } from '../../errors.ts';
+import { ConflictError, DataValidationError, NotFoundError, ValidationError, issueMessage } from '../../errors.ts';
 import type { DataFrame } from '../../engine/data-frame.ts';
 import type { FeatureDef } from '../../engine/feature-types.ts';
 import type { Commit, FeatureGroup, Prisma } from '../../generated/sqlite/client.ts';
@@ -300,7 +300,7 @@ export class FeatureGroupService {
         });
       } catch (error) {
         if (!(error instanceof ValidationError)) throw error;
-        issues.push(...error.issues.map((i) => ({ path: [...i.path], message: i.message })));
+        issues.push(...error.issues.map((i) => ({ path: [...i.path], message: issueMessage(i) })));
       }
     }
     if (issues.length > 0) throw new ValidationError(issues[0]!.message, issues);

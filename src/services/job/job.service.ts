@@ -1,7 +1,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import { decodeGlobalID } from '@pothos/plugin-relay';
 import { z } from 'zod';
-import { ConflictError, DomainError, ForbiddenError, NotFoundError, ValidationError } from '../../errors.ts';
+import { ConflictError, DomainError, ForbiddenError, NotFoundError, ValidationError, issueMessage } from '../../errors.ts';
 import type { Execution, Job, Prisma } from '../../generated/sqlite/client.ts';
 import type { GranaryPubSub } from '../../pubsub.ts';
 import type { ExecutionTrigger } from '../../jobs/execution-state.ts';
@@ -346,9 +346,9 @@ export class JobService {
     } catch (error) {
       if (error instanceof ValidationError) {
         // Under `name` (scheduleJob) every issue is the job's; else each names its config field.
-        const issues = error.issues.map((i) => ({ path: root[0] === 'name' ? root : [...root, ...i.path], message: `${prefix}${i.message}` }));
+        const issues = error.issues.map((i) => ({ path: root[0] === 'name' ? root : [...root, ...i.path], message: `${prefix}${issueMessage(i)}` }));
         throw new ValidationError(
-          `invalid ${type.name} config: ${error.issues.map((i) => `${i.path.join('.') || 'config'}: ${i.message}`).join('; ')}`,
+          `invalid ${type.name} config: ${error.issues.map((i) => `${i.path.join('.') || 'config'}: ${issueMessage(i)}`).join('; ')}`,
           issues,
         );
       }
@@ -397,7 +397,7 @@ function parseConfig(type: JobType, raw: unknown): unknown {
   if (result.success) return result.data;
   const issues = result.error.issues.map((issue) => ({
     path: ['input', 'config', ...issue.path.map((p) => (typeof p === 'symbol' ? String(p) : p))],
-    message: issue.message,
+    message: issueMessage(issue),
   }));
   throw new ValidationError(`invalid ${type.name} config: ${issues.map((i) => `${i.path.slice(2).join('.') || 'config'}: ${i.message}`).join('; ')}`, issues);
 }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ValidationError } from '../../errors.ts';
+import { ValidationError, issueMessage } from '../../errors.ts';
 import type { Logger } from '../../logger.ts';
 import type { MetadataClient } from '../../stores/metadata/client.ts';
 import { CATALOG_KINDS, type CatalogKind } from '../lineage/catalog.ts';
@@ -59,7 +59,7 @@ export class SearchService {
   async search(viewer: Viewer, raw: SearchArgs, page: { offset: number; limit: number }): Promise<SearchResult[]> {
     const parsed = argsInput.safeParse(raw);
     if (!parsed.success) {
-      const issues = parsed.error.issues.map((i) => ({ path: i.path.map((p) => (typeof p === 'symbol' ? String(p) : p)), message: i.message }));
+      const issues = parsed.error.issues.map((i) => ({ path: i.path.map((p) => (typeof p === 'symbol' ? String(p) : p)), message: issueMessage(i) }));
       throw new ValidationError(`${issues[0]!.path.join('.')}: ${issues[0]!.message}`, issues);
     }
     const args = parsed.data;

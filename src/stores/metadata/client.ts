@@ -4,6 +4,7 @@ import { PrismaBetterSqlite3 } from '@prisma/adapter-better-sqlite3';
 import { PrismaPg } from '@prisma/adapter-pg';
 import { PrismaClient as SqliteClient } from '../../generated/sqlite/client.ts';
 import { PrismaClient as PostgresClient } from '../../generated/postgresql/client.ts';
+import { ValidationError } from '../../errors.ts';
 import type { MetadataTarget } from './target.ts';
 
 /**
@@ -26,5 +27,49 @@ export async function openMetadataClient(target: MetadataTarget): Promise<Metada
   const schema = url.searchParams.get('schema') ?? undefined;
   url.searchParams.delete('schema');
   const adapter = new PrismaPg({ connectionString: url.toString(), max: 10 }, schema ? { schema } : undefined);
-  return new PostgresClient({ adapter }) as unknown as MetadataClient;
+  return withoutNul(new PostgresClient({ adapter })) as unknown as MetadataClient;
+}
+
+/** What a read answers when its arguments hold a NUL character: no stored text holds one. */
+const EMPTY_READS: Record<string, () => unknown> = {
+  findUnique: () => null,
+  findFirst: () => null,
+  findMany: () => [],
+  count: () => 0,
+  groupBy: () => [],
+};
+
+/**
+ * PostgreSQL text cannot hold the NUL character (U+0000): a query whose arguments carry one fails
+ * in the driver. No stored name, id or value holds one, so a read given one finds nothing and a
+ * write is a ValidationError, whatever the caller sent it from.
+ */
+function withoutNul(client: PostgresClient) {
+  return client.$extends({
+    query: {
+      $allModels: {
+        async $allOperations({ operation, args, query }) {
+          if (!holdsNul(args)) return query(args);
+          const empty = EMPTY_READS[operation];
+          if (empty) return empty();
+          if (operation.endsWith('OrThrow')) throw new ValidationError('no object is named with a NUL character (U+0000)');
+          throw new ValidationError('text may not contain the NUL character (U+0000)');
+        },
+      },
+    },
+  });
+}
+
+/** Whether a string anywhere in `value` holds U+0000 (iterative: arguments may nest deeply). */
+function holdsNul(value: unknown): boolean {
+  const stack: unknown[] = [value];
+  while (stack.length > 0) {
+    const v = stack.pop();
+    if (typeof v === 'string') {
+      if (v.includes('\u0000')) return true;
+    } else if (v !== null && typeof v === 'object' && !(v instanceof Date) && !(v instanceof Uint8Array)) {
+      for (const item of Array.isArray(v) ? v : Object.values(v)) stack.push(item);
+    }
+  }
+  return false;
 }
