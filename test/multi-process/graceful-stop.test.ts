@@ -1,6 +1,11 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JobRunner, RunnerCloseOptions } from '../../src/jobs/runner.ts';
-import { startTestServer, type TestServer } from '../helpers/server.ts';
+import { startTestServer, testMetadataProvider, type TestServer } from '../helpers/server.ts';
 
 // A graceful stop of one process (a second server on the same metadata database and data
 // directory) must end every run it owns: finished within the grace period, or KILLED with a log
@@ -127,15 +132,21 @@ describe('graceful stop of a process', () => {
     await second.close();
   });
 
-  it('kills a run asked for while the stop is under way (a statistics run after a late commit), instead of leaving it waiting', async () => {
+  it('kills runs asked for while the stop is under way (by hand, and statistics after a late commit) instead of leaving them waiting', async () => {
     const second = await startTestServer({ shareWith: srv });
     const runner = runnerOf(second);
     const { key, name } = await second.newProject('late');
     await createJob(second, key, 'holder', SLEEPER);
     await createJob(second, key, 'late', QUICK);
+    const group = await second.gql(
+      `mutation { createFeatureGroup(input: { name: "late_fg", primaryKey: ["id"] }) { __typename ... on Error { message } } }`,
+      {},
+      key,
+    );
+    expect(group.data.createFeatureGroup.__typename).toBe('CreateFeatureGroupPayload');
     await runningAndStarted(second, key, await runJob(second, key, 'holder'));
 
-    // The stop keeps the holder for its grace period; a run is asked for meanwhile.
+    // The stop keeps the holder for its grace period; runs are asked for meanwhile.
     let stopBegun!: () => void;
     const begun = new Promise<void>((resolve) => (stopBegun = resolve));
     const internals = runner as unknown as { close: (options?: RunnerCloseOptions) => Promise<void> };
@@ -148,12 +159,103 @@ describe('graceful stop of a process', () => {
     const closing = second.server.close(2000, 'SIGTERM');
     await begun;
     await runJob(second, key, 'late');
+    const inserted = await second.gql(
+      `mutation { insertFeatureGroupData(featureGroup: { name: "late_fg" }, rows: [{ id: 1, v: 2 }]) { __typename ... on Error { message } } }`,
+      {},
+      key,
+    );
+    expect(inserted.data.insertFeatureGroupData.__typename, JSON.stringify(inserted)).toBe('InsertFeatureGroupDataPayload');
     await closing;
 
-    const late = await stored(name, 'late');
-    expect(late).toMatchObject({ state: 'KILLED', finalStatus: 'KILLED', startedAt: null });
-    expect(late.logs.map((l) => l.line)).toEqual(['killed: the server shut down (SIGTERM) before the run started']);
+    for (const job of ['late', 'late_fg_1_compute_stats']) {
+      const late = await stored(name, job);
+      expect(late, job).toMatchObject({ state: 'KILLED', finalStatus: 'KILLED', startedAt: null });
+      expect(late.logs.map((l) => l.line)).toEqual(['killed: the server shut down (SIGTERM) before the run started']);
+    }
     expect(await unfinishedOf(runner)).toBe(0);
     await second.close();
+  });
+});
+
+// The real `granary serve`, stopped with SIGTERM as an orchestrator does (embedded SQLite: the
+// process-level wiring is the same on every backend, so it runs once).
+describe.skipIf(testMetadataProvider() === 'postgresql')('granary serve on SIGTERM', () => {
+  const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+  let dataDir: string;
+  const children: ReturnType<typeof spawn>[] = [];
+
+  afterAll(() => {
+    for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  async function serve(): Promise<{ url: string; exited: Promise<number | null>; child: ReturnType<typeof spawn> }> {
+    const env: Record<string, string> = {};
+    for (const name of ['PATH', 'HOME', 'TMPDIR']) if (process.env[name]) env[name] = process.env[name]!;
+    Object.assign(env, { PORT: '0', HOST: '127.0.0.1', GRANARY_DATA_DIR: dataDir, NODE_ENV: 'production', LOG_LEVEL: 'warn' });
+    const child = spawn(process.execPath, ['bin/granary.js', 'serve'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    children.push(child);
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    let out = '';
+    child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
+    const url = await new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no URL within 20 s: ${out}`)), 20_000);
+      child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+        out += chunk;
+        const match = /serving GraphQL at (http:\/\/\S+?)\/graphql/.exec(out);
+        if (match) {
+          clearTimeout(timer);
+          resolve(match[1]!);
+        }
+      });
+      void exited.then((code) => reject(new Error(`exited with ${code}: ${out}`)));
+    });
+    return { url, exited, child };
+  }
+
+  async function gql(url: string, key: string, query: string, variables: Record<string, unknown> = {}) {
+    const res = await fetch(`${url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
+      body: JSON.stringify({ query, variables }),
+    });
+    return (await res.json()) as any;
+  }
+
+  it('ends its runs before it exits: a short one SUCCEEDED, a long one KILLED naming SIGTERM', { timeout: 90_000 }, async () => {
+    dataDir = mkdtempSync(join(tmpdir(), 'granary-stop-'));
+    const first = await serve();
+    const key = readFileSync(join(dataDir, 'admin.key'), 'utf8').trim();
+    const ids: Record<string, string> = {};
+    for (const [name, config] of [['long', SLEEPER], ['short', SHORT]] as const) {
+      const created = await gql(first.url, key, `mutation($input: CreateJobInput!) { createJob(input: $input) { __typename } }`, { input: { name, type: 'COMMAND', config } });
+      expect(created.data.createJob.__typename).toBe('CreateJobPayload');
+      const run = await gql(first.url, key, `mutation($name: String!) { runJob(name: $name) { ... on RunJobPayload { execution { id } } } }`, { name });
+      ids[name] = run.data.runJob.execution.id;
+    }
+    for (const id of Object.values(ids)) {
+      const deadline = Date.now() + 20_000;
+      for (;;) {
+        const res = await gql(first.url, key, `query($id: ID!) { execution(id: $id) { state logs } }`, { id });
+        if (res.data.execution.state === 'RUNNING' && res.data.execution.logs.includes('started')) break;
+        if (Date.now() > deadline) throw new Error(`never running: ${JSON.stringify(res)}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    }
+
+    first.child.kill('SIGTERM');
+    expect(await first.exited).toBe(0);
+
+    // The next start finds nothing to recover: both runs were ended by the process that ran them.
+    const next = await serve();
+    const query = `query($id: ID!) { execution(id: $id) { state logs } }`;
+    const short = await gql(next.url, key, query, { id: ids.short });
+    expect(short.data.execution.state).toBe('SUCCEEDED');
+    expect(short.data.execution.logs).toContain('done');
+    const long = await gql(next.url, key, query, { id: ids.long });
+    expect(long.data.execution.state).toBe('KILLED');
+    expect(long.data.execution.logs.at(-1)).toBe('killed: the server shut down (SIGTERM)');
+    next.child.kill('SIGTERM');
+    expect(await next.exited).toBe(0);
   });
 });
