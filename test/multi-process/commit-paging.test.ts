@@ -58,8 +58,9 @@ describe('commits paging', () => {
     expect(new Set(seen).size).toBe(COMMITS);
   });
 
-  it('gives an empty page after the oldest commit', async () => {
+  it('gives an empty page after the oldest commit, and for an id that is no commit of the group', async () => {
     expect(await page(7, recorded[0])).toEqual([]);
+    expect(await page(7, '00000000-0000-7000-8000-000000000000')).toEqual([]);
   });
 
   it('refuses an after that is not a commit id, naming the argument', async () => {
