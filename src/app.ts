@@ -24,7 +24,7 @@ import { StatisticsService } from './services/statistics/statistics.service.ts';
 import { JobService } from './services/job/job.service.ts';
 import { BUILT_IN_JOB_TYPES, JobTypeRegistry } from './jobs/registry.ts';
 import { computeStatisticsJob } from './jobs/types/compute-statistics.ts';
-import { JobRunner } from './jobs/runner.ts';
+import { JobRunner, type RunnerCloseOptions } from './jobs/runner.ts';
 import { JobScheduler } from './jobs/scheduler.ts';
 import { FilesystemModelArtifactStore } from './stores/artifacts/model-artifacts.ts';
 import { TempFiles } from './stores/artifacts/temp-files.ts';
@@ -83,8 +83,12 @@ export interface App {
   readonly offline: OfflineStore;
   readonly online: OnlineStore;
   readonly services: Services;
-  /** Closes stores and connections; the HTTP server is stopped before this. */
-  close(): Promise<void>;
+  /**
+   * Closes stores and connections; the HTTP server is stopped before this. Job runs of this process
+   * are ended first (see `JobService.close`): running ones may finish within `graceMs` (default 0),
+   * the rest are recorded KILLED, naming `cause` (the signal that stopped the server).
+   */
+  close(options?: RunnerCloseOptions): Promise<void>;
 }
 
 export interface CreateAppOptions {
@@ -181,9 +185,9 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
     offline,
     online,
     services,
-    async close() {
-      // Running executions are killed (and marked) while the stores they use are still open.
-      await jobs.close();
+    async close(options = {}) {
+      // Executions end (finished, or killed and marked) while the stores they use are still open.
+      await jobs.close(options);
       // Then alerts being recorded are stored and deliveries in flight put back while the database is open.
       await alerts.stop();
       await Promise.allSettled([pubsub.close(), offline.close(), online.close()]);

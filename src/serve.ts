@@ -66,8 +66,10 @@ export async function serve(config: Config): Promise<void> {
       logger.info({ signal }, 'shutting down');
       process.off('SIGTERM', stop);
       process.off('SIGINT', stop);
+      // Runs of this process finish within the grace period or are killed, each recorded, before
+      // the database closes: none is left for another process to fail.
       server
-        .close()
+        .close(undefined, signal)
         .catch((error: unknown) => logger.error({ err: error }, 'error while shutting down'))
         .finally(resolve);
     };

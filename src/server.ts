@@ -60,8 +60,12 @@ export interface GranaryServer {
   readonly graphqlFastPath: Pick<GraphQLFastPath, 'counts'>;
   /** Listens on the configured host and port (0 picks a free one); resolves to the base URL. */
   listen(port?: number, host?: string): Promise<string>;
-  /** Stops accepting, lets in-flight requests finish (up to `graceMs`), closes sockets, then the app. */
-  close(graceMs?: number): Promise<void>;
+  /**
+   * Stops accepting, lets in-flight requests finish (up to `graceMs`), closes sockets, then the app.
+   * Job runs of this process keep running meanwhile and have what is left of `graceMs` to finish;
+   * then they are killed, their logs naming `cause` (the signal, when one stopped the server).
+   */
+  close(graceMs?: number, cause?: string): Promise<void>;
 }
 
 /** Status and code of each domain error when it escapes a query (mutations return them as results). */
@@ -457,8 +461,9 @@ export function createGranaryServer(app: App, options: GranaryServerOptions = {}
         });
       });
     },
-    close(graceMs = 10_000) {
+    close(graceMs = 10_000, cause) {
       closing ??= (async () => {
+        const deadline = Date.now() + graceMs;
         const stopped = new Promise<void>((resolve) => http.close(() => resolve()));
         http.closeIdleConnections();
         shutdown.abort();
@@ -473,7 +478,7 @@ export function createGranaryServer(app: App, options: GranaryServerOptions = {}
         await stopped;
         clearTimeout(timer);
         clearInterval(idle);
-        await app.close();
+        await app.close({ graceMs: Math.max(0, deadline - Date.now()), ...(cause ? { cause } : {}) });
       })();
       return closing;
     },

@@ -43,6 +43,17 @@ export interface JobRunnerDeps {
 /** Why an execution was aborted, as its log says. */
 type AbortReason = 'stopped' | 'shutdown' | 'deleted';
 
+/** How the server is being stopped, for `JobRunner.close`. */
+export interface RunnerCloseOptions {
+  /**
+   * How long runs already RUNNING may take to finish on their own before they are aborted
+   * (default 0: aborted at once).
+   */
+  readonly graceMs?: number;
+  /** What stopped the server (`SIGTERM`), named in the log line of each run it kills. */
+  readonly cause?: string;
+}
+
 interface Running {
   readonly controller: AbortController;
   readonly projectId: string;
@@ -56,6 +67,11 @@ interface Running {
 const STALE_HEARTBEATS = 6;
 /** Log lines are written in batches at most this long after they were logged. */
 const LOG_FLUSH_MS = 100;
+/**
+ * On close, how long an aborted run has to end before it is recorded KILLED without waiting
+ * further: a COMMAND gets 5 s between SIGTERM and SIGKILL, plus time to record its end.
+ */
+const ABORT_WAIT_MS = 7000;
 
 /**
  * Runs job executions in this process, a few at a time. Each execution row names the process
@@ -64,6 +80,10 @@ const LOG_FLUSH_MS = 100;
  * fails them with a log line saying why, or resumes them from their checkpoint when their type is
  * resumable. A live process's executions are never touched. Every state change and progress step
  * is published on `executionUpdated`; ends and long runs raise alerts.
+ *
+ * A graceful stop (`close`) ends every execution this process owns before it returns, so none is
+ * left for another process's heartbeat check to fail: each ends SUCCEEDED (it finished within the
+ * grace period), FAILED (on its own) or KILLED with a log line saying the server stopped.
  */
 export class JobRunner {
   /** This process, as execution rows name it: `host:pid:nonce`. */
@@ -72,8 +92,16 @@ export class JobRunner {
   private readonly running = new Map<string, Running>();
   private starting = 0;
   private timer: NodeJS.Timeout | undefined;
-  private ticking = false;
+  /** The heartbeat in progress, if any (close waits for it before the database closes). */
+  private ticking: Promise<void> | null = null;
   private closed = false;
+  private closing: Promise<void> | null = null;
+  /** Set once `close` aborts the running executions: a run starting after that is aborted at once. */
+  private aborting = false;
+  /** What stopped the server, once `close` was called (for log lines). */
+  private cause: string | undefined;
+  /** Every execution task of this process (starting, running, or being ended unstarted). */
+  private readonly tasks = new Set<Promise<unknown>>();
   private listenUrl: string | null = null;
 
   constructor(
@@ -88,9 +116,16 @@ export class JobRunner {
     this.timer.unref();
   }
 
-  /** Queues an execution this process has claimed (its `runner` is `processId`). */
+  /**
+   * Queues an execution this process has claimed (its `runner` is `processId`). Once the runner is
+   * closing, the execution is ended KILLED at once (the server stopped before it started) rather
+   * than left unfinished for another process to fail.
+   */
   enqueue(executionId: string): void {
-    if (this.closed) return;
+    if (this.closed) {
+      this.track(this.finishUnstarted(executionId, 'KILLED', this.notStartedLine()));
+      return;
+    }
     this.queue.push({ id: executionId });
     this.pump();
   }
@@ -166,14 +201,65 @@ export class JobRunner {
     return { failed, resumed };
   }
 
-  /** Aborts every execution of this process (marked KILLED) and stops the heartbeat. */
-  async close(): Promise<void> {
+  /**
+   * Graceful stop: claims nothing more, then ends every execution this process owns and returns
+   * once each is recorded, so the metadata database can close after it. Queued runs and runs still
+   * starting end KILLED ("the server shut down before the run started"); running ones get
+   * `graceMs` to finish, are then aborted (KILLED, "the server shut down") and waited for a few
+   * seconds more; a run that still has not ended is recorded KILLED all the same. The heartbeat
+   * keeps confirming the runs while they finish, so no other process takes them for orphans.
+   */
+  close(options: RunnerCloseOptions = {}): Promise<void> {
+    this.closing ??= this.shutdown(options);
+    return this.closing;
+  }
+
+  private async shutdown({ graceMs = 0, cause }: RunnerCloseOptions): Promise<void> {
     this.closed = true;
-    clearInterval(this.timer);
+    this.cause = cause;
     const queued = this.queue.splice(0);
-    await Promise.all(queued.map((q) => this.finishUnstarted(q.id, 'KILLED', 'the server shut down before it started')));
+    await Promise.allSettled(queued.map((q) => this.finishUnstarted(q.id, 'KILLED', this.notStartedLine())));
+    // Runs still starting see `closed` before they would mark themselves RUNNING, and end KILLED.
+    if (graceMs > 0) await settledWithin(this.tasks, graceMs);
+    this.aborting = true;
     for (const running of this.running.values()) running.controller.abort('shutdown');
-    await Promise.allSettled([...this.running.values()].map((r) => r.done));
+    await settledWithin(this.tasks, ABORT_WAIT_MS);
+    clearInterval(this.timer);
+    await this.ticking;
+    // Whatever this process still owns (a run that ignored its abort, a run created meanwhile) is
+    // ended here, while the database is open.
+    try {
+      const left = await this.deps.prisma.execution.findMany({ where: { runner: this.processId, finalStatus: null }, select: { id: true } });
+      for (const { id } of left) {
+        const line = this.running.has(id) ? `${this.killedLine()}; the run did not stop within ${ABORT_WAIT_MS / 1000} s of being aborted` : this.notStartedLine();
+        await this.finishUnstarted(id, 'KILLED', line);
+      }
+    } catch (error) {
+      this.deps.logger.error({ err: error }, 'could not record the executions ended by the shutdown');
+    }
+  }
+
+  /** The log line of a run killed by the server stopping. */
+  private killedLine(): string {
+    return `killed: the server shut down${this.cause ? ` (${this.cause})` : ''}`;
+  }
+
+  /** The log line of a run that the server stopping kept from starting. */
+  private notStartedLine(): string {
+    return `${this.killedLine()} before the run started`;
+  }
+
+  /** Keeps a task until it settles, so `close` can wait for it. */
+  private track<T>(task: Promise<T>): Promise<T> {
+    this.tasks.add(task);
+    void task.then(
+      () => this.tasks.delete(task),
+      (error: unknown) => {
+        this.tasks.delete(task);
+        this.deps.logger.error({ err: error }, 'job execution task failed');
+      },
+    );
+    return task;
   }
 
   /** Publishes a state change or progress step of an execution. */
@@ -185,11 +271,13 @@ export class JobRunner {
     while (!this.closed && this.queue.length > 0 && this.running.size + this.starting < this.options.concurrency) {
       const next = this.queue.shift()!;
       this.starting++;
-      void this.execute(next.id)
-        .catch((error: unknown) => this.deps.logger.error({ err: error, executionId: next.id }, 'job execution failed unexpectedly'))
-        .finally(() => {
-          this.pump();
-        });
+      this.track(
+        this.execute(next.id)
+          .catch((error: unknown) => this.deps.logger.error({ err: error, executionId: next.id }, 'job execution failed unexpectedly'))
+          .finally(() => {
+            this.pump();
+          }),
+      );
     }
   }
 
@@ -215,6 +303,8 @@ export class JobRunner {
         return await this.finishUnstarted(executionId, 'FAILED', `a secret of the job's config does not open: ${error.message}`);
       }
 
+      // The server began to stop while this run was starting: it never starts.
+      if (this.closed) return await this.finishUnstarted(executionId, 'KILLED', this.notStartedLine());
       const startedAt = execution.startedAt ?? new Date();
       const marked = await prisma.execution.updateMany({
         where: { id: executionId, runner: this.processId, finalStatus: null },
@@ -224,6 +314,7 @@ export class JobRunner {
       const controller = new AbortController();
       const entry: Running = { controller, projectId: job.projectId, jobName: job.name, startedAt: startedAt.getTime(), done: Promise.resolve(), alerted: execution.longRunningAlerted };
       this.running.set(executionId, entry);
+      if (this.aborting) controller.abort('shutdown');
       this.starting--;
       started = true;
       this.publish(job.projectId, executionId, job.name, 'RUNNING');
@@ -270,7 +361,7 @@ export class JobRunner {
             }
           }
         }
-        if (final === 'KILLED') reasonLine = abortLine(controller.signal.reason);
+        if (final === 'KILLED') reasonLine = controller.signal.reason === 'shutdown' ? this.killedLine() : abortLine(controller.signal.reason);
         if (reasonLine) logs.push(reasonLine);
         await logs.flush();
         await this.finish(executionId, job.projectId, job.name, final, final === 'SUCCEEDED' ? 1 : undefined, Boolean(type.credentials));
@@ -333,7 +424,8 @@ export class JobRunner {
   /** Marks an execution that never ran (or whose process died) ended, with a log line. */
   private async finishUnstarted(executionId: string, final: FinalState, line: string): Promise<void> {
     const execution = await this.deps.prisma.execution.findUnique({ where: { id: executionId }, include: { job: { select: { name: true, type: true } } } });
-    if (!execution) return;
+    // Already ended (by whoever got there first): its log says so already.
+    if (!execution || execution.finalStatus) return;
     await this.appendLogs(executionId, [line]);
     const credentials = Boolean(this.deps.types.find(execution.job.type)?.credentials);
     await this.finish(executionId, execution.projectId, execution.job.name, final, undefined, credentials);
@@ -378,9 +470,17 @@ export class JobRunner {
     }
   }
 
-  private async tick(): Promise<void> {
-    if (this.ticking || this.closed) return;
-    this.ticking = true;
+  private tick(): Promise<void> {
+    if (this.ticking) return this.ticking;
+    this.ticking = this.beat().finally(() => (this.ticking = null));
+    return this.ticking;
+  }
+
+  /**
+   * One heartbeat: confirms this process's executions, aborts those asked to stop, raises long-run
+   * alerts and, unless the runner is closing, takes over orphans of dead processes.
+   */
+  private async beat(): Promise<void> {
     try {
       const { prisma } = this.deps;
       await prisma.execution.updateMany({ where: { runner: this.processId, finalStatus: null }, data: { heartbeatAt: new Date() } });
@@ -401,13 +501,19 @@ export class JobRunner {
           details: { executionId: encodeGlobalID('Execution', id), state: 'RUNNING' },
         });
       }
-      await this.recoverOrphans();
+      if (!this.closed) await this.recoverOrphans();
     } catch (error) {
       this.deps.logger.warn({ err: error }, 'job heartbeat failed');
-    } finally {
-      this.ticking = false;
     }
   }
+}
+
+/** Resolves once every task settled or `ms` passed, whichever comes first. */
+async function settledWithin(tasks: ReadonlySet<Promise<unknown>>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const elapsed = new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)));
+  await Promise.race([Promise.allSettled([...tasks]), elapsed]);
+  clearTimeout(timer);
 }
 
 /** Whether an unfinished execution's process is gone. */
@@ -426,7 +532,6 @@ function orphaned(execution: Pick<Execution, 'runner' | 'heartbeatAt'>, staleBef
 }
 
 function abortLine(reason: unknown): string {
-  if (reason === 'shutdown') return 'killed: the server shut down';
   if (reason === 'deleted') return 'killed: the job was deleted';
   return 'killed: stopped by stopExecution';
 }

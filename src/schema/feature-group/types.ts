@@ -1,4 +1,5 @@
 import type { FeatureDef } from '../../engine/feature-types.ts';
+import { ValidationError } from '../../errors.ts';
 import { featureGroupDataPath } from '../../http/files.ts';
 import { builder } from '../builder.ts';
 import { DataFrameRef } from '../shared/data-frame.ts';
@@ -76,6 +77,14 @@ export const CommitRefType = builder.prismaObject('Commit', {
   }),
 });
 
+const COMMIT_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Validates the `after` argument of `commits`: a commit id (a uuid). */
+function commitCursor(after: string): string {
+  if (!COMMIT_ID.test(after)) throw ValidationError.at(['after'], 'after must be the id of a commit (from a previous page)');
+  return after.toLowerCase();
+}
+
 export const FeatureGroupType = builder.prismaNode('FeatureGroup', {
   description: 'A versioned table of features with a primary key and, usually, an event time. The offline store keeps every commit; the online store the newest row per key.',
   id: { field: 'id', description: 'Global id, for `node(id:)`.' },
@@ -102,9 +111,20 @@ export const FeatureGroupType = builder.prismaNode('FeatureGroup', {
     createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When the group was created.' }),
     updatedAt: t.expose('updatedAt', { type: 'DateTime', description: 'When the group last changed (definition or data).' }),
     commits: t.relation('commits', {
-      description: 'Commits, newest first.',
-      args: { first: t.arg.int({ defaultValue: 100, description: 'At most this many (1–1000).' }) },
-      query: (args) => ({ orderBy: { id: 'desc' }, take: pageSize(args.first, 100, 1000) }),
+      description:
+        'Commits, newest first, in the order they were recorded. Page through all of them with `first` and `after`: pass the id of the last commit of a page as `after` to get the next page; a page shorter than `first` is the last.',
+      args: {
+        first: t.arg.int({ defaultValue: 100, description: 'At most this many (1–1000).' }),
+        after: t.arg.string({
+          description: 'Only commits recorded before this one: the id of the last commit of the previous page. From the newest when omitted; a commit id that is not one of the group’s gives an empty list.',
+        }),
+      },
+      // Prisma's cursor pages in whatever order `orderBy` gives, from the row after the cursor.
+      query: (args) => ({
+        orderBy: { id: 'desc' },
+        take: pageSize(args.first, 100, 1000),
+        ...(args.after == null ? {} : { cursor: { id: commitCursor(args.after) }, skip: 1 }),
+      }),
     }),
     rowCount: t.int({
       description: 'Rows visible in the offline store (distinct primary key + event time); 0 for an external group, whose rows live in its data source.',

@@ -7,7 +7,7 @@ import type { GranaryPubSub } from '../../pubsub.ts';
 import type { ExecutionTrigger } from '../../jobs/execution-state.ts';
 import type { JobCheckContext, JobType } from '../../jobs/job-type.ts';
 import type { JobTypeRegistry } from '../../jobs/registry.ts';
-import type { JobRunner } from '../../jobs/runner.ts';
+import type { JobRunner, RunnerCloseOptions } from '../../jobs/runner.ts';
 import { isRunKeyName } from '../../jobs/run-key.ts';
 import { nextRun, parseNewSchedule, type JobScheduler } from '../../jobs/scheduler.ts';
 import type { SecretBox } from '../../secret-box.ts';
@@ -148,10 +148,13 @@ export class JobService {
     await this.scheduler.start();
   }
 
-  /** Stops scheduling and kills this process's runs (marked KILLED). */
-  async close(): Promise<void> {
+  /**
+   * Stops scheduling and ends this process's runs: running ones may finish within `graceMs`, the
+   * others are killed (marked KILLED with the reason); resolves once every one is recorded.
+   */
+  async close(options: RunnerCloseOptions = {}): Promise<void> {
     this.scheduler.close();
-    await this.runner.close();
+    await this.runner.close(options);
   }
 
   /** A job of the caller's project, or NotFoundError. */
