@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readdirSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { v7 as uuidv7 } from 'uuid';
@@ -194,11 +194,14 @@ describe('start-up recovery beside a live process', () => {
     }
     const group = await b.app.prisma.featureGroup.findFirstOrThrow({ where: { name: 'events', project: { name: projectName } } });
     const location = b.app.services.featureGroups.location(projectName, group);
-    // Every process counted gone and no grace: only the commit list protects the file, and it
-    // is read after the listing, once A has recorded its commit.
+    // A file that appears once the commits are being read was not in the listing: never judged.
+    const later = join(groupDir(projectName), `${uuidv7()}-0.parquet`);
+    // Every process counted gone and no grace: only the commit list protects A's published file,
+    // and it is read after the listing, once A has recorded its commit.
     const removed = await b.app.offline.sweep(
       location,
       async () => {
+        writeFileSync(later, 'x');
         published.open();
         expect((await inserted).data.insertFeatureGroupData.__typename).toBe('InsertFeatureGroupDataPayload');
         return (await b.app.services.featureGroups.commits(group.id)).map(commitRef);
@@ -206,6 +209,8 @@ describe('start-up recovery beside a live process', () => {
       { graceMs: 0, live: async () => () => false },
     );
     expect(removed).toEqual([]);
+    expect(existsSync(later)).toBe(true);
+    rmSync(later);
     expect((await gql(READ)).data.featureGroup.read.records.map((r: any) => r.k)).toEqual(['r1']);
   });
 
