@@ -192,6 +192,8 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
     online,
     services,
     async close() {
+      // A recovery after another process's death, if one is under way, ends while the stores are open.
+      await processes.unwatch();
       // Running executions are killed (and marked) while the stores they use are still open.
       await jobs.close();
       // Then alerts being recorded are stored and deliveries in flight put back while the database is open.

@@ -22,6 +22,8 @@ export async function serve(config: Config): Promise<void> {
   // Clean up after killed predecessors before anyone reads (stray uploads, uncommitted files,
   // online rows of durable commits that were not written yet), sparing live processes' work.
   await recoverAbandoned(app);
+  // And after any process that dies later (its lease expires), while this one serves.
+  app.services.processes.watch(() => recoverAbandoned(app));
   // Runs of a killed predecessor: failed with a log line saying why, or resumed from their checkpoint.
   const executions = await app.services.jobs.recover();
   if (executions.failed > 0 || executions.resumed > 0) logger.info(executions, 'recovered job executions of a stopped process');

@@ -31,6 +31,8 @@ export class ProcessLeases {
   readonly id = randomBytes(8).toString('hex');
   private timer: NodeJS.Timeout | undefined;
   private released = false;
+  private recoverer: (() => Promise<unknown>) | null = null;
+  private recovering: Promise<void> | null = null;
 
   constructor(
     private readonly prisma: MetadataClient,
@@ -42,7 +44,9 @@ export class ProcessLeases {
   async acquire(): Promise<void> {
     await this.renew();
     this.timer ??= setInterval(() => {
-      this.renew().catch((error: unknown) => this.logger.warn({ err: error }, 'process lease heartbeat failed'));
+      this.renew()
+        .then(() => this.check())
+        .catch((error: unknown) => this.logger.warn({ err: error }, 'process lease heartbeat failed'));
     }, this.heartbeatMs);
     this.timer.unref();
   }
@@ -85,6 +89,33 @@ export class ProcessLeases {
     let reaped = 0;
     for (const { id, heartbeatAt } of (await this.live()).expired) reaped += (await this.prisma.processLease.deleteMany({ where: { id, heartbeatAt } })).count;
     return reaped;
+  }
+
+  /**
+   * Runs `recover` whenever a heartbeat finds the lease of another process expired (it died after
+   * this one started, say on another host): its leftovers are cleaned and its online debts paid
+   * without waiting for a restart. `recover` must reap the leases it handled.
+   */
+  watch(recover: () => Promise<unknown>): void {
+    this.recoverer = recover;
+  }
+
+  /** Stops watching, once a recovery under way has ended: call before closing the stores. */
+  async unwatch(): Promise<void> {
+    this.recoverer = null;
+    await this.recovering;
+  }
+
+  /** What each heartbeat does after renewing: recovery, once at a time, when a lease has expired. */
+  async check(): Promise<void> {
+    const recover = this.recoverer;
+    if (!recover || this.released || this.recovering) return this.recovering ?? undefined;
+    if ((await this.live()).expired.length === 0) return;
+    this.recovering = recover()
+      .then(() => undefined)
+      .catch((error: unknown) => this.logger.warn({ err: error }, 'recovery after a stopped process failed'))
+      .finally(() => (this.recovering = null));
+    return this.recovering;
   }
 
   /** Stops the heartbeat and deletes the lease: call last on a graceful stop, once nothing is being written. */

@@ -341,3 +341,35 @@ describe('start-up recovery after a process is gone', () => {
     expect(logged.join('')).not.toMatch(/recovered after an unclean stop/);
   });
 });
+
+describe('recovery while serving', () => {
+  it('cleans up after a process whose lease expires while this one serves, at its next heartbeat', async () => {
+    const { gql, projectName } = await setUp('later');
+    expect((await gql(INSERT, { rows: rows('l1') })).data.insertFeatureGroupData.__typename).toBe('InsertFeatureGroupDataPayload');
+    const group = await a.app.prisma.featureGroup.findFirstOrThrow({ where: { name: 'events', project: { name: projectName } } });
+    const logged: string[] = [];
+    const logger = pino({ level: 'info' }, { write: (line: string) => void logged.push(line) });
+    b.app.services.processes.watch(() => recoverAbandoned({ ...b.app, logger }));
+    try {
+      // Nothing expired: a heartbeat does nothing.
+      await b.app.services.processes.check();
+      expect(logged).toEqual([]);
+      // A process on another host dies after B started: its lease expires, leaving a staged file
+      // and a commit whose online rows it never wrote.
+      const dead = 'feedfacefeedface';
+      await a.app.prisma.processLease.create({ data: { id: dead, host: 'elsewhere', pid: 1, heartbeatAt: new Date(Date.now() - 3600_000) } });
+      const staged = join(groupDir(projectName), `.staging-${dead}-${uuidv7()}-0.parquet`);
+      writeFileSync(staged, 'partial');
+      await a.app.prisma.commit.updateMany({ where: { featureGroupId: group.id }, data: { onlineState: 'PENDING', writer: dead } });
+      const table = a.app.services.featureGroups.onlineTable(group);
+      await a.app.online.drop(table);
+      await b.app.services.processes.check();
+      expect(existsSync(staged)).toBe(false);
+      expect((await a.app.online.read(table, [['l1']]))[0]?.v).toBe(1);
+      expect(await a.app.prisma.processLease.findUnique({ where: { id: dead } })).toBeNull();
+      expect(logged.join('')).toMatch(/recovered after an unclean stop/);
+    } finally {
+      await b.app.services.processes.unwatch();
+    }
+  });
+});
