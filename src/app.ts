@@ -28,6 +28,7 @@ import { JobRunner, type RunnerCloseOptions } from './jobs/runner.ts';
 import { JobScheduler } from './jobs/scheduler.ts';
 import { FilesystemModelArtifactStore } from './stores/artifacts/model-artifacts.ts';
 import { TempFiles } from './stores/artifacts/temp-files.ts';
+import { ProcessLeases } from './services/process-lease.service.ts';
 import { SecretBox } from './secret-box.ts';
 import { statisticsOnCommit } from './services/statistics/statistics-on-commit.ts';
 import { DataSourceService } from './services/data-source/data-source.service.ts';
@@ -59,6 +60,11 @@ export interface Services {
   /** Feature group statistics: computed, stored, announced on `statisticsUpdated`. */
   readonly statistics: StatisticsService;
   readonly tempFiles: TempFiles;
+  /**
+   * This process's lease in the metadata database (its id names the files it writes to shared
+   * folders) and the liveness of the other processes sharing the data directory.
+   */
+  readonly processes: ProcessLeases;
   /** Jobs, executions and schedules (the in-process runner and scheduler behind them). */
   readonly jobs: JobService;
   /**
@@ -106,11 +112,14 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
     if (applied.length > 0) logger.info({ applied }, 'applied metadata migrations');
   }
   const prisma = await openMetadataClient(target);
+  // Before any file is written: files in shared folders carry this id, and other processes spare them while it is live.
+  const processes = new ProcessLeases(prisma, logger, config.jobs.heartbeatSeconds * 1000);
+  await processes.acquire();
   const pubsub = await createGranaryPubSub(config.pubsubUrl, (error) => logger.warn({ err: error }, 'pub/sub connection error'));
   const events = new RegistryEventsService(prisma, pubsub);
   const apiKeys = new ApiKeyService(prisma, events, logger, pubsub);
   const projects = new ProjectService(prisma, events, apiKeys);
-  const offline = await DuckDbOfflineStore.open(join(config.dataDir, 'offline'));
+  const offline = await DuckDbOfflineStore.open(join(config.dataDir, 'offline'), { owner: processes.id });
   const online = openOnlineStore({ dataDir: config.dataDir, url: config.onlineStoreUrl });
   const secrets = SecretBox.open(config.secretKey, config.dataDir);
   // The delivery worker starts with the first recorded alert, or with `alerts.start()` (serve).
@@ -120,9 +129,9 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
   if (config.fileSourceRoots.includes(defaultRoot)) mkdirSync(defaultRoot, { recursive: true });
   const dataSources = new DataSourceService(prisma, events, secrets, new FileRoots(config.fileSourceRoots));
   const externalGroups = new ExternalGroupService(prisma, dataSources, offline);
-  const featureGroups = new FeatureGroupService(prisma, events, offline, online, logger, alerts, externalGroups, dataSources);
+  const featureGroups = new FeatureGroupService(prisma, events, offline, online, logger, alerts, externalGroups, dataSources, processes);
   const expectationSuites = new ExpectationSuiteService(prisma, events, featureGroups, offline, externalGroups);
-  const tempFiles = new TempFiles(config.dataDir);
+  const tempFiles = new TempFiles(config.dataDir, processes.id);
   const featureViews = new FeatureViewService(prisma, events);
   const trainingDatasets = new TrainingDatasetService(
     prisma,
@@ -133,7 +142,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
     externalGroups,
   );
   const serving = new ServingService(prisma, featureViews, trainingDatasets, online, pubsub, logger);
-  const models = new ModelService(prisma, events, new FilesystemModelArtifactStore(join(config.dataDir, 'artifacts')), logger);
+  const models = new ModelService(prisma, events, new FilesystemModelArtifactStore(join(config.dataDir, 'artifacts'), processes.id), logger);
   const tags = new TagService(prisma, events);
   const dialect = sqlDialect(target);
   const searchIndex = target.provider === 'sqlite' ? sqliteSearchIndex(prisma, dialect) : postgresSearchIndex(prisma, dialect);
@@ -170,6 +179,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
     lineage,
     statistics,
     tempFiles,
+    processes,
     jobs,
     alerts,
     secrets,
@@ -186,11 +196,15 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
     online,
     services,
     async close(options = {}) {
+      // A recovery after another process's death, if one is under way, ends while the stores are open.
+      await processes.unwatch();
       // Executions end (finished, or killed and marked) while the stores they use are still open.
       await jobs.close(options);
       // Then alerts being recorded are stored and deliveries in flight put back while the database is open.
       await alerts.stop();
-      await Promise.allSettled([pubsub.close(), offline.close(), online.close()]);
+      await Promise.allSettled([pubsub.close(), offline.close(), online.close(), tempFiles.close()]);
+      // Last: nothing of this process is being written any more, so no one need wait for its files.
+      await processes.release().catch((error: unknown) => logger.warn({ err: error }, 'could not release the process lease'));
       await prisma.$disconnect();
     },
   };

@@ -2,6 +2,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'n
 import { join } from 'node:path';
 import { createApp } from './app.ts';
 import type { Config } from './config.ts';
+import { recoverAbandoned } from './recovery.ts';
 import { createGranaryServer, GRAPHQL_PATH, graphiqlSignInUrl } from './server.ts';
 
 /** Where the first-start admin key is written (mode 0600). */
@@ -18,13 +19,11 @@ export async function serve(config: Config): Promise<void> {
   const app = await createApp(config, { migrate: true });
   const { logger } = app;
   const keyFile = adminKeyPath(config.dataDir);
-  // Clean up after a killed predecessor before anyone reads: stray uploads, uncommitted files,
-  // online rows of durable commits that were not written yet.
-  await app.services.tempFiles.sweep();
-  const recovered = await app.services.featureGroups.recover();
-  if (recovered.sweptFiles > 0 || recovered.replayedCommits > 0) logger.info(recovered, 'recovered after an unclean stop');
-  const models = await app.services.models.recover();
-  if (models.sweptFolders > 0) logger.info(models, 'removed model artifacts of unfinished registrations');
+  // Clean up after killed predecessors before anyone reads (stray uploads, uncommitted files,
+  // online rows of durable commits that were not written yet), sparing live processes' work.
+  await recoverAbandoned(app);
+  // And after any process that dies later (its lease expires), while this one serves.
+  app.services.processes.watch(() => recoverAbandoned(app));
   // Runs of a killed predecessor: failed with a log line saying why, or resumed from their checkpoint.
   const executions = await app.services.jobs.recover();
   if (executions.failed > 0 || executions.resumed > 0) logger.info(executions, 'recovered job executions of a stopped process');

@@ -369,7 +369,7 @@ describe('file inserts', () => {
       { customerid: 'c1', datetime: expect.stringMatching(/^2026-01-01T00:00:00/), tenure: 3, monthlycharges: 10.5, contract: 'm2m' },
       { customerid: 'c2', datetime: expect.stringMatching(/^2026-01-02T12:00:00/), tenure: 7, monthlycharges: null, contract: 'year' },
     ]);
-    expect(readdirSync(join(srv.dataDir, 'tmp', 'uploads')).length).toBe(0);
+    expect(readdirSync(join(srv.app.services.tempFiles.dir, 'uploads')).length).toBe(0);
   });
 
   it('rejects a CSV row that does not fit the schema, naming row and column, with nothing written', async () => {
@@ -396,13 +396,17 @@ describe('recovery after an unclean stop', () => {
     const committed = readdirSync(dir);
     // What a process killed mid-insert leaves: a staged file and a published one with no commit row.
     const [file] = committed;
-    const { copyFileSync } = await import('node:fs');
-    copyFileSync(join(dir, file!), join(dir, `.staging-01900000-0000-7000-8000-000000000000-0.parquet`));
+    // The staged file is named for its process, which has no lease (gone); the published one
+    // names no process and was last written two hours ago.
+    const { copyFileSync, utimesSync } = await import('node:fs');
+    copyFileSync(join(dir, file!), join(dir, `.staging-deadbeefdeadbeef-01900000-0000-7000-8000-000000000000-0.parquet`));
     copyFileSync(join(dir, file!), join(dir, `01900000-0000-7000-8000-000000000001-0.parquet`));
-    // …and a durable commit whose online write never happened.
+    const twoHoursAgo = new Date(Date.now() - 2 * 3600_000);
+    utimesSync(join(dir, `01900000-0000-7000-8000-000000000001-0.parquet`), twoHoursAgo, twoHoursAgo);
+    // …and a durable commit whose online write its (gone) writer never did.
     const table = srv.app.services.featureGroups.onlineTable(group);
     await srv.app.online.drop(table);
-    await srv.app.prisma.commit.updateMany({ where: { featureGroupId: group.id }, data: { onlineState: 'PENDING' } });
+    await srv.app.prisma.commit.updateMany({ where: { featureGroupId: group.id }, data: { onlineState: 'PENDING', writer: 'deadbeefdeadbeef' } });
     expect(await srv.app.online.read(table, [['c1'], ['c2']])).toEqual([null, null]);
 
     const result = await srv.app.services.featureGroups.recover();

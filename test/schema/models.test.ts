@@ -93,7 +93,7 @@ function staging(): string[] {
 }
 
 function spooled(): string[] {
-  const dir = join(srv.dataDir, 'tmp', 'uploads');
+  const dir = join(srv.app.services.tempFiles.dir, 'uploads');
   return existsSync(dir) ? readdirSync(dir) : [];
 }
 
@@ -230,12 +230,16 @@ describe('registering and downloading', () => {
   it('sweeps on start what a killed registration left, keeping every registered version’s files', async () => {
     const { key, name: projectName } = await project();
     await registered(key, { name: 'kept', framework: 'PYTHON' }, [{ name: 'k.bin', content: 'k' }]);
-    const { mkdirSync, writeFileSync } = await import('node:fs');
+    const { mkdirSync, writeFileSync, utimesSync } = await import('node:fs');
+    // A folder no row lists and no process claims, untouched for two hours…
     const ghost = join(srv.dataDir, 'artifacts', 'models', projectName, 'kept', '2');
     mkdirSync(ghost, { recursive: true });
     writeFileSync(join(ghost, 'half.bin'), 'half');
-    mkdirSync(join(srv.dataDir, 'artifacts', '.staging', 'leftover'), { recursive: true });
-    const result = await srv.app.services.models.recover();
+    const twoHoursAgo = new Date(Date.now() - 2 * 3600_000);
+    utimesSync(ghost, twoHoursAgo, twoHoursAgo);
+    // …and the staging folder of a process that has no lease (gone).
+    mkdirSync(join(srv.dataDir, 'artifacts', '.staging', 'deadbeefdeadbeef-leftover'), { recursive: true });
+    const result = await srv.app.services.models.recover(srv.app.services.processes.guard());
     expect(result.sweptFolders).toBeGreaterThanOrEqual(2);
     expect(artifactsOf(projectName)).toEqual(['kept', 'kept/1', 'kept/1/k.bin']);
     expect(staging()).toEqual([]);

@@ -18,6 +18,8 @@ import { parseInput } from '../validation.ts';
 import { ident } from '../../stores/offline/duckdb.ts';
 import { parseStatisticsConfig, storedStatisticsConfig } from '../../engine/statistics/config.ts';
 import type { Viewer } from '../viewer.ts';
+import type { ProcessLeases } from '../process-lease.service.ts';
+import { UNOWNED_GRACE_MS, type SweepGuard } from '../../stores/process-owner.ts';
 import type { DataSourceService } from '../data-source/data-source.service.ts';
 import { externalInput, type ExternalGroupService, type ExternalSpec } from '../external-group/external-group.service.ts';
 import {
@@ -97,6 +99,8 @@ export class FeatureGroupService {
     private readonly alerts: AlertSink = noAlerts,
     private readonly external: ExternalGroupService | null = null,
     private readonly dataSources: DataSourceService | null = null,
+    /** This process's lease and the others' liveness: commits name their writer, recovery spares live processes' work. */
+    private readonly processes: ProcessLeases | null = null,
   ) {}
 
   private readonly committedListeners: CommitListener[] = [];
@@ -501,6 +505,7 @@ export class FeatureGroupService {
             files: json(writeOffline ? staged.files : []),
             bytes: BigInt(writeOffline ? staged.bytes : 0),
             onlineState,
+            writer: this.processes?.id ?? null,
             ...(validationReport ? { validationReport: json(validationReport) } : {}),
           },
         });
@@ -590,21 +595,30 @@ export class FeatureGroupService {
   }
 
   /**
-   * Repairs what a killed process may have left, before serving: removes offline files that no
-   * commit lists (an insert killed before its commit row), and writes the online rows of commits
-   * that became durable before their online write finished. Returns what it did.
+   * Repairs what a process that is gone (killed, or its lease expired) left, before serving; never
+   * touches the work of a live process sharing the data directory and database. Removes offline
+   * files of its inserts that no commit lists (see `OfflineStore.sweep`: the folder is listed
+   * before the commits and leases are read, so a commit recorded meanwhile keeps its file), and
+   * writes the online rows of commits that became durable before their writer finished writing
+   * them online (PENDING, and their writer's lease is gone). Returns what it did: both zero on a
+   * clean start, whatever other processes are doing.
    */
   async recover(): Promise<{ sweptFiles: number; replayedCommits: number }> {
     const groups = await this.prisma.featureGroup.findMany({
-      include: { project: { select: { name: true } }, commits: { orderBy: { id: 'asc' } } },
+      where: { dataSourceId: null },
+      include: { project: { select: { name: true } } },
     });
+    const guard: SweepGuard = this.processes?.guard() ?? { graceMs: UNOWNED_GRACE_MS, live: async () => () => true };
     let sweptFiles = 0;
     let replayedCommits = 0;
     for (const group of groups) {
       const location = this.location(group.project.name, group);
-      const offline = group.commits.filter((c) => c.storage !== 'ONLINE');
-      sweptFiles += (await this.offline.sweep(location, offline.map(commitRef))).length;
-      for (const commit of offline.filter((c) => c.onlineState === 'PENDING')) {
+      const offlineCommits = async () => (await this.commits(group.id)).filter((c) => c.storage !== 'ONLINE');
+      sweptFiles += (await this.offline.sweep(location, async () => (await offlineCommits()).map(commitRef), guard)).length;
+      const pending = (await offlineCommits()).filter((c) => c.onlineState === 'PENDING');
+      if (pending.length === 0) continue;
+      const alive = await guard.live();
+      for (const commit of pending.filter((c) => c.writer === null || !alive(c.writer))) {
         const rows = this.offline.onlineColumns(location, groupSchema(group), [commitRef(commit)], ONLINE_BATCH);
         await this.writeOnline(group, rows, commit.id);
         await this.prisma.commit.update({ where: { id: commit.id }, data: { onlineState: 'DONE' } });

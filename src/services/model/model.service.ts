@@ -34,6 +34,7 @@ import {
   type UpdateModelInput,
 } from './definition.ts';
 import { deriveModelSchema } from './derive-schema.ts';
+import type { SweepGuard } from '../../stores/process-owner.ts';
 
 export type { CreateModelInput, ModelFileInput, ModelRef, UpdateModelInput };
 
@@ -432,11 +433,18 @@ export class ModelService {
     };
   }
 
-  /** Removes artifacts no version row lists (a registration killed midway) and staging leftovers. Call at start. */
-  async recover(): Promise<{ sweptFolders: number }> {
-    const rows = await this.prisma.model.findMany({ select: { name: true, version: true, project: { select: { name: true } } } });
-    const known = new Set(rows.map((r) => `${r.project.name}/${r.name}/${r.version}`));
-    const sweptFolders = await this.artifacts.sweep((l) => known.has(`${l.project}/${l.name}/${l.version}`));
+  /**
+   * Removes artifacts no version row lists that a process that is gone left (a registration killed
+   * midway), and its staging leftovers; never what a live process sharing the folder is writing
+   * (see `ModelArtifactStore.sweep`). Call at start.
+   */
+  async recover(guard?: SweepGuard): Promise<{ sweptFolders: number }> {
+    const sweptFolders = await this.artifacts.sweep(async () => {
+      // Read after the artifact folders are listed: a version registered meanwhile keeps its files.
+      const rows = await this.prisma.model.findMany({ select: { name: true, version: true, project: { select: { name: true } } } });
+      const known = new Set(rows.map((r) => `${r.project.name}/${r.name}/${r.version}`));
+      return (l) => known.has(`${l.project}/${l.name}/${l.version}`);
+    }, guard);
     return { sweptFolders };
   }
 

@@ -1,10 +1,12 @@
 import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream, constants as fsConstants } from 'node:fs';
-import { copyFile, link, mkdir, open, readdir, rename, rm, rmdir, stat, unlink } from 'node:fs/promises';
+import { createReadStream, createWriteStream, constants as fsConstants, rmSync } from 'node:fs';
+import { copyFile, link, mkdir, open, readdir, readFile, rename, rm, rmdir, stat, unlink, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { v7 as uuidv7 } from 'uuid';
+import { randomBytes } from 'node:crypto';
+import { olderThan, PROCESS_ID, UNOWNED_GRACE_MS, type SweepGuard } from '../process-owner.ts';
 
 /** Where a model version's files live: `(project, name, version)`. */
 export interface ModelLocation {
@@ -83,27 +85,41 @@ export interface ModelArtifactStore {
   /** Removes a version's files. Missing ones are fine. */
   remove(location: ModelLocation): Promise<void>;
   /**
-   * Removes what killed processes left: staging folders, and version folders that `keep` rejects
-   * (no metadata row lists them). Call at start, before serving. Returns how many were removed.
+   * Removes what processes that are gone left, never what a live process is writing: their
+   * staging folders, and version folders that `keep` rejects (no metadata row lists them) that a
+   * gone process was publishing, or that no process claims and that are older than the guard's
+   * grace. Everything is listed before `keep` is built and `guard.live` read, so a version
+   * registered or a process started meanwhile is seen. Returns how many entries were removed.
    */
-  sweep(keep: (location: ModelLocation) => boolean): Promise<number>;
+  sweep(keep: () => Promise<(location: ModelLocation) => boolean>, guard?: SweepGuard): Promise<number>;
 }
 
 const STAGING = '.staging';
 
 /**
  * Filesystem backend: `<root>/models/<project>/<name>/<version>/<path>`, staging under
- * `<root>/.staging/<id>/` on the same file system so publishing is a few renames.
+ * `<root>/.staging/<owner>-<id>/` on the same file system so publishing is a few renames. While a
+ * new version's folder is published and its row not yet written, `<root>/.staging/<owner>-<id>.claim`
+ * names the folder, so that another process's sweep leaves it to its live owner.
  */
 export class FilesystemModelArtifactStore implements ModelArtifactStore {
-  constructor(readonly root: string) {}
+  /**
+   * @param owner the id of the process this store writes for (its lease, see `ProcessLeases`):
+   *   staging entries are named for it. Default: a random id.
+   */
+  constructor(
+    readonly root: string,
+    readonly owner: string = randomBytes(8).toString('hex'),
+  ) {
+    if (!PROCESS_ID.test(owner)) throw new Error(`model artifact store owner "${owner}" is not 16 hex characters`);
+  }
 
   versionDir(location: ModelLocation): string {
     return join(this.root, 'models', location.project, location.name, String(location.version));
   }
 
   async stage(): Promise<ModelArtifactStaging> {
-    const dir = join(this.root, STAGING, uuidv7());
+    const dir = join(this.root, STAGING, `${this.owner}-${uuidv7()}`);
     await mkdir(dir, { recursive: true });
     return new FilesystemStaging(this, dir);
   }
@@ -133,7 +149,7 @@ export class FilesystemModelArtifactStore implements ModelArtifactStore {
   async remove(location: ModelLocation): Promise<void> {
     const dir = this.versionDir(location);
     // Out of the way in one step, so the version's path is free at once; then deleted.
-    const trash = join(this.root, STAGING, `trash-${uuidv7()}`);
+    const trash = join(this.root, STAGING, `${this.owner}-trash-${uuidv7()}`);
     await mkdir(dirname(trash), { recursive: true });
     try {
       await rename(dir, trash);
@@ -145,26 +161,54 @@ export class FilesystemModelArtifactStore implements ModelArtifactStore {
     await this.pruneParents(dir);
   }
 
-  async sweep(keep: (location: ModelLocation) => boolean): Promise<number> {
-    let removed = 0;
-    for (const name of await list(join(this.root, STAGING))) {
-      await rm(join(this.root, STAGING, name), { recursive: true, force: true });
-      removed++;
-    }
+  async sweep(keep: () => Promise<(location: ModelLocation) => boolean>, guard: SweepGuard = { graceMs: UNOWNED_GRACE_MS, live: async () => () => true }): Promise<number> {
+    const stagingRoot = join(this.root, STAGING);
+    const staged = await list(stagingRoot);
     const models = join(this.root, 'models');
+    const versions: { project: string; name: string; version: string }[] = [];
     for (const project of await list(models)) {
       for (const name of await list(join(models, project))) {
-        for (const version of await list(join(models, project, name))) {
-          const location = { project, name, version: Number(version) };
-          if (/^\d+$/.test(version) && keep(location)) continue;
-          await rm(join(models, project, name, version), { recursive: true, force: true });
-          removed++;
-        }
-        await rmdir(join(models, project, name)).catch(() => {});
+        for (const version of await list(join(models, project, name))) versions.push({ project, name, version });
       }
-      await rmdir(join(models, project)).catch(() => {});
+    }
+    const kept = await keep();
+    const alive = await guard.live();
+    /** Version folders (relative) being published, by whether their owner is alive. */
+    const claimed = new Map<string, boolean>();
+    for (const entry of staged.filter((e) => e.endsWith('.claim'))) {
+      const target = await readFile(join(stagingRoot, entry), 'utf8').catch(() => null);
+      const owner = ownerOf(entry);
+      if (target !== null) claimed.set(target, claimed.get(target) === true || (owner !== undefined && alive(owner)));
+    }
+    let removed = 0;
+    for (const entry of staged) {
+      const owner = ownerOf(entry);
+      const abandoned = owner !== undefined ? !alive(owner) : await olderThan(join(stagingRoot, entry), guard.graceMs);
+      if (!abandoned) continue;
+      await rm(join(stagingRoot, entry), { recursive: true, force: true });
+      if (!entry.endsWith('.claim')) removed++;
+    }
+    for (const { project, name, version } of versions) {
+      const dir = join(models, project, name, version);
+      if (/^\d+$/.test(version) && kept({ project, name, version: Number(version) })) continue;
+      const claim = claimed.get(join(project, name, version));
+      if (claim === true) continue;
+      if (claim === undefined && !(await olderThan(dir, guard.graceMs))) continue;
+      await rm(dir, { recursive: true, force: true });
+      removed++;
+      await this.pruneParents(dir);
     }
     return removed;
+  }
+
+  /** @internal for FilesystemStaging: where the claim of a staging area's publication is written. */
+  claimPath(stagingDir: string): string {
+    return `${stagingDir}.claim`;
+  }
+
+  /** @internal for FilesystemStaging: `location`'s folder relative to `<root>/models`, as claims name it. */
+  claimTarget(location: ModelLocation): string {
+    return join(location.project, location.name, String(location.version));
   }
 
   /** Removes the name and project folders once empty; a concurrent publish recreates them. */
@@ -183,6 +227,7 @@ class FilesystemStaging implements ModelArtifactStaging {
   readonly files: StoredModelFile[] = [];
   #published: { mode: 'new'; dir: string } | { mode: 'add'; linked: string[]; dir: string } | undefined;
   #done = false;
+  #claimed = false;
 
   constructor(
     private readonly store: FilesystemModelArtifactStore,
@@ -236,6 +281,9 @@ class FilesystemStaging implements ModelArtifactStaging {
     if (this.#published || this.#done) throw new Error('this staging was already published or discarded');
     const target = this.store.versionDir(location);
     if (mode === 'new') {
+      // Another process's sweep leaves a folder with no row alone while its publisher is alive.
+      await writeFile(this.store.claimPath(this.dir), this.store.claimTarget(location));
+      this.#claimed = true;
       // Creating the folder is the claim: it fails when the folder exists, whatever it holds,
       // so two registrations never share one. Then the staged entries move in.
       await retryOnMissingParent(target, () => mkdir(target).then(() => {})).catch((error: unknown) => {
@@ -277,9 +325,16 @@ class FilesystemStaging implements ModelArtifactStaging {
   commit(): void {
     if (!this.#published) throw new Error('nothing was published');
     this.#done = true;
+    // The version's row is written: the folder needs its claim no more (one unlink).
+    if (this.#claimed) rmSync(this.store.claimPath(this.dir), { force: true });
+    this.#claimed = false;
   }
 
   async discard(): Promise<void> {
+    if (this.#claimed) {
+      this.#claimed = false;
+      await rm(this.store.claimPath(this.dir), { force: true });
+    }
     if (this.#done) return;
     this.#done = true;
     const published = this.#published;
@@ -355,6 +410,12 @@ async function pruneEmpty(dir: string, stop: string): Promise<void> {
       return;
     }
   }
+}
+
+/** The process a staging entry (`<owner>-…`) is named for; undefined for entries of older versions. */
+function ownerOf(entry: string): string | undefined {
+  const owner = entry.slice(0, 16);
+  return entry[16] === '-' && PROCESS_ID.test(owner) ? owner : undefined;
 }
 
 async function list(dir: string): Promise<string[]> {

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { availableParallelism, totalmem } from 'node:os';
+import { randomBytes } from 'node:crypto';
 import { basename, join } from 'node:path';
 import { once } from 'node:events';
 import {
@@ -32,6 +33,7 @@ import type { OnlineColumns, OnlineRow } from '../online/online-store.ts';
 import { columnTexts, jsonReplacer, rowColumns, valueIssues, type RowColumns } from './json-rows.ts';
 import { fileReadError, MAX_FILE_COLUMNS, readCsvHeader, tooManyColumns, type UserFile } from './input-files.ts';
 import { shortestFloat32 } from '../../engine/float32.ts';
+import { olderThan, PROCESS_ID, type SweepGuard } from '../process-owner.ts';
 import type {
   CommitFile,
   CommitRef,
@@ -67,6 +69,12 @@ export interface DuckDbOfflineStoreOptions {
   readonly insertMemoryLimit?: string;
   /** Rows per pass of the checks that hash every identity of an insert (duplicates); default 1 000 000, so memory does not grow with the upload. */
   readonly partitionRows?: number;
+  /**
+   * The id of the process this store writes for (its lease, see `ProcessLeases`): staging files
+   * are named `.staging-<owner>-<commitId>-0.parquet` and DuckDB spills under `<root>/.tmp/<owner>`,
+   * so that another process sharing the folder tells them apart. Default: a random id.
+   */
+  readonly owner?: string;
 }
 
 /** At most this many issues in one ValidationError. */
@@ -124,6 +132,10 @@ export class DuckDbOfflineStore implements OfflineStore {
   private readonly compressionLevel: number;
   /** @internal rows per hash partition of the identity checks */
   readonly partitionRows: number;
+  /** The process these files are written for (see `DuckDbOfflineStoreOptions.owner`). */
+  readonly owner: string;
+  /** @internal `.staging-<owner>-`: how this store's staging files begin, before `<commitId>-<n>.parquet`. */
+  readonly stagingPrefix: string;
 
   /**
    * @param root the offline folder, `<dataDir>/offline` (created on first use).
@@ -135,6 +147,9 @@ export class DuckDbOfflineStore implements OfflineStore {
     this.rowGroupSize = options.rowGroupSize ?? 122_880;
     this.compressionLevel = Math.min(22, Math.max(1, Math.floor(options.compressionLevel ?? 1)));
     this.partitionRows = Math.max(1, options.partitionRows ?? 1_000_000);
+    this.owner = options.owner ?? randomBytes(8).toString('hex');
+    if (!PROCESS_ID.test(this.owner)) throw new Error(`offline store owner "${this.owner}" is not 16 hex characters`);
+    this.stagingPrefix = `.staging-${this.owner}-`;
   }
 
   /** A store with its DuckDB instance started (the constructor starts it lazily). */
@@ -167,7 +182,7 @@ export class DuckDbOfflineStore implements OfflineStore {
   }
 
   private async createInstance(memoryLimit: string, spill: string): Promise<DuckDBInstance> {
-    const temp = join(this.root, '.tmp', spill);
+    const temp = join(this.root, '.tmp', this.owner, spill);
     await mkdir(temp, { recursive: true });
     const instance = await DuckDBInstance.create(':memory:', {
       threads: String(this.options.threads ?? availableParallelism()),
@@ -323,7 +338,7 @@ export class DuckDbOfflineStore implements OfflineStore {
     const flight = `${dir}\0${commitId}`;
     this.inFlight.add(flight);
     await mkdir(dir, { recursive: true });
-    const staging = join(dir, `.staging-${commitId}-0.parquet`);
+    const staging = join(dir, `${this.stagingPrefix}${commitId}-0.parquet`);
     const staged = (files: CommitFile[], rowCount: number, rowsUpdated: number, online: OnlineColumns | null) =>
       new DuckDbStagedCommit(this, dir, commitId, files, rowCount, rowsUpdated, schema, features, flight, online);
     try {
@@ -654,7 +669,7 @@ export class DuckDbOfflineStore implements OfflineStore {
 
   /** UPSERT with duplicate identities in the input: rewrites the staging file keeping the last row of each. */
   private async keepLastPerIdentity(connection: DuckDBConnection, staging: string, schema: GroupSchema, dir: string, commitId: string): Promise<number> {
-    const deduped = join(dir, `.staging-${commitId}-0.dedup.parquet`);
+    const deduped = join(dir, `${this.stagingPrefix}${commitId}-0.dedup.parquet`);
     const identity = identityColumns(schema).map(ident).join(', ');
     try {
       const result = await connection.runAndReadAll(
@@ -742,15 +757,17 @@ export class DuckDbOfflineStore implements OfflineStore {
   }
 
   /**
-   * Deletes the files of the group folder that no commit of `keep` lists, and returns their
-   * absolute paths. Files of commits this store has staged and not yet published or discarded are
-   * spared; still, run it where no insert of the group is between publish and its metadata commit
-   * (at start, or under the group's write lock), since those published files are not yet listed.
+   * Deletes the files of the group folder that are provably abandoned, and returns their absolute
+   * paths. Order: list the folder, then read the commits (`commits`) and the live processes
+   * (`guard.live`), so that a commit recorded or a process started meanwhile is seen. A file is
+   * kept when a commit lists it, when this store has its commit in flight, or when it is a staging
+   * file (`.staging-<owner>-…`) of a live process. Else it goes when it is a staging file of a
+   * process that is gone, or (a published file no commit lists yet, or a staging file of an older
+   * version naming no owner) when untouched for longer than `guard.graceMs`: another process may
+   * be between publishing and recording it, which takes far less.
    */
-  async sweep(location: GroupLocation, keep: readonly CommitRef[]): Promise<string[]> {
+  async sweep(location: GroupLocation, commits: () => Promise<readonly CommitRef[]>, guard: SweepGuard): Promise<string[]> {
     const dir = this.groupDir(location);
-    const listed = new Set(keep.flatMap((c) => c.files.map((f) => f.path)));
-    const flying = [...this.inFlight].filter((k) => k.startsWith(`${dir}\0`)).map((k) => k.slice(dir.length + 1));
     let entries: string[];
     try {
       entries = await readdir(dir);
@@ -758,11 +775,18 @@ export class DuckDbOfflineStore implements OfflineStore {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
       throw error;
     }
+    if (entries.length === 0) return [];
+    const listed = new Set((await commits()).flatMap((c) => c.files.map((f) => f.path)));
+    const alive = await guard.live();
+    const flying = [...this.inFlight].filter((k) => k.startsWith(`${dir}\0`)).map((k) => k.slice(dir.length + 1));
     const removed: string[] = [];
     for (const entry of entries) {
       if (listed.has(entry)) continue;
-      if (flying.some((id) => entry.startsWith(`${id}-`) || entry.startsWith(`.staging-${id}-`))) continue;
+      if (flying.some((id) => entry.startsWith(`${id}-`) || entry.startsWith(`${this.stagingPrefix}${id}-`))) continue;
       const path = join(dir, entry);
+      const owner = /^\.staging-([0-9a-f]{16})-/.exec(entry)?.[1];
+      const abandoned = owner !== undefined ? !alive(owner) : await olderThan(path, guard.graceMs);
+      if (!abandoned) continue;
       await rm(path, { force: true, recursive: true });
       removed.push(path);
     }
@@ -780,6 +804,8 @@ export class DuckDbOfflineStore implements OfflineStore {
     this.instance = null;
     this.insertInstance = null;
     for (const instance of instances) if (instance) (await instance).closeSync();
+    // DuckDB removes its spill files on close; the process's folder goes with them.
+    await rm(join(this.root, '.tmp', this.owner), { recursive: true, force: true });
   }
 
   /**
@@ -795,7 +821,7 @@ export class DuckDbOfflineStore implements OfflineStore {
       try {
         let reader: string;
         if (source.kind === 'rows') {
-          const path = join(this.root, '.tmp', `infer-${randomUUID()}.ndjson`);
+          const path = join(this.root, '.tmp', this.owner, `infer-${randomUUID()}.ndjson`);
           temp.push(path);
           await writeNdjson(path, source.rows);
           reader = `read_json(${sqlString(path)}, format = 'newline_delimited', sample_size = -1)`;
@@ -846,7 +872,7 @@ export class DuckDbOfflineStore implements OfflineStore {
   }
 }
 
-/** A staged commit of the DuckDB store: one Parquet file, `.staging-<id>-0.parquet` until published. */
+/** A staged commit of the DuckDB store: one Parquet file, `.staging-<owner>-<id>-0.parquet` until published. */
 class DuckDbStagedCommit implements StagedCommit {
   private published = false;
 
@@ -885,7 +911,7 @@ class DuckDbStagedCommit implements StagedCommit {
   }
 
   private paths(): string[] {
-    return this.files.map((f) => join(this.dir, this.published ? f.path : `.staging-${f.path}`));
+    return this.files.map((f) => join(this.dir, this.published ? f.path : `${this.store.stagingPrefix}${f.path}`));
   }
 
   async recount(existing: readonly CommitRef[]): Promise<void> {
@@ -902,11 +928,11 @@ class DuckDbStagedCommit implements StagedCommit {
     try {
       for (const [i, f] of this.files.entries()) {
         const path = `${commitId}-${i}.parquet`;
-        const bytes = await this.store.rewriteCommitColumn(from[i]!, join(this.dir, `.staging-${path}`), commitId);
+        const bytes = await this.store.rewriteCommitColumn(from[i]!, join(this.dir, `${this.store.stagingPrefix}${path}`), commitId);
         files.push({ path, bytes, rows: f.rows });
       }
     } catch (error) {
-      await Promise.all(files.map((f) => rm(join(this.dir, `.staging-${f.path}`), { force: true })));
+      await Promise.all(files.map((f) => rm(join(this.dir, `${this.store.stagingPrefix}${f.path}`), { force: true })));
       this.store.finish(flight);
       throw error;
     }
@@ -937,14 +963,14 @@ class DuckDbStagedCommit implements StagedCommit {
 
   async publish(): Promise<void> {
     if (this.published) return;
-    for (const f of this.files) await rename(join(this.dir, `.staging-${f.path}`), join(this.dir, f.path));
+    for (const f of this.files) await rename(join(this.dir, `${this.store.stagingPrefix}${f.path}`), join(this.dir, f.path));
     this.published = true;
     this.store.finish(this.flight);
   }
 
   async discard(): Promise<void> {
     await Promise.all(
-      this.files.flatMap((f) => [rm(join(this.dir, `.staging-${f.path}`), { force: true }), rm(join(this.dir, f.path), { force: true })]),
+      this.files.flatMap((f) => [rm(join(this.dir, `${this.store.stagingPrefix}${f.path}`), { force: true }), rm(join(this.dir, f.path), { force: true })]),
     );
     this.store.finish(this.flight);
   }

@@ -1,6 +1,7 @@
 import type { DataFrame } from '../../engine/data-frame.ts';
 import type { FeatureDef, GroupSchema } from '../../engine/feature-types.ts';
 import type { OnlineColumns, OnlineRow } from '../online/online-store.ts';
+import type { SweepGuard } from '../process-owner.ts';
 
 /** Where a feature group version's files live: `<root>/<project>/<name>_<version>/`. */
 export interface GroupLocation {
@@ -182,8 +183,13 @@ export interface OfflineStore {
   queryRows(rows: string, build: (rows: string) => readonly string[]): Promise<unknown[][][]>;
   /** The newest row per primary key of a relation built elsewhere (one column per feature of `schema`), in batches. */
   relationOnlineRows(relation: string, schema: GroupSchema, batchSize?: number): AsyncIterable<OnlineRow[]>;
-  /** Removes files of the group folder that no commit lists (left by a killed insert); returns them. */
-  sweep(location: GroupLocation, keep: readonly CommitRef[]): Promise<string[]>;
+  /**
+   * Removes files of the group folder that no commit lists and that are provably abandoned (left
+   * by an insert of a process that is gone: see the backend for the rule); returns them. Lists
+   * the folder before it calls `commits` (the commits now) and `guard.live`, so that a commit
+   * recorded or a process started meanwhile keeps its files. Safe while other processes insert.
+   */
+  sweep(location: GroupLocation, commits: () => Promise<readonly CommitRef[]>, guard: SweepGuard): Promise<string[]>;
   /** Removes every file of a group version. */
   drop(location: GroupLocation): Promise<void>;
   close(): Promise<void>;

@@ -113,11 +113,13 @@ describe('filesystem model artifact store', () => {
     await store.remove(v1);
     const leftover = await store.stage();
     await leftover.addFile('g', spooled('g', 'g'));
-    const removed = await store.sweep((l) => l.version === 2);
+    // As a later process sees it once this one is gone (its lease expired).
+    const gone = { graceMs: 0, live: async () => () => false };
+    const removed = await store.sweep(async () => (l) => l.version === 2, gone);
     expect(removed).toBe(1);
     expect(stagingLeft()).toEqual([]);
     expect(readFileSync(join(store.versionDir({ ...v1, version: 2 }), 'f'), 'utf8')).toBe('2');
-    expect(await store.sweep(() => false)).toBe(1);
+    expect(await store.sweep(async () => () => false, gone)).toBe(1);
     expect(existsSync(join(root, 'models', 'p'))).toBe(false);
   });
 });

@@ -544,7 +544,7 @@ describe('DuckDbOfflineStore: online rows, publish, discard, sweep', () => {
     const id = uuidv7();
     const staged = await store.stage(g, customers, id, rows([{ customer_id: 1, event_time: 1 }]), { operation: 'UPSERT', existing: [], fillMissing: true });
     expect(staged.files).toEqual([{ path: `${id}-0.parquet`, bytes: expect.any(Number), rows: 1 }]);
-    expect(await groupFiles(g)).toEqual([`.staging-${id}-0.parquet`]);
+    expect(await groupFiles(g)).toEqual([`.staging-${store.owner}-${id}-0.parquet`]);
     await staged.publish();
     expect(await groupFiles(g)).toEqual([`${id}-0.parquet`]);
     await staged.discard();
@@ -562,18 +562,24 @@ describe('DuckDbOfflineStore: online rows, publish, discard, sweep', () => {
     await store.stage(g, customers, stagedId, rows([{ customer_id: 3, event_time: 1 }]), { operation: 'UPSERT', existing: [], fillMissing: true });
     expect(await groupFiles(g)).toHaveLength(3);
     const dir = store.groupDir(g);
-    // This store still has the staged commit in flight: spared; the published orphan goes.
-    expect(await store.sweep(g, [kept])).toEqual([join(dir, orphan.files[0]!.path)]);
-    // After a restart (a new store on the same folder), the staging file goes too.
+    const commits = async () => [kept];
+    // While this store's process lives, nothing of it goes, nor a fresh published file.
+    const live = { graceMs: 3600_000, live: async () => () => true };
+    expect(await store.sweep(g, commits, live)).toEqual([]);
+    // Once it is gone (its lease expired), a later process removes its staging file and, past the
+    // grace, the published file no commit lists.
+    const gone = { graceMs: 0, live: async () => () => false };
     const restarted = new DuckDbOfflineStore(store.root);
     try {
-      expect(await restarted.sweep(g, [kept])).toEqual([join(dir, `.staging-${stagedId}-0.parquet`)]);
+      expect((await restarted.sweep(g, commits, gone)).sort()).toEqual(
+        [join(dir, orphan.files[0]!.path), join(dir, `.staging-${store.owner}-${stagedId}-0.parquet`)].sort(),
+      );
     } finally {
       await restarted.close();
     }
     expect(await groupFiles(g)).toEqual([kept.files[0]!.path]);
     expect((await store.read(g, customers, [kept])).rows).toHaveLength(1);
-    expect(await store.sweep(newGroup(), [])).toEqual([]);
+    expect(await store.sweep(newGroup(), async () => [], gone)).toEqual([]);
   });
 
   it('drops a group version', async () => {
