@@ -150,4 +150,24 @@ describe('insert counts under concurrency', () => {
     const recorded = (await gql(GROUP)).data.featureGroup.commits.map((c: any) => c.id).sort();
     expect(commits.map((c) => c.id).sort()).toEqual(recorded);
   });
+
+  it('orders commits from two processes as they were recorded: newest first, and the newest supersedes', async () => {
+    const { gqls: [gql, gql2] } = await setUp();
+    // Twelve commits of one identity, each with its own balance, from both processes at once.
+    const calls: [Gql, unknown[]][] = Array.from({ length: 12 }, (_, i) => [i % 2 ? gql2 : gql, [{ id: 'a1', ts: '2026-01-01T00:00:00Z', balance: i }]]);
+    const commits = await insertAll(calls, [srv, other]);
+    const balanceOf = new Map(commits.map((c, i) => [c.id, i]));
+    for (const g of [gql, gql2]) {
+      const fg = (await g(`{ featureGroup(name: "accounts") { commits { id committedAt rowsInserted } read { records } } }`)).data.featureGroup;
+      const listed = fg.commits as { id: string; committedAt: string; rowsInserted: number }[];
+      expect(listed.map((c) => c.id).sort()).toEqual(commits.map((c) => c.id).sort());
+      // Newest first in the order they were recorded: recording times never increase down the list,
+      // and only the oldest (the first recorded) inserted the identity.
+      const times = listed.map((c) => Date.parse(c.committedAt));
+      expect(times).toEqual([...times].sort((a, b) => b - a));
+      expect(listed.map((c) => c.rowsInserted)).toEqual([...Array(11).fill(0), 1]);
+      // The commit listed first is the one whose row is visible.
+      expect(fg.read.records).toEqual([{ id: 'a1', ts: '2026-01-01T00:00:00.000000Z', balance: balanceOf.get(listed[0]!.id) }]);
+    }
+  });
 });
