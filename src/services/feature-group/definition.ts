@@ -148,3 +148,30 @@ export function groupSchema(row: { features: unknown; primaryKey: unknown; event
     eventTime: row.eventTime,
   };
 }
+
+/**
+ * The features after `updateFeatureGroup` appends `appended` to a group's `features`: checked as a
+ * whole definition, each problem put in `issues` at `input.appendFeatures.<index>`; the features
+ * unchanged when there is a problem.
+ */
+export function checkDefinitionForAppend(
+  features: FeatureDef[],
+  appended: readonly { name: string; type: string; description?: string | null }[],
+  group: { readonly primaryKey: unknown; readonly eventTime: string | null },
+  issues: { path: (string | number)[]; message: string }[],
+): FeatureDef[] {
+  if (appended.length === 0) return features;
+  try {
+    return checkDefinition([...features, ...appended], group.primaryKey as string[], group.eventTime)!;
+  } catch (error) {
+    if (!(error instanceof ValidationError)) throw error;
+    for (const issue of error.issues) {
+      const [, , index, ...rest] = issue.path;
+      const path = typeof index === 'number' && index >= features.length
+        ? ['input', 'appendFeatures', index - features.length, ...rest]
+        : ['input', 'appendFeatures'];
+      issues.push({ path, message: issue.message });
+    }
+    return features;
+  }
+}

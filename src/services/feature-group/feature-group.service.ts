@@ -15,6 +15,7 @@ import { recordChanged, recordCreated, recordDeleted } from '../lineage/catalog.
 import type { RegistryChange, RegistryEventsService, TxClient } from '../registry-events.service.ts';
 import { checkJsonDepth } from '../json-limits.ts';
 import { parseInput } from '../validation.ts';
+import { assertLastCommit, CommitRaced, commitIdAfter, GroupTurns, lastOfflineCommit, MAX_COMMIT_ATTEMPTS } from './commit-order.ts';
 import { ident } from '../../stores/offline/duckdb.ts';
 import { parseStatisticsConfig, storedStatisticsConfig } from '../../engine/statistics/config.ts';
 import type { Viewer } from '../viewer.ts';
@@ -24,6 +25,7 @@ import type { DataSourceService } from '../data-source/data-source.service.ts';
 import { externalInput, type ExternalGroupService, type ExternalSpec } from '../external-group/external-group.service.ts';
 import {
   checkDefinition,
+  checkDefinitionForAppend,
   createFeatureGroupInput,
   definitionDifferences,
   featureInput,
@@ -104,8 +106,8 @@ export class FeatureGroupService {
   ) {}
 
   private readonly committedListeners: CommitListener[] = [];
-  /** Per group, the end of the last count-and-record step queued in this process (see inGroupOrder). */
-  private readonly groupTurns = new Map<string, Promise<void>>();
+  /** The count-and-record step of inserts, one per group at a time in this process. */
+  private readonly turns = new GroupTurns();
 
   /**
    * Calls `listener` after each insert that committed offline rows (statistics after each commit).
@@ -409,7 +411,7 @@ export class FeatureGroupService {
    * nothing visible; after it, the commit is durable and its online rows are replayed on start if
    * writing them failed (idempotent under newest-event-wins).
    * Order, so that counts are exact and commit order (by id) is record order whatever the
-   * concurrency: one insert of a group at a time per process (inGroupOrder) reads the group's
+   * concurrency: one insert of a group at a time per process (GroupTurns) reads the group's
    * last offline commit; when commits were recorded since those counted against at staging,
    * `rowsUpdated` is counted again against them all (a row whose identity exists supersedes it;
    * the rest are `rowsInserted`, so the group's `rowCount`, their sum, is its distinct
@@ -525,7 +527,7 @@ export class FeatureGroupService {
     let commit: Commit;
     try {
       await this.faults.afterStage?.();
-      commit = await this.inGroupOrder(group.id, async () => {
+      commit = await this.turns.run(group.id, async () => {
         let counted = existing;
         for (let attempt = 1; ; attempt++) {
           // Each commit is recorded with an id after every earlier one: the same last id, the same commits.
@@ -565,27 +567,6 @@ export class FeatureGroupService {
     }
     await this.notifyCommitted(viewer, group, commit);
     return commit;
-  }
-
-  /**
-   * Runs `fn` after the previous call for the same group has finished (in this process): the
-   * count-and-record step of inserts, so that concurrent inserts of a group neither count the same
-   * identities as new nor record out of commit order. Other processes are ordered by the check of
-   * the last commit inside the recording transaction.
-   */
-  private async inGroupOrder<T>(groupId: string, fn: () => Promise<T>): Promise<T> {
-    const previous = this.groupTurns.get(groupId) ?? Promise.resolve();
-    const run = previous.then(fn, fn);
-    const turn = run.then(
-      () => undefined,
-      () => undefined,
-    );
-    this.groupTurns.set(groupId, turn);
-    try {
-      return await run;
-    } finally {
-      if (this.groupTurns.get(groupId) === turn) this.groupTurns.delete(groupId);
-    }
   }
 
   private async writeOnline(group: FeatureGroup, batches: AsyncIterable<OnlineColumns>, commitId: string): Promise<void> {
@@ -683,61 +664,6 @@ function definitionOf(group: FeatureGroup) {
     onlineEnabled: group.onlineEnabled,
     features: (group.features as unknown as FeatureDef[]).length > 0 ? (group.features as unknown as FeatureDef[]) : null,
   };
-}
-
-function checkDefinitionForAppend(
-  features: FeatureDef[],
-  appended: readonly { name: string; type: string; description?: string | null }[],
-  group: FeatureGroup,
-  issues: { path: (string | number)[]; message: string }[],
-): FeatureDef[] {
-  if (appended.length === 0) return features;
-  try {
-    return checkDefinition([...features, ...appended], group.primaryKey as string[], group.eventTime)!;
-  } catch (error) {
-    if (!(error instanceof ValidationError)) throw error;
-    for (const issue of error.issues) {
-      const [, , index, ...rest] = issue.path;
-      const path = typeof index === 'number' && index >= features.length
-        ? ['input', 'appendFeatures', index - features.length, ...rest]
-        : ['input', 'appendFeatures'];
-      issues.push({ path, message: issue.message });
-    }
-    return features;
-  }
-}
-
-/** Attempts at recording an offline commit when other processes keep recording commits of the group first. */
-const MAX_COMMIT_ATTEMPTS = 20;
-
-/** The group's last offline commit changed between counting and recording (another process recorded one). */
-class CommitRaced extends Error {}
-
-/**
- * Inside the recording transaction: takes the group's row lock (an update of its row: PostgreSQL
- * locks the row until commit, SQLite takes the database write lock), then throws CommitRaced
- * unless the group's last offline commit is `expected` (null: none). Recording transactions of a
- * group thus run one at a time, each seeing the commits recorded before it.
- */
-async function assertLastCommit(tx: TxClient, groupId: string, expected: string | null): Promise<void> {
-  await tx.$executeRaw`UPDATE "FeatureGroup" SET "id" = "id" WHERE "id" = ${groupId}`;
-  if ((await lastOfflineCommit(tx, groupId)) !== expected) throw new CommitRaced();
-}
-
-/** The id of the group's newest offline commit (ids sort in commit order), or null. */
-async function lastOfflineCommit(db: MetadataClient | TxClient, groupId: string): Promise<string | null> {
-  const last = await db.commit.findFirst({
-    where: { featureGroupId: groupId, storage: { not: 'ONLINE' } },
-    orderBy: { id: 'desc' },
-    select: { id: true },
-  });
-  return last?.id ?? null;
-}
-
-/** A new commit id (uuid v7) that sorts after `last`, even when this clock is behind the one that made `last`. */
-function commitIdAfter(last: string): string {
-  const lastMillis = parseInt(last.replace(/-/g, '').slice(0, 12), 16);
-  return uuidv7({ msecs: Math.max(Date.now(), lastMillis + 1) });
 }
 
 /** Prisma's JSON input type for a plain JSON-safe value. */
