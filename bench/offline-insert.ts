@@ -10,8 +10,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { v7 as uuidv7 } from 'uuid';
-import type { GroupSchema } from '../src/engine/feature-types.ts';
-import { DuckDbOfflineStore, sqlString } from '../src/stores/offline/duckdb.ts';
+import type { GroupSchema } from '../src/domain/feature-types.ts';
+import { DuckDbOfflineStore } from '../src/stores/offline/duckdb.ts';
+import { sqlString } from '../src/domain/sql.ts';
 import type { CommitRef } from '../src/stores/offline/offline-store.ts';
 
 const ROWS = Number(process.env.ROWS ?? 1_000_000);

@@ -21,7 +21,7 @@ import { parseArgs } from 'node:util';
 import Database from 'better-sqlite3';
 import { Redis } from 'ioredis';
 
-import type { FeatureDef, GroupSchema } from '../src/engine/feature-types.ts';
+import type { FeatureDef, GroupSchema } from '../src/domain/feature-types.ts';
 import type { OnlineRow, OnlineStore, OnlineTable } from '../src/stores/online/online-store.ts';
 import { RedisOnlineStore } from '../src/stores/online/redis.ts';
 import { SqliteOnlineStore } from '../src/stores/online/sqlite.ts';

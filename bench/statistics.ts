@@ -21,7 +21,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { computeStatistics, type StatisticsFeature } from '../src/engine/statistics/compute.ts';
-import { DuckDbOfflineStore, sqlString } from '../src/stores/offline/duckdb.ts';
+import { DuckDbOfflineStore } from '../src/stores/offline/duckdb.ts';
+import { sqlString } from '../src/domain/sql.ts';
 import { gitState } from './lib/process.ts';
 
 const { values: args } = parseArgs({

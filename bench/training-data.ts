@@ -32,8 +32,9 @@ import { parseArgs } from 'node:util';
 import { v7 as uuidv7 } from 'uuid';
 import { compileViewSql, type GroupFiles } from '../src/engine/feature-view/compile.ts';
 import { groupKey, normalizeViewQuery, type ResolvedGroup } from '../src/engine/feature-view/query.ts';
-import type { GroupSchema } from '../src/engine/feature-types.ts';
-import { DuckDbOfflineStore, sqlString } from '../src/stores/offline/duckdb.ts';
+import type { GroupSchema } from '../src/domain/feature-types.ts';
+import { DuckDbOfflineStore } from '../src/stores/offline/duckdb.ts';
+import { sqlString } from '../src/domain/sql.ts';
 
 const { values: args } = parseArgs({
   options: {

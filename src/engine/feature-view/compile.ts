@@ -1,6 +1,8 @@
 import { ValidationError } from '../../errors.ts';
-import { committedRowsSql, EPOCH_MILLIS_THRESHOLD, ident, type CommittedRowsOptions } from '../../stores/offline/duckdb.ts';
-import { parseFeatureType, type GroupSchema, type ParsedType } from '../feature-types.ts';
+import { committedRowsSql, type CommittedRowsOptions } from '../../stores/offline/duckdb.ts';
+import { ident } from '../../domain/sql.ts';
+import { EPOCH_MILLIS_THRESHOLD } from '../../domain/timestamps.ts';
+import { parseFeatureType, type GroupSchema, type ParsedType } from '../../domain/feature-types.ts';
 import { likeToRe2 } from '../linear-regex.ts';
 import { groupKey, type GroupRef, type ViewFilter, type ViewQuery } from './query.ts';
 import { literalSql, timestampMicros, timestampSql } from './values.ts';

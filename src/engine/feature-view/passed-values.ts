@@ -1,4 +1,4 @@
-import { formatFeatureType, parseFeatureType, type ParsedType } from '../feature-types.ts';
+import { formatFeatureType, parseFeatureType, type ParsedType } from '../../domain/feature-types.ts';
 import { normalizeValue, type ValueCheck } from './values.ts';
 
 /**

@@ -1,5 +1,5 @@
 import { ValidationError, type InputIssue } from '../../errors.ts';
-import { FEATURE_NAME, parseFeatureType, reservedNameProblem, type GroupSchema, type ParsedType } from '../feature-types.ts';
+import { FEATURE_NAME, parseFeatureType, reservedNameProblem, type GroupSchema, type ParsedType } from '../../domain/feature-types.ts';
 import { filterable, normalizeValue, ordered } from './values.ts';
 
 /**

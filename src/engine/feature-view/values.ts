@@ -1,5 +1,6 @@
-import { EPOCH_MILLIS_THRESHOLD, microsToIso, sqlString } from '../../stores/offline/duckdb.ts';
-import { duckdbType, formatFeatureType, type ParsedType } from '../feature-types.ts';
+import { sqlString } from '../../domain/sql.ts';
+import { EPOCH_MILLIS_THRESHOLD, microsToIso } from '../../domain/timestamps.ts';
+import { duckdbType, formatFeatureType, type ParsedType } from '../../domain/feature-types.ts';
 
 /**
  * Values of filters and time bounds: checked against a feature type, normalized to a JSON-safe

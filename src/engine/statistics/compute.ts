@@ -1,4 +1,4 @@
-import { duckdbType, parseFeatureType, type ParsedType } from '../feature-types.ts';
+import { duckdbType, parseFeatureType, type ParsedType } from '../../domain/feature-types.ts';
 import type { StatisticsConfig } from './config.ts';
 
 /** The percentiles every numeric feature reports, in percent. */

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { FEATURE_NAME } from '../feature-types.ts';
+import { FEATURE_NAME } from '../../domain/feature-types.ts';
 import { ValidationError, type InputIssue, issueMessage } from '../../errors.ts';
 
 /**

@@ -1,5 +1,5 @@
 import { ValidationError } from '../../errors.ts';
-import { ident } from '../../stores/offline/duckdb.ts';
+import { ident } from '../../domain/sql.ts';
 import { TRANSFORMATION_FUNCTIONS, type Fitted, type JsApply, type JsInverse, type TransformationFunction } from './functions.ts';
 import { describeType } from './kinds.ts';
 import type { CompiledTransformations, FittedTransformation, TransformationFunctionInfo } from './types.ts';

@@ -1,6 +1,7 @@
 import { DuckDBListValue, DuckDBStructValue, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
 import { ValidationError } from '../../errors.ts';
-import { ident, jsonSafeConverter } from '../../stores/offline/duckdb.ts';
+import { jsonSafeConverter } from '../../stores/offline/duckdb.ts';
+import { ident } from '../../domain/sql.ts';
 import { doubleSql, featureTypeOfDuckdb, isNumericKind, presentSql, type Kind } from './kinds.ts';
 import { doubleLiteral } from './numeric.ts';
 import type { FeatureStats, Moment } from './functions.ts';

@@ -1,5 +1,6 @@
-import { duckdbType, formatFeatureType, parseFeatureType, type ParsedType } from '../feature-types.ts';
-import { jsonSafeConverter, sqlString } from '../../stores/offline/duckdb.ts';
+import { duckdbType, formatFeatureType, parseFeatureType, type ParsedType } from '../../domain/feature-types.ts';
+import { jsonSafeConverter } from '../../stores/offline/duckdb.ts';
+import { sqlString } from '../../domain/sql.ts';
 import { doubleLiteral, finiteOrNull } from './numeric.ts';
 
 /**

@@ -1,5 +1,5 @@
-import { ident, sqlString } from '../../stores/offline/duckdb.ts';
-import { parseFeatureType, type GroupSchema } from '../feature-types.ts';
+import { ident, sqlString } from '../../domain/sql.ts';
+import { parseFeatureType, type GroupSchema } from '../../domain/feature-types.ts';
 import { checkKwargs, columnKind, isColumnMap, type ColumnKind, type Expectation, type ExpectationType } from './expectations.ts';
 
 /** STRICT: a failing insert is rejected and nothing is written. ALWAYS: it is committed with its report. */

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { ValidationError, type InputIssue, issueMessage } from '../../errors.ts';
 import { linearRegexProblem } from '../linear-regex.ts';
-import { parseFeatureType, type GroupSchema, type ParsedType } from '../feature-types.ts';
+import { parseFeatureType, type GroupSchema, type ParsedType } from '../../domain/feature-types.ts';
 
 /**
  * The built-in expectations: a subset of Great Expectations with its names and kwargs, so suites

@@ -1,4 +1,4 @@
-import type { FeatureDef } from '../../engine/feature-types.ts';
+import type { FeatureDef } from '../../domain/feature-types.ts';
 import { ValidationError } from '../../errors.ts';
 import { featureGroupDataPath } from '../../http/files.ts';
 import { builder } from '../builder.ts';

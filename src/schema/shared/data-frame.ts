@@ -1,4 +1,4 @@
-import type { DataFrame } from '../../engine/data-frame.ts';
+import type { DataFrame } from '../../domain/data-frame.ts';
 import { builder } from '../builder.ts';
 
 const ColumnRef = builder.objectRef<{ name: string; type: string }>('Column').implement({

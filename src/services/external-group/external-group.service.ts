@@ -1,12 +1,12 @@
 import { z } from 'zod';
-import type { DataFrame } from '../../engine/data-frame.ts';
-import { duckdbType, FEATURE_NAME, parseFeatureType } from '../../engine/feature-types.ts';
+import type { DataFrame } from '../../domain/data-frame.ts';
+import { duckdbType, FEATURE_NAME, parseFeatureType } from '../../domain/feature-types.ts';
 import { DataSourceError, ValidationError } from '../../errors.ts';
 import type { DataSource, FeatureGroup } from '../../generated/sqlite/client.ts';
 import { readFailure, type FileFormat } from '../../stores/external/files.ts';
 import type { PostgresRelation, SourceColumn } from '../../stores/external/postgres.ts';
 import type { MetadataClient } from '../../stores/metadata/client.ts';
-import { ident, sqlString } from '../../stores/offline/duckdb.ts';
+import { ident, sqlString } from '../../domain/sql.ts';
 import type { OfflineStore } from '../../stores/offline/offline-store.ts';
 import type { OnlineRow } from '../../stores/online/online-store.ts';
 import type { DataSourceService, SourceConnector } from '../data-source/data-source.service.ts';

@@ -8,7 +8,7 @@ import {
   isKeyType,
   type FeatureDef,
   type GroupSchema,
-} from '../../engine/feature-types.ts';
+} from '../../domain/feature-types.ts';
 
 /** Names of groups, views and models: lower case, digits and _, as Hopsworks stores them. */
 export const OBJECT_NAME = /^[a-z][a-z0-9_]{0,62}$/;

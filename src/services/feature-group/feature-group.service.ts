@@ -1,8 +1,8 @@
 import { v7 as uuidv7 } from 'uuid';
 import { z } from 'zod';
 import { ConflictError, DataValidationError, NotFoundError, ValidationError, issueMessage } from '../../errors.ts';
-import type { DataFrame } from '../../engine/data-frame.ts';
-import type { FeatureDef } from '../../engine/feature-types.ts';
+import type { DataFrame } from '../../domain/data-frame.ts';
+import type { FeatureDef } from '../../domain/feature-types.ts';
 import type { Commit, FeatureGroup, Prisma } from '../../generated/sqlite/client.ts';
 import type { ValidationReport } from '../../engine/validation/evaluate.ts';
 import type { Logger } from '../../logger.ts';
@@ -16,7 +16,7 @@ import type { RegistryChange, RegistryEventsService, TxClient } from '../registr
 import { checkJsonDepth } from '../json-limits.ts';
 import { parseInput } from '../validation.ts';
 import { assertLastCommit, CommitRaced, commitIdAfter, GroupTurns, lastOfflineCommit, MAX_COMMIT_ATTEMPTS } from './commit-order.ts';
-import { ident } from '../../stores/offline/duckdb.ts';
+import { ident } from '../../domain/sql.ts';
 import { parseStatisticsConfig, storedStatisticsConfig } from '../../engine/statistics/config.ts';
 import type { Viewer } from '../viewer.ts';
 import type { ProcessLeases } from '../process-lease.service.ts';

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { z } from 'zod';
-import type { DataFrame, DataFrameColumn } from '../../engine/data-frame.ts';
+import type { DataFrame, DataFrameColumn } from '../../domain/data-frame.ts';
 import { compileViewSql, EVENT_TIME_COLUMN, keyColumn, type GroupFiles, type GroupSource } from '../../engine/feature-view/compile.ts';
 import { groupKey, viewColumns, type ViewQuery } from '../../engine/feature-view/query.ts';
 import { computeSplitStatistics } from '../../engine/statistics/compute.ts';
@@ -10,7 +10,7 @@ import { NotFoundError, ValidationError } from '../../errors.ts';
 import type { Commit, FeatureGroup, FeatureView, Prisma, TrainingDataset } from '../../generated/sqlite/client.ts';
 import type { ExternalGroupService } from '../external-group/external-group.service.ts';
 import type { MetadataClient } from '../../stores/metadata/client.ts';
-import { ident } from '../../stores/offline/duckdb.ts';
+import { ident } from '../../domain/sql.ts';
 import type { OfflineStore } from '../../stores/offline/offline-store.ts';
 import type { MaterializedSplit, SplitSpec, TimeWindow, TrainingDataFiles } from '../../stores/offline/training-data.ts';
 import { commitRef } from '../feature-group/feature-group.service.ts';

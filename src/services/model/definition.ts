@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ValidationError, type InputIssue } from '../../errors.ts';
-import { RESERVED_NAMES, reservedNameProblem } from '../../engine/feature-types.ts';
+import { RESERVED_NAMES, reservedNameProblem } from '../../domain/feature-types.ts';
 import { OBJECT_NAME } from '../feature-group/definition.ts';
 
 export const FRAMEWORKS = ['PYTHON', 'SKLEARN', 'XGBOOST', 'TORCH', 'TENSORFLOW', 'ONNX', 'LLM', 'OTHER'] as const;

@@ -1,4 +1,4 @@
-import type { FeatureDef } from '../../engine/feature-types.ts';
+import type { FeatureDef } from '../../domain/feature-types.ts';
 import { viewColumns, type ViewQuery } from '../../engine/feature-view/query.ts';
 import type { CatalogEntry } from '../../generated/sqlite/client.ts';
 import type { TxClient } from '../registry-events.service.ts';

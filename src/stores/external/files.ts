@@ -1,7 +1,7 @@
 import { realpath, readdir, stat } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { DataSourceError, ValidationError } from '../../errors.ts';
-import { sqlString } from '../offline/duckdb.ts';
+import { sqlString } from '../../domain/sql.ts';
 import type { FileRoots } from './file-roots.ts';
 
 export type FileFormat = 'PARQUET' | 'CSV';

@@ -1,5 +1,5 @@
-import type { DataFrame } from '../../engine/data-frame.ts';
-import type { FeatureDef, GroupSchema } from '../../engine/feature-types.ts';
+import type { DataFrame } from '../../domain/data-frame.ts';
+import type { FeatureDef, GroupSchema } from '../../domain/feature-types.ts';
 import type { OnlineColumns, OnlineRow } from '../online/online-store.ts';
 import type { SweepGuard } from '../process-owner.ts';
 

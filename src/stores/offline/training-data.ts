@@ -1,9 +1,10 @@
 import { mkdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
-import type { DataFrame, DataFrameColumn } from '../../engine/data-frame.ts';
+import type { DataFrame, DataFrameColumn } from '../../domain/data-frame.ts';
 import { ValidationError } from '../../errors.ts';
-import { ident, readDataFrame, sqlString, type DuckDbOfflineStore } from './duckdb.ts';
+import { ident, sqlString } from '../../domain/sql.ts';
+import { readDataFrame, type DuckDbOfflineStore } from './duckdb.ts';
 
 /** A time window [start, end) as ISO 8601 text; null ends are open. */
 export interface TimeWindow {

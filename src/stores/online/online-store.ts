@@ -1,4 +1,4 @@
-import type { GroupSchema } from '../../engine/feature-types.ts';
+import type { GroupSchema } from '../../domain/feature-types.ts';
 
 /** A feature group version as the online store knows it. */
 export interface OnlineTable {

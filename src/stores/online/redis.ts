@@ -2,8 +2,8 @@ import { createHash } from 'node:crypto';
 
 import { Redis } from 'ioredis';
 
-import { shortestFloat32 } from '../../engine/float32.ts';
-import { parseFeatureType, type GroupSchema } from '../../engine/feature-types.ts';
+import { shortestFloat32 } from '../../domain/float32.ts';
+import { parseFeatureType, type GroupSchema } from '../../domain/feature-types.ts';
 import { ValidationError } from '../../errors.ts';
 import { rowsToColumns, type OnlineColumns, type OnlineRow, type OnlineStore, type OnlineTable } from './online-store.ts';
 

@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3';
 
-import { shortestFloat32 } from '../../engine/float32.ts';
-import { parseFeatureType, type FeatureDef, type GroupSchema } from '../../engine/feature-types.ts';
+import { shortestFloat32 } from '../../domain/float32.ts';
+import { parseFeatureType, type FeatureDef, type GroupSchema } from '../../domain/feature-types.ts';
 import { ConflictError, ValidationError } from '../../errors.ts';
 import { SqliteCheckpointer } from './sqlite-checkpointer.ts';
 import { rowsToColumns, type OnlineColumns, type OnlineRow, type OnlineStore, type OnlineTable } from './online-store.ts';

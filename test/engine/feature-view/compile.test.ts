@@ -7,9 +7,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compileViewSql, EVENT_TIME_COLUMN, keyColumn, type GroupFiles, type GroupSource } from '../../../src/engine/feature-view/compile.ts';
 import { groupKey, normalizeViewQuery, viewColumns, type ViewQuery, type ViewQueryInput } from '../../../src/engine/feature-view/query.ts';
 import { timestampMicros } from '../../../src/engine/feature-view/values.ts';
-import type { GroupSchema } from '../../../src/engine/feature-types.ts';
+import type { GroupSchema } from '../../../src/domain/feature-types.ts';
 import { ValidationError } from '../../../src/errors.ts';
-import { committedRowsSql, DuckDbOfflineStore, microsToIso, readDataFrame } from '../../../src/stores/offline/duckdb.ts';
+import { committedRowsSql, DuckDbOfflineStore, readDataFrame } from '../../../src/stores/offline/duckdb.ts';
+import { microsToIso } from '../../../src/domain/timestamps.ts';
 import type { CommitRef, GroupLocation } from '../../../src/stores/offline/offline-store.ts';
 
 let root: string;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { normalizeViewQuery, viewColumns, type ResolvedGroup, type ViewQueryInput } from '../../../src/engine/feature-view/query.ts';
-import type { GroupSchema } from '../../../src/engine/feature-types.ts';
+import type { GroupSchema } from '../../../src/domain/feature-types.ts';
 import { ValidationError } from '../../../src/errors.ts';
 
 const features = (spec: Record<string, string>) => Object.entries(spec).map(([name, type]) => ({ name, type, description: '' }));

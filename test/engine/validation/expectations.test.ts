@@ -1,6 +1,6 @@
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { GroupSchema } from '../../../src/engine/feature-types.ts';
+import type { GroupSchema } from '../../../src/domain/feature-types.ts';
 import { evaluateSuite, type ExpectationResult, type QueryRunner } from '../../../src/engine/validation/evaluate.ts';
 import { parseExpectations } from '../../../src/engine/validation/expectations.ts';
 import { ValidationError } from '../../../src/errors.ts';

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { v7 as uuidv7 } from 'uuid';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { GroupSchema } from '../../../src/engine/feature-types.ts';
+import type { GroupSchema } from '../../../src/domain/feature-types.ts';
 import { ValidationError } from '../../../src/errors.ts';
 import { DuckDbOfflineStore } from '../../../src/stores/offline/duckdb.ts';
 import type { GroupLocation } from '../../../src/stores/offline/offline-store.ts';

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import type { FeatureDef, GroupSchema } from '../../../src/engine/feature-types.ts';
+import type { FeatureDef, GroupSchema } from '../../../src/domain/feature-types.ts';
 import type { OnlineRow, OnlineStore, OnlineTable } from '../../../src/stores/online/online-store.ts';
 
 const feature = (name: string, type: string): FeatureDef => ({ name, type, description: '' });

@@ -1,7 +1,7 @@
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 
-import type { GroupSchema } from '../../../src/engine/feature-types.ts';
+import type { GroupSchema } from '../../../src/domain/feature-types.ts';
 import { RedisOnlineStore } from '../../../src/stores/online/redis.ts';
 import { commitId, onlineStoreContract } from './online-store.contract.ts';
 

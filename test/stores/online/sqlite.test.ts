@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 
-import type { GroupSchema } from '../../../src/engine/feature-types.ts';
+import type { GroupSchema } from '../../../src/domain/feature-types.ts';
 import { ConflictError, ValidationError } from '../../../src/errors.ts';
 import { openOnlineStore, RedisOnlineStore, SqliteOnlineStore } from '../../../src/stores/online/index.ts';
 import { SqliteCheckpointer } from '../../../src/stores/online/sqlite-checkpointer.ts';
