@@ -22,7 +22,7 @@
  * RSS and JS heap are polled every 20 ms and charged to the innermost phase running at the time,
  * so each phase line shows the peak memory seen while it ran.
  */
-import { IncomingMessage, Server } from 'node:http';
+import { type IncomingMessage, Server } from 'node:http';
 
 import { DuckDBConnection, DuckDBResult } from '@duckdb/node-api';
 import Database from 'better-sqlite3';

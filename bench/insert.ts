@@ -42,7 +42,7 @@
  * --phases: the server preloads bench/insert-phases.ts, which wraps store and service methods and
  *   prints where each insert's time went (server stderr, shown here).
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { createReadStream, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
@@ -591,7 +591,7 @@ try {
     const dir = join(work, `size-${n}`);
     const input = join(dir, 'input.parquet');
     mkdirSync(dir, { recursive: true });
-    let t = performance.now();
+    const t = performance.now();
     await duck.run(`COPY (${generatorSql(n)}) TO ${sqlString(input)} (FORMAT parquet)`);
     const fileBytes = statSync(input).size;
     console.log(`\n[${fmt(n)} rows] generated ${mb(fileBytes)} of Parquet in ${secs(performance.now() - t)}; starting the server`);

@@ -149,7 +149,9 @@ async function benchSqlite(): Promise<void> {
       const db = bareDb();
       db.exec(`CREATE TABLE b (id INTEGER PRIMARY KEY, ${names.slice(1).map(q).join(', ')})`);
       const st = db.prepare(`INSERT INTO b VALUES (${names.map(() => '?').join(', ')})`);
-      baseInsert.push(await rate(() => db.transaction(() => bindable.forEach((p) => st.run(p)))(), ROWS));
+      baseInsert.push(await rate(() => db.transaction(() => {
+        for (const p of bindable) st.run(p);
+      })(), ROWS));
       db.close();
     }
     {
@@ -179,7 +181,9 @@ async function benchSqlite(): Promise<void> {
   const db = bareDb();
   db.exec(`CREATE TABLE b (id INTEGER PRIMARY KEY, ${names.slice(1).map(q).join(', ')})`);
   const ins = db.prepare(`INSERT INTO b VALUES (${names.map(() => '?').join(', ')})`);
-  db.transaction(() => bindable.forEach((p) => ins.run(p)))();
+  db.transaction(() => {
+    for (const p of bindable) ins.run(p);
+  })();
   const get = db.prepare('SELECT * FROM b WHERE id = ?');
   const getRaw = db.prepare('SELECT * FROM b WHERE id = ?').raw();
   const keys = randomKeys(POINT_READS);

@@ -38,7 +38,7 @@
  * --cpu-prof DIR: the server runs as `node --cpu-prof --cpu-prof-dir DIR bin/granary.js serve`; the
  *   profile is written when it stops at the end of the run.
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent, request as httpRequest } from 'node:http';

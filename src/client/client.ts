@@ -67,8 +67,10 @@ export type SchemaChecked<D> = [UnknownFieldPaths<ResultOf<D>>] extends [never]
   ? unknown
   : { readonly 'selects fields that schema.graphql does not have': UnknownFieldPaths<ResultOf<D>> };
 
+// biome-ignore lint/suspicious/noExplicitAny: the bound of every document, whatever its result and variables
 type AnyDocument = TadaDocumentNode<any, any>;
 
+// biome-ignore lint/complexity/noBannedTypes: `{} extends V` asks whether every variable is optional
 type VariablesArgs<D extends AnyDocument> = {} extends VariablesOf<D> ? [variables?: VariablesOf<D>] : [variables: VariablesOf<D>];
 
 // ---------------------------------------------------------------------------------------------
@@ -572,7 +574,7 @@ export class GranaryClient {
       result = destination;
     } else {
       const chunks: Buffer[] = [];
-      await pipeline(source, hashing, async function* (stream: AsyncIterable<Buffer>) {
+      await pipeline(source, hashing, async (stream: AsyncIterable<Buffer>) => {
         for await (const chunk of stream) chunks.push(chunk);
       });
       result = Buffer.concat(chunks);

@@ -19,6 +19,7 @@ export const graphql = initGraphQLTada<{
      * must be narrowed as output, and `unknown` stays reserved for what gql.tada could not type
      * (a field the schema lacks), which the client refuses at compile time.
      */
+    // biome-ignore lint/complexity/noBannedTypes: `{}` is exactly "any value but null or undefined" here
     JSON: {} | null;
     /** A multipart upload: the client sends any Blob (a file opened from disk streams from it). */
     File: Blob;

@@ -22,7 +22,9 @@ export const DataFrameRef = builder.objectRef<DataFrame>('DataFrame').implement(
         df.rows.map((row) => {
           // No prototype: a column named like an Object property (`__proto__`) stays a key.
           const record: Record<string, unknown> = Object.create(null);
-          df.columns.forEach((c, i) => (record[c.name] = row[i]));
+          df.columns.forEach((c, i) => {
+            record[c.name] = row[i];
+          });
           return record;
         }),
     }),

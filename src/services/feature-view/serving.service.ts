@@ -49,7 +49,8 @@ class Vector implements FeatureVector {
     private readonly toRecord: (values: readonly unknown[]) => Record<string, unknown>,
   ) {}
   get record(): Readonly<Record<string, unknown>> {
-    return (this.#record ??= this.toRecord(this.values));
+    this.#record ??= this.toRecord(this.values);
+    return this.#record;
   }
 }
 
@@ -120,7 +121,10 @@ function checkPassed(plan: ServingPlan, passed: unknown, path: readonly (string 
       if (checked.ok) out[name] = checked.value;
       else message = `feature ${name}: ${checked.message}`;
     }
-    if (message !== null) (issues ??= []).push({ path: [...path, name], message });
+    if (message !== null) {
+      issues ??= [];
+      issues.push({ path: [...path, name], message });
+    }
   }
   if (issues !== null) throw new ValidationError(`${issues[0]!.path.join('.')}: ${issues[0]!.message}`, issues);
   return out;

@@ -24,7 +24,7 @@ const metricName = z
   .string()
   .min(1, 'metric names must not be empty')
   .max(255, 'metric names are at most 255 characters')
-  // eslint-disable-next-line no-control-regex
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what this refuses
   .refine((s) => !/[\u0000-\u001f\u007f]/.test(s), 'metric names must not contain control characters');
 
 /**
@@ -143,7 +143,7 @@ export type ModelRef = z.input<typeof modelRef>;
 export const aliasName = z.string().regex(ALIAS_NAME, 'lower-case letters, digits, _ and -, starting with a letter, at most 63 characters');
 
 // Invisible or direction-changing characters make a path read differently from what it is.
-// eslint-disable-next-line no-control-regex
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what this refuses
 const CONTROL = /[\u0000-\u001f\u007f-\u009f\u00ad\u061c\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff\ufff9-\ufffb]/;
 
 /**
@@ -235,7 +235,9 @@ export function checkInputExample(example: unknown, columns: readonly Column[], 
         issues.push({ path: at, message: `a row in column order needs ${columns.length} values (${columns.map((c) => c.name).join(', ')}), not ${row.length}` });
         return;
       }
-      row.forEach((value, i) => checkValue(value, columns[i]!, [...at, i]));
+      row.forEach((value, i) => {
+        checkValue(value, columns[i]!, [...at, i]);
+      });
     } else if (typeof row === 'object' && row !== null) {
       const record = row as Record<string, unknown>;
       for (const key of Object.keys(record)) {
@@ -256,7 +258,9 @@ export function checkInputExample(example: unknown, columns: readonly Column[], 
   const isRowList = Array.isArray(example) && example.length > 0 && example.every((r) => typeof r === 'object' && r !== null);
   // One row given as an array whose values are themselves arrays is ambiguous; a single row wins when the schema has array columns.
   if (isRowList && !(columns.length > 0 && (example as unknown[]).length === columns.length && columns.some((c) => isArrayType(c.type)))) {
-    (example as unknown[]).forEach((row, i) => checkRow(row, [...root, i]));
+    (example as unknown[]).forEach((row, i) => {
+      checkRow(row, [...root, i]);
+    });
   } else {
     checkRow(example, root);
   }

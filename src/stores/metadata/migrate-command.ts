@@ -54,7 +54,7 @@ export async function runMigrateCommand(
   env: Readonly<Record<string, string | undefined>>,
   io: MigrateCommandIo = PROCESS_IO,
 ): Promise<number> {
-  let values;
+  let values: { create?: string; check?: boolean; provider?: string; 'database-url'?: string; help?: boolean };
   try {
     ({ values } = parseArgs({
       args: [...argv],

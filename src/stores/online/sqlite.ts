@@ -203,7 +203,7 @@ export class SqliteOnlineStore implements OnlineStore {
   /** The table's state; widens the table when the caller's schema has new features. Null when absent and `create` is false. */
   #state(table: OnlineTable, create: boolean): TableState | null {
     const cached = this.#states.get(table.id);
-    if (cached !== undefined && cached.covered.has(table.schema)) return cached;
+    if (cached?.covered.has(table.schema)) return cached;
     const state = cached ?? this.#load(table.id);
     if (state !== null && covers(state.schema, table.schema)) {
       state.covered.add(table.schema);
@@ -279,7 +279,6 @@ export class SqliteOnlineStore implements OnlineStore {
     const table = quote(sqlName);
     const names = schema.features.map((f) => f.name);
     const codecs = schema.features.map((f) => codecOf(f.type));
-    const keyIndex = names.map((name) => schema.primaryKey.indexOf(name));
     const featureCount = names.length;
     const width = featureCount + 2;
     const columns = [...names.map(quote), EVENT_TIME, COMMIT_ID];
