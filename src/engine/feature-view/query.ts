@@ -163,6 +163,34 @@ function strings(value: unknown): value is readonly string[] {
   return Array.isArray(value) && value.every((v) => typeof v === 'string');
 }
 
+type Path = readonly (string | number)[];
+
+/** Where the issues of one normalization go, and the groups its references resolve against. */
+interface Checker {
+  readonly groups: GroupLookup;
+  /** Records an issue at `path` under the query's root path. */
+  readonly issue: (path: Path, message: string) => void;
+}
+
+/** The left group as resolved, with its selected features; null members after a reported issue. */
+interface LeftSide {
+  readonly group: ResolvedGroup | null;
+  readonly features: string[] | null;
+  /** Feature name → type, of every feature of the left group. */
+  readonly types: ReadonlyMap<string, string>;
+}
+
+/** Output name → where it comes from, for clash messages. */
+type Outputs = Map<string, { type: string; source: string; feature: string }>;
+
+/** A join key pair with the input paths to blame for each side. */
+interface KeyPair {
+  readonly left: string;
+  readonly right: string;
+  readonly leftPath: (string | number)[];
+  readonly rightPath: (string | number)[];
+}
+
 /**
  * Validates a user's view query against the groups it names and returns it normalized. Throws a
  * ValidationError whose issues name each culprit by path (under `options.path`, default
@@ -171,272 +199,34 @@ function strings(value: unknown): value is readonly string[] {
 export function normalizeViewQuery(input: ViewQueryInput, groups: GroupLookup, options: NormalizeOptions = {}): ViewQuery {
   const root = options.path ?? ['input', 'query'];
   const issues: InputIssue[] = [];
-  const issue = (path: readonly (string | number)[], message: string) => {
-    issues.push({ path: [...root, ...path], message });
+  const checker: Checker = {
+    groups,
+    issue: (path, message) => {
+      issues.push({ path: [...root, ...path], message });
+    },
   };
 
-  const resolve = (ref: GroupRefInput | undefined, path: readonly (string | number)[]): ResolvedGroup | null => {
-    if (!ref || typeof ref.name !== 'string') {
-      issue(path, 'a feature group reference { name, version } is required');
-      return null;
-    }
-    const found = lookupGroup(groups, ref);
-    if (!found) issue(path, `feature group ${ref.version == null ? `${ref.name} (latest)` : `${ref.name} version ${ref.version}`} not found`);
-    return found;
-  };
+  const left = normalizeLeft(checker, input);
+  const outputs: Outputs = new Map();
+  if (left.group && left.features) addLeftOutputs(checker, left.group, left.features, left.types, outputs);
 
-  /** The selected features of a group, or null after reporting issues. */
-  const select = (
-    resolved: ResolvedGroup,
-    spec: { features?: readonly string[] | null; exceptFeatures?: readonly string[] | null },
-    path: readonly (string | number)[],
-    implicitlyExcluded: ReadonlySet<string>,
-  ): string[] | null => {
-    const names = new Set(resolved.schema.features.map((f) => f.name));
-    const where = groupText(resolved.group);
-    if (spec.features != null && spec.exceptFeatures != null) {
-      issue([...path, 'exceptFeatures'], 'give features or exceptFeatures, not both');
-      return null;
-    }
-    if (spec.features != null) {
-      if (!strings(spec.features)) {
-        issue([...path, 'features'], 'features must be a list of feature names');
-        return null;
-      }
-      const seen = new Set<string>();
-      let ok = true;
-      spec.features.forEach((name, i) => {
-        if (!names.has(name)) {
-          issue([...path, 'features', i], `no feature "${name}" in feature group ${where}`);
-          ok = false;
-        } else if (seen.has(name)) {
-          issue([...path, 'features', i], `feature "${name}" is selected twice`);
-          ok = false;
-        }
-        seen.add(name);
-      });
-      return ok ? [...spec.features] : null;
-    }
-    const except = spec.exceptFeatures ?? [];
-    if (!strings(except)) {
-      issue([...path, 'exceptFeatures'], 'exceptFeatures must be a list of feature names');
-      return null;
-    }
-    let ok = true;
-    except.forEach((name, i) => {
-      if (!names.has(name)) {
-        issue([...path, 'exceptFeatures', i], `no feature "${name}" in feature group ${where}`);
-        ok = false;
-      }
-    });
-    if (!ok) return null;
-    const excluded = new Set([...except, ...implicitlyExcluded]);
-    return resolved.schema.features.map((f) => f.name).filter((name) => !excluded.has(name));
-  };
-
-  // Left group.
-  const leftGroup = resolve(input?.featureGroup, ['featureGroup']);
-  const leftFeatures = leftGroup ? select(leftGroup, input, [], new Set()) : null;
-  const leftTypes = new Map(leftGroup?.schema.features.map((f) => [f.name, f.type]) ?? []);
-
-  /** Output name → where it comes from, for clash messages. */
-  const outputs = new Map<string, { type: string; source: string; feature: string }>();
-  if (leftGroup && leftFeatures) {
-    for (const name of leftFeatures) {
-      // A group made before such names were refused: its feature cannot be an output column.
-      const reserved = reservedNameProblem(name);
-      if (reserved) issue(['features'], `${reserved}: leave ${name} of ${leftGroup.group.name} out (exceptFeatures)`);
-      else outputs.set(name, { type: leftTypes.get(name)!, source: `${name} from ${leftGroup.group.name}`, feature: name });
-    }
-  }
-
-  // Joins.
   const joins: ViewJoin[] = [];
   const joinInputs = input?.joins ?? [];
-  if (!Array.isArray(joinInputs)) issue(['joins'], 'joins must be a list');
+  if (!Array.isArray(joinInputs)) checker.issue(['joins'], 'joins must be a list');
   (Array.isArray(joinInputs) ? joinInputs : []).forEach((join: ViewJoinInput, j) => {
-    const path = ['joins', j];
-    const right = resolve(join?.featureGroup, [...path, 'featureGroup']);
-    if (!right || !join) return;
-    const rightTypes = new Map(right.schema.features.map((f) => [f.name, f.type]));
-    const rightText = groupText(right.group);
-    const leftText = leftGroup ? groupText(leftGroup.group) : 'the left group';
-
-    let type: JoinType = 'LEFT';
-    if (join.type != null) {
-      if (join.type === 'LEFT' || join.type === 'INNER') type = join.type;
-      else issue([...path, 'type'], `unknown join type "${String(join.type)}": LEFT or INNER`);
-    }
-
-    let prefix: string | null = null;
-    let prefixOk = true;
-    if (join.prefix != null && join.prefix !== '') {
-      if (typeof join.prefix !== 'string' || !/^[a-z_][a-z0-9_]*$/.test(join.prefix)) {
-        prefixOk = false;
-        issue([...path, 'prefix'], `invalid prefix ${JSON.stringify(join.prefix)}: lower-case letters, digits and _, not starting with a digit`);
-      } else {
-        prefix = join.prefix;
-      }
-    }
-
-    // Keys.
-    let pairs: { left: string; right: string; leftPath: (string | number)[]; rightPath: (string | number)[] }[] | null = null;
-    const hasOn = join.on != null;
-    const hasLeftRight = join.leftOn != null || join.rightOn != null;
-    if (hasOn && hasLeftRight) {
-      issue([...path, 'on'], 'give on, or leftOn and rightOn, not both');
-    } else if (hasOn) {
-      if (!strings(join.on) || join.on.length === 0) issue([...path, 'on'], 'on must be a non-empty list of feature names');
-      else pairs = join.on.map((name, i) => ({ left: name, right: name, leftPath: [...path, 'on', i], rightPath: [...path, 'on', i] }));
-    } else if (hasLeftRight) {
-      if (!strings(join.leftOn) || join.leftOn.length === 0)
-        issue([...path, 'leftOn'], 'leftOn must be a non-empty list of left group features, paired with rightOn');
-      else if (!strings(join.rightOn) || join.rightOn.length !== join.leftOn.length) {
-        issue([...path, 'rightOn'], `rightOn must list as many features as leftOn (${join.leftOn.length})`);
-      } else {
-        const rightOn = join.rightOn;
-        pairs = join.leftOn.map((name, i) => ({ left: name, right: rightOn[i]!, leftPath: [...path, 'leftOn', i], rightPath: [...path, 'rightOn', i] }));
-      }
-    } else {
-      const missing = right.schema.primaryKey.filter((k) => leftGroup && !leftTypes.has(k));
-      if (missing.length > 0) {
-        issue(
-          [...path, 'on'],
-          `the left group ${leftText} has no feature ${missing.map((k) => `"${k}"`).join(', ')} to match the primary key of ${rightText}; give on, or leftOn and rightOn`,
-        );
-      } else {
-        pairs = right.schema.primaryKey.map((k) => ({ left: k, right: k, leftPath: [...path, 'on'], rightPath: [...path, 'on'] }));
-      }
-    }
-    let keys: JoinKey[] | null = null;
-    if (pairs) {
-      let ok = true;
-      const seenRight = new Set<string>();
-      for (const p of pairs) {
-        if (leftGroup && !leftTypes.has(p.left)) {
-          issue(p.leftPath, `join key "${p.left}" is not a feature of the left group ${leftText}`);
-          ok = false;
-        }
-        if (!rightTypes.has(p.right)) {
-          issue(p.rightPath, `join key "${p.right}" is not a feature of the joined group ${rightText}`);
-          ok = false;
-        } else if (!right.schema.primaryKey.includes(p.right)) {
-          issue(
-            p.rightPath,
-            `join key "${p.right}" is not in the primary key of ${rightText} (${right.schema.primaryKey.join(', ')}): a join matches the joined group's primary key`,
-          );
-          ok = false;
-        }
-        if (seenRight.has(p.right)) {
-          issue(p.rightPath, `join key "${p.right}" is given twice`);
-          ok = false;
-        }
-        seenRight.add(p.right);
-        const lt = leftTypes.get(p.left);
-        const rt = rightTypes.get(p.right);
-        if (lt && rt && keyFamily(parseFeatureType(lt)) !== keyFamily(parseFeatureType(rt))) {
-          issue(p.leftPath, `join key types differ: "${p.left}" is ${lt} in ${leftText} but "${p.right}" is ${rt} in ${rightText}`);
-          ok = false;
-        }
-      }
-      const uncovered = right.schema.primaryKey.filter((k) => !seenRight.has(k));
-      if (ok && uncovered.length > 0) {
-        issue(
-          pairs[0]!.rightPath.slice(0, path.length + 1),
-          `the join does not match ${uncovered.map((k) => `"${k}"`).join(', ')} of the primary key of ${rightText} (${right.schema.primaryKey.join(', ')}): a join matches the joined group's whole primary key`,
-        );
-        ok = false;
-      }
-      if (ok) keys = pairs.map((p) => ({ left: p.left, right: p.right }));
-    }
-
-    // Selection: keys and event time of the joined group are left out unless named in `features`
-    // (the keys as given even when invalid, so that one mistake is reported once).
-    const rightKeys = pairs ? pairs.map((p) => p.right) : right.schema.primaryKey;
-    const implicit = new Set([...rightKeys, ...(right.schema.eventTime ? [right.schema.eventTime] : [])]);
-    const features = select(right, join, path, implicit);
-    if (features && leftGroup && leftFeatures && prefixOk) {
-      for (const name of features) {
-        const output = `${prefix ?? ''}${name}`;
-        const source = `${name} from ${right.group.name}`;
-        const clash = outputs.get(output);
-        if (clash) {
-          issue(
-            [...path, 'prefix'],
-            prefix === null
-              ? `${clash.source} and ${source}: give a prefix`
-              : `${clash.source} and ${source} (prefix "${prefix}") are both named "${output}": choose another prefix`,
-          );
-        } else if (!FEATURE_NAME.test(output)) {
-          issue([...path, 'prefix'], `output name "${output}" is longer than 63 characters: choose a shorter prefix`);
-        } else if (reservedNameProblem(output)) {
-          issue(
-            prefix === null ? [...path, 'features'] : [...path, 'prefix'],
-            `${reservedNameProblem(output)}${prefix === null ? `: leave ${name} of ${right.group.name} out (exceptFeatures)` : `: choose another prefix than "${prefix}"`}`,
-          );
-        } else {
-          outputs.set(output, { type: rightTypes.get(name)!, source: prefix === null ? source : `${source} (as ${output})`, feature: name });
-        }
-      }
-    }
-    if (keys && features) joins.push({ group: right.group, schema: right.schema, features, on: keys, type, prefix });
+    const normalized = normalizeJoin(checker, join, ['joins', j], left, outputs);
+    if (normalized) joins.push(normalized);
   });
 
-  if (leftGroup && leftFeatures && issues.length === 0 && outputs.size === 0) issue(['features'], 'the query selects no features');
+  if (left.group && left.features && issues.length === 0 && outputs.size === 0) checker.issue(['features'], 'the query selects no features');
 
-  // Filters.
   const filters: ViewFilter[] = [];
   const filterInputs = input?.filters ?? [];
-  if (!Array.isArray(filterInputs)) issue(['filters'], 'filters must be a list');
+  if (!Array.isArray(filterInputs)) checker.issue(['filters'], 'filters must be a list');
   (Array.isArray(filterInputs) ? filterInputs : []).forEach((filter: ViewFilterInput, i) => {
-    const path = ['filters', i];
-    if (!leftGroup || !leftFeatures) return;
-    const output = outputs.get(filter?.feature);
-    if (!output) {
-      const hint = [...outputs].find(([, o]) => o.feature === filter?.feature)?.[0];
-      issue([...path, 'feature'], `no output feature "${String(filter?.feature)}"${hint ? ` (filters name output features: did you mean "${hint}"?)` : ''}`);
-      return;
-    }
-    const op = filter.op as FilterOp;
-    if (!FILTER_OPS.includes(op)) {
-      issue([...path, 'op'], `unknown filter op "${String(filter.op)}": one of ${FILTER_OPS.join(', ')}`);
-      return;
-    }
-    const type = parseFeatureType(output.type);
-    const name = filter.feature;
-    if (!filterable(type)) {
-      issue([...path, 'feature'], `"${name}" is ${output.type}: features of this type cannot be filtered`);
-      return;
-    }
-    const value = filter.value;
-    const bad = (message: string) => issue([...path, 'value'], message);
-    if (value === null || value === undefined) {
-      if (op === 'EQ' || op === 'NE') filters.push({ feature: name, op, value: null });
-      else bad(`${op} needs a value (only EQ and NE compare with null)`);
-      return;
-    }
-    if (op === 'IN') {
-      if (!Array.isArray(value) || value.length === 0) return bad('IN needs a non-empty list of values');
-      const values: unknown[] = [];
-      for (const [k, element] of value.entries()) {
-        if (element === null || element === undefined) return bad(`IN list element ${k} is null: null matches nothing (use EQ null)`);
-        const checked = normalizeValue(type, element);
-        if (!checked.ok) return bad(`IN list element ${k}: ${checked.message}`);
-        values.push(checked.value);
-      }
-      filters.push({ feature: name, op, value: values });
-      return;
-    }
-    if (op === 'LIKE') {
-      if (!(type.kind === 'scalar' && type.name === 'STRING')) return issue([...path, 'op'], `LIKE needs a STRING feature; "${name}" is ${output.type}`);
-      if (typeof value !== 'string') return bad('LIKE needs a string pattern');
-      filters.push({ feature: name, op, value });
-      return;
-    }
-    if (op !== 'EQ' && op !== 'NE' && !ordered(type)) return issue([...path, 'op'], `${op} needs an ordered type; "${name}" is ${output.type} (use EQ or NE)`);
-    const checked = normalizeValue(type, value);
-    if (!checked.ok) return bad(checked.message);
-    filters.push({ feature: name, op, value: checked.value });
+    if (!left.group || !left.features) return;
+    const normalized = normalizeFilter(checker, filter, ['filters', i], outputs);
+    if (normalized) filters.push(normalized);
   });
 
   if (issues.length > 0) {
@@ -444,7 +234,290 @@ export function normalizeViewQuery(input: ViewQueryInput, groups: GroupLookup, o
     const head = capped[0]!.message;
     throw new ValidationError(capped.length === 1 ? head : `${issues.length} problems in the query, first: ${head}`, capped);
   }
-  return { left: { group: leftGroup!.group, schema: leftGroup!.schema, features: leftFeatures! }, joins, filters };
+  return { left: { group: left.group!.group, schema: left.group!.schema, features: left.features! }, joins, filters };
+}
+
+function resolveGroup(checker: Checker, ref: GroupRefInput | undefined, path: Path): ResolvedGroup | null {
+  if (!ref || typeof ref.name !== 'string') {
+    checker.issue(path, 'a feature group reference { name, version } is required');
+    return null;
+  }
+  const found = lookupGroup(checker.groups, ref);
+  if (!found) checker.issue(path, `feature group ${ref.version == null ? `${ref.name} (latest)` : `${ref.name} version ${ref.version}`} not found`);
+  return found;
+}
+
+/** The features a selection names, or those a group has less the excluded ones; null after reporting issues. */
+function selectFeatures(
+  checker: Checker,
+  resolved: ResolvedGroup,
+  spec: { features?: readonly string[] | null; exceptFeatures?: readonly string[] | null },
+  path: Path,
+  implicitlyExcluded: ReadonlySet<string>,
+): string[] | null {
+  const names = new Set(resolved.schema.features.map((f) => f.name));
+  const where = groupText(resolved.group);
+  if (spec.features != null && spec.exceptFeatures != null) {
+    checker.issue([...path, 'exceptFeatures'], 'give features or exceptFeatures, not both');
+    return null;
+  }
+  if (spec.features != null) return selectListed(checker, spec.features, names, where, path);
+  const except = spec.exceptFeatures ?? [];
+  if (!strings(except)) {
+    checker.issue([...path, 'exceptFeatures'], 'exceptFeatures must be a list of feature names');
+    return null;
+  }
+  let ok = true;
+  except.forEach((name, i) => {
+    if (!names.has(name)) {
+      checker.issue([...path, 'exceptFeatures', i], `no feature "${name}" in feature group ${where}`);
+      ok = false;
+    }
+  });
+  if (!ok) return null;
+  const excluded = new Set([...except, ...implicitlyExcluded]);
+  return resolved.schema.features.map((f) => f.name).filter((name) => !excluded.has(name));
+}
+
+/** A `features` list checked against the group's feature names; null after reporting issues. */
+function selectListed(checker: Checker, features: readonly string[], names: ReadonlySet<string>, where: string, path: Path): string[] | null {
+  if (!strings(features)) {
+    checker.issue([...path, 'features'], 'features must be a list of feature names');
+    return null;
+  }
+  const seen = new Set<string>();
+  let ok = true;
+  features.forEach((name, i) => {
+    if (!names.has(name)) {
+      checker.issue([...path, 'features', i], `no feature "${name}" in feature group ${where}`);
+      ok = false;
+    } else if (seen.has(name)) {
+      checker.issue([...path, 'features', i], `feature "${name}" is selected twice`);
+      ok = false;
+    }
+    seen.add(name);
+  });
+  return ok ? [...features] : null;
+}
+
+function normalizeLeft(checker: Checker, input: ViewQueryInput): LeftSide {
+  const group = resolveGroup(checker, input?.featureGroup, ['featureGroup']);
+  const features = group ? selectFeatures(checker, group, input, [], new Set()) : null;
+  const types = new Map(group?.schema.features.map((f) => [f.name, f.type]) ?? []);
+  return { group, features, types };
+}
+
+function addLeftOutputs(checker: Checker, group: ResolvedGroup, features: readonly string[], types: ReadonlyMap<string, string>, outputs: Outputs): void {
+  for (const name of features) {
+    // A group made before such names were refused: its feature cannot be an output column.
+    const reserved = reservedNameProblem(name);
+    if (reserved) checker.issue(['features'], `${reserved}: leave ${name} of ${group.group.name} out (exceptFeatures)`);
+    else outputs.set(name, { type: types.get(name)!, source: `${name} from ${group.group.name}`, feature: name });
+  }
+}
+
+/** One join, normalized, its outputs added to `outputs`; null after reporting issues. */
+function normalizeJoin(checker: Checker, join: ViewJoinInput, path: Path, left: LeftSide, outputs: Outputs): ViewJoin | null {
+  const right = resolveGroup(checker, join?.featureGroup, [...path, 'featureGroup']);
+  if (!right || !join) return null;
+  const type = joinType(checker, join, path);
+  const { prefix, ok: prefixOk } = joinPrefix(checker, join, path);
+  const pairs = keyPairs(checker, join, path, left, right);
+  const keys = pairs ? checkKeys(checker, pairs, path, left, right) : null;
+
+  // Selection: keys and event time of the joined group are left out unless named in `features`
+  // (the keys as given even when invalid, so that one mistake is reported once).
+  const rightKeys = pairs ? pairs.map((p) => p.right) : right.schema.primaryKey;
+  const implicit = new Set([...rightKeys, ...(right.schema.eventTime ? [right.schema.eventTime] : [])]);
+  const features = selectFeatures(checker, right, join, path, implicit);
+  if (features && left.group && left.features && prefixOk) addJoinOutputs(checker, right, features, prefix, path, outputs);
+  return keys && features ? { group: right.group, schema: right.schema, features, on: keys, type, prefix } : null;
+}
+
+function joinType(checker: Checker, join: ViewJoinInput, path: Path): JoinType {
+  if (join.type == null) return 'LEFT';
+  if (join.type === 'LEFT' || join.type === 'INNER') return join.type;
+  checker.issue([...path, 'type'], `unknown join type "${String(join.type)}": LEFT or INNER`);
+  return 'LEFT';
+}
+
+function joinPrefix(checker: Checker, join: ViewJoinInput, path: Path): { prefix: string | null; ok: boolean } {
+  if (join.prefix == null || join.prefix === '') return { prefix: null, ok: true };
+  if (typeof join.prefix !== 'string' || !/^[a-z_][a-z0-9_]*$/.test(join.prefix)) {
+    checker.issue([...path, 'prefix'], `invalid prefix ${JSON.stringify(join.prefix)}: lower-case letters, digits and _, not starting with a digit`);
+    return { prefix: null, ok: false };
+  }
+  return { prefix: join.prefix, ok: true };
+}
+
+/** The key pairs a join gives (`on`, `leftOn`/`rightOn`, or the joined group's primary key by name); null after reporting issues. */
+function keyPairs(checker: Checker, join: ViewJoinInput, path: Path, left: LeftSide, right: ResolvedGroup): KeyPair[] | null {
+  const hasOn = join.on != null;
+  const hasLeftRight = join.leftOn != null || join.rightOn != null;
+  if (hasOn && hasLeftRight) {
+    checker.issue([...path, 'on'], 'give on, or leftOn and rightOn, not both');
+    return null;
+  }
+  if (hasOn) {
+    if (!strings(join.on) || join.on.length === 0) {
+      checker.issue([...path, 'on'], 'on must be a non-empty list of feature names');
+      return null;
+    }
+    return join.on.map((name, i) => ({ left: name, right: name, leftPath: [...path, 'on', i], rightPath: [...path, 'on', i] }));
+  }
+  if (hasLeftRight) {
+    if (!strings(join.leftOn) || join.leftOn.length === 0) {
+      checker.issue([...path, 'leftOn'], 'leftOn must be a non-empty list of left group features, paired with rightOn');
+      return null;
+    }
+    if (!strings(join.rightOn) || join.rightOn.length !== join.leftOn.length) {
+      checker.issue([...path, 'rightOn'], `rightOn must list as many features as leftOn (${join.leftOn.length})`);
+      return null;
+    }
+    const rightOn = join.rightOn;
+    return join.leftOn.map((name, i) => ({ left: name, right: rightOn[i]!, leftPath: [...path, 'leftOn', i], rightPath: [...path, 'rightOn', i] }));
+  }
+  const missing = right.schema.primaryKey.filter((k) => left.group && !left.types.has(k));
+  if (missing.length > 0) {
+    checker.issue(
+      [...path, 'on'],
+      `the left group ${leftText(left)} has no feature ${missing.map((k) => `"${k}"`).join(', ')} to match the primary key of ${groupText(right.group)}; give on, or leftOn and rightOn`,
+    );
+    return null;
+  }
+  return right.schema.primaryKey.map((k) => ({ left: k, right: k, leftPath: [...path, 'on'], rightPath: [...path, 'on'] }));
+}
+
+/** Checks key pairs: features of each side, the joined group's whole primary key once, matching types. Null after reporting issues. */
+function checkKeys(checker: Checker, pairs: readonly KeyPair[], path: Path, left: LeftSide, right: ResolvedGroup): JoinKey[] | null {
+  const rightTypes = new Map(right.schema.features.map((f) => [f.name, f.type]));
+  const rightText = groupText(right.group);
+  const primaryKey = right.schema.primaryKey.join(', ');
+  let ok = true;
+  const seenRight = new Set<string>();
+  for (const p of pairs) {
+    if (left.group && !left.types.has(p.left)) {
+      checker.issue(p.leftPath, `join key "${p.left}" is not a feature of the left group ${leftText(left)}`);
+      ok = false;
+    }
+    if (!rightTypes.has(p.right)) {
+      checker.issue(p.rightPath, `join key "${p.right}" is not a feature of the joined group ${rightText}`);
+      ok = false;
+    } else if (!right.schema.primaryKey.includes(p.right)) {
+      checker.issue(p.rightPath, `join key "${p.right}" is not in the primary key of ${rightText} (${primaryKey}): a join matches the joined group's primary key`);
+      ok = false;
+    }
+    if (seenRight.has(p.right)) {
+      checker.issue(p.rightPath, `join key "${p.right}" is given twice`);
+      ok = false;
+    }
+    seenRight.add(p.right);
+    const lt = left.types.get(p.left);
+    const rt = rightTypes.get(p.right);
+    if (lt && rt && keyFamily(parseFeatureType(lt)) !== keyFamily(parseFeatureType(rt))) {
+      checker.issue(p.leftPath, `join key types differ: "${p.left}" is ${lt} in ${leftText(left)} but "${p.right}" is ${rt} in ${rightText}`);
+      ok = false;
+    }
+  }
+  const uncovered = right.schema.primaryKey.filter((k) => !seenRight.has(k));
+  if (ok && uncovered.length > 0) {
+    checker.issue(
+      pairs[0]!.rightPath.slice(0, path.length + 1),
+      `the join does not match ${uncovered.map((k) => `"${k}"`).join(', ')} of the primary key of ${rightText} (${primaryKey}): a join matches the joined group's whole primary key`,
+    );
+    ok = false;
+  }
+  return ok ? pairs.map((p) => ({ left: p.left, right: p.right })) : null;
+}
+
+/** Adds a join's selected features to `outputs` under their prefixed names, reporting clashes and invalid names. */
+function addJoinOutputs(checker: Checker, right: ResolvedGroup, features: readonly string[], prefix: string | null, path: Path, outputs: Outputs): void {
+  const rightTypes = new Map(right.schema.features.map((f) => [f.name, f.type]));
+  for (const name of features) {
+    const output = `${prefix ?? ''}${name}`;
+    const source = `${name} from ${right.group.name}`;
+    const clash = outputs.get(output);
+    if (clash) {
+      checker.issue(
+        [...path, 'prefix'],
+        prefix === null
+          ? `${clash.source} and ${source}: give a prefix`
+          : `${clash.source} and ${source} (prefix "${prefix}") are both named "${output}": choose another prefix`,
+      );
+    } else if (!FEATURE_NAME.test(output)) {
+      checker.issue([...path, 'prefix'], `output name "${output}" is longer than 63 characters: choose a shorter prefix`);
+    } else if (reservedNameProblem(output)) {
+      checker.issue(
+        prefix === null ? [...path, 'features'] : [...path, 'prefix'],
+        `${reservedNameProblem(output)}${prefix === null ? `: leave ${name} of ${right.group.name} out (exceptFeatures)` : `: choose another prefix than "${prefix}"`}`,
+      );
+    } else {
+      outputs.set(output, { type: rightTypes.get(name)!, source: prefix === null ? source : `${source} (as ${output})`, feature: name });
+    }
+  }
+}
+
+/** One filter, its value checked against the output feature's type; null after reporting an issue. */
+function normalizeFilter(checker: Checker, filter: ViewFilterInput, path: Path, outputs: Outputs): ViewFilter | null {
+  const output = outputs.get(filter?.feature);
+  if (!output) {
+    const hint = [...outputs].find(([, o]) => o.feature === filter?.feature)?.[0];
+    checker.issue([...path, 'feature'], `no output feature "${String(filter?.feature)}"${hint ? ` (filters name output features: did you mean "${hint}"?)` : ''}`);
+    return null;
+  }
+  const op = filter.op as FilterOp;
+  if (!FILTER_OPS.includes(op)) {
+    checker.issue([...path, 'op'], `unknown filter op "${String(filter.op)}": one of ${FILTER_OPS.join(', ')}`);
+    return null;
+  }
+  const type = parseFeatureType(output.type);
+  const name = filter.feature;
+  if (!filterable(type)) {
+    checker.issue([...path, 'feature'], `"${name}" is ${output.type}: features of this type cannot be filtered`);
+    return null;
+  }
+  const value = filter.value;
+  const bad = (message: string) => {
+    checker.issue([...path, 'value'], message);
+    return null;
+  };
+  if (value === null || value === undefined) {
+    return op === 'EQ' || op === 'NE' ? { feature: name, op, value: null } : bad(`${op} needs a value (only EQ and NE compare with null)`);
+  }
+  if (op === 'IN') return inFilter(type, name, value, bad);
+  if (op === 'LIKE') {
+    if (!(type.kind === 'scalar' && type.name === 'STRING')) {
+      checker.issue([...path, 'op'], `LIKE needs a STRING feature; "${name}" is ${output.type}`);
+      return null;
+    }
+    if (typeof value !== 'string') return bad('LIKE needs a string pattern');
+    return { feature: name, op, value };
+  }
+  if (op !== 'EQ' && op !== 'NE' && !ordered(type)) {
+    checker.issue([...path, 'op'], `${op} needs an ordered type; "${name}" is ${output.type} (use EQ or NE)`);
+    return null;
+  }
+  const checked = normalizeValue(type, value);
+  if (!checked.ok) return bad(checked.message);
+  return { feature: name, op, value: checked.value };
+
+}
+
+/** An IN filter: a non-empty list of non-null values, each checked against the feature's type. */
+function inFilter(type: ParsedType, feature: string, list: unknown, fail: (message: string) => null): ViewFilter | null {
+  if (!Array.isArray(list) || list.length === 0) return fail('IN needs a non-empty list of values');
+  const values: unknown[] = [];
+  for (const [k, element] of list.entries()) {
+    if (element === null || element === undefined) return fail(`IN list element ${k} is null: null matches nothing (use EQ null)`);
+    const checked = normalizeValue(type, element);
+    if (!checked.ok) return fail(`IN list element ${k}: ${checked.message}`);
+    values.push(checked.value);
+  }
+  return { feature, op: 'IN', value: values };
+}
+
+function leftText(left: LeftSide): string {
+  return left.group ? groupText(left.group.group) : 'the left group';
 }
 
 /** The output columns of a query: the left group's selected features, then each join's. */

@@ -219,6 +219,26 @@ const finite = (v: unknown): number | null => {
   return n === null || !Number.isFinite(n) ? null : n;
 };
 
+/** A column's scalar statistics, as read from the aggregate scan. */
+interface ScalarStatistics {
+  readonly c: Column;
+  readonly count: number;
+  readonly approx: number | null;
+  readonly min: number | null;
+  readonly max: number | null;
+  readonly sum: number | null;
+  readonly mean: number | null;
+  readonly stddev: number | null;
+  readonly percentiles: readonly Percentile[] | null;
+}
+
+/** Exact uniqueness figures of a column (its values grouped). */
+interface ExactCounts {
+  readonly distinct: number;
+  readonly once: number;
+  readonly entropy: number | null;
+}
+
 /**
  * Computes the statistics of `relation` (SQL over Parquet, one column per feature) in DuckDB: one
  * aggregate scan for every scalar statistic (and correlations), then, concurrently, one scan for
@@ -236,6 +256,29 @@ export async function computeStatistics(
   const [scalars] = await query(scalarSql(relation, columns, config.correlations && numeric.length > 1));
   const row = scalars!;
   const rowCount = num(row[0]) ?? 0;
+  const { base, next } = readScalars(row, columns);
+  const correlations = config.correlations ? readCorrelations(row, next, numeric, base) : null;
+
+  const binned = config.histograms ? base.filter((b) => isNumber(b.c) && b.min !== null && b.max !== null) : [];
+  const top = config.histograms ? columns.filter((c) => c.kind === 'categorical') : [];
+  const unique = config.exactUniqueness ? columns : [];
+  const grouped = groupedSql(relation, columns, { top, unique });
+  const [histogramRows, groupedRows] = await Promise.all([
+    binned.length > 0
+      ? query(numericHistogramSql(relation, binned.map((b) => ({ c: b.c, min: b.min!, max: b.max! })), config.histogramBins))
+      : Promise.resolve([]),
+    grouped ? query(grouped) : Promise.resolve([]),
+  ]);
+
+  const histograms = numericHistograms(binned, histogramRows[0], config.histogramBins);
+  const exact = readGrouped(groupedRows, histograms);
+  addOtherBins(top, base, histograms);
+  const out = base.map((b) => featureStatistics(b, rowCount, exact.get(b.c.index), histograms.get(b.c.index) ?? null));
+  return { rowCount, features: out, correlations };
+}
+
+/** Each column's scalar statistics from the aggregate row (after the row count), and the position after them. */
+function readScalars(row: readonly unknown[], columns: readonly Column[]): { base: ScalarStatistics[]; next: number } {
   let at = 1;
   const base = columns.map((c) => {
     const count = num(row[at++]) ?? 0;
@@ -252,41 +295,35 @@ export async function computeStatistics(
       : { min: null, max: null, sum: null, mean: null, stddev: null, percentiles: null };
     return { c, count, approx, ...s };
   });
-  let correlations: Correlations | null = null;
-  if (config.correlations) {
-    const matrix = numeric.map((_, i) => numeric.map((__, j) => (i === j ? 1 : null as number | null)));
-    if (numeric.length > 1) {
-      for (let i = 0; i < numeric.length; i++) {
-        for (let j = i + 1; j < numeric.length; j++) {
-          const r = finite(row[at++]);
-          matrix[i]![j] = r;
-          matrix[j]![i] = r;
-        }
+  return { base, next: at };
+}
+
+/** The correlation matrix of the numeric columns from the aggregate row, read from position `at`. */
+function readCorrelations(row: readonly unknown[], at: number, numeric: readonly Column[], base: readonly ScalarStatistics[]): Correlations {
+  const matrix = numeric.map((_, i) => numeric.map((__, j) => (i === j ? 1 : null as number | null)));
+  if (numeric.length > 1) {
+    for (let i = 0; i < numeric.length; i++) {
+      for (let j = i + 1; j < numeric.length; j++) {
+        const r = finite(row[at++]);
+        matrix[i]![j] = r;
+        matrix[j]![i] = r;
       }
     }
-    // A constant or empty column correlates with nothing, not even itself.
-    numeric.forEach((c, i) => {
-      const b = base[c.index]!;
-      if (b.count < 2 || b.min === b.max) matrix[i]![i] = null;
-    });
-    correlations = { features: numeric.map((c) => c.name), matrix };
   }
+  // A constant or empty column correlates with nothing, not even itself.
+  numeric.forEach((c, i) => {
+    const b = base[c.index]!;
+    if (b.count < 2 || b.min === b.max) matrix[i]![i] = null;
+  });
+  return { features: numeric.map((c) => c.name), matrix };
+}
 
-  const binned = config.histograms ? base.filter((b) => isNumber(b.c) && b.min !== null && b.max !== null) : [];
-  const top = config.histograms ? columns.filter((c) => c.kind === 'categorical') : [];
-  const unique = config.exactUniqueness ? columns : [];
-  const grouped = groupedSql(relation, columns, { top, unique });
-  const [histogramRows, groupedRows] = await Promise.all([
-    binned.length > 0
-      ? query(numericHistogramSql(relation, binned.map((b) => ({ c: b.c, min: b.min!, max: b.max! })), config.histogramBins))
-      : Promise.resolve([]),
-    grouped ? query(grouped) : Promise.resolve([]),
-  ]);
-
+/** The bins of each numeric histogram (by column index) from the histogram scan's row. */
+function numericHistograms(binned: readonly ScalarStatistics[], histogramRow: readonly unknown[] | undefined, histogramBins: number): Map<number, HistogramBin[]> {
   const histograms = new Map<number, HistogramBin[]>();
   binned.forEach((b, i) => {
-    const counts = JSON.parse(String(histogramRows[0]![i] ?? '{}')) as Record<string, number>;
-    const bins = b.min === b.max ? 1 : config.histogramBins;
+    const counts = JSON.parse(String(histogramRow![i] ?? '{}')) as Record<string, number>;
+    const bins = b.min === b.max ? 1 : histogramBins;
     const width = (b.max! - b.min!) / bins;
     histograms.set(
       b.c.index,
@@ -299,7 +336,12 @@ export async function computeStatistics(
       })),
     );
   });
-  const exact = new Map<number, { distinct: number; once: number; entropy: number | null }>();
+  return histograms;
+}
+
+/** Reads the grouped rows: top values go into `histograms`; exact uniqueness figures are returned by column index. */
+function readGrouped(groupedRows: readonly unknown[][], histograms: Map<number, HistogramBin[]>): Map<number, ExactCounts> {
+  const exact = new Map<number, ExactCounts>();
   for (const [col, kind, value, a, b, c] of groupedRows) {
     const index = Number(col);
     if (kind === 'top') {
@@ -310,6 +352,11 @@ export async function computeStatistics(
       exact.set(index, { distinct: num(a) ?? 0, once: num(b) ?? 0, entropy: finite(c) });
     }
   }
+  return exact;
+}
+
+/** Orders each top-value histogram and adds the `other` entry counting the values left out. */
+function addOtherBins(top: readonly Column[], base: readonly ScalarStatistics[], histograms: Map<number, HistogramBin[]>): void {
   for (const c of top) {
     const list = histograms.get(c.index) ?? [];
     // The GROUP BY branches come back unordered: order by count, then value, as the SQL chose them.
@@ -319,33 +366,32 @@ export async function computeStatistics(
     if (rest > 0) list.push({ value: null, lower: null, upper: null, count: rest, other: true });
     histograms.set(c.index, list);
   }
+}
 
-  const out: FeatureStatistics[] = base.map((b) => {
-    const e = exact.get(b.c.index);
-    const approx = b.approx ?? 0;
-    const distinct = e ? e.distinct : approx;
-    return {
-      name: b.c.name,
-      type: b.c.type,
-      count: b.count,
-      completeness: rowCount === 0 ? 1 : b.count / rowCount,
-      nullCount: rowCount - b.count,
-      distinctCount: distinct,
-      approximateDistinctCount: approx,
-      exactDistinct: e !== undefined,
-      min: b.min,
-      max: b.max,
-      sum: b.sum,
-      mean: b.mean,
-      stddev: b.stddev,
-      percentiles: b.percentiles,
-      histogram: histograms.get(b.c.index) ?? null,
-      distinctness: b.count === 0 ? null : distinct / b.count,
-      uniqueness: e && b.count > 0 ? e.once / b.count : null,
-      entropy: e ? (b.count === 0 ? null : (e.entropy ?? 0)) : null,
-    };
-  });
-  return { rowCount, features: out, correlations };
+/** One feature's statistics from its scalar figures, its exact counts (when computed) and its histogram. */
+function featureStatistics(b: ScalarStatistics, rowCount: number, e: ExactCounts | undefined, histogram: HistogramBin[] | null): FeatureStatistics {
+  const approx = b.approx ?? 0;
+  const distinct = e ? e.distinct : approx;
+  return {
+    name: b.c.name,
+    type: b.c.type,
+    count: b.count,
+    completeness: rowCount === 0 ? 1 : b.count / rowCount,
+    nullCount: rowCount - b.count,
+    distinctCount: distinct,
+    approximateDistinctCount: approx,
+    exactDistinct: e !== undefined,
+    min: b.min,
+    max: b.max,
+    sum: b.sum,
+    mean: b.mean,
+    stddev: b.stddev,
+    percentiles: b.percentiles,
+    histogram,
+    distinctness: b.count === 0 ? null : distinct / b.count,
+    uniqueness: e && b.count > 0 ? e.once / b.count : null,
+    entropy: e ? (b.count === 0 ? null : (e.entropy ?? 0)) : null,
+  };
 }
 
 /** A relation over files (Parquet or CSV) with each feature cast to its DuckDB type, for statistics of files written elsewhere (training dataset splits). */

@@ -74,12 +74,44 @@ interface Planned {
   readonly slots: Record<string, number>;
 }
 
+/** The aggregate query's select list, the plan of each expectation it evaluates, and why the others cannot be. */
+interface SuitePlan {
+  readonly select: readonly (string | Sql)[];
+  readonly planned: readonly Planned[];
+  /** Expectation index → why it cannot be evaluated (kwargs that do not fit the schema). */
+  readonly exceptions: ReadonlyMap<number, string>;
+}
+
+/** The aggregate query's figures: the row count first, then the slots of each plan. */
+type Figures = readonly unknown[];
+
 /**
  * Evaluates a suite over rows in two statements at most: one aggregate SELECT computing every
  * expectation's counts and statistics, then, when some column-map expectation failed, one SELECT
  * of up to 20 unexpected values per failing expectation.
  */
 export async function evaluateSuite(suite: Suite, schema: GroupSchema, run: QueryRunner, now: Date = new Date()): Promise<ValidationReport> {
+  const plan = planSuite(suite, schema);
+  const [aggregateRows] = await run((rows) => [
+    `SELECT ${plan.select.map((sql) => (typeof sql === 'string' ? sql : sql(rows))).join(', ')} FROM (${rows})`,
+  ]);
+  const figures = aggregateRows![0]!;
+  const n = Number(figures[0]);
+
+  const results = new Map<number, ExpectationResult>();
+  const samples: Planned[] = [];
+  for (const planned of plan.planned) {
+    const { result, sample } = plannedResult(planned, figures, n);
+    results.set(planned.index, result);
+    if (sample) samples.push(planned);
+  }
+  if (samples.length > 0) await sampleUnexpected(samples, run, results);
+  for (const [index, message] of plan.exceptions) results.set(index, exceptionResult(suite.expectations[index]!, n, message));
+  return suiteReport(suite, suite.expectations.map((_, i) => results.get(i)!), now);
+}
+
+/** Checks each expectation against the schema and gives the aggregate figures it needs a slot each. */
+function planSuite(suite: Suite, schema: GroupSchema): SuitePlan {
   const select: (string | Sql)[] = ['CAST(COUNT(*) AS DOUBLE)'];
   const slot = (sql: string | Sql) => select.push(sql) - 1;
   const exceptions = new Map<number, string>();
@@ -93,117 +125,115 @@ export async function evaluateSuite(suite: Suite, schema: GroupSchema, run: Quer
     const column = typeof expectation.kwargs.column === 'string' ? expectation.kwargs.column : null;
     const feature = column === null ? null : schema.features.find((f) => f.name === column)!;
     const kind = feature ? columnKind(parseFeatureType(feature.type)) : null;
-    const slots: Record<string, number> = {};
-    if (column !== null && kind !== null) {
-      const v = ident(column);
-      slots.nonNull = slot(`CAST(COUNT(${v}) AS DOUBLE)`);
-      const condition = valueCondition(expectation, v, kind);
-      if (condition !== null) slots.unexpected = slot(`CAST(COUNT(*) FILTER (WHERE ${v} IS NOT NULL AND NOT (${condition})) AS DOUBLE)`);
-      if (expectation.type === 'expect_column_values_to_be_unique') {
-        slots.unexpected = slot(
-          (rows) => `(SELECT CAST(COALESCE(SUM(c), 0) AS DOUBLE) FROM (SELECT COUNT(*) AS c FROM (${rows}) WHERE ${v} IS NOT NULL GROUP BY ${v} HAVING COUNT(*) > 1))`,
-        );
-      }
-      const aggregate = AGGREGATES[expectation.type];
-      if (aggregate) {
-        const value = `${aggregate}(${v})`;
-        slots.observed = slot(aggregate === 'AVG' ? `CAST(AVG(${v}) AS DOUBLE)` : observedSql(kind, value));
-        slots.inBounds = slot(`COALESCE(${boundsCondition(expectation, value, kind)}, false)`);
-      }
-    }
+    const slots = column !== null && kind !== null ? columnSlots(expectation, column, kind, slot) : {};
     planned.push({ index, expectation, column, kind, slots });
   });
+  return { select, planned, exceptions };
+}
 
-  const [aggregateRows] = await run((rows) => [
-    `SELECT ${select.map((sql) => (typeof sql === 'string' ? sql : sql(rows))).join(', ')} FROM (${rows})`,
-  ]);
-  const figures = aggregateRows![0]!;
-  const n = Number(figures[0]);
+/** Adds the figures of a column expectation to the aggregate query; returns their positions. */
+function columnSlots(expectation: Expectation, column: string, kind: ColumnKind, slot: (sql: string | Sql) => number): Record<string, number> {
+  const slots: Record<string, number> = {};
+  const v = ident(column);
+  slots.nonNull = slot(`CAST(COUNT(${v}) AS DOUBLE)`);
+  const condition = valueCondition(expectation, v, kind);
+  if (condition !== null) slots.unexpected = slot(`CAST(COUNT(*) FILTER (WHERE ${v} IS NOT NULL AND NOT (${condition})) AS DOUBLE)`);
+  if (expectation.type === 'expect_column_values_to_be_unique') {
+    slots.unexpected = slot(
+      (rows) => `(SELECT CAST(COALESCE(SUM(c), 0) AS DOUBLE) FROM (SELECT COUNT(*) AS c FROM (${rows}) WHERE ${v} IS NOT NULL GROUP BY ${v} HAVING COUNT(*) > 1))`,
+    );
+  }
+  const aggregate = AGGREGATES[expectation.type];
+  if (aggregate) {
+    const value = `${aggregate}(${v})`;
+    slots.observed = slot(aggregate === 'AVG' ? `CAST(AVG(${v}) AS DOUBLE)` : observedSql(kind, value));
+    slots.inBounds = slot(`COALESCE(${boundsCondition(expectation, value, kind)}, false)`);
+  }
+  return slots;
+}
+
+/** One planned expectation's result from the aggregate figures; `sample` when its unexpected values are to be listed. */
+function plannedResult(plan: Planned, figures: Figures, n: number): { result: ExpectationResult; sample: boolean } {
+  const { expectation, slots } = plan;
   const number = (position: number | undefined) => (position === undefined ? 0 : Number(figures[position] ?? 0));
-
-  const results = new Map<number, ExpectationResult>();
-  const samples: Planned[] = [];
-  for (const plan of planned) {
-    const { expectation, slots } = plan;
-    const base = { expectationType: expectation.type, kwargs: expectation.kwargs, elementCount: n, exceptionMessage: null };
-    if (plan.column === null) {
-      const min = expectation.kwargs.min_value as number | null | undefined;
-      const max = expectation.kwargs.max_value as number | null | undefined;
-      const success = (min == null || n >= min) && (max == null || n <= max);
-      results.set(plan.index, { ...base, success, observedValue: n, missingCount: null, unexpectedCount: null, unexpectedPercent: null, partialUnexpectedList: null });
-      continue;
-    }
-    const nonNull = number(slots.nonNull);
-    const missingCount = n - nonNull;
-    if (!isColumnMap(expectation.type)) {
-      const success = figures[slots.inBounds!] === true;
-      results.set(plan.index, {
-        ...base,
-        success,
-        observedValue: figures[slots.observed!] ?? null,
-        missingCount,
-        unexpectedCount: null,
-        unexpectedPercent: null,
-        partialUnexpectedList: null,
-      });
-      continue;
-    }
-    const notNull = expectation.type === 'expect_column_values_to_not_be_null';
-    const unexpectedCount = notNull ? missingCount : number(slots.unexpected);
-    const domain = notNull ? n : nonNull;
-    const mostly = typeof expectation.kwargs.mostly === 'number' ? expectation.kwargs.mostly : 1;
-    // Vacuously true with no values, as in Great Expectations; a tiny tolerance for mostly's float arithmetic.
-    const success = domain === 0 || (domain - unexpectedCount) / domain >= mostly - 1e-12;
-    const result: ExpectationResult = {
-      ...base,
-      success,
-      observedValue: null,
-      missingCount,
-      unexpectedCount,
-      unexpectedPercent: domain === 0 ? null : (unexpectedCount / domain) * 100,
-      partialUnexpectedList: notNull ? new Array(Math.min(unexpectedCount, PARTIAL_UNEXPECTED)).fill(null) : [],
+  const base = { expectationType: expectation.type, kwargs: expectation.kwargs, elementCount: n, exceptionMessage: null };
+  if (plan.column === null) {
+    const min = expectation.kwargs.min_value as number | null | undefined;
+    const max = expectation.kwargs.max_value as number | null | undefined;
+    const success = (min == null || n >= min) && (max == null || n <= max);
+    return {
+      result: { ...base, success, observedValue: n, missingCount: null, unexpectedCount: null, unexpectedPercent: null, partialUnexpectedList: null },
+      sample: false,
     };
-    results.set(plan.index, result);
-    if (!notNull && unexpectedCount > 0 && !success) samples.push(plan);
   }
+  const nonNull = number(slots.nonNull);
+  const missingCount = n - nonNull;
+  if (!isColumnMap(expectation.type)) {
+    const success = figures[slots.inBounds!] === true;
+    const observedValue = figures[slots.observed!] ?? null;
+    return {
+      result: { ...base, success, observedValue, missingCount, unexpectedCount: null, unexpectedPercent: null, partialUnexpectedList: null },
+      sample: false,
+    };
+  }
+  const notNull = expectation.type === 'expect_column_values_to_not_be_null';
+  const unexpectedCount = notNull ? missingCount : number(slots.unexpected);
+  const domain = notNull ? n : nonNull;
+  const mostly = typeof expectation.kwargs.mostly === 'number' ? expectation.kwargs.mostly : 1;
+  // Vacuously true with no values, as in Great Expectations; a tiny tolerance for mostly's float arithmetic.
+  const success = domain === 0 || (domain - unexpectedCount) / domain >= mostly - 1e-12;
+  const result: ExpectationResult = {
+    ...base,
+    success,
+    observedValue: null,
+    missingCount,
+    unexpectedCount,
+    unexpectedPercent: domain === 0 ? null : (unexpectedCount / domain) * 100,
+    partialUnexpectedList: notNull ? new Array(Math.min(unexpectedCount, PARTIAL_UNEXPECTED)).fill(null) : [],
+  };
+  return { result, sample: !notNull && unexpectedCount > 0 && !success };
+}
 
-  if (samples.length > 0) {
-    const parts = samples.map((plan) => (rows: string) => {
-      const v = ident(plan.column!);
-      const where =
-        plan.expectation.type === 'expect_column_values_to_be_unique'
-          ? `${v} IN (SELECT ${v} FROM (${rows}) WHERE ${v} IS NOT NULL GROUP BY ${v} HAVING COUNT(*) > 1)`
-          : `${v} IS NOT NULL AND NOT (${valueCondition(plan.expectation, v, plan.kind!)})`;
-      return `(SELECT ${plan.index} AS "#e", ${jsonSql(plan.kind!, v)} AS "#v" FROM (${rows}) WHERE ${where} LIMIT ${PARTIAL_UNEXPECTED})`;
-    });
-    const [sampleRows] = await run((rows) => [parts.map((part) => part(rows)).join(' UNION ALL ')]);
-    const lists = new Map<number, unknown[]>();
-    for (const [index, value] of sampleRows!) {
-      const list = lists.get(Number(index)) ?? [];
-      list.push(value == null ? null : JSON.parse(String(value)));
-      lists.set(Number(index), list);
-    }
-    for (const plan of samples) {
-      results.set(plan.index, { ...results.get(plan.index)!, partialUnexpectedList: lists.get(plan.index) ?? [] });
-    }
+/** Reads up to 20 unexpected values of each failing column-map expectation into its result, in one statement. */
+async function sampleUnexpected(samples: readonly Planned[], run: QueryRunner, results: Map<number, ExpectationResult>): Promise<void> {
+  const parts = samples.map((plan) => (rows: string) => {
+    const v = ident(plan.column!);
+    const where =
+      plan.expectation.type === 'expect_column_values_to_be_unique'
+        ? `${v} IN (SELECT ${v} FROM (${rows}) WHERE ${v} IS NOT NULL GROUP BY ${v} HAVING COUNT(*) > 1)`
+        : `${v} IS NOT NULL AND NOT (${valueCondition(plan.expectation, v, plan.kind!)})`;
+    return `(SELECT ${plan.index} AS "#e", ${jsonSql(plan.kind!, v)} AS "#v" FROM (${rows}) WHERE ${where} LIMIT ${PARTIAL_UNEXPECTED})`;
+  });
+  const [sampleRows] = await run((rows) => [parts.map((part) => part(rows)).join(' UNION ALL ')]);
+  const lists = new Map<number, unknown[]>();
+  for (const [index, value] of sampleRows!) {
+    const list = lists.get(Number(index)) ?? [];
+    list.push(value == null ? null : JSON.parse(String(value)));
+    lists.set(Number(index), list);
   }
+  for (const plan of samples) {
+    results.set(plan.index, { ...results.get(plan.index)!, partialUnexpectedList: lists.get(plan.index) ?? [] });
+  }
+}
 
-  for (const [index, message] of exceptions) {
-    const expectation = suite.expectations[index]!;
-    results.set(index, {
-      expectationType: expectation.type,
-      kwargs: expectation.kwargs,
-      success: false,
-      observedValue: null,
-      elementCount: n,
-      missingCount: null,
-      unexpectedCount: null,
-      unexpectedPercent: null,
-      partialUnexpectedList: null,
-      exceptionMessage: message,
-    });
-  }
-  const ordered = suite.expectations.map((_, i) => results.get(i)!);
+/** The failed result of an expectation that could not be evaluated. */
+function exceptionResult(expectation: Expectation, n: number, message: string): ExpectationResult {
+  return {
+    expectationType: expectation.type,
+    kwargs: expectation.kwargs,
+    success: false,
+    observedValue: null,
+    elementCount: n,
+    missingCount: null,
+    unexpectedCount: null,
+    unexpectedPercent: null,
+    partialUnexpectedList: null,
+    exceptionMessage: message,
+  };
+}
+
+/** The report of a suite from its results, in the suite's order. */
+function suiteReport(suite: Suite, ordered: readonly ExpectationResult[], now: Date): ValidationReport {
   const successful = ordered.filter((r) => r.success).length;
   return {
     suiteName: suite.name,
