@@ -9,7 +9,7 @@ import { WebSocketServer } from 'ws';
 import { join } from 'node:path';
 import type { App } from './app.ts';
 import type { Logger } from './logger.ts';
-import { useDiskUploads, useLimitNonUploadBodySize } from './uploads.ts';
+import { useDiskUploads, useLimitNonUploadBodySize } from './http/uploads.ts';
 import type { Context } from './context.ts';
 import {
   ConflictError,
@@ -27,7 +27,7 @@ import { KeySessions } from './http/key-sessions.ts';
 import { PREFLIGHT_HEADER, useGraphQLRequestForms } from './http/request-forms.ts';
 import { createFilesHandler, FILES_PREFIX } from './http/files.ts';
 import { createGraphQLFastPath, type AuthOutcome, type GraphQLFastPath } from './http/graphql-fast-path.ts';
-import { GRAPHIQL_ASSETS_PATH, renderGraphiQL, serveGraphiQLAsset } from './graphiql.ts';
+import { GRAPHIQL_ASSETS_PATH, renderGraphiQL, serveGraphiQLAsset } from './http/graphiql.ts';
 import { schema } from './schema/index.ts';
 import type { Viewer } from './services/viewer.ts';
 
