@@ -1,7 +1,7 @@
 import type { Commit, FeatureGroup } from '../../generated/sqlite/client.ts';
 import { ConflictError, DataValidationError, NotFoundError, ValidationError } from '../../errors.ts';
 import type { InsertSource } from '../../stores/offline/offline-store.ts';
-import { DiskFile, takeOver } from '../../uploads.ts';
+import { DiskFile, takeOver } from '../../http/uploads.ts';
 import { builder } from '../builder.ts';
 import {
   CommitRefType,

@@ -1,0 +1,54 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { YogaServerInstance } from 'graphql-yoga';
+import type { App } from '../app.ts';
+import type { Context } from '../context.ts';
+import { createFilesHandler, FILES_PREFIX } from './files.ts';
+import { GRAPHIQL_ASSETS_PATH, serveGraphiQLAsset } from './graphiql.ts';
+import type { GraphQLFastPath } from './graphql-fast-path.ts';
+import { GRAPHQL_PATH } from './paths.ts';
+import type { ServerContext } from './yoga.ts';
+
+export type RequestHandler = (req: IncomingMessage, res: ServerResponse) => void;
+
+/**
+ * The server's routes: /healthz (no key), GraphiQL's assets when GraphiQL is on, file downloads
+ * under /files/, and the GraphQL endpoint (the fast path when it takes the request, else yoga).
+ * Anything else is a 404.
+ */
+export function createRequestHandler(
+  app: App,
+  yoga: YogaServerInstance<ServerContext, Context>,
+  fastPath: Pick<GraphQLFastPath, 'accepts' | 'handle'>,
+): RequestHandler {
+  const files = createFilesHandler(app);
+  return (req, res) => {
+    if (req.url === '/healthz' || req.url?.startsWith('/healthz?')) return healthz(app, res);
+    if (app.config.graphiql && req.url?.startsWith(GRAPHIQL_ASSETS_PATH)) return serveGraphiQLAsset(req, res);
+    const [path = '/', query = ''] = (req.url ?? '/').split('?', 2);
+    if (path.startsWith(FILES_PREFIX)) {
+      void files(req, res, path, new URLSearchParams(query));
+      return;
+    }
+    // Only the GraphQL endpoint reaches yoga: its built-in health check would answer any path
+    // ending in /health without a key.
+    if (path !== GRAPHQL_PATH && path !== `${GRAPHQL_PATH}/`) {
+      res.writeHead(404).end();
+      return;
+    }
+    if (fastPath.accepts(req)) fastPath.handle(req, res);
+    else void yoga(req, res, { req, res });
+  };
+}
+
+/** 200 when the metadata database answers, else 503. */
+function healthz(app: App, res: ServerResponse): void {
+  app.prisma
+    .$queryRawUnsafe('SELECT 1')
+    .then(() => {
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
+    })
+    .catch((error: unknown) => {
+      app.logger.error({ err: error }, 'health check failed');
+      res.writeHead(503, { 'content-type': 'application/json' }).end('{"status":"unavailable"}');
+    });
+}
