@@ -1,4 +1,4 @@
-import { jsonSafeConverter } from '../../stores/offline/duckdb.ts';
+import { jsonSafeConverter } from '../../domain/json-safe.ts';
 import {
   CATEGORY_KINDS,
   NUMERIC_KINDS,
