@@ -28,7 +28,7 @@ import { DuckDBConnection, DuckDBResult } from '@duckdb/node-api';
 import Database from 'better-sqlite3';
 
 import { FeatureGroupService } from '../src/services/feature-group/feature-group.service.ts';
-import { DuckDbOfflineStore } from '../src/stores/offline/duckdb.ts';
+import { DuckDbOfflineStore } from '../src/stores/offline/duckdb/index.ts';
 import { SqliteOnlineStore } from '../src/stores/online/sqlite.ts';
 
 type Phases = Map<string, number>;

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { v7 as uuidv7 } from 'uuid';
 import type { GroupSchema } from '../src/domain/feature-types.ts';
-import { DuckDbOfflineStore } from '../src/stores/offline/duckdb.ts';
+import { DuckDbOfflineStore } from '../src/stores/offline/duckdb/index.ts';
 import { sqlString } from '../src/domain/sql.ts';
 import type { CommitRef } from '../src/stores/offline/offline-store.ts';
 

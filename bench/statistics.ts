@@ -21,7 +21,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { computeStatistics, type StatisticsFeature } from '../src/engine/statistics/compute.ts';
-import { DuckDbOfflineStore } from '../src/stores/offline/duckdb.ts';
+import { DuckDbOfflineStore } from '../src/stores/offline/duckdb/index.ts';
 import { sqlString } from '../src/domain/sql.ts';
 import { gitState } from './lib/process.ts';
 

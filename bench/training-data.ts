@@ -33,7 +33,7 @@ import { v7 as uuidv7 } from 'uuid';
 import { compileViewSql, type GroupFiles } from '../src/engine/feature-view/compile.ts';
 import { groupKey, normalizeViewQuery, type ResolvedGroup } from '../src/engine/feature-view/query.ts';
 import type { GroupSchema } from '../src/domain/feature-types.ts';
-import { DuckDbOfflineStore } from '../src/stores/offline/duckdb.ts';
+import { DuckDbOfflineStore } from '../src/stores/offline/duckdb/index.ts';
 import { sqlString } from '../src/domain/sql.ts';
 
 const { values: args } = parseArgs({

@@ -35,7 +35,7 @@ import { DataSourceService } from './services/data-source/data-source.service.ts
 import { ExternalGroupService } from './services/external-group/external-group.service.ts';
 import { FileRoots } from './stores/external/file-roots.ts';
 import { openMetadataClient, type MetadataClient } from './stores/metadata/client.ts';
-import { DuckDbOfflineStore } from './stores/offline/duckdb.ts';
+import { DuckDbOfflineStore } from './stores/offline/duckdb/index.ts';
 import type { OfflineStore } from './stores/offline/offline-store.ts';
 import { openOnlineStore } from './stores/online/index.ts';
 import type { OnlineStore } from './stores/online/online-store.ts';

@@ -1,5 +1,5 @@
 import { ValidationError } from '../../errors.ts';
-import { committedRowsSql, type CommittedRowsOptions } from '../../stores/offline/duckdb.ts';
+import { committedRowsSql, type CommittedRowsOptions } from '../../stores/offline/duckdb/index.ts';
 import { ident } from '../../domain/sql.ts';
 import { EPOCH_MILLIS_THRESHOLD } from '../../domain/timestamps.ts';
 import { parseFeatureType, type GroupSchema, type ParsedType } from '../../domain/feature-types.ts';

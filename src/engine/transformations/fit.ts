@@ -1,6 +1,6 @@
 import { DuckDBListValue, DuckDBStructValue, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
 import { ValidationError } from '../../errors.ts';
-import { jsonSafeConverter } from '../../stores/offline/duckdb.ts';
+import { jsonSafeConverter } from '../../domain/json-safe.ts';
 import { ident } from '../../domain/sql.ts';
 import { doubleSql, featureTypeOfDuckdb, isNumericKind, presentSql, type Kind } from './kinds.ts';
 import { doubleLiteral } from './numeric.ts';

@@ -1,5 +1,5 @@
 import { duckdbType, formatFeatureType, parseFeatureType, type ParsedType } from '../../domain/feature-types.ts';
-import { jsonSafeConverter } from '../../stores/offline/duckdb.ts';
+import { jsonSafeConverter } from '../../domain/json-safe.ts';
 import { sqlString } from '../../domain/sql.ts';
 import { doubleLiteral, finiteOrNull } from './numeric.ts';
 

@@ -9,7 +9,7 @@ import type { RegistryChange, RegistryEventsService } from '../registry-events.s
 import { groupSchema } from '../feature-group/definition.ts';
 import { commitRef, type FeatureGroupRef, type FeatureGroupService } from '../feature-group/feature-group.service.ts';
 import type { ExternalGroupService } from '../external-group/external-group.service.ts';
-import { committedRowsSql } from '../../stores/offline/duckdb.ts';
+import { committedRowsSql } from '../../stores/offline/duckdb/index.ts';
 import type { OfflineStore } from '../../stores/offline/offline-store.ts';
 import { parseInput } from '../validation.ts';
 import type { Viewer } from '../viewer.ts';

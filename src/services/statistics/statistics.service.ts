@@ -5,7 +5,7 @@ import { NotFoundError, ValidationError } from '../../errors.ts';
 import type { FeatureGroup, FeatureGroupStatistics, Prisma } from '../../generated/sqlite/client.ts';
 import type { GranaryPubSub, StatisticsMessage } from '../../pubsub.ts';
 import type { MetadataClient } from '../../stores/metadata/client.ts';
-import { committedRowsSql } from '../../stores/offline/duckdb.ts';
+import { committedRowsSql } from '../../stores/offline/duckdb/index.ts';
 import { ident } from '../../domain/sql.ts';
 import type { ExternalGroupService } from '../external-group/external-group.service.ts';
 import type { OfflineStore } from '../../stores/offline/offline-store.ts';

@@ -4,7 +4,7 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import type { DataFrame, DataFrameColumn } from '../../domain/data-frame.ts';
 import { ValidationError } from '../../errors.ts';
 import { ident, sqlString } from '../../domain/sql.ts';
-import { readDataFrame, type DuckDbOfflineStore } from './duckdb.ts';
+import { readDataFrame, type DuckDbOfflineStore } from './duckdb/index.ts';
 
 /** A time window [start, end) as ISO 8601 text; null ends are open. */
 export interface TimeWindow {

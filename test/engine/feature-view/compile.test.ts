@@ -9,7 +9,7 @@ import { groupKey, normalizeViewQuery, viewColumns, type ViewQuery, type ViewQue
 import { timestampMicros } from '../../../src/engine/feature-view/values.ts';
 import type { GroupSchema } from '../../../src/domain/feature-types.ts';
 import { ValidationError } from '../../../src/errors.ts';
-import { committedRowsSql, DuckDbOfflineStore, readDataFrame } from '../../../src/stores/offline/duckdb.ts';
+import { committedRowsSql, DuckDbOfflineStore, readDataFrame } from '../../../src/stores/offline/duckdb/index.ts';
 import { microsToIso } from '../../../src/domain/timestamps.ts';
 import type { CommitRef, GroupLocation } from '../../../src/stores/offline/offline-store.ts';
 

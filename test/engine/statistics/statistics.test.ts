@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { computeStatistics } from '../../../src/engine/statistics/compute.ts';
 import { DEFAULT_STATISTICS_CONFIG, parseStatisticsConfig } from '../../../src/engine/statistics/config.ts';
 import { ValidationError } from '../../../src/errors.ts';
-import { DuckDbOfflineStore } from '../../../src/stores/offline/duckdb.ts';
+import { DuckDbOfflineStore } from '../../../src/stores/offline/duckdb/index.ts';
 
 let dir: string;
 let store: DuckDbOfflineStore;

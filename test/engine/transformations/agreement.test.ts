@@ -9,7 +9,7 @@ import {
   type FittedTransformation,
   type TransformationSpec,
 } from '../../../src/engine/transformations/index.ts';
-import { readDataFrame } from '../../../src/stores/offline/duckdb.ts';
+import { readDataFrame } from '../../../src/stores/offline/duckdb/index.ts';
 import { daysToIsoDate } from '../../../src/domain/timestamps.ts';
 import { COLUMNS, compareCodePoints, createTable, decimalText, quantileCont, readRecords, same, type ColumnName, type Row } from './helpers.ts';
 

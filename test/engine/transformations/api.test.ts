@@ -13,7 +13,7 @@ import {
   transformationSql,
   type FittedTransformation,
 } from '../../../src/engine/transformations/index.ts';
-import { readDataFrame } from '../../../src/stores/offline/duckdb.ts';
+import { readDataFrame } from '../../../src/stores/offline/duckdb/index.ts';
 
 let instance: DuckDBInstance;
 let connection: DuckDBConnection;

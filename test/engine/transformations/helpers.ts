@@ -1,6 +1,6 @@
 import { DuckDBDateValue, DuckDBDecimalValue, type DuckDBConnection } from '@duckdb/node-api';
 import type { DataFrameColumn } from '../../../src/domain/data-frame.ts';
-import { readDataFrame } from '../../../src/stores/offline/duckdb.ts';
+import { readDataFrame } from '../../../src/stores/offline/duckdb/index.ts';
 
 /** One generated row: raw values as the appender takes them (DECIMAL as unscaled bigints, DATE as days). */
 export interface Row {

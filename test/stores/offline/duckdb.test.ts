@@ -6,7 +6,7 @@ import { v7 as uuidv7 } from 'uuid';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GroupSchema } from '../../../src/domain/feature-types.ts';
 import { ValidationError } from '../../../src/errors.ts';
-import { DuckDbOfflineStore, toJsonSafe } from '../../../src/stores/offline/duckdb.ts';
+import { DuckDbOfflineStore, toJsonSafe } from '../../../src/stores/offline/duckdb/index.ts';
 import { sqlString } from '../../../src/domain/sql.ts';
 import type { CommitRef, GroupLocation, InsertSource } from '../../../src/stores/offline/offline-store.ts';
 import type { OnlineColumns, OnlineRow } from '../../../src/stores/online/online-store.ts';

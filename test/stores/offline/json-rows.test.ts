@@ -6,7 +6,7 @@ import { v7 as uuidv7 } from 'uuid';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GroupSchema } from '../../../src/domain/feature-types.ts';
 import { ValidationError } from '../../../src/errors.ts';
-import { DuckDbOfflineStore } from '../../../src/stores/offline/duckdb.ts';
+import { DuckDbOfflineStore } from '../../../src/stores/offline/duckdb/index.ts';
 import type { GroupLocation } from '../../../src/stores/offline/offline-store.ts';
 import { SqliteOnlineStore } from '../../../src/stores/online/sqlite.ts';
 

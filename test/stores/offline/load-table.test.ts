@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DuckDbOfflineStore } from '../../../src/stores/offline/duckdb.ts';
+import { DuckDbOfflineStore } from '../../../src/stores/offline/duckdb/index.ts';
 
 let root: string;
 let store: DuckDbOfflineStore;

@@ -1,4 +1,4 @@
-import type { InputIssue } from '../../errors.ts';
+import type { InputIssue } from '../../../errors.ts';
 
 /**
  * What the given (non-null) values of a column are: all strings, all safe integers, all finite

@@ -1,6 +1,6 @@
 import { open } from 'node:fs/promises';
 import { createReadStream } from 'node:fs';
-import { ValidationError } from '../../errors.ts';
+import { ValidationError } from '../../../errors.ts';
 
 /**
  * A user's input file as the user knows it: the name they gave it (the multipart filename; null
