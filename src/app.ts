@@ -151,8 +151,18 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
   const statistics = new StatisticsService(prisma, offline, featureGroups, pubsub, alerts, externalGroups);
   const jobTypes = new JobTypeRegistry([...BUILT_IN_JOB_TYPES, computeStatisticsJob({ statistics })]);
   const runner = new JobRunner(
-    // `services` is read only once executions run, after it is assigned below.
-    { prisma, pubsub, types: jobTypes, logger, offline, online, services: () => services },
+    {
+      prisma,
+      pubsub,
+      types: jobTypes,
+      logger,
+      offline,
+      online,
+      services: { featureGroups, externalGroups, trainingDatasets },
+      apiKeys,
+      alerts,
+      secrets,
+    },
     {
       concurrency: config.jobs.concurrency,
       heartbeatMs: config.jobs.heartbeatSeconds * 1000,

@@ -32,7 +32,7 @@ async function runSleeper(server: TestServer, key: string, name: string): Promis
 describe('job lifecycle', () => {
   it('raises JOB_LONG_RUNNING once for a run past the threshold', async () => {
     const alerts: AlertEvent[] = [];
-    (srv.app.services as { alerts: unknown }).alerts = { raise: (_p: string, e: AlertEvent) => alerts.push(e) };
+    srv.app.services.alerts.raise = (_p: string, e: AlertEvent) => void alerts.push(e);
     const { key } = await srv.newProject('long');
     const id = await runSleeper(srv, key, 'slow');
     const deadline = Date.now() + 10_000;

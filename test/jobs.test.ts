@@ -12,8 +12,8 @@ const alerts: { projectId: string; event: AlertEvent }[] = [];
 beforeAll(async () => {
   srv = await startTestServer();
   url = await srv.listen();
-  // The runner reads the sink when it raises, so a recording one can stand in for delivery.
-  (srv.app.services as { alerts: unknown }).alerts = { raise: (projectId: string, event: AlertEvent) => alerts.push({ projectId, event }) };
+  // The runner raises on the app's alert service: a recording `raise` stands in for delivery.
+  srv.app.services.alerts.raise = (projectId: string, event: AlertEvent) => void alerts.push({ projectId, event });
 });
 afterAll(async () => {
   await srv?.close();

@@ -1,12 +1,26 @@
 import type { z } from 'zod';
-import type { Services } from '../app.ts';
 import type { SecretBox } from '../secret-box.ts';
+import type { ExternalGroupService } from '../services/external-group/external-group.service.ts';
 import type { FeatureGroupService } from '../services/feature-group/feature-group.service.ts';
 import type { FeatureViewService } from '../services/feature-view/feature-view.service.ts';
 import type { TrainingDatasetService } from '../services/feature-view/training-dataset.service.ts';
 import type { Scope, Viewer } from '../services/viewer.ts';
 import type { OfflineStore } from '../stores/offline/offline-store.ts';
 import type { OnlineStore } from '../stores/online/online-store.ts';
+
+/**
+ * The domain services a running job may call: exactly those the built-in types use. A type that
+ * needs another service adds it here (and the composition root passes it to the runner); types
+ * that need one service only may take it when they are made instead (COMPUTE_STATISTICS).
+ */
+export interface JobServices {
+  /** MATERIALIZE: the group, its commits, and where its rows live offline and online. */
+  readonly featureGroups: Pick<FeatureGroupService, 'get' | 'commits' | 'location' | 'onlineTable'>;
+  /** MATERIALIZE of an external group: its rows, read from its data source. */
+  readonly externalGroups: Pick<ExternalGroupService, 'onlineRows'>;
+  /** TRAINING_DATASET: creates and materializes the dataset version. */
+  readonly trainingDatasets: Pick<TrainingDatasetService, 'create'>;
+}
 
 /** What a running job can see and do. */
 export interface JobContext<Config = unknown> {
@@ -28,8 +42,8 @@ export interface JobContext<Config = unknown> {
   progress(fraction: number, message?: string, checkpoint?: unknown): Promise<void>;
   /** The checkpoint stored by the last `progress` call of this execution (a resumed run), else null. */
   readonly checkpoint: unknown;
-  /** The process's domain services (feature groups, training datasets, …). */
-  readonly services: Services;
+  /** The process's domain services that job types use (feature groups, training datasets, …). */
+  readonly services: JobServices;
   /** The process's stores, for types that move data between them (MATERIALIZE). */
   readonly stores: { readonly offline: OfflineStore; readonly online: OnlineStore };
   /**

@@ -1,18 +1,19 @@
 import { randomUUID } from 'node:crypto';
 import { encodeGlobalID } from '@pothos/plugin-relay';
 import { hostname } from 'node:os';
-import type { Services } from '../app.ts';
 import { DomainError, ForbiddenError, issueMessage } from '../errors.ts';
-import { SecretBoxError } from '../secret-box.ts';
+import { SecretBoxError, type SecretBox } from '../secret-box.ts';
 import type { Execution, Job, Prisma } from '../generated/sqlite/client.ts';
 import type { Logger } from '../logger.ts';
 import type { GranaryPubSub } from '../pubsub.ts';
+import type { AlertSink } from '../services/alert/alert-event.ts';
+import type { ApiKeyService } from '../services/api-key.service.ts';
 import { grants, type Scope, type Viewer } from '../services/viewer.ts';
 import type { MetadataClient } from '../stores/metadata/client.ts';
 import type { OfflineStore } from '../stores/offline/offline-store.ts';
 import type { OnlineStore } from '../stores/online/online-store.ts';
 import { LIVE_STATES, type ExecutionState, type FinalState } from './execution-state.ts';
-import type { JobContext, JobType, RunCredentials } from './job-type.ts';
+import type { JobContext, JobServices, JobType, RunCredentials } from './job-type.ts';
 import type { JobTypeRegistry } from './registry.ts';
 import { runKeyName } from './run-key.ts';
 
@@ -36,8 +37,14 @@ export interface JobRunnerDeps {
   readonly logger: Logger;
   readonly offline: OfflineStore;
   readonly online: OnlineStore;
-  /** The services, once wired (they are created after the runner). */
-  services(): Services;
+  /** The services runs may call (`JobContext.services`). */
+  readonly services: JobServices;
+  /** Mints the key of a run with credentials, and revokes it when the run ends. */
+  readonly apiKeys: Pick<ApiKeyService, 'mint' | 'revokeNamed'>;
+  /** Where ends of runs and long runs are reported. */
+  readonly alerts: AlertSink;
+  /** Opens the sealed secrets of a job's config before a run. */
+  readonly secrets: SecretBox;
 }
 
 /** Why an execution was aborted, as its log says. */
@@ -297,7 +304,7 @@ export class JobRunner {
       if (typeof viewer === 'string') return await this.finishUnstarted(executionId, 'FAILED', viewer);
       let opened: unknown;
       try {
-        opened = type.secrets ? type.secrets.open(config.data, this.deps.services().secrets) : config.data;
+        opened = type.secrets ? type.secrets.open(config.data, this.deps.secrets) : config.data;
       } catch (error) {
         if (!(error instanceof SecretBoxError)) throw error;
         return await this.finishUnstarted(executionId, 'FAILED', `a secret of the job's config does not open: ${error.message}`);
@@ -331,7 +338,7 @@ export class JobRunner {
         signal: controller.signal,
         // A resumed run continues from here; a fresh run has none.
         checkpoint: execution.checkpoint ?? null,
-        services: this.deps.services(),
+        services: this.deps.services,
         stores: { offline: this.deps.offline, online: this.deps.online },
         log: (line) => logs.push(line),
         progress: async (fraction, message, checkpoint) => {
@@ -398,7 +405,7 @@ export class JobRunner {
     if (!type.credentials) return null;
     const { scope, ttlSeconds } = type.credentials(config);
     if (!grants(viewer.scopes, scope)) throw new ForbiddenError(`the run key's scope ${scope} is above the scopes of the key that created the job`);
-    const { apiKeys } = this.deps.services();
+    const { apiKeys } = this.deps;
     const name = runKeyName(job.name, executionId);
     try {
       await apiKeys.revokeNamed(job.projectId, name);
@@ -443,7 +450,7 @@ export class JobRunner {
     if (ended.count === 0) return;
     this.publish(projectId, executionId, jobName, final);
     if (final === 'KILLED') return;
-    this.deps.services().alerts.raise(projectId, {
+    this.deps.alerts.raise(projectId, {
       type: final === 'SUCCEEDED' ? 'JOB_SUCCEEDED' : 'JOB_FAILED',
       subject: { kind: 'Job', name: jobName },
       message: `job ${jobName} ${final === 'SUCCEEDED' ? 'succeeded' : 'failed'}`,
@@ -453,7 +460,7 @@ export class JobRunner {
 
   private async revokeRunKey(projectId: string, jobName: string, executionId: string): Promise<void> {
     try {
-      await this.deps.services().apiKeys.revokeNamed(projectId, runKeyName(jobName, executionId));
+      await this.deps.apiKeys.revokeNamed(projectId, runKeyName(jobName, executionId));
     } catch (error) {
       // It still expires at its bound.
       this.deps.logger.warn({ err: error, executionId }, 'could not revoke the key of a job run');
@@ -494,7 +501,7 @@ export class JobRunner {
         if (running.alerted || now - running.startedAt < this.options.longRunningMs) continue;
         running.alerted = true;
         await prisma.execution.updateMany({ where: { id }, data: { longRunningAlerted: true } });
-        this.deps.services().alerts.raise(running.projectId, {
+        this.deps.alerts.raise(running.projectId, {
           type: 'JOB_LONG_RUNNING',
           subject: { kind: 'Job', name: running.jobName },
           message: `job ${running.jobName} has been running for ${Math.round((now - running.startedAt) / 1000)} s`,
