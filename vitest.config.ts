@@ -32,7 +32,7 @@ export default defineConfig({
                 // Process-level tests spawn the CLI on embedded SQLite: once is enough.
                 exclude: [
                   'test/stores/**',
-                  'test/schema-file.test.ts',
+                  'test/schema/schema-file.test.ts',
                   'test/cli.test.ts',
                   'test/config.test.ts',
                   'test/shutdown.test.ts',

@@ -1,4 +1,4 @@
-import { jsonSafeConverter } from '../../stores/offline/duckdb.ts';
+import { jsonSafeConverter } from '../../domain/json-safe.ts';
 import type { Kind } from './kinds.ts';
 import type { TransformationFunctionInfo, TransformationOutput } from './types.ts';
 

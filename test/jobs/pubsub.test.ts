@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { subscribeSse } from './helpers/sse.ts';
-import { startTestServer, type TestServer } from './helpers/server.ts';
+import { subscribeSse } from '../helpers/sse.ts';
+import { startTestServer, type TestServer } from '../helpers/server.ts';
 
 // With Redis pub/sub, a subscriber on one server process sees the runs of another.
 const ENV = { PUBSUB_URL: process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379' };

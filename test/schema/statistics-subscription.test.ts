@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestServer, type TestServer } from './helpers/server.ts';
-import { subscribeSse } from './helpers/sse.ts';
+import { startTestServer, type TestServer } from '../helpers/server.ts';
+import { subscribeSse } from '../helpers/sse.ts';
 
 // statisticsUpdated over Server-Sent Events through yoga.fetch; with Redis pub/sub, the
 // statistics are computed by a second server process of the same deployment.

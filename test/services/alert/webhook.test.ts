@@ -2,9 +2,9 @@ import { createHmac } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../../src/config.ts';
-import { routeMatches } from '../../src/services/alert/alert.service.ts';
-import { HostPolicy, isLoopbackAddress, postOnce, RefusedHostError, retryAfterMs, signBody } from '../../src/services/alert/webhook.ts';
+import { ConfigError, loadConfig } from '../../../src/config.ts';
+import { routeMatches } from '../../../src/services/alert/alert.service.ts';
+import { HostPolicy, isLoopbackAddress, postOnce, RefusedHostError, retryAfterMs, signBody } from '../../../src/services/alert/webhook.ts';
 
 describe('alert configuration', () => {
   it('defaults to loopback only, 8 attempts, 5 s base delay and 5 s timeout', () => {

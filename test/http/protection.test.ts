@@ -3,7 +3,7 @@ import { connect } from 'node:net';
 import { createClient } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import WebSocket from 'ws';
-import { startTestServer, type GraphQLResponse, type TestServer } from './helpers/server.ts';
+import { startTestServer, type GraphQLResponse, type TestServer } from '../helpers/server.ts';
 
 // What protects a server exposed to untrusted clients: operation limits, production hardening,
 // the body limit, CSRF prevention and authentication of everything but /healthz.

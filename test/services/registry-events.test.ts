@@ -1,7 +1,7 @@
 import { createClient, type Client } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { startTestServer, type TestServer } from './helpers/server.ts';
+import { startTestServer, type TestServer } from '../helpers/server.ts';
 
 const SUBSCRIBE = `subscription($kinds: [String!]) { registryEvents(kinds: $kinds) { kind name action at sequence } }`;
 const CREATE_KEY = `mutation($name: String!) { createApiKey(input: { name: $name, scopes: [READ] }) { __typename } }`;

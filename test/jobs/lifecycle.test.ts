@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AlertEvent } from '../src/services/alert/alert-event.ts';
-import { startTestServer, type TestServer } from './helpers/server.ts';
+import type { AlertEvent } from '../../src/services/alert/alert-event.ts';
+import { startTestServer, type TestServer } from '../helpers/server.ts';
 
 // Short heartbeat and long-run threshold, so a run of a few seconds counts as long.
 const ENV = { GRANARY_JOB_LONG_RUNNING_SECONDS: '1', GRANARY_JOB_HEARTBEAT_SECONDS: '1' };

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestServer, type TestServer } from './helpers/server.ts';
-import { subscribeSse, type Fetcher, type SseEvent, type SseStream as Stream } from './helpers/sse.ts';
+import { startTestServer, type TestServer } from '../helpers/server.ts';
+import { subscribeSse, type Fetcher, type SseEvent, type SseStream as Stream } from '../helpers/sse.ts';
 
 // Subscriptions over Server-Sent Events, as yoga serves them (GraphQL over SSE, distinct
 // connections mode): POST or GET /graphql with `Accept: text/event-stream`.

@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { gqlAt as gql, spawnServer, type ServedProcess } from './helpers/process.ts';
+import { gqlAt as gql, spawnServer, type ServedProcess } from '../helpers/process.ts';
 
 // The real `granary serve` process killed with SIGKILL mid-run, then started again on the same
 // data directory: the run it left RUNNING must end, with a log line saying why. Embedded SQLite

@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestServer, type TestServer } from './helpers/server.ts';
+import { startTestServer, type TestServer } from '../../helpers/server.ts';
 
 // Statistics after each commit run as the group's COMPUTE_STATISTICS job (trigger COMMIT), so the
 // insert returns before they are computed; commits that arrive while such a run waits share it.

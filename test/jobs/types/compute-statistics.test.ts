@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { computeStatisticsJob } from '../../src/jobs/types/compute-statistics.ts';
-import type { JobContext } from '../../src/jobs/job-type.ts';
-import type { Viewer } from '../../src/services/viewer.ts';
-import { NotFoundError } from '../../src/errors.ts';
-import { startTestServer, type TestServer } from '../helpers/server.ts';
+import { computeStatisticsJob } from '../../../src/jobs/types/compute-statistics.ts';
+import type { JobContext } from '../../../src/jobs/job-type.ts';
+import type { Viewer } from '../../../src/services/viewer.ts';
+import { NotFoundError } from '../../../src/errors.ts';
+import { startTestServer, type TestServer } from '../../helpers/server.ts';
 
 let srv: TestServer;
 beforeAll(async () => {

@@ -1,10 +1,10 @@
 import { createClient, type Client } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import type { AlertEvent } from '../src/services/alert/alert-event.ts';
-import { CHURN_VIEW, churnRows, CUSTOMER_INFO, DEMOGRAPHY, SUBSCRIPTIONS } from './helpers/churn.ts';
-import { startTestServer, type TestServer } from './helpers/server.ts';
-import { subscribeSse } from './helpers/sse.ts';
+import type { AlertEvent } from '../../src/services/alert/alert-event.ts';
+import { CHURN_VIEW, churnRows, CUSTOMER_INFO, DEMOGRAPHY, SUBSCRIPTIONS } from '../helpers/churn.ts';
+import { startTestServer, type TestServer } from '../helpers/server.ts';
+import { subscribeSse } from '../helpers/sse.ts';
 
 let srv: TestServer;
 let url: string;

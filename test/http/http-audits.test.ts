@@ -1,6 +1,6 @@
 import { serverAudits } from 'graphql-http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestServer, type TestServer } from './helpers/server.ts';
+import { startTestServer, type TestServer } from '../helpers/server.ts';
 
 // The GraphQL over HTTP spec's server audits, against the running server on a real port.
 // Every request carries a valid key: without one, the server refuses before reading the document.

@@ -2,8 +2,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, inject, it } from 'vitest';
-import { gqlAt, spawnServer, type ServedProcess } from './helpers/process.ts';
-import { clonePostgresTemplate } from './helpers/postgres.ts';
+import { gqlAt, spawnServer, type ServedProcess } from '../helpers/process.ts';
+import { clonePostgresTemplate } from '../helpers/postgres.ts';
 
 // Two `granary serve` processes of one deployment (one data directory, one metadata database:
 // SQLite in the sqlite project, PostgreSQL in the postgresql one) both keep the schedule; each

@@ -3,13 +3,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { columnNames, GranaryClient } from 'granary/client';
-import { generateChurnData } from '../examples/churn/data.ts';
-import { CATEGORICAL_FEATURES, CHURN_FEATURE_VIEW, CUSTOMER_DEMOGRAPHY, CUSTOMER_INFO, CUSTOMER_SUBSCRIPTIONS, LABEL } from '../examples/churn/definitions.ts';
-import { runFeaturePipeline, type PipelineContext } from '../examples/churn/feature-pipeline.ts';
-import { runInferencePipeline } from '../examples/churn/inference-pipeline.ts';
-import { pasteQueries } from '../examples/churn/run.ts';
-import { runTrainingPipeline } from '../examples/churn/training-pipeline.ts';
-import { startTestServer, type TestServer } from './helpers/server.ts';
+import { generateChurnData } from '../../examples/churn/data.ts';
+import { CATEGORICAL_FEATURES, CHURN_FEATURE_VIEW, CUSTOMER_DEMOGRAPHY, CUSTOMER_INFO, CUSTOMER_SUBSCRIPTIONS, LABEL } from '../../examples/churn/definitions.ts';
+import { runFeaturePipeline, type PipelineContext } from '../../examples/churn/feature-pipeline.ts';
+import { runInferencePipeline } from '../../examples/churn/inference-pipeline.ts';
+import { pasteQueries } from '../../examples/churn/run.ts';
+import { runTrainingPipeline } from '../../examples/churn/training-pipeline.ts';
+import { startTestServer, type TestServer } from '../helpers/server.ts';
 
 const CUSTOMERS = 1500;
 

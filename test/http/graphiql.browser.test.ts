@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser, type Locator } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { graphiqlSignInUrl } from '../src/server.ts';
-import { startTestServer, type TestServer } from './helpers/server.ts';
+import { graphiqlSignInUrl } from '../../src/server.ts';
+import { startTestServer, type TestServer } from '../helpers/server.ts';
 
 // GraphiQL must work on machines that reach no CDN: the page, its scripts, styles and editor
 // workers all come from the server itself. CI installs chromium (.ci/run), so there it must run.

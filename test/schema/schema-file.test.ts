@@ -1,11 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { printSortedSchema, schema } from '../src/schema/index.ts';
+import { printSortedSchema, schema } from '../../src/schema/index.ts';
 import { isInputObjectType, isObjectType, isInterfaceType, isEnumType, isScalarType, isUnionType } from 'graphql';
 
 describe('schema.graphql', () => {
   it('is the printed, sorted schema (run `npm run print-schema -- --output schema.graphql` when this fails)', () => {
-    expect(readFileSync(new URL('../schema.graphql', import.meta.url), 'utf8')).toBe(printSortedSchema());
+    expect(readFileSync(new URL('../../schema.graphql', import.meta.url), 'utf8')).toBe(printSortedSchema());
   });
 
   it('describes every type, field, argument and enum value', () => {
