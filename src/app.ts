@@ -20,6 +20,7 @@ import { sqlDialect } from './services/search/sql.ts';
 import { sqliteSearchIndex } from './services/search/sqlite.ts';
 import { TagService } from './services/tag/tag.service.ts';
 import { AlertService } from './services/alert/alert.service.ts';
+import { AlertDeliveryWorker } from './services/alert/alert-delivery.ts';
 import { StatisticsService } from './services/statistics/statistics.service.ts';
 import { JobService } from './services/job/job.service.ts';
 import { BUILT_IN_JOB_TYPES, JobTypeRegistry } from './jobs/registry.ts';
@@ -123,7 +124,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
   const online = openOnlineStore({ dataDir: config.dataDir, url: config.onlineStoreUrl });
   const secrets = SecretBox.open(config.secretKey, config.dataDir);
   // The delivery worker starts with the first recorded alert, or with `alerts.start()` (serve).
-  const alerts = new AlertService(prisma, events, secrets, logger, config.alerts);
+  const alerts = new AlertService(prisma, events, secrets, logger, new AlertDeliveryWorker(prisma, secrets, logger, config.alerts));
   // The default root is made, so that there is a place to put files; a configured one is the operator's.
   const defaultRoot = defaultFileSourceRoot(config.dataDir);
   if (config.fileSourceRoots.includes(defaultRoot)) mkdirSync(defaultRoot, { recursive: true });

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { ValidationError } from '../../errors.ts';
 import { groupSchema } from '../../services/feature-group/definition.ts';
 import { commitRef } from '../../services/feature-group/feature-group.service.ts';
-import type { OnlineColumns } from '../../stores/online/online-store.ts';
+import { ONLINE_BATCH, replayOnline } from '../../services/feature-group/replay-online.ts';
 import type { JobType } from '../job-type.ts';
 import { isoTime, objectRef, refText } from './refs.ts';
 
@@ -22,8 +22,6 @@ const config = z
 
 /** Where a run stopped: the last commit (uuid v7, in commit order) whose rows are in the online store. */
 const checkpoint = z.object({ afterCommit: z.string() });
-
-const BATCH = 20_000;
 
 /**
  * MATERIALIZE: backfills a feature group's online store from its offline store, commit by commit
@@ -63,7 +61,7 @@ export const materialize: JobType<typeof config> = {
       // Online writes break equal event-time ties by commit id: a later run's rows win.
       const runId = uuidv7();
       let written = 0;
-      for await (const batch of ctx.services.externalGroups.onlineRows(group, { from, to }, BATCH)) {
+      for await (const batch of ctx.services.externalGroups.onlineRows(group, { from, to }, ONLINE_BATCH)) {
         ctx.signal.throwIfAborted();
         const kept = window ? batch.filter((row) => eventInWindow(row.eventTime, window)) : batch;
         if (kept.length > 0) await online.write(table, kept, runId);
@@ -84,14 +82,9 @@ export const materialize: JobType<typeof config> = {
     await online.ensure(table);
     const location = featureGroups.location(ctx.viewer.projectName, group);
     let written = 0;
+    const rowsWindow = window ? { fromMicros: window.from, toMicros: window.to } : undefined;
     for (const [i, commit] of todo.entries()) {
-      let rows = 0;
-      const rowsWindow = window ? { fromMicros: window.from, toMicros: window.to } : undefined;
-      for await (const batch of offline.onlineColumns(location, schema, [commitRef(commit)], BATCH, rowsWindow)) {
-        ctx.signal.throwIfAborted();
-        if (batch.rowCount > 0) await online.writeColumns(table, batch, commit.id);
-        rows += batch.rowCount;
-      }
+      const rows = await replayOnline({ offline, online }, location, table, commitRef(commit), { window: rowsWindow, signal: ctx.signal });
       written += rows;
       const position = done + i + 1;
       ctx.log(`commit ${commit.id}: ${rows} rows written`);

@@ -1,16 +1,14 @@
 import { v7 as uuidv7 } from 'uuid';
 import { z } from 'zod';
-import { ConflictError, DataValidationError, NotFoundError, ValidationError, issueMessage } from '../../errors.ts';
+import { ConflictError, NotFoundError, ValidationError, issueMessage } from '../../errors.ts';
 import type { DataFrame } from '../../domain/data-frame.ts';
 import type { FeatureDef } from '../../domain/feature-types.ts';
 import type { Commit, FeatureGroup, Prisma } from '../../generated/sqlite/client.ts';
-import type { ValidationReport } from '../../engine/validation/evaluate.ts';
 import type { Logger } from '../../logger.ts';
 import type { MetadataClient } from '../../stores/metadata/client.ts';
 import type { CommitFile, CommitRef, GroupLocation, InsertSource, OfflineStore } from '../../stores/offline/offline-store.ts';
 import type { OnlineColumns, OnlineStore, OnlineTable } from '../../stores/online/online-store.ts';
 import { noAlerts, type AlertSink } from '../alert/alert-event.ts';
-import { validateStaged } from '../expectation/expectation-suite.service.ts';
 import { recordChanged, recordCreated, recordDeleted } from '../lineage/catalog.ts';
 import type { RegistryChange, RegistryEventsService, TxClient } from '../registry-events.service.ts';
 import { checkJsonDepth } from '../json-limits.ts';
@@ -33,6 +31,9 @@ import {
   OBJECT_NAME,
   type CreateFeatureGroupInput,
 } from './definition.ts';
+import { ONLINE_BATCH, replayOnline } from './replay-online.ts';
+import { NOT_VALIDATED, validateInsert, type InsertValidation } from './insert-validation.ts';
+import type { StagedCommit } from '../../stores/offline/offline-store.ts';
 
 /** createExternalFeatureGroup's input: a group definition plus the data source and what to read from it. */
 export type CreateExternalFeatureGroupInput = Omit<CreateFeatureGroupInput, 'parents'> & {
@@ -48,12 +49,6 @@ export interface FeatureGroupRef {
   /** Omitted: the latest version. */
   readonly version?: number | null;
 }
-
-/**
- * Rows per online-store write: one round trip (one SQLite transaction) each. Rows arrive sorted by
- * key, so a large batch touches few pages per commit.
- */
-const ONLINE_BATCH = 20_000;
 
 export type WriteOperation = 'UPSERT' | 'INSERT';
 export type Storage = 'BOTH' | 'OFFLINE' | 'ONLINE';
@@ -425,8 +420,29 @@ export class FeatureGroupService {
    * published: a failure raises a VALIDATION_FAILED alert and, under STRICT, discards the staged
    * files and throws DataValidationError; under ALWAYS the report is stored with the commit, and
    * the alert, naming the commit, is raised once the commit is recorded.
+   * Steps: `insertTarget`, `stageInsert`, `validateInsert`, then `commitOnlineOnly`, or
+   * `commitInOrder` and `writeOnlineAfterCommit`.
    */
   async insert(viewer: Viewer, ref: FeatureGroupRef, source: InsertSource, options: InsertOptions): Promise<Commit> {
+    const group = await this.insertTarget(viewer, ref, source, options.storage);
+    const writeOffline = options.storage !== 'ONLINE';
+    const writeOnline = group.onlineEnabled && options.storage !== 'OFFLINE';
+    const { staged, existing, suite } = await this.stageInsert(viewer, group, source, options, writeOnline);
+    const validation = suite ? await validateInsert(this.alerts, viewer, group, suite, staged) : NOT_VALIDATED;
+    const pending: PendingCommit = { viewer, group, staged, options, writeOffline, validation };
+    if (!writeOffline) return this.commitOnlineOnly(pending);
+    let commit = await this.commitInOrder(pending, existing, writeOnline ? 'PENDING' : 'NONE');
+    validation.raiseCommitted?.(commit.id);
+    if (writeOnline) commit = await this.writeOnlineAfterCommit(group, staged, commit);
+    await this.notifyCommitted(viewer, group, commit);
+    return commit;
+  }
+
+  /**
+   * The group an insert writes to, its schema inferred from the input on its first insert. Refuses
+   * external groups, and ONLINE storage for a group that is not online enabled.
+   */
+  private async insertTarget(viewer: Viewer, ref: FeatureGroupRef, source: InsertSource, storage: Storage): Promise<FeatureGroup> {
     if (source.kind === 'rows') checkJsonDepth(source.rows, ['rows']);
     let group = await this.get(viewer, ref);
     if (group.dataSourceId !== null) {
@@ -436,98 +452,83 @@ export class FeatureGroupService {
       );
     }
     if ((group.features as unknown[]).length === 0) group = await this.inferSchema(viewer, group, source);
-    if (options.storage === 'ONLINE' && !group.onlineEnabled) {
+    if (storage === 'ONLINE' && !group.onlineEnabled) {
       throw ValidationError.at(['storage'], `feature group ${group.name} is not online enabled`);
     }
-    const writeOffline = options.storage !== 'ONLINE';
-    const writeOnline = group.onlineEnabled && options.storage !== 'OFFLINE';
+    return group;
+  }
+
+  /**
+   * Stages an insert's rows under a new commit id (validated, coerced, written to temporary files,
+   * superseded identities counted against the group's offline commits so far, `existing`), with the
+   * group's expectation suite if it has one.
+   */
+  private async stageInsert(viewer: Viewer, group: FeatureGroup, source: InsertSource, options: InsertOptions, writeOnline: boolean) {
     const location = this.location(viewer.projectName, group);
     const [commits, suite] = await Promise.all([
       this.commits(group.id),
       this.prisma.expectationSuite.findUnique({ where: { featureGroupId: group.id } }),
     ]);
     const existing = commits.filter((c) => c.storage !== 'ONLINE').map(commitRef);
-    const commitId = uuidv7();
-    const staged = await this.offline.stage(location, groupSchema(group), commitId, source, {
+    const staged = await this.offline.stage(location, groupSchema(group), uuidv7(), source, {
       operation: options.operation,
       fillMissing: options.fillMissing === true,
       existing,
       online: writeOnline,
     });
-    let validationReport: ValidationReport | null = null;
-    /** Under ALWAYS, the failed validation's alert, raised once the commit is recorded (with its final id). */
-    let committedAlert: ((commitId: string) => void) | null = null;
-    if (suite) {
-      try {
-        const { report, failures } = await validateStaged(suite, group, staged);
-        validationReport = report;
-        if (!report.success) {
-          const strict = suite.ingestionPolicy === 'STRICT';
-          const message =
-            `insert into feature group ${group.name} version ${group.version} ${strict ? 'rejected' : 'committed'}: ` +
-            `${report.statistics.unsuccessful} of ${report.statistics.evaluated} expectations of suite ${suite.name} failed: ${failures.join('; ')}`;
-          const raise = (committed: string | null) =>
-            this.alerts.raise(viewer.projectId, {
-              type: 'VALIDATION_FAILED',
-              subject: { kind: 'FeatureGroup', name: group.name, version: group.version },
-              message,
-              details: {
-                suiteName: suite.name,
-                ingestionPolicy: suite.ingestionPolicy,
-                rejected: strict,
-                commitId: committed,
-                statistics: report.statistics,
-                failures,
-              },
-            });
-          if (strict) {
-            raise(null);
-            throw new DataValidationError(message, report);
-          }
-          committedAlert = raise;
-        }
-      } catch (error) {
-        await staged.discard();
-        throw error;
-      }
-    }
-    /** Records the commit; with `after` (offline commits), only while the group's last offline commit is still that one. */
-    const record = (onlineState: string, after?: string | null) =>
-      this.events.change(viewer.projectId, async (tx) => {
-        if (after !== undefined) await assertLastCommit(tx, group.id, after);
-        const value = await tx.commit.create({
-          data: {
-            id: staged.commitId,
-            featureGroupId: group.id,
-            operation: options.operation,
-            storage: options.storage,
-            rowCount: staged.rowCount,
-            rowsInserted: writeOffline ? staged.rowsInserted : 0,
-            rowsUpdated: writeOffline ? staged.rowsUpdated : 0,
-            files: json(writeOffline ? staged.files : []),
-            bytes: BigInt(writeOffline ? staged.bytes : 0),
-            onlineState,
-            writer: this.processes?.id ?? null,
-            ...(validationReport ? { validationReport: json(validationReport) } : {}),
-          },
-        });
-        return { value, change: groupChange(group, 'UPDATED') };
-      });
+    return { staged, existing, suite };
+  }
 
-    if (!writeOffline) {
-      try {
-        await this.writeOnline(group, staged.onlineColumns(ONLINE_BATCH), commitId);
-        const done = await record('DONE');
-        committedAlert?.(done.id);
-        return done;
-      } finally {
-        await staged.discard();
-      }
+  /** Records an insert's commit row; with `after` (offline commits), only while the group's last offline commit is still that one. */
+  private recordCommit(pending: PendingCommit, onlineState: string, after?: string | null): Promise<Commit> {
+    const { viewer, group, staged, options, writeOffline, validation } = pending;
+    return this.events.change(viewer.projectId, async (tx) => {
+      if (after !== undefined) await assertLastCommit(tx, group.id, after);
+      const value = await tx.commit.create({
+        data: {
+          id: staged.commitId,
+          featureGroupId: group.id,
+          operation: options.operation,
+          storage: options.storage,
+          rowCount: staged.rowCount,
+          rowsInserted: writeOffline ? staged.rowsInserted : 0,
+          rowsUpdated: writeOffline ? staged.rowsUpdated : 0,
+          files: json(writeOffline ? staged.files : []),
+          bytes: BigInt(writeOffline ? staged.bytes : 0),
+          onlineState,
+          writer: this.processes?.id ?? null,
+          ...(validation.report ? { validationReport: json(validation.report) } : {}),
+        },
+      });
+      return { value, change: groupChange(group, 'UPDATED') };
+    });
+  }
+
+  /** An ONLINE-only insert keeps no history: its rows are written online, then its commit recorded (DONE). */
+  private async commitOnlineOnly(pending: PendingCommit): Promise<Commit> {
+    const { group, staged, validation } = pending;
+    try {
+      await this.writeOnline(group, staged.onlineColumns(ONLINE_BATCH), staged.commitId);
+      const done = await this.recordCommit(pending, 'DONE');
+      validation.raiseCommitted?.(done.id);
+      return done;
+    } finally {
+      await staged.discard();
     }
-    let commit: Commit;
+  }
+
+  /**
+   * Orders, publishes and records an offline commit (see `insert`), one insert of the group at a
+   * time in this process: counted again against the commits recorded since `existing`, renumbered
+   * after the last one, published, then recorded only while the group's last offline commit is
+   * still the one counted against; else again, and a ConflictError after MAX_COMMIT_ATTEMPTS.
+   * Whenever this throws, the staged (or published) files have been discarded.
+   */
+  private async commitInOrder(pending: PendingCommit, existing: readonly CommitRef[], onlineState: string): Promise<Commit> {
+    const { group, staged } = pending;
     try {
       await this.faults.afterStage?.();
-      commit = await this.turns.run(group.id, async () => {
+      return await this.turns.run(group.id, async () => {
         let counted = existing;
         for (let attempt = 1; ; attempt++) {
           // Each commit is recorded with an id after every earlier one: the same last id, the same commits.
@@ -542,7 +543,7 @@ export class FeatureGroupService {
           await staged.publish();
           await this.faults.afterPublish?.();
           try {
-            return await record(writeOnline ? 'PENDING' : 'NONE', last);
+            return await this.recordCommit(pending, onlineState, last);
           } catch (error) {
             // Another process recorded a commit of the group in between: order and count again.
             if (!(error instanceof CommitRaced) || attempt >= MAX_COMMIT_ATTEMPTS) throw error;
@@ -556,17 +557,17 @@ export class FeatureGroupService {
       }
       throw error;
     }
-    committedAlert?.(commit.id);
-    if (writeOnline) {
-      try {
-        await this.writeOnline(group, staged.onlineColumns(ONLINE_BATCH), commit.id);
-        commit = await this.prisma.commit.update({ where: { id: commit.id }, data: { onlineState: 'DONE' } });
-      } catch (error) {
-        this.logger.error({ err: error, commitId: commit.id, group: group.name }, 'online write failed; the commit is replayed on start');
-      }
+  }
+
+  /** Writes a recorded commit's rows online and marks it DONE; on failure logs, and the commit (PENDING) is replayed on start. */
+  private async writeOnlineAfterCommit(group: FeatureGroup, staged: StagedCommit, commit: Commit): Promise<Commit> {
+    try {
+      await this.writeOnline(group, staged.onlineColumns(ONLINE_BATCH), commit.id);
+      return await this.prisma.commit.update({ where: { id: commit.id }, data: { onlineState: 'DONE' } });
+    } catch (error) {
+      this.logger.error({ err: error, commitId: commit.id, group: group.name }, 'online write failed; the commit is replayed on start');
+      return commit;
     }
-    await this.notifyCommitted(viewer, group, commit);
-    return commit;
   }
 
   private async writeOnline(group: FeatureGroup, batches: AsyncIterable<OnlineColumns>, commitId: string): Promise<void> {
@@ -599,9 +600,10 @@ export class FeatureGroupService {
       const pending = (await offlineCommits()).filter((c) => c.onlineState === 'PENDING');
       if (pending.length === 0) continue;
       const alive = await guard.live();
+      const table = this.onlineTable(group);
       for (const commit of pending.filter((c) => c.writer === null || !alive(c.writer))) {
-        const rows = this.offline.onlineColumns(location, groupSchema(group), [commitRef(commit)], ONLINE_BATCH);
-        await this.writeOnline(group, rows, commit.id);
+        await this.online.ensure(table);
+        await replayOnline({ offline: this.offline, online: this.online }, location, table, commitRef(commit));
         await this.prisma.commit.update({ where: { id: commit.id }, data: { onlineState: 'DONE' } });
         replayedCommits++;
       }
@@ -638,6 +640,17 @@ export class FeatureGroupService {
 
 function groupChange(group: FeatureGroup, action: RegistryChange['action']): RegistryChange {
   return { kind: 'FeatureGroup', objectId: group.id, name: group.name, version: group.version, action };
+}
+
+/** What an insert carries from staging to its commit row. */
+interface PendingCommit {
+  readonly viewer: Viewer;
+  readonly group: FeatureGroup;
+  readonly staged: StagedCommit;
+  readonly options: InsertOptions;
+  /** Not an ONLINE-only insert: the commit lists its files and counts. */
+  readonly writeOffline: boolean;
+  readonly validation: InsertValidation;
 }
 
 /** What a create asks for: the definition, and for an external group its source and what it reads. */
