@@ -1,4 +1,4 @@
-import { createGraphQLError, isAsyncIterable, type Plugin } from 'graphql-yoga';
+import { createGraphQLError, isAsyncIterable, type FetchAPI, type Plugin } from 'graphql-yoga';
 import { parseMultipart } from './multipart.ts';
 import { UploadBatch } from './upload-batch.ts';
 
@@ -60,13 +60,7 @@ export function useDiskUploads(options: DiskUploadsOptions): Plugin {
       if (!isMultipart(request)) return;
       const batch = new UploadBatch();
       batches.set(request, batch);
-      const cleanup = () => void batch.cleanup();
-      request.signal?.addEventListener('abort', cleanup, { once: true });
-      batch.signal.addEventListener('abort', () => request.signal?.removeEventListener('abort', cleanup), { once: true });
-      // 'close' comes after the last byte of the response (streamed or not) or on disconnect.
-      const res = nodeResponseOf(serverContext);
-      if (res?.closed) cleanup();
-      else res?.once('close', cleanup);
+      cleanUpWhenOver(batch, request, serverContext);
       setRequestParser(async (parsed) => {
         try {
           await options.beforeParse?.(request);
@@ -100,29 +94,42 @@ export function useDiskUploads(options: DiskUploadsOptions): Plugin {
         return;
       }
       if (nodeResponseOf(serverContext)) return;
-      // Without a Node response to watch, the end of the body stream marks the end of the request.
-      const reader = response.body!.getReader();
-      const body = new fetchAPI.ReadableStream<Uint8Array>({
-        async pull(controller) {
-          try {
-            const { done, value } = await reader.read();
-            if (!done) return controller.enqueue(value);
-            controller.close();
-          } catch (error) {
-            controller.error(error);
-          }
-          void batch.cleanup();
-        },
-        cancel(reason) {
-          void batch.cleanup();
-          return reader.cancel(reason);
-        },
-      });
-      setResponse(
-        new fetchAPI.Response(body, { status: response.status, statusText: response.statusText, headers: response.headers }),
-      );
+      setResponse(cleanUpAtBodyEnd(response, batch, fetchAPI));
     },
   };
+}
+
+/** Cleans `batch` up when its request is over: aborted, or its Node response closed. */
+function cleanUpWhenOver(batch: UploadBatch, request: Request, serverContext: unknown): void {
+  const cleanup = () => void batch.cleanup();
+  request.signal?.addEventListener('abort', cleanup, { once: true });
+  batch.signal.addEventListener('abort', () => request.signal?.removeEventListener('abort', cleanup), { once: true });
+  // 'close' comes after the last byte of the response (streamed or not) or on disconnect.
+  const res = nodeResponseOf(serverContext);
+  if (res?.closed) cleanup();
+  else res?.once('close', cleanup);
+}
+
+/** Without a Node response to watch, the end of the body stream marks the end of the request. */
+function cleanUpAtBodyEnd(response: Response, batch: UploadBatch, fetchAPI: FetchAPI): Response {
+  const reader = response.body!.getReader();
+  const body = new fetchAPI.ReadableStream<Uint8Array>({
+    async pull(controller) {
+      try {
+        const { done, value } = await reader.read();
+        if (!done) return controller.enqueue(value);
+        controller.close();
+      } catch (error) {
+        controller.error(error);
+      }
+      void batch.cleanup();
+    },
+    cancel(reason) {
+      void batch.cleanup();
+      return reader.cancel(reason);
+    },
+  });
+  return new fetchAPI.Response(body, { status: response.status, statusText: response.statusText, headers: response.headers });
 }
 
 /**
