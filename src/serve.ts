@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import { createApp } from './app.ts';
 import type { Config } from './config.ts';
 import { recoverAbandoned } from './recovery.ts';
-import { createGranaryServer, GRAPHQL_PATH, graphiqlSignInUrl } from './server.ts';
+import type { Logger } from './logger.ts';
+import { createGranaryServer, GRAPHQL_PATH, graphiqlSignInUrl, type GranaryServer } from './server.ts';
 
 /** Where the first-start admin key is written (mode 0600). */
 export function adminKeyPath(dataDir: string): string {
@@ -44,23 +45,31 @@ export async function serve(config: Config): Promise<void> {
   const server = createGranaryServer(app);
   const url = await server.listen();
   logger.info({ url: `${url}${GRAPHQL_PATH}` }, 'granary listening');
+  printWelcome(config, url, keyFile, secret);
+  await untilSignal(server, logger);
+}
+
+/** Where GraphQL is served, how to authenticate, and (GraphiQL on) how to sign in to GraphiQL. */
+function printWelcome(config: Config, url: string, keyFile: string, secret: string | undefined): void {
   process.stdout.write(
     `Granary is serving GraphQL at ${url}${GRAPHQL_PATH}` +
       (config.graphiql ? ` (GraphiQL: open it in a browser)` : '') +
       `\nAuthenticate with: Authorization: Bearer $(cat ${keyFile})\n`,
   );
-  if (config.graphiql) {
-    // The key goes only into the URL's fragment, which the browser never sends. Printed on the
-    // first start (the key is printed then anyway) and to a terminal, never into a log file.
-    const adminKey = secret ?? (process.stdout.isTTY && existsSync(keyFile) ? readFileSync(keyFile, 'utf8').trim() : undefined);
-    process.stdout.write(
-      adminKey
-        ? `Sign in to GraphiQL with the admin key: ${graphiqlSignInUrl(url, adminKey)}\n`
-        : `Sign in to GraphiQL: open ${url}${GRAPHQL_PATH}#key=<your API key> (the admin key is in ${keyFile})\n`,
-    );
-  }
+  if (!config.graphiql) return;
+  // The key goes only into the URL's fragment, which the browser never sends. Printed on the
+  // first start (the key is printed then anyway) and to a terminal, never into a log file.
+  const adminKey = secret ?? (process.stdout.isTTY && existsSync(keyFile) ? readFileSync(keyFile, 'utf8').trim() : undefined);
+  process.stdout.write(
+    adminKey
+      ? `Sign in to GraphiQL with the admin key: ${graphiqlSignInUrl(url, adminKey)}\n`
+      : `Sign in to GraphiQL: open ${url}${GRAPHQL_PATH}#key=<your API key> (the admin key is in ${keyFile})\n`,
+  );
+}
 
-  await new Promise<void>((resolve) => {
+/** Resolves once the server has stopped after the first SIGTERM or SIGINT. */
+function untilSignal(server: GranaryServer, logger: Logger): Promise<void> {
+  return new Promise<void>((resolve) => {
     const stop = (signal: NodeJS.Signals) => {
       logger.info({ signal }, 'shutting down');
       process.off('SIGTERM', stop);

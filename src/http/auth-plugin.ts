@@ -3,7 +3,9 @@ import { UnauthenticatedError } from '../errors.ts';
 import type { ApiKeyService } from '../services/api-key.service.ts';
 import type { Viewer } from '../services/viewer.ts';
 import { unauthenticated } from './error-masking.ts';
-import type { AuthOutcome } from './graphql-fast-path.ts';
+
+/** What authenticating a request's key gave: handed to yoga's auth hook when yoga answers instead. */
+export type AuthOutcome = { readonly viewer: Viewer } | { readonly error: unknown };
 
 /**
  * Authenticates every GraphQL request before its document is even parsed, so a caller

@@ -2,15 +2,14 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { sendNodeResponse } from '@whatwg-node/server';
 import { getOperationAST, type DocumentNode, type ExecutionResult } from 'graphql';
 import { isAsyncIterable, processRegularResult, type YogaServerInstance } from 'graphql-yoga';
+import type { Context } from '../context.ts';
 import type { Logger } from '../logger.ts';
 import type { Viewer } from '../services/viewer.ts';
-
-/** What authenticating a request's key gave: handed to yoga's auth hook when yoga answers instead. */
-export type AuthOutcome = { readonly viewer: Viewer } | { readonly error: unknown };
+import type { AuthOutcome } from './auth-plugin.ts';
+import type { ServerContext } from './yoga.ts';
 
 export interface GraphQLFastPathOptions {
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  readonly yoga: YogaServerInstance<any, any>;
+  readonly yoga: YogaServerInstance<ServerContext, Context>;
   readonly path: string;
   /** The body limit of JSON requests; the fast path takes bodies up to the smaller of this and 256 KiB. */
   readonly maxBodyBytes: number;
@@ -48,6 +47,9 @@ interface Params {
   readonly operationName?: string | null;
 }
 
+type Enveloped = ReturnType<YogaServerInstance<ServerContext, Context>['getEnveloped']>;
+type Result = ExecutionResult & { stringify?: (result: ExecutionResult) => string };
+
 class HandOver extends Error {}
 /** Not an error: this request is yoga's to answer (thrown only inside the fast path, never escapes). */
 const handOver = new HandOver();
@@ -70,55 +72,65 @@ const handOver = new HandOver();
  * (and the key's outcome, so it is not checked twice), and yoga answers as it always does.
  */
 export function createGraphQLFastPath(options: GraphQLFastPathOptions): GraphQLFastPath {
-  const { yoga, path, authenticate, authenticated, logger } = options;
-  const maxBody = Math.min(options.maxBodyBytes, MAX_FAST_BODY_BYTES);
-  const getEnveloped = yoga.getEnveloped;
-  const fetchAPI = yoga.fetchAPI;
-  const queries = new WeakMap<DocumentNode, Map<string | undefined, boolean>>();
-  const counts = { answered: 0, handedOver: 0 };
+  return new FastPath(options);
+}
+
+class FastPath implements GraphQLFastPath {
+  readonly counts = { answered: 0, handedOver: 0 };
+  readonly #options: GraphQLFastPathOptions;
+  readonly #maxBody: number;
+  readonly #getEnveloped: GraphQLFastPathOptions['yoga']['getEnveloped'];
+  readonly #fetchAPI: GraphQLFastPathOptions['yoga']['fetchAPI'];
+  readonly #queries = new WeakMap<DocumentNode, Map<string | undefined, boolean>>();
   /**
    * Documents that parsed and validated, by query text. The schema and the validation rules never
    * change in a running server (limits come from the configuration), so a text that was valid
    * stays valid: repeating it skips parsing and validation, hooks and all (yoga would answer from
    * its own parser and validation caches, after running every hook).
    */
-  const known = new Map<string, DocumentNode>();
+  readonly #known = new Map<string, DocumentNode>();
 
-  const isQuery = (document: DocumentNode, operationName: string | undefined): boolean => {
-    let byName = queries.get(document);
-    if (!byName) queries.set(document, (byName = new Map()));
-    let query = byName.get(operationName);
-    if (query === undefined) {
-      query = getOperationAST(document, operationName)?.operation === 'query';
-      byName.set(operationName, query);
-    }
-    return query;
-  };
+  constructor(options: GraphQLFastPathOptions) {
+    this.#options = options;
+    this.#maxBody = Math.min(options.maxBodyBytes, MAX_FAST_BODY_BYTES);
+    this.#getEnveloped = options.yoga.getEnveloped;
+    this.#fetchAPI = options.yoga.fetchAPI;
+  }
 
-  /**
-   * Yoga answers, from the body already read, as its Node adapter would have: the same request
-   * (aborted when the client goes away, which ends a subscription) and the same response writer
-   * (a subscription POSTed with a wildcard Accept streams as server-sent events).
-   */
-  const toYoga = async (req: IncomingMessage, res: ServerResponse, body: Buffer, auth?: AuthOutcome): Promise<void> => {
-    counts.handedOver++;
-    const controller = new AbortController();
-    res.once('close', () => {
-      if (!res.writableFinished) controller.abort();
+  accepts(req: IncomingMessage): boolean {
+    const { headers } = req;
+    return (
+      req.method === 'POST' &&
+      req.url === this.#options.path &&
+      headers.origin === undefined &&
+      headers.authorization !== undefined &&
+      headers['transfer-encoding'] === undefined &&
+      CONTENT_TYPE.test(headers['content-type'] ?? '') &&
+      (headers.accept === undefined || ACCEPTED[headers.accept] !== undefined) &&
+      LENGTH.test(headers['content-length'] ?? '') &&
+      Number(headers['content-length']) <= this.#maxBody
+    );
+  }
+
+  handle(req: IncomingMessage, res: ServerResponse): void {
+    const mediaType = ACCEPTED[req.headers.accept ?? '*/*']!;
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.once('error', () => res.destroy());
+    req.once('end', () => {
+      const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+      this.#run(req, res, body, mediaType).catch((error: unknown) => {
+        this.#options.logger.error({ err: error }, 'GraphQL request failed');
+        if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json; charset=utf-8' });
+        res.end('{"errors":[{"message":"Unexpected error."}]}');
+      });
     });
-    const request = new fetchAPI.Request(`http://localhost${path}`, {
-      method: 'POST',
-      headers: req.headers as Record<string, string>,
-      body: body as Uint8Array<ArrayBuffer>,
-      signal: controller.signal,
-    });
-    if (auth) authenticated.set(request, auth);
-    await sendNodeResponse(await yoga.handleRequest(request, { req, res }), res, req, true);
-  };
+  }
 
-  const run = async (req: IncomingMessage, res: ServerResponse, body: Buffer, mediaType: string): Promise<void> => {
+  async #run(req: IncomingMessage, res: ServerResponse, body: Buffer, mediaType: string): Promise<void> {
+    const { path, authenticate } = this.#options;
     // In the context as in yoga, for hooks that look at the request (lazy: costs nothing unread).
-    const request: Request = new fetchAPI.Request(`http://localhost${path}`, {
+    const request: Request = new this.#fetchAPI.Request(`http://localhost${path}`, {
       method: 'POST',
       headers: req.headers as Record<string, string>,
     });
@@ -126,30 +138,53 @@ export function createGraphQLFastPath(options: GraphQLFastPathOptions): GraphQLF
     try {
       params = checkParams(JSON.parse(body.toString('utf8')));
     } catch {
-      return toYoga(req, res, body);
+      return this.#toYoga(req, res, body);
     }
-    let auth: AuthOutcome;
+    let auth: AuthOutcome & { readonly viewer: Viewer };
     try {
       auth = { viewer: await authenticate(req.headers.authorization!) };
     } catch (error) {
-      return toYoga(req, res, body, { error });
+      return this.#toYoga(req, res, body, { error });
     }
     const operationName = params.operationName ?? undefined;
-    const enveloped = getEnveloped({ req, res, request, params, viewer: auth.viewer });
-    let document = known.get(params.query);
-    if (document === undefined) {
-      let parsed: DocumentNode;
-      try {
-        parsed = enveloped.parse(params.query);
-        if (enveloped.validate(enveloped.schema, parsed).length > 0) throw handOver;
-      } catch {
-        return toYoga(req, res, body, auth);
-      }
-      if (known.size >= MAX_KNOWN_DOCUMENTS) known.delete(known.keys().next().value!);
-      known.set(params.query, (document = parsed));
+    const enveloped = this.#getEnveloped({ req, res, request, params, viewer: auth.viewer });
+    const document = this.#document(enveloped, params.query);
+    if (document === undefined || !this.#isQuery(document, operationName)) return this.#toYoga(req, res, body, auth);
+    const result = await this.#execute(enveloped, document, params, operationName);
+    if (result === undefined) return this.#toYoga(req, res, body, auth);
+    this.counts.answered++;
+    return this.#send(req, res, result, mediaType);
+  }
+
+  /** The query's document, parsed and validated (once per text); undefined when it does not pass. */
+  #document(enveloped: Enveloped, query: string): DocumentNode | undefined {
+    const known = this.#known.get(query);
+    if (known !== undefined) return known;
+    let parsed: DocumentNode;
+    try {
+      parsed = enveloped.parse(query);
+      if (enveloped.validate(enveloped.schema, parsed).length > 0) return undefined;
+    } catch {
+      return undefined;
     }
-    if (!isQuery(document, operationName)) return toYoga(req, res, body, auth);
-    let result: ExecutionResult & { stringify?: (result: ExecutionResult) => string };
+    if (this.#known.size >= MAX_KNOWN_DOCUMENTS) this.#known.delete(this.#known.keys().next().value!);
+    this.#known.set(query, parsed);
+    return parsed;
+  }
+
+  #isQuery(document: DocumentNode, operationName: string | undefined): boolean {
+    let byName = this.#queries.get(document);
+    if (!byName) this.#queries.set(document, (byName = new Map()));
+    let query = byName.get(operationName);
+    if (query === undefined) {
+      query = getOperationAST(document, operationName)?.operation === 'query';
+      byName.set(operationName, query);
+    }
+    return query;
+  }
+
+  /** The query's result; undefined when yoga is to answer instead (it failed, or streams). */
+  async #execute(enveloped: Enveloped, document: DocumentNode, params: Params, operationName: string | undefined): Promise<Result | undefined> {
     try {
       const executed = await enveloped.execute({
         schema: enveloped.schema,
@@ -159,53 +194,44 @@ export function createGraphQLFastPath(options: GraphQLFastPathOptions): GraphQLF
         operationName,
       });
       if (isAsyncIterable(executed)) throw handOver;
-      result = executed as typeof result;
+      return executed as Result;
     } catch {
       // A query has no side effects: yoga runs it again and answers (masking) as it would have.
-      return toYoga(req, res, body, auth);
+      return undefined;
     }
-    counts.answered++;
+  }
+
+  async #send(req: IncomingMessage, res: ServerResponse, result: Result, mediaType: string): Promise<void> {
     if (result.errors?.length || result.extensions?.['http']) {
       // Status and error shape exactly as yoga's: its own result processor.
-      return sendNodeResponse(await processRegularResult(result, fetchAPI, mediaType), res, req, true);
+      return sendNodeResponse(await processRegularResult(result, this.#fetchAPI, mediaType), res, req, true);
     }
     const json = (result.stringify ?? JSON.stringify)(result);
     res.writeHead(200, { 'content-type': `${mediaType}; charset=utf-8`, 'content-length': Buffer.byteLength(json) });
     res.end(json);
-  };
+  }
 
-  return {
-    counts,
-    accepts(req) {
-      const { headers } = req;
-      return (
-        req.method === 'POST' &&
-        req.url === path &&
-        headers.origin === undefined &&
-        headers.authorization !== undefined &&
-        headers['transfer-encoding'] === undefined &&
-        CONTENT_TYPE.test(headers['content-type'] ?? '') &&
-        (headers.accept === undefined || ACCEPTED[headers.accept] !== undefined) &&
-        LENGTH.test(headers['content-length'] ?? '') &&
-        Number(headers['content-length']) <= maxBody
-      );
-    },
-
-    handle(req, res) {
-      const mediaType = ACCEPTED[req.headers.accept ?? '*/*']!;
-      const chunks: Buffer[] = [];
-      req.on('data', (chunk: Buffer) => chunks.push(chunk));
-      req.once('error', () => res.destroy());
-      req.once('end', () => {
-        const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
-        run(req, res, body, mediaType).catch((error: unknown) => {
-          logger.error({ err: error }, 'GraphQL request failed');
-          if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json; charset=utf-8' });
-          res.end('{"errors":[{"message":"Unexpected error."}]}');
-        });
-      });
-    },
-  };
+  /**
+   * Yoga answers, from the body already read, as its Node adapter would have: the same request
+   * (aborted when the client goes away, which ends a subscription) and the same response writer
+   * (a subscription POSTed with a wildcard Accept streams as server-sent events).
+   */
+  async #toYoga(req: IncomingMessage, res: ServerResponse, body: Buffer, auth?: AuthOutcome): Promise<void> {
+    const { path, yoga, authenticated } = this.#options;
+    this.counts.handedOver++;
+    const controller = new AbortController();
+    res.once('close', () => {
+      if (!res.writableFinished) controller.abort();
+    });
+    const request = new this.#fetchAPI.Request(`http://localhost${path}`, {
+      method: 'POST',
+      headers: req.headers as Record<string, string>,
+      body: body as Uint8Array<ArrayBuffer>,
+      signal: controller.signal,
+    });
+    if (auth) authenticated.set(request, auth);
+    await sendNodeResponse(await yoga.handleRequest(request, { req, res }), res, req, true);
+  }
 }
 
 /** The standard GraphQL-over-HTTP parameters, as yoga's checks would accept them; throws otherwise. */

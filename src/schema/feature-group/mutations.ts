@@ -1,7 +1,7 @@
 import type { Commit, FeatureGroup } from '../../generated/sqlite/client.ts';
 import { ConflictError, DataValidationError, NotFoundError, ValidationError } from '../../errors.ts';
 import type { InsertSource } from '../../stores/offline/offline-store.ts';
-import { DiskFile, takeOver } from '../../http/uploads.ts';
+import { DiskFile } from '../../domain/disk-file.ts';
 import { builder } from '../builder.ts';
 import {
   CommitRefType,
@@ -145,6 +145,28 @@ const EXTENSIONS: Record<string, 'CSV' | 'PARQUET' | 'NDJSON'> = {
   json: 'NDJSON',
 };
 
+/**
+ * The insert's input from its arguments: JSON `rows`, or an uploaded `file` read where the upload
+ * layer spooled it (which keeps it until the operation has executed, then removes it).
+ */
+function insertSource(args: {
+  rows?: readonly unknown[] | null;
+  file?: File | null;
+  format?: 'CSV' | 'PARQUET' | 'NDJSON' | null;
+}): InsertSource {
+  if ((args.rows == null) === (args.file == null)) throw ValidationError.at(['rows'], 'give either rows or file');
+  if (args.rows) {
+    const bad = args.rows.findIndex((r) => r === null || typeof r !== 'object' || Array.isArray(r));
+    if (bad >= 0) throw ValidationError.at(['rows', bad + 1], 'each row must be an object keyed by feature name');
+    return { kind: 'rows', rows: args.rows as Record<string, unknown>[] };
+  }
+  const file = args.file!;
+  const format = args.format ?? EXTENSIONS[file.name.split('.').pop()?.toLowerCase() ?? ''];
+  if (!format) throw ValidationError.at(['format'], `cannot tell the format of ${file.name}: give format`);
+  if (!(file instanceof DiskFile)) throw ValidationError.at(['file'], 'send the file as a multipart upload');
+  return { kind: 'file', path: file.path, format, name: file.name || null };
+}
+
 builder.mutationField('insertFeatureGroupData', (t) =>
   t.field({
     type: InsertFeatureGroupDataPayload,
@@ -167,34 +189,12 @@ builder.mutationField('insertFeatureGroupData', (t) =>
     },
     resolve: async (_root, args, ctx) => {
       const { featureGroups } = ctx.services;
-      if ((args.rows == null) === (args.file == null)) {
-        throw ValidationError.at(['rows'], 'give either rows or file');
-      }
-      let uploaded: string | undefined;
-      try {
-        let source: InsertSource;
-        if (args.rows) {
-          const bad = args.rows.findIndex((r) => r === null || typeof r !== 'object' || Array.isArray(r));
-          if (bad >= 0) throw ValidationError.at(['rows', bad + 1], 'each row must be an object keyed by feature name');
-          source = { kind: 'rows', rows: args.rows as Record<string, unknown>[] };
-        } else {
-          const file = args.file!;
-          const format = args.format ?? EXTENSIONS[file.name.split('.').pop()?.toLowerCase() ?? ''];
-          if (!format) throw ValidationError.at(['format'], `cannot tell the format of ${file.name}: give format`);
-          // Multipart uploads arrive spooled to disk; take the file over instead of copying it.
-          uploaded = file instanceof DiskFile ? takeOver(file) : await ctx.services.tempFiles.spool(file);
-          source = { kind: 'file', path: uploaded, format, name: file.name || null };
-        }
-        const commit = await featureGroups.insert(ctx.viewer, args.featureGroup, source, {
-          operation: args.operation ?? 'UPSERT',
-          storage: args.storage ?? 'BOTH',
-          fillMissing: args.fillMissing ?? false,
-        });
-        const featureGroup = await featureGroups.get(ctx.viewer, args.featureGroup);
-        return { commit, featureGroup };
-      } finally {
-        if (uploaded) await ctx.services.tempFiles.remove(uploaded);
-      }
+      const commit = await featureGroups.insert(ctx.viewer, args.featureGroup, insertSource(args), {
+        operation: args.operation ?? 'UPSERT',
+        storage: args.storage ?? 'BOTH',
+        fillMissing: args.fillMissing ?? false,
+      });
+      return { commit, featureGroup: await featureGroups.get(ctx.viewer, args.featureGroup) };
     },
   }),
 );

@@ -12,7 +12,7 @@ import {
   type StoredModelFile,
 } from '../../stores/artifacts/model-artifacts.ts';
 import type { MetadataClient } from '../../stores/metadata/client.ts';
-import { DiskFile, takeOver } from '../../http/uploads.ts';
+import { DiskFile, takeOver } from '../../domain/disk-file.ts';
 import { recordChanged, recordCreated, recordDeleted } from '../lineage/catalog.ts';
 import type { RegistryChange, RegistryEventsService } from '../registry-events.service.ts';
 import { parseInput } from '../validation.ts';
