@@ -11,6 +11,7 @@ import { parseInput } from '../validation.ts';
 import type { Viewer } from '../viewer.ts';
 import { ALERT_EVENT_TYPES, ALERT_SUBJECT_KINDS, type AlertEvent, type AlertSink } from './alert-event.ts';
 import { HostPolicy, postOnce, RefusedHostError, retryAfterMs, signBody } from './webhook.ts';
+import { jsonInput } from '../json-columns.ts';
 
 export type AlertDeliveryState = 'PENDING' | 'DELIVERED' | 'FAILED';
 
@@ -169,7 +170,7 @@ export class AlertService implements AlertSink {
       receiverId: route.receiverId,
       routeId: route.id,
       eventType: event.type,
-      payload: payload as unknown as Prisma.InputJsonValue,
+      payload: jsonInput(payload),
       state: 'PENDING',
       nextAttemptAt: at,
     }));
@@ -303,7 +304,7 @@ export class AlertService implements AlertSink {
         projectId: viewer.projectId,
         receiverId: receiver.id,
         eventType: TEST_EVENT_TYPE,
-        payload: payload as unknown as Prisma.InputJsonValue,
+        payload: jsonInput(payload),
         state: 'PENDING',
         // Claimed by this request: the worker leaves it alone.
         nextAttemptAt: new Date(at.getTime() + this.options.timeoutMs + LEASE_MARGIN_MS),
