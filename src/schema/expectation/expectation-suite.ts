@@ -4,6 +4,7 @@ import type { Expectation } from '../../engine/validation/expectations.ts';
 import { EXPECTATION_TYPES } from '../../engine/validation/expectations.ts';
 import { builder } from '../builder.ts';
 import { FeatureGroupRefInput } from '../feature-group/types.ts';
+import { readExpectations } from '../../services/json-columns.ts';
 
 export const IngestionPolicyEnum = builder.enumType('IngestionPolicy', {
   description: 'What an insert that breaks the expectation suite does.',
@@ -33,7 +34,7 @@ export const ExpectationSuiteType = builder.prismaObject('ExpectationSuite', {
     expectations: t.field({
       type: [ExpectationRef],
       description: 'The expectations, in evaluation (and report) order.',
-      resolve: (s) => s.expectations as unknown as Expectation[],
+      resolve: (s) => readExpectations(s.expectations),
     }),
     createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When the group first got a suite.' }),
     updatedAt: t.expose('updatedAt', { type: 'DateTime', description: 'When the suite was last saved.' }),

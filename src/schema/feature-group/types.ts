@@ -4,6 +4,7 @@ import { featureGroupDataPath } from '../../http/files.ts';
 import { builder } from '../builder.ts';
 import { DataFrameRef } from '../shared/data-frame.ts';
 import { pageSize } from '../shared/pagination.ts';
+import { readFeatures } from '../../services/json-columns.ts';
 
 export const FeatureGroupRefInput = builder.inputType('FeatureGroupRef', {
   description: 'A feature group by name and version; the latest version when version is omitted.',
@@ -102,7 +103,7 @@ export const FeatureGroupType = builder.prismaNode('FeatureGroup', {
       type: [FeatureRef],
       description: 'The features in column order; empty until the first insert when the schema is inferred.',
       resolve: (g) =>
-        (g.features as unknown as FeatureDef[]).map((f) => ({
+        readFeatures(g.features).map((f) => ({
           ...f,
           primary: (g.primaryKey as string[]).includes(f.name),
           eventTime: g.eventTime === f.name,

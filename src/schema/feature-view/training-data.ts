@@ -6,6 +6,7 @@ import { builder } from '../builder.ts';
 import { DataFrameRef } from '../shared/data-frame.ts';
 import { pageSize } from '../shared/pagination.ts';
 import { FeatureViewRefInput } from './inputs.ts';
+import { readSplits } from '../../services/json-columns.ts';
 
 const SplitTypeEnum = builder.enumType('SplitType', {
   description: 'How a training dataset’s rows are split.',
@@ -64,7 +65,7 @@ export const TrainingDatasetType = builder.prismaNode('TrainingDataset', {
       type: [SplitRef],
       description: 'The splits with their row counts and data.',
       select: { featureView: true },
-      resolve: (d) => (d.splits as unknown as StoredSplit[]).map((s) => ({ ...s, view: d.featureView, dataset: d })),
+      resolve: (d) => readSplits(d.splits).map((s) => ({ ...s, view: d.featureView, dataset: d })),
     }),
     transformationStatistics: t.field({
       type: 'JSON',

@@ -1,11 +1,12 @@
 import { DEFAULT_STATISTICS_CONFIG, MAX_HISTOGRAM_BINS, PERCENTILES_TEXT, storedStatisticsConfig, type StatisticsConfig } from '../../engine/statistics/config.ts';
-import type { Correlations, FeatureStatistics, HistogramBin, Percentile, SplitStatistics } from '../../engine/statistics/compute.ts';
+import type { Correlations, FeatureStatistics, HistogramBin, Percentile } from '../../engine/statistics/compute.ts';
 import { NotFoundError, ValidationError, DataSourceError } from '../../errors.ts';
 import type { StatisticsRecord } from '../../services/statistics/statistics.service.ts';
 import { builder } from '../builder.ts';
 import { FeatureGroupRefInput, FeatureGroupType } from '../feature-group/types.ts';
 import { SplitRef } from '../feature-view/training-data.ts';
 import { pageSize } from '../shared/pagination.ts';
+import { readSplitStatistics } from '../../services/json-columns.ts';
 
 /** Statistics as resolved: a stored record, with the group it describes when it is a group's. */
 type StatisticsParent = StatisticsRecord & { readonly featureGroupId: string | null };
@@ -228,7 +229,7 @@ builder.objectField(SplitRef, 'statistics', (t) =>
     nullable: true,
     description: 'Statistics of the split’s rows (untransformed; histograms and correlations on), computed when the version was created.',
     resolve: (s) => {
-      const all = (s.dataset.statistics as unknown as SplitStatistics[] | null) ?? [];
+      const all = readSplitStatistics(s.dataset.statistics) ?? [];
       const found = Array.isArray(all) ? all.find((x) => x.split === s.name) : undefined;
       if (!found) return null;
       const { split, computedAt, ...content } = found;

@@ -4,6 +4,7 @@ import type { Logger } from '../../logger.ts';
 import type { SecretBox } from '../../secret-box.ts';
 import type { MetadataClient } from '../../stores/metadata/client.ts';
 import type { AlertEvent } from './alert-event.ts';
+import { jsonInput } from '../json-columns.ts';
 import { HostPolicy, postOnce, RefusedHostError, retryAfterMs, signBody } from './webhook.ts';
 
 export type AlertDeliveryState = 'PENDING' | 'DELIVERED' | 'FAILED';
@@ -115,7 +116,7 @@ export class AlertDeliveryWorker {
         projectId,
         receiverId: receiver.id,
         eventType: payload.type,
-        payload: payload as unknown as Prisma.InputJsonValue,
+        payload: jsonInput(payload),
         state: 'PENDING',
         // Claimed by this request: the worker leaves it alone.
         nextAttemptAt: new Date(Date.parse(payload.at) + this.options.timeoutMs + LEASE_MARGIN_MS),

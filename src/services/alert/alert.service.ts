@@ -8,6 +8,7 @@ import type { MetadataClient } from '../../stores/metadata/client.ts';
 import type { RegistryEventsService } from '../registry-events.service.ts';
 import { parseInput } from '../validation.ts';
 import type { Viewer } from '../viewer.ts';
+import { jsonInput } from '../json-columns.ts';
 import type { AlertDeliveryWorker, AlertPayload } from './alert-delivery.ts';
 import { ALERT_EVENT_TYPES, ALERT_SUBJECT_KINDS, type AlertEvent, type AlertSink } from './alert-event.ts';
 
@@ -106,7 +107,7 @@ export class AlertService implements AlertSink {
       receiverId: route.receiverId,
       routeId: route.id,
       eventType: event.type,
-      payload: payload as unknown as Prisma.InputJsonValue,
+      payload: jsonInput(payload),
       state: 'PENDING',
       nextAttemptAt: at,
     }));

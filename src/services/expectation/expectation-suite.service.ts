@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import { NotFoundError } from '../../errors.ts';
 import { describeFailures, evaluateSuite, type IngestionPolicy, type ValidationReport } from '../../engine/validation/evaluate.ts';
-import { parseExpectations, type Expectation } from '../../engine/validation/expectations.ts';
-import type { ExpectationSuite, FeatureGroup, Prisma } from '../../generated/sqlite/client.ts';
+import { parseExpectations } from '../../engine/validation/expectations.ts';
+import type { ExpectationSuite, FeatureGroup } from '../../generated/sqlite/client.ts';
 import type { MetadataClient } from '../../stores/metadata/client.ts';
 import type { StagedCommit } from '../../stores/offline/offline-store.ts';
 import type { RegistryChange, RegistryEventsService } from '../registry-events.service.ts';
@@ -13,6 +13,7 @@ import { committedRowsSql } from '../../stores/offline/duckdb/index.ts';
 import type { OfflineStore } from '../../stores/offline/offline-store.ts';
 import { parseInput } from '../validation.ts';
 import type { Viewer } from '../viewer.ts';
+import { jsonInput, readExpectations } from '../json-columns.ts';
 
 const saveInput = z.object({
   name: z.string().trim().min(1, 'name must not be empty').max(200),
@@ -48,7 +49,7 @@ export class ExpectationSuiteService {
     if (!suite) throw new NotFoundError('ExpectationSuite', `of feature group ${group.name} version ${group.version}`);
     const evaluate = (rows: string) =>
       evaluateSuite(
-        { name: suite.name, ingestionPolicy: suite.ingestionPolicy as IngestionPolicy, expectations: suite.expectations as unknown as Expectation[] },
+        { name: suite.name, ingestionPolicy: suite.ingestionPolicy as IngestionPolicy, expectations: readExpectations(suite.expectations) },
         groupSchema(group),
         (build) => offline.queryRows(rows, build),
       );
@@ -67,7 +68,7 @@ export class ExpectationSuiteService {
     const data = {
       name: input.name,
       ingestionPolicy: input.ingestionPolicy,
-      expectations: expectations as unknown as Prisma.InputJsonValue,
+      expectations: jsonInput(expectations),
     };
     return this.events.change(viewer.projectId, async (tx) => {
       const existing = await tx.expectationSuite.findUnique({ where: { featureGroupId: group.id }, select: { id: true } });
@@ -105,7 +106,7 @@ export async function validateStaged(
     {
       name: suite.name,
       ingestionPolicy: suite.ingestionPolicy as IngestionPolicy,
-      expectations: suite.expectations as unknown as Expectation[],
+      expectations: readExpectations(suite.expectations),
     },
     groupSchema(group),
     (build) => staged.query(build),

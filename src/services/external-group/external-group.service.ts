@@ -11,6 +11,7 @@ import type { OfflineStore } from '../../stores/offline/offline-store.ts';
 import type { OnlineRow } from '../../stores/online/online-store.ts';
 import type { DataSourceService, SourceConnector } from '../data-source/data-source.service.ts';
 import { groupSchema } from '../feature-group/definition.ts';
+import { readExternalSpec } from '../json-columns.ts';
 
 /**
  * What an external group reads from its source, stored with the group: a PostgreSQL `table` or
@@ -124,7 +125,7 @@ export class ExternalGroupService {
   async relation(group: FeatureGroup, options: RelationOptions = {}): Promise<ExternalRelation> {
     const source = await this.prisma.dataSource.findUniqueOrThrow({ where: { id: group.dataSourceId! } });
     const connector = this.dataSources.open(source);
-    const spec = group.external as unknown as ExternalSpec;
+    const spec: ExternalSpec = readExternalSpec(group.external);
     const schema = groupSchema(group);
     const wanted = new Set([...(options.columns ?? schema.features.map((f) => f.name)), ...schema.primaryKey, ...(schema.eventTime ? [schema.eventTime] : [])]);
     const features = schema.features.filter((f) => wanted.has(f.name));
@@ -225,7 +226,7 @@ export class ExternalGroupService {
   /** A DuckDB failure while reading an external group's files is the source's failure. */
   private duckdbFailure(error: unknown, group: FeatureGroup, source: string): unknown {
     if (error instanceof DataSourceError || !(error instanceof Error) || !group.external) return error;
-    const spec = group.external as unknown as ExternalSpec;
+    const spec: ExternalSpec = readExternalSpec(group.external);
     if (!('path' in spec)) return error;
     return new DataSourceError(`reading feature group ${group.name} from data source ${source} failed: ${readFailure(spec.path, spec.format, error)}`, source, spec.path);
   }

@@ -6,7 +6,7 @@ import type { FeatureDef } from '../../domain/feature-types.ts';
 import type { Commit, FeatureGroup, Prisma } from '../../generated/sqlite/client.ts';
 import type { Logger } from '../../logger.ts';
 import type { MetadataClient } from '../../stores/metadata/client.ts';
-import type { CommitFile, CommitRef, GroupLocation, InsertSource, OfflineStore } from '../../stores/offline/offline-store.ts';
+import type { CommitRef, GroupLocation, InsertSource, OfflineStore } from '../../stores/offline/offline-store.ts';
 import type { OnlineColumns, OnlineStore, OnlineTable } from '../../stores/online/online-store.ts';
 import { noAlerts, type AlertSink } from '../alert/alert-event.ts';
 import { recordChanged, recordCreated, recordDeleted } from '../lineage/catalog.ts';
@@ -34,6 +34,7 @@ import {
 import { ONLINE_BATCH, replayOnline } from './replay-online.ts';
 import { NOT_VALIDATED, validateInsert, type InsertValidation } from './insert-validation.ts';
 import type { StagedCommit } from '../../stores/offline/offline-store.ts';
+import { readCommitFiles, readFeatures } from '../json-columns.ts';
 
 /** createExternalFeatureGroup's input: a group definition plus the data source and what to read from it. */
 export type CreateExternalFeatureGroupInput = Omit<CreateFeatureGroupInput, 'parents'> & {
@@ -279,7 +280,7 @@ export class FeatureGroupService {
   async update(viewer: Viewer, ref: FeatureGroupRef, raw: UpdateFeatureGroupInput): Promise<FeatureGroup> {
     const input = parseInput(updateInput, raw);
     const group = await this.get(viewer, ref);
-    const features = [...(group.features as unknown as FeatureDef[])];
+    const features = [...readFeatures(group.features)];
     const issues: { path: (string | number)[]; message: string }[] = [];
     (input.featureDescriptions ?? []).forEach((fd, i) => {
       const index = features.findIndex((f) => f.name === fd.name);
@@ -671,11 +672,12 @@ function canonicalJson(value: unknown): string {
 }
 
 function definitionOf(group: FeatureGroup) {
+  const features = readFeatures(group.features);
   return {
     primaryKey: group.primaryKey as string[],
     eventTime: group.eventTime,
     onlineEnabled: group.onlineEnabled,
-    features: (group.features as unknown as FeatureDef[]).length > 0 ? (group.features as unknown as FeatureDef[]) : null,
+    features: features.length > 0 ? features : null,
   };
 }
 
@@ -685,7 +687,7 @@ function json(value: unknown): Prisma.InputJsonValue {
 }
 
 export function commitRef(commit: Commit): CommitRef {
-  return { id: commit.id, files: commit.files as unknown as CommitFile[] };
+  return { id: commit.id, files: readCommitFiles(commit.files) };
 }
 
 export function refText(ref: FeatureGroupRef): string {

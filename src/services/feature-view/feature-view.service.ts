@@ -11,6 +11,7 @@ import { recordCreated, recordDeleted } from '../lineage/catalog.ts';
 import type { RegistryChange, RegistryEventsService } from '../registry-events.service.ts';
 import { parseInput } from '../validation.ts';
 import type { Viewer } from '../viewer.ts';
+import { readTransformations, readViewQuery } from '../json-columns.ts';
 
 export interface FeatureViewRef {
   readonly name: string;
@@ -57,9 +58,9 @@ export interface ViewDefinition {
 /** Decodes a view row's JSON columns. */
 export function definitionOf(view: FeatureView): ViewDefinition {
   return {
-    query: view.query as unknown as ViewQuery,
+    query: readViewQuery(view.query),
     labels: view.labels as string[],
-    transformations: view.transformations as unknown as TransformationSpec[],
+    transformations: readTransformations(view.transformations),
   };
 }
 

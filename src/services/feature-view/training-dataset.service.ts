@@ -19,6 +19,7 @@ import type { RegistryEventsService } from '../registry-events.service.ts';
 import { parseInput } from '../validation.ts';
 import type { Viewer } from '../viewer.ts';
 import { definitionOf, type FeatureViewRef, type FeatureViewService } from './feature-view.service.ts';
+import { readSplits } from '../json-columns.ts';
 
 const fraction = z.number().min(0, 'must be between 0 and 1').lt(1, 'must be between 0 and 1');
 
@@ -190,7 +191,7 @@ export class TrainingDatasetService {
     splitName: string,
     options: { transformed: boolean; first?: number },
   ): Promise<DataFrame> {
-    const split = (dataset.splits as unknown as StoredSplit[]).find((s) => s.name === splitName);
+    const split = readSplits(dataset.splits).find((s) => s.name === splitName);
     if (!split) throw new NotFoundError('TrainingDatasetSplit', splitName);
     const dir = this.files.dir(viewer.projectName, view.name, view.version, dataset.version);
     const columns = this.outputColumns(view, options.transformed ? this.fitted(dataset) : [], { labels: true });

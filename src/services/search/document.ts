@@ -1,9 +1,9 @@
-import type { FeatureDef } from '../../domain/feature-types.ts';
-import { viewColumns, type ViewQuery } from '../../engine/feature-view/query.ts';
+import { viewColumns } from '../../engine/feature-view/query.ts';
 import type { CatalogEntry } from '../../generated/sqlite/client.ts';
 import type { TxClient } from '../registry-events.service.ts';
 import { canonicalJson } from '../tag/json-schema.ts';
 import { INDEX_VERSION, termsOf } from './terms.ts';
+import { readFeatures, readViewQuery } from '../json-columns.ts';
 
 /** Which part of an object a searchable text is. */
 export type SearchFieldName = 'name' | 'description' | 'feature' | 'featureDescription' | 'framework' | 'tag' | 'keyword';
@@ -60,7 +60,7 @@ async function searchFields(tx: TxClient, entry: CatalogEntry): Promise<SearchFi
     case 'FEATURE_GROUP': {
       const group = await tx.featureGroup.findUnique({ where: { id: entry.id }, select: { description: true, features: true } });
       text('description', group?.description);
-      for (const feature of (group?.features ?? []) as unknown as FeatureDef[]) {
+      for (const feature of group ? readFeatures(group.features) : []) {
         text('feature', feature.name, feature.name);
         text('featureDescription', feature.description, feature.name);
       }
@@ -69,7 +69,7 @@ async function searchFields(tx: TxClient, entry: CatalogEntry): Promise<SearchFi
     case 'FEATURE_VIEW': {
       const view = await tx.featureView.findUnique({ where: { id: entry.id }, select: { description: true, query: true } });
       text('description', view?.description);
-      if (view) for (const column of viewColumns(view.query as unknown as ViewQuery)) text('feature', column.name, column.name);
+      if (view) for (const column of viewColumns(readViewQuery(view.query))) text('feature', column.name, column.name);
       break;
     }
     case 'TRAINING_DATASET': {

@@ -2,7 +2,7 @@ import { pipe, filter } from 'graphql-yoga';
 import { checkColumns, storedStatisticsConfig, type StatisticsConfig } from '../../engine/statistics/config.ts';
 import { computeStatistics, type StatisticsContent } from '../../engine/statistics/compute.ts';
 import { NotFoundError, ValidationError } from '../../errors.ts';
-import type { FeatureGroup, FeatureGroupStatistics, Prisma } from '../../generated/sqlite/client.ts';
+import type { FeatureGroup, FeatureGroupStatistics } from '../../generated/sqlite/client.ts';
 import type { GranaryPubSub, StatisticsMessage } from '../../pubsub.ts';
 import type { MetadataClient } from '../../stores/metadata/client.ts';
 import { committedRowsSql } from '../../stores/offline/duckdb/index.ts';
@@ -13,6 +13,7 @@ import type { AlertSink } from '../alert/alert-event.ts';
 import { groupSchema } from '../feature-group/definition.ts';
 import { commitRef, type FeatureGroupRef, type FeatureGroupService } from '../feature-group/feature-group.service.ts';
 import type { Viewer } from '../viewer.ts';
+import { jsonInput, readStatisticsContent } from '../json-columns.ts';
 
 /** Statistics as the API shows them: a stored computation of a group, or of a training dataset split. */
 export interface StatisticsRecord {
@@ -76,7 +77,7 @@ export class StatisticsService {
         featureGroupId: group.id,
         commitId,
         rowCount: content.rowCount,
-        content: content as unknown as Prisma.InputJsonValue,
+        content: jsonInput(content),
       },
     });
     await this.pubsub.publish('statisticsUpdated', viewer.projectId, { statisticsId: stored.id, featureGroupId: group.id });
@@ -154,5 +155,5 @@ export class StatisticsService {
 }
 
 function toRecord(row: FeatureGroupStatistics): StatisticsRecord {
-  return { id: row.id, computedAt: row.computedAt, rowCount: row.rowCount, commitId: row.commitId, content: row.content as unknown as StatisticsContent };
+  return { id: row.id, computedAt: row.computedAt, rowCount: row.rowCount, commitId: row.commitId, content: readStatisticsContent(row.content) };
 }
