@@ -280,8 +280,8 @@ export class TrainingDatasetService {
   }
 
   /**
-   * What the compiler reads for every group of a query, keyed by `groupKey`: committed files, or
-   * for an external group its rows read from the source now (only the columns the query uses and,
+   * What the compiler reads for every group of a query, keyed by `groupKey` (GroupRowsReader): its
+   * committed rows, or for an external group its rows read from the source now (only the columns the query uses and,
    * pushed into the source, the event-time window: the left group's [startTime, endTime), a joined
    * group's rows before endTime). `release` frees what the reads loaded; call it after the SQL ran.
    */

@@ -216,7 +216,7 @@ export interface OfflineStore {
     batchRows?: number,
     window?: EventTimeWindow,
   ): AsyncIterable<OnlineColumns>;
-  /** Absolute paths of the given commits' files, for SQL built elsewhere (feature views) and downloads. */
+  /** Absolute paths of the given commits' files (tools and tests that read them directly; readers compose `rows`). */
   filePaths(location: GroupLocation, commits: readonly CommitRef[]): string[];
   /**
    * Runs one query built elsewhere (statistics) whose result is small, aggregates only, and returns

@@ -1,3 +1,6 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { v7 as uuidv7 } from 'uuid';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -175,6 +178,21 @@ export function offlineStoreContract(name: string, open: () => Promise<OfflineSt
       const refs = [...earlier, { id: staged.commitId, files: staged.files, rowsUpdated: staged.rowsUpdated }];
       expect(await frameRows(at, refs)).toEqual([values(row(1, 0, 2))]);
       expect(await readRows(store, store.rows(at, BASIC, refs))).toEqual([values(row(1, 0, 2))]);
+    });
+
+    it('exports the rows read gives', async () => {
+      const at = location();
+      const refs = await commit(at, [[row(2, 0, 2), row(1, 0, 1)], [row(2, 0, 20)]]);
+      const dir = await mkdtemp(join(tmpdir(), 'granary-export-'));
+      try {
+        const path = join(dir, 'rows.parquet');
+        await store.exportTo(at, BASIC, refs, { format: 'PARQUET', path });
+        const columns = BASIC.features.map((f) => ({ name: f.name, type: f.type }));
+        const exported = await store.query(`SELECT * FROM read_parquet('${path}')`, columns);
+        expect(exported.rows.map((r) => [...r])).toEqual(await frameRows(at, refs));
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
     });
 
     it('projects rows() to the columns asked for, in their order', async () => {
