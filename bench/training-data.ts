@@ -30,10 +30,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { v7 as uuidv7 } from 'uuid';
-import { compileViewSql, type GroupFiles } from '../src/engine/feature-view/compile.ts';
+import { compileViewSql, type GroupSource } from '../src/engine/feature-view/compile.ts';
 import { groupKey, normalizeViewQuery, type ResolvedGroup } from '../src/engine/feature-view/query.ts';
 import type { GroupSchema } from '../src/domain/feature-types.ts';
-import { DuckDbOfflineStore } from '../src/stores/offline/duckdb/index.ts';
+import { committedRowsSql, DuckDbOfflineStore } from '../src/stores/offline/duckdb/index.ts';
 import { sqlString } from '../src/domain/sql.ts';
 
 const { values: args } = parseArgs({
@@ -196,12 +196,15 @@ try {
   );
   /** The files of each group, with what the service knows of its commits (`hints`), or as plain path lists. */
   const filesFor = (source: Map<string, string[]>, hints: 'commits' | 'any' | 'none') =>
-    new Map<string, string[] | GroupFiles>(
+    new Map<string, GroupSource>(
       groups.map((g) => {
         const list = source.get(g.group.name)!;
-        if (hints === 'none') return [groupKey(g.group), list];
         const updating = source === clean ? [] : (superseding.get(g.group.name) ?? []);
-        return [groupKey(g.group), hints === 'any' ? { paths: list, superseded: updating.length > 0 } : { paths: list, superseded: updating.length > 0, supersedingPaths: updating }];
+        const superseded = hints === 'none' || (hints === 'any' && updating.length > 0);
+        const rows: GroupSource = superseded
+          ? { superseded, sql: (o = {}) => committedRowsSql(list, g.schema, { columns: o.columns, latest: o.latest ?? true, commitRank: o.commitRank }) }
+          : { superseded, sql: (o = {}) => committedRowsSql(list, g.schema, { columns: o.columns, latest: true, superseding: updating }) };
+        return [groupKey(g.group), rows];
       }),
     );
   const list = (source: Map<string, string[]>, name: string) => `[${source.get(name)!.map(sqlString).join(', ')}]`;

@@ -1,5 +1,5 @@
 import { ValidationError } from '../../errors.ts';
-import { committedRowsSql, type CommittedRowsOptions } from '../../stores/offline/duckdb/index.ts';
+import type { GroupRows } from '../../stores/offline/offline-store.ts';
 import { ident } from '../../domain/sql.ts';
 import { EPOCH_MILLIS_THRESHOLD } from '../../domain/timestamps.ts';
 import { parseFeatureType, type GroupSchema, type ParsedType } from '../../domain/feature-types.ts';
@@ -29,43 +29,19 @@ import { literalSql, timestampMicros, timestampSql } from './values.ts';
  *   `startTime` (inclusive) and `endTime` (exclusive) bound the left row's event time so.
  *
  * How: every join is a DuckDB `ASOF JOIN` (or a hash join for a group without event time), which
- * sorts each side once. Superseded rows are removed without a window over the group: when the
- * files of the commits that superseded rows are known (`supersedingPaths`, from the commits'
- * `rowsUpdated`), by a hash anti-join of the earlier files against those files' identities, which
- * is small for corrections (see `committedRowsSql`), and the join is on event time alone; when
- * they are not known, the as-of inequality is on (event time, commit rank), so of two rows of one
- * identity the later commit's always wins. A group whose commits never superseded a row
- * (`superseded: false` or no superseding files) skips both.
+ * sorts each side once. Superseded rows are removed by the offline store when it knows which
+ * commits superseded rows (`GroupRows.superseded` false: the join is on event time alone); when
+ * it does not, the as-of inequality is on (event time, commit rank), so of two rows of one
+ * identity the later commit's always wins.
  */
-
-/** A group's committed files, as `OfflineStore.filePaths` lists them. */
-export interface GroupFiles {
-  readonly paths: readonly string[];
-  /**
-   * Whether some commit may have superseded a row of an earlier one (any commit's `rowsUpdated` > 0).
-   * False lets the compiler skip deduplication; default true (always correct, somewhat slower:
-   * the joins rank rows by commit). Ignored when `supersedingPaths` is given.
-   */
-  readonly superseded?: boolean;
-  /**
-   * The files (among `paths`) of the commits that superseded rows of earlier ones (`rowsUpdated` > 0).
-   * A row is hidden only by a later row of its identity, in one of these files, so when given the
-   * group's rows are deduplicated by a hash anti-join against these files alone, and joined on
-   * event time only; an empty list means nothing was superseded (as `superseded: false`).
-   */
-  readonly supersedingPaths?: readonly string[];
-}
 
 /**
- * A group's rows as a relation built elsewhere (an external group read from its source): one
- * column per feature, cast to its type, one row per identity; read as is, nothing superseded.
+ * What the compiler reads for a group: its rows as the offline store gives them (`OfflineStore.rows`,
+ * or `relationRows` for an external group). With `superseded`, the left group asks for `latest`
+ * rows and a joined group for a commit rank, so that of two rows of one identity the later
+ * commit's wins in the as-of join; without, rows are read as they are.
  */
-export interface GroupRelation {
-  readonly relation: string;
-}
-
-/** What the compiler reads for a group: its committed files (a plain list may have superseded rows), or a relation. */
-export type GroupSource = readonly string[] | GroupFiles | GroupRelation;
+export type GroupSource = GroupRows;
 
 export type TimeBound = Date | string | number;
 
@@ -135,36 +111,10 @@ function boundMicros(value: TimeBound, name: 'startTime' | 'endTime'): bigint {
   return micros;
 }
 
-/**
- * A group's files and how its superseded rows are removed: with `superseding`, by an anti-join
- * against those files' identities (`committedRowsSql`, before the join); otherwise, when
- * `superseded`, by the commit rank in the join.
- */
-interface Files {
-  readonly paths: readonly string[];
-  readonly superseded: boolean;
-  readonly superseding?: readonly string[];
-  /** Set for a group read from a relation instead of files. */
-  readonly relation?: string;
-}
-
-function filesOf(files: ReadonlyMap<string, GroupSource>, group: GroupRef): Files {
-  const entry = files.get(groupKey(group));
-  if (entry === undefined) throw new Error(`compileViewSql: no files given for feature group ${group.name} version ${group.version}`);
-  if (Array.isArray(entry)) return { paths: entry, superseded: true };
-  if ('relation' in (entry as object)) return { paths: [], superseded: false, relation: (entry as GroupRelation).relation };
-  const g = entry as GroupFiles;
-  if (g.supersedingPaths !== undefined) return { paths: g.paths, superseded: false, superseding: g.supersedingPaths };
-  return { paths: g.paths, superseded: g.superseded ?? true };
-}
-
-/** committedRowsSql options that drop superseded rows by the anti-join, when the superseding files are known. */
-const antiJoin = (files: Files) => (files.superseding === undefined ? {} : { latest: true, superseding: files.superseding });
-
-/** A group's rows with these columns: its relation's, or its committed files' (`committedRowsSql`). */
-function rowsSql(files: Files, schema: GroupSchema, options: CommittedRowsOptions & { columns: readonly string[] }): string {
-  if (files.relation === undefined) return committedRowsSql(files.paths, schema, options);
-  return `SELECT ${options.columns.map(ident).join(', ')} FROM (${files.relation})`;
+function sourceOf(sources: ReadonlyMap<string, GroupSource>, group: GroupRef): GroupSource {
+  const entry = sources.get(groupKey(group));
+  if (entry === undefined) throw new Error(`compileViewSql: no rows given for feature group ${group.name} version ${group.version}`);
+  return entry;
 }
 
 const unique = (names: readonly string[]) => [...new Set(names)];
@@ -172,8 +122,7 @@ const unique = (names: readonly string[]) => [...new Set(names)];
 /**
  * Compiles a normalized query to one SQL statement whose columns are `viewColumns(query)` in order,
  * then the hidden columns asked for (EVENT_TIME_COLUMN, then `keyColumn(k)` per left key).
- * `files` maps `groupKey(ref)` of every group of the query to its files (a plain list: may have
- * superseded rows). Throws ValidationError at `['startTime']`/`['endTime']` for a bad bound, or a
+ * `files` maps `groupKey(ref)` of every group of the query to its rows (`GroupSource`). Throws ValidationError at `['startTime']`/`['endTime']` for a bad bound, or a
  * bound on a left group without event time.
  */
 export function compileViewSql(query: ViewQuery, files: ReadonlyMap<string, GroupSource>, options: CompileOptions = {}): string {
@@ -200,8 +149,8 @@ export function compileViewSql(query: ViewQuery, files: ReadonlyMap<string, Grou
   }
 
   // The left relation: visible rows, the time window and left filters, plus the as-of columns.
-  const leftFiles = filesOf(files, left.group);
-  const joinFiles = query.joins.map((join) => filesOf(files, join.group));
+  const leftFiles = sourceOf(files, left.group);
+  const joinFiles = query.joins.map((join) => sourceOf(files, join.group));
   const leftColumns = unique([
     ...left.features,
     ...query.joins.flatMap((join) => join.on.map((k) => k.left)),
@@ -230,16 +179,16 @@ export function compileViewSql(query: ViewQuery, files: ReadonlyMap<string, Grou
     ...(needsTop ? [`CAST(${TOP} AS HUGEINT) AS "#top"`] : []),
   ];
   const leftWhere = [...window, ...leftFilters];
-  const leftRows = rowsSql(leftFiles, leftSchema, { columns: leftColumns, latest: leftFiles.superseded, ...antiJoin(leftFiles) });
+  const leftRows = leftFiles.sql({ columns: leftColumns, latest: leftFiles.superseded });
   const leftSql = `SELECT ${leftSelect.join(', ')} FROM (${leftRows})${leftWhere.length > 0 ? ` WHERE ${leftWhere.join(' AND ')}` : ''}`;
 
   // The joins.
   const joinSql = query.joins.map((join, j) => {
     const alias = `r${j}`;
-    const { paths, superseded } = joinFiles[j]!;
+    const { superseded } = joinFiles[j]!;
     const rightEt = join.schema.eventTime;
     const columns = unique([...join.on.map((k) => k.right), ...join.features, ...(rightEt !== null ? [rightEt] : [])]);
-    const rows = rowsSql(joinFiles[j]!, join.schema, { columns, ...(superseded ? { commitRank: '#rank' } : {}), ...antiJoin(joinFiles[j]!) });
+    const rows = joinFiles[j]!.sql({ columns, latest: false, ...(superseded ? { commitRank: '#rank' } : {}) });
     const select = [...columns.map(ident), ...(rightEt !== null ? [`${eventTimeOf(join.schema)} AS "#et"`] : []), ...(superseded ? ['"#rank"'] : [])];
     const keys = join.on.map((k) => `l.${ident(k.left)} = ${alias}.${ident(k.right)}`);
     let kind: string;

@@ -7,9 +7,8 @@ import type { MetadataClient } from '../../stores/metadata/client.ts';
 import type { StagedCommit } from '../../stores/offline/offline-store.ts';
 import type { RegistryChange, RegistryEventsService } from '../registry-events.service.ts';
 import { groupSchema } from '../feature-group/definition.ts';
-import { commitRef, type FeatureGroupRef, type FeatureGroupService } from '../feature-group/feature-group.service.ts';
+import { GroupRowsReader } from '../feature-group/group-rows.ts';
 import type { ExternalGroupService } from '../external-group/external-group.service.ts';
-import { committedRowsSql } from '../../stores/offline/duckdb/index.ts';
 import type { OfflineStore } from '../../stores/offline/offline-store.ts';
 import { parseInput } from '../validation.ts';
 import type { Viewer } from '../viewer.ts';
@@ -27,11 +26,22 @@ export type SaveExpectationSuiteInput = z.input<typeof saveInput>;
  * Every expectation is validated when saved (type, kwargs, and columns against the group's
  * schema when it is known), so an insert only ever evaluates a well-formed suite.
  */
+/** What expectation suites need of feature groups: finding one by reference. */
+export interface FeatureGroupLookup {
+  get(viewer: Viewer, ref: FeatureGroupRef): Promise<FeatureGroup>;
+}
+
+/** A feature group by name, and version (the latest when omitted). */
+export interface FeatureGroupRef {
+  readonly name: string;
+  readonly version?: number | null;
+}
+
 export class ExpectationSuiteService {
   constructor(
     private readonly prisma: MetadataClient,
     private readonly events: RegistryEventsService,
-    private readonly featureGroups: FeatureGroupService,
+    private readonly featureGroups: FeatureGroupLookup,
     private readonly offline: OfflineStore | null = null,
     private readonly external: ExternalGroupService | null = null,
   ) {}
@@ -53,10 +63,7 @@ export class ExpectationSuiteService {
         groupSchema(group),
         (build) => offline.queryRows(rows, build),
       );
-    if (group.dataSourceId !== null && this.external) return this.external.withRelation(group, {}, evaluate);
-    const commits = (await this.featureGroups.commits(group.id)).filter((c) => c.storage !== 'ONLINE');
-    const paths = offline.filePaths(this.featureGroups.location(viewer.projectName, group), commits.map(commitRef));
-    return evaluate(committedRowsSql(paths, groupSchema(group), { latest: true }));
+    return new GroupRowsReader(this.prisma, offline, this.external).with(viewer.projectName, group, {}, (rows) => evaluate(rows.sql({ latest: true })));
   }
 
   /** Saves the group's suite, replacing any previous one. A bad suite is a ValidationError and saves nothing. */

@@ -6,7 +6,9 @@ import type { FeatureDef } from '../../domain/feature-types.ts';
 import type { Commit, FeatureGroup, Prisma } from '../../generated/sqlite/client.ts';
 import type { Logger } from '../../logger.ts';
 import type { MetadataClient } from '../../stores/metadata/client.ts';
-import type { CommitRef, GroupLocation, InsertSource, OfflineStore } from '../../stores/offline/offline-store.ts';
+import type { CommitFile, CommitRef, GroupLocation, InsertSource, OfflineStore } from '../../stores/offline/offline-store.ts';
+import { commitRef, OFFLINE_COMMITS } from './commits.ts';
+import { GroupRowsReader } from './group-rows.ts';
 import type { OnlineColumns, OnlineStore, OnlineTable } from '../../stores/online/online-store.ts';
 import { noAlerts, type AlertSink } from '../alert/alert-event.ts';
 import { recordChanged, recordCreated, recordDeleted } from '../lineage/catalog.ts';
@@ -351,11 +353,18 @@ export class FeatureGroupService {
     });
   }
 
+  #rows: GroupRowsReader | null = null;
+
+  /** Where a group's rows come from: its external source, or its offline commits. */
+  private get rows(): GroupRowsReader {
+    return (this.#rows ??= new GroupRowsReader(this.prisma, this.offline, this.external));
+  }
+
   /** The group's visible rows, as of a wall-clock time when given. */
   async read(viewer: Viewer, group: FeatureGroup, options: { asOf?: Date | null; first?: number }): Promise<DataFrame> {
     // An external group has no history: its rows are what the source holds now.
-    if (group.dataSourceId !== null && this.external) return this.external.read(group, { first: options.first });
-    const commits = (await this.commits(group.id, options.asOf)).filter((c) => c.storage !== 'ONLINE');
+    if (this.rows.isExternal(group)) return this.external!.read(group, { first: options.first });
+    const commits = await this.rows.commits(group, options.asOf);
     return this.offline.read(this.location(viewer.projectName, group), groupSchema(group), commits.map(commitRef), { first: options.first });
   }
 
@@ -368,7 +377,7 @@ export class FeatureGroupService {
     const commits = await this.prisma.commit.findMany({
       where: {
         featureGroupId: group.id,
-        storage: { not: 'ONLINE' },
+        ...OFFLINE_COMMITS,
         committedAt: { ...(options.from ? { gte: options.from } : {}), ...(options.to ? { lt: options.to } : {}) },
       },
       orderBy: { id: 'asc' },
@@ -385,15 +394,15 @@ export class FeatureGroupService {
     options: { format: 'PARQUET' | 'CSV'; asOf?: Date | null },
     path: string,
   ): Promise<void> {
-    if (group.dataSourceId !== null && this.external) {
+    if (this.rows.isExternal(group)) {
       const schema = groupSchema(group);
       const order = [...schema.primaryKey, ...(schema.eventTime ? [schema.eventTime] : [])].map(ident).join(', ');
-      await this.external.withRelation(group, {}, (sql) =>
+      await this.external!.withRelation(group, {}, (sql) =>
         this.offline.exportQuery(`SELECT * FROM (${sql}) ORDER BY ${order}`, { format: options.format, path }),
       );
       return;
     }
-    const commits = (await this.commits(group.id, options.asOf)).filter((c) => c.storage !== 'ONLINE');
+    const commits = await this.rows.commits(group, options.asOf);
     await this.offline.exportTo(this.location(viewer.projectName, group), groupSchema(group), commits.map(commitRef), {
       format: options.format,
       path,
@@ -686,12 +695,9 @@ function json(value: unknown): Prisma.InputJsonValue {
   return value as Prisma.InputJsonValue;
 }
 
-export function commitRef(commit: Commit): CommitRef {
-  return { id: commit.id, files: readCommitFiles(commit.files) };
-}
-
 export function refText(ref: FeatureGroupRef): string {
   return ref.version == null ? `${ref.name} (latest)` : `${ref.name} version ${ref.version}`;
 }
 
 export { OBJECT_NAME };
+export { commitRef };

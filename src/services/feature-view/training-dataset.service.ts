@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { z } from 'zod';
 import type { DataFrame, DataFrameColumn } from '../../domain/data-frame.ts';
-import { compileViewSql, EVENT_TIME_COLUMN, keyColumn, type GroupFiles, type GroupSource } from '../../engine/feature-view/compile.ts';
+import { compileViewSql, EVENT_TIME_COLUMN, keyColumn, type GroupSource } from '../../engine/feature-view/compile.ts';
 import { groupKey, viewColumns, type ViewQuery } from '../../engine/feature-view/query.ts';
 import { computeSplitStatistics } from '../../engine/statistics/compute.ts';
 import { fitTransformations, parseFittedTransformations, transformationSql } from '../../engine/transformations/index.ts';
@@ -13,7 +13,8 @@ import type { MetadataClient } from '../../stores/metadata/client.ts';
 import { ident } from '../../domain/sql.ts';
 import type { OfflineStore } from '../../stores/offline/offline-store.ts';
 import type { MaterializedSplit, SplitSpec, TimeWindow, TrainingDataFiles } from '../../stores/offline/training-data.ts';
-import { commitRef } from '../feature-group/feature-group.service.ts';
+import { OFFLINE_COMMITS } from '../feature-group/commits.ts';
+import { GroupRowsReader } from '../feature-group/group-rows.ts';
 import { recordCreated, recordDeleted, trainingDatasetName } from '../lineage/catalog.ts';
 import type { RegistryEventsService } from '../registry-events.service.ts';
 import { parseInput } from '../validation.ts';
@@ -69,8 +70,12 @@ export class TrainingDatasetService {
     private readonly views: FeatureViewService,
     private readonly offline: OfflineStore,
     private readonly files: TrainingDataFiles,
-    private readonly external: ExternalGroupService | null = null,
-  ) {}
+    external: ExternalGroupService | null = null,
+  ) {
+    this.rows = new GroupRowsReader(prisma, offline, external);
+  }
+
+  private readonly rows: GroupRowsReader;
 
   /**
    * Checks what `create` would refuse before reading any data (input ranges, split and windows, the
@@ -276,8 +281,8 @@ export class TrainingDatasetService {
   }
 
   /**
-   * What the compiler reads for every group of a query, keyed by `groupKey`: committed files, or
-   * for an external group its rows read from the source now (only the columns the query uses and,
+   * What the compiler reads for every group of a query, keyed by `groupKey` (GroupRowsReader): its
+   * committed rows, or for an external group its rows read from the source now (only the columns the query uses and,
    * pushed into the source, the event-time window: the left group's [startTime, endTime), a joined
    * group's rows before endTime). `release` frees what the reads loaded; call it after the SQL ran.
    */
@@ -297,46 +302,30 @@ export class TrainingDatasetService {
         const key = groupKey(ref);
         const group = await this.prisma.featureGroup.findUnique({
           where: { projectId_name_version: { projectId: viewer.projectId, name: ref.name, version: ref.version } },
-          include: { commits: { where: { storage: { not: 'ONLINE' } }, orderBy: { id: 'asc' } } },
+          include: { commits: { where: OFFLINE_COMMITS, orderBy: { id: 'asc' } } },
         });
         if (!group) throw new NotFoundError('FeatureGroup', `${ref.name} version ${ref.version}`);
-        if (group.dataSourceId !== null && this.external) {
-          // One group may be read twice (joined to itself): the union of the columns, the widest window.
-          const uses = refs.map((r, n) => ({ r, n })).filter(({ r }) => groupKey(r) === key);
-          if (uses[0]!.n !== i) continue;
-          const columns = uses.flatMap(({ n }) =>
-            n === 0 ? [...query.left.features, ...query.joins.flatMap((j) => j.on.map((o) => o.left))] : [...query.joins[n - 1]!.features, ...query.joins[n - 1]!.on.map((o) => o.right)],
-          );
-          const leftOnly = uses.every(({ n }) => n === 0);
-          const relation = await this.external.relation(group, {
-            columns: [...new Set(columns)],
-            from: leftOnly ? (window.startTime ?? null) : null,
-            to: window.endTime ?? null,
-          });
-          releases.push(() => relation.release());
-          map.set(key, { relation: relation.sql });
-          continue;
-        }
-        if (map.has(key)) continue;
-        map.set(key, this.committedFiles(viewer, group));
+        // One group may be read twice (joined to itself): the union of the columns, the widest window.
+        const uses = refs.map((r, n) => ({ r, n })).filter(({ r }) => groupKey(r) === key);
+        if (uses[0]!.n !== i) continue;
+        const columns = uses.flatMap(({ n }) =>
+          n === 0 ? [...query.left.features, ...query.joins.flatMap((j) => j.on.map((o) => o.left))] : [...query.joins[n - 1]!.features, ...query.joins[n - 1]!.on.map((o) => o.right)],
+        );
+        const leftOnly = uses.every(({ n }) => n === 0);
+        const opened = await this.rows.open(viewer.projectName, group, {
+          commits: group.commits,
+          columns: [...new Set(columns)],
+          from: leftOnly ? (window.startTime ?? null) : null,
+          to: window.endTime ?? null,
+        });
+        releases.push(() => opened.release());
+        map.set(key, opened.rows);
       }
     } catch (error) {
       await release();
       throw error;
     }
     return { map, release };
-  }
-
-  private committedFiles(viewer: Viewer, group: FeatureGroup & { commits: Commit[] }): GroupFiles {
-    {
-      const location = { project: viewer.projectName, name: group.name, version: group.version };
-      // Only commits that updated an existing identity can hide rows: the compiler anti-joins against their files alone.
-      return {
-        paths: this.offline.filePaths(location, group.commits.map(commitRef)),
-        superseded: group.commits.some((c) => c.rowsUpdated > 0),
-        supersedingPaths: this.offline.filePaths(location, group.commits.filter((c) => c.rowsUpdated > 0).map(commitRef)),
-      };
-    }
   }
 }
 

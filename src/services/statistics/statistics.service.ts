@@ -2,16 +2,15 @@ import { pipe, filter } from 'graphql-yoga';
 import { checkColumns, storedStatisticsConfig, type StatisticsConfig } from '../../engine/statistics/config.ts';
 import { computeStatistics, type StatisticsContent } from '../../engine/statistics/compute.ts';
 import { NotFoundError, ValidationError } from '../../errors.ts';
-import type { FeatureGroup, FeatureGroupStatistics } from '../../generated/sqlite/client.ts';
+import type { Commit, FeatureGroup, FeatureGroupStatistics, Prisma } from '../../generated/sqlite/client.ts';
 import type { GranaryPubSub, StatisticsMessage } from '../../pubsub.ts';
 import type { MetadataClient } from '../../stores/metadata/client.ts';
-import { committedRowsSql } from '../../stores/offline/duckdb/index.ts';
-import { ident } from '../../domain/sql.ts';
 import type { ExternalGroupService } from '../external-group/external-group.service.ts';
 import type { OfflineStore } from '../../stores/offline/offline-store.ts';
 import type { AlertSink } from '../alert/alert-event.ts';
 import { groupSchema } from '../feature-group/definition.ts';
-import { commitRef, type FeatureGroupRef, type FeatureGroupService } from '../feature-group/feature-group.service.ts';
+import type { FeatureGroupRef, FeatureGroupService } from '../feature-group/feature-group.service.ts';
+import { GroupRowsReader } from '../feature-group/group-rows.ts';
 import type { Viewer } from '../viewer.ts';
 import { jsonInput, readStatisticsContent } from '../json-columns.ts';
 
@@ -36,8 +35,12 @@ export class StatisticsService {
     private readonly featureGroups: FeatureGroupService,
     private readonly pubsub: GranaryPubSub,
     private readonly alerts: AlertSink,
-    private readonly external: ExternalGroupService | null = null,
-  ) {}
+    external: ExternalGroupService | null = null,
+  ) {
+    this.rows = new GroupRowsReader(prisma, offline, external);
+  }
+
+  private readonly rows: GroupRowsReader;
 
   /**
    * Computes and stores the statistics of a group's visible rows as of `commitId` (the newest commit
@@ -60,18 +63,15 @@ export class StatisticsService {
     }
     checkColumns(config, schema.features.map((f) => f.name), ['featureGroup', 'statisticsConfig']);
     const columns = config.columns ?? schema.features.map((f) => f.name);
-    let content: StatisticsContent;
-    let commitId: string | null;
-    if (group.dataSourceId !== null && this.external) {
-      // An external group's rows are what its source holds now; they have no commits.
-      if (options.commitId != null) throw new NotFoundError('Commit', `${options.commitId} of external feature group ${group.name} version ${group.version}`);
-      content = await this.external.withRelation(group, { columns }, (relation) =>
-        computeStatistics((sql) => this.offline.aggregate(sql), `SELECT ${columns.map(ident).join(', ')} FROM (${relation})`, schema.features, config),
-      );
-      commitId = null;
-    } else {
-      ({ content, commitId } = await this.computeCommitted(viewer, group, columns, config, options.commitId ?? null));
+    // An external group's rows are what its source holds now; they have no commits.
+    if (options.commitId != null && this.rows.isExternal(group)) {
+      throw new NotFoundError('Commit', `${options.commitId} of external feature group ${group.name} version ${group.version}`);
     }
+    const commits = this.rows.isExternal(group) ? undefined : await this.commitsThrough(group, options.commitId ?? null);
+    const content = await this.rows.with(viewer.projectName, group, { columns, commits }, (rows) =>
+      computeStatistics((sql) => this.offline.aggregate(sql), rows.sql({ columns, latest: true }), schema.features, config),
+    );
+    const commitId = commits === undefined ? null : (commits.at(-1)?.id ?? null);
     const stored = await this.prisma.featureGroupStatistics.create({
       data: {
         featureGroupId: group.id,
@@ -90,25 +90,13 @@ export class StatisticsService {
     return toRecord(stored);
   }
 
-  /** Statistics of a group's visible committed rows as of a commit (the newest when null). */
-  private async computeCommitted(
-    viewer: Viewer,
-    group: FeatureGroup,
-    columns: readonly string[],
-    config: StatisticsConfig,
-    commitId: string | null,
-  ): Promise<{ content: StatisticsContent; commitId: string | null }> {
-    const schema = groupSchema(group);
-    let commits = (await this.featureGroups.commits(group.id)).filter((c) => c.storage !== 'ONLINE');
-    if (commitId != null) {
-      const at = commits.findIndex((c) => c.id === commitId);
-      if (at < 0) throw new NotFoundError('Commit', `${commitId} of feature group ${group.name} version ${group.version}`);
-      commits = commits.slice(0, at + 1);
-    }
-    const location = this.featureGroups.location(viewer.projectName, group);
-    const relation = committedRowsSql(this.offline.filePaths(location, commits.map(commitRef)), schema, { latest: true, columns });
-    const content = await computeStatistics((sql) => this.offline.aggregate(sql), relation, schema.features, config);
-    return { content, commitId: commits.at(-1)?.id ?? null };
+  /** The group's offline commits up to `commitId` (all when null); NotFoundError for a commit not of the group. */
+  private async commitsThrough(group: FeatureGroup, commitId: string | null): Promise<Commit[]> {
+    const commits = await this.rows.commits(group);
+    if (commitId == null) return commits;
+    const at = commits.findIndex((c) => c.id === commitId);
+    if (at < 0) throw new NotFoundError('Commit', `${commitId} of feature group ${group.name} version ${group.version}`);
+    return commits.slice(0, at + 1);
   }
 
   /** The latest statistics of a group, or the latest computed as of a commit; null when none. */

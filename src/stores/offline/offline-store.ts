@@ -33,6 +33,56 @@ export interface CommitRef {
   /** uuid v7: sorts in commit order; every row of the commit's files carries it. */
   readonly id: string;
   readonly files: readonly CommitFile[];
+  /**
+   * Rows of earlier commits this commit superseded (the metadata's `rowsUpdated`), when known.
+   * Only a commit with `rowsUpdated` > 0 hides rows, so `rows` removes superseded rows cheaply
+   * when every commit states it.
+   */
+  readonly rowsUpdated?: number;
+}
+
+/** What a caller asks of `GroupRows.sql`. */
+export interface RowsSqlOptions {
+  /** Features to select, in this order; default every feature of the schema. */
+  readonly columns?: readonly string[];
+  /**
+   * Only the visible rows (for each identity, the row of the latest commit); default true. When
+   * `GroupRows.superseded` is false the rows are the visible ones whatever this says.
+   */
+  readonly latest?: boolean;
+  /**
+   * Adds a BIGINT column of this name ranking rows by commit (a row of a later commit has a larger
+   * rank than a row it supersedes), so a caller's as-of join can pick the newest itself.
+   */
+  readonly commitRank?: string;
+}
+
+/**
+ * A group's rows as SQL that the caller composes (statistics, validation, feature views): one
+ * column per feature asked for, cast to its type (NULL where a commit predates the feature).
+ * The store owns commit visibility: callers never build it.
+ */
+export interface GroupRows {
+  /**
+   * Whether `sql` may hold superseded rows unless asked for `latest` (commits whose superseding
+   * ones are unknown). False: `sql` holds only visible rows (an external relation, or commits
+   * that all state `rowsUpdated`), and `commitRank` is not needed.
+   */
+  readonly superseded: boolean;
+  /** A SELECT of the rows; it needs no connection and stays valid while the commits' files do. */
+  sql(options?: RowsSqlOptions): string;
+}
+
+/**
+ * The rows of a relation built elsewhere (an external group read from its source: one column per
+ * feature, one row per identity), as GroupRows: nothing superseded, `columns` projected.
+ */
+export function relationRows(relation: string): GroupRows {
+  const quote = (name: string) => `"${name.replaceAll('"', '""')}"`;
+  return {
+    superseded: false,
+    sql: (options = {}) => (options.columns === undefined ? relation : `SELECT ${options.columns.map(quote).join(', ')} FROM (${relation})`),
+  };
 }
 
 export interface StageOptions {
@@ -111,17 +161,25 @@ export interface ReadOptions {
   readonly first?: number;
 }
 
-/**
- * The offline store: every commit of every group, as Parquet files, read through DuckDB.
- * A group's visible rows are the union of the given commits' files where, for each identity
- * (primary key + event time), the row of the latest commit wins.
- */
 /** An event-time window in the online store's unit (epoch microseconds for TIMESTAMP and DATE): from inclusive, to exclusive. */
 export interface EventTimeWindow {
   readonly fromMicros: number | null;
   readonly toMicros: number | null;
 }
 
+/**
+ * The offline store: every commit of every group, kept as files and read through SQL. Rules every
+ * backend keeps (test/stores/offline/offline-store.contract.ts states them as tests):
+ * - A group's visible rows, given its commits (oldest first), are the union of their rows where,
+ *   for each identity (primary key + event time when the group has one), the row of the latest
+ *   commit wins; identities are unique within a commit.
+ * - Time travel is the caller's: reading as of a time is reading only the commits made up to then.
+ *   Commits the caller leaves out (ONLINE-only ones, which keep no offline rows) are invisible.
+ * - A staged commit is invisible until published; `discard` leaves no file behind; `renumber`
+ *   makes the commit sort after the given id's, with its rows following it.
+ * - `read` orders rows by identity and `first` limits them; `columns` projects in the order asked.
+ * - `rows`, `read`, `exportTo` agree on which rows are visible.
+ */
 export interface OfflineStore {
   /**
    * Validates and coerces `source` against `schema` and writes it to temporary Parquet files.
@@ -135,6 +193,11 @@ export interface OfflineStore {
    * given, types from the file's own schema (Parquet) or DuckDB's detection (CSV, NDJSON, rows).
    */
   infer(source: InsertSource): Promise<FeatureDef[]>;
+  /**
+   * The given commits' rows (oldest first) as SQL to compose; see GroupRows. When every commit
+   * states `rowsUpdated`, superseded rows are removed inside (`superseded` false).
+   */
+  rows(location: GroupLocation, schema: GroupSchema, commits: readonly CommitRef[]): GroupRows;
   /** The visible rows of the given commits (time travel = pass only commits up to then). */
   read(location: GroupLocation, schema: GroupSchema, commits: readonly CommitRef[], options?: ReadOptions): Promise<DataFrame>;
   /** The rows written by the given commits only (a window of the change log), superseded rows included. */
@@ -153,7 +216,7 @@ export interface OfflineStore {
     batchRows?: number,
     window?: EventTimeWindow,
   ): AsyncIterable<OnlineColumns>;
-  /** Absolute paths of the given commits' files, for SQL built elsewhere (feature views) and downloads. */
+  /** Absolute paths of the given commits' files (tools and tests that read them directly; readers compose `rows`). */
   filePaths(location: GroupLocation, commits: readonly CommitRef[]): string[];
   /**
    * Runs one query built elsewhere (statistics) whose result is small, aggregates only, and returns

@@ -4,14 +4,14 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { v7 as uuidv7 } from 'uuid';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { compileViewSql, EVENT_TIME_COLUMN, keyColumn, type GroupFiles, type GroupSource } from '../../../src/engine/feature-view/compile.ts';
+import { compileViewSql, EVENT_TIME_COLUMN, keyColumn, type GroupSource } from '../../../src/engine/feature-view/compile.ts';
 import { groupKey, normalizeViewQuery, viewColumns, type ViewQuery, type ViewQueryInput } from '../../../src/engine/feature-view/query.ts';
 import { timestampMicros } from '../../../src/engine/feature-view/values.ts';
 import type { GroupSchema } from '../../../src/domain/feature-types.ts';
 import { ValidationError } from '../../../src/errors.ts';
-import { committedRowsSql, DuckDbOfflineStore, readDataFrame } from '../../../src/stores/offline/duckdb/index.ts';
+import { DuckDbOfflineStore, readDataFrame } from '../../../src/stores/offline/duckdb/index.ts';
 import { microsToIso } from '../../../src/domain/timestamps.ts';
-import type { CommitRef, GroupLocation } from '../../../src/stores/offline/offline-store.ts';
+import { relationRows, type CommitRef, type GroupLocation } from '../../../src/stores/offline/offline-store.ts';
 
 let root: string;
 let store: DuckDbOfflineStore;
@@ -67,16 +67,15 @@ const HINTS: readonly Hints[] = ['none', 'superseded', 'superseding', 'relation'
 function filesOf(built: readonly Built[], hints: Hints): Map<string, GroupSource> {
   return new Map(
     built.map((b) => {
-      const paths = store.filePaths(b.location, b.commits);
       const superseded = b.superseding.length > 0;
+      // With `rowsUpdated` on every commit the store knows which commits superseded rows.
+      const stated = b.commits.map((c) => ({ ...c, rowsUpdated: b.superseding.includes(c) ? 1 : 0 }));
       const files: GroupSource =
         hints === 'relation'
-          ? { relation: committedRowsSql(paths, b.schema, { latest: true }) }
-          : hints === 'none'
-            ? paths
-            : hints === 'superseded'
-              ? { paths, superseded }
-              : { paths, superseded, supersedingPaths: store.filePaths(b.location, b.superseding) };
+          ? relationRows(store.rows(b.location, b.schema, b.commits).sql({ latest: true }))
+          : hints === 'none' || (hints === 'superseded' && superseded)
+            ? store.rows(b.location, b.schema, b.commits)
+            : store.rows(b.location, b.schema, stated);
       return [groupKey(resolved(b).group), files];
     }),
   );
@@ -462,10 +461,10 @@ describe('compileViewSql examples', () => {
       { featureGroup: { name: labels.location.name }, features: ['customer_id', 'label'], joins: [{ featureGroup: { name: location.name }, type: 'INNER' }] },
       [labels, profile].map(resolved),
     );
-    // A plain list of paths (no hint) and the paths given newest first: order comes from commit ids.
+    // Commits without hints, given newest first: order comes from commit ids.
     const files = new Map([
-      [groupKey(resolved(labels).group), store.filePaths(labels.location, labels.commits)],
-      [groupKey(resolved(profile).group), store.filePaths(location, commits).reverse()],
+      [groupKey(resolved(labels).group), store.rows(labels.location, labels.schema, labels.commits)],
+      [groupKey(resolved(profile).group), store.rows(location, v2, [...commits].reverse())],
     ]);
     for (const given of [files, filesOf([labels, profile], 'superseding')]) {
       const { rows } = await run(query, given, { ordered: true });

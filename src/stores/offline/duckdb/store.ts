@@ -15,6 +15,7 @@ import type {
   EventTimeWindow,
   ExportTarget,
   GroupLocation,
+  GroupRows,
   InsertSource,
   OfflineStore,
   ReadOptions,
@@ -28,7 +29,7 @@ import { fileQuery, MAX_ISSUES, strictCsv, writeNdjson, type InputFile } from '.
 import { MAX_FILE_COLUMNS, readCsvHeader, tooManyColumns } from './input-files.ts';
 import { loadTable } from './load-table.ts';
 import { relationOnlineRows, streamOnlineColumns } from './online-rows.ts';
-import { commitOrder, scanSql } from './sql.ts';
+import { commitOrder, committedRowsSql, scanSql } from './sql.ts';
 import { DuckDbStagedCommit } from './staged-commit.ts';
 import { plainValue, readDataFrame } from './values.ts';
 
@@ -362,6 +363,19 @@ export class DuckDbOfflineStore implements OfflineStore {
       const options = target.format === 'PARQUET' ? 'FORMAT parquet, COMPRESSION zstd' : 'FORMAT csv, HEADER true';
       await connection.run(`COPY (${sql}) TO ${sqlString(target.path)} (${options})`);
     });
+  }
+
+  rows(location: GroupLocation, schema: GroupSchema, commits: readonly CommitRef[]): GroupRows {
+    const paths = this.filePaths(location, commits);
+    if (commits.every((c) => c.rowsUpdated !== undefined)) {
+      // Only commits that updated an existing identity hide rows: an anti-join against their files alone.
+      const superseding = this.filePaths(location, commits.filter((c) => c.rowsUpdated! > 0));
+      return { superseded: false, sql: (options = {}) => committedRowsSql(paths, schema, { columns: options.columns, latest: true, superseding }) };
+    }
+    return {
+      superseded: true,
+      sql: (options = {}) => committedRowsSql(paths, schema, { columns: options.columns, latest: options.latest ?? true, commitRank: options.commitRank }),
+    };
   }
 
   onlineColumns(
