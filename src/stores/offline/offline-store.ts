@@ -1,5 +1,6 @@
 import type { DataFrame } from '../../domain/data-frame.ts';
 import type { FeatureDef, GroupSchema } from '../../domain/feature-types.ts';
+import { ident } from '../../domain/sql.ts';
 import type { OnlineColumns, OnlineRow } from '../online/online-store.ts';
 import type { SweepGuard } from '../process-owner.ts';
 
@@ -78,10 +79,9 @@ export interface GroupRows {
  * feature, one row per identity), as GroupRows: nothing superseded, `columns` projected.
  */
 export function relationRows(relation: string): GroupRows {
-  const quote = (name: string) => `"${name.replaceAll('"', '""')}"`;
   return {
     superseded: false,
-    sql: (options = {}) => (options.columns === undefined ? relation : `SELECT ${options.columns.map(quote).join(', ')} FROM (${relation})`),
+    sql: (options = {}) => (options.columns === undefined ? relation : `SELECT ${options.columns.map(ident).join(', ')} FROM (${relation})`),
   };
 }
 
