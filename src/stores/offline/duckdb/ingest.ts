@@ -9,7 +9,8 @@ import { badValueReason, coerce } from './coerce.ts';
 import { COMMIT_COLUMN, identityColumns, isStringFeature, JSON_VALUE, type Feature } from './features.ts';
 import { MAX_FILE_COLUMNS, readCsvHeader, tooManyColumns } from './input-files.ts';
 import { fileQuery, issuesError, matchColumns, MAX_ISSUES, missingColumns, missingRequired, presentIn, strictCsv, type InputFile } from './input-columns.ts';
-import { columnTexts, rowColumns, valueIssues, type RowColumns } from './json-rows.ts';
+import { columnTexts, rowColumns, valueIssues } from './json-rows.ts';
+import type { LoadedRows, SourceSql } from './host.ts';
 import { appendColumns } from './load-table.ts';
 import { onlineFromLoaded } from './online-rows.ts';
 
@@ -20,32 +21,6 @@ import { onlineFromLoaded } from './online-rows.ts';
  */
 
 const ORD = '#ord';
-
-export interface SourceSql {
-  /** Path root of issues: `rows` for JSON rows, `file` for a file. */
-  readonly root: 'rows' | 'file';
-  /** The user's file read, null for JSON rows. */
-  readonly file: InputFile | null;
-  /** The raw rows (for COPY: no ordinal, so DuckDB scans in parallel and keeps input order). */
-  readonly reader: string;
-  /** The raw rows with `"#ord"`, the 1-based row number in input order. */
-  readonly ordered: string;
-  /** Columns present in the input and their DuckDB types (`VARCHAR` for text inputs). */
-  readonly columns: ReadonlyMap<string, string>;
-}
-
-/** JSON rows loaded into a table of the insert instance (see loadRows). */
-export interface LoadedRows {
-  readonly input: SourceSql;
-  readonly rows: readonly unknown[];
-  readonly columns: RowColumns;
-  /** Per feature: the DuckDB type its values were loaded as. */
-  readonly types: readonly ('DOUBLE' | 'BOOLEAN' | 'VARCHAR')[];
-  /** Per typed (DOUBLE, BOOLEAN) feature: the values appended. */
-  readonly appended: readonly (readonly unknown[] | undefined)[];
-  /** Per VARCHAR feature: the texts loaded. */
-  readonly texts: readonly (readonly (string | null)[] | null)[];
-}
 
 /** Separators of the joined column texts of loadRows: between values, and a null value. */
 export const UNIT_SEPARATOR = '\u001f';

@@ -4,8 +4,8 @@ import { ident, sqlString } from '../../../domain/sql.ts';
 import type { OnlineColumns, OnlineRow } from '../../online/online-store.ts';
 import type { EventTimeWindow } from '../offline-store.ts';
 import { eventTimeMicrosSql, schemaFeatures, type Feature } from './features.ts';
-import type { LoadedRows } from './ingest.ts';
-import type { DuckDbOfflineStore } from './store.ts';
+import type { LoadedRows } from './host.ts';
+import type { DuckDbConnections } from './host.ts';
 import { convertVector, onlineConverter } from './values.ts';
 
 /**
@@ -17,7 +17,7 @@ import { convertVector, onlineConverter } from './values.ts';
  * so on equal event times the later commit's row is written last).
  */
 export async function* streamOnlineColumns(
-  store: DuckDbOfflineStore,
+  store: DuckDbConnections,
   paths: readonly string[],
   schema: GroupSchema,
   features: readonly Feature[],
@@ -110,7 +110,7 @@ export async function* streamOnlineColumns(
  * The newest row per primary key (by event time) of a relation built elsewhere (an external
  * group's rows), in batches of OnlineRow: the relation has one column per feature of `schema`.
  */
-export function relationOnlineRows(store: DuckDbOfflineStore, relation: string, schema: GroupSchema, batchSize = 1000): AsyncIterable<OnlineRow[]> {
+export function relationOnlineRows(store: DuckDbConnections, relation: string, schema: GroupSchema, batchSize = 1000): AsyncIterable<OnlineRow[]> {
   const features = schemaFeatures(schema);
   const keys = schema.primaryKey.map(ident).join(', ');
   const et = schema.eventTime === null ? null : features.find((f) => f.name === schema.eventTime)!;
@@ -123,7 +123,7 @@ export function relationOnlineRows(store: DuckDbOfflineStore, relation: string, 
 
 /** Streams `sql` (one column per feature, then `"#et"` as comparable event time) as OnlineRow batches, converted chunk by chunk. */
 export async function* streamOnlineRowsSql(
-  store: DuckDbOfflineStore,
+  store: DuckDbConnections,
   sql: string,
   schema: GroupSchema,
   features: readonly Feature[],

@@ -6,14 +6,14 @@ import type { CommitFile, CommitRef, StagedCommit } from '../offline-store.ts';
 import { COMMIT_ID, type Feature } from './features.ts';
 import { sliceColumns, streamOnlineColumns } from './online-rows.ts';
 import { committedRowsSql } from './sql.ts';
-import type { DuckDbOfflineStore } from './store.ts';
+import type { StagingHost } from './host.ts';
 
 /** A staged commit of the DuckDB store: one Parquet file, `.staging-<owner>-<id>-0.parquet` until published. */
 export class DuckDbStagedCommit implements StagedCommit {
   private published = false;
 
   constructor(
-    private readonly store: DuckDbOfflineStore,
+    private readonly store: StagingHost,
     private readonly dir: string,
     private id: string,
     private staged: readonly CommitFile[],

@@ -24,7 +24,8 @@ import type {
 } from '../offline-store.ts';
 import { COMMIT_COLUMN, COMMIT_ID, featureTypeOf, identityColumns, schemaFeatures } from './features.ts';
 import { countExisting, duplicateError, findDuplicates } from './identities.ts';
-import { copyCoerced, copyRows, keepLastPerIdentity, loadRows, openSource, validateRows, type SourceSql } from './ingest.ts';
+import type { SourceSql, StagingHost } from './host.ts';
+import { copyCoerced, copyRows, keepLastPerIdentity, loadRows, openSource, validateRows } from './ingest.ts';
 import { fileQuery, MAX_ISSUES, strictCsv, writeNdjson, type InputFile } from './input-columns.ts';
 import { MAX_FILE_COLUMNS, readCsvHeader, tooManyColumns } from './input-files.ts';
 import { loadTable } from './load-table.ts';
@@ -96,7 +97,7 @@ export interface DuckDbOfflineStoreOptions {
  * `rows` for JSON rows and `file` for files; `row` is the 1-based row number in input order (for
  * CSV, the data row, not counting the header line).
  */
-export class DuckDbOfflineStore implements OfflineStore {
+export class DuckDbOfflineStore implements OfflineStore, StagingHost {
   private instance: Promise<DuckDBInstance> | null = null;
   private insertInstance: Promise<DuckDBInstance> | null = null;
   private closed = false;
