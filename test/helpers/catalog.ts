@@ -1,35 +1,69 @@
-import { expect } from 'vitest';
+import { graphql, type VariablesOf } from '../../src/client/graphql.ts';
 import { CHURN_VIEW, churnRows, CUSTOMER_INFO, DEMOGRAPHY, SUBSCRIPTIONS } from './churn.ts';
-import type { TestServer } from './server.ts';
+import { dataOf, ofType, type Gql, type TestServer } from './server.ts';
 
-/** GraphQL as one project's ADMIN key. */
-export type Gql = (query: string, variables?: Record<string, unknown>) => Promise<any>;
+export type { Gql } from './server.ts';
 
-export const CREATE_FG = `mutation($input: CreateFeatureGroupInput!) {
-  createFeatureGroup(input: $input) {
-    __typename
-    ... on CreateFeatureGroupPayload { featureGroup { id name version } }
-    ... on ValidationError { message issues { path message } }
-    ... on Error { message }
+export const CREATE_FG = graphql(`
+  mutation CreateFeatureGroup($input: CreateFeatureGroupInput!) {
+    createFeatureGroup(input: $input) {
+      __typename
+      ... on CreateFeatureGroupPayload { featureGroup { id name version } }
+      ... on ValidationError { message issues { path message } }
+      ... on Error { message }
+    }
   }
-}`;
+`);
+
+export type FeatureGroupInput = VariablesOf<typeof CREATE_FG>['input'];
+
+const INSERT_ROWS = graphql(`
+  mutation InsertRows($fg: FeatureGroupRef!, $rows: [JSON!]) {
+    insertFeatureGroupData(featureGroup: $fg, rows: $rows) { __typename ... on Error { message } }
+  }
+`);
+
+const CREATE_VIEW = graphql(`
+  mutation CreateFeatureView($input: CreateFeatureViewInput!) {
+    createFeatureView(input: $input) { __typename ... on CreateFeatureViewPayload { featureView { id } } ... on Error { message } }
+  }
+`);
+
+const CREATE_CHURN_DATASET = graphql(`
+  mutation CreateChurnDataset {
+    createTrainingDataset(featureView: { name: "churn_feature_view" }, input: { split: RANDOM, testSize: 0.25, seed: 3 }) {
+      __typename ... on CreateTrainingDatasetPayload { trainingDataset { id version } } ... on Error { message }
+    }
+  }
+`);
+
+const CREATE_CHURN_MODEL = graphql(`
+  mutation CreateChurnModel {
+    createModel(input: { name: "churn_model", framework: SKLEARN, description: "predicts churn",
+        featureView: { name: "churn_feature_view" }, trainingDatasetVersion: 1, metrics: { accuracy: 0.8 } }) {
+      __typename ... on CreateModelPayload { model { id version } } ... on Error { message }
+    }
+  }
+`);
 
 /** A fresh project and its ADMIN key's gql. */
-export async function projectOf(srv: TestServer, prefix: string) {
+export async function projectOf(srv: TestServer, prefix: string): Promise<{ name: string; key: string; gql: Gql }> {
   const p = await srv.newProject(prefix);
-  const gql: Gql = (q, v) => srv.gql(q, v, p.key);
-  return { ...p, gql };
+  return { ...p, gql: srv.as(p.key) };
 }
 
 /** Creates a feature group; returns its id, name and version. */
-export async function createGroup(gql: Gql, input: Record<string, unknown>): Promise<{ id: string; name: string; version: number }> {
+export async function createGroup(gql: Gql, input: FeatureGroupInput): Promise<{ id: string; name: string; version: number }> {
   const res = await gql(CREATE_FG, { input });
-  expect(res.data?.createFeatureGroup.__typename, JSON.stringify(res)).toBe('CreateFeatureGroupPayload');
-  return res.data.createFeatureGroup.featureGroup;
+  return ofType(res.data?.createFeatureGroup, 'CreateFeatureGroupPayload', JSON.stringify(res)).featureGroup;
 }
 
 /** A small group with one key and the given features. */
-export function smallGroup(name: string, features: { name: string; type?: string; description?: string }[] = [], extra: Record<string, unknown> = {}) {
+export function smallGroup(
+  name: string,
+  features: { name: string; type?: string; description?: string }[] = [],
+  extra: Partial<FeatureGroupInput> = {},
+): FeatureGroupInput {
   return {
     name,
     primaryKey: ['id'],
@@ -51,32 +85,19 @@ export async function churnObjects(gql: Gql, customers = 12) {
     [SUBSCRIPTIONS, rows.subscriptions],
   ] as const) {
     groups[def.name] = (await createGroup(gql, def)).id;
-    const inserted = await gql(
-      `mutation($fg: FeatureGroupRef!, $rows: [JSON!]) { insertFeatureGroupData(featureGroup: $fg, rows: $rows) { __typename ... on Error { message } } }`,
-      { fg: { name: def.name }, rows: data },
-    );
-    expect(inserted.data.insertFeatureGroupData.__typename, JSON.stringify(inserted)).toBe('InsertFeatureGroupDataPayload');
+    const inserted = await gql(INSERT_ROWS, { fg: { name: def.name }, rows: data });
+    ofType(dataOf(inserted).insertFeatureGroupData, 'InsertFeatureGroupDataPayload', JSON.stringify(inserted));
   }
-  const view = await gql(
-    `mutation($input: CreateFeatureViewInput!) { createFeatureView(input: $input) { __typename ... on CreateFeatureViewPayload { featureView { id } } ... on Error { message } } }`,
-    { input: CHURN_VIEW },
-  );
-  expect(view.data.createFeatureView.__typename, JSON.stringify(view)).toBe('CreateFeatureViewPayload');
-  const dataset = await gql(
-    `mutation { createTrainingDataset(featureView: { name: "churn_feature_view" }, input: { split: RANDOM, testSize: 0.25, seed: 3 }) {
-      __typename ... on CreateTrainingDatasetPayload { trainingDataset { id version } } ... on Error { message } } }`,
-  );
-  expect(dataset.data.createTrainingDataset.__typename, JSON.stringify(dataset)).toBe('CreateTrainingDatasetPayload');
-  const model = await gql(
-    `mutation { createModel(input: { name: "churn_model", framework: SKLEARN, description: "predicts churn",
-        featureView: { name: "churn_feature_view" }, trainingDatasetVersion: 1, metrics: { accuracy: 0.8 } }) {
-      __typename ... on CreateModelPayload { model { id version } } ... on Error { message } } }`,
-  );
-  expect(model.data.createModel.__typename, JSON.stringify(model)).toBe('CreateModelPayload');
+  const view = await gql(CREATE_VIEW, { input: CHURN_VIEW });
+  const created = ofType(dataOf(view).createFeatureView, 'CreateFeatureViewPayload', JSON.stringify(view));
+  const dataset = await gql(CREATE_CHURN_DATASET);
+  const trainingDataset = ofType(dataOf(dataset).createTrainingDataset, 'CreateTrainingDatasetPayload', JSON.stringify(dataset));
+  const model = await gql(CREATE_CHURN_MODEL);
+  const trained = ofType(dataOf(model).createModel, 'CreateModelPayload', JSON.stringify(model));
   return {
     groups,
-    view: view.data.createFeatureView.featureView.id as string,
-    trainingDataset: dataset.data.createTrainingDataset.trainingDataset.id as string,
-    model: model.data.createModel.model.id as string,
+    view: created.featureView.id,
+    trainingDataset: trainingDataset.trainingDataset.id,
+    model: trained.model.id,
   };
 }

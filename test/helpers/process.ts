@@ -1,5 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import type { DocumentNode } from 'graphql';
+import type { SchemaChecked } from '../../src/client/client.ts';
+import type { ResultOf } from '../../src/client/graphql.ts';
+import { operationText, type GraphQLResult, type TypedDocument, type UntypedData, type VariablesArg } from './server.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -52,12 +56,19 @@ export async function spawnServer(dataDir: string, env: Record<string, string> =
   };
 }
 
-/** POSTs a GraphQL operation to a spawned server with an API key. */
-export async function gqlAt(url: string, key: string, query: string, variables?: Record<string, unknown>): Promise<any> {
+/** POSTs a GraphQL operation to a spawned server with an API key; resolves to the execution result. */
+export async function gqlAt<D extends TypedDocument>(
+  url: string,
+  key: string,
+  document: D & SchemaChecked<D>,
+  ...variables: VariablesArg<D>
+): Promise<GraphQLResult<ResultOf<D>>>;
+export async function gqlAt<T = UntypedData>(url: string, key: string, query: string, variables?: Record<string, unknown>): Promise<GraphQLResult<T>>;
+export async function gqlAt(url: string, key: string, document: string | DocumentNode, variables?: unknown): Promise<GraphQLResult<unknown>> {
   const res = await fetch(`${url}/graphql`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
-    body: JSON.stringify({ query, variables }),
+    body: JSON.stringify({ query: operationText(document), variables }),
   });
-  return res.json();
+  return (await res.json()) as GraphQLResult<unknown>;
 }

@@ -7,7 +7,7 @@ import { PrismaPg } from '@prisma/adapter-pg';
  */
 let statements = 0;
 
-type Queryable = { queryRaw: (...a: any[]) => Promise<unknown>; executeRaw: (...a: any[]) => Promise<unknown> };
+type Queryable = { queryRaw: (...a: unknown[]) => Promise<unknown>; executeRaw: (...a: unknown[]) => Promise<unknown> };
 
 function counted<T extends Queryable>(target: T): T {
   const queryRaw = target.queryRaw.bind(target);
@@ -26,7 +26,7 @@ function counted<T extends Queryable>(target: T): T {
 for (const Factory of [PrismaBetterSqlite3, PrismaPg] as unknown as { prototype: { connect(): Promise<unknown> } }[]) {
   const connect = Factory.prototype.connect;
   Factory.prototype.connect = async function (this: unknown) {
-    const adapter = (await connect.call(this)) as Queryable & { startTransaction: (...a: any[]) => Promise<Queryable> };
+    const adapter = (await connect.call(this)) as Queryable & { startTransaction: (...a: unknown[]) => Promise<Queryable> };
     const startTransaction = adapter.startTransaction.bind(adapter);
     adapter.startTransaction = async (...args) => counted(await startTransaction(...args));
     return counted(adapter);

@@ -1,8 +1,11 @@
 import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { inject } from 'vitest';
+import { print, type DocumentNode } from 'graphql';
+import { expect, inject } from 'vitest';
 import { createApp, type App } from '../../src/app.ts';
+import type { SchemaChecked } from '../../src/client/client.ts';
+import { graphql, type ResultOf, type TadaDocumentNode, type VariablesOf } from '../../src/client/graphql.ts';
 import { loadConfig } from '../../src/config.ts';
 import type { Logger } from '../../src/logger.ts';
 import { createGranaryServer, GRAPHQL_PATH, type GranaryServer } from '../../src/server.ts';
@@ -13,10 +16,71 @@ export function testMetadataProvider(): 'sqlite' | 'postgresql' {
   return process.env.GRANARY_TEST_METADATA === 'postgresql' ? 'postgresql' : 'sqlite';
 }
 
-export interface GraphQLResponse<T = any> {
-  status: number;
+/**
+ * The data of an operation written as a plain string. gql.tada types documents written with
+ * `graphql()` against schema.graphql; a string cannot be typed, so its result is read unchecked.
+ * Prefer typed documents: this is the one deliberate `any` of the test helpers.
+ */
+export type UntypedData = any;
+
+/** A GraphQL execution result, as a server sends it (over HTTP, SSE or a socket). */
+export interface GraphQLResult<T = UntypedData> {
   data?: T;
-  errors?: { message: string; path?: (string | number)[]; extensions?: Record<string, any> }[];
+  errors?: { message: string; path?: (string | number)[]; extensions?: Record<string, unknown> }[];
+}
+
+/** A GraphQL execution result with the HTTP status it came with. */
+export interface GraphQLResponse<T = UntypedData> extends GraphQLResult<T> {
+  status: number;
+}
+
+/** A document written with `graphql()` from src/client/graphql.ts, carrying its result and variables types. */
+export type TypedDocument = TadaDocumentNode<unknown, never>;
+
+/** The variables of a typed document: optional when it declares none, or only optional ones. */
+export type VariablesArg<D extends TypedDocument> = {} extends VariablesOf<D> ? [variables?: VariablesOf<D>] : [variables: VariablesOf<D>];
+
+/** The variables of a typed document, then the API key to send (see {@link TestServer.gql}). */
+export type KeyedVariablesArg<D extends TypedDocument> = {} extends VariablesOf<D>
+  ? [variables?: VariablesOf<D>, key?: string | null]
+  : [variables: VariablesOf<D>, key?: string | null];
+
+/**
+ * Runs GraphQL as one API key. A typed document gives a typed result and checks its variables;
+ * a plain string gives {@link UntypedData}.
+ */
+export interface Gql {
+  <D extends TypedDocument>(document: D & SchemaChecked<D>, ...variables: VariablesArg<D>): Promise<GraphQLResponse<ResultOf<D>>>;
+  <T = UntypedData>(query: string, variables?: Record<string, unknown>): Promise<GraphQLResponse<T>>;
+}
+
+const printed = new WeakMap<DocumentNode, string>();
+
+/** The text of an operation to send: a string as it is, a document printed (once). */
+export function operationText(document: string | DocumentNode): string {
+  if (typeof document === 'string') return document;
+  let text = printed.get(document);
+  if (text === undefined) printed.set(document, (text = print(document)));
+  return text;
+}
+
+/** The data of a response, asserted present and free of errors. */
+export function dataOf<T>(response: GraphQLResult<T>): T {
+  expect(response.errors, JSON.stringify(response)).toBeUndefined();
+  expect(response.data, JSON.stringify(response)).toBeDefined();
+  return response.data as T;
+}
+
+/** The `__typename`s of the members of a union that have one. */
+export type TypenameOf<U> = U extends { readonly __typename: infer N extends string } ? N : never;
+
+/**
+ * Asserts that a value (a member of a result union) has the given `__typename`, as
+ * `expect(value.__typename).toBe(name)` does, and narrows it to that member.
+ */
+export function ofType<U, N extends TypenameOf<U>>(value: U, name: N, message?: string): Extract<U, { __typename: N }> {
+  expect((value as { __typename?: unknown } | null | undefined)?.__typename, message).toBe(name);
+  return value as Extract<U, { __typename: N }>;
 }
 
 export interface TestServer {
@@ -25,8 +89,14 @@ export interface TestServer {
   /** ADMIN key of the server's first project (a server admin). */
   readonly adminKey: string;
   readonly dataDir: string;
-  /** Runs an operation through yoga.fetch (no socket) with `key` as the bearer (admin by default; null: none). */
-  gql<T = any>(query: string, variables?: Record<string, unknown>, key?: string | null): Promise<GraphQLResponse<T>>;
+  /**
+   * Runs an operation through yoga.fetch (no socket) with `key` as the bearer (admin by default;
+   * null: none). A typed document gives a typed result; a plain string gives {@link UntypedData}.
+   */
+  gql<D extends TypedDocument>(document: D & SchemaChecked<D>, ...args: KeyedVariablesArg<D>): Promise<GraphQLResponse<ResultOf<D>>>;
+  gql<T = UntypedData>(query: string, variables?: Record<string, unknown>, key?: string | null): Promise<GraphQLResponse<T>>;
+  /** The {@link Gql} of one API key (null: no key). */
+  as(key: string | null): Gql;
   /** A fresh project with an ADMIN key of its own, so each test works in isolation. */
   newProject(prefix?: string): Promise<{ name: string; key: string }>;
   /** Listens on a free loopback port; resolves to the base URL. */
@@ -35,6 +105,15 @@ export interface TestServer {
 }
 
 let projects = 0;
+
+const NEW_PROJECT = graphql(`
+  mutation NewProject($name: String!) {
+    createProject(input: { name: $name }) { __typename ... on Error { message } }
+    createApiKey(input: { name: "test", scopes: [ADMIN], project: $name }) {
+      __typename ... on CreateApiKeyPayload { secret } ... on Error { message }
+    }
+  }
+`);
 
 export interface StartOptions {
   /** Extra environment for loadConfig (PUBSUB_URL, limits, NODE_ENV…). */
@@ -69,17 +148,20 @@ export async function startTestServer(options: StartOptions = {}): Promise<TestS
   if (!adminKey) throw new Error('test database was not empty');
   const server = createGranaryServer(app, { keyRecheckMs: options.keyRecheckMs });
 
-  const gql: TestServer['gql'] = async (query, variables, key = adminKey) => {
+  const run = async (document: string | DocumentNode, variables?: {}, key: string | null = adminKey): Promise<GraphQLResponse<unknown>> => {
     const headers: Record<string, string> = { 'content-type': 'application/json' };
     if (key) headers.authorization = `Bearer ${key}`;
     const response = await server.yoga.fetch(`http://localhost${GRAPHQL_PATH}`, {
       method: 'POST',
       headers,
-      body: JSON.stringify({ query, variables }),
+      body: JSON.stringify({ query: operationText(document), variables }),
     });
-    const body = (await response.json()) as Omit<GraphQLResponse, 'status'>;
+    const body = (await response.json()) as Omit<GraphQLResponse<unknown>, 'status'>;
     return { status: response.status, ...body };
   };
+  // One implementation behind both overloads: the result type is the caller's document's.
+  const gql = run as TestServer['gql'];
+  const as = (key: string | null) => ((document: string | DocumentNode, variables?: {}) => run(document, variables, key)) as Gql;
 
   return {
     app,
@@ -87,20 +169,13 @@ export async function startTestServer(options: StartOptions = {}): Promise<TestS
     adminKey,
     dataDir,
     gql,
+    as,
     async newProject(prefix = 'p') {
       const name = `${prefix}_${process.pid}_${++projects}`;
-      const created = await gql(
-        `mutation($name: String!) {
-          createProject(input: { name: $name }) { __typename ... on Error { message } }
-          createApiKey(input: { name: "test", scopes: [ADMIN], project: $name }) {
-            __typename ... on CreateApiKeyPayload { secret } ... on Error { message }
-          }
-        }`,
-        { name },
-      );
-      const secret = created.data?.createApiKey?.secret;
-      if (!secret) throw new Error(`could not create project: ${JSON.stringify(created)}`);
-      return { name, key: secret };
+      const created = await gql(NEW_PROJECT, { name });
+      const key = created.data?.createApiKey;
+      if (key?.__typename !== 'CreateApiKeyPayload') throw new Error(`could not create project: ${JSON.stringify(created)}`);
+      return { name, key: key.secret };
     },
     listen: () => server.listen(0, '127.0.0.1'),
     async close() {

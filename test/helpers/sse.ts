@@ -1,19 +1,27 @@
-/** One event of a GraphQL-over-SSE stream: `next` (data: an execution result) or `complete`. */
-export interface SseEvent {
+import type { DocumentNode } from 'graphql';
+import type { SchemaChecked } from '../../src/client/client.ts';
+import type { ResultOf, VariablesOf } from '../../src/client/graphql.ts';
+import { operationText, type GraphQLResult, type TypedDocument, type UntypedData } from './server.ts';
+
+/**
+ * One event of a GraphQL-over-SSE stream: `next` (data: an execution result, `R`) or `complete`
+ * (data: null). `R` is typed for a typed document, {@link UntypedData} for a plain string.
+ */
+export interface SseEvent<R = UntypedData> {
   readonly event: string;
-  readonly data: any;
+  readonly data: R | null;
 }
 
-export interface SseStream {
+export interface SseStream<R = UntypedData> {
   readonly status: number;
   readonly contentType: string | null;
   /** Every `next`/`complete` event received so far (comments, the keep-alive pings, are skipped). */
-  readonly events: SseEvent[];
+  readonly events: SseEvent<R>[];
   /** The `data` of each `next` event so far: the execution results. */
-  results(): any[];
+  results(): R[];
   /** Resolves when the server ends the stream. */
   readonly ended: Promise<void>;
-  waitFor(predicate: (events: SseEvent[]) => boolean, ms?: number): Promise<void>;
+  waitFor(predicate: (events: SseEvent<R>[]) => boolean, ms?: number): Promise<void>;
   close(): void;
 }
 
@@ -23,26 +31,41 @@ export type Fetcher = (url: string, init: RequestInit) => Response | Promise<Res
  * Opens a subscription over Server-Sent Events (POST, or GET with the operation in the query
  * string) with `Accept: text/event-stream`, and reads its events in the background.
  */
+export async function subscribeSse<D extends TypedDocument>(
+  fetcher: Fetcher,
+  url: string,
+  key: string | null,
+  operation: { query: D & SchemaChecked<D>; variables?: VariablesOf<D> },
+  method?: 'GET' | 'POST',
+): Promise<SseStream<GraphQLResult<ResultOf<D>>>>;
 export async function subscribeSse(
   fetcher: Fetcher,
   url: string,
   key: string | null,
   operation: { query: string; variables?: Record<string, unknown> },
+  method?: 'GET' | 'POST',
+): Promise<SseStream>;
+export async function subscribeSse(
+  fetcher: Fetcher,
+  url: string,
+  key: string | null,
+  operation: { query: string | DocumentNode; variables?: unknown },
   method: 'GET' | 'POST' = 'POST',
-): Promise<SseStream> {
+): Promise<SseStream<unknown>> {
+  const query = operationText(operation.query);
   const abort = new AbortController();
   const headers: Record<string, string> = { accept: 'text/event-stream' };
   if (key) headers.authorization = `Bearer ${key}`;
   let target = url;
   let body: string | undefined;
   if (method === 'GET') {
-    target += `?${new URLSearchParams({ query: operation.query, variables: JSON.stringify(operation.variables ?? {}) })}`;
+    target += `?${new URLSearchParams({ query, variables: JSON.stringify(operation.variables ?? {}) })}`;
   } else {
     headers['content-type'] = 'application/json';
-    body = JSON.stringify(operation);
+    body = JSON.stringify({ ...operation, query });
   }
   const response = await fetcher(target, { method, headers, body, signal: abort.signal });
-  const events: SseEvent[] = [];
+  const events: SseEvent<unknown>[] = [];
   const ended = (async () => {
     const decoder = new TextDecoder();
     let buffer = '';
@@ -59,7 +82,7 @@ export async function subscribeSse(
               .filter((line) => line && !line.startsWith(':'))
               .map((line) => [line.slice(0, line.indexOf(':')), line.slice(line.indexOf(':') + 1).trim()]),
           );
-          if (fields.event) events.push({ event: fields.event, data: fields.data ? JSON.parse(fields.data) : null });
+          if (fields.event) events.push({ event: fields.event, data: fields.data ? (JSON.parse(fields.data) as unknown) : null });
         }
       }
     } catch (error) {

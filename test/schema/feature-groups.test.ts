@@ -1,7 +1,8 @@
 import { readdirSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestServer, type TestServer } from '../helpers/server.ts';
+import { graphql, type ResultOf, type VariablesOf } from '../../src/client/graphql.ts';
+import { ofType, operationText, startTestServer, type Gql, type GraphQLResult, type TestServer } from '../helpers/server.ts';
 
 let srv: TestServer;
 beforeAll(async () => {
@@ -11,28 +12,34 @@ afterAll(async () => {
   await srv?.close();
 });
 
-const CREATE = `mutation($input: CreateFeatureGroupInput!) {
+const CREATE = graphql(`mutation($input: CreateFeatureGroupInput!) {
   createFeatureGroup(input: $input) {
     __typename
     ... on CreateFeatureGroupPayload { featureGroup { id name version primaryKey eventTime onlineEnabled features { name type primary eventTime } } }
     ... on ValidationError { message issues { path message } }
     ... on Error { message }
   }
-}`;
+}`);
 
 // Fixtures here give some features only: absent ones are null (fillMissing).
-const INSERT = `mutation($fg: FeatureGroupRef!, $rows: [JSON!], $operation: WriteOperation, $storage: Storage, $fillMissing: Boolean = true) {
+const INSERT = graphql(`mutation($fg: FeatureGroupRef!, $rows: [JSON!], $operation: WriteOperation, $storage: Storage, $fillMissing: Boolean = true) {
   insertFeatureGroupData(featureGroup: $fg, rows: $rows, operation: $operation, storage: $storage, fillMissing: $fillMissing) {
     __typename
     ... on InsertFeatureGroupDataPayload { commit { id rowCount rowsInserted rowsUpdated committedAt onlineWritten } featureGroup { rowCount } }
     ... on ValidationError { message issues { path message } }
     ... on Error { message }
   }
-}`;
+}`);
 
-const READ = `query($name: String!, $version: Int, $asOf: DateTime, $first: Int) {
+const READ = graphql(`query($name: String!, $version: Int, $asOf: DateTime, $first: Int) {
   featureGroup(name: $name, version: $version) { read(asOf: $asOf, first: $first) { columns { name type } rows records rowCount } }
-}`;
+}`);
+
+/** A row of a read: JSON, as the server sends it. */
+type Row = Record<string, unknown>;
+
+/** The records of a read, as rows. */
+const records = (frame: { records: {} | null } | undefined) => frame?.records as Row[] | undefined;
 
 const customers = (key: string) => ({
   name: 'customers',
@@ -51,17 +58,17 @@ const customers = (key: string) => ({
 
 async function project() {
   const p = await srv.newProject('fg');
-  const gql = (q: string, v?: Record<string, unknown>) => srv.gql(q, v, p.key);
-  return { ...p, gql };
+  return { ...p, gql: srv.as(p.key) };
 }
 
-async function createGroup(gql: (q: string, v?: Record<string, unknown>) => Promise<any>, input: Record<string, unknown>) {
+async function createGroup(gql: Gql, input: VariablesOf<typeof CREATE>['input']) {
   const res = await gql(CREATE, { input });
-  expect(res.data?.createFeatureGroup.__typename, JSON.stringify(res)).toBe('CreateFeatureGroupPayload');
-  return res.data.createFeatureGroup.featureGroup;
+  return ofType(res.data?.createFeatureGroup, 'CreateFeatureGroupPayload', JSON.stringify(res)).featureGroup;
 }
 
-async function insert(gql: (q: string, v?: Record<string, unknown>) => Promise<any>, fg: Record<string, unknown>, rows: unknown[], extra: Record<string, unknown> = {}) {
+type InsertVariables = VariablesOf<typeof INSERT>;
+
+async function insert(gql: Gql, fg: InsertVariables['fg'], rows: {}[], extra: Omit<InsertVariables, 'fg' | 'rows'> = {}) {
   const res = await gql(INSERT, { fg, rows, ...extra });
   return res.data?.insertFeatureGroupData ?? res;
 }
@@ -76,20 +83,19 @@ describe('feature group registry', () => {
     const { gql } = await project();
     const fg = await createGroup(gql, customers('a'));
     expect(fg).toMatchObject({ name: 'customers', version: 1, primaryKey: ['customerid'], eventTime: 'datetime', onlineEnabled: true });
-    expect(fg.features.find((f: any) => f.name === 'customerid')).toMatchObject({ primary: true, type: 'STRING' });
+    expect(fg.features.find((f) => f.name === 'customerid')).toMatchObject({ primary: true, type: 'STRING' });
     const again = await createGroup(gql, { ...customers('a'), version: 1 });
     expect(again.id).toBe(fg.id);
     const omitted = await createGroup(gql, customers('a'));
     expect(omitted.id).toBe(fg.id);
     const conflict = await gql(CREATE, { input: { ...customers('a'), version: 1, eventTime: null } });
-    expect(conflict.data.createFeatureGroup.__typename).toBe('ConflictError');
-    expect(conflict.data.createFeatureGroup.message).toMatch(/eventTime/);
+    expect(ofType(conflict.data?.createFeatureGroup, 'ConflictError').message).toMatch(/eventTime/);
     // Version omitted with a changed definition: the next version.
     const v2 = await createGroup(gql, { ...customers('a'), features: [...customers('a').features, { name: 'churn', type: 'BOOLEAN' }] });
     expect(v2.version).toBe(2);
-    const latest = await gql('{ featureGroup(name: "customers") { version } featureGroups(name: "customers") { edges { node { version } } } }');
-    expect(latest.data.featureGroup.version).toBe(2);
-    expect(latest.data.featureGroups.edges.map((e: any) => e.node.version)).toEqual([1, 2]);
+    const latest = await gql(graphql('{ featureGroup(name: "customers") { version } featureGroups(name: "customers") { edges { node { version } } } }'));
+    expect(latest.data?.featureGroup?.version).toBe(2);
+    expect(latest.data?.featureGroups.edges.map((e) => e.node.version)).toEqual([1, 2]);
   });
 
   it('names each culprit of a bad definition and creates nothing', async () => {
@@ -101,7 +107,7 @@ describe('feature group registry', () => {
         features: [{ name: 'id', type: 'DOUBLE' }],
       },
     });
-    expect(res.data.createFeatureGroup.__typename).toBe('ValidationError');
+    expect(res.data?.createFeatureGroup.__typename).toBe('ValidationError');
     const bad = await gql(CREATE, {
       input: {
         name: 'bad',
@@ -114,13 +120,12 @@ describe('feature group registry', () => {
         ],
       },
     });
-    expect(bad.data.createFeatureGroup.__typename).toBe('ValidationError');
-    const paths = bad.data.createFeatureGroup.issues.map((i: any) => i.path.join('.'));
+    const paths = ofType(bad.data?.createFeatureGroup, 'ValidationError').issues.map((i) => i.path.join('.'));
     expect(paths).toEqual(expect.arrayContaining(['input.features.2.type']));
     const fixedType = await gql(CREATE, {
       input: { name: 'bad', primaryKey: ['id', 'missing'], eventTime: 'ts', features: [{ name: 'id', type: 'DOUBLE' }, { name: 'ts', type: 'STRING' }] },
     });
-    const issues = fixedType.data.createFeatureGroup.issues.map((i: any) => `${i.path.join('.')}: ${i.message}`);
+    const issues = ofType(fixedType.data?.createFeatureGroup, 'ValidationError').issues.map((i) => `${i.path.join('.')}: ${i.message}`);
     expect(issues).toEqual(
       expect.arrayContaining([
         expect.stringMatching(/^input\.primaryKey\.0: .*DOUBLE/),
@@ -128,8 +133,8 @@ describe('feature group registry', () => {
         expect.stringMatching(/^input\.eventTime: .*TIMESTAMP/),
       ]),
     );
-    const none = await gql('{ featureGroups { edges { node { name } } } }');
-    expect(none.data.featureGroups.edges).toEqual([]);
+    const none = await gql(graphql('{ featureGroups { edges { node { name } } } }'));
+    expect(none.data?.featureGroups.edges).toEqual([]);
   });
 
   it('appends a nullable feature; old rows read it as null', async () => {
@@ -137,30 +142,31 @@ describe('feature group registry', () => {
     await createGroup(gql, customers('x'));
     await insert(gql, { name: 'customers' }, [{ customerid: 'c1', datetime: '2026-01-01T00:00:00Z', tenure: 3, monthlycharges: 10.5, contract: 'm2m' }]);
     const res = await gql(
-      `mutation { updateFeatureGroup(featureGroup: { name: "customers" }, input: { appendFeatures: [{ name: "churn", type: "BOOLEAN" }], featureDescriptions: [{ name: "tenure", description: "months" }] }) {
-        __typename ... on UpdateFeatureGroupPayload { featureGroup { version features { name description } } } } }`,
+      graphql(`mutation { updateFeatureGroup(featureGroup: { name: "customers" }, input: { appendFeatures: [{ name: "churn", type: "BOOLEAN" }], featureDescriptions: [{ name: "tenure", description: "months" }] }) {
+        __typename ... on UpdateFeatureGroupPayload { featureGroup { version features { name description } } } } }`),
     );
-    expect(res.data.updateFeatureGroup.featureGroup.version).toBe(1);
-    expect(res.data.updateFeatureGroup.featureGroup.features.map((f: any) => f.name)).toContain('churn');
+    const updated = ofType(res.data?.updateFeatureGroup, 'UpdateFeatureGroupPayload');
+    expect(updated.featureGroup.version).toBe(1);
+    expect(updated.featureGroup.features.map((f) => f.name)).toContain('churn');
     await insert(gql, { name: 'customers' }, [{ customerid: 'c2', datetime: '2026-01-02T00:00:00Z', tenure: 1, churn: true }]);
     const read = await gql(READ, { name: 'customers' });
-    expect(read.data.featureGroup.read.records).toEqual([
+    expect(read.data?.featureGroup?.read.records).toEqual([
       expect.objectContaining({ customerid: 'c1', churn: null }),
       expect.objectContaining({ customerid: 'c2', churn: true }),
     ]);
     const changeType = await gql(
-      `mutation { updateFeatureGroup(featureGroup: { name: "customers" }, input: { appendFeatures: [{ name: "tenure", type: "STRING" }] }) { __typename ... on ValidationError { issues { path } } } }`,
+      graphql(`mutation { updateFeatureGroup(featureGroup: { name: "customers" }, input: { appendFeatures: [{ name: "tenure", type: "STRING" }] }) { __typename ... on ValidationError { issues { path } } } }`),
     );
-    expect(changeType.data.updateFeatureGroup.__typename).toBe('ValidationError');
+    expect(changeType.data?.updateFeatureGroup.__typename).toBe('ValidationError');
   });
 
   it('infers the schema from the first insert when features are omitted', async () => {
     const { gql } = await project();
     await createGroup(gql, { name: 'inferred', primaryKey: ['id'], eventTime: 'ts' });
     const res = await insert(gql, { name: 'inferred' }, [{ id: 1, ts: '2026-01-01T00:00:00Z', score: 0.5, label: 'a' }]);
-    expect(res.__typename, JSON.stringify(res)).toBe('InsertFeatureGroupDataPayload');
-    const fg = await gql('{ featureGroup(name: "inferred") { features { name type } } }');
-    const types = Object.fromEntries(fg.data.featureGroup.features.map((f: any) => [f.name, f.type]));
+    ofType(res, 'InsertFeatureGroupDataPayload', JSON.stringify(res));
+    const fg = await gql(graphql('{ featureGroup(name: "inferred") { features { name type } } }'));
+    const types = Object.fromEntries(fg.data!.featureGroup!.features.map((f) => [f.name, f.type]));
     expect(types).toMatchObject({ id: 'BIGINT', score: 'DOUBLE', label: 'STRING' });
     expect(['TIMESTAMP', 'STRING']).toContain(types.ts);
   });
@@ -170,9 +176,9 @@ describe('feature group registry', () => {
     await createGroup(gql, customers('d'));
     await insert(gql, { name: 'customers' }, [{ customerid: 'c1', datetime: '2026-01-01T00:00:00Z', tenure: 3 }]);
     expect(filesUnder('customers', 1, name).length).toBeGreaterThan(0);
-    const res = await gql('mutation { deleteFeatureGroup(featureGroup: { name: "customers" }) { __typename ... on DeleteFeatureGroupPayload { name version } } }');
-    expect(res.data.deleteFeatureGroup).toEqual({ __typename: 'DeleteFeatureGroupPayload', name: 'customers', version: 1 });
-    expect((await gql('{ featureGroup(name: "customers") { id } }')).data.featureGroup).toBeNull();
+    const res = await gql(graphql('mutation { deleteFeatureGroup(featureGroup: { name: "customers" }) { __typename ... on DeleteFeatureGroupPayload { name version } } }'));
+    expect(res.data?.deleteFeatureGroup).toEqual({ __typename: 'DeleteFeatureGroupPayload', name: 'customers', version: 1 });
+    expect((await gql(graphql('{ featureGroup(name: "customers") { id } }'))).data?.featureGroup).toBeNull();
     expect(filesUnder('customers', 1, name)).toEqual([]);
   });
 });
@@ -185,20 +191,21 @@ describe('inserts and reads', () => {
       { customerid: 'c1', datetime: '2026-01-01T00:00:00Z', tenure: 1, monthlycharges: 10, contract: 'm2m' },
       { customerid: 'c2', datetime: '2026-01-01T00:00:00Z', tenure: 5, monthlycharges: 20, contract: 'year' },
     ]);
-    expect(first.commit).toMatchObject({ rowCount: 2, rowsInserted: 2, rowsUpdated: 0 });
+    expect(ofType(first, 'InsertFeatureGroupDataPayload').commit).toMatchObject({ rowCount: 2, rowsInserted: 2, rowsUpdated: 0 });
     const second = await insert(gql, { name: 'customers' }, [
       { customerid: 'c1', datetime: '2026-01-01T00:00:00Z', tenure: 2, monthlycharges: 11, contract: 'm2m' },
       { customerid: 'c1', datetime: '2026-02-01T00:00:00Z', tenure: 3, monthlycharges: 12, contract: 'm2m' },
     ]);
-    expect(second.commit).toMatchObject({ rowCount: 2, rowsInserted: 1, rowsUpdated: 1 });
-    expect(second.featureGroup.rowCount).toBe(3);
+    const secondCommit = ofType(second, 'InsertFeatureGroupDataPayload');
+    expect(secondCommit.commit).toMatchObject({ rowCount: 2, rowsInserted: 1, rowsUpdated: 1 });
+    expect(secondCommit.featureGroup.rowCount).toBe(3);
     const read = await gql(READ, { name: 'customers' });
-    expect(read.data.featureGroup.read.records).toEqual([
+    expect(read.data?.featureGroup?.read.records).toEqual([
       { customerid: 'c1', datetime: expect.stringMatching(/^2026-01-01T00:00:00/), tenure: 2, monthlycharges: 11, contract: 'm2m' },
       { customerid: 'c1', datetime: expect.stringMatching(/^2026-02-01T00:00:00/), tenure: 3, monthlycharges: 12, contract: 'm2m' },
       { customerid: 'c2', datetime: expect.stringMatching(/^2026-01-01T00:00:00/), tenure: 5, monthlycharges: 20, contract: 'year' },
     ]);
-    expect(read.data.featureGroup.read.columns.map((c: any) => c.name)).toEqual(['customerid', 'datetime', 'tenure', 'monthlycharges', 'contract']);
+    expect(read.data?.featureGroup?.read.columns.map((c) => c.name)).toEqual(['customerid', 'datetime', 'tenure', 'monthlycharges', 'contract']);
   });
 
   it('reads as of a wall-clock time: only commits made up to then', async () => {
@@ -213,11 +220,11 @@ describe('inserts and reads', () => {
       { customerid: 'c3', datetime: '2026-01-01T00:00:00Z', tenure: 7 },
     ]);
     const then = await gql(READ, { name: 'customers', asOf: between });
-    expect(then.data.featureGroup.read.records.map((r: any) => [r.customerid, r.tenure])).toEqual([['c1', 1]]);
-    const before = await gql(READ, { name: 'customers', asOf: new Date(Date.parse(a.commit.committedAt) - 1000).toISOString() });
-    expect(before.data.featureGroup.read.rowCount).toBe(0);
+    expect(records(then.data?.featureGroup?.read)?.map((r) => [r.customerid, r.tenure])).toEqual([['c1', 1]]);
+    const before = await gql(READ, { name: 'customers', asOf: new Date(Date.parse(ofType(a, 'InsertFeatureGroupDataPayload').commit.committedAt) - 1000).toISOString() });
+    expect(before.data?.featureGroup?.read.rowCount).toBe(0);
     const now = await gql(READ, { name: 'customers' });
-    expect(now.data.featureGroup.read.records.map((r: any) => [r.customerid, r.tenure])).toEqual([['c1', 9], ['c3', 7]]);
+    expect(records(now.data?.featureGroup?.read)?.map((r) => [r.customerid, r.tenure])).toEqual([['c1', 9], ['c3', 7]]);
   });
 
   it.each([
@@ -230,11 +237,10 @@ describe('inserts and reads', () => {
     await createGroup(gql, customers('r'));
     const good = { customerid: 'c1', datetime: '2026-01-01T00:00:00Z', tenure: 1 };
     const res = await insert(gql, { name: 'customers' }, [good, badRow]);
-    expect(res.__typename, JSON.stringify(res)).toBe('ValidationError');
-    const paths = res.issues.map((i: any) => i.path.join('.')).join(' ');
+    const paths = ofType(res, 'ValidationError', JSON.stringify(res)).issues.map((i) => i.path.join('.')).join(' ');
     expect(paths).toMatch(pathPattern);
-    const fg = await gql('{ featureGroup(name: "customers") { rowCount commits { id } } }');
-    expect(fg.data.featureGroup).toEqual({ rowCount: 0, commits: [] });
+    const fg = await gql(graphql('{ featureGroup(name: "customers") { rowCount commits { id } } }'));
+    expect(fg.data?.featureGroup).toEqual({ rowCount: 0, commits: [] });
     expect(filesUnder('customers', 1, name)).toEqual([]);
   });
 
@@ -246,12 +252,11 @@ describe('inserts and reads', () => {
       { customerid: 'c1', datetime: '2026-01-01T00:00:00Z', tenure: 2 },
     ];
     const rejected = await insert(gql, { name: 'customers' }, rows, { operation: 'INSERT' });
-    expect(rejected.__typename).toBe('ValidationError');
-    expect(rejected.issues.map((i: any) => i.path.join('.')).join(' ')).toMatch(/rows\.2/);
+    expect(ofType(rejected, 'ValidationError').issues.map((i) => i.path.join('.')).join(' ')).toMatch(/rows\.2/);
     const upserted = await insert(gql, { name: 'customers' }, rows, { operation: 'UPSERT' });
-    expect(upserted.commit.rowCount).toBe(1);
+    expect(ofType(upserted, 'InsertFeatureGroupDataPayload').commit.rowCount).toBe(1);
     const read = await gql(READ, { name: 'customers' });
-    expect(read.data.featureGroup.read.records.map((r: any) => r.tenure)).toEqual([2]);
+    expect(records(read.data?.featureGroup?.read)?.map((r) => r.tenure)).toEqual([2]);
   });
 
   it('leaves nothing visible when the insert fails between the file write and the commit row', async () => {
@@ -271,9 +276,9 @@ describe('inserts and reads', () => {
     } finally {
       service.faults = {};
     }
-    const fg = await gql('{ featureGroup(name: "customers") { rowCount commits { id } read { records } } }');
-    expect(fg.data.featureGroup.commits).toHaveLength(1);
-    expect(fg.data.featureGroup.read.records.map((r: any) => [r.customerid, r.tenure])).toEqual([['c1', 1]]);
+    const fg = await gql(graphql('{ featureGroup(name: "customers") { rowCount commits { id } read { records } } }'));
+    expect(fg.data?.featureGroup?.commits).toHaveLength(1);
+    expect(records(fg.data?.featureGroup?.read)?.map((r) => [r.customerid, r.tenure])).toEqual([['c1', 1]]);
     expect(filesUnder('customers', 1, name)).toEqual(filesBefore);
     const group = await srv.app.prisma.featureGroup.findFirstOrThrow({ where: { name: 'customers', project: { name } } });
     const online = await srv.app.online.read(srv.app.services.featureGroups.onlineTable(group), [['c1'], ['c2']]);
@@ -317,13 +322,13 @@ describe('online store', () => {
         contract: ['m2m', 'year', 'two'][rand(3)],
       }));
       const res = await insert(gql, { name: 'customers' }, rows, { operation: 'UPSERT' });
-      expect(res.__typename, JSON.stringify(res)).toBe('InsertFeatureGroupDataPayload');
+      ofType(res, 'InsertFeatureGroupDataPayload', JSON.stringify(res));
     }
     const read = await gql(READ, { name: 'customers', first: 100000 });
-    const newest = new Map<string, any>();
-    for (const r of read.data.featureGroup.read.records) {
+    const newest = new Map<unknown, Row>();
+    for (const r of records(read.data?.featureGroup?.read)!) {
       const cur = newest.get(r.customerid);
-      if (!cur || r.datetime > cur.datetime) newest.set(r.customerid, r);
+      if (!cur || (r.datetime as string) > (cur.datetime as string)) newest.set(r.customerid, r);
     }
     const group = await srv.app.prisma.featureGroup.findFirstOrThrow({ where: { name: 'customers', project: { name } } });
     const keys = [...newest.keys()].sort();
@@ -333,18 +338,20 @@ describe('online store', () => {
 });
 
 describe('file inserts', () => {
-  async function upload(key: string, name: string, content: string, fileName: string, extra: Record<string, unknown> = {}) {
+  const UPLOAD = graphql(`mutation($fg: FeatureGroupRef!, $file: File, $format: DataFormat, $fillMissing: Boolean = true) {
+    insertFeatureGroupData(featureGroup: $fg, file: $file, format: $format, fillMissing: $fillMissing) {
+      __typename
+      ... on InsertFeatureGroupDataPayload { commit { rowCount rowsInserted } }
+      ... on ValidationError { issues { path message } }
+    }
+  }`);
+
+  async function upload(key: string, name: string, content: string, fileName: string, extra: Partial<VariablesOf<typeof UPLOAD>> = {}) {
     const form = new FormData();
     form.set(
       'operations',
       JSON.stringify({
-        query: `mutation($fg: FeatureGroupRef!, $file: File, $format: DataFormat, $fillMissing: Boolean = true) {
-          insertFeatureGroupData(featureGroup: $fg, file: $file, format: $format, fillMissing: $fillMissing) {
-            __typename
-            ... on InsertFeatureGroupDataPayload { commit { rowCount rowsInserted } }
-            ... on ValidationError { issues { path message } }
-          }
-        }`,
+        query: operationText(UPLOAD),
         variables: { fg: { name }, file: null, ...extra },
       }),
     );
@@ -355,7 +362,7 @@ describe('file inserts', () => {
       headers: { authorization: `Bearer ${key}`, 'x-graphql-yoga-csrf': '1' },
       body: form,
     });
-    return (await res.json()) as any;
+    return (await res.json()) as GraphQLResult<ResultOf<typeof UPLOAD>>;
   }
 
   it('inserts a CSV upload, coercing numeric strings and ISO timestamps', async () => {
@@ -363,9 +370,9 @@ describe('file inserts', () => {
     await createGroup(gql, customers('csv'));
     const csv = 'customerid,datetime,tenure,monthlycharges,contract\nc1,2026-01-01T00:00:00Z,3,10.5,m2m\nc2,2026-01-02 12:00:00,7,,year\n';
     const res = await upload(key, 'customers', csv, 'customers.csv');
-    expect(res.data.insertFeatureGroupData, JSON.stringify(res)).toMatchObject({ commit: { rowCount: 2, rowsInserted: 2 } });
+    expect(res.data?.insertFeatureGroupData, JSON.stringify(res)).toMatchObject({ commit: { rowCount: 2, rowsInserted: 2 } });
     const read = await gql(READ, { name: 'customers' });
-    expect(read.data.featureGroup.read.records).toEqual([
+    expect(read.data?.featureGroup?.read.records).toEqual([
       { customerid: 'c1', datetime: expect.stringMatching(/^2026-01-01T00:00:00/), tenure: 3, monthlycharges: 10.5, contract: 'm2m' },
       { customerid: 'c2', datetime: expect.stringMatching(/^2026-01-02T12:00:00/), tenure: 7, monthlycharges: null, contract: 'year' },
     ]);
@@ -377,9 +384,8 @@ describe('file inserts', () => {
     await createGroup(gql, customers('csvbad'));
     const csv = 'customerid,datetime,tenure\nc1,2026-01-01T00:00:00Z,3\nc2,2026-01-02T00:00:00Z,lots\n';
     const res = await upload(key, 'customers', csv, 'rows.txt', { format: 'CSV' });
-    expect(res.data.insertFeatureGroupData.__typename).toBe('ValidationError');
-    expect(res.data.insertFeatureGroupData.issues[0].path).toEqual(['file', '2', 'tenure']);
-    expect((await gql('{ featureGroup(name: "customers") { rowCount } }')).data.featureGroup.rowCount).toBe(0);
+    expect(ofType(res.data?.insertFeatureGroupData, 'ValidationError').issues[0]?.path).toEqual(['file', '2', 'tenure']);
+    expect((await gql(graphql('{ featureGroup(name: "customers") { rowCount } }'))).data?.featureGroup?.rowCount).toBe(0);
   });
 });
 
@@ -415,19 +421,19 @@ describe('recovery after an unclean stop', () => {
     expect(readdirSync(dir).sort()).toEqual([...committed].sort());
     const online = await srv.app.online.read(table, [['c1'], ['c2']]);
     expect(online.map((r) => r?.tenure)).toEqual([1, 2]);
-    const commits = await gql('{ featureGroup(name: "customers") { commits { onlineWritten } read { rowCount } } }');
-    expect(commits.data.featureGroup).toEqual({ commits: [{ onlineWritten: true }], read: { rowCount: 2 } });
+    const commits = await gql(graphql('{ featureGroup(name: "customers") { commits { onlineWritten } read { rowCount } } }'));
+    expect(commits.data?.featureGroup).toEqual({ commits: [{ onlineWritten: true }], read: { rowCount: 2 } });
   });
 
   it('writes ONLINE-only inserts to the online store without keeping history', async () => {
     const { gql, name } = await project();
     await createGroup(gql, customers('onl'));
     const res = await insert(gql, { name: 'customers' }, [{ customerid: 'c1', datetime: '2026-01-01T00:00:00Z', tenure: 4 }], { storage: 'ONLINE' });
-    expect(res.commit).toMatchObject({ rowCount: 1, onlineWritten: true });
+    expect(ofType(res, 'InsertFeatureGroupDataPayload').commit).toMatchObject({ rowCount: 1, onlineWritten: true });
     const group = await srv.app.prisma.featureGroup.findFirstOrThrow({ where: { name: 'customers', project: { name } } });
     const [row] = await srv.app.online.read(srv.app.services.featureGroups.onlineTable(group), [['c1']]);
     expect(row).toMatchObject({ tenure: 4 });
-    expect((await gql(READ, { name: 'customers' })).data.featureGroup.read.rowCount).toBe(0);
+    expect((await gql(READ, { name: 'customers' })).data?.featureGroup?.read.rowCount).toBe(0);
     expect(filesUnder('customers', 1, name)).toEqual([]);
   });
 });
@@ -444,10 +450,10 @@ describe('downloads and the change log', () => {
     await new Promise((r) => setTimeout(r, 20));
     await insert(gql, { name: 'customers' }, [{ customerid: 'c2', datetime: '2026-01-01T00:00:00Z', tenure: 2 }]);
     const urls = await gql(
-      `query($asOf: DateTime) { featureGroup(name: "customers") { csv: downloadUrl(format: CSV) then: downloadUrl(format: CSV, asOf: $asOf) parquet: downloadUrl } }`,
+      graphql(`query($asOf: DateTime) { featureGroup(name: "customers") { csv: downloadUrl(format: CSV) then: downloadUrl(format: CSV, asOf: $asOf) parquet: downloadUrl } }`),
       { asOf: between.toISOString() },
     );
-    const { csv, then, parquet } = urls.data.featureGroup;
+    const { csv, then, parquet } = urls.data!.featureGroup!;
     const get = (path: string, k?: string) => fetch(base + path, { headers: k ? { authorization: `Bearer ${k}` } : {} });
     const full = await get(csv, key);
     expect(full.status).toBe(200);
@@ -477,8 +483,8 @@ describe('downloads and the change log', () => {
     const from = new Date().toISOString();
     await insert(gql, { name: 'customers' }, [{ customerid: 'c1', datetime: '2026-01-01T00:00:00Z', tenure: 2 }]);
     await insert(gql, { name: 'customers' }, [{ customerid: 'c1', datetime: '2026-01-01T00:00:00Z', tenure: 3 }]);
-    const res = await gql(`query($from: DateTime) { featureGroup(name: "customers") { changes(from: $from) { records } all: changes { rowCount } } }`, { from });
-    expect(res.data.featureGroup.changes.records.map((r: any) => r.tenure)).toEqual([2, 3]);
-    expect(res.data.featureGroup.all.rowCount).toBe(3);
+    const res = await gql(graphql(`query($from: DateTime) { featureGroup(name: "customers") { changes(from: $from) { records } all: changes { rowCount } } }`), { from });
+    expect(records(res.data?.featureGroup?.changes)?.map((r) => r.tenure)).toEqual([2, 3]);
+    expect(res.data?.featureGroup?.all.rowCount).toBe(3);
   });
 });

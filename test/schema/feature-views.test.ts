@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CHURN_VIEW, churnRows, CUSTOMER_INFO, DEMOGRAPHY, SUBSCRIPTIONS } from '../helpers/churn.ts';
-import { startTestServer, type TestServer } from '../helpers/server.ts';
+import { graphql, type ResultOf } from '../../src/client/graphql.ts';
+import { ofType, startTestServer, type TestServer } from '../helpers/server.ts';
 
 let srv: TestServer;
 beforeAll(async () => {
@@ -10,22 +11,20 @@ afterAll(async () => {
   await srv?.close();
 });
 
-type Gql = (q: string, v?: Record<string, unknown>) => Promise<any>;
-
-const CREATE_FG = `mutation($input: CreateFeatureGroupInput!) { createFeatureGroup(input: $input) { __typename ... on Error { message } } }`;
-const INSERT = `mutation($fg: FeatureGroupRef!, $rows: [JSON!]) { insertFeatureGroupData(featureGroup: $fg, rows: $rows) { __typename ... on Error { message } } }`;
-const CREATE_FV = `mutation($input: CreateFeatureViewInput!) {
+const CREATE_FG = graphql(`mutation($input: CreateFeatureGroupInput!) { createFeatureGroup(input: $input) { __typename ... on Error { message } } }`);
+const INSERT = graphql(`mutation($fg: FeatureGroupRef!, $rows: [JSON!]) { insertFeatureGroupData(featureGroup: $fg, rows: $rows) { __typename ... on Error { message } } }`);
+const CREATE_FV = graphql(`mutation($input: CreateFeatureViewInput!) {
   createFeatureView(input: $input) {
     __typename
     ... on CreateFeatureViewPayload { featureView { id name version labels servingKeys features { name type label featureGroup { name version } } transformations { function feature outputColumn } } }
     ... on ValidationError { message issues { path message } }
     ... on Error { message }
   }
-}`;
+}`);
 
 async function churnProject(customers = 30) {
   const p = await srv.newProject('fv');
-  const gql: Gql = (q, v) => srv.gql(q, v, p.key);
+  const gql = srv.as(p.key);
   const rows = churnRows(customers);
   for (const [def, data] of [
     [CUSTOMER_INFO, rows.info],
@@ -33,9 +32,9 @@ async function churnProject(customers = 30) {
     [SUBSCRIPTIONS, rows.subscriptions],
   ] as const) {
     const created = await gql(CREATE_FG, { input: def });
-    expect(created.data.createFeatureGroup.__typename).toBe('CreateFeatureGroupPayload');
+    expect(created.data?.createFeatureGroup.__typename).toBe('CreateFeatureGroupPayload');
     const inserted = await gql(INSERT, { fg: { name: def.name }, rows: data });
-    expect(inserted.data.insertFeatureGroupData.__typename, JSON.stringify(inserted)).toBe('InsertFeatureGroupDataPayload');
+    expect(inserted.data?.insertFeatureGroupData.__typename, JSON.stringify(inserted)).toBe('InsertFeatureGroupDataPayload');
   }
   return { ...p, gql, rows };
 }
@@ -44,26 +43,24 @@ describe('feature views', () => {
   it('creates the seed churn view over three groups, with labels and transformations', async () => {
     const { gql } = await churnProject(10);
     const res = await gql(CREATE_FV, { input: CHURN_VIEW });
-    expect(res.data.createFeatureView.__typename, JSON.stringify(res)).toBe('CreateFeatureViewPayload');
-    const fv = res.data.createFeatureView.featureView;
+    const fv = ofType(res.data?.createFeatureView, 'CreateFeatureViewPayload', JSON.stringify(res)).featureView;
     expect(fv).toMatchObject({ name: 'churn_feature_view', version: 1, labels: ['churn'], servingKeys: ['customerid'] });
-    expect(fv.features.map((f: any) => f.name)).toEqual([
+    expect(fv.features.map((f) => f.name)).toEqual([
       'contract', 'tenure', 'paymentmethod', 'monthlycharges', 'totalcharges', 'churn',
       'gender', 'seniorcitizen', 'partner',
       'internetservice', 'phoneservice',
     ]);
-    expect(fv.features.find((f: any) => f.name === 'gender').featureGroup).toEqual({ name: 'customer_demography_info', version: 1 });
-    expect(fv.features.find((f: any) => f.name === 'churn').label).toBe(true);
-    expect(fv.transformations.map((t: any) => t.outputColumn)).toContain('label_encoder_contract_');
+    expect(fv.features.find((f) => f.name === 'gender')!.featureGroup).toEqual({ name: 'customer_demography_info', version: 1 });
+    expect(fv.features.find((f) => f.name === 'churn')!.label).toBe(true);
+    expect(fv.transformations.map((t) => t.outputColumn)).toContain('label_encoder_contract_');
     // Get-or-create.
     const again = await gql(CREATE_FV, { input: CHURN_VIEW });
-    expect(again.data.createFeatureView.featureView.id).toBe(fv.id);
+    expect(ofType(again.data?.createFeatureView, 'CreateFeatureViewPayload').featureView.id).toBe(fv.id);
     const conflict = await gql(CREATE_FV, { input: { ...CHURN_VIEW, version: 1, labels: [] } });
-    expect(conflict.data.createFeatureView.__typename).toBe('ConflictError');
+    expect(conflict.data?.createFeatureView.__typename).toBe('ConflictError');
     // A group a view reads cannot be deleted.
-    const del = await gql(`mutation { deleteFeatureGroup(featureGroup: { name: "customer_info" }) { __typename ... on Error { message } } }`);
-    expect(del.data.deleteFeatureGroup.__typename).toBe('ConflictError');
-    expect(del.data.deleteFeatureGroup.message).toMatch(/churn_feature_view/);
+    const del = await gql(graphql(`mutation { deleteFeatureGroup(featureGroup: { name: "customer_info" }) { __typename ... on Error { message } } }`));
+    expect(ofType(del.data?.deleteFeatureGroup, 'ConflictError').message).toMatch(/churn_feature_view/);
   });
 
   it.each([
@@ -85,41 +82,39 @@ describe('feature views', () => {
   ])('refuses %s with a ValidationError naming it', async (_label, input, pattern) => {
     const { gql } = await churnProject(3);
     const res = await gql(CREATE_FV, { input: { name: 'bad', ...input } });
-    expect(res.data.createFeatureView.__typename, JSON.stringify(res)).toBe('ValidationError');
-    const text = res.data.createFeatureView.issues.map((i: any) => `${i.path.join('.')}: ${i.message}`).join('\n');
+    const text = ofType(res.data?.createFeatureView, 'ValidationError', JSON.stringify(res)).issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('\n');
     expect(text).toMatch(pattern);
-    expect((await gql('{ featureViews { edges { node { id } } } }')).data.featureViews.edges).toEqual([]);
+    expect((await gql(graphql('{ featureViews { edges { node { id } } } }'))).data?.featureViews.edges).toEqual([]);
   });
 });
 
-const CREATE_TD = `mutation($fv: FeatureViewRef!, $input: CreateTrainingDatasetInput) {
+const CREATE_TD = graphql(`mutation($fv: FeatureViewRef!, $input: CreateTrainingDatasetInput) {
   createTrainingDataset(featureView: $fv, input: $input) {
     __typename
     ... on CreateTrainingDatasetPayload { trainingDataset { version splits { name rowCount } transformationStatistics } }
     ... on ValidationError { message issues { path message } }
     ... on Error { message }
   }
-}`;
+}`);
 
-const SPLIT_DATA = `query($fv: FeatureViewRef!, $version: Int, $transformed: Boolean) {
+const SPLIT_DATA = graphql(`query($fv: FeatureViewRef!, $version: Int, $transformed: Boolean) {
   trainingDataset(featureView: $fv, version: $version) { version splits { name rowCount data(first: 100000, transformed: $transformed) { columns { name type } rows rowCount } } }
-}`;
+}`);
 
 describe('training datasets and batch data', () => {
   it('splits the seed view reproducibly, with Hopsworks-named transformed columns and churn as label', async () => {
     const { gql } = await churnProject(60);
     await gql(CREATE_FV, { input: CHURN_VIEW });
     const first = await gql(CREATE_TD, { fv: { name: 'churn_feature_view' }, input: { split: 'RANDOM', testSize: 0.3, seed: 7 } });
-    expect(first.data.createTrainingDataset.__typename, JSON.stringify(first)).toBe('CreateTrainingDatasetPayload');
-    const td = first.data.createTrainingDataset.trainingDataset;
+    const td = ofType(first.data?.createTrainingDataset, 'CreateTrainingDatasetPayload', JSON.stringify(first)).trainingDataset;
     expect(td.version).toBe(1);
-    const counts = Object.fromEntries(td.splits.map((s: any) => [s.name, s.rowCount]));
-    expect(counts.train + counts.test).toBe(60);
+    const counts = Object.fromEntries(td.splits.map((s) => [s.name, s.rowCount]));
+    expect(counts.train! + counts.test!).toBe(60);
     expect(counts.test).toBeGreaterThan(5);
 
     const data = await gql(SPLIT_DATA, { fv: { name: 'churn_feature_view' }, version: 1 });
-    const train = data.data.trainingDataset.splits.find((s: any) => s.name === 'train').data;
-    const names = train.columns.map((c: any) => c.name);
+    const train = data.data!.trainingDataset!.splits.find((s) => s.name === 'train')!.data;
+    const names = train.columns.map((c) => c.name);
     expect(names).toEqual([
       'label_encoder_contract_', 'min_max_scaler_tenure_', 'label_encoder_paymentmethod_',
       'min_max_scaler_monthlycharges_', 'min_max_scaler_totalcharges_', 'churn',
@@ -127,7 +122,7 @@ describe('training datasets and batch data', () => {
       'label_encoder_internetservice_', 'label_encoder_phoneservice_',
     ]);
     // Fitted on train: scaled train values span exactly [0, 1].
-    const tenure = train.rows.map((r: any[]) => r[names.indexOf('min_max_scaler_tenure_')]);
+    const tenure = (train.rows as number[][]).map((r) => r[names.indexOf('min_max_scaler_tenure_')]!);
     expect(Math.min(...tenure)).toBe(0);
     expect(Math.max(...tenure)).toBe(1);
 
@@ -135,23 +130,22 @@ describe('training datasets and batch data', () => {
     await gql(CREATE_TD, { fv: { name: 'churn_feature_view' }, input: { split: 'RANDOM', testSize: 0.3, seed: 7 } });
     const again = await gql(SPLIT_DATA, { fv: { name: 'churn_feature_view' }, version: 2, transformed: false });
     const before = await gql(SPLIT_DATA, { fv: { name: 'churn_feature_view' }, version: 1, transformed: false });
-    expect(again.data.trainingDataset.splits).toEqual(before.data.trainingDataset.splits);
+    expect(again.data?.trainingDataset?.splits).toEqual(before.data?.trainingDataset?.splits);
     const other = await gql(CREATE_TD, { fv: { name: 'churn_feature_view' }, input: { split: 'RANDOM', testSize: 0.3, seed: 8 } });
-    const otherData = await gql(SPLIT_DATA, { fv: { name: 'churn_feature_view' }, version: other.data.createTrainingDataset.trainingDataset.version, transformed: false });
-    expect(otherData.data.trainingDataset.splits).not.toEqual(before.data.trainingDataset.splits);
+    const otherData = await gql(SPLIT_DATA, { fv: { name: 'churn_feature_view' }, version: ofType(other.data?.createTrainingDataset, 'CreateTrainingDatasetPayload').trainingDataset.version, transformed: false });
+    expect(otherData.data?.trainingDataset?.splits).not.toEqual(before.data?.trainingDataset?.splits);
   });
 
   it.each([
     ['overlapping time windows', { trainStart: '2026-02-01T00:00:00Z', trainEnd: '2026-02-15T00:00:00Z', testStart: '2026-02-10T00:00:00Z' }, /overlap/],
     ['an empty split', { trainEnd: '2026-02-10T00:00:00Z', testStart: '2027-01-01T00:00:00Z' }, /test split is empty/],
-    ['sizes that add up to 1', { split: 'RANDOM', testSize: 0.5, validationSize: 0.5 }, /below 1/],
+    ['sizes that add up to 1', { split: 'RANDOM' as const, testSize: 0.5, validationSize: 0.5 }, /below 1/],
   ])('refuses %s with a ValidationError, and creates nothing', async (_label, input, pattern) => {
     const { gql, name } = await churnProject(20);
     await gql(CREATE_FV, { input: CHURN_VIEW });
     const res = await gql(CREATE_TD, { fv: { name: 'churn_feature_view' }, input });
-    expect(res.data.createTrainingDataset.__typename, JSON.stringify(res)).toBe('ValidationError');
-    expect(res.data.createTrainingDataset.message).toMatch(pattern);
-    expect((await gql('{ featureView(name: "churn_feature_view") { trainingDatasets { version } } }')).data.featureView.trainingDatasets).toEqual([]);
+    expect(ofType(res.data?.createTrainingDataset, 'ValidationError', JSON.stringify(res)).message).toMatch(pattern);
+    expect((await gql(graphql('{ featureView(name: "churn_feature_view") { trainingDatasets { version } } }'))).data?.featureView?.trainingDatasets).toEqual([]);
     const { existsSync } = await import('node:fs');
     expect(existsSync(`${srv.dataDir}/training-datasets/${name}/churn_feature_view_1/1`)).toBe(false);
   });
@@ -159,25 +153,28 @@ describe('training datasets and batch data', () => {
   it('gives batch data without labels, transformed with the training dataset’s parameters', async () => {
     const { gql } = await churnProject(25);
     await gql(CREATE_FV, { input: CHURN_VIEW });
-    const noTd = await gql(`{ batchData(featureView: { name: "churn_feature_view" }) { rowCount } }`);
+    const noTd = await gql(graphql(`{ batchData(featureView: { name: "churn_feature_view" }) { rowCount } }`));
     expect(noTd.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
     await gql(CREATE_TD, { fv: { name: 'churn_feature_view' }, input: { split: 'RANDOM', testSize: 0.2 } });
-    const res = await gql(`{ batchData(featureView: { name: "churn_feature_view" }, includeKeys: true, first: 1000) { columns { name } rows rowCount } }`);
-    const batch = res.data.batchData;
+    const res = await gql(graphql(`{ batchData(featureView: { name: "churn_feature_view" }, includeKeys: true, first: 1000) { columns { name } rows rowCount } }`));
+    const batch = res.data!.batchData;
     expect(batch.rowCount).toBe(25);
-    const names = batch.columns.map((c: any) => c.name);
+    const names = batch.columns.map((c) => c.name);
     expect(names.slice(0, 2)).toEqual(['customerid', 'datetime']);
     expect(names).not.toContain('churn');
     expect(names).toContain('label_encoder_contract_');
-    const raw = await gql(`{ batchData(featureView: { name: "churn_feature_view" }, transformed: false, first: 3) { columns { name } rowCount } }`);
-    expect(raw.data.batchData.columns.map((c: any) => c.name)).toContain('contract');
-    expect(raw.data.batchData.rowCount).toBe(3);
+    const raw = await gql(graphql(`{ batchData(featureView: { name: "churn_feature_view" }, transformed: false, first: 3) { columns { name } rowCount } }`));
+    expect(raw.data?.batchData.columns.map((c) => c.name)).toContain('contract');
+    expect(raw.data?.batchData.rowCount).toBe(3);
   });
 });
 
-const VECTORS = `query($fv: FeatureViewRef!, $entries: [JSON!]!, $passed: [JSON]) {
+const VECTORS = graphql(`query($fv: FeatureViewRef!, $entries: [JSON!]!, $passed: [JSON]) {
   featureVectors(featureView: $fv, entries: $entries, passedFeatures: $passed) { features values record missing }
-}`;
+}`);
+
+/** A feature vector with its JSON record read as an object. */
+type Vector = ResultOf<typeof VECTORS>['featureVectors'][number] & { record: Record<string, unknown> };
 
 describe('online feature vectors', () => {
   it('equal the latest batch row of every entity: same transformations, same values', async () => {
@@ -188,19 +185,19 @@ describe('online feature vectors', () => {
     await gql(INSERT, { fg: { name: 'customer_info' }, rows: later });
     await gql(CREATE_FV, { input: CHURN_VIEW });
     await gql(CREATE_TD, { fv: { name: 'churn_feature_view' }, input: { split: 'RANDOM', testSize: 0.25 } });
-    const batch = (await gql(`{ batchData(featureView: { name: "churn_feature_view" }, includeKeys: true, first: 100000) { columns { name } rows } }`)).data.batchData;
-    const names: string[] = batch.columns.map((c: any) => c.name);
-    const latest = new Map<string, any[]>();
-    for (const row of batch.rows) {
+    const batch = (await gql(graphql(`{ batchData(featureView: { name: "churn_feature_view" }, includeKeys: true, first: 100000) { columns { name } rows } }`))).data!.batchData;
+    const names: string[] = batch.columns.map((c) => c.name);
+    const latest = new Map<string, [string, string, ...unknown[]]>();
+    for (const row of batch.rows as [string, string, ...unknown[]][]) {
       const [id, ts] = row;
       const seen = latest.get(id);
       if (!seen || ts > seen[1]) latest.set(id, row);
     }
     const ids = [...latest.keys()].sort();
     expect(ids).toHaveLength(customers);
-    const vectors = (await gql(VECTORS, { fv: { name: 'churn_feature_view' }, entries: ids.map((customerid) => ({ customerid })) })).data.featureVectors;
-    expect(vectors[0].features).toEqual(names.slice(2));
-    vectors.forEach((v: any, i: number) => {
+    const vectors = (await gql(VECTORS, { fv: { name: 'churn_feature_view' }, entries: ids.map((customerid) => ({ customerid })) })).data!.featureVectors;
+    expect(vectors[0]!.features).toEqual(names.slice(2));
+    vectors.forEach((v, i) => {
       expect(v.missing).toEqual([]);
       expect(v.values, ids[i]).toEqual(latest.get(ids[i]!)!.slice(2));
     });
@@ -210,14 +207,14 @@ describe('online feature vectors', () => {
     const { gql } = await churnProject(5);
     await gql(CREATE_FV, { input: CHURN_VIEW });
     const td = await gql(CREATE_TD, { fv: { name: 'churn_feature_view' }, input: {} });
-    expect(td.data.createTrainingDataset.trainingDataset.splits).toEqual([{ name: 'train', rowCount: 5 }]);
+    expect(ofType(td.data?.createTrainingDataset, 'CreateTrainingDatasetPayload').trainingDataset.splits).toEqual([{ name: 'train', rowCount: 5 }]);
     const res = await gql(VECTORS, {
       fv: { name: 'churn_feature_view' },
       entries: [{ customerid: 'nobody' }, { customerid: 'c0001' }],
       passed: [null, { contract: 'No such contract' }],
     });
     if (!res.data) throw new Error(JSON.stringify(res));
-    const [none, passed] = res.data.featureVectors;
+    const [none, passed] = res.data.featureVectors as [Vector, Vector];
     expect(none.missing.sort()).toEqual(['customer_demography_info', 'customer_info', 'customer_subscription_info']);
     expect(none.record.min_max_scaler_tenure_).toBeNull();
     expect(passed.missing).toEqual([]);
@@ -234,18 +231,18 @@ describe('models trained from a view', () => {
     await gql(CREATE_FV, { input: CHURN_VIEW });
     await gql(CREATE_TD, { fv: { name: 'churn_feature_view' }, input: {} });
     const res = await gql(
-      `mutation($input: CreateModelInput!) { createModel(input: $input) { __typename ... on CreateModelPayload { model { id name version modelSchema featureView { name version } trainingDataset { version } } } ... on Error { message } } }`,
+      graphql(`mutation($input: CreateModelInput!) { createModel(input: $input) { __typename ... on CreateModelPayload { model { id name version modelSchema featureView { name version } trainingDataset { version } } } ... on Error { message } } }`),
       { input: { name: 'churnmodel', framework: 'OTHER', metrics: { roc_auc: 0.8 }, featureView: { name: 'churn_feature_view' }, trainingDatasetVersion: 1 } },
     );
-    expect(res.data.createModel.__typename, JSON.stringify(res)).toBe('CreateModelPayload');
-    const model = res.data.createModel.model;
+    const model = ofType(res.data?.createModel, 'CreateModelPayload', JSON.stringify(res)).model;
+    const modelSchema = model.modelSchema as { [side in 'inputSchema' | 'outputSchema']: { columnarSchema: { name: string }[] } };
     expect(model.featureView).toEqual({ name: 'churn_feature_view', version: 1 });
     expect(model.trainingDataset).toEqual({ version: 1 });
-    const batch = (await gql(`{ batchData(featureView: { name: "churn_feature_view" }, first: 1) { columns { name } } }`)).data.batchData;
-    const inputs = model.modelSchema.inputSchema.columnarSchema.map((c: any) => c.name);
-    expect(inputs).toEqual(batch.columns.map((c: any) => c.name));
-    expect(model.modelSchema.outputSchema.columnarSchema.map((c: any) => c.name)).toEqual(['churn']);
-    const view = await gql(`{ featureView(name: "churn_feature_view") { models { id name version } } }`);
-    expect(view.data.featureView.models).toEqual([{ id: model.id, name: 'churnmodel', version: 1 }]);
+    const batch = (await gql(graphql(`{ batchData(featureView: { name: "churn_feature_view" }, first: 1) { columns { name } } }`))).data!.batchData;
+    const inputs = modelSchema.inputSchema.columnarSchema.map((c) => c.name);
+    expect(inputs).toEqual(batch.columns.map((c) => c.name));
+    expect(modelSchema.outputSchema.columnarSchema.map((c) => c.name)).toEqual(['churn']);
+    const view = await gql(graphql(`{ featureView(name: "churn_feature_view") { models { id name version } } }`));
+    expect(view.data?.featureView?.models).toEqual([{ id: model.id, name: 'churnmodel', version: 1 }]);
   });
 });

@@ -1,7 +1,7 @@
 import { countQueries } from '../helpers/query-count.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { churnObjects, CREATE_FG, createGroup, projectOf, smallGroup } from '../helpers/catalog.ts';
-import { startTestServer, type TestServer } from '../helpers/server.ts';
+import { ofType, startTestServer, type TestServer } from '../helpers/server.ts';
 
 let srv: TestServer;
 beforeAll(async () => {
@@ -109,13 +109,11 @@ describe('lineage', () => {
     // Same parents: the same group. Other parents: not the same definition.
     expect((await createGroup(gql, smallGroup('card_spend', [{ name: 'spend_7d' }], { parents: [{ name: 'cards' }, { name: 'transactions' }] }))).id).toBe(derived.id);
     const conflict = await gql(CREATE_FG, { input: smallGroup('card_spend', [{ name: 'spend_7d' }], { version: 1, parents: [{ name: 'cards' }] }) });
-    expect(conflict.data.createFeatureGroup.__typename).toBe('ConflictError');
-    expect(conflict.data.createFeatureGroup.message).toMatch(/parents/);
+    expect(ofType(conflict.data?.createFeatureGroup, 'ConflictError').message).toMatch(/parents/);
     // Without parents the definition says nothing about them: the existing group.
     expect((await createGroup(gql, smallGroup('card_spend', [{ name: 'spend_7d' }]))).id).toBe(derived.id);
     const missing = await gql(CREATE_FG, { input: smallGroup('orphan', [], { parents: [{ name: 'cards' }, { name: 'nope' }] }) });
-    expect(missing.data.createFeatureGroup.__typename).toBe('ValidationError');
-    expect(missing.data.createFeatureGroup.issues).toEqual([{ path: ['input', 'parents', '1'], message: expect.stringContaining('nope') }]);
+    expect(ofType(missing.data?.createFeatureGroup, 'ValidationError').issues).toEqual([{ path: ['input', 'parents', '1'], message: expect.stringContaining('nope') }]);
     expect(cards.id).toBeTruthy();
   });
 
@@ -125,12 +123,12 @@ describe('lineage', () => {
     const group = await createGroup(a.gql, smallGroup('secret'));
     const foreign = await b.gql(LINEAGE, { id: group.id });
     expect(foreign.data).toBeNull();
-    expect(foreign.errors[0].extensions.code).toBe('NOT_FOUND');
+    expect(foreign.errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
     const bad = await b.gql(LINEAGE, { id: 'not-an-id' });
-    expect(bad.errors[0].extensions.code).toBe('BAD_USER_INPUT');
+    expect(bad.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
     const project = (await a.gql(`{ viewer { project { id } } }`)).data.viewer.project.id;
-    expect((await a.gql(LINEAGE, { id: project })).errors[0].extensions.code).toBe('BAD_USER_INPUT');
-    expect((await a.gql(LINEAGE, { id: group.id, depth: 0 })).errors[0].extensions.code).toBe('BAD_USER_INPUT');
+    expect((await a.gql(LINEAGE, { id: project })).errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    expect((await a.gql(LINEAGE, { id: group.id, depth: 0 })).errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
   });
 
   it('takes as many queries for 20 derived groups as for 2', async () => {
