@@ -7,18 +7,13 @@ import { v7 as uuidv7 } from 'uuid';
 import type { App } from '../app.ts';
 import { DomainError, NotFoundError, UnauthenticatedError, ValidationError } from '../errors.ts';
 import type { Viewer } from '../services/viewer.ts';
+import { FILES_PREFIX } from '../schema/shared/download-paths.ts';
 import { serveModelFiles } from './model-files.ts';
 
-export const FILES_PREFIX = '/files/';
+export { FILES_PREFIX };
 
 const FORMATS = { parquet: 'PARQUET', csv: 'CSV' } as const;
 const CONTENT_TYPES = { PARQUET: 'application/vnd.apache.parquet', CSV: 'text/csv; charset=utf-8' } as const;
-
-/** The download URL of a feature group's data, relative to the server's origin. */
-export function featureGroupDataPath(name: string, version: number, format: 'PARQUET' | 'CSV', asOf?: Date | null): string {
-  const path = `${FILES_PREFIX}feature-groups/${encodeURIComponent(name)}/${version}/data.${format.toLowerCase()}`;
-  return asOf ? `${path}?asOf=${encodeURIComponent(asOf.toISOString())}` : path;
-}
 
 /**
  * `GET /files/…`: large reads as files, with the same API-key auth as GraphQL (header only).

@@ -5,20 +5,9 @@ import { pipeline } from 'node:stream/promises';
 import { pack as tarPack } from 'tar-stream';
 import type { App } from '../app.ts';
 import { NotFoundError } from '../errors.ts';
+import { MODEL_ARCHIVE } from '../schema/shared/download-paths.ts';
 import type { Viewer } from '../services/viewer.ts';
 
-const MODELS = 'models';
-const ARCHIVE = 'archive';
-
-/** Download path of one file of a model version, relative to the server's origin (each segment URL-encoded). */
-export function modelFilePath(name: string, version: number, path: string): string {
-  return `/files/${MODELS}/${encodeURIComponent(name)}/${version}/${path.split('/').map(encodeURIComponent).join('/')}`;
-}
-
-/** Download path of a whole model version as a tar archive. */
-export function modelArchivePath(name: string, version: number): string {
-  return `/files/${MODELS}/${encodeURIComponent(name)}/${version}/${ARCHIVE}`;
-}
 
 /**
  * Serves `/files/models/<name>/<version>/<path>` (one file, streamed, with its SHA-256 in
@@ -38,7 +27,7 @@ export async function serveModelFiles(
   if (!name || !/^\d{1,9}$/.test(versionText ?? '') || rest.length === 0) throw new NotFoundError('File', pathname);
   const version = Number(versionText);
   const models = app.services.models;
-  if (rest.length === 1 && rest[0] === ARCHIVE) {
+  if (rest.length === 1 && rest[0] === MODEL_ARCHIVE) {
     const { model, files, open } = await models.archive(viewer, name, version);
     res.writeHead(200, {
       'content-type': 'application/x-tar',

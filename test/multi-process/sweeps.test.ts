@@ -4,7 +4,7 @@ import { pino } from 'pino';
 import { v7 as uuidv7 } from 'uuid';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { recoverAbandoned } from '../../src/recovery.ts';
-import { commitRef } from '../../src/services/feature-group/feature-group.service.ts';
+import { commitRef } from '../../src/services/feature-group/commits.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 
 /**

@@ -2,7 +2,7 @@ import { v7 as uuidv7 } from 'uuid';
 import { z } from 'zod';
 import { ValidationError } from '../../errors.ts';
 import { groupSchema } from '../../services/feature-group/definition.ts';
-import { commitRef } from '../../services/feature-group/feature-group.service.ts';
+import { commitRef, isOfflineCommit } from '../../services/feature-group/commits.ts';
 import { ONLINE_BATCH, replayOnline } from '../../services/feature-group/replay-online.ts';
 import type { JobType } from '../job-type.ts';
 import { isoTime, objectRef, refText } from './refs.ts';
@@ -71,7 +71,7 @@ export const materialize: JobType<typeof config> = {
       ctx.log(`done: ${written} rows written`);
       return;
     }
-    const commits = (await featureGroups.commits(group.id)).filter((c) => c.storage !== 'ONLINE').sort((a, b) => (a.id < b.id ? -1 : 1));
+    const commits = (await featureGroups.commits(group.id)).filter(isOfflineCommit).sort((a, b) => (a.id < b.id ? -1 : 1));
     const resumed = checkpoint.safeParse(ctx.checkpoint);
     const after = resumed.success ? resumed.data.afterCommit : null;
     const todo = after ? commits.filter((c) => c.id > after) : commits;

@@ -1,6 +1,6 @@
 import type { Commit, FeatureGroup } from '../../generated/sqlite/client.ts';
 import { ConflictError, DataValidationError, NotFoundError, ValidationError } from '../../errors.ts';
-import type { InsertSource } from '../../stores/offline/offline-store.ts';
+import type { InsertSource } from '../../domain/insert-source.ts';
 import { DiskFile } from '../../domain/disk-file.ts';
 import { builder } from '../builder.ts';
 import {

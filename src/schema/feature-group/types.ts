@@ -1,9 +1,10 @@
 import type { FeatureDef } from '../../domain/feature-types.ts';
 import { ValidationError } from '../../errors.ts';
-import { featureGroupDataPath } from '../../http/files.ts';
+import { featureGroupDataPath } from '../shared/download-paths.ts';
 import { builder } from '../builder.ts';
 import { DataFrameRef } from '../shared/data-frame.ts';
 import { pageSize } from '../shared/pagination.ts';
+import { isOfflineCommit } from '../../services/feature-group/commits.ts';
 import { readFeatures } from '../../services/json-columns.ts';
 
 export const FeatureGroupRefInput = builder.inputType('FeatureGroupRef', {
@@ -130,7 +131,7 @@ export const FeatureGroupType = builder.prismaNode('FeatureGroup', {
     rowCount: t.int({
       description: 'Rows visible in the offline store (distinct primary key + event time); 0 for an external group, whose rows live in its data source.',
       select: { commits: { select: { rowsInserted: true, storage: true } } },
-      resolve: (g) => g.commits.filter((c) => c.storage !== 'ONLINE').reduce((n, c) => n + c.rowsInserted, 0),
+      resolve: (g) => g.commits.filter(isOfflineCommit).reduce((n, c) => n + c.rowsInserted, 0),
     }),
     changes: t.field({
       type: DataFrameRef,

@@ -1,4 +1,4 @@
-import { modelArchivePath, modelFilePath } from '../../http/model-files.ts';
+import { modelArchivePath, modelFilePath } from '../shared/download-paths.ts';
 import type { Framework } from '../../services/model/definition.ts';
 import type { ModelState } from '../../services/model/model.service.ts';
 import { builder } from '../builder.ts';

@@ -6,13 +6,13 @@ import type { FeatureDef } from '../../domain/feature-types.ts';
 import type { Commit, FeatureGroup, Prisma } from '../../generated/sqlite/client.ts';
 import type { Logger } from '../../logger.ts';
 import type { MetadataClient } from '../../stores/metadata/client.ts';
-import type { CommitFile, CommitRef, GroupLocation, InsertSource, OfflineStore } from '../../stores/offline/offline-store.ts';
-import { commitRef, OFFLINE_COMMITS } from './commits.ts';
+import type { CommitRef, GroupLocation, InsertSource, OfflineStore, StagedCommit } from '../../stores/offline/offline-store.ts';
+import { commitRef, isOfflineCommit, OFFLINE_COMMITS } from './commits.ts';
 import { GroupRowsReader } from './group-rows.ts';
 import type { OnlineColumns, OnlineStore, OnlineTable } from '../../stores/online/online-store.ts';
 import { noAlerts, type AlertSink } from '../alert/alert-event.ts';
 import { recordChanged, recordCreated, recordDeleted } from '../lineage/catalog.ts';
-import type { RegistryChange, RegistryEventsService, TxClient } from '../registry-events.service.ts';
+import type { RegistryChange, RegistryEventsService, } from '../registry-events.service.ts';
 import { checkJsonDepth } from '../json-limits.ts';
 import { parseInput } from '../validation.ts';
 import { assertLastCommit, CommitRaced, commitIdAfter, GroupTurns, lastOfflineCommit, MAX_COMMIT_ATTEMPTS } from './commit-order.ts';
@@ -35,8 +35,7 @@ import {
 } from './definition.ts';
 import { ONLINE_BATCH, replayOnline } from './replay-online.ts';
 import { NOT_VALIDATED, validateInsert, type InsertValidation } from './insert-validation.ts';
-import type { StagedCommit } from '../../stores/offline/offline-store.ts';
-import { readCommitFiles, readFeatures } from '../json-columns.ts';
+import { readFeatures } from '../json-columns.ts';
 
 /** createExternalFeatureGroup's input: a group definition plus the data source and what to read from it. */
 export type CreateExternalFeatureGroupInput = Omit<CreateFeatureGroupInput, 'parents'> & {
@@ -101,9 +100,13 @@ export class FeatureGroupService {
     private readonly dataSources: DataSourceService | null = null,
     /** This process's lease and the others' liveness: commits name their writer, recovery spares live processes' work. */
     private readonly processes: ProcessLeases | null = null,
-  ) {}
+  ) {
+    this.rows = new GroupRowsReader(prisma, offline, external);
+  }
 
   private readonly committedListeners: CommitListener[] = [];
+  /** Where a group's rows come from: its external source, or its offline commits. */
+  private readonly rows: GroupRowsReader;
   /** The count-and-record step of inserts, one per group at a time in this process. */
   private readonly turns = new GroupTurns();
 
@@ -353,13 +356,6 @@ export class FeatureGroupService {
     });
   }
 
-  #rows: GroupRowsReader | null = null;
-
-  /** Where a group's rows come from: its external source, or its offline commits. */
-  private get rows(): GroupRowsReader {
-    return (this.#rows ??= new GroupRowsReader(this.prisma, this.offline, this.external));
-  }
-
   /** The group's visible rows, as of a wall-clock time when given. */
   async read(viewer: Viewer, group: FeatureGroup, options: { asOf?: Date | null; first?: number }): Promise<DataFrame> {
     // An external group has no history: its rows are what the source holds now.
@@ -479,7 +475,7 @@ export class FeatureGroupService {
       this.commits(group.id),
       this.prisma.expectationSuite.findUnique({ where: { featureGroupId: group.id } }),
     ]);
-    const existing = commits.filter((c) => c.storage !== 'ONLINE').map(commitRef);
+    const existing = commits.filter(isOfflineCommit).map(commitRef);
     const staged = await this.offline.stage(location, groupSchema(group), uuidv7(), source, {
       operation: options.operation,
       fillMissing: options.fillMissing === true,
@@ -544,7 +540,7 @@ export class FeatureGroupService {
           // Each commit is recorded with an id after every earlier one: the same last id, the same commits.
           let last = await lastOfflineCommit(this.prisma, group.id);
           if (last !== (counted.at(-1)?.id ?? null)) {
-            const now = (await this.commits(group.id)).filter((c) => c.storage !== 'ONLINE').map(commitRef);
+            const now = (await this.commits(group.id)).filter(isOfflineCommit).map(commitRef);
             await staged.recount(now);
             counted = now;
             last = now.at(-1)?.id ?? null;
@@ -605,7 +601,7 @@ export class FeatureGroupService {
     let replayedCommits = 0;
     for (const group of groups) {
       const location = this.location(group.project.name, group);
-      const offlineCommits = async () => (await this.commits(group.id)).filter((c) => c.storage !== 'ONLINE');
+      const offlineCommits = async () => (await this.commits(group.id)).filter(isOfflineCommit);
       sweptFiles += (await this.offline.sweep(location, async () => (await offlineCommits()).map(commitRef), guard)).length;
       const pending = (await offlineCommits()).filter((c) => c.onlineState === 'PENDING');
       if (pending.length === 0) continue;
@@ -700,4 +696,3 @@ export function refText(ref: FeatureGroupRef): string {
 }
 
 export { OBJECT_NAME };
-export { commitRef };

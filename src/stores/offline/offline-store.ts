@@ -1,5 +1,6 @@
 import type { DataFrame } from '../../domain/data-frame.ts';
 import type { FeatureDef, GroupSchema } from '../../domain/feature-types.ts';
+import type { InsertSource } from '../../domain/insert-source.ts';
 import { ident } from '../../domain/sql.ts';
 import type { OnlineColumns, OnlineRow } from '../online/online-store.ts';
 import type { SweepGuard } from '../process-owner.ts';
@@ -10,17 +11,6 @@ export interface GroupLocation {
   readonly name: string;
   readonly version: number;
 }
-
-/** Input of one insert: JSON rows (small batches) or a file already on local disk (bulk). */
-export type InsertSource =
-  | { readonly kind: 'rows'; readonly rows: readonly Record<string, unknown>[] }
-  | {
-      readonly kind: 'file';
-      readonly path: string;
-      readonly format: 'CSV' | 'PARQUET' | 'NDJSON';
-      /** The user's name for the file (the multipart filename), used in error messages instead of the path. */
-      readonly name?: string | null;
-    };
 
 /** A committed data file of a group, as the metadata commit row lists it (path relative to the group's folder). */
 export interface CommitFile {
@@ -257,3 +247,5 @@ export interface OfflineStore {
   drop(location: GroupLocation): Promise<void>;
   close(): Promise<void>;
 }
+
+export type { InsertSource };
