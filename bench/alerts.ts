@@ -45,7 +45,10 @@ async function baseline(): Promise<number> {
       const i = next++;
       const body = JSON.stringify({ id: String(i), type: 'JOB_FAILED', message: `run ${i} failed` });
       const ts = String(Math.floor(Date.now() / 1000));
-      await postOnce(url, { 'content-type': 'application/json', 'x-granary-timestamp': ts, 'x-granary-signature': signBody(SECRET, ts, body) }, body, { policy, timeoutMs: 5000 });
+      await postOnce(url, { 'content-type': 'application/json', 'x-granary-timestamp': ts, 'x-granary-signature': signBody(SECRET, ts, body) }, body, {
+        policy,
+        timeoutMs: 5000,
+      });
     }
   };
   await Promise.all(Array.from({ length: 20 }, worker));
@@ -83,7 +86,11 @@ for (let rep = 0; rep < REPS; rep++) {
   recorded.push(r.recordedMs);
 }
 const failed = await app.prisma.alertDelivery.count({ where: { state: { not: 'DELIVERED' } } });
-console.log(`load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}; ${EVENTS} events × ${REPS} reps; metadata ${app.config.databaseUrl ? 'PostgreSQL' : 'SQLite'}`);
+console.log(
+  `load average ${loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' ')}; ${EVENTS} events × ${REPS} reps; metadata ${app.config.databaseUrl ? 'PostgreSQL' : 'SQLite'}`,
+);
 console.log(`baseline: signed POSTs straight to the webhook  ${median(base).toFixed(0)} /s [best ${Math.max(...base).toFixed(0)}]`);
 console.log(`raise → recorded → DELIVERED                    ${median(mine).toFixed(0)} /s [best ${Math.max(...mine).toFixed(0)}]`);
 console.log(`ratio (ours / baseline)                          ${(median(mine) / median(base)).toFixed(2)}`);

@@ -59,7 +59,14 @@ async function serveToFirstAnswer(dataDir: string): Promise<number> {
   child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (err += chunk));
   const exited = once(child, 'exit');
   try {
-    const url = await waitForPrintedUrl(child, exited, /serving GraphQL at (http:\/\/\S+?\/graphql)/, 'granary serve', () => out, () => err);
+    const url = await waitForPrintedUrl(
+      child,
+      exited,
+      /serving GraphQL at (http:\/\/\S+?\/graphql)/,
+      'granary serve',
+      () => out,
+      () => err,
+    );
     const key = readFileSync(join(dataDir, 'admin.key'), 'utf8').trim();
     const res = await fetch(url, {
       method: 'POST',
@@ -84,7 +91,10 @@ const median = (xs: number[]) => {
   const mid = s.length >> 1;
   return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 };
-const load = () => loadavg().map((x) => x.toFixed(2)).join(' ');
+const load = () =>
+  loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ');
 
 console.log(`P7 cold start: spawn → first answered query, ${reps} repetitions`);
 console.log(`  machine: ${cpus().length} × ${cpus()[0]?.model ?? '?'}, node ${process.version}; server at ${gitState()}`);

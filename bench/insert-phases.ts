@@ -80,7 +80,10 @@ function timeMethod(proto: any, method: string, name: string | ((...args: any[])
 }
 
 const sqlLabel = (sql: unknown) =>
-  `  duckdb: ${String(sql).replace(/\s+/g, ' ').replace(/'[^']*'/g, "'…'").slice(0, 90)}`;
+  `  duckdb: ${String(sql)
+    .replace(/\s+/g, ' ')
+    .replace(/'[^']*'/g, "'…'")
+    .slice(0, 90)}`;
 
 // Request arrival: the first 'request' listener of every HTTP server.
 const emit = Server.prototype.emit;
@@ -88,13 +91,16 @@ Server.prototype.emit = function (this: Server, event: string, ...rest: unknown[
   if (event === 'request') {
     const req = rest[0] as IncomingMessage;
     if (req.method === 'POST') {
-      if (process.env.PHASES_GAP && lastFinish > 0) process.stderr.write(`[phases] gap since last response ${(performance.now() - lastFinish).toFixed(0)} ms\n`);
+      if (process.env.PHASES_GAP && lastFinish > 0)
+        process.stderr.write(`[phases] gap since last response ${(performance.now() - lastFinish).toFixed(0)} ms\n`);
       requestStart = performance.now();
       const res = rest[1] as { once(e: string, f: () => void): void };
       res.once('finish', () => {
         lastFinish = performance.now();
         if (lastInsertLine !== null) {
-          process.stderr.write(`${lastInsertLine} | after service ${(performance.now() - serviceEnd).toFixed(0)} ms | request total ${(performance.now() - requestStart).toFixed(0)} ms\n`);
+          process.stderr.write(
+            `${lastInsertLine} | after service ${(performance.now() - serviceEnd).toFixed(0)} ms | request total ${(performance.now() - requestStart).toFixed(0)} ms\n`,
+          );
           lastInsertLine = null;
         }
       });

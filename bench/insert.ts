@@ -118,7 +118,38 @@ const FEATURES: [name: string, type: string][] = [
   ['last_login', 'TIMESTAMP'], // 10 % null
   ['segment', 'STRING'], // 12 values, 12.5 % null
 ];
-const COUNTRIES = ['US', 'GB', 'DE', 'FR', 'IN', 'BR', 'CA', 'AU', 'ES', 'IT', 'NL', 'SE', 'PL', 'MX', 'JP', 'KR', 'TR', 'AR', 'ZA', 'NG', 'EG', 'ID', 'PH', 'VN', 'TH', 'CH', 'AT', 'BE', 'DK', 'NO'];
+const COUNTRIES = [
+  'US',
+  'GB',
+  'DE',
+  'FR',
+  'IN',
+  'BR',
+  'CA',
+  'AU',
+  'ES',
+  'IT',
+  'NL',
+  'SE',
+  'PL',
+  'MX',
+  'JP',
+  'KR',
+  'TR',
+  'AR',
+  'ZA',
+  'NG',
+  'EG',
+  'ID',
+  'PH',
+  'VN',
+  'TH',
+  'CH',
+  'AT',
+  'BE',
+  'DK',
+  'NO',
+];
 const DEVICES = ['ios', 'android', 'web', 'other'];
 const EVENT_START_US = Date.UTC(2025, 0, 1) * 1000;
 const DAY_US = 86_400_000_000;
@@ -205,9 +236,11 @@ const median = (xs: number[]) => {
   const mid = sorted.length >> 1;
   return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 };
-const load = () => loadavg().map((x) => x.toFixed(2)).join(' ');
+const load = () =>
+  loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ');
 const sqlString = (text: string) => `'${text.replaceAll("'", "''")}'`;
-
 
 /** Polls a process's VmRSS every 50 ms; `stop()` returns the peak seen (bytes), VmHWM at that moment, and the RSS when polling began. */
 function sampleRss(pid: number) {
@@ -275,7 +308,14 @@ async function startServer(dataDir: string): Promise<Server> {
   live.add(child);
   const exited = once(child, 'exit');
   void exited.then(() => live.delete(child));
-  const url = await waitForPrintedUrl(child, exited, /serving GraphQL at (http:\/\/\S+?\/graphql)/, 'the server', () => out, () => err);
+  const url = await waitForPrintedUrl(
+    child,
+    exited,
+    /serving GraphQL at (http:\/\/\S+?\/graphql)/,
+    'the server',
+    () => out,
+    () => err,
+  );
   const key = readFileSync(join(dataDir, 'admin.key'), 'utf8').trim();
   return { child, url, key, pid: child.pid!, exited, stderr: () => err };
 }
@@ -406,7 +446,12 @@ async function insertJsonRows(server: Server, group: string, salt: number, onlin
   const query = `mutation ($group: FeatureGroupRef!, $rows: [JSON!]!) {
     insertFeatureGroupData(featureGroup: $group, rows: $rows, storage: BOTH) { ${INSERT_RESULT} }
   }`;
-  return sendJsonRows(server, salt, (rows) => ({ query, variables: { group: { name: group, version: 1 }, rows } }), (data) => checkInsert(data, JSON_BATCH, online));
+  return sendJsonRows(
+    server,
+    salt,
+    (rows) => ({ query, variables: { group: { name: group, version: 1 }, rows } }),
+    (data) => checkInsert(data, JSON_BATCH, online),
+  );
 }
 
 async function sendJsonRows(
@@ -475,13 +520,25 @@ async function bareJsonRows(): Promise<JsonRun> {
   child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
   child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (err += chunk));
   const exited = once(child, 'exit');
-  const url = await waitForPrintedUrl(child, exited, /serving GraphQL at (http:\/\/\S+?\/graphql)/, 'the bare yoga', () => out, () => err);
+  const url = await waitForPrintedUrl(
+    child,
+    exited,
+    /serving GraphQL at (http:\/\/\S+?\/graphql)/,
+    'the bare yoga',
+    () => out,
+    () => err,
+  );
   const server: Server = { child, url, key: '', pid: child.pid!, exited, stderr: () => err };
   try {
     const query = 'mutation ($rows: [JSON!]!) { insert(rows: $rows) }';
-    return await sendJsonRows(server, 3, (r) => ({ query, variables: { rows: r } }), (data) => {
-      if (data?.insert !== JSON_BATCH) throw new Error(`bare yoga answered ${JSON.stringify(data)}`);
-    });
+    return await sendJsonRows(
+      server,
+      3,
+      (r) => ({ query, variables: { rows: r } }),
+      (data) => {
+        if (data?.insert !== JSON_BATCH) throw new Error(`bare yoga answered ${JSON.stringify(data)}`);
+      },
+    );
   } finally {
     await stopServer(server);
     live.delete(child);
@@ -663,24 +720,60 @@ console.log(
 );
 for (const r of results) {
   const best = (ours: Upload[], base: number[]) =>
-    ours.length > 1 ? bestRate(r.rows, ours.map((u) => u.ms)) / bestRate(r.rows, base) : undefined;
+    ours.length > 1
+      ? bestRate(
+          r.rows,
+          ours.map((u) => u.ms),
+        ) / bestRate(r.rows, base)
+      : undefined;
   const phase = (u: Upload[]) => `body sent in ${secs(median(u.map((x) => x.sentMs)))}, then ${secs(median(u.map((x) => x.ms - x.sentMs)))} until the response`;
   console.log(`\n${fmt(r.rows)} rows × ${FEATURES.length} columns, Parquet ${mb(r.fileBytes)}; server RSS idle ${mb(r.idleRss)}, VmHWM at end ${mb(r.hwm)}`);
   console.log(header);
   if (r.offline.length > 0) {
     const duck = rate(r.rows, r.duckdbMs);
-    const offline = rate(r.rows, r.offline.map((u) => u.ms));
-    console.log(line('Parquet upload → storage: OFFLINE', offline, '(a) DuckDB COPY parquet→parquet', duck, '≥ 0.50', offline / duck >= 0.5, peakOf(r.offline), best(r.offline, r.duckdbMs)));
+    const offline = rate(
+      r.rows,
+      r.offline.map((u) => u.ms),
+    );
+    console.log(
+      line(
+        'Parquet upload → storage: OFFLINE',
+        offline,
+        '(a) DuckDB COPY parquet→parquet',
+        duck,
+        '≥ 0.50',
+        offline / duck >= 0.5,
+        peakOf(r.offline),
+        best(r.offline, r.duckdbMs),
+      ),
+    );
   }
   if (r.both.length > 0) {
     const sqlite = rate(r.rows, r.sqliteMs);
-    const both = rate(r.rows, r.both.map((u) => u.ms));
-    console.log(line('Parquet upload → storage: BOTH (online-enabled)', both, '(b) better-sqlite3 bulk INSERT', sqlite, '≥ 0.60', both / sqlite >= 0.6, peakOf(r.both), best(r.both, r.sqliteMs)));
+    const both = rate(
+      r.rows,
+      r.both.map((u) => u.ms),
+    );
+    console.log(
+      line(
+        'Parquet upload → storage: BOTH (online-enabled)',
+        both,
+        '(b) better-sqlite3 bulk INSERT',
+        sqlite,
+        '≥ 0.60',
+        both / sqlite >= 0.6,
+        peakOf(r.both),
+        best(r.both, r.sqliteMs),
+      ),
+    );
   }
   console.log(`  ${[...(r.offline.length > 0 ? [`OFFLINE: ${phase(r.offline)}`] : []), ...(r.both.length > 0 ? [`BOTH: ${phase(r.both)}`] : [])].join('; ')}`);
   if (r.offline.length > 0) {
     const zstd = rate(r.rows, r.duckdbZstdMs);
-    const offline = rate(r.rows, r.offline.map((u) => u.ms));
+    const offline = rate(
+      r.rows,
+      r.offline.map((u) => u.ms),
+    );
     console.log(`  reference: DuckDB COPY with COMPRESSION zstd (the store's codec) ${fmt(zstd)} rows/s; OFFLINE / that = ${(offline / zstd).toFixed(2)}`);
   }
 }
@@ -689,21 +782,39 @@ if (json.offline && json.online) {
   console.log(header);
   const bare = json.bare?.rowsPerSecond ?? null;
   const baseline = bare === null ? '—' : '(c) bare graphql-yoga, same requests';
-  console.log(line('JSON rows → offline-only group', json.offline.rowsPerSecond, baseline, bare, '≥ 50 k/s', json.offline.rowsPerSecond >= 50_000, json.offline.rss.peak));
-  console.log(line('JSON rows → online-enabled group (BOTH)', json.online.rowsPerSecond, baseline, bare, '≥ 50 k/s', json.online.rowsPerSecond >= 50_000, json.online.rss.peak));
-  console.log(`  per request: offline p50 ${json.offline.p50Ms.toFixed(0)} ms (max ${json.offline.maxMs.toFixed(0)}); BOTH p50 ${json.online.p50Ms.toFixed(0)} ms (max ${json.online.maxMs.toFixed(0)})`);
+  console.log(
+    line('JSON rows → offline-only group', json.offline.rowsPerSecond, baseline, bare, '≥ 50 k/s', json.offline.rowsPerSecond >= 50_000, json.offline.rss.peak),
+  );
+  console.log(
+    line(
+      'JSON rows → online-enabled group (BOTH)',
+      json.online.rowsPerSecond,
+      baseline,
+      bare,
+      '≥ 50 k/s',
+      json.online.rowsPerSecond >= 50_000,
+      json.online.rss.peak,
+    ),
+  );
+  console.log(
+    `  per request: offline p50 ${json.offline.p50Ms.toFixed(0)} ms (max ${json.offline.maxMs.toFixed(0)}); BOTH p50 ${json.online.p50Ms.toFixed(0)} ms (max ${json.online.maxMs.toFixed(0)})`,
+  );
 }
 if (results.length > 1) {
   const first = results[0]!;
   const last = results.at(-1)!;
-  console.log(`\nPeak server RSS, ${fmt(last.rows)} vs ${fmt(first.rows)} rows (file ${(last.fileBytes / first.fileBytes).toFixed(1)}× larger); target ≤ 1.3 (flat)`);
+  console.log(
+    `\nPeak server RSS, ${fmt(last.rows)} vs ${fmt(first.rows)} rows (file ${(last.fileBytes / first.fileBytes).toFixed(1)}× larger); target ≤ 1.3 (flat)`,
+  );
   for (const [what, pick] of [
     ['OFFLINE', (r: SizeResult) => peakOf(r.offline)],
     ['BOTH', (r: SizeResult) => peakOf(r.both)],
   ] as const) {
     if ((what === 'OFFLINE' ? OFFLINE_REPS : REPS) === 0) continue;
     const ratio = pick(last) / pick(first);
-    console.log(`  ${what.padEnd(8)} ${mb(pick(first)).padStart(8)} → ${mb(pick(last)).padStart(8)}   ratio ${ratio.toFixed(2)}  ${ratio <= 1.3 ? 'yes' : 'NO'}`);
+    console.log(
+      `  ${what.padEnd(8)} ${mb(pick(first)).padStart(8)} → ${mb(pick(last)).padStart(8)}   ratio ${ratio.toFixed(2)}  ${ratio <= 1.3 ? 'yes' : 'NO'}`,
+    );
   }
 }
 console.log(`\nload average at start: ${loadAtStart}; at end: ${load()} (2 cores shared with other work: compare ratios, not rates)`);

@@ -118,7 +118,9 @@ try {
     const stagedAt = performance.now();
     await commit.publish();
     staged.push(performance.now() - t);
-    phases.push(`run ${run + 1}: stage ${(stagedAt - t).toFixed(0)} ms (rowsUpdated ${fmt(commit.rowsUpdated)}), publish ${(performance.now() - stagedAt).toFixed(0)} ms`);
+    phases.push(
+      `run ${run + 1}: stage ${(stagedAt - t).toFixed(0)} ms (rowsUpdated ${fmt(commit.rowsUpdated)}), publish ${(performance.now() - stagedAt).toFixed(0)} ms`,
+    );
     commits.push({ id: commitId, files: commit.files });
   }
   connection.closeSync();
@@ -144,7 +146,9 @@ try {
     busy += performance.now() - t;
     jsonCommits.push({ id: commitId, files: commit.files });
   }
-  console.log(`\nJSON rows, batches of ${fmt(BATCH)}: ${fmt(ROWS)} rows in ${(busy / 1000).toFixed(2)} s = ${fmt(ROWS / (busy / 1000))} rows/s (target ≥ 50,000)`);
+  console.log(
+    `\nJSON rows, batches of ${fmt(BATCH)}: ${fmt(ROWS)} rows in ${(busy / 1000).toFixed(2)} s = ${fmt(ROWS / (busy / 1000))} rows/s (target ≥ 50,000)`,
+  );
 
   t = performance.now();
   const frame = await store.read(jsonLocation, schema, jsonCommits, { first: 100_000 });

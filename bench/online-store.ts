@@ -149,9 +149,15 @@ async function benchSqlite(): Promise<void> {
       const db = bareDb();
       db.exec(`CREATE TABLE b (id INTEGER PRIMARY KEY, ${names.slice(1).map(q).join(', ')})`);
       const st = db.prepare(`INSERT INTO b VALUES (${names.map(() => '?').join(', ')})`);
-      baseInsert.push(await rate(() => db.transaction(() => {
-        for (const p of bindable) st.run(p);
-      })(), ROWS));
+      baseInsert.push(
+        await rate(
+          () =>
+            db.transaction(() => {
+              for (const p of bindable) st.run(p);
+            })(),
+          ROWS,
+        ),
+      );
       db.close();
     }
     {
@@ -197,7 +203,12 @@ async function benchSqlite(): Promise<void> {
     const calls = Math.max(300, Math.floor(30_000 / n));
     const sets = Array.from({ length: calls }, (_, i) => Array.from({ length: n }, (_, j) => keys[(i * n + j) % keys.length]!));
     return {
-      ours: await p50(calls, (i) => s.read(table, sets[i]!.map((k) => [k]))),
+      ours: await p50(calls, (i) =>
+        s.read(
+          table,
+          sets[i]!.map((k) => [k]),
+        ),
+      ),
       loop: await p50(calls, (i) => bareLoop(sets[i]!)),
       json: await p50(calls, (i) => jsonEach.all(JSON.stringify(sets[i]!))),
     };
@@ -213,9 +224,21 @@ async function benchSqlite(): Promise<void> {
       { what: 'write, new keys, one call (bare: plain INSERT)', ours: insert, base: baseInsert, unit: 'rows/s', note: 'target ≥ 0.60 of bare (≈ 340 k)' },
       { what: 'write, newer events over every key', ours: update, base: baseInsert, unit: 'rows/s' },
       { what: 'rejected layout: key → JSON, bare upsert', ours: kvInsert, base: baseInsert, unit: 'rows/s', note: 'typed columns chosen' },
-      { what: 'point read, 1 key (bare: object row)', ours: pointOurs, base: pointBase, unit: 'µs', note: `bare raw row ${pointRaw.toFixed(1)} µs; doc ≈ 7.7 µs` },
+      {
+        what: 'point read, 1 key (bare: object row)',
+        ours: pointOurs,
+        base: pointBase,
+        unit: 'µs',
+        note: `bare raw row ${pointRaw.toFixed(1)} µs; doc ≈ 7.7 µs`,
+      },
       { what: 'batch read, 10 keys (bare: get() loop in tx)', ours: b10.ours, base: b10.loop, unit: 'µs', note: `bare json_each ${b10.json.toFixed(1)} µs` },
-      { what: 'batch read, 100 keys (bare: get() loop in tx)', ours: b100.ours, base: b100.loop, unit: 'µs', note: `bare json_each ${b100.json.toFixed(1)} µs` },
+      {
+        what: 'batch read, 100 keys (bare: get() loop in tx)',
+        ours: b100.ours,
+        base: b100.loop,
+        unit: 'µs',
+        note: `bare json_each ${b100.json.toFixed(1)} µs`,
+      },
     ],
   });
 }
@@ -260,16 +283,27 @@ async function benchRedis(): Promise<void> {
     const pointOurs = await p50(reads, (i) => store.read(table, [[keys[i]!]]));
     const pointBase = await p50(reads, async (i) => JSON.parse((await bare.get(basePrefix + String(keys[i]!)))!));
     const inFlight = async (read: (k: number) => Promise<unknown>) =>
-      rate(() => Promise.all(Array.from({ length: 64 }, async (_, w) => {
-        for (let i = w; i < reads; i += 64) await read(keys[i]!);
-      })), reads);
+      rate(
+        () =>
+          Promise.all(
+            Array.from({ length: 64 }, async (_, w) => {
+              for (let i = w; i < reads; i += 64) await read(keys[i]!);
+            }),
+          ),
+        reads,
+      );
     const flightOurs = await inFlight((k) => store.read(table, [[k]]));
     const flightBase = await inFlight(async (k) => JSON.parse((await bare.get(basePrefix + String(k)))!));
     const batch = async (n: number) => {
       const calls = Math.max(200, Math.floor(10_000 / n));
       const sets = Array.from({ length: calls }, (_, i) => Array.from({ length: n }, (_, j) => keys[(i * n + j) % keys.length]!));
       return {
-        ours: await p50(calls, (i) => store.read(table, sets[i]!.map((k) => [k]))),
+        ours: await p50(calls, (i) =>
+          store.read(
+            table,
+            sets[i]!.map((k) => [k]),
+          ),
+        ),
         base: await p50(calls, async (i) => (await bare.mget(sets[i]!.map((k) => basePrefix + String(k)))).map((v) => (v === null ? null : JSON.parse(v)))),
       };
     };
@@ -278,7 +312,13 @@ async function benchRedis(): Promise<void> {
     lines.push({
       section: `Redis (ioredis, ${REDIS_URL.replace(/\/\/[^@]*@/, '//')}), ${ROWS} rows × ${names.length} columns, median of ${REPS}`,
       lines: [
-        { what: 'write, new keys, one call (bare: pipelined SET)', ours: insert, base: baseInsert, unit: 'rows/s', note: 'ours checks newest-event-wins in Lua' },
+        {
+          what: 'write, new keys, one call (bare: pipelined SET)',
+          ours: insert,
+          base: baseInsert,
+          unit: 'rows/s',
+          note: 'ours checks newest-event-wins in Lua',
+        },
         { what: 'write, newer events over every key', ours: update, base: baseInsert, unit: 'rows/s' },
         { what: 'point read, one in flight (bare: GET+parse)', ours: pointOurs, base: pointBase, unit: 'µs', note: 'doc ≈ 86 µs' },
         { what: 'point reads, 64 in flight (bare: GET+parse)', ours: flightOurs, base: flightBase, unit: 'ops/s', note: 'doc ≈ 134 k pipelined' },

@@ -55,10 +55,20 @@ const quantile = (xs: number[], q: number) => {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor(q * s.length))]!;
 };
-const load = () => loadavg().map((x) => x.toFixed(2)).join(' ');
+const load = () =>
+  loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ');
 
 try {
-  const url = await waitForPrintedUrl(child, exited, /serving GraphQL at (http:\/\/\S+?\/graphql)/, 'granary serve', () => out, () => err);
+  const url = await waitForPrintedUrl(
+    child,
+    exited,
+    /serving GraphQL at (http:\/\/\S+?\/graphql)/,
+    'granary serve',
+    () => out,
+    () => err,
+  );
   const base = url.replace(/\/graphql$/, '');
   const admin = readFileSync(join(dataDir, 'admin.key'), 'utf8').trim();
 

@@ -107,7 +107,14 @@ async function startChild(argv: string[], env: Record<string, string>, urlPatter
   child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
   child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (err += chunk));
   const exited = once(child, 'exit');
-  const url = await waitForPrintedUrl(child, exited, urlPattern, argv.join(' '), () => out, () => err);
+  const url = await waitForPrintedUrl(
+    child,
+    exited,
+    urlPattern,
+    argv.join(' '),
+    () => out,
+    () => err,
+  );
   return { child, url, exited, stdout: () => out, stderr: () => err };
 }
 
@@ -118,7 +125,6 @@ async function stopChild(c: Child): Promise<void> {
   await c.exited;
   clearTimeout(timer);
 }
-
 
 /** CPU seconds (user + system, all threads) a process has used so far; NaN where /proc is missing. */
 function cpuSeconds(pid: number): number {
@@ -438,7 +444,10 @@ async function openLoop(target: Target, rate: number, seconds: number, check: (b
 // ---------------------------------------------------------------------------------------------
 // Reporting
 
-const load = () => loadavg().map((x) => x.toFixed(2)).join(' ');
+const load = () =>
+  loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ');
 const median = (xs: number[]) => {
   const sorted = [...xs].sort((a, b) => a - b);
   const mid = sorted.length >> 1;
@@ -510,10 +519,15 @@ async function main(): Promise<void> {
     const hello: Target = { url: bare.url, pid: bare.child.pid!, headers: { 'content-type': 'application/json' }, body: () => '{"query":"{ hello }"}' };
 
     // Correctness first: a full vector, 50 values, transformed, nothing missing.
-    const sample = await graphql(granary.url, key, `query ($fv: FeatureViewRef!, $entry: JSON!) { featureVector(featureView: $fv, entry: $entry) { features values record missing } }`, {
-      fv,
-      entry: { customer_id: 1 },
-    });
+    const sample = await graphql(
+      granary.url,
+      key,
+      `query ($fv: FeatureViewRef!, $entry: JSON!) { featureVector(featureView: $fv, entry: $entry) { features values record missing } }`,
+      {
+        fv,
+        entry: { customer_id: 1 },
+      },
+    );
     const v = sample.featureVector;
     if (v.values.length !== SERVED || v.missing.length !== 0 || !('min_max_scaler_p_d0_' in v.record) || !('label_encoder_c_s1_' in v.record)) {
       throw new Error(`unexpected vector: ${JSON.stringify(v)}`);
@@ -562,7 +576,20 @@ async function main(): Promise<void> {
       }
       console.log(
         table(
-          ['measurement', 'req/s', 'p50/p99 ms', 'CPU µs/req', 'bare yoga req/s', 'p50/p99 ms', 'CPU µs/req', 'ratio req/s', 'ratio CPU', 'target', '', 'errors'],
+          [
+            'measurement',
+            'req/s',
+            'p50/p99 ms',
+            'CPU µs/req',
+            'bare yoga req/s',
+            'p50/p99 ms',
+            'CPU µs/req',
+            'ratio req/s',
+            'ratio CPU',
+            'target',
+            '',
+            'errors',
+          ],
           rows,
         ),
       );

@@ -97,7 +97,8 @@ try {
       for (const f of ours.features) {
         const s = byName.get(f.name)!;
         const nulls = Number(s.null_percentage) / 100;
-        if (Math.abs(f.nullCount / ours.rowCount - nulls) > 0.001) throw new Error(`null share of ${f.name} differs: ${f.nullCount / ours.rowCount} vs ${nulls}`);
+        if (Math.abs(f.nullCount / ours.rowCount - nulls) > 0.001)
+          throw new Error(`null share of ${f.name} differs: ${f.nullCount / ours.rowCount} vs ${nulls}`);
         if (f.mean !== null && s.avg !== null && Math.abs(f.mean - Number(s.avg)) > 1e-6 * Math.max(1, Math.abs(f.mean))) {
           throw new Error(`mean of ${f.name} differs: ${f.mean} vs ${String(s.avg)}`);
         }

@@ -180,9 +180,7 @@ try {
       share('sa'),
     );
     for (const [name, list] of paths) superseding.set(name, list.slice(before.get(name)));
-    console.log(
-      `superseding commits (${(SUPERSEDED * 100).toFixed(1)} % of each group's identities re-inserted) written in ${seconds(performance.now() - t)}`,
-    );
+    console.log(`superseding commits (${(SUPERSEDED * 100).toFixed(1)} % of each group's identities re-inserted) written in ${seconds(performance.now() - t)}`);
   }
 
   const groups: ResolvedGroup[] = [

@@ -40,7 +40,11 @@ const median = (xs: number[]) => {
 
 const dir = mkdtempSync(join(tmpdir(), 'granary-bench-validation-'));
 try {
-  console.log(`bench/validation ${gitState()} rows=${rows} reps=${reps} load=${loadavg().map((x) => x.toFixed(1)).join(' ')}`);
+  console.log(
+    `bench/validation ${gitState()} rows=${rows} reps=${reps} load=${loadavg()
+      .map((x) => x.toFixed(1))
+      .join(' ')}`,
+  );
   const db = await DuckDBInstance.create(':memory:');
   const connection = await db.connect();
   const file = (n: number) => join(dir, `rows-${n}.parquet`);
@@ -85,7 +89,12 @@ try {
     await app.services.featureGroups.create(viewer, { name, primaryKey: ['id'], eventTime: 'ts', features });
     if (withSuite) await app.services.expectationSuites.save(viewer, { name }, { name: 's', ingestionPolicy: 'STRICT', expectations });
     const start = performance.now();
-    const commit = await app.services.featureGroups.insert(viewer, { name }, { kind: 'file', path: file(n), format: 'PARQUET' }, { operation: 'UPSERT', storage: 'OFFLINE' });
+    const commit = await app.services.featureGroups.insert(
+      viewer,
+      { name },
+      { kind: 'file', path: file(n), format: 'PARQUET' },
+      { operation: 'UPSERT', storage: 'OFFLINE' },
+    );
     const ms = performance.now() - start;
     if (withSuite && !(commit.validationReport as { success?: boolean } | null)?.success) throw new Error('the suite should pass');
     return ms;
@@ -115,8 +124,14 @@ try {
   }
   const l = median(lookup);
   console.log(`suite look-up (an insert without a suite pays only this, run beside its commits read): ${(l * 1000).toFixed(0)} µs median`);
-  console.log(`    = ${((l / median(small)) * 100).toFixed(2)} % of a 1000-row insert (${median(small).toFixed(1)} ms), ${((l / a) * 100).toFixed(3)} % of a ${rows}-row insert`);
-  console.log(`load average at the end: ${loadavg().map((x) => x.toFixed(1)).join(' ')}`);
+  console.log(
+    `    = ${((l / median(small)) * 100).toFixed(2)} % of a 1000-row insert (${median(small).toFixed(1)} ms), ${((l / a) * 100).toFixed(3)} % of a ${rows}-row insert`,
+  );
+  console.log(
+    `load average at the end: ${loadavg()
+      .map((x) => x.toFixed(1))
+      .join(' ')}`,
+  );
   await app.close();
 } finally {
   rmSync(dir, { recursive: true, force: true });

@@ -40,7 +40,8 @@ for (const path of sourceFiles(join(root, 'src'))) {
       const start = source.getLineAndCharacterOfPosition(node.getStart(source)).line;
       const end = source.getLineAndCharacterOfPosition(node.getEnd()).line;
       const length = end - start + 1;
-      if (length > MAX_FUNCTION_LINES) problems.push(`${file}:${start + 1}: function ${functionName(node, source)} is ${length} lines (at most ${MAX_FUNCTION_LINES})`);
+      if (length > MAX_FUNCTION_LINES)
+        problems.push(`${file}:${start + 1}: function ${functionName(node, source)} is ${length} lines (at most ${MAX_FUNCTION_LINES})`);
     }
     ts.forEachChild(node, visit);
   };

@@ -95,7 +95,10 @@ const envSchema = z.object({
     .string()
     .regex(/^postgres(ql)?:\/\/.+/, 'must be a postgresql:// URL (leave it unset for embedded SQLite)')
     .optional(),
-  PUBSUB_URL: z.string().regex(/^rediss?:\/\/.+/, 'must be a redis:// URL (leave it unset for in-process)').optional(),
+  PUBSUB_URL: z
+    .string()
+    .regex(/^rediss?:\/\/.+/, 'must be a redis:// URL (leave it unset for in-process)')
+    .optional(),
   ONLINE_STORE_URL: z
     .string()
     .regex(/^rediss?:\/\/.+/, 'must be a redis:// URL (leave it unset for SQLite in the data directory)')
@@ -103,7 +106,7 @@ const envSchema = z.object({
   GRANARY_PUBLIC_URL: z
     .string()
     .trim()
-    .regex(/^https?:\/\/[^\s/]+(\/[^\s]*)?$/, 'must be an http:// or https:// URL (the server\'s base, without /graphql)')
+    .regex(/^https?:\/\/[^\s/]+(\/[^\s]*)?$/, "must be an http:// or https:// URL (the server's base, without /graphql)")
     .transform((v) => v.replace(/\/+$/, ''))
     .optional(),
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
@@ -118,12 +121,27 @@ const envSchema = z.object({
     .optional(),
   GRANARY_ALERT_ALLOWED_HOSTS: z
     .string()
-    .transform((v) => v.split(',').map((h) => h.trim().toLowerCase().replace(/^\[(.*)\]$/, '$1')).filter((h) => h.length > 0))
+    .transform((v) =>
+      v
+        .split(',')
+        .map((h) =>
+          h
+            .trim()
+            .toLowerCase()
+            .replace(/^\[(.*)\]$/, '$1'),
+        )
+        .filter((h) => h.length > 0),
+    )
     .refine((hosts) => hosts.every((h) => /^[a-z0-9.:_-]+$/.test(h)), 'must be comma-separated host names or IP addresses (no schemes, ports or paths)')
     .optional(),
   GRANARY_FILE_SOURCE_ROOTS: z
     .string()
-    .transform((v) => v.split(',').map((p) => p.trim()).filter((p) => p.length > 0))
+    .transform((v) =>
+      v
+        .split(',')
+        .map((p) => p.trim())
+        .filter((p) => p.length > 0),
+    )
     .refine((paths) => paths.length > 0, 'must list at least one directory (comma-separated)')
     .optional(),
   GRANARY_ALERT_MAX_ATTEMPTS: positiveInt.max(100).default(8),

@@ -59,10 +59,7 @@ export type GranaryPubSub = PubSub<Topics> & { close(): Promise<void> };
  * In-process pub/sub by default; with a `redis://` URL, events go through Redis so every
  * server process sharing it delivers every event to its own subscribers.
  */
-export async function createGranaryPubSub(
-  redisUrl?: string,
-  onError: (error: Error) => void = () => {},
-): Promise<GranaryPubSub> {
+export async function createGranaryPubSub(redisUrl?: string, onError: (error: Error) => void = () => {}): Promise<GranaryPubSub> {
   if (!redisUrl) return Object.assign(createPubSub<Topics>(), { close: async () => {} });
   const publishClient = new Redis(redisUrl, { maxRetriesPerRequest: 3, lazyConnect: true });
   // No ready check on the subscriber: ioredis would send INFO after a SUBSCRIBE issued while

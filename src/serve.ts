@@ -38,9 +38,7 @@ export async function serve(config: Config): Promise<void> {
     writeFileSync(keyFile, `${secret}\n`, { mode: 0o600 });
     chmodSync(keyFile, 0o600);
     // Printed once, on the first start only; the file keeps it for the operator.
-    process.stdout.write(
-      `\nCreated project "default" and its admin API key (written to ${keyFile}, mode 0600):\n\n  ${secret}\n\n`,
-    );
+    process.stdout.write(`\nCreated project "default" and its admin API key (written to ${keyFile}, mode 0600):\n\n  ${secret}\n\n`);
   }
   const server = createGranaryServer(app);
   const url = await server.listen();

@@ -67,14 +67,18 @@ export async function runFeaturePipeline(ctx: PipelineContext, data: ChurnData):
 
   const infoCsv = join(workDir, 'customer_info.csv');
   await writeCsv(infoCsv, CUSTOMER_INFO, data.customerInfo);
-  log(`Uploading ${data.customerInfo.length} customers to ${CUSTOMER_INFO.name} as a CSV file (${kb((await stat(infoCsv)).size)}, multipart, streamed from disk):`);
+  log(
+    `Uploading ${data.customerInfo.length} customers to ${CUSTOMER_INFO.name} as a CSV file (${kb((await stat(infoCsv)).size)}, multipart, streamed from disk):`,
+  );
   const info = await client.insert(CUSTOMER_INFO.name, infoCsv);
   commits[CUSTOMER_INFO.name] = info.commit;
   log(`  ${describeCommit(info)}`);
 
   const subscriptionsNdjson = join(workDir, 'customer_subscription_info.ndjson');
   await writeNdjson(subscriptionsNdjson, data.subscriptions);
-  log(`Uploading ${data.subscriptions.length} subscriptions to ${CUSTOMER_SUBSCRIPTIONS.name} as an NDJSON file (${kb((await stat(subscriptionsNdjson)).size)}):`);
+  log(
+    `Uploading ${data.subscriptions.length} subscriptions to ${CUSTOMER_SUBSCRIPTIONS.name} as an NDJSON file (${kb((await stat(subscriptionsNdjson)).size)}):`,
+  );
   const subscriptions = await client.insert(CUSTOMER_SUBSCRIPTIONS.name, subscriptionsNdjson);
   commits[CUSTOMER_SUBSCRIPTIONS.name] = subscriptions.commit;
   log(`  ${describeCommit(subscriptions)}`);

@@ -38,7 +38,11 @@ const SHOWN = ['contract', 'tenure', 'monthlycharges', 'internetservice', 'payme
 function table(header: readonly string[], rows: readonly (readonly unknown[])[]): string[] {
   const text = rows.map((row) => row.map((v) => (typeof v === 'number' && !Number.isInteger(v) ? v.toFixed(3) : String(v))));
   const widths = header.map((h, i) => Math.max(h.length, ...text.map((r) => r[i]!.length)));
-  const line = (cells: readonly string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
+  const line = (cells: readonly string[]) =>
+    cells
+      .map((c, i) => c.padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd();
   return [line(header), line(widths.map((w) => '-'.repeat(w))), ...text.map(line)];
 }
 
@@ -50,7 +54,9 @@ export async function runInferencePipeline(ctx: PipelineContext, options: Infere
   if (!best) throw new Error(`no ${MODEL_NAME} version has the metric ${BEST_MODEL_METRIC}: run the training pipeline first`);
   const { featureView, trainingDataset } = best;
   if (!featureView || !trainingDataset) throw new Error(`${MODEL_NAME} v${best.version} was registered without its feature view and training dataset`);
-  log(`Best ${MODEL_NAME} by ${BEST_MODEL_METRIC}: v${best.version} (${JSON.stringify(best.metrics)}), trained on ${featureView.name} v${featureView.version}, training dataset v${trainingDataset.version}`);
+  log(
+    `Best ${MODEL_NAME} by ${BEST_MODEL_METRIC}: v${best.version} (${JSON.stringify(best.metrics)}), trained on ${featureView.name} v${featureView.version}, training dataset v${trainingDataset.version}`,
+  );
 
   const modelFile = best.files.find((f) => f.path === 'model.json');
   if (!modelFile) throw new Error(`${MODEL_NAME} v${best.version} has no model.json`);
@@ -71,7 +77,9 @@ export async function runInferencePipeline(ctx: PipelineContext, options: Infere
     churn: classes[i]!,
   }));
   const churners = classes.reduce((s, c) => s + c, 0);
-  log(`Scored the batch data of ${featureView.name} v${featureView.version}: ${batch.rowCount} rows, ${churners} predicted to churn (${((100 * churners) / Math.max(1, batch.rowCount)).toFixed(1)}%)`);
+  log(
+    `Scored the batch data of ${featureView.name} v${featureView.version}: ${batch.rowCount} rows, ${churners} predicted to churn (${((100 * churners) / Math.max(1, batch.rowCount)).toFixed(1)}%)`,
+  );
 
   const dataset = await client.trainingDataset(featureView, trainingDataset.version);
   if (!dataset) throw new Error(`training dataset v${trainingDataset.version} of ${featureView.name} not found`);
@@ -87,7 +95,9 @@ export async function runInferencePipeline(ctx: PipelineContext, options: Infere
   const vector = await client.featureVector(featureView, { customerid }, { trainingDatasetVersion: trainingDataset.version });
   const probability = model.predictVector(model.inputNames.map((name) => vector.record[name]));
   const readableVector = inverseTransformRecord(vector.record, dataset.transformationStatistics);
-  log(`Online: featureVector(${JSON.stringify({ customerid })}) → ${vector.features.length} features${vector.missing.length ? `, missing ${vector.missing.join(', ')}` : ''}`);
+  log(
+    `Online: featureVector(${JSON.stringify({ customerid })}) → ${vector.features.length} features${vector.missing.length ? `, missing ${vector.missing.join(', ')}` : ''}`,
+  );
   log(`  ${SHOWN.map((n) => `${n}=${String(readableVector[n])}`).join(', ')}`);
   log(`  p(churn) = ${probability.toFixed(4)} (batch: ${predictions[0]!.probability.toFixed(4)})`);
 

@@ -152,9 +152,13 @@ async function main(): Promise<void> {
     if (target.dataDir && !values.serve) {
       console.log(`\nThe data stays in ${target.dataDir}. To explore it in GraphiQL, serve it:`);
       console.log(`  GRANARY_DATA_DIR=${target.dataDir} npm start`);
-      console.log(`and open ${graphiql}#key=<the admin key in ${adminKeyPath(target.dataDir)}> (the key stays in the URL's fragment, never sent to the server).`);
+      console.log(
+        `and open ${graphiql}#key=<the admin key in ${adminKeyPath(target.dataDir)}> (the key stays in the URL's fragment, never sent to the server).`,
+      );
     } else {
-      console.log(`\nOpen GraphiQL at ${graphiql}#key=<${target.dataDir ? `the admin key in ${adminKeyPath(target.dataDir)}` : 'your API key'}> (the key stays in the URL's fragment, never sent to the server).`);
+      console.log(
+        `\nOpen GraphiQL at ${graphiql}#key=<${target.dataDir ? `the admin key in ${adminKeyPath(target.dataDir)}` : 'your API key'}> (the key stays in the URL's fragment, never sent to the server).`,
+      );
     }
     console.log('Queries to paste:');
     for (const { title, query } of await pasteQueries(client, inference.model)) console.log(`\n# ${title}\n${query}`);

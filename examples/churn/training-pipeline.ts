@@ -61,7 +61,9 @@ export async function runTrainingPipeline(ctx: PipelineContext, options: Trainin
   const labels = column(test, LABEL).map(Number);
   const evaluation = evaluate(labels, model.predictProba(test), model.json.threshold);
   const [[tn, fp], [fn, tp]] = evaluation.confusionMatrix;
-  log(`Test split (${test.rowCount} rows): accuracy ${evaluation.accuracy.toFixed(4)}, ROC AUC ${evaluation.roc_auc.toFixed(4)}, precision ${evaluation.precision.toFixed(4)}, recall ${evaluation.recall.toFixed(4)}, F1 ${evaluation.f1.toFixed(4)}`);
+  log(
+    `Test split (${test.rowCount} rows): accuracy ${evaluation.accuracy.toFixed(4)}, ROC AUC ${evaluation.roc_auc.toFixed(4)}, precision ${evaluation.precision.toFixed(4)}, recall ${evaluation.recall.toFixed(4)}, F1 ${evaluation.f1.toFixed(4)}`,
+  );
   log(`  confusion matrix (rows actual, columns predicted): [[${tn}, ${fp}], [${fn}, ${tp}]]`);
 
   const modelDir = join(workDir, 'model');
@@ -95,7 +97,10 @@ export async function runTrainingPipeline(ctx: PipelineContext, options: Trainin
   );
   log(`Registered ${registered.name} v${registered.version}: metrics ${JSON.stringify(registered.metrics)}`);
   log(`  files: ${registered.files.map((f) => `${f.path} (${f.size} bytes)`).join(', ')}`);
-  const schema = registered.modelSchema as { inputSchema?: { columnarSchema?: { name: string }[] }; outputSchema?: { columnarSchema?: { name: string }[] } } | null;
+  const schema = registered.modelSchema as {
+    inputSchema?: { columnarSchema?: { name: string }[] };
+    outputSchema?: { columnarSchema?: { name: string }[] };
+  } | null;
   const inputs = schema?.inputSchema?.columnarSchema?.map((c) => c.name) ?? [];
   const outputs = schema?.outputSchema?.columnarSchema?.map((c) => c.name) ?? [];
   log(`  model schema (derived from the training dataset): ${inputs.length} inputs → ${outputs.join(', ')}`);

@@ -214,10 +214,7 @@ async function postMultipart(url: URL, apiKey: string, operations: string, files
   const boundary = `----granary-${randomUUID()}`;
   const quote = (text: string) => text.replace(/["\r\n\\]/g, (c) => encodeURIComponent(c));
   const field = (name: string, value: string) => Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="${name}"\r\n\r\n${value}\r\n`);
-  const head: Buffer[] = [
-    field('operations', operations),
-    field('map', JSON.stringify(Object.fromEntries(files.map((f, i) => [String(i), [f.path]])))),
-  ];
+  const head: Buffer[] = [field('operations', operations), field('map', JSON.stringify(Object.fromEntries(files.map((f, i) => [String(i), [f.path]]))))];
   const fileHeads = files.map((f, i) =>
     Buffer.from(
       `--${boundary}\r\nContent-Disposition: form-data; name="${i}"; filename="${quote(f.name)}"\r\nContent-Type: ${f.blob.type || 'application/octet-stream'}\r\n\r\n`,
@@ -225,8 +222,7 @@ async function postMultipart(url: URL, apiKey: string, operations: string, files
   );
   const crlf = Buffer.from('\r\n');
   const tail = Buffer.from(`--${boundary}--\r\n`);
-  const length =
-    head.reduce((n, b) => n + b.length, 0) + fileHeads.reduce((n, b, i) => n + b.length + files[i]!.blob.size + crlf.length, 0) + tail.length;
+  const length = head.reduce((n, b) => n + b.length, 0) + fileHeads.reduce((n, b, i) => n + b.length + files[i]!.blob.size + crlf.length, 0) + tail.length;
   async function* body(): AsyncGenerator<Buffer | Uint8Array> {
     yield* head;
     for (const [i, f] of files.entries()) {
@@ -499,7 +495,11 @@ export class GranaryClient {
   }
 
   /** One entity's online features, transformed; `entry` holds the serving keys (`{ customerid }`). */
-  async featureVector(featureView: Ref, entry: Record<string, unknown>, options: FeatureVectorOptions & { passedFeatures?: Record<string, unknown> } = {}): Promise<FeatureVector> {
+  async featureVector(
+    featureView: Ref,
+    entry: Record<string, unknown>,
+    options: FeatureVectorOptions & { passedFeatures?: Record<string, unknown> } = {},
+  ): Promise<FeatureVector> {
     const result = await this.request(FeatureVectorQuery, {
       featureView: ref(featureView),
       entry,

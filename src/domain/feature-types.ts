@@ -4,18 +4,7 @@ import { ValidationError } from '../errors.ts';
  * Feature types as users write them (Hopsworks' names): scalars, `DECIMAL(p,s)` and `ARRAY<T>`.
  * The canonical text form (upper case, no spaces) is what metadata stores and the API returns.
  */
-export const SCALAR_TYPES = [
-  'BIGINT',
-  'INT',
-  'DOUBLE',
-  'FLOAT',
-  'STRING',
-  'BOOLEAN',
-  'TIMESTAMP',
-  'DATE',
-  'DECIMAL',
-  'BINARY',
-] as const;
+export const SCALAR_TYPES = ['BIGINT', 'INT', 'DOUBLE', 'FLOAT', 'STRING', 'BOOLEAN', 'TIMESTAMP', 'DATE', 'DECIMAL', 'BINARY'] as const;
 export type ScalarType = (typeof SCALAR_TYPES)[number];
 
 export type ParsedType =
@@ -53,9 +42,7 @@ export const RESERVED_NAMES: ReadonlySet<string> = new Set(['__proto__', 'constr
 
 /** Why `name` cannot name a column (a record key), or null when it can. */
 export function reservedNameProblem(name: string): string | null {
-  return RESERVED_NAMES.has(name)
-    ? `${name} is reserved: JavaScript objects already have a property of that name, so it cannot name a column`
-    : null;
+  return RESERVED_NAMES.has(name) ? `${name} is reserved: JavaScript objects already have a property of that name, so it cannot name a column` : null;
 }
 
 const DEFAULT_DECIMAL = { precision: 38, scale: 9 };

@@ -96,4 +96,3 @@ function buildConverter(t: ParsedType): Converter {
       return (v) => (v === undefined ? null : v);
   }
 }
-

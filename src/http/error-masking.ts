@@ -1,14 +1,6 @@
 import { GraphQLError } from 'graphql';
 import { maskError as yogaMaskError, type MaskError } from 'graphql-yoga';
-import {
-  ConflictError,
-  DataSourceError,
-  DomainError,
-  ForbiddenError,
-  NotFoundError,
-  UnauthenticatedError,
-  ValidationError,
-} from '../errors.ts';
+import { ConflictError, DataSourceError, DomainError, ForbiddenError, NotFoundError, UnauthenticatedError, ValidationError } from '../errors.ts';
 
 /** Status and code of each domain error when it escapes a query (mutations return them as results). */
 export function codeOf(error: DomainError): { code: string; status: number } {

@@ -8,7 +8,6 @@ import { NotFoundError } from '../errors.ts';
 import { MODEL_ARCHIVE } from '../schema/shared/download-paths.ts';
 import type { Viewer } from '../services/viewer.ts';
 
-
 /**
  * Serves `/files/models/<name>/<version>/<path>` (one file, streamed, with its SHA-256 in
  * `x-checksum-sha256`) and `/files/models/<name>/<version>/archive` (the version's files as a tar,

@@ -47,11 +47,7 @@ function tooLarge(message: string): GraphQLError {
  * files and throws a GraphQLError with the HTTP status to answer (400 or 413); the rest of the
  * body is drained so the client reads the answer.
  */
-export async function parseMultipart(
-  request: Request,
-  batch: UploadBatch,
-  options: MultipartOptions,
-): Promise<GraphQLParams | GraphQLParams[]> {
+export async function parseMultipart(request: Request, batch: UploadBatch, options: MultipartOptions): Promise<GraphQLParams | GraphQLParams[]> {
   const limits = limitsOf(options);
   if (!request.body) throw badRequest('the multipart request has no body');
   const length = Number(request.headers.get('content-length'));

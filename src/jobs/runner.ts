@@ -238,7 +238,9 @@ export class JobRunner {
     try {
       const left = await this.deps.prisma.execution.findMany({ where: { runner: this.processId, finalStatus: null }, select: { id: true } });
       for (const { id } of left) {
-        const line = this.running.has(id) ? `${this.killedLine()}; the run did not stop within ${ABORT_WAIT_MS / 1000} s of being aborted` : this.notStartedLine();
+        const line = this.running.has(id)
+          ? `${this.killedLine()}; the run did not stop within ${ABORT_WAIT_MS / 1000} s of being aborted`
+          : this.notStartedLine();
         await this.finishUnstarted(id, 'KILLED', line);
       }
     } catch (error) {
@@ -299,7 +301,8 @@ export class JobRunner {
       const type = types.find(job.type);
       if (!type) return await this.finishUnstarted(executionId, 'FAILED', `unknown job type ${job.type}`);
       const config = type.config.safeParse(job.config);
-      if (!config.success) return await this.finishUnstarted(executionId, 'FAILED', `invalid config: ${config.error.issues.map((i) => issueMessage(i)).join('; ')}`);
+      if (!config.success)
+        return await this.finishUnstarted(executionId, 'FAILED', `invalid config: ${config.error.issues.map((i) => issueMessage(i)).join('; ')}`);
       const viewer = await this.viewerFor(job);
       if (typeof viewer === 'string') return await this.finishUnstarted(executionId, 'FAILED', viewer);
       let opened: unknown;
@@ -319,7 +322,14 @@ export class JobRunner {
       });
       if (marked.count === 0) return;
       const controller = new AbortController();
-      const entry: Running = { controller, projectId: job.projectId, jobName: job.name, startedAt: startedAt.getTime(), done: Promise.resolve(), alerted: execution.longRunningAlerted };
+      const entry: Running = {
+        controller,
+        projectId: job.projectId,
+        jobName: job.name,
+        startedAt: startedAt.getTime(),
+        done: Promise.resolve(),
+        alerted: execution.longRunningAlerted,
+      };
       this.running.set(executionId, entry);
       if (this.aborting) controller.abort('shutdown');
       this.starting--;

@@ -90,15 +90,7 @@ export interface PendingEvent {
   readonly message: RegistryEventMessage;
 }
 
-function toMessage(row: {
-  id: number;
-  kind: string;
-  objectId: string;
-  name: string;
-  version: number | null;
-  action: string;
-  at: Date;
-}): RegistryEventMessage {
+function toMessage(row: { id: number; kind: string; objectId: string; name: string; version: number | null; action: string; at: Date }): RegistryEventMessage {
   return {
     id: row.id,
     kind: row.kind,

@@ -18,4 +18,3 @@ export function parseInput<S extends z.ZodType>(schema: S, raw: unknown, root: s
   const first = issues[0]!;
   throw new ValidationError(`${first.path.join('.')}: ${first.message}`, issues);
 }
-

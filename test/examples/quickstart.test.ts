@@ -4,7 +4,14 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { columnNames, GranaryClient } from 'granary/client';
 import { generateChurnData } from '../../examples/churn/data.ts';
-import { CATEGORICAL_FEATURES, CHURN_FEATURE_VIEW, CUSTOMER_DEMOGRAPHY, CUSTOMER_INFO, CUSTOMER_SUBSCRIPTIONS, LABEL } from '../../examples/churn/definitions.ts';
+import {
+  CATEGORICAL_FEATURES,
+  CHURN_FEATURE_VIEW,
+  CUSTOMER_DEMOGRAPHY,
+  CUSTOMER_INFO,
+  CUSTOMER_SUBSCRIPTIONS,
+  LABEL,
+} from '../../examples/churn/definitions.ts';
 import { runFeaturePipeline, type PipelineContext } from '../../examples/churn/feature-pipeline.ts';
 import { runInferencePipeline } from '../../examples/churn/inference-pipeline.ts';
 import { pasteQueries } from '../../examples/churn/run.ts';
@@ -66,7 +73,10 @@ describe('the churn quickstart', () => {
       ];
       expect(columnNames(train)).toEqual(expected);
       const inputs = expected.filter((c) => c !== LABEL);
-      const schema = training.model.modelSchema as { inputSchema: { columnarSchema: { name: string }[] }; outputSchema: { columnarSchema: { name: string }[] } };
+      const schema = training.model.modelSchema as {
+        inputSchema: { columnarSchema: { name: string }[] };
+        outputSchema: { columnarSchema: { name: string }[] };
+      };
       expect(schema.inputSchema.columnarSchema.map((c) => c.name)).toEqual(inputs);
       expect(schema.outputSchema.columnarSchema.map((c) => c.name)).toEqual([LABEL]);
       expect(training.model.featureView).toEqual({ name: CHURN_FEATURE_VIEW.name, version: 1 });

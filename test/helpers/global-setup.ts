@@ -47,10 +47,7 @@ export default async function setup(project: TestProject) {
     if (testUrl) {
       const admin = new pg.Client({ connectionString: adminUrl(testUrl) });
       await admin.connect();
-      const { rows } = await admin.query<{ datname: string }>(
-        'SELECT datname FROM pg_database WHERE datname LIKE $1',
-        [`${runPrefix}%`],
-      );
+      const { rows } = await admin.query<{ datname: string }>('SELECT datname FROM pg_database WHERE datname LIKE $1', [`${runPrefix}%`]);
       for (const { datname } of rows) await admin.query(`DROP DATABASE IF EXISTS "${datname}" WITH (FORCE)`);
       await admin.end();
     }

@@ -41,9 +41,8 @@ export type TypedDocument = TadaDocumentNode<unknown, never>;
 export type VariablesArg<D extends TypedDocument> = {} extends VariablesOf<D> ? [variables?: VariablesOf<D>] : [variables: VariablesOf<D>];
 
 /** The variables of a typed document, then the API key to send (see {@link TestServer.gql}). */
-export type KeyedVariablesArg<D extends TypedDocument> = {} extends VariablesOf<D>
-  ? [variables?: VariablesOf<D>, key?: string | null]
-  : [variables: VariablesOf<D>, key?: string | null];
+export type KeyedVariablesArg<D extends TypedDocument> =
+  {} extends VariablesOf<D> ? [variables?: VariablesOf<D>, key?: string | null] : [variables: VariablesOf<D>, key?: string | null];
 
 /**
  * Runs GraphQL as one API key. A typed document gives a typed result and checks its variables;

@@ -47,16 +47,12 @@ async function both(body: string, headers: Record<string, string> = {}, key: str
   const before = { ...srv.server.graphqlFastPath.counts };
   const http = await answer(await fetch(url, { method: 'POST', headers: all, body }));
   const after = srv.server.graphqlFastPath.counts;
-  const route: Route =
-    after.answered > before.answered ? 'answered' : after.handedOver > before.handedOver ? 'handedOver' : 'yoga';
-  const yoga = await answer(
-    await srv.server.yoga.fetch(`http://localhost${GRAPHQL_PATH}`, { method: 'POST', headers: all, body }),
-  );
+  const route: Route = after.answered > before.answered ? 'answered' : after.handedOver > before.handedOver ? 'handedOver' : 'yoga';
+  const yoga = await answer(await srv.server.yoga.fetch(`http://localhost${GRAPHQL_PATH}`, { method: 'POST', headers: all, body }));
   return { http, yoga, route };
 }
 
-const json = (query: string, variables?: Record<string, unknown>, operationName?: string) =>
-  JSON.stringify({ query, variables, operationName });
+const json = (query: string, variables?: Record<string, unknown>, operationName?: string) => JSON.stringify({ query, variables, operationName });
 
 describe('the GraphQL fast path', () => {
   it.each<[string, string, Record<string, string>, Route]>([
@@ -64,7 +60,12 @@ describe('the GraphQL fast path', () => {
     ['a query, accepting graphql-response+json', json('{ viewer { scopes } }'), { accept: 'application/graphql-response+json' }, 'answered'],
     ['a query with variables and an operation name', json('query G($n: String!) { featureGroup(name: $n) { name } }', { n: 'none' }, 'G'), {}, 'answered'],
     ['a query whose field fails (masked, NOT_FOUND)', json('{ featureVector(featureView: { name: "nope" }, entry: { id: 1 }) { values } }'), {}, 'answered'],
-    ['a variable that does not coerce', json('query ($n: String!) { featureGroup(name: $n) { name } }', {}), { accept: 'application/graphql-response+json' }, 'answered'],
+    [
+      'a variable that does not coerce',
+      json('query ($n: String!) { featureGroup(name: $n) { name } }', {}),
+      { accept: 'application/graphql-response+json' },
+      'answered',
+    ],
     ['a validation error', json('{ viewr { scopes } }'), {}, 'handedOver'],
     ['a validation error, accepting graphql-response+json', json('{ viewr { scopes } }'), { accept: 'application/graphql-response+json' }, 'handedOver'],
     ['a syntax error', json('{ viewer {'), { accept: 'application/graphql-response+json' }, 'handedOver'],

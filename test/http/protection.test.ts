@@ -67,7 +67,12 @@ describe('operation limits with the defaults', () => {
 
   it('refuses a fragment bomb: few tokens, huge cost', async () => {
     const fragments = ['fragment F0 on Query { viewer { scopes } }'];
-    for (let i = 1; i <= 6; i++) fragments.push(`fragment F${i} on Query { ${Array(10).fill(`...F${i - 1}`).join(' ')} }`);
+    for (let i = 1; i <= 6; i++)
+      fragments.push(
+        `fragment F${i} on Query { ${Array(10)
+          .fill(`...F${i - 1}`)
+          .join(' ')} }`,
+      );
     const res = await prod.gql(`{ ...F6 } ${fragments.join(' ')}`);
     expectRejected(res, /Query Cost limit of 5000000 exceeded/);
   });
@@ -184,7 +189,13 @@ describe('request body limit', () => {
     const { port } = new URL(prodUrl);
     const status = await new Promise<number>((resolve, reject) => {
       const req = httpRequest(
-        { port, host: '127.0.0.1', method: 'POST', path: '/graphql', headers: { 'content-type': 'application/json', authorization: `Bearer ${prod.adminKey}` } },
+        {
+          port,
+          host: '127.0.0.1',
+          method: 'POST',
+          path: '/graphql',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${prod.adminKey}` },
+        },
         (res) => {
           res.resume();
           resolve(res.statusCode!);
@@ -205,7 +216,18 @@ describe('cross-site requests', () => {
   it.each([
     ['a text/plain POST', { method: 'POST', headers: { 'content-type': 'text/plain' }, body: JSON.stringify({ query: '{ viewer { scopes } }' }) }],
     ['a form POST', { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: viewerParams.toString() }],
-    ['a multipart POST', { method: 'POST', body: (() => { const f = new FormData(); f.set('operations', JSON.stringify({ query: '{ viewer { scopes } }' })); f.set('map', '{}'); return f; })() }],
+    [
+      'a multipart POST',
+      {
+        method: 'POST',
+        body: (() => {
+          const f = new FormData();
+          f.set('operations', JSON.stringify({ query: '{ viewer { scopes } }' }));
+          f.set('map', '{}');
+          return f;
+        })(),
+      },
+    ],
     ['a GET', { method: 'GET' }],
   ] as [string, RequestInit][])('refuses %s, which a browser sends cross-site without preflight, with 403', async (_label, init) => {
     const res = await prod.server.yoga.fetch(`http://localhost/graphql${init.method === 'GET' ? `?${viewerParams}` : ''}`, init);

@@ -35,32 +35,29 @@ afterAll(async () => {
 });
 
 describe('registryEvents over SSE', () => {
-  it.each(['POST', 'GET'] as const)(
-    'streams the event of an API key created by another request (%s), only to its project',
-    async (method) => {
-      const mine = await srv.newProject(`sse_${method.toLowerCase()}`);
-      const other = await srv.newProject(`sse_other_${method.toLowerCase()}`);
-      const stream = await subscribe(viaYoga, 'http://localhost', mine.key, { kinds: ['ApiKey'] }, method);
-      expect(stream.status).toBe(200);
-      expect(stream.contentType).toContain('text/event-stream');
-      await untilLive(stream, (n) => srv.gql(CREATE_KEY, { name: `probe-${n}` }, mine.key));
-      await stream.waitFor((events) => names(events).includes('probe-0'));
-      const seen = stream.events.length;
+  it.each(['POST', 'GET'] as const)('streams the event of an API key created by another request (%s), only to its project', async (method) => {
+    const mine = await srv.newProject(`sse_${method.toLowerCase()}`);
+    const other = await srv.newProject(`sse_other_${method.toLowerCase()}`);
+    const stream = await subscribe(viaYoga, 'http://localhost', mine.key, { kinds: ['ApiKey'] }, method);
+    expect(stream.status).toBe(200);
+    expect(stream.contentType).toContain('text/event-stream');
+    await untilLive(stream, (n) => srv.gql(CREATE_KEY, { name: `probe-${n}` }, mine.key));
+    await stream.waitFor((events) => names(events).includes('probe-0'));
+    const seen = stream.events.length;
 
-      expect((await srv.gql(CREATE_KEY, { name: 'elsewhere' }, other.key)).data.createApiKey.__typename).toBe('CreateApiKeyPayload');
-      expect((await srv.gql(CREATE_KEY, { name: 'pushed' }, mine.key)).data.createApiKey.__typename).toBe('CreateApiKeyPayload');
-      await stream.waitFor((events) => names(events).includes('pushed'));
+    expect((await srv.gql(CREATE_KEY, { name: 'elsewhere' }, other.key)).data.createApiKey.__typename).toBe('CreateApiKeyPayload');
+    expect((await srv.gql(CREATE_KEY, { name: 'pushed' }, mine.key)).data.createApiKey.__typename).toBe('CreateApiKeyPayload');
+    await stream.waitFor((events) => names(events).includes('pushed'));
 
-      const fresh = stream.events.slice(seen);
-      // Probes still in flight when the subscription went live may come first; nothing else may.
-      expect(names(fresh).filter((name) => !name.startsWith('probe-'))).toEqual(['pushed']);
-      expect(fresh.at(-1)).toEqual({
-        event: 'next',
-        data: { data: { registryEvents: { kind: 'ApiKey', name: 'pushed', action: 'CREATED', at: expect.any(String), sequence: expect.any(Number) } } },
-      });
-      stream.close();
-    },
-  );
+    const fresh = stream.events.slice(seen);
+    // Probes still in flight when the subscription went live may come first; nothing else may.
+    expect(names(fresh).filter((name) => !name.startsWith('probe-'))).toEqual(['pushed']);
+    expect(fresh.at(-1)).toEqual({
+      event: 'next',
+      data: { data: { registryEvents: { kind: 'ApiKey', name: 'pushed', action: 'CREATED', at: expect.any(String), sequence: expect.any(Number) } } },
+    });
+    stream.close();
+  });
 
   it.each([
     ['no key', null],

@@ -53,7 +53,12 @@ describe('uploads held while their operation executes', () => {
 
   beforeAll(async () => {
     tempDir = join(mkdtempSync(join(tmpdir(), 'granary-holds-')), 'tmp');
-    const yoga = createYoga({ schema, logging: false, maxRequestBodySize: false, plugins: [useDiskUploads({ tempDir, maxFileBytes: 1024 * 1024, maxFiles: 2 })] });
+    const yoga = createYoga({
+      schema,
+      logging: false,
+      maxRequestBodySize: false,
+      plugins: [useDiskUploads({ tempDir, maxFileBytes: 1024 * 1024, maxFiles: 2 })],
+    });
     http = createServer(yoga);
     http.listen(0, '127.0.0.1');
     await once(http, 'listening');

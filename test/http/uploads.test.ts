@@ -148,9 +148,7 @@ type Part =
 
 function partHead(part: Part): Buffer {
   const disposition =
-    'filename' in part
-      ? `form-data; name="${part.name}"; filename="${part.filename}"\r\nContent-Type: ${part.type}`
-      : `form-data; name="${part.name}"`;
+    'filename' in part ? `form-data; name="${part.name}"; filename="${part.filename}"\r\nContent-Type: ${part.type}` : `form-data; name="${part.name}"`;
   return Buffer.from(`--${BOUNDARY}\r\nContent-Disposition: ${disposition}\r\n\r\n`);
 }
 
@@ -384,11 +382,14 @@ describe('disk uploads', () => {
   it('refuses more than maxFiles files with 413', async () => {
     const tiny = Buffer.from('x');
     const mapped = await post(small.url, [
-      ...fields({ query: INSPECT, variables: { files: [null, null, null] } }, {
-        0: ['variables.files.0'],
-        1: ['variables.files.1'],
-        2: ['variables.files.2'],
-      }),
+      ...fields(
+        { query: INSPECT, variables: { files: [null, null, null] } },
+        {
+          0: ['variables.files.0'],
+          1: ['variables.files.1'],
+          2: ['variables.files.2'],
+        },
+      ),
       file('0', 'a', tiny),
       file('1', 'b', tiny),
       file('2', 'c', tiny),

@@ -88,22 +88,19 @@ function wsClient(key: string): Client {
 describe('MATERIALIZE over graphql-ws', () => {
   it('streams RUNNING, progress steps and SUCCEEDED, and fills the online store for the window', async () => {
     const { gql, key } = await project('mat');
-    const group = await gql(
-      `mutation($input: CreateFeatureGroupInput!) { createFeatureGroup(input: $input) { __typename } }`,
-      {
-        input: {
-          name: 'customers',
-          primaryKey: ['customerid'],
-          eventTime: 'datetime',
-          onlineEnabled: true,
-          features: [
-            { name: 'customerid', type: 'STRING' },
-            { name: 'datetime', type: 'TIMESTAMP' },
-            { name: 'tenure', type: 'INT' },
-          ],
-        },
+    const group = await gql(`mutation($input: CreateFeatureGroupInput!) { createFeatureGroup(input: $input) { __typename } }`, {
+      input: {
+        name: 'customers',
+        primaryKey: ['customerid'],
+        eventTime: 'datetime',
+        onlineEnabled: true,
+        features: [
+          { name: 'customerid', type: 'STRING' },
+          { name: 'datetime', type: 'TIMESTAMP' },
+          { name: 'tenure', type: 'INT' },
+        ],
       },
-    );
+    });
     expect(group.data.createFeatureGroup.__typename).toBe('CreateFeatureGroupPayload');
     // Offline only: the online store starts empty, so what it holds afterwards is the job's doing.
     const commits = [
@@ -146,7 +143,7 @@ describe('MATERIALIZE over graphql-ws', () => {
         await runJob(gql, 'probe');
         await new Promise((r) => setTimeout(r, 200));
       }
-    const id = await runJob(gql, 'backfill');
+      const id = await runJob(gql, 'backfill');
       const deadline = Date.now() + 10_000;
       const mine = () => events.map((e) => e.data?.executionUpdated).filter((e) => e?.id === id);
       while (!mine().some((e) => e.state === 'SUCCEEDED' || e.state === 'FAILED')) {
@@ -169,7 +166,9 @@ describe('MATERIALIZE over graphql-ws', () => {
     }
 
     const { services, online } = srv.app;
-    const fg = await srv.app.prisma.featureGroup.findFirstOrThrow({ where: { name: 'customers', project: { name: (await gql('{ viewer { project { name } } }')).data.viewer.project.name } } });
+    const fg = await srv.app.prisma.featureGroup.findFirstOrThrow({
+      where: { name: 'customers', project: { name: (await gql('{ viewer { project { name } } }')).data.viewer.project.name } },
+    });
     const rows = await online.read(services.featureGroups.onlineTable(fg), [['a'], ['b'], ['c'], ['d']]);
     expect(rows[0]).toMatchObject({ customerid: 'a', tenure: 2 });
     expect(rows[1]).toMatchObject({ customerid: 'b', tenure: 5 });
@@ -178,7 +177,10 @@ describe('MATERIALIZE over graphql-ws', () => {
     expect(rows[3]).toMatchObject({ customerid: 'd', tenure: 4 });
     const view = await gql(`query { job(name: "backfill") { executions(first: 5) { edges { node { state logs } } } } }`);
     const logs: string[] = view.data.job.executions.edges[0].node.logs;
-    expect(logs.some((l) => /done: 4 rows written/.test(l)), JSON.stringify(logs)).toBe(true);
+    expect(
+      logs.some((l) => /done: 4 rows written/.test(l)),
+      JSON.stringify(logs),
+    ).toBe(true);
   });
 });
 
@@ -193,7 +195,11 @@ describe('COMMAND', () => {
     expect(refused.data.createJob.__typename).toBe('ForbiddenError');
     expect((await gql(`{ jobs(first: 10) { edges { node { name } } } }`)).data.jobs.edges).toEqual([]);
 
-    const job = await createJob(gql, { name: 'hello', type: 'COMMAND', config: nodeCommand(`console.log('hello ' + process.argv.length); console.error('oops')`) });
+    const job = await createJob(gql, {
+      name: 'hello',
+      type: 'COMMAND',
+      config: nodeCommand(`console.log('hello ' + process.argv.length); console.error('oops')`),
+    });
     expect(job).toMatchObject({ type: 'COMMAND', createdBy: 'test', schedule: null });
     // Nor may a WRITE key run an ADMIN key's command.
     expect((await asWriter(RUN_JOB, { name: 'hello' })).data.runJob.__typename).toBe('ForbiddenError');
@@ -223,7 +229,9 @@ describe('COMMAND', () => {
     await createJob(gql, { name: 'sleeper', type: 'COMMAND', config: nodeCommand(`console.log('started'); setTimeout(() => {}, 60000)`) });
     const id = await runJob(gql, 'sleeper');
     await waitForExecution(gql, id, (e) => e.state === 'RUNNING' && e.logs.includes('started'));
-    const res = await gql(`mutation($id: ID!) { stopExecution(id: $id) { __typename ... on StopExecutionPayload { execution { state finalStatus logs } } } }`, { id });
+    const res = await gql(`mutation($id: ID!) { stopExecution(id: $id) { __typename ... on StopExecutionPayload { execution { state finalStatus logs } } } }`, {
+      id,
+    });
     expect(res.data.stopExecution.execution).toMatchObject({ state: 'KILLED', finalStatus: 'KILLED' });
     expect(res.data.stopExecution.execution.logs.at(-1)).toMatch(/killed: stopped/);
     expect(alerts.some((a) => a.event.details?.executionId === id)).toBe(false);
@@ -244,7 +252,10 @@ describe('bad input', () => {
     for (const [input, path] of cases) {
       const res = await gql(CREATE_JOB, { input });
       expect(res.data?.createJob.__typename, JSON.stringify(res)).toBe('ValidationError');
-      expect(res.data.createJob.issues.map((i: any) => i.path.join('.')), JSON.stringify(res)).toContain(path);
+      expect(
+        res.data.createJob.issues.map((i: any) => i.path.join('.')),
+        JSON.stringify(res),
+      ).toContain(path);
     }
     expect((await gql(`{ jobs(first: 10) { edges { node { name } } } }`)).data.jobs.edges).toEqual([]);
     const since = new Date(0).toISOString();
@@ -316,7 +327,10 @@ describe('executionUpdated over SSE', () => {
     const updates = subscription.updates();
     // Only `quick` of this project: the other project's runs and the unwatched job never arrive.
     // (Another project's update would resolve to null here, or not arrive at all.)
-    expect(updates.every((u) => u !== null && u.job.name === 'quick'), JSON.stringify(updates)).toBe(true);
+    expect(
+      updates.every((u) => u !== null && u.job.name === 'quick'),
+      JSON.stringify(updates),
+    ).toBe(true);
     const ids = await srv.app.prisma.execution.count({ where: { job: { name: 'quick', project: { name: mine.name } } } });
     expect(ids).toBeGreaterThan(0);
     expect(updates.map((u) => u.state)).toContain('FAILED');
@@ -332,9 +346,10 @@ describe('TRAINING_DATASET', () => {
       [DEMOGRAPHY, rows.demography],
       [SUBSCRIPTIONS, rows.subscriptions],
     ] as const) {
-      expect((await gql(`mutation($input: CreateFeatureGroupInput!) { createFeatureGroup(input: $input) { __typename } }`, { input: def })).data.createFeatureGroup.__typename).toBe(
-        'CreateFeatureGroupPayload',
-      );
+      expect(
+        (await gql(`mutation($input: CreateFeatureGroupInput!) { createFeatureGroup(input: $input) { __typename } }`, { input: def })).data.createFeatureGroup
+          .__typename,
+      ).toBe('CreateFeatureGroupPayload');
       const inserted = await gql(`mutation($fg: FeatureGroupRef!, $rows: [JSON!]) { insertFeatureGroupData(featureGroup: $fg, rows: $rows) { __typename } }`, {
         fg: { name: def.name },
         rows: data,
@@ -343,12 +358,18 @@ describe('TRAINING_DATASET', () => {
     }
     const view = await gql(`mutation($input: CreateFeatureViewInput!) { createFeatureView(input: $input) { __typename } }`, { input: CHURN_VIEW });
     expect(view.data.createFeatureView.__typename, JSON.stringify(view)).toBe('CreateFeatureViewPayload');
-    await createJob(gql, { name: 'nightly_td', type: 'TRAINING_DATASET', config: { featureView: { name: CHURN_VIEW.name }, split: 'RANDOM', testSize: 0.25, seed: 3 } });
+    await createJob(gql, {
+      name: 'nightly_td',
+      type: 'TRAINING_DATASET',
+      config: { featureView: { name: CHURN_VIEW.name }, split: 'RANDOM', testSize: 0.25, seed: 3 },
+    });
     const id = await runJob(gql, 'nightly_td');
     const done = await waitForExecution(gql, id, ended, 30_000);
     expect(done.state, JSON.stringify(done)).toBe('SUCCEEDED');
     expect(done.logs).toContain('created training dataset version 1');
-    const td = await gql(`query($name: String!) { trainingDataset(featureView: { name: $name }, version: 1) { splits { name rowCount } } }`, { name: CHURN_VIEW.name });
+    const td = await gql(`query($name: String!) { trainingDataset(featureView: { name: $name }, version: 1) { splits { name rowCount } } }`, {
+      name: CHURN_VIEW.name,
+    });
     const splits = td.data.trainingDataset.splits as { name: string; rowCount: number }[];
     expect(splits.map((s) => s.name).sort()).toEqual(['test', 'train']);
     expect(splits.reduce((n, s) => n + s.rowCount, 0)).toBe(12);

@@ -16,7 +16,11 @@ afterAll(async () => {
 const sleeper = { command: process.execPath, args: ['-e', `console.log('started'); setTimeout(() => {}, 60000)`] };
 
 async function runSleeper(server: TestServer, key: string, name: string): Promise<string> {
-  const created = await server.gql(`mutation($input: CreateJobInput!) { createJob(input: $input) { __typename } }`, { input: { name, type: 'COMMAND', config: sleeper } }, key);
+  const created = await server.gql(
+    `mutation($input: CreateJobInput!) { createJob(input: $input) { __typename } }`,
+    { input: { name, type: 'COMMAND', config: sleeper } },
+    key,
+  );
   expect(created.data.createJob.__typename).toBe('CreateJobPayload');
   const run = await server.gql(`mutation($name: String!) { runJob(name: $name) { ... on RunJobPayload { execution { id } } } }`, { name }, key);
   const id = run.data.runJob.execution.id as string;

@@ -55,11 +55,17 @@ describe('scheduled runs with two server processes', () => {
       const at = Date.parse(e.scheduledAt);
       perTime.set(at, (perTime.get(at) ?? 0) + 1);
     }
-    expect([...perTime.values()].every((n) => n === 1), JSON.stringify([...perTime])).toBe(true);
+    expect(
+      [...perTime.values()].every((n) => n === 1),
+      JSON.stringify([...perTime]),
+    ).toBe(true);
     // Every second of the window ran (allowing for the first and last, and a loaded machine).
     expect(perTime.size).toBeGreaterThanOrEqual(Math.floor(elapsed) - 3);
     expect([...perTime.keys()].every((t) => t % 1000 === 0)).toBe(true);
     // `false` exits 1: every run ended FAILED, none was left behind.
-    expect(executions.every((e: any) => e.finalStatus === 'FAILED'), JSON.stringify(executions)).toBe(true);
+    expect(
+      executions.every((e: any) => e.finalStatus === 'FAILED'),
+      JSON.stringify(executions),
+    ).toBe(true);
   });
 });

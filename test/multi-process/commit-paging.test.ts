@@ -15,7 +15,16 @@ beforeAll(async () => {
   ({ key } = await srv.newProject('paging'));
   const created = await srv.gql(
     `mutation($input: CreateFeatureGroupInput!) { createFeatureGroup(input: $input) { __typename ... on Error { message } } }`,
-    { input: { name: 'paged', primaryKey: ['id'], features: [{ name: 'id', type: 'BIGINT' }, { name: 'v', type: 'BIGINT' }] } },
+    {
+      input: {
+        name: 'paged',
+        primaryKey: ['id'],
+        features: [
+          { name: 'id', type: 'BIGINT' },
+          { name: 'v', type: 'BIGINT' },
+        ],
+      },
+    },
     key,
   );
   expect(created.data.createFeatureGroup.__typename, JSON.stringify(created)).toBe('CreateFeatureGroupPayload');

@@ -227,8 +227,13 @@ describe.skipIf(testMetadataProvider() === 'postgresql')('granary serve on SIGTE
     const first = await serve();
     const key = readFileSync(join(dataDir, 'admin.key'), 'utf8').trim();
     const ids: Record<string, string> = {};
-    for (const [name, config] of [['long', SLEEPER], ['short', SHORT]] as const) {
-      const created = await gql(first.url, key, `mutation($input: CreateJobInput!) { createJob(input: $input) { __typename } }`, { input: { name, type: 'COMMAND', config } });
+    for (const [name, config] of [
+      ['long', SLEEPER],
+      ['short', SHORT],
+    ] as const) {
+      const created = await gql(first.url, key, `mutation($input: CreateJobInput!) { createJob(input: $input) { __typename } }`, {
+        input: { name, type: 'COMMAND', config },
+      });
       expect(created.data.createJob.__typename).toBe('CreateJobPayload');
       const run = await gql(first.url, key, `mutation($name: String!) { runJob(name: $name) { ... on RunJobPayload { execution { id } } } }`, { name });
       ids[name] = run.data.runJob.execution.id;

@@ -35,7 +35,10 @@ async function upload(url: string, key: string, csv: string): Promise<any> {
   const form = new FormData();
   form.set(
     'operations',
-    JSON.stringify({ query: `mutation($file: File) { insertFeatureGroupData(featureGroup: { name: "events" }, file: $file, format: CSV) { ${RESULT} } }`, variables: { file: null } }),
+    JSON.stringify({
+      query: `mutation($file: File) { insertFeatureGroupData(featureGroup: { name: "events" }, file: $file, format: CSV) { ${RESULT} } }`,
+      variables: { file: null },
+    }),
   );
   form.set('map', JSON.stringify({ 0: ['variables.file'] }));
   form.set('0', new Blob([csv]), 'events.csv');
@@ -75,9 +78,14 @@ describe.skipIf(!postgres)('restarting one process while another inserts', () =>
     let b = await spawnServer(dataDir, env);
     servers.push(b);
     const key = readFileSync(join(dataDir, 'admin.key'), 'utf8').trim();
-    const created = await gqlAt(a.url, key, `mutation($input: CreateFeatureGroupInput!) { createFeatureGroup(input: $input) { __typename ... on Error { message } } }`, {
-      input: GROUP,
-    });
+    const created = await gqlAt(
+      a.url,
+      key,
+      `mutation($input: CreateFeatureGroupInput!) { createFeatureGroup(input: $input) { __typename ... on Error { message } } }`,
+      {
+        input: GROUP,
+      },
+    );
     expect(created.data.createFeatureGroup.__typename, JSON.stringify(created)).toBe('CreateFeatureGroupPayload');
 
     const acknowledged: string[] = [];

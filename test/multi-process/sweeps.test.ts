@@ -134,7 +134,10 @@ describe('start-up recovery beside a live process', () => {
     expect(readdirSync(uploads)).toHaveLength(1);
     sendTail();
     const answer = (await (await response).json()) as any;
-    expect(answer.data?.insertFeatureGroupData, JSON.stringify(answer)).toMatchObject({ __typename: 'InsertFeatureGroupDataPayload', commit: { rowCount: 1000 } });
+    expect(answer.data?.insertFeatureGroupData, JSON.stringify(answer)).toMatchObject({
+      __typename: 'InsertFeatureGroupDataPayload',
+      commit: { rowCount: 1000 },
+    });
     expect((await gql(READ)).data.featureGroup.read.rowCount).toBe(1000);
   });
 
@@ -263,7 +266,10 @@ describe('start-up recovery beside a live process', () => {
       expect(recovered.sweptFolders).toBe(0);
       published.open();
       const answer = (await (await created).json()) as any;
-      expect(answer.data?.createModel, JSON.stringify(answer)).toMatchObject({ __typename: 'CreateModelPayload', model: { files: [{ path: 'model.bin', size: 7 }] } });
+      expect(answer.data?.createModel, JSON.stringify(answer)).toMatchObject({
+        __typename: 'CreateModelPayload',
+        model: { files: [{ path: 'model.bin', size: 7 }] },
+      });
     } finally {
       a.app.services.models.faults = {};
     }

@@ -43,11 +43,7 @@ function requiredScope(root: Root, name: string): Scope | null {
 
 function fieldsOf(root: Root): GraphQLField<unknown, unknown>[] {
   const type =
-    root === 'Query'
-      ? committedSchema.getQueryType()
-      : root === 'Mutation'
-        ? committedSchema.getMutationType()
-        : committedSchema.getSubscriptionType();
+    root === 'Query' ? committedSchema.getQueryType() : root === 'Mutation' ? committedSchema.getMutationType() : committedSchema.getSubscriptionType();
   return Object.values(type!.getFields());
 }
 
@@ -89,8 +85,7 @@ const gid = (type: string, id: string) => Buffer.from(`${type}:${id}`).toString(
 function argValue(field: string, arg: string, type: GraphQLInputType): unknown {
   const named = getNamedType(type).name;
   if (isListType(isNonNullType(type) ? type.ofType : type)) return [];
-  if (named === 'ID')
-    return gid(field === 'revokeApiKey' ? 'ApiKey' : field.includes('AlertRoute') ? 'AlertRoute' : 'FeatureGroup', '999999999');
+  if (named === 'ID') return gid(field === 'revokeApiKey' ? 'ApiKey' : field.includes('AlertRoute') ? 'AlertRoute' : 'FeatureGroup', '999999999');
   if (named === 'String') return arg === 'term' ? 'nosuch' : 'nosuch';
   if (named === 'JSON') return {};
   if (['FeatureGroupRef', 'FeatureViewRef', 'ModelRef'].includes(named)) return { name: 'nosuch' };
@@ -101,9 +96,7 @@ function argValue(field: string, arg: string, type: GraphQLInputType): unknown {
 function operationOf(root: Root, field: GraphQLField<unknown, unknown>): { query: string; variables: Record<string, unknown> } {
   const override = OVERRIDES[`${root}.${field.name}`] ?? {};
   const args = field.args.filter((a) => isNonNullType(a.type) || a.name in override);
-  const variables = Object.fromEntries(
-    args.map((a) => [a.name, a.name in override ? override[a.name] : argValue(field.name, a.name, a.type)]),
-  );
+  const variables = Object.fromEntries(args.map((a) => [a.name, a.name in override ? override[a.name] : argValue(field.name, a.name, a.type)]));
   const decl = args.length ? `(${args.map((a) => `$${a.name}: ${String(a.type)}`).join(', ')})` : '';
   const use = args.length ? `(${args.map((a) => `${a.name}: $${a.name}`).join(', ')})` : '';
   const selection = isCompositeType(getNamedType(field.type)) ? ' { __typename }' : '';
@@ -151,12 +144,7 @@ async function post(query: string, variables: Record<string, unknown>, key: stri
   return { status: res.status, body };
 }
 
-async function mint(
-  adminKey: string,
-  scopes: string[],
-  name = `k_${scopes.join('_')}`,
-  expiresAt?: string,
-): Promise<{ secret: string; id: string }> {
+async function mint(adminKey: string, scopes: string[], name = `k_${scopes.join('_')}`, expiresAt?: string): Promise<{ secret: string; id: string }> {
   const res = await srv.gql(
     `mutation($input: CreateApiKeyInput!) { createApiKey(input: $input) { __typename ... on CreateApiKeyPayload { secret apiKey { id } } ... on Error { message } } }`,
     { input: { name, scopes, ...(expiresAt ? { expiresAt } : {}) } },
@@ -171,8 +159,7 @@ describe('every root field is guarded by a declared scope', () => {
   it('has a scope annotation on every root field (a new field without one fails here)', () => {
     const missing: string[] = [];
     for (const root of ROOTS)
-      for (const f of fieldsOf(root))
-        if (!requiredScope(root, f.name) && !UNSCOPED.has(`${root}.${f.name}`)) missing.push(`${root}.${f.name}`);
+      for (const f of fieldsOf(root)) if (!requiredScope(root, f.name) && !UNSCOPED.has(`${root}.${f.name}`)) missing.push(`${root}.${f.name}`);
     expect(missing).toEqual([]);
   });
 
@@ -184,9 +171,7 @@ describe('every root field is guarded by a declared scope', () => {
         for (const key of [null, 'gra_AAAAAAAAAAAA_' + 'x'.repeat(43)]) {
           const res = await post(query, variables, key);
           if (res.status !== 401 || outcome(res, f.name) !== 'UNAUTHENTICATED' || res.body.data)
-            wrong.push(
-              `${root}.${f.name} (${key ? 'unknown key' : 'no key'}): HTTP ${res.status} ${JSON.stringify(res.body).slice(0, 200)}`,
-            );
+            wrong.push(`${root}.${f.name} (${key ? 'unknown key' : 'no key'}): HTTP ${res.status} ${JSON.stringify(res.body).slice(0, 200)}`);
         }
       }
     }
@@ -208,8 +193,7 @@ describe('every root field is guarded by a declared scope', () => {
           const { query, variables } = operationOf(root, f);
           const res = await post(query, variables, key);
           const got = outcome(res, f.name);
-          if (got !== expected)
-            wrong.push(`${root}.${f.name} needs ${needed}: expected ${expected}, got ${got} ${JSON.stringify(res.body).slice(0, 200)}`);
+          if (got !== expected) wrong.push(`${root}.${f.name} needs ${needed}: expected ${expected}, got ${got} ${JSON.stringify(res.body).slice(0, 200)}`);
           if (got === 'ALLOWED' && (res.body.errors ?? []).some((e: any) => e?.extensions?.code === 'INTERNAL_SERVER_ERROR'))
             wrong.push(`${root}.${f.name}: an internal error ${JSON.stringify(res.body).slice(0, 200)}`);
         }
@@ -224,20 +208,8 @@ describe('every root field is guarded by a declared scope', () => {
     const write = await mint(a.key, ['WRITE'], 'writer');
     const read = await mint(a.key, ['READ'], 'reader');
     const cases: [string, string, Record<string, unknown>, string, string][] = [
-      [
-        'WRITE mints an ADMIN key',
-        `mutation { createApiKey(input: { name: "x", scopes: [ADMIN] }) { __typename } }`,
-        {},
-        write.secret,
-        'createApiKey',
-      ],
-      [
-        'READ mints a WRITE key',
-        `mutation { createApiKey(input: { name: "x", scopes: [WRITE] }) { __typename } }`,
-        {},
-        read.secret,
-        'createApiKey',
-      ],
+      ['WRITE mints an ADMIN key', `mutation { createApiKey(input: { name: "x", scopes: [ADMIN] }) { __typename } }`, {}, write.secret, 'createApiKey'],
+      ['READ mints a WRITE key', `mutation { createApiKey(input: { name: "x", scopes: [WRITE] }) { __typename } }`, {}, read.secret, 'createApiKey'],
       [
         'project ADMIN mints a key of another project',
         `mutation($p: String) { createApiKey(input: { name: "x", scopes: [READ], project: $p }) { __typename } }`,
@@ -245,13 +217,7 @@ describe('every root field is guarded by a declared scope', () => {
         a.key,
         'createApiKey',
       ],
-      [
-        'project ADMIN creates a project',
-        `mutation { createProject(input: { name: "matrixnewproject" }) { __typename } }`,
-        {},
-        a.key,
-        'createProject',
-      ],
+      ['project ADMIN creates a project', `mutation { createProject(input: { name: "matrixnewproject" }) { __typename } }`, {}, a.key, 'createProject'],
       [
         'WRITE creates a COMMAND job',
         `mutation { createJob(input: { name: "cmd", type: "COMMAND", config: { command: "true" } }) { __typename } }`,
@@ -259,13 +225,7 @@ describe('every root field is guarded by a declared scope', () => {
         write.secret,
         'createJob',
       ],
-      [
-        'WRITE revokes another key',
-        `mutation($id: ID!) { revokeApiKey(id: $id) { __typename } }`,
-        { id: read.id },
-        write.secret,
-        'revokeApiKey',
-      ],
+      ['WRITE revokes another key', `mutation($id: ID!) { revokeApiKey(id: $id) { __typename } }`, { id: read.id }, write.secret, 'revokeApiKey'],
       ['READ revokes itself', `mutation($id: ID!) { revokeApiKey(id: $id) { __typename } }`, { id: read.id }, read.secret, 'revokeApiKey'],
     ];
     const wrong: string[] = [];
@@ -386,25 +346,10 @@ describe('another project', () => {
       ],
       ['search', `{ search(term: "secret", first: 100) { edges { node { name } } } }`, {}, (d) => d.search.edges.length === 0],
       ['registryChanges', `{ registryChanges(since: "2000-01-01T00:00:00Z") { name } }`, {}, (d) => !JSON.stringify(d).includes('secret')],
-      [
-        'lineage',
-        `query($id: ID!) { lineage(id: $id) { nodes { name } } }`,
-        { id: ids.fg },
-        (d) => !JSON.stringify(d ?? {}).includes('secret'),
-      ],
+      ['lineage', `query($id: ID!) { lineage(id: $id) { nodes { name } } }`, { id: ids.fg }, (d) => !JSON.stringify(d ?? {}).includes('secret')],
       ['batchData', `{ batchData(featureView: { name: "secret_fv" }) { rowCount } }`, {}, (d) => !d?.batchData],
-      [
-        'featureVector',
-        `{ featureVector(featureView: { name: "secret_fv" }, entry: { id: "k" }) { values } }`,
-        {},
-        (d) => !d?.featureVector,
-      ],
-      [
-        'featureVectors',
-        `{ featureVectors(featureView: { name: "secret_fv" }, entries: [{ id: "k" }]) { values } }`,
-        {},
-        (d) => !d?.featureVectors,
-      ],
+      ['featureVector', `{ featureVector(featureView: { name: "secret_fv" }, entry: { id: "k" }) { values } }`, {}, (d) => !d?.featureVector],
+      ['featureVectors', `{ featureVectors(featureView: { name: "secret_fv" }, entries: [{ id: "k" }]) { values } }`, {}, (d) => !d?.featureVectors],
     ];
     for (const [label, query, variables, hidden] of reads) {
       const res = await post(query, variables, b.key);
@@ -414,26 +359,14 @@ describe('another project', () => {
     }
 
     const writes: [string, string, Record<string, unknown>][] = [
-      [
-        'insertFeatureGroupData',
-        `mutation { insertFeatureGroupData(featureGroup: { name: "secret_fg" }, rows: [{ id: "x", v: 2 }]) { __typename } }`,
-        {},
-      ],
+      ['insertFeatureGroupData', `mutation { insertFeatureGroupData(featureGroup: { name: "secret_fg" }, rows: [{ id: "x", v: 2 }]) { __typename } }`, {}],
       ['deleteFeatureGroup', `mutation { deleteFeatureGroup(featureGroup: { name: "secret_fg" }) { __typename } }`, {}],
-      [
-        'updateFeatureGroup',
-        `mutation { updateFeatureGroup(featureGroup: { name: "secret_fg" }, input: { description: "mine" }) { __typename } }`,
-        {},
-      ],
+      ['updateFeatureGroup', `mutation { updateFeatureGroup(featureGroup: { name: "secret_fg" }, input: { description: "mine" }) { __typename } }`, {}],
       ['computeStatistics', `mutation { computeStatistics(featureGroup: { name: "secret_fg" }) { __typename } }`, {}],
       ['deleteFeatureView', `mutation { deleteFeatureView(featureView: { name: "secret_fv" }) { __typename } }`, {}],
       ['createTrainingDataset', `mutation { createTrainingDataset(featureView: { name: "secret_fv" }) { __typename } }`, {}],
       ['deleteModel', `mutation { deleteModel(name: "secret_model", version: 1) { __typename } }`, {}],
-      [
-        'updateModel',
-        `mutation { updateModel(model: { name: "secret_model", version: 1 }, input: { description: "mine" }) { __typename } }`,
-        {},
-      ],
+      ['updateModel', `mutation { updateModel(model: { name: "secret_model", version: 1 }, input: { description: "mine" }) { __typename } }`, {}],
       ['runJob', `mutation { runJob(name: "secret_job") { __typename } }`, {}],
       ['deleteJob', `mutation { deleteJob(name: "secret_job") { __typename } }`, {}],
       ['scheduleJob', `mutation { scheduleJob(name: "secret_job", cron: "0 * * * *") { __typename } }`, {}],
@@ -453,8 +386,7 @@ describe('another project', () => {
       const typename = res.body.data?.[label]?.__typename;
       const refused = typename === 'NotFoundError' || (!res.body.data?.[label] && (res.body.errors?.length ?? 0) > 0);
       const text = JSON.stringify(res.body);
-      if (!refused || leaked(text, query, variables) || text.includes('INTERNAL_SERVER_ERROR'))
-        wrong.push(`${label}: ${text.slice(0, 300)}`);
+      if (!refused || leaked(text, query, variables) || text.includes('INTERNAL_SERVER_ERROR')) wrong.push(`${label}: ${text.slice(0, 300)}`);
     }
     expect(wrong, wrong.join('\n')).toEqual([]);
     expect(JSON.stringify((await srv.gql(SNAPSHOT, {}, a.key)).data)).toBe(before);
@@ -533,24 +465,16 @@ describe('subscriptions', () => {
         resolve(closed);
       }),
     );
-    client.subscribe(
-      { query: `subscription { registryEvents { kind name } }` },
-      { next: (v) => events.push(v), error: () => {}, complete: () => {} },
-    );
+    client.subscribe({ query: `subscription { registryEvents { kind name } }` }, { next: (v) => events.push(v), error: () => {}, complete: () => {} });
     for (let n = 0; events.length === 0; n++) {
       if (n > 100 || closed !== null) throw new Error(`subscription never became live (closed ${closed})`);
-      await srv.gql(
-        `mutation($n: String!) { createApiKey(input: { name: $n, scopes: [READ] }) { __typename } }`,
-        { n: `probe${n}` },
-        projectKey,
-      );
+      await srv.gql(`mutation($n: String!) { createApiKey(input: { name: $n, scopes: [READ] }) { __typename } }`, { n: `probe${n}` }, projectKey);
       await new Promise((r) => setTimeout(r, 100));
     }
     return { client, closing };
   }
 
-  const within = <T>(promise: Promise<T>, ms: number) =>
-    Promise.race([promise, new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), ms))]);
+  const within = <T>(promise: Promise<T>, ms: number) => Promise.race([promise, new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), ms))]);
 
   it('closes an open graphql-ws socket with 4403 within 10 s when its key is revoked', { timeout: 30_000 }, async () => {
     const project = await srv.newProject('sub_revoke_ws');
@@ -582,11 +506,7 @@ describe('subscriptions', () => {
     expect(stream.status).toBe(200);
     for (let n = 0; stream.events.length === 0; n++) {
       if (n > 100) throw new Error('SSE subscription never became live');
-      await srv.gql(
-        `mutation($n: String!) { createApiKey(input: { name: $n, scopes: [READ] }) { __typename } }`,
-        { n: `probe${n}` },
-        project.key,
-      );
+      await srv.gql(`mutation($n: String!) { createApiKey(input: { name: $n, scopes: [READ] }) { __typename } }`, { n: `probe${n}` }, project.key);
       await new Promise((r) => setTimeout(r, 100));
     }
     const revoked = await srv.gql(`mutation($id: ID!) { revokeApiKey(id: $id) { __typename } }`, { id: reader.id }, project.key);

@@ -277,12 +277,7 @@ async function fixture(): Promise<{ key: string; fx: Fixture }> {
     {},
     'createTagSchema',
   );
-  await ok(
-    key,
-    `mutation($t: ID!) { addTag(target: $t, name: "team", value: { team: "a" }) { __typename } }`,
-    { t: fg.featureGroup.id },
-    'addTag',
-  );
+  await ok(key, `mutation($t: ID!) { addTag(target: $t, name: "team", value: { team: "a" }) { __typename } }`, { t: fg.featureGroup.id }, 'addTag');
   await ok(
     key,
     `mutation { createAlertReceiver(input: { name: "r", secret: "ssssssssssssssssssss", webhookUrl: "http://127.0.0.1:9/hook" }) { __typename } }`,
@@ -387,40 +382,36 @@ describe('the bad-input corpus', () => {
     expect(mutations.filter((m) => !corpusMutations().has(m))).toEqual([]);
   });
 
-  it.each(groups)(
-    '%s: every bad input is a typed refusal, with no internal text, that changes nothing',
-    { timeout: 180_000 },
-    async (mutation) => {
-      current ??= fixture();
-      current.catch(() => (current = null));
-      let { key: projectKey, fx } = await current;
-      // Creating projects needs the server admin; its own project is the one to compare.
-      const keyOf = () => (mutation === 'createProject' ? srv.adminKey : projectKey);
-      let before = await snapshot(keyOf());
-      const failures: string[] = [];
-      for (const c of CORPUS.filter((x) => x.mutation === mutation)) {
-        const { status, text } = await send(c, keyOf(), fx);
-        const { kind, problems } = kindOf(c, text);
-        if (!(c.expected as string[]).includes(kind)) problems.push(`expected ${c.expected.join(' | ')}, got ${kind} (HTTP ${status})`);
-        problems.push(...leaks(text).map((l) => `leaks ${l}`));
-        // A request refused before execution cannot have changed anything; the comparison at the
-        // end of the group checks that too. Every executed one is compared at once.
-        if (kind !== 'GraphQL') {
-          const after = await snapshot(keyOf());
-          if (after !== before) {
-            problems.push('the project changed');
-            // The next case starts from the fixture as it was made, not from what this one left.
-            current = fixture();
-            ({ key: projectKey, fx } = await current);
-            before = await snapshot(keyOf());
-          }
+  it.each(groups)('%s: every bad input is a typed refusal, with no internal text, that changes nothing', { timeout: 180_000 }, async (mutation) => {
+    current ??= fixture();
+    current.catch(() => (current = null));
+    let { key: projectKey, fx } = await current;
+    // Creating projects needs the server admin; its own project is the one to compare.
+    const keyOf = () => (mutation === 'createProject' ? srv.adminKey : projectKey);
+    let before = await snapshot(keyOf());
+    const failures: string[] = [];
+    for (const c of CORPUS.filter((x) => x.mutation === mutation)) {
+      const { status, text } = await send(c, keyOf(), fx);
+      const { kind, problems } = kindOf(c, text);
+      if (!(c.expected as string[]).includes(kind)) problems.push(`expected ${c.expected.join(' | ')}, got ${kind} (HTTP ${status})`);
+      problems.push(...leaks(text).map((l) => `leaks ${l}`));
+      // A request refused before execution cannot have changed anything; the comparison at the
+      // end of the group checks that too. Every executed one is compared at once.
+      if (kind !== 'GraphQL') {
+        const after = await snapshot(keyOf());
+        if (after !== before) {
+          problems.push('the project changed');
+          // The next case starts from the fixture as it was made, not from what this one left.
+          current = fixture();
+          ({ key: projectKey, fx } = await current);
+          before = await snapshot(keyOf());
         }
-        if (problems.length) failures.push(`${c.name}: ${problems.join('; ')}\n    ${short(text)}`);
       }
-      if ((await snapshot(keyOf())) !== before) failures.push('the project changed after a request refused before execution');
-      expect(failures, failures.join('\n')).toEqual([]);
-    },
-  );
+      if (problems.length) failures.push(`${c.name}: ${problems.join('; ')}\n    ${short(text)}`);
+    }
+    if ((await snapshot(keyOf())) !== before) failures.push('the project changed after a request refused before execution');
+    expect(failures, failures.join('\n')).toEqual([]);
+  });
 });
 
 describe('valid values read back as they were written', () => {

@@ -54,8 +54,7 @@ export interface Upload {
  * (validation, variable coercion, size limits; no `data`), which is typed by the GraphQL spec.
  * Otherwise the `__typename` of the mutation's typed error result.
  */
-export type Kind =
-  'GraphQL' | 'ValidationError' | 'NotFoundError' | 'ConflictError' | 'ForbiddenError' | 'DataSourceError' | 'DataValidationError';
+export type Kind = 'GraphQL' | 'ValidationError' | 'NotFoundError' | 'ConflictError' | 'ForbiddenError' | 'DataSourceError' | 'DataValidationError';
 
 export interface BadInput {
   /** Unique: the mutation, where the bad value goes, and what it is. */
@@ -156,18 +155,8 @@ const FG_FEATURES = [
   { name: 'v', type: 'DOUBLE' },
 ];
 const creates: [string, string, (name: string) => Record<string, unknown>, Record<string, string>][] = [
-  [
-    'createFeatureGroup',
-    'input.name',
-    (name) => ({ input: { name, primaryKey: ['id'], features: FG_FEATURES } }),
-    { input: 'CreateFeatureGroupInput!' },
-  ],
-  [
-    'createFeatureView',
-    'input.name',
-    (name) => ({ input: { name, query: { featureGroup: { name: 'fg' } } } }),
-    { input: 'CreateFeatureViewInput!' },
-  ],
+  ['createFeatureGroup', 'input.name', (name) => ({ input: { name, primaryKey: ['id'], features: FG_FEATURES } }), { input: 'CreateFeatureGroupInput!' }],
+  ['createFeatureView', 'input.name', (name) => ({ input: { name, query: { featureGroup: { name: 'fg' } } } }), { input: 'CreateFeatureViewInput!' }],
   ['createModel', 'input.name', (name) => ({ input: { name, framework: 'OTHER' } }), { input: 'CreateModelInput!' }],
   [
     'createJob',
@@ -480,12 +469,7 @@ const badFiles: [string, string, string | Uint8Array, string | null][] = [
   ['NDJSON 1e400', 'rows.ndjson', `{"id":"new","ts":"2026-02-01T00:00:00Z","x":1e400,"n":1,"s":"s","b":true}\n`, 'NDJSON'],
   ['NDJSON wrong type', 'rows.ndjson', `{"id":"new","ts":"2026-02-01T00:00:00Z","x":"abc","n":1,"s":"s","b":true}\n`, 'NDJSON'],
   ['NDJSON unknown column', 'rows.ndjson', `{"id":"new","ts":"2026-02-01T00:00:00Z","x":1,"n":1,"s":"s","b":true,"zzz":1}\n`, 'NDJSON'],
-  [
-    'NDJSON deep value',
-    'rows.ndjson',
-    `{"id":"new","ts":"2026-02-01T00:00:00Z","x":1,"n":1,"s":${'['.repeat(3000)}${']'.repeat(3000)},"b":true}\n`,
-    'NDJSON',
-  ],
+  ['NDJSON deep value', 'rows.ndjson', `{"id":"new","ts":"2026-02-01T00:00:00Z","x":1,"n":1,"s":${'['.repeat(3000)}${']'.repeat(3000)},"b":true}\n`, 'NDJSON'],
   ['NDJSON line is an array', 'rows.ndjson', `[1,2,3]\n`, 'NDJSON'],
   ['NDJSON null key', 'rows.ndjson', `{"id":null,"ts":"2026-02-01T00:00:00Z","x":1,"n":1,"s":"s","b":true}\n`, 'NDJSON'],
   ['unknown extension, no format', 'rows.bin', `${CSV_HEAD}new,2026-02-01T00:00:00Z,1,1,s,true\n`, null],
@@ -1222,12 +1206,7 @@ function wrongValues(type: GraphQLInputType): [string, unknown][] {
   } else if (isScalarType(named)) {
     switch (named.name) {
       case 'Int':
-        out.push(
-          ['a string for an Int', 'abc'],
-          ['1.5 for an Int', 1.5],
-          ['2^31 for an Int', 2 ** 31],
-          ['1e400 for an Int', new Raw('1e400')],
-        );
+        out.push(['a string for an Int', 'abc'], ['1.5 for an Int', 1.5], ['2^31 for an Int', 2 ** 31], ['1e400 for an Int', new Raw('1e400')]);
         break;
       case 'Float':
         out.push(['a string for a Float', 'abc'], ['1e400 for a Float', new Raw('1e400')]);

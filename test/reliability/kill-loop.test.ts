@@ -122,8 +122,7 @@ async function verify(url: string, key: string, batches: readonly Batch[], cycle
         problems.push(`cycle ${cycle}: unacknowledged batch ${b.batch} (${b.via}) is partly there: ${rows.length} of ${ROWS} rows`);
       }
     }
-    for (const [id, rowCount] of commits)
-      if (rowCount !== ROWS) problems.push(`cycle ${cycle}: commit ${id} has ${rowCount} rows, not a whole batch`);
+    for (const [id, rowCount] of commits) if (rowCount !== ROWS) problems.push(`cycle ${cycle}: commit ${id} has ${rowCount} rows, not a whole batch`);
     const visibleRows = fg.read.records.length;
     const committedRows = [...commits.values()].reduce((a, n) => a + n, 0);
     if (visibleRows !== committedRows) problems.push(`cycle ${cycle}: ${visibleRows} rows visible but the commits hold ${committedRows}`);

@@ -375,7 +375,11 @@ describe('alert receivers and routes', () => {
       await p.gql(CREATE_ROUTE, { input: { receiver: 'jobs', eventTypes: ['JOB_FAILED'] } });
 
       const alerts = srv.app.services.alerts;
-      const stat = (version: number): AlertEvent => ({ type: 'STATISTICS_COMPUTED', subject: { kind: 'FeatureGroup', name: 'customers', version }, message: 's' });
+      const stat = (version: number): AlertEvent => ({
+        type: 'STATISTICS_COMPUTED',
+        subject: { kind: 'FeatureGroup', name: 'customers', version },
+        message: 's',
+      });
       expect(await alerts.record(p.id, { ...jobFailed, type: 'JOB_SUCCEEDED' })).toBe(0);
       expect(await alerts.record(p.id, stat(1))).toBe(0);
       expect(await alerts.record(p.id, { ...stat(2), subject: { kind: 'FeatureGroup', name: 'orders', version: 2 } })).toBe(0);
@@ -385,7 +389,11 @@ describe('alert receivers and routes', () => {
       expect(await alerts.record(p.id, { ...jobFailed, type: 'JOB_LONG_RUNNING' })).toBe(1);
       alerts.start();
       const rows = await settled(p, 6);
-      const byReceiver = (name: string) => rows.filter((d: any) => d.receiver.name === name).map((d: any) => d.eventType).sort();
+      const byReceiver = (name: string) =>
+        rows
+          .filter((d: any) => d.receiver.name === name)
+          .map((d: any) => d.eventType)
+          .sort();
       expect(byReceiver('jobs')).toEqual(['JOB_FAILED', 'JOB_FAILED', 'JOB_LONG_RUNNING']);
       expect(byReceiver('stats')).toEqual(['JOB_SUCCEEDED', 'STATISTICS_COMPUTED']);
       expect(byReceiver('nightly')).toEqual(['JOB_FAILED']);

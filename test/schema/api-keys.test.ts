@@ -131,11 +131,7 @@ describe('authorization', () => {
     }
     const list = await srv.gql('{ apiKeys { id } }', {}, b.key);
     expect(list.data.apiKeys.map((k: { id: string }) => k.id)).not.toContain(aKey.apiKey.id);
-    const revoke = await srv.gql(
-      `mutation($id: ID!) { revokeApiKey(id: $id) { __typename } }`,
-      { id: aKey.apiKey.id },
-      b.key,
-    );
+    const revoke = await srv.gql(`mutation($id: ID!) { revokeApiKey(id: $id) { __typename } }`, { id: aKey.apiKey.id }, b.key);
     expect(revoke.data?.revokeApiKey.__typename).toBe('NotFoundError');
     expect((await srv.gql(VIEWER, {}, aKey.secret)).status).toBe(200);
   });
@@ -147,11 +143,7 @@ describe('typed errors', () => {
     const before = await srv.app.prisma.apiKey.count();
     const res = await srv.gql(CREATE_KEY, { input: { name: '   ', scopes: [] } }, key);
     expect(res.data?.createApiKey.__typename).toBe('ValidationError');
-    const issues = await srv.gql(
-      `mutation { createApiKey(input: { name: "", scopes: [] }) { ... on ValidationError { issues { path message } } } }`,
-      {},
-      key,
-    );
+    const issues = await srv.gql(`mutation { createApiKey(input: { name: "", scopes: [] }) { ... on ValidationError { issues { path message } } } }`, {}, key);
     const paths = issues.data.createApiKey.issues.map((i: { path: string[] }) => i.path.join('.'));
     expect(paths).toEqual(expect.arrayContaining(['input.name', 'input.scopes']));
     expect(await srv.app.prisma.apiKey.count()).toBe(before);

@@ -100,7 +100,12 @@ async function onlineRows(projectName: string, keys: string[], name = 'customers
   const group = await srv.app.prisma.featureGroup.findFirstOrThrow({ where: { project: { name: projectName }, name } });
   const table = srv.app.services.featureGroups.onlineTable(group);
   await srv.app.online.ensure(table);
-  return (await srv.app.online.read(table, keys.map((k) => [k]))).filter((r) => r !== null);
+  return (
+    await srv.app.online.read(
+      table,
+      keys.map((k) => [k]),
+    )
+  ).filter((r) => r !== null);
 }
 
 describe('saveExpectationSuite', () => {
@@ -119,7 +124,9 @@ describe('saveExpectationSuite', () => {
     const read = (await gql(GROUP, { name: 'customers' })).data.featureGroup;
     expect(read.expectationSuite.expectations).toHaveLength(1);
 
-    const deleted = await gql(`mutation { deleteExpectationSuite(featureGroup: { name: "customers" }) { __typename ... on DeleteExpectationSuitePayload { name } } }`);
+    const deleted = await gql(
+      `mutation { deleteExpectationSuite(featureGroup: { name: "customers" }) { __typename ... on DeleteExpectationSuitePayload { name } } }`,
+    );
     expect(deleted.data.deleteExpectationSuite).toEqual({ __typename: 'DeleteExpectationSuitePayload', name: 'customers_suite' });
     expect((await gql(GROUP, { name: 'customers' })).data.featureGroup.expectationSuite).toBeNull();
     const again = await gql(`mutation { deleteExpectationSuite(featureGroup: { name: "customers" }) { __typename } }`);
@@ -138,8 +145,14 @@ describe('saveExpectationSuite', () => {
     await save(gql, suite('ALWAYS'));
     for (const [expectations, path] of [
       [[{ type: 'expect_column_values_to_be_purple', kwargs: { column: 'tenure' } }], ['input', 'expectations', '0', 'type']],
-      [[suite('STRICT').expectations[0], { type: 'expect_column_values_to_not_be_null', kwargs: { column: 'nope' } }], ['input', 'expectations', '1', 'kwargs', 'column']],
-      [[{ type: 'expect_column_values_to_be_between', kwargs: { column: 'tenure', min_value: 'zero' } }], ['input', 'expectations', '0', 'kwargs', 'min_value']],
+      [
+        [suite('STRICT').expectations[0], { type: 'expect_column_values_to_not_be_null', kwargs: { column: 'nope' } }],
+        ['input', 'expectations', '1', 'kwargs', 'column'],
+      ],
+      [
+        [{ type: 'expect_column_values_to_be_between', kwargs: { column: 'tenure', min_value: 'zero' } }],
+        ['input', 'expectations', '0', 'kwargs', 'min_value'],
+      ],
       [[{ type: 'expect_column_values_to_not_be_null', kwargs: { column: 'tenure', mostly: 1.5 } }], ['input', 'expectations', '0', 'kwargs', 'mostly']],
     ] as const) {
       const res = await save(gql, { name: 'broken', ingestionPolicy: 'STRICT', expectations });
@@ -154,7 +167,11 @@ describe('saveExpectationSuite', () => {
   it('checks columns once the schema is known: a group whose schema comes from its first insert', async () => {
     const { gql } = await project();
     await createGroup(gql, 'inferred', false);
-    const early = await save(gql, { name: 's', ingestionPolicy: 'STRICT', expectations: [{ type: 'expect_column_values_to_not_be_null', kwargs: { column: 'later' } }] }, 'inferred');
+    const early = await save(
+      gql,
+      { name: 's', ingestionPolicy: 'STRICT', expectations: [{ type: 'expect_column_values_to_not_be_null', kwargs: { column: 'later' } }] },
+      'inferred',
+    );
     expect(early.__typename).toBe('SaveExpectationSuitePayload');
     // The column never shows up: the expectation fails with an exception message, so the STRICT insert is rejected.
     const res = (await gql(INSERT, { fg: { name: 'inferred' }, rows: good })).data.insertFeatureGroupData;

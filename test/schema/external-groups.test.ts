@@ -97,7 +97,8 @@ describe('PostgreSQL external groups', () => {
     const profile: [number, string, number, string, string][] = [];
     const labels: [number, string, boolean][] = [];
     for (let c = 1; c <= 40; c++) {
-      for (let v = 0; v < 3; v++) profile.push([c, `2026-01-${String(1 + v * 10 + (c % 5)).padStart(2, '0')}T00:00:00Z`, c * 10 + v, v % 2 ? 'gold' : 'basic', `${c}.${v}5`]);
+      for (let v = 0; v < 3; v++)
+        profile.push([c, `2026-01-${String(1 + v * 10 + (c % 5)).padStart(2, '0')}T00:00:00Z`, c * 10 + v, v % 2 ? 'gold' : 'basic', `${c}.${v}5`]);
       // One label before any profile row (no match), others between and after the versions.
       for (const day of ['01', '12', '20', '28']) labels.push([c, `2026-01-${day}T06:00:00Z`, (c + Number(day)) % 3 === 0]);
     }
@@ -127,17 +128,23 @@ describe('PostgreSQL external groups', () => {
     expect(again.data.createExternalFeatureGroup.featureGroup.version).toBe(1);
 
     const read = await gql(`{ featureGroup(name: "profile") { read(first: 2) { records } } }`);
-    expect(read.data.featureGroup.read.records).toEqual([
-      { customer_id: 1, updated_at: '2026-01-02T00:00:00.000000Z', tenure: 10, plan: 'basic', spend: '1.05' },
-      { customer_id: 1, updated_at: '2026-01-12T00:00:00.000000Z', tenure: 11, plan: 'gold', spend: '1.15' },
-    ].map((r) => expect.objectContaining({ customer_id: r.customer_id, tenure: r.tenure, plan: r.plan, spend: r.spend })));
+    expect(read.data.featureGroup.read.records).toEqual(
+      [
+        { customer_id: 1, updated_at: '2026-01-02T00:00:00.000000Z', tenure: 10, plan: 'basic', spend: '1.05' },
+        { customer_id: 1, updated_at: '2026-01-12T00:00:00.000000Z', tenure: 11, plan: 'gold', spend: '1.15' },
+      ].map((r) => expect.objectContaining({ customer_id: r.customer_id, tenure: r.tenure, plan: r.plan, spend: r.spend })),
+    );
 
     await gql(CREATE_GROUP, {
       input: {
         name: 'labels',
         primaryKey: ['customer_id'],
         eventTime: 'ts',
-        features: [{ name: 'customer_id', type: 'BIGINT' }, { name: 'ts', type: 'TIMESTAMP' }, { name: 'churn', type: 'BOOLEAN' }],
+        features: [
+          { name: 'customer_id', type: 'BIGINT' },
+          { name: 'ts', type: 'TIMESTAMP' },
+          { name: 'churn', type: 'BOOLEAN' },
+        ],
       },
     });
     const inserted = await gql(INSERT, { g: { name: 'labels' }, rows: labels.map(([customer_id, ts, churn]) => ({ customer_id, ts, churn })) });
@@ -224,12 +231,13 @@ describe('PostgreSQL external groups', () => {
     const before = await gql(vector);
     expect(before.data.featureVectors[0].missing).toEqual(['accounts']);
 
-    const job = await gql(
-      `mutation($input: CreateJobInput!) { createJob(input: $input) { __typename ... on Error { message } } }`,
-      { input: { name: 'materialize_accounts', type: 'MATERIALIZE', config: { featureGroup: { name: 'accounts' } } } },
-    );
+    const job = await gql(`mutation($input: CreateJobInput!) { createJob(input: $input) { __typename ... on Error { message } } }`, {
+      input: { name: 'materialize_accounts', type: 'MATERIALIZE', config: { featureGroup: { name: 'accounts' } } },
+    });
     expect(job.data.createJob.__typename, JSON.stringify(job)).toBe('CreateJobPayload');
-    const run = await gql(`mutation { runJob(name: "materialize_accounts") { __typename ... on RunJobPayload { execution { id } } ... on Error { message } } }`);
+    const run = await gql(
+      `mutation { runJob(name: "materialize_accounts") { __typename ... on RunJobPayload { execution { id } } ... on Error { message } } }`,
+    );
     const id = run.data.runJob.execution.id;
     let execution: any;
     for (const deadline = Date.now() + 15_000; ; ) {
@@ -277,7 +285,9 @@ describe('PostgreSQL external groups', () => {
     expect(td.data.createTrainingDataset.message).toMatch(/missing/);
     // The table goes.
     await admin.query(`DROP TABLE ${SCHEMA}.fragile`);
-    const stats = await gql(`mutation { computeStatistics(featureGroup: { name: "fragile" }) { __typename ... on DataSourceError { source object message } } }`);
+    const stats = await gql(
+      `mutation { computeStatistics(featureGroup: { name: "fragile" }) { __typename ... on DataSourceError { source object message } } }`,
+    );
     expect(stats.data.computeStatistics).toMatchObject({ __typename: 'DataSourceError', source: 'src', object: `${SCHEMA}.fragile` });
     expect(stats.data.computeStatistics.message).toMatch(/not found/);
 
@@ -322,7 +332,9 @@ describe('file external groups', () => {
     // Configs are checked: FILES needs an absolute directory, POSTGRES a postgresql:// URL.
     const relative = await gql(CREATE_SOURCE, { input: { name: 'rel', type: 'FILES', config: { path: 'data' } } });
     expect(relative.data.createDataSource.__typename).toBe('ValidationError');
-    const badUrl = await gql(`mutation { createDataSource(input: { name: "bad", type: POSTGRES, config: { url: "mysql://x" } }) { __typename ... on ValidationError { issues { path } } } }`);
+    const badUrl = await gql(
+      `mutation { createDataSource(input: { name: "bad", type: POSTGRES, config: { url: "mysql://x" } }) { __typename ... on ValidationError { issues { path } } } }`,
+    );
     expect(badUrl.data.createDataSource.issues[0].path).toEqual(['input', 'config', 'url']);
 
     const source = await gql(CREATE_SOURCE, { input: { name: 'lake', type: 'FILES', config: { path: base } } });
@@ -330,15 +342,19 @@ describe('file external groups', () => {
     const listed = await gql(`mutation { testDataSource(name: "lake") { ... on TestDataSourcePayload { objects } } }`);
     expect(listed.data.testDataSource.objects).toEqual(['events/day=1/part-0.parquet', 'events/day=2/part-0.parquet', 'users.csv']);
 
-    const events = await gql(CREATE_EXTERNAL, { input: { name: 'events', dataSource: 'lake', path: 'events', format: 'PARQUET', primaryKey: ['event_id'], eventTime: 'at' } });
-    expect(events.data.createExternalFeatureGroup.featureGroup.features, JSON.stringify(events)).toEqual([
-      { name: 'event_id', type: 'BIGINT' },
-      { name: 'at', type: 'TIMESTAMP' },
-      { name: 'amount', type: 'DECIMAL(18,1)' },
-      { name: 'user_id', type: 'STRING' },
-      // Hive-style directories (`day=1/`) are read as a column too.
-      { name: 'day', type: 'BIGINT' },
-    ].map((f) => (f.name === 'amount' ? { name: 'amount', type: expect.stringMatching(/^(DOUBLE|DECIMAL\(\d+,\d+\))$/) } : f)));
+    const events = await gql(CREATE_EXTERNAL, {
+      input: { name: 'events', dataSource: 'lake', path: 'events', format: 'PARQUET', primaryKey: ['event_id'], eventTime: 'at' },
+    });
+    expect(events.data.createExternalFeatureGroup.featureGroup.features, JSON.stringify(events)).toEqual(
+      [
+        { name: 'event_id', type: 'BIGINT' },
+        { name: 'at', type: 'TIMESTAMP' },
+        { name: 'amount', type: 'DECIMAL(18,1)' },
+        { name: 'user_id', type: 'STRING' },
+        // Hive-style directories (`day=1/`) are read as a column too.
+        { name: 'day', type: 'BIGINT' },
+      ].map((f) => (f.name === 'amount' ? { name: 'amount', type: expect.stringMatching(/^(DOUBLE|DECIMAL\(\d+,\d+\))$/) } : f)),
+    );
     const users = await gql(CREATE_EXTERNAL, { input: { name: 'users', dataSource: 'lake', path: 'users.csv', primaryKey: ['user_id'] } });
     expect(users.data.createExternalFeatureGroup.featureGroup.features, JSON.stringify(users)).toEqual([
       { name: 'user_id', type: 'STRING' },

@@ -123,7 +123,15 @@ describe('feature group registry', () => {
     const paths = ofType(bad.data?.createFeatureGroup, 'ValidationError').issues.map((i) => i.path.join('.'));
     expect(paths).toEqual(expect.arrayContaining(['input.features.2.type']));
     const fixedType = await gql(CREATE, {
-      input: { name: 'bad', primaryKey: ['id', 'missing'], eventTime: 'ts', features: [{ name: 'id', type: 'DOUBLE' }, { name: 'ts', type: 'STRING' }] },
+      input: {
+        name: 'bad',
+        primaryKey: ['id', 'missing'],
+        eventTime: 'ts',
+        features: [
+          { name: 'id', type: 'DOUBLE' },
+          { name: 'ts', type: 'STRING' },
+        ],
+      },
     });
     const issues = ofType(fixedType.data?.createFeatureGroup, 'ValidationError').issues.map((i) => `${i.path.join('.')}: ${i.message}`);
     expect(issues).toEqual(
@@ -155,7 +163,9 @@ describe('feature group registry', () => {
       expect.objectContaining({ customerid: 'c2', churn: true }),
     ]);
     const changeType = await gql(
-      graphql(`mutation { updateFeatureGroup(featureGroup: { name: "customers" }, input: { appendFeatures: [{ name: "tenure", type: "STRING" }] }) { __typename ... on ValidationError { issues { path } } } }`),
+      graphql(
+        `mutation { updateFeatureGroup(featureGroup: { name: "customers" }, input: { appendFeatures: [{ name: "tenure", type: "STRING" }] }) { __typename ... on ValidationError { issues { path } } } }`,
+      ),
     );
     expect(changeType.data?.updateFeatureGroup.__typename).toBe('ValidationError');
   });
@@ -176,7 +186,9 @@ describe('feature group registry', () => {
     await createGroup(gql, customers('d'));
     await insert(gql, { name: 'customers' }, [{ customerid: 'c1', datetime: '2026-01-01T00:00:00Z', tenure: 3 }]);
     expect(filesUnder('customers', 1, name).length).toBeGreaterThan(0);
-    const res = await gql(graphql('mutation { deleteFeatureGroup(featureGroup: { name: "customers" }) { __typename ... on DeleteFeatureGroupPayload { name version } } }'));
+    const res = await gql(
+      graphql('mutation { deleteFeatureGroup(featureGroup: { name: "customers" }) { __typename ... on DeleteFeatureGroupPayload { name version } } }'),
+    );
     expect(res.data?.deleteFeatureGroup).toEqual({ __typename: 'DeleteFeatureGroupPayload', name: 'customers', version: 1 });
     expect((await gql(graphql('{ featureGroup(name: "customers") { id } }'))).data?.featureGroup).toBeNull();
     expect(filesUnder('customers', 1, name)).toEqual([]);
@@ -221,10 +233,16 @@ describe('inserts and reads', () => {
     ]);
     const then = await gql(READ, { name: 'customers', asOf: between });
     expect(records(then.data?.featureGroup?.read)?.map((r) => [r.customerid, r.tenure])).toEqual([['c1', 1]]);
-    const before = await gql(READ, { name: 'customers', asOf: new Date(Date.parse(ofType(a, 'InsertFeatureGroupDataPayload').commit.committedAt) - 1000).toISOString() });
+    const before = await gql(READ, {
+      name: 'customers',
+      asOf: new Date(Date.parse(ofType(a, 'InsertFeatureGroupDataPayload').commit.committedAt) - 1000).toISOString(),
+    });
     expect(before.data?.featureGroup?.read.rowCount).toBe(0);
     const now = await gql(READ, { name: 'customers' });
-    expect(records(now.data?.featureGroup?.read)?.map((r) => [r.customerid, r.tenure])).toEqual([['c1', 9], ['c3', 7]]);
+    expect(records(now.data?.featureGroup?.read)?.map((r) => [r.customerid, r.tenure])).toEqual([
+      ['c1', 9],
+      ['c3', 7],
+    ]);
   });
 
   it.each([
@@ -237,7 +255,9 @@ describe('inserts and reads', () => {
     await createGroup(gql, customers('r'));
     const good = { customerid: 'c1', datetime: '2026-01-01T00:00:00Z', tenure: 1 };
     const res = await insert(gql, { name: 'customers' }, [good, badRow]);
-    const paths = ofType(res, 'ValidationError', JSON.stringify(res)).issues.map((i) => i.path.join('.')).join(' ');
+    const paths = ofType(res, 'ValidationError', JSON.stringify(res))
+      .issues.map((i) => i.path.join('.'))
+      .join(' ');
     expect(paths).toMatch(pathPattern);
     const fg = await gql(graphql('{ featureGroup(name: "customers") { rowCount commits { id } } }'));
     expect(fg.data?.featureGroup).toEqual({ rowCount: 0, commits: [] });
@@ -252,7 +272,11 @@ describe('inserts and reads', () => {
       { customerid: 'c1', datetime: '2026-01-01T00:00:00Z', tenure: 2 },
     ];
     const rejected = await insert(gql, { name: 'customers' }, rows, { operation: 'INSERT' });
-    expect(ofType(rejected, 'ValidationError').issues.map((i) => i.path.join('.')).join(' ')).toMatch(/rows\.2/);
+    expect(
+      ofType(rejected, 'ValidationError')
+        .issues.map((i) => i.path.join('.'))
+        .join(' '),
+    ).toMatch(/rows\.2/);
     const upserted = await insert(gql, { name: 'customers' }, rows, { operation: 'UPSERT' });
     expect(ofType(upserted, 'InsertFeatureGroupDataPayload').commit.rowCount).toBe(1);
     const read = await gql(READ, { name: 'customers' });
@@ -271,7 +295,13 @@ describe('inserts and reads', () => {
       },
     };
     try {
-      const res = await gql(INSERT, { fg: { name: 'customers' }, rows: [{ customerid: 'c1', datetime: '2026-01-01T00:00:00Z', tenure: 99 }, { customerid: 'c2', datetime: '2026-01-01T00:00:00Z', tenure: 5 }] });
+      const res = await gql(INSERT, {
+        fg: { name: 'customers' },
+        rows: [
+          { customerid: 'c1', datetime: '2026-01-01T00:00:00Z', tenure: 99 },
+          { customerid: 'c2', datetime: '2026-01-01T00:00:00Z', tenure: 5 },
+        ],
+      });
       expect(res.errors?.[0]?.message).toBeDefined();
     } finally {
       service.faults = {};
@@ -332,7 +362,10 @@ describe('online store', () => {
     }
     const group = await srv.app.prisma.featureGroup.findFirstOrThrow({ where: { name: 'customers', project: { name } } });
     const keys = [...newest.keys()].sort();
-    const online = await srv.app.online.read(srv.app.services.featureGroups.onlineTable(group), keys.map((k) => [k]));
+    const online = await srv.app.online.read(
+      srv.app.services.featureGroups.onlineTable(group),
+      keys.map((k) => [k]),
+    );
     expect(online).toEqual(keys.map((k) => newest.get(k)));
   });
 });
@@ -450,7 +483,9 @@ describe('downloads and the change log', () => {
     await new Promise((r) => setTimeout(r, 20));
     await insert(gql, { name: 'customers' }, [{ customerid: 'c2', datetime: '2026-01-01T00:00:00Z', tenure: 2 }]);
     const urls = await gql(
-      graphql(`query($asOf: DateTime) { featureGroup(name: "customers") { csv: downloadUrl(format: CSV) then: downloadUrl(format: CSV, asOf: $asOf) parquet: downloadUrl } }`),
+      graphql(
+        `query($asOf: DateTime) { featureGroup(name: "customers") { csv: downloadUrl(format: CSV) then: downloadUrl(format: CSV, asOf: $asOf) parquet: downloadUrl } }`,
+      ),
       { asOf: between.toISOString() },
     );
     const { csv, then, parquet } = urls.data!.featureGroup!;
@@ -483,7 +518,10 @@ describe('downloads and the change log', () => {
     const from = new Date().toISOString();
     await insert(gql, { name: 'customers' }, [{ customerid: 'c1', datetime: '2026-01-01T00:00:00Z', tenure: 2 }]);
     await insert(gql, { name: 'customers' }, [{ customerid: 'c1', datetime: '2026-01-01T00:00:00Z', tenure: 3 }]);
-    const res = await gql(graphql(`query($from: DateTime) { featureGroup(name: "customers") { changes(from: $from) { records } all: changes { rowCount } } }`), { from });
+    const res = await gql(
+      graphql(`query($from: DateTime) { featureGroup(name: "customers") { changes(from: $from) { records } all: changes { rowCount } } }`),
+      { from },
+    );
     expect(records(res.data?.featureGroup?.changes)?.map((r) => r.tenure)).toEqual([2, 3]);
     expect(res.data?.featureGroup?.all.rowCount).toBe(3);
   });

@@ -12,7 +12,9 @@ afterAll(async () => {
 });
 
 const CREATE_FG = graphql(`mutation($input: CreateFeatureGroupInput!) { createFeatureGroup(input: $input) { __typename ... on Error { message } } }`);
-const INSERT = graphql(`mutation($fg: FeatureGroupRef!, $rows: [JSON!]) { insertFeatureGroupData(featureGroup: $fg, rows: $rows) { __typename ... on Error { message } } }`);
+const INSERT = graphql(
+  `mutation($fg: FeatureGroupRef!, $rows: [JSON!]) { insertFeatureGroupData(featureGroup: $fg, rows: $rows) { __typename ... on Error { message } } }`,
+);
 const CREATE_FV = graphql(`mutation($input: CreateFeatureViewInput!) {
   createFeatureView(input: $input) {
     __typename
@@ -46,9 +48,17 @@ describe('feature views', () => {
     const fv = ofType(res.data?.createFeatureView, 'CreateFeatureViewPayload', JSON.stringify(res)).featureView;
     expect(fv).toMatchObject({ name: 'churn_feature_view', version: 1, labels: ['churn'], servingKeys: ['customerid'] });
     expect(fv.features.map((f) => f.name)).toEqual([
-      'contract', 'tenure', 'paymentmethod', 'monthlycharges', 'totalcharges', 'churn',
-      'gender', 'seniorcitizen', 'partner',
-      'internetservice', 'phoneservice',
+      'contract',
+      'tenure',
+      'paymentmethod',
+      'monthlycharges',
+      'totalcharges',
+      'churn',
+      'gender',
+      'seniorcitizen',
+      'partner',
+      'internetservice',
+      'phoneservice',
     ]);
     expect(fv.features.find((f) => f.name === 'gender')!.featureGroup).toEqual({ name: 'customer_demography_info', version: 1 });
     expect(fv.features.find((f) => f.name === 'churn')!.label).toBe(true);
@@ -67,8 +77,16 @@ describe('feature views', () => {
     ['an unknown group', { query: { featureGroup: { name: 'nope' } } }, /nope/],
     ['an unknown feature', { query: { featureGroup: { name: 'customer_info' }, features: ['tenure', 'bogus'] } }, /bogus/],
     ['a label that is not selected', { labels: ['churn'], query: { featureGroup: { name: 'customer_info' }, features: ['tenure'] } }, /churn/],
-    ['an unknown transformation', { query: { featureGroup: { name: 'customer_info' } }, transformations: [{ function: 'frobnicate', feature: 'tenure' }] }, /frobnicate/],
-    ['a transformation on an incompatible type', { query: { featureGroup: { name: 'customer_info' } }, transformations: [{ function: 'min_max_scaler', feature: 'contract' }] }, /contract|STRING/],
+    [
+      'an unknown transformation',
+      { query: { featureGroup: { name: 'customer_info' } }, transformations: [{ function: 'frobnicate', feature: 'tenure' }] },
+      /frobnicate/,
+    ],
+    [
+      'a transformation on an incompatible type',
+      { query: { featureGroup: { name: 'customer_info' } }, transformations: [{ function: 'min_max_scaler', feature: 'contract' }] },
+      /contract|STRING/,
+    ],
     [
       'a name clash without prefix',
       {
@@ -82,7 +100,9 @@ describe('feature views', () => {
   ])('refuses %s with a ValidationError naming it', async (_label, input, pattern) => {
     const { gql } = await churnProject(3);
     const res = await gql(CREATE_FV, { input: { name: 'bad', ...input } });
-    const text = ofType(res.data?.createFeatureView, 'ValidationError', JSON.stringify(res)).issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('\n');
+    const text = ofType(res.data?.createFeatureView, 'ValidationError', JSON.stringify(res))
+      .issues.map((i) => `${i.path.join('.')}: ${i.message}`)
+      .join('\n');
     expect(text).toMatch(pattern);
     expect((await gql(graphql('{ featureViews { edges { node { id } } } }'))).data?.featureViews.edges).toEqual([]);
   });
@@ -116,10 +136,17 @@ describe('training datasets and batch data', () => {
     const train = data.data!.trainingDataset!.splits.find((s) => s.name === 'train')!.data;
     const names = train.columns.map((c) => c.name);
     expect(names).toEqual([
-      'label_encoder_contract_', 'min_max_scaler_tenure_', 'label_encoder_paymentmethod_',
-      'min_max_scaler_monthlycharges_', 'min_max_scaler_totalcharges_', 'churn',
-      'label_encoder_gender_', 'seniorcitizen', 'label_encoder_partner_',
-      'label_encoder_internetservice_', 'label_encoder_phoneservice_',
+      'label_encoder_contract_',
+      'min_max_scaler_tenure_',
+      'label_encoder_paymentmethod_',
+      'min_max_scaler_monthlycharges_',
+      'min_max_scaler_totalcharges_',
+      'churn',
+      'label_encoder_gender_',
+      'seniorcitizen',
+      'label_encoder_partner_',
+      'label_encoder_internetservice_',
+      'label_encoder_phoneservice_',
     ]);
     // Fitted on train: scaled train values span exactly [0, 1].
     const tenure = (train.rows as number[][]).map((r) => r[names.indexOf('min_max_scaler_tenure_')]!);
@@ -132,7 +159,11 @@ describe('training datasets and batch data', () => {
     const before = await gql(SPLIT_DATA, { fv: { name: 'churn_feature_view' }, version: 1, transformed: false });
     expect(again.data?.trainingDataset?.splits).toEqual(before.data?.trainingDataset?.splits);
     const other = await gql(CREATE_TD, { fv: { name: 'churn_feature_view' }, input: { split: 'RANDOM', testSize: 0.3, seed: 8 } });
-    const otherData = await gql(SPLIT_DATA, { fv: { name: 'churn_feature_view' }, version: ofType(other.data?.createTrainingDataset, 'CreateTrainingDatasetPayload').trainingDataset.version, transformed: false });
+    const otherData = await gql(SPLIT_DATA, {
+      fv: { name: 'churn_feature_view' },
+      version: ofType(other.data?.createTrainingDataset, 'CreateTrainingDatasetPayload').trainingDataset.version,
+      transformed: false,
+    });
     expect(otherData.data?.trainingDataset?.splits).not.toEqual(before.data?.trainingDataset?.splits);
   });
 
@@ -145,7 +176,9 @@ describe('training datasets and batch data', () => {
     await gql(CREATE_FV, { input: CHURN_VIEW });
     const res = await gql(CREATE_TD, { fv: { name: 'churn_feature_view' }, input });
     expect(ofType(res.data?.createTrainingDataset, 'ValidationError', JSON.stringify(res)).message).toMatch(pattern);
-    expect((await gql(graphql('{ featureView(name: "churn_feature_view") { trainingDatasets { version } } }'))).data?.featureView?.trainingDatasets).toEqual([]);
+    expect((await gql(graphql('{ featureView(name: "churn_feature_view") { trainingDatasets { version } } }'))).data?.featureView?.trainingDatasets).toEqual(
+      [],
+    );
     const { existsSync } = await import('node:fs');
     expect(existsSync(`${srv.dataDir}/training-datasets/${name}/churn_feature_view_1/1`)).toBe(false);
   });
@@ -156,7 +189,9 @@ describe('training datasets and batch data', () => {
     const noTd = await gql(graphql(`{ batchData(featureView: { name: "churn_feature_view" }) { rowCount } }`));
     expect(noTd.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
     await gql(CREATE_TD, { fv: { name: 'churn_feature_view' }, input: { split: 'RANDOM', testSize: 0.2 } });
-    const res = await gql(graphql(`{ batchData(featureView: { name: "churn_feature_view" }, includeKeys: true, first: 1000) { columns { name } rows rowCount } }`));
+    const res = await gql(
+      graphql(`{ batchData(featureView: { name: "churn_feature_view" }, includeKeys: true, first: 1000) { columns { name } rows rowCount } }`),
+    );
     const batch = res.data!.batchData;
     expect(batch.rowCount).toBe(25);
     const names = batch.columns.map((c) => c.name);
@@ -185,7 +220,8 @@ describe('online feature vectors', () => {
     await gql(INSERT, { fg: { name: 'customer_info' }, rows: later });
     await gql(CREATE_FV, { input: CHURN_VIEW });
     await gql(CREATE_TD, { fv: { name: 'churn_feature_view' }, input: { split: 'RANDOM', testSize: 0.25 } });
-    const batch = (await gql(graphql(`{ batchData(featureView: { name: "churn_feature_view" }, includeKeys: true, first: 100000) { columns { name } rows } }`))).data!.batchData;
+    const batch = (await gql(graphql(`{ batchData(featureView: { name: "churn_feature_view" }, includeKeys: true, first: 100000) { columns { name } rows } }`)))
+      .data!.batchData;
     const names: string[] = batch.columns.map((c) => c.name);
     const latest = new Map<string, [string, string, ...unknown[]]>();
     for (const row of batch.rows as [string, string, ...unknown[]][]) {
@@ -231,7 +267,9 @@ describe('models trained from a view', () => {
     await gql(CREATE_FV, { input: CHURN_VIEW });
     await gql(CREATE_TD, { fv: { name: 'churn_feature_view' }, input: {} });
     const res = await gql(
-      graphql(`mutation($input: CreateModelInput!) { createModel(input: $input) { __typename ... on CreateModelPayload { model { id name version modelSchema featureView { name version } trainingDataset { version } } } ... on Error { message } } }`),
+      graphql(
+        `mutation($input: CreateModelInput!) { createModel(input: $input) { __typename ... on CreateModelPayload { model { id name version modelSchema featureView { name version } trainingDataset { version } } } ... on Error { message } } }`,
+      ),
       { input: { name: 'churnmodel', framework: 'OTHER', metrics: { roc_auc: 0.8 }, featureView: { name: 'churn_feature_view' }, trainingDatasetVersion: 1 } },
     );
     const model = ofType(res.data?.createModel, 'CreateModelPayload', JSON.stringify(res)).model;

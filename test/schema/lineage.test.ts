@@ -83,12 +83,7 @@ describe('lineage', () => {
     const res = await gql(`mutation { deleteFeatureView(featureView: { name: "churn_feature_view" }) { __typename ... on Error { message } } }`);
     expect(res.data.deleteFeatureView.__typename).toBe('DeleteFeatureViewPayload');
     const down = (await gql(LINEAGE, { id: ids.groups.customer_info, direction: 'DOWNSTREAM' })).data.lineage;
-    expect(down.nodes.map((n: any) => `${n.kind} ${n.deleted}`)).toEqual([
-      'FEATURE_GROUP false',
-      'FEATURE_VIEW true',
-      'TRAINING_DATASET true',
-      'MODEL true',
-    ]);
+    expect(down.nodes.map((n: any) => `${n.kind} ${n.deleted}`)).toEqual(['FEATURE_GROUP false', 'FEATURE_VIEW true', 'TRAINING_DATASET true', 'MODEL true']);
     // The groups can be deleted now; their lineage stays.
     await gql(`mutation { deleteFeatureGroup(featureGroup: { name: "customer_info" }) { __typename } }`);
     const root = (await gql(LINEAGE, { id: ids.groups.customer_info })).data.lineage.root;
@@ -99,21 +94,25 @@ describe('lineage', () => {
     const { gql } = await projectOf(srv, 'lin');
     const raw = await createGroup(gql, smallGroup('transactions', [{ name: 'amount' }]));
     const cards = await createGroup(gql, smallGroup('cards', [{ name: 'limit_amount' }]));
-    const derived = await createGroup(gql, smallGroup('card_spend', [{ name: 'spend_7d' }], { parents: [{ name: 'transactions' }, { name: 'cards', version: 1 }] }));
+    const derived = await createGroup(
+      gql,
+      smallGroup('card_spend', [{ name: 'spend_7d' }], { parents: [{ name: 'transactions' }, { name: 'cards', version: 1 }] }),
+    );
     const graph = (await gql(LINEAGE, { id: derived.id, direction: 'UPSTREAM' })).data.lineage;
     expect(named(graph)).toEqual(['cards → card_spend', 'transactions → card_spend']);
-    expect((await gql(LINEAGE, { id: raw.id, direction: 'DOWNSTREAM' })).data.lineage.nodes.map((n: any) => n.name)).toEqual([
-      'card_spend',
-      'transactions',
-    ]);
+    expect((await gql(LINEAGE, { id: raw.id, direction: 'DOWNSTREAM' })).data.lineage.nodes.map((n: any) => n.name)).toEqual(['card_spend', 'transactions']);
     // Same parents: the same group. Other parents: not the same definition.
-    expect((await createGroup(gql, smallGroup('card_spend', [{ name: 'spend_7d' }], { parents: [{ name: 'cards' }, { name: 'transactions' }] }))).id).toBe(derived.id);
+    expect((await createGroup(gql, smallGroup('card_spend', [{ name: 'spend_7d' }], { parents: [{ name: 'cards' }, { name: 'transactions' }] }))).id).toBe(
+      derived.id,
+    );
     const conflict = await gql(CREATE_FG, { input: smallGroup('card_spend', [{ name: 'spend_7d' }], { version: 1, parents: [{ name: 'cards' }] }) });
     expect(ofType(conflict.data?.createFeatureGroup, 'ConflictError').message).toMatch(/parents/);
     // Without parents the definition says nothing about them: the existing group.
     expect((await createGroup(gql, smallGroup('card_spend', [{ name: 'spend_7d' }]))).id).toBe(derived.id);
     const missing = await gql(CREATE_FG, { input: smallGroup('orphan', [], { parents: [{ name: 'cards' }, { name: 'nope' }] }) });
-    expect(ofType(missing.data?.createFeatureGroup, 'ValidationError').issues).toEqual([{ path: ['input', 'parents', '1'], message: expect.stringContaining('nope') }]);
+    expect(ofType(missing.data?.createFeatureGroup, 'ValidationError').issues).toEqual([
+      { path: ['input', 'parents', '1'], message: expect.stringContaining('nope') },
+    ]);
     expect(cards.id).toBeTruthy();
   });
 

@@ -41,10 +41,13 @@ async function project(prefix = 'm') {
   const p = await srv.newProject(prefix);
   const gql: Gql = (q, v) => srv.gql(q, v, p.key);
   const keyWith = async (scopes: string[]) => {
-    const res = await gql(`mutation($name: String!, $scopes: [Scope!]!) { createApiKey(input: { name: $name, scopes: $scopes }) { ... on CreateApiKeyPayload { secret } } }`, {
-      name: `k_${scopes.join('_').toLowerCase()}`,
-      scopes,
-    });
+    const res = await gql(
+      `mutation($name: String!, $scopes: [Scope!]!) { createApiKey(input: { name: $name, scopes: $scopes }) { ... on CreateApiKeyPayload { secret } } }`,
+      {
+        name: `k_${scopes.join('_').toLowerCase()}`,
+        scopes,
+      },
+    );
     return res.data.createApiKey.secret as string;
   };
   return { ...p, gql, keyWith };
@@ -62,7 +65,11 @@ async function multipart(key: string, query: string, variables: Record<string, u
   form.set('operations', JSON.stringify({ query, variables }));
   form.set('map', JSON.stringify(Object.fromEntries(files.map((_, i) => [String(i), [at(i)]]))));
   files.forEach((f, i) => form.set(String(i), new Blob([typeof f.content === 'string' ? f.content : new Uint8Array(f.content)]), f.name));
-  const res = await srv.server.yoga.fetch('http://localhost/graphql', { method: 'POST', headers: { authorization: `Bearer ${key}`, 'x-graphql-yoga-csrf': '1' }, body: form });
+  const res = await srv.server.yoga.fetch('http://localhost/graphql', {
+    method: 'POST',
+    headers: { authorization: `Bearer ${key}`, 'x-graphql-yoga-csrf': '1' },
+    body: form,
+  });
   return (await res.json()) as any;
 }
 
@@ -131,14 +138,10 @@ describe('registering and downloading', () => {
     const weights = Buffer.alloc(300_000, 7);
     weights.write('weights', 0);
     const config = JSON.stringify({ layers: 3 });
-    const model = await registered(
-      key,
-      { name: 'churn', framework: 'SKLEARN', description: 'churn model', metrics: { accuracy: 0.91, f1: 0.8 } },
-      [
-        { path: 'model/model.json', name: 'ignored-name.json', content: config },
-        { name: 'weights.bin', content: weights },
-      ],
-    );
+    const model = await registered(key, { name: 'churn', framework: 'SKLEARN', description: 'churn model', metrics: { accuracy: 0.91, f1: 0.8 } }, [
+      { path: 'model/model.json', name: 'ignored-name.json', content: config },
+      { name: 'weights.bin', content: weights },
+    ]);
     expect(model).toMatchObject({ name: 'churn', version: 1, framework: 'SKLEARN', state: 'READY', createdBy: 'test', metrics: { accuracy: 0.91, f1: 0.8 } });
     expect(model.files).toEqual([
       { path: 'model/model.json', size: config.length, sha256: sha256(config), downloadUrl: '/files/models/churn/1/model/model.json' },
@@ -290,7 +293,8 @@ describe('queries', () => {
     await registered(key, { name: 'reg', framework: 'XGBOOST', metrics: { rmse: 3.0, r2: 0.7 } });
     await registered(key, { name: 'reg', framework: 'XGBOOST' });
     const best = async (metric: string, direction?: string) =>
-      (await gql(`query($m: String!, $d: SortDirection) { bestModel(name: "reg", metric: $m, direction: $d) { version } }`, { m: metric, d: direction })).data.bestModel;
+      (await gql(`query($m: String!, $d: SortDirection) { bestModel(name: "reg", metric: $m, direction: $d) { version } }`, { m: metric, d: direction })).data
+        .bestModel;
     expect(await best('rmse', 'MIN')).toEqual({ version: 2 });
     expect(await best('rmse', 'MAX')).toEqual({ version: 4 });
     expect(await best('r2')).toEqual({ version: 3 });
@@ -306,7 +310,9 @@ describe('queries', () => {
     const page = await gql(`{ models(first: 2) { edges { node { name version } } pageInfo { hasNextPage endCursor } } }`);
     expect(page.data.models.edges.map((e: any) => `${e.node.name}${e.node.version}`)).toEqual(['a1', 'a2']);
     expect(page.data.models.pageInfo.hasNextPage).toBe(true);
-    const rest = await gql(`query($after: String) { models(first: 2, after: $after) { edges { node { name version } } } }`, { after: page.data.models.pageInfo.endCursor });
+    const rest = await gql(`query($after: String) { models(first: 2, after: $after) { edges { node { name version } } } }`, {
+      after: page.data.models.pageInfo.endCursor,
+    });
     expect(rest.data.models.edges.map((e: any) => `${e.node.name}${e.node.version}`)).toEqual(['b1']);
     const onnx = await gql(`{ models(framework: ONNX) { edges { node { name } } } byName: models(name: "a") { edges { node { version } } } }`);
     expect(onnx.data.models.edges).toEqual([{ node: { name: 'b' } }]);
@@ -381,10 +387,14 @@ describe('aliases and lifecycle', () => {
       const holders = res.data.models.edges.filter((e: any) => e.node.aliases.includes('champion'));
       expect(holders).toHaveLength(1);
     }
-    const rows = await srv.app.prisma.modelAlias.findMany({ where: { name: 'ranker', alias: 'champion', project: { name: (await gql('{ viewer { project { name } } }')).data.viewer.project.name } } });
+    const rows = await srv.app.prisma.modelAlias.findMany({
+      where: { name: 'ranker', alias: 'champion', project: { name: (await gql('{ viewer { project { name } } }')).data.viewer.project.name } },
+    });
     expect(rows).toHaveLength(1);
 
-    const removed = await gql(`mutation { deleteModelAlias(name: "ranker", alias: "champion") { __typename ... on DeleteModelAliasPayload { alias version } } }`);
+    const removed = await gql(
+      `mutation { deleteModelAlias(name: "ranker", alias: "champion") { __typename ... on DeleteModelAliasPayload { alias version } } }`,
+    );
     expect(removed.data.deleteModelAlias.__typename).toBe('DeleteModelAliasPayload');
     expect((await gql(GET, { name: 'ranker', alias: 'champion' })).data.model).toBeNull();
     const again = await gql(`mutation { deleteModelAlias(name: "ranker", alias: "champion") { __typename } }`);
@@ -398,9 +408,12 @@ describe('aliases and lifecycle', () => {
   it('deletes a version with its files and aliases; updates merge metrics; every change is in the change feed', async () => {
     const { key, gql, name: projectName } = await project();
     const since = new Date(Date.now() - 1000).toISOString();
-    await registered(key, { name: 'life', framework: 'TENSORFLOW', metrics: { loss: 0.5, acc: 0.7 } }, [{ path: 'saved/model.pb', name: 'model.pb', content: 'pb' }]);
+    await registered(key, { name: 'life', framework: 'TENSORFLOW', metrics: { loss: 0.5, acc: 0.7 } }, [
+      { path: 'saved/model.pb', name: 'model.pb', content: 'pb' },
+    ]);
     await registered(key, { name: 'life', framework: 'TENSORFLOW' }, [{ name: 'model.pb', content: 'pb2' }]);
-    const upd = await gql(`mutation { updateModel(model: { name: "life", version: 1 }, input: { description: "better", metrics: { acc: 0.75, auc: 0.8, loss: null } }) {
+    const upd =
+      await gql(`mutation { updateModel(model: { name: "life", version: 1 }, input: { description: "better", metrics: { acc: 0.75, auc: 0.8, loss: null } }) {
       __typename ... on UpdateModelPayload { model { description metrics } } } }`);
     expect(upd.data.updateModel.model).toEqual({ description: 'better', metrics: { acc: 0.75, auc: 0.8 } });
     const merges = await Promise.all(
@@ -410,7 +423,9 @@ describe('aliases and lifecycle', () => {
     );
     for (const r of merges) expect(r.data.updateModel.__typename, JSON.stringify(r)).toBe('UpdateModelPayload');
     expect((await gql(GET, { name: 'life', version: 2 })).data.model.metrics).toEqual({ m0: 0, m1: 1, m2: 2, m3: 3, m4: 4, m5: 5 });
-    const badMetrics = await gql(`mutation { updateModel(model: { name: "life" }, input: { metrics: { acc: "high" } }) { __typename ... on ValidationError { issues { path } } } }`);
+    const badMetrics = await gql(
+      `mutation { updateModel(model: { name: "life" }, input: { metrics: { acc: "high" } }) { __typename ... on ValidationError { issues { path } } } }`,
+    );
     expect(badMetrics.data.updateModel.__typename).toBe('ValidationError');
     await gql(`mutation { setModelAlias(name: "life", alias: "prod", version: 1) { __typename } }`);
     expect(artifactsOf(projectName)).toContain('life/1/saved/model.pb');
@@ -480,14 +495,20 @@ describe('upload in steps', () => {
   const ADD = `mutation($model: ModelRef!, $files: [ModelFileInput!]!) { addModelFiles(model: $model, files: $files) {
     __typename ... on AddModelFilesPayload { model { state files { path sha256 } } } ... on Error { message } } }`;
   const add = (key: string, version: number, files: Upload[]) =>
-    multipart(key, ADD, { model: { name: 'llm', version }, files: files.map((f) => ({ path: f.path ?? null, file: null })) }, files, (i) => `variables.files.${i}.file`).then(
-      (r) => r.data?.addModelFiles ?? r,
-    );
+    multipart(
+      key,
+      ADD,
+      { model: { name: 'llm', version }, files: files.map((f) => ({ path: f.path ?? null, file: null })) },
+      files,
+      (i) => `variables.files.${i}.file`,
+    ).then((r) => r.data?.addModelFiles ?? r);
 
   it('adds files to a PENDING version, which only READY queries skip, then finalizes it', async () => {
     const { key, gql, name: projectName } = await project();
     await registered(key, { name: 'llm', framework: 'LLM', metrics: { ppl: 9 } });
-    const pending = await registered(key, { name: 'llm', framework: 'LLM', pending: true, metrics: { ppl: 5 } }, [{ path: 'config.json', name: 'c', content: '{}' }]);
+    const pending = await registered(key, { name: 'llm', framework: 'LLM', pending: true, metrics: { ppl: 5 } }, [
+      { path: 'config.json', name: 'c', content: '{}' },
+    ]);
     expect(pending).toMatchObject({ version: 2, state: 'PENDING' });
     expect((await gql(GET, { name: 'llm' })).data.model.version).toBe(1);
     expect((await gql(GET, { name: 'llm', version: 2 })).data.model).toBeNull();
@@ -532,7 +553,13 @@ describe('schema and input example', () => {
   it('validates metrics, the model schema and the input example against it', async () => {
     const { key } = await project();
     const schema = {
-      inputSchema: { columnarSchema: [{ name: 'tenure', type: 'BIGINT' }, { name: 'contract', type: 'STRING' }, { name: 'charges', type: 'float64' }] },
+      inputSchema: {
+        columnarSchema: [
+          { name: 'tenure', type: 'BIGINT' },
+          { name: 'contract', type: 'STRING' },
+          { name: 'charges', type: 'float64' },
+        ],
+      },
       outputSchema: { columnarSchema: [{ name: 'churn', type: 'bool' }] },
     };
     const ok = await registered(key, { name: 'ex', framework: 'SKLEARN', modelSchema: schema, inputExample: { tenure: 3, contract: 'm2m', charges: 20.5 } });
@@ -546,7 +573,12 @@ describe('schema and input example', () => {
     });
     expect(snake.modelSchema).toEqual({ inputSchema: { columnarSchema: [{ name: 'x', type: 'int64' }] } });
 
-    const wrong = await createModel(key, { name: 'ex', framework: 'SKLEARN', modelSchema: schema, inputExample: { tenure: 'long', contract: 'm2m', extra: 1 } });
+    const wrong = await createModel(key, {
+      name: 'ex',
+      framework: 'SKLEARN',
+      modelSchema: schema,
+      inputExample: { tenure: 'long', contract: 'm2m', extra: 1 },
+    });
     expect(wrong.__typename).toBe('ValidationError');
     expect(wrong.issues.map((i: any) => i.path.join('.'))).toEqual(
       expect.arrayContaining(['input.inputExample.tenure', 'input.inputExample.extra', 'input.inputExample.charges']),
@@ -571,12 +603,21 @@ describe('schema and input example', () => {
     const customers = {
       group: { name: 'customers', version: 1 },
       schema: {
-        features: [feature('customerid', 'STRING'), feature('datetime', 'TIMESTAMP'), feature('tenure', 'INT'), feature('contract', 'STRING'), feature('churn', 'BOOLEAN')],
+        features: [
+          feature('customerid', 'STRING'),
+          feature('datetime', 'TIMESTAMP'),
+          feature('tenure', 'INT'),
+          feature('contract', 'STRING'),
+          feature('churn', 'BOOLEAN'),
+        ],
         primaryKey: ['customerid'],
         eventTime: 'datetime',
       },
     };
-    const plans = { group: { name: 'plans', version: 1 }, schema: { features: [feature('contract', 'STRING'), feature('price', 'DOUBLE')], primaryKey: ['contract'], eventTime: null } };
+    const plans = {
+      group: { name: 'plans', version: 1 },
+      schema: { features: [feature('contract', 'STRING'), feature('price', 'DOUBLE')], primaryKey: ['contract'], eventTime: null },
+    };
     const query = normalizeViewQuery(
       {
         featureGroup: { name: 'customers', version: 1 },
@@ -599,7 +640,14 @@ describe('schema and input example', () => {
       },
     });
     const fitted = [
-      { function: 'min_max_scaler', feature: 'tenure', inputType: 'INT', args: {}, outputs: [{ name: 'min_max_scaler_tenure_', type: 'DOUBLE' }], params: { min: 0, max: 72 } },
+      {
+        function: 'min_max_scaler',
+        feature: 'tenure',
+        inputType: 'INT',
+        args: {},
+        outputs: [{ name: 'min_max_scaler_tenure_', type: 'DOUBLE' }],
+        params: { min: 0, max: 72 },
+      },
       {
         function: 'one_hot_encoder',
         feature: 'contract',
@@ -614,7 +662,14 @@ describe('schema and input example', () => {
     ];
     const dataset = (version: number, transformationParams: unknown[]) =>
       srv.app.prisma.trainingDataset.create({
-        data: { featureViewId: view.id, version, split: { type: 'RANDOM' }, format: 'PARQUET', splits: [], transformationParams: transformationParams as object[] },
+        data: {
+          featureViewId: view.id,
+          version,
+          split: { type: 'RANDOM' },
+          format: 'PARQUET',
+          splits: [],
+          transformationParams: transformationParams as object[],
+        },
       });
     await dataset(1, fitted);
     // Still materializing: nothing fitted yet.
@@ -668,11 +723,7 @@ describe('bestModel without the metric', () => {
     const srv2 = await startTestServer();
     try {
       const { key } = await srv2.newProject('nometric');
-      await srv2.gql(
-        `mutation { createModel(input: { name: "m", framework: OTHER, metrics: { accuracy: 0.5 } }) { __typename } }`,
-        {},
-        key,
-      );
+      await srv2.gql(`mutation { createModel(input: { name: "m", framework: OTHER, metrics: { accuracy: 0.5 } }) { __typename } }`, {}, key);
       const res = await srv2.gql(`{ bestModel(name: "m", metric: "roc_auc") { version } }`, {}, key);
       expect(res.errors).toBeUndefined();
       expect(res.data.bestModel).toBeNull();

@@ -145,7 +145,9 @@ describe('search', () => {
     const { gql } = await projectOf(srv, 'srch');
     await createGroup(gql, { name: 'events', primaryKey: ['id'] });
     expect(await found(gql, 'clicks')).toEqual([]);
-    const insert = await gql(`mutation { insertFeatureGroupData(featureGroup: { name: "events" }, rows: [{ id: "a", clicks: 3 }]) { __typename ... on Error { message } } }`);
+    const insert = await gql(
+      `mutation { insertFeatureGroupData(featureGroup: { name: "events" }, rows: [{ id: "a", clicks: 3 }]) { __typename ... on Error { message } } }`,
+    );
     expect(insert.data.insertFeatureGroupData.__typename, JSON.stringify(insert)).toBe('InsertFeatureGroupDataPayload');
     expect(await found(gql, 'clicks')).toEqual(['FEATURE_GROUP events 1']);
     await gql(`mutation { updateFeatureGroup(featureGroup: { name: "events" }, input: { description: "Web analytics" }) { __typename } }`);

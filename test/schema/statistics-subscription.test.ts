@@ -35,11 +35,28 @@ describe.each([
     const mine = await a.newProject('stsub');
     const other = await a.newProject('stsub_other');
     const gql = (q: string, v: Record<string, unknown>, key = mine.key) => b.gql(q, v, key);
-    for (const [name, key] of [['watched', mine.key], ['unwatched', mine.key], ['watched', other.key]] as const) {
-      const input = { name, primaryKey: ['id'], features: [{ name: 'id', type: 'BIGINT' }, { name: 'x', type: 'DOUBLE' }] };
+    for (const [name, key] of [
+      ['watched', mine.key],
+      ['unwatched', mine.key],
+      ['watched', other.key],
+    ] as const) {
+      const input = {
+        name,
+        primaryKey: ['id'],
+        features: [
+          { name: 'id', type: 'BIGINT' },
+          { name: 'x', type: 'DOUBLE' },
+        ],
+      };
       expect((await gql(CREATE, { input }, key)).data.createFeatureGroup.__typename).toBe('CreateFeatureGroupPayload');
     }
-    await gql(INSERT, { fg: { name: 'watched' }, rows: [{ id: 1, x: 0.5 }, { id: 2, x: null }] });
+    await gql(INSERT, {
+      fg: { name: 'watched' },
+      rows: [
+        { id: 1, x: 0.5 },
+        { id: 2, x: null },
+      ],
+    });
 
     const stream = await subscribe(a, mine.key, { fg: { name: 'watched' } });
     const all = await subscribe(a, mine.key, {});
@@ -59,7 +76,10 @@ describe.each([
     await stream.waitFor((events) => events.some((e) => e.data?.data?.statisticsUpdated?.id === id));
     await all.waitFor((events) => events.some((e) => e.data?.data?.statisticsUpdated?.id === id));
 
-    const fresh = stream.results().slice(seen).map((r) => r.data.statisticsUpdated);
+    const fresh = stream
+      .results()
+      .slice(seen)
+      .map((r) => r.data.statisticsUpdated);
     // Probes still in flight may arrive first; nothing of another group or project may.
     expect(fresh.every((s: any) => s.featureGroup.name === 'watched')).toBe(true);
     expect(fresh.at(-1)).toEqual({
@@ -67,10 +87,16 @@ describe.each([
       rowCount: 2,
       commit: expect.any(String),
       featureGroup: { name: 'watched' },
-      features: [{ name: 'id', count: 2 }, { name: 'x', count: 1 }],
+      features: [
+        { name: 'id', count: 2 },
+        { name: 'x', count: 1 },
+      ],
     });
     // Unfiltered: the project's groups, never another project's.
-    const names = all.results().slice(seenAll).map((r) => r.data.statisticsUpdated.featureGroup.name);
+    const names = all
+      .results()
+      .slice(seenAll)
+      .map((r) => r.data.statisticsUpdated.featureGroup.name);
     expect(names).toContain('unwatched');
     expect(names.at(-1)).toBe('watched');
     expect(names.filter((n: string) => n === 'unwatched')).toHaveLength(1);

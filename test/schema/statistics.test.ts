@@ -199,7 +199,10 @@ function checkAgainst(stats: any, rows: Row[], bins: number) {
       const width = (max - min) / bins;
       const expected = new Array(bins).fill(0);
       for (const x of xs) expected[Math.min(Math.max(Math.floor((x - min) / width), 0), bins - 1)]++;
-      expect(f.histogram.map((b: any) => b.count), `${name}.histogram`).toEqual(expected);
+      expect(
+        f.histogram.map((b: any) => b.count),
+        `${name}.histogram`,
+      ).toEqual(expected);
       expect(f.histogram[0].lower).toBe(min);
       expect(f.histogram.at(-1).upper).toBe(max);
       expect(f.histogram.every((b: any) => b.value === null && !b.other)).toBe(true);
@@ -237,7 +240,10 @@ describe('feature group statistics', () => {
       columns: null,
       histogramBins: 12,
     });
-    const first = generate(Array.from({ length: 400 }, (_, i) => i), 1);
+    const first = generate(
+      Array.from({ length: 400 }, (_, i) => i),
+      1,
+    );
     const c1 = await insert(gql, 'generated', first);
     // Each commit's statistics job computes them as of that commit; on demand gives the same.
     const auto1 = await computedAfterCommit(gql, 'generated', c1);
@@ -247,7 +253,10 @@ describe('feature group statistics', () => {
     checkAgainst(atFirst, first, 12);
 
     // An upsert: ids 300–399 superseded, 400–499 new. Statistics describe the visible rows only.
-    const second = generate(Array.from({ length: 200 }, (_, i) => 300 + i), 2);
+    const second = generate(
+      Array.from({ length: 200 }, (_, i) => 300 + i),
+      2,
+    );
     const c2 = await insert(gql, 'generated', second);
     const visible = [...first.slice(0, 300), ...second];
     const auto2 = await computedAfterCommit(gql, 'generated', c2);
@@ -261,12 +270,15 @@ describe('feature group statistics', () => {
     expect(asOf.commit).toBe(c1);
     checkAgainst(asOf, first, 12);
 
-    const read = await gql(`query($c: ID) { featureGroup(name: "generated") {
+    const read = await gql(
+      `query($c: ID) { featureGroup(name: "generated") {
       statistics { id rowCount commit }
       byCommit: statistics(commit: $c) { id rowCount }
       statisticsHistory(first: 10) { id rowCount commit }
       limited: statisticsHistory(first: 2) { id }
-    } }`, { c: c2 });
+    } }`,
+      { c: c2 },
+    );
     const fg = read.data.featureGroup;
     expect(fg.statistics).toEqual({ id: asOf.id, rowCount: 400, commit: c1 });
     expect(fg.byCommit).toEqual({ id: latest.id, rowCount: 500 });
@@ -283,7 +295,10 @@ describe('feature group statistics', () => {
   it('honours columns, histograms off and the approximate defaults', async () => {
     const { gql } = await project();
     await gql(CREATE, { input: { ...GROUP, statisticsConfig: { columns: ['city', 'amount'], histograms: false } } });
-    const rows = generate(Array.from({ length: 50 }, (_, i) => i), 3);
+    const rows = generate(
+      Array.from({ length: 50 }, (_, i) => i),
+      3,
+    );
     await insert(gql, 'generated', rows);
     const stats = await compute(gql, 'generated');
     // Column order is the group's, not the setting's.

@@ -63,7 +63,9 @@ async function schema(gql: Gql, name: string, body: unknown) {
 
 async function changes(gql: Gql, kinds: string[]) {
   const res = await gql(`{ registryChanges(since: "2000-01-01T00:00:00Z") { kind action name version } }`);
-  return res.data.registryChanges.filter((e: any) => kinds.includes(e.kind)).map((e: any) => `${e.kind} ${e.action} ${e.name}${e.version ? ` ${e.version}` : ''}`);
+  return res.data.registryChanges
+    .filter((e: any) => kinds.includes(e.kind))
+    .map((e: any) => `${e.kind} ${e.action} ${e.name}${e.version ? ` ${e.version}` : ''}`);
 }
 
 describe('tag schemas', () => {
@@ -94,8 +96,8 @@ describe('tag schemas', () => {
     const badName = await gql(CREATE_SCHEMA, { name: '9lives', schema: { type: 'string' } });
     expect(badName.data.createTagSchema.issues[0].path).toEqual(['name']);
 
-    const writer = (await gql(`mutation { createApiKey(input: { name: "w", scopes: [WRITE] }) { ... on CreateApiKeyPayload { secret } } }`)).data
-      .createApiKey.secret;
+    const writer = (await gql(`mutation { createApiKey(input: { name: "w", scopes: [WRITE] }) { ... on CreateApiKeyPayload { secret } } }`)).data.createApiKey
+      .secret;
     const refused = await srv.gql(CREATE_SCHEMA, { name: 'pii', schema: { type: 'boolean' } }, writer);
     expect(refused.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
     expect((await srv.gql(`{ tagSchemas { name } }`, {}, writer)).data.tagSchemas).toEqual([{ name: 'owner' }]);
@@ -179,12 +181,19 @@ describe('tags', () => {
     }`);
     expect(read.data).toEqual({
       featureGroup: { tags: [{ name: 'owner', value: { team: 'team0' } }] },
-      featureView: { tags: [{ name: 'owner', value: { team: 'team1' } }], trainingDatasets: [{ id: ids.trainingDataset, tags: [{ value: { team: 'team2' } }] }] },
+      featureView: {
+        tags: [{ name: 'owner', value: { team: 'team1' } }],
+        trainingDatasets: [{ id: ids.trainingDataset, tags: [{ value: { team: 'team2' } }] }],
+      },
       model: { tags: [{ name: 'owner', value: { team: 'ml', retention_days: 30 } }] },
       node: { version: 1, tags: [{ value: { team: 'team2' } }] },
     });
 
-    expect((await gql(REMOVE_TAG, { target: ids.view, name: 'owner' })).data.removeTag).toEqual({ __typename: 'RemoveTagPayload', name: 'owner', target: ids.view });
+    expect((await gql(REMOVE_TAG, { target: ids.view, name: 'owner' })).data.removeTag).toEqual({
+      __typename: 'RemoveTagPayload',
+      name: 'owner',
+      target: ids.view,
+    });
     expect((await gql(REMOVE_TAG, { target: ids.view, name: 'owner' })).data.removeTag.__typename).toBe('NotFoundError');
     expect((await gql(`{ featureView(name: "churn_feature_view") { tags { name } } }`)).data.featureView.tags).toEqual([]);
     expect(await changes(gql, ['Tag'])).toEqual([

@@ -28,8 +28,16 @@ describe('training data over superseded rows', () => {
     const group = (name: string, features: { name: string; type: string }[]) => ({ name, primaryKey: ['id'], eventTime: 'at', onlineEnabled: false, features });
     const at = (day: number) => `2026-01-0${day}T00:00:00Z`;
     for (const def of [
-      group('labels', [{ name: 'id', type: 'BIGINT' }, { name: 'at', type: 'TIMESTAMP' }, { name: 'label', type: 'INT' }]),
-      group('profile', [{ name: 'id', type: 'BIGINT' }, { name: 'at', type: 'TIMESTAMP' }, { name: 'tier', type: 'STRING' }]),
+      group('labels', [
+        { name: 'id', type: 'BIGINT' },
+        { name: 'at', type: 'TIMESTAMP' },
+        { name: 'label', type: 'INT' },
+      ]),
+      group('profile', [
+        { name: 'id', type: 'BIGINT' },
+        { name: 'at', type: 'TIMESTAMP' },
+        { name: 'tier', type: 'STRING' },
+      ]),
     ]) {
       expect((await gql(CREATE_FG, { input: def })).data.createFeatureGroup.__typename).toBe('CreateFeatureGroupPayload');
     }
@@ -37,9 +45,15 @@ describe('training data over superseded rows', () => {
       const res = await gql(INSERT, { fg: { name }, rows });
       expect(res.data.insertFeatureGroupData.__typename, JSON.stringify(res)).toBe('InsertFeatureGroupDataPayload');
     };
-    await insert('labels', [1, 2, 3].map((id) => ({ id, at: at(5), label: 0 })));
+    await insert(
+      'labels',
+      [1, 2, 3].map((id) => ({ id, at: at(5), label: 0 })),
+    );
     await insert('labels', [{ id: 2, at: at(5), label: 1 }]); // relabels one row
-    await insert('profile', [1, 2, 3].map((id) => ({ id, at: at(1), tier: 'a' })));
+    await insert(
+      'profile',
+      [1, 2, 3].map((id) => ({ id, at: at(1), tier: 'a' })),
+    );
     await insert('profile', [
       { id: 1, at: at(1), tier: 'b' }, // supersedes part of the first insert
       { id: 2, at: at(2), tier: 'b' }, // a new row, superseded below
@@ -50,7 +64,11 @@ describe('training data over superseded rows', () => {
     ]);
     await insert('profile', [{ id: 1, at: at(9), tier: 'future' }]); // after every label: never joined
     const view = await gql(CREATE_FV, {
-      input: { name: 'superseded_view', labels: ['label'], query: { featureGroup: { name: 'labels' }, joins: [{ featureGroup: { name: 'profile' }, features: ['tier'] }] } },
+      input: {
+        name: 'superseded_view',
+        labels: ['label'],
+        query: { featureGroup: { name: 'labels' }, joins: [{ featureGroup: { name: 'profile' }, features: ['tier'] }] },
+      },
     });
     expect(view.data.createFeatureView.__typename, JSON.stringify(view)).toBe('CreateFeatureViewPayload');
     const td = await gql(CREATE_TD, { fv: { name: 'superseded_view' } });

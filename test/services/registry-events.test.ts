@@ -103,7 +103,11 @@ describe.each([
     expect(otherNames.every((name: string) => name.startsWith('other-probe-'))).toBe(true);
 
     // The stored feed replays the same event for a client that was offline.
-    const replay = await a.gql(`query($since: DateTime!) { registryChanges(since: $since) { kind name action } }`, { since: new Date(Date.now() - 60_000).toISOString() }, mine.key);
+    const replay = await a.gql(
+      `query($since: DateTime!) { registryChanges(since: $since) { kind name action } }`,
+      { since: new Date(Date.now() - 60_000).toISOString() },
+      mine.key,
+    );
     expect(replay.data.registryChanges).toContainEqual({ kind: 'ApiKey', name: 'pushed', action: 'CREATED' });
 
     sub.dispose();

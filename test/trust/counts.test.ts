@@ -100,19 +100,41 @@ function sum(commits: readonly { rowsInserted: number; rowsUpdated: number }[]) 
 
 describe('insert counts under concurrency', () => {
   it('counts 3 identical concurrent 5-row inserts as 5 inserted and 10 updated; rowCount is 5', async () => {
-    const { gqls: [gql] } = await setUp();
-    const commits = await insertAll([[gql, rows(1, 5)], [gql, rows(1, 5)], [gql, rows(1, 5)]], [srv]);
+    const {
+      gqls: [gql],
+    } = await setUp();
+    const commits = await insertAll(
+      [
+        [gql, rows(1, 5)],
+        [gql, rows(1, 5)],
+        [gql, rows(1, 5)],
+      ],
+      [srv],
+    );
     expect(sum(commits)).toEqual({ inserted: 5, updated: 10 });
     const fg = (await gql(GROUP)).data.featureGroup;
     expect(fg.rowCount).toBe(5);
     expect(fg.read.rowCount).toBe(5);
     // Commit order (by id; listed newest first) is the order in which they were counted: the oldest inserted the rows.
-    expect(fg.commits.map((c: any) => [c.rowsInserted, c.rowsUpdated])).toEqual([[0, 5], [0, 5], [5, 0]]);
+    expect(fg.commits.map((c: any) => [c.rowsInserted, c.rowsUpdated])).toEqual([
+      [0, 5],
+      [0, 5],
+      [5, 0],
+    ]);
   });
 
   it('counts overlapping concurrent inserts once per identity', async () => {
-    const { gqls: [gql] } = await setUp();
-    const commits = await insertAll([[gql, rows(1, 5)], [gql, rows(3, 8, 10)], [gql, rows(8, 9, 20)]], [srv]);
+    const {
+      gqls: [gql],
+    } = await setUp();
+    const commits = await insertAll(
+      [
+        [gql, rows(1, 5)],
+        [gql, rows(3, 8, 10)],
+        [gql, rows(8, 9, 20)],
+      ],
+      [srv],
+    );
     expect(sum(commits).inserted).toBe(9);
     const fg = (await gql(GROUP)).data.featureGroup;
     expect(fg.rowCount).toBe(9);
@@ -120,13 +142,26 @@ describe('insert counts under concurrency', () => {
   });
 
   it('orders concurrent commits as they were counted: training data holds each identity once, as read does', async () => {
-    const { gqls: [gql, gql2] } = await setUp();
-    await insertAll([[gql, rows(1, 5, 100)], [gql2, rows(1, 5, 200)], [gql, rows(1, 5, 300)]], [srv, other]);
-    const view = await gql(`mutation { createFeatureView(input: { name: "accounts_view", query: { featureGroup: { name: "accounts" } } }) { __typename ... on Error { message } } }`);
+    const {
+      gqls: [gql, gql2],
+    } = await setUp();
+    await insertAll(
+      [
+        [gql, rows(1, 5, 100)],
+        [gql2, rows(1, 5, 200)],
+        [gql, rows(1, 5, 300)],
+      ],
+      [srv, other],
+    );
+    const view = await gql(
+      `mutation { createFeatureView(input: { name: "accounts_view", query: { featureGroup: { name: "accounts" } } }) { __typename ... on Error { message } } }`,
+    );
     expect(view.data.createFeatureView.__typename, JSON.stringify(view)).toBe('CreateFeatureViewPayload');
     const td = await gql(`mutation { createTrainingDataset(featureView: { name: "accounts_view" }) { __typename ... on Error { message } } }`);
     expect(td.data.createTrainingDataset.__typename, JSON.stringify(td)).toBe('CreateTrainingDatasetPayload');
-    const data = await gql(`{ trainingDataset(featureView: { name: "accounts_view" }, version: 1) { splits { data(first: 100, transformed: false) { records } } } }`);
+    const data = await gql(
+      `{ trainingDataset(featureView: { name: "accounts_view" }, version: 1) { splits { data(first: 100, transformed: false) { records } } } }`,
+    );
     const training = data.data.trainingDataset.splits.flatMap((s: any) => s.data.records.map((r: any) => r.balance)).sort();
     const read = (await gql(GROUP)).data.featureGroup.read.records.map((r: any) => r.balance).sort();
     expect(read).toHaveLength(5);
@@ -134,9 +169,16 @@ describe('insert counts under concurrency', () => {
   });
 
   it('is exact across two processes sharing the data directory and database', async () => {
-    const { gqls: [gql, gql2] } = await setUp();
+    const {
+      gqls: [gql, gql2],
+    } = await setUp();
     const commits = await insertAll(
-      [[gql, rows(1, 5)], [gql2, rows(1, 5)], [gql, rows(1, 5)], [gql2, rows(1, 5)]],
+      [
+        [gql, rows(1, 5)],
+        [gql2, rows(1, 5)],
+        [gql, rows(1, 5)],
+        [gql2, rows(1, 5)],
+      ],
       [srv, other],
     );
     expect(sum(commits)).toEqual({ inserted: 5, updated: 15 });
@@ -144,7 +186,12 @@ describe('insert counts under concurrency', () => {
       const fg = (await g(GROUP)).data.featureGroup;
       expect(fg.rowCount).toBe(5);
       expect(fg.read.rowCount).toBe(5);
-      expect(fg.commits.map((c: any) => [c.rowsInserted, c.rowsUpdated])).toEqual([[0, 5], [0, 5], [0, 5], [5, 0]]);
+      expect(fg.commits.map((c: any) => [c.rowsInserted, c.rowsUpdated])).toEqual([
+        [0, 5],
+        [0, 5],
+        [0, 5],
+        [5, 0],
+      ]);
     }
     // The returned commits are the recorded ones (ids included: a renumbered commit returns its new id).
     const recorded = (await gql(GROUP)).data.featureGroup.commits.map((c: any) => c.id).sort();
@@ -152,7 +199,9 @@ describe('insert counts under concurrency', () => {
   });
 
   it('orders commits from two processes as they were recorded: newest first, and the newest supersedes', async () => {
-    const { gqls: [gql, gql2] } = await setUp();
+    const {
+      gqls: [gql, gql2],
+    } = await setUp();
     // Twelve commits of one identity, each with its own balance, from both processes at once.
     const calls: [Gql, unknown[]][] = Array.from({ length: 12 }, (_, i) => [i % 2 ? gql2 : gql, [{ id: 'a1', ts: '2026-01-01T00:00:00Z', balance: i }]]);
     const commits = await insertAll(calls, [srv, other]);

@@ -82,10 +82,9 @@ describe('deep JSON values are refused with a stated limit', () => {
 
   it('runJob args 3 000 deep are a ValidationError at args, and no execution starts', async () => {
     const { gql } = await projectOf(srv, 'deep');
-    const created = await gql(
-      `mutation($input: CreateJobInput!) { createJob(input: $input) { __typename ... on Error { message } } }`,
-      { input: { name: 'probe', type: 'COMMAND', config: { command: process.execPath, args: ['-e', '0'] } } },
-    );
+    const created = await gql(`mutation($input: CreateJobInput!) { createJob(input: $input) { __typename ... on Error { message } } }`, {
+      input: { name: 'probe', type: 'COMMAND', config: { command: process.execPath, args: ['-e', '0'] } },
+    });
     expect(created.data.createJob.__typename, JSON.stringify(created)).toBe('CreateJobPayload');
     const res = await gql(
       `mutation($args: JSON) { runJob(name: "probe", args: $args) { __typename ... on ValidationError { message issues { path message } } ... on Error { message } } }`,
@@ -139,7 +138,13 @@ describe('deep JSON values are refused with a stated limit', () => {
     const res = await gql(
       `mutation($input: SaveExpectationSuiteInput!) { saveExpectationSuite(featureGroup: { name: "g" }, input: $input) {
         __typename ... on ValidationError { message issues { path message } } ... on Error { message } } }`,
-      { input: { name: 'suite', ingestionPolicy: 'STRICT', expectations: [{ type: 'expect_column_values_to_not_be_null', kwargs: { column: 'x', meta: deep(3000) } }] } },
+      {
+        input: {
+          name: 'suite',
+          ingestionPolicy: 'STRICT',
+          expectations: [{ type: 'expect_column_values_to_not_be_null', kwargs: { column: 'x', meta: deep(3000) } }],
+        },
+      },
     );
     expectDepthError(res.data?.saveExpectationSuite, 'input', res);
   });

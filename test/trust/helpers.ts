@@ -33,16 +33,17 @@ export type Gql = (q: string, v?: Record<string, unknown>) => Promise<any>;
 export async function groupProject(srv: TestServer, prefix: string): Promise<{ gql: Gql; key: string }> {
   const p = await srv.newProject(prefix);
   const gql: Gql = (q, v) => srv.gql(q, v, p.key);
-  const created = await gql(
-    `mutation($input: CreateFeatureGroupInput!) { createFeatureGroup(input: $input) { __typename ... on Error { message } } }`,
-    { input: GROUP },
-  );
+  const created = await gql(`mutation($input: CreateFeatureGroupInput!) { createFeatureGroup(input: $input) { __typename ... on Error { message } } }`, {
+    input: GROUP,
+  });
   expect(created.data?.createFeatureGroup.__typename, JSON.stringify(created)).toBe('CreateFeatureGroupPayload');
   return { gql, key: p.key };
 }
 
 export async function insertRows(gql: Gql, rows: unknown[]): Promise<any> {
-  const res = await gql(`mutation($rows: [JSON!]) { insertFeatureGroupData(featureGroup: { name: "events" }, rows: $rows, fillMissing: true) { ${RESULT} } }`, { rows });
+  const res = await gql(`mutation($rows: [JSON!]) { insertFeatureGroupData(featureGroup: { name: "events" }, rows: $rows, fillMissing: true) { ${RESULT} } }`, {
+    rows,
+  });
   return res.data?.insertFeatureGroupData ?? res;
 }
 
@@ -63,7 +64,10 @@ export async function upload(srv: TestServer, key: string, content: string | Uin
   const body = Buffer.concat([
     ...part('Content-Disposition: form-data; name="operations"', operations),
     ...part('Content-Disposition: form-data; name="map"', JSON.stringify({ 0: ['variables.file'] })),
-    ...part(`Content-Disposition: form-data; name="0"${fileName === null ? '' : `; filename="${fileName}"`}\r\nContent-Type: application/octet-stream`, content),
+    ...part(
+      `Content-Disposition: form-data; name="0"${fileName === null ? '' : `; filename="${fileName}"`}\r\nContent-Type: application/octet-stream`,
+      content,
+    ),
     Buffer.from(`--${boundary}--\r\n`),
   ]);
   const res = await srv.server.yoga.fetch('http://localhost/graphql', {

@@ -42,7 +42,17 @@ afterAll(async () => {
 async function post(base: string, body: BodyInit, headers: Record<string, string>) {
   const res = await fetch(`${base}/graphql`, { method: 'POST', headers, body });
   const text = await res.text();
-  return { status: res.status, text, json: (() => { try { return JSON.parse(text); } catch { return undefined; } })() };
+  return {
+    status: res.status,
+    text,
+    json: (() => {
+      try {
+        return JSON.parse(text);
+      } catch {
+        return undefined;
+      }
+    })(),
+  };
 }
 
 const projectCount = (name: string) => srv.app.prisma.project.count({ where: { name } });

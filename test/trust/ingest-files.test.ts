@@ -112,9 +112,7 @@ describe('a group created without features (schema from its first file)', () => 
   async function loose(prefix: string) {
     const p = await srv.newProject(prefix);
     const gql = (q: string, v?: Record<string, unknown>) => srv.gql(q, v, p.key);
-    const created = await gql(
-      `mutation { createFeatureGroup(input: { name: "events", primaryKey: ["k"] }) { __typename ... on Error { message } } }`,
-    );
+    const created = await gql(`mutation { createFeatureGroup(input: { name: "events", primaryKey: ["k"] }) { __typename ... on Error { message } } }`);
     expect(created.data?.createFeatureGroup.__typename, JSON.stringify(created)).toBe('CreateFeatureGroupPayload');
     return { gql, key: p.key };
   }

@@ -36,8 +36,14 @@ describe('non-finite numbers are refused, naming row and column', () => {
   it('1e400 in a JSON variable for an INT, a BIGINT, a STRING and inside an ARRAY<DOUBLE> is refused', async () => {
     const { gql, key, before } = await seeded('infvar');
     // The variables travel as JSON text: JSON.parse turns 1e400 into Infinity before any resolver runs.
-    const query = 'mutation($rows: [JSON!]) { insertFeatureGroupData(featureGroup: { name: "events" }, rows: $rows, fillMissing: true) { __typename ... on ValidationError { message issues { path message } } ... on Error { message } } }';
-    for (const [column, value] of [['i', '1e400'], ['b', '-1e400'], ['a', '[1, 1e400]'], ['s', '1e400']] as const) {
+    const query =
+      'mutation($rows: [JSON!]) { insertFeatureGroupData(featureGroup: { name: "events" }, rows: $rows, fillMissing: true) { __typename ... on ValidationError { message issues { path message } } ... on Error { message } } }';
+    for (const [column, value] of [
+      ['i', '1e400'],
+      ['b', '-1e400'],
+      ['a', '[1, 1e400]'],
+      ['s', '1e400'],
+    ] as const) {
       const body = `{"query": ${JSON.stringify(query)}, "variables": {"rows": [{"k": "g1", "ts": "${TS}", "${column}": ${value}}]}}`;
       const res = await srv.server.yoga.fetch('http://localhost/graphql', {
         method: 'POST',
@@ -52,7 +58,14 @@ describe('non-finite numbers are refused, naming row and column', () => {
 
   it('inf, -Infinity, nan and 1e400 in a CSV are refused for DOUBLE, INT and BIGINT', async () => {
     const { gql, key, before } = await seeded('infcsv');
-    for (const [column, value] of [['d', 'inf'], ['d', '-Infinity'], ['d', 'nan'], ['d', '1e400'], ['i', '1e400'], ['b', 'inf']] as const) {
+    for (const [column, value] of [
+      ['d', 'inf'],
+      ['d', '-Infinity'],
+      ['d', 'nan'],
+      ['d', '1e400'],
+      ['i', '1e400'],
+      ['b', 'inf'],
+    ] as const) {
       const result = await upload(srv, key, `k,ts,${column}\ng1,${TS},1\ng2,${TS},${value}\n`, 'v.csv');
       expectRefusal(result, `row 2, column "${column}"`, JSON.stringify(value));
       expect(result.issues[0].path).toEqual(['file', '2', column]);
@@ -139,7 +152,13 @@ describe('STRING features take strings only from JSON', () => {
 
   it('a number, boolean, object or array for a STRING in an NDJSON file is refused', async () => {
     const { gql, key, before } = await seeded('strnd');
-    const lines = [`{"k":"g1","ts":"${TS}","s":"ok"}`, `{"k":"g2","ts":"${TS}","s":5}`, `{"k":"g3","ts":"${TS}","s":{"a":1}}`, `{"k":"g4","ts":"${TS}","s":[1]}`, `{"k":"g5","ts":"${TS}","s":false}`];
+    const lines = [
+      `{"k":"g1","ts":"${TS}","s":"ok"}`,
+      `{"k":"g2","ts":"${TS}","s":5}`,
+      `{"k":"g3","ts":"${TS}","s":{"a":1}}`,
+      `{"k":"g4","ts":"${TS}","s":[1]}`,
+      `{"k":"g5","ts":"${TS}","s":false}`,
+    ];
     const result = await upload(srv, key, `${lines.join('\n')}\n`, 's.ndjson');
     expectRefusal(result, 'row 2, column "s": expects a string, got a number');
     expect(result.issues.map((i: any) => i.message)).toEqual([
@@ -153,7 +172,14 @@ describe('STRING features take strings only from JSON', () => {
 
   it('strings and nulls for STRING features still go in from JSON rows and NDJSON; CSV fields are text', async () => {
     const { gql, key } = await seeded('strok');
-    expect((await insertRows(gql, [{ k: 'g1', ts: TS, s: '42' }, { k: 'g2', ts: TS, s: null }])).__typename).toBe('InsertFeatureGroupDataPayload');
+    expect(
+      (
+        await insertRows(gql, [
+          { k: 'g1', ts: TS, s: '42' },
+          { k: 'g2', ts: TS, s: null },
+        ])
+      ).__typename,
+    ).toBe('InsertFeatureGroupDataPayload');
     expect((await upload(srv, key, `{"k":"g3","ts":"${TS}","s":"x"}\n{"k":"g4","ts":"${TS}","s":null}\n`, 'ok.ndjson')).__typename).toBe(
       'InsertFeatureGroupDataPayload',
     );

@@ -66,7 +66,11 @@ async function setUp(online = false) {
     form.set('operations', JSON.stringify({ query: INSERT, variables: { fg: { name: 'customers' }, file: null, ...variables } }));
     form.set('map', JSON.stringify({ 0: ['variables.file'] }));
     form.set('0', new Blob([typeof content === 'string' ? content : new Uint8Array(content)]), name);
-    const r = await srv.server.yoga.fetch('http://localhost/graphql', { method: 'POST', headers: { authorization: `Bearer ${p.key}`, 'x-graphql-yoga-csrf': '1' }, body: form });
+    const r = await srv.server.yoga.fetch('http://localhost/graphql', {
+      method: 'POST',
+      headers: { authorization: `Bearer ${p.key}`, 'x-graphql-yoga-csrf': '1' },
+      body: form,
+    });
     const json = (await r.json()) as any;
     return json.data?.insertFeatureGroupData ?? json;
   };
@@ -134,7 +138,10 @@ describe('JSON rows must give every feature', () => {
   it('requires primary key and event time even with fillMissing', async () => {
     const { gql, insert } = await setUp();
     for (const fillMissing of [false, true]) {
-      const noKey = await insert({ rows: [full('c1'), { datetime: '2026-01-01T00:00:00Z', tenure: 1, monthlycharges: 1, contract: 'x', churn: true }], fillMissing });
+      const noKey = await insert({
+        rows: [full('c1'), { datetime: '2026-01-01T00:00:00Z', tenure: 1, monthlycharges: 1, contract: 'x', churn: true }],
+        fillMissing,
+      });
       expect(noKey.__typename).toBe('ValidationError');
       expect(noKey.issues[0]).toMatchObject({ path: ['rows', '2', 'customerid'] });
       const { datetime: _d, ...timeless } = full('c9');

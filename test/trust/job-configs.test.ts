@@ -34,12 +34,40 @@ async function project(prefix: string) {
 /** A group `scores` (`id`, `ts`, `v`) and a view `scores_view` on it; `events` has no event time; `offline_only` is not online. */
 async function objects(gql: Gql) {
   const groups = [
-    { name: 'scores', primaryKey: ['id'], eventTime: 'ts', onlineEnabled: true, features: [{ name: 'id', type: 'BIGINT' }, { name: 'ts', type: 'TIMESTAMP' }, { name: 'v', type: 'DOUBLE' }] },
-    { name: 'events', primaryKey: ['id'], onlineEnabled: true, features: [{ name: 'id', type: 'BIGINT' }, { name: 'v', type: 'DOUBLE' }] },
-    { name: 'offline_only', primaryKey: ['id'], onlineEnabled: false, features: [{ name: 'id', type: 'BIGINT' }, { name: 'v', type: 'DOUBLE' }] },
+    {
+      name: 'scores',
+      primaryKey: ['id'],
+      eventTime: 'ts',
+      onlineEnabled: true,
+      features: [
+        { name: 'id', type: 'BIGINT' },
+        { name: 'ts', type: 'TIMESTAMP' },
+        { name: 'v', type: 'DOUBLE' },
+      ],
+    },
+    {
+      name: 'events',
+      primaryKey: ['id'],
+      onlineEnabled: true,
+      features: [
+        { name: 'id', type: 'BIGINT' },
+        { name: 'v', type: 'DOUBLE' },
+      ],
+    },
+    {
+      name: 'offline_only',
+      primaryKey: ['id'],
+      onlineEnabled: false,
+      features: [
+        { name: 'id', type: 'BIGINT' },
+        { name: 'v', type: 'DOUBLE' },
+      ],
+    },
   ];
   for (const input of groups) {
-    const res = await gql(`mutation($input: CreateFeatureGroupInput!) { createFeatureGroup(input: $input) { __typename ... on Error { message } } }`, { input });
+    const res = await gql(`mutation($input: CreateFeatureGroupInput!) { createFeatureGroup(input: $input) { __typename ... on Error { message } } }`, {
+      input,
+    });
     expect(res.data.createFeatureGroup.__typename, JSON.stringify(res)).toBe('CreateFeatureGroupPayload');
   }
   const view = await gql(`mutation($input: CreateFeatureViewInput!) { createFeatureView(input: $input) { __typename ... on Error { message } } }`, {
@@ -52,7 +80,10 @@ async function objects(gql: Gql) {
 async function expectRefused(gql: Gql, input: Record<string, unknown>, path: string) {
   const res = await gql(CREATE_JOB, { input });
   expect(res.data?.createJob.__typename, JSON.stringify(res)).toBe('ValidationError');
-  expect(res.data.createJob.issues.map((i: any) => i.path.join('.')), JSON.stringify(res)).toContain(path);
+  expect(
+    res.data.createJob.issues.map((i: any) => i.path.join('.')),
+    JSON.stringify(res),
+  ).toContain(path);
   // No engine or runtime text reaches the client.
   expect(JSON.stringify(res)).not.toMatch(/prisma|duckdb|sqlite|TypeError|at \//i);
   return res.data.createJob;
@@ -69,22 +100,56 @@ describe('createJob checks a config against the project', () => {
     const { gql } = await project('cfg_td');
     await objects(gql);
     // The issue's example: both the view and testSize are wrong.
-    await expectRefused(gql, { name: 'nightly', type: 'TRAINING_DATASET', config: { featureView: { name: 'nope_view' }, testSize: 3 } }, 'input.config.testSize');
-    const missing = await expectRefused(gql, { name: 'nightly', type: 'TRAINING_DATASET', config: { featureView: { name: 'nope_view' }, testSize: 0.2 } }, 'input.config.featureView');
-    expect(missing.message).toMatch(/nope_view/);
-    await expectRefused(gql, { name: 'nightly', type: 'TRAINING_DATASET', config: { featureView: { name: 'scores_view', version: 7 } } }, 'input.config.featureView');
-    await expectRefused(gql, { name: 'nightly', type: 'TRAINING_DATASET', config: { featureView: { name: 'scores_view' }, testSize: 0 } }, 'input.config.testSize');
-    await expectRefused(gql, { name: 'nightly', type: 'TRAINING_DATASET', config: { featureView: { name: 'scores_view' }, testSize: 0.6, validationSize: 0.5 } }, 'input.config.testSize');
-    await expectRefused(gql, { name: 'nightly', type: 'TRAINING_DATASET', config: { featureView: { name: 'scores_view' }, testsize: 0.2 } }, 'input.config.testsize');
-    await expectRefused(gql, { name: 'nightly', type: 'TRAINING_DATASET', config: { featureView: { name: 'scores_view' }, testStart: 'tomorrow' } }, 'input.config.testStart');
     await expectRefused(
       gql,
-      { name: 'nightly', type: 'TRAINING_DATASET', config: { featureView: { name: 'scores_view' }, split: 'TIME_SERIES', trainEnd: '2026-02-01T00:00:00Z', testStart: '2026-01-01T00:00:00Z' } },
+      { name: 'nightly', type: 'TRAINING_DATASET', config: { featureView: { name: 'nope_view' }, testSize: 3 } },
+      'input.config.testSize',
+    );
+    const missing = await expectRefused(
+      gql,
+      { name: 'nightly', type: 'TRAINING_DATASET', config: { featureView: { name: 'nope_view' }, testSize: 0.2 } },
+      'input.config.featureView',
+    );
+    expect(missing.message).toMatch(/nope_view/);
+    await expectRefused(
+      gql,
+      { name: 'nightly', type: 'TRAINING_DATASET', config: { featureView: { name: 'scores_view', version: 7 } } },
+      'input.config.featureView',
+    );
+    await expectRefused(
+      gql,
+      { name: 'nightly', type: 'TRAINING_DATASET', config: { featureView: { name: 'scores_view' }, testSize: 0 } },
+      'input.config.testSize',
+    );
+    await expectRefused(
+      gql,
+      { name: 'nightly', type: 'TRAINING_DATASET', config: { featureView: { name: 'scores_view' }, testSize: 0.6, validationSize: 0.5 } },
+      'input.config.testSize',
+    );
+    await expectRefused(
+      gql,
+      { name: 'nightly', type: 'TRAINING_DATASET', config: { featureView: { name: 'scores_view' }, testsize: 0.2 } },
+      'input.config.testsize',
+    );
+    await expectRefused(
+      gql,
+      { name: 'nightly', type: 'TRAINING_DATASET', config: { featureView: { name: 'scores_view' }, testStart: 'tomorrow' } },
+      'input.config.testStart',
+    );
+    await expectRefused(
+      gql,
+      {
+        name: 'nightly',
+        type: 'TRAINING_DATASET',
+        config: { featureView: { name: 'scores_view' }, split: 'TIME_SERIES', trainEnd: '2026-02-01T00:00:00Z', testStart: '2026-01-01T00:00:00Z' },
+      },
       'input.config.testStart',
     );
     await expectNothingStored(gql);
 
-    const ok = await gql(CREATE_JOB, { input: { name: 'nightly', type: 'TRAINING_DATASET', config: { featureView: { name: 'scores_view' }, testSize: 0.2, seed: 7 } } });
+    const ok = await gql(CREATE_JOB, {
+      input: { name: 'nightly', type: 'TRAINING_DATASET', config: { featureView: { name: 'scores_view' }, testSize: 0.2, seed: 7 } },
+    });
     expect(ok.data.createJob.__typename, JSON.stringify(ok)).toBe('CreateJobPayload');
   });
 
@@ -94,7 +159,11 @@ describe('createJob checks a config against the project', () => {
     await expectRefused(gql, { name: 'fill', type: 'MATERIALIZE', config: { featureGroup: { name: 'nope_group' } } }, 'input.config.featureGroup');
     await expectRefused(gql, { name: 'fill', type: 'MATERIALIZE', config: { featureGroup: { name: 'scores', version: 2 } } }, 'input.config.featureGroup');
     await expectRefused(gql, { name: 'fill', type: 'MATERIALIZE', config: { featureGroup: { name: 'offline_only' } } }, 'input.config.featureGroup');
-    await expectRefused(gql, { name: 'fill', type: 'MATERIALIZE', config: { featureGroup: { name: 'events' }, startTime: '2026-01-01T00:00:00Z' } }, 'input.config.startTime');
+    await expectRefused(
+      gql,
+      { name: 'fill', type: 'MATERIALIZE', config: { featureGroup: { name: 'events' }, startTime: '2026-01-01T00:00:00Z' } },
+      'input.config.startTime',
+    );
     await expectRefused(gql, { name: 'stats', type: 'COMPUTE_STATISTICS', config: { featureGroup: { name: 'nope_group' } } }, 'input.config.featureGroup');
     await expectNothingStored(gql);
 
@@ -132,7 +201,9 @@ describe('cron patterns have 5 or 6 fields', () => {
     const seven = await gql(`mutation { scheduleJob(name: "nightly", cron: "0 0 4 * * * 2030") { __typename ... on ValidationError { issues { path } } } }`);
     expect(seven.data.scheduleJob).toEqual({ __typename: 'ValidationError', issues: [{ path: ['cron'] }] });
     expect((await gql(`{ job(name: "nightly") { schedule { cron } } }`)).data.job.schedule.cron).toBe('0 3 * * *');
-    const six = await gql(`mutation { scheduleJob(name: "nightly", cron: "30 0 4 * * *") { __typename ... on ScheduleJobPayload { job { schedule { cron } } } } }`);
+    const six = await gql(
+      `mutation { scheduleJob(name: "nightly", cron: "30 0 4 * * *") { __typename ... on ScheduleJobPayload { job { schedule { cron } } } } }`,
+    );
     expect(six.data.scheduleJob.job.schedule.cron).toBe('30 0 4 * * *');
   });
 });
@@ -145,7 +216,9 @@ describe('scheduleJob checks the stored config again', () => {
     expect(created.data.createJob.__typename).toBe('CreateJobPayload');
     const deleted = await gql(`mutation { deleteFeatureView(featureView: { name: "scores_view" }) { __typename } }`);
     expect(deleted.data.deleteFeatureView.__typename).toBe('DeleteFeatureViewPayload');
-    const res = await gql(`mutation { scheduleJob(name: "nightly", cron: "0 3 * * *") { __typename ... on ValidationError { message issues { path message } } } }`);
+    const res = await gql(
+      `mutation { scheduleJob(name: "nightly", cron: "0 3 * * *") { __typename ... on ValidationError { message issues { path message } } } }`,
+    );
     expect(res.data.scheduleJob.__typename).toBe('ValidationError');
     expect(res.data.scheduleJob.issues[0].path).toEqual(['name']);
     expect(res.data.scheduleJob.issues[0].message).toMatch(/scores_view/);

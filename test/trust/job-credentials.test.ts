@@ -114,7 +114,9 @@ describe('run keys', () => {
     const keys = await gql(`{ all: apiKeys(includeRevoked: true) { name scopes expiresAt revokedAt } active: apiKeys { name } }`);
     const runKeys = keys.data.all.filter((k: any) => k.name.startsWith('job:'));
     expect(runKeys).toHaveLength(1);
-    const rawId = Buffer.from(id, 'base64').toString('utf8').replace(/^Execution:/, '');
+    const rawId = Buffer.from(id, 'base64')
+      .toString('utf8')
+      .replace(/^Execution:/, '');
     expect(runKeys[0]).toMatchObject({ name: `job:pipeline#${rawId}`, scopes: ['WRITE'] });
     expect(runKeys[0].revokedAt).not.toBeNull();
     expect(Date.parse(runKeys[0].expiresAt)).toBeLessThanOrEqual(Date.now() + 24 * 3600 * 1000);
@@ -124,7 +126,11 @@ describe('run keys', () => {
   it('gives the scope the config declares: READ cannot write', async () => {
     const { gql } = await project('cred_read');
     const keyFile = join(dir, 'read.key');
-    await createJob(gql, { name: 'pipeline', type: 'COMMAND', config: { command: process.execPath, args: ['-e', CLIENT, keyFile], scope: 'READ', timeoutSeconds: 60 } });
+    await createJob(gql, {
+      name: 'pipeline',
+      type: 'COMMAND',
+      config: { command: process.execPath, args: ['-e', CLIENT, keyFile], scope: 'READ', timeoutSeconds: 60 },
+    });
     const done = await waitFor(gql, await run(gql, 'pipeline'), ended);
     expect(done.finalStatus, JSON.stringify(done.logs)).toBe('SUCCEEDED');
     expect(done.logs).toContain('read {"job":{"name":"pipeline"}}');
@@ -154,7 +160,9 @@ describe('run keys', () => {
 
   it('reserves run key names', async () => {
     const { gql } = await project('cred_names');
-    const res = await gql(`mutation { createApiKey(input: { name: "job:nightly#0190", scopes: [READ] }) { __typename ... on ValidationError { issues { path } } } }`);
+    const res = await gql(
+      `mutation { createApiKey(input: { name: "job:nightly#0190", scopes: [READ] }) { __typename ... on ValidationError { issues { path } } } }`,
+    );
     expect(res.data.createApiKey).toEqual({ __typename: 'ValidationError', issues: [{ path: ['input', 'name'] }] });
   });
 
@@ -187,7 +195,15 @@ describe('run keys', () => {
     const job = await prisma.job.findFirstOrThrow({ where: { projectId: projectRow.id, name: 'lost' } });
     // A run of a process that is gone: RUNNING, its heartbeat long stale, its key still active.
     const execution = await prisma.execution.create({
-      data: { jobId: job.id, projectId: projectRow.id, trigger: 'MANUAL', state: 'RUNNING', runner: 'elsewhere:1:dead', heartbeatAt: new Date(0), startedAt: new Date(0) },
+      data: {
+        jobId: job.id,
+        projectId: projectRow.id,
+        trigger: 'MANUAL',
+        state: 'RUNNING',
+        runner: 'elsewhere:1:dead',
+        heartbeatAt: new Date(0),
+        startedAt: new Date(0),
+      },
     });
     const { secret } = await srv.app.services.apiKeys.mint(projectRow.id, `job:lost#${execution.id}`, ['WRITE'], new Date(Date.now() + 3600_000));
     expect(await works(secret)).toBe(true);
@@ -203,7 +219,11 @@ describe('secrets in a COMMAND config', () => {
     const { gql, name } = await project('secret');
     // Prints the secret hex-encoded, so the job's own args do not contain it.
     const script = `console.log('token ' + Buffer.from(process.env.TOKEN ?? '').toString('hex')); console.log('plain ' + process.env.PLAIN)`;
-    const input = { name: 'export', type: 'COMMAND', config: { command: process.execPath, args: ['-e', script], env: { PLAIN: 'visible' }, secretEnv: { TOKEN: 's3cret-value' } } };
+    const input = {
+      name: 'export',
+      type: 'COMMAND',
+      config: { command: process.execPath, args: ['-e', script], env: { PLAIN: 'visible' }, secretEnv: { TOKEN: 's3cret-value' } },
+    };
     const job = await createJob(gql, input);
     expect(job.config.secretEnv).toEqual({ TOKEN: '***' });
     expect(job.config.env).toEqual({ PLAIN: 'visible' });
@@ -251,7 +271,10 @@ describe('configs stored before keys in env were refused', () => {
     const job = await createJob(gql, { name: 'old', type: 'COMMAND', config: { command: 'true' } });
     const row = await srv.app.prisma.job.findFirstOrThrow({ where: { name: 'old', project: { name } } });
     // As an older server stored it: the admin key in plain env and args.
-    await srv.app.prisma.job.update({ where: { id: row.id }, data: { config: { command: 'true', args: ['--key', srv.adminKey], env: { TOKEN: srv.adminKey, MODE: 'daily' } } } });
+    await srv.app.prisma.job.update({
+      where: { id: row.id },
+      data: { config: { command: 'true', args: ['--key', srv.adminKey], env: { TOKEN: srv.adminKey, MODE: 'daily' } } },
+    });
     const res = await gql(`query($id: ID!) { node(id: $id) { ... on Job { config } } }`, { id: job.id });
     expect(JSON.stringify(res)).not.toContain(srv.adminKey);
     expect(res.data.node.config).toMatchObject({ args: ['--key', '***'], env: { TOKEN: '***', MODE: 'daily' } });
@@ -280,7 +303,11 @@ describe('GRANARY_URL', () => {
     try {
       const p = await proxied.newProject('public_url');
       const gql: Gql = (q, v) => proxied.gql(q, v, p.key);
-      await createJob(gql, { name: 'where', type: 'COMMAND', config: { command: process.execPath, args: ['-e', `console.log('url ' + process.env.GRANARY_URL)`] } });
+      await createJob(gql, {
+        name: 'where',
+        type: 'COMMAND',
+        config: { command: process.execPath, args: ['-e', `console.log('url ' + process.env.GRANARY_URL)`] },
+      });
       const done = await waitFor(gql, await run(gql, 'where'), ended);
       expect(done.logs).toContain('url https://granary.example.com:8443');
     } finally {

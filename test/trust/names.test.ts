@@ -37,7 +37,14 @@ describe('names JavaScript objects already have', () => {
   it.each(RESERVED)('refuses a feature named %s, which would vanish from records', async (name) => {
     const { gql } = await projectOf(srv, 'names');
     const res = await gql(CREATE_FG, {
-      input: { name: 'g', primaryKey: ['id'], features: [{ name: 'id', type: 'STRING' }, { name, type: 'BIGINT' }] },
+      input: {
+        name: 'g',
+        primaryKey: ['id'],
+        features: [
+          { name: 'id', type: 'STRING' },
+          { name, type: 'BIGINT' },
+        ],
+      },
     });
     const found = issues(res.data.createFeatureGroup);
     expect(found).toEqual([{ path: at('input', 'features', 1, 'name'), message: expect.stringMatching(new RegExp(`${name} is reserved`)) }]);
@@ -70,13 +77,27 @@ describe('names JavaScript objects already have', () => {
 
   it('refuses view output columns that a prefix makes reserved, naming the prefix', async () => {
     const { gql } = await projectOf(srv, 'names');
-    await createGroup(gql, { name: 'left', primaryKey: ['id'], features: [{ name: 'id', type: 'STRING' }, { name: 'v', type: 'DOUBLE' }] });
+    await createGroup(gql, {
+      name: 'left',
+      primaryKey: ['id'],
+      features: [
+        { name: 'id', type: 'STRING' },
+        { name: 'v', type: 'DOUBLE' },
+      ],
+    });
     await createGroup(gql, {
       name: 'right',
       primaryKey: ['id'],
-      features: [{ name: 'id', type: 'STRING' }, { name: 'proto__', type: 'DOUBLE' }, { name: 'structor', type: 'DOUBLE' }],
+      features: [
+        { name: 'id', type: 'STRING' },
+        { name: 'proto__', type: 'DOUBLE' },
+        { name: 'structor', type: 'DOUBLE' },
+      ],
     });
-    for (const [prefix, feature] of [['__', 'proto__'], ['con', 'structor']] as const) {
+    for (const [prefix, feature] of [
+      ['__', 'proto__'],
+      ['con', 'structor'],
+    ] as const) {
       const res = await gql(CREATE_FV, {
         input: { name: 'v', query: { featureGroup: { name: 'left' }, joins: [{ featureGroup: { name: 'right' }, features: [feature], prefix }] } },
       });
@@ -90,7 +111,18 @@ describe('names JavaScript objects already have', () => {
   it.each(RESERVED)('refuses a model schema column and a metric named %s', async (name) => {
     const { gql } = await projectOf(srv, 'names');
     const column = await gql(CREATE_MODEL, {
-      input: { name: 'm', framework: 'OTHER', modelSchema: { inputSchema: { columnarSchema: [{ name: 'a', type: 'double' }, { name, type: 'double' }] } } },
+      input: {
+        name: 'm',
+        framework: 'OTHER',
+        modelSchema: {
+          inputSchema: {
+            columnarSchema: [
+              { name: 'a', type: 'double' },
+              { name, type: 'double' },
+            ],
+          },
+        },
+      },
     });
     expect(issues(column.data.createModel)[0]!.path).toEqual(at('input', 'modelSchema', 'inputSchema', 'columnarSchema', 1, 'name'));
     const metric = await gql(CREATE_MODEL, { input: { name: 'm', framework: 'OTHER', metrics: JSON.parse(`{"auc": 0.9, "${name}": 0.5}`) } });
@@ -100,7 +132,14 @@ describe('names JavaScript objects already have', () => {
 
   it('keeps a column named __proto__ as a key of DataFrame records (a group made before names were refused)', () => {
     const records = (schema.getType('DataFrame') as GraphQLObjectType).getFields().records!.resolve!(
-      { columns: [{ name: 'id', type: 'STRING' }, { name: '__proto__', type: 'BIGINT' }, { name: 'constructor', type: 'BIGINT' }], rows: [['a', 1, 2]] },
+      {
+        columns: [
+          { name: 'id', type: 'STRING' },
+          { name: '__proto__', type: 'BIGINT' },
+          { name: 'constructor', type: 'BIGINT' },
+        ],
+        rows: [['a', 1, 2]],
+      },
       {},
       {} as never,
       {} as never,

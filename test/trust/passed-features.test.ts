@@ -38,7 +38,9 @@ async function subscriptions(): Promise<Gql> {
     { id: "b", tenure: 3, charges: 99.0, plan: "pro", signup: "2025-06-01T00:00:00Z", churned: true }
   ]) { __typename ... on Error { message } } }`);
   expect(inserted.data.insertFeatureGroupData.__typename, JSON.stringify(inserted)).toBe('InsertFeatureGroupDataPayload');
-  const view = await gql(`mutation { createFeatureView(input: { name: "subs", labels: ["churned"], query: { featureGroup: { name: "customers" } } }) { __typename ... on Error { message } } }`);
+  const view = await gql(
+    `mutation { createFeatureView(input: { name: "subs", labels: ["churned"], query: { featureGroup: { name: "customers" } } }) { __typename ... on Error { message } } }`,
+  );
   expect(view.data.createFeatureView.__typename, JSON.stringify(view)).toBe('CreateFeatureViewPayload');
   return gql;
 }

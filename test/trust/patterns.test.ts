@@ -48,7 +48,9 @@ async function schema(gql: Gql, name: string, body: unknown): Promise<any> {
 }
 
 async function writeKey(gql: Gql): Promise<string> {
-  const res = await gql(`mutation { createApiKey(input: { name: "writer", scopes: [WRITE] }) { __typename ... on CreateApiKeyPayload { secret } ... on Error { message } } }`);
+  const res = await gql(
+    `mutation { createApiKey(input: { name: "writer", scopes: [WRITE] }) { __typename ... on CreateApiKeyPayload { secret } ... on Error { message } } }`,
+  );
   expect(res.data.createApiKey.__typename, JSON.stringify(res)).toBe('CreateApiKeyPayload');
   return res.data.createApiKey.secret;
 }
@@ -97,7 +99,11 @@ describe('user-supplied patterns run in linear time', () => {
   it('refuses, at creation and at its path, a tag schema pattern RE2 cannot run (lookaround, backreferences)', async () => {
     const { gql } = await projectOf(srv, 'redos');
     const cases: [unknown, (string | number)[], RegExp][] = [
-      [{ type: 'object', properties: { code: { type: 'string', pattern: '^(?=a)a+$' } } }, ['schema', 'properties', 'code', 'pattern'], /lookahead and lookbehind/],
+      [
+        { type: 'object', properties: { code: { type: 'string', pattern: '^(?=a)a+$' } } },
+        ['schema', 'properties', 'code', 'pattern'],
+        /lookahead and lookbehind/,
+      ],
       [{ type: 'string', pattern: '^(a)\\1$' }, ['schema', 'pattern'], /backreferences/],
       [{ type: 'string', pattern: '^(?<x>a)\\k<x>$' }, ['schema', 'pattern'], /backreferences/],
       [{ type: 'object', patternProperties: { '(?<!x)y': { type: 'number' } } }, ['schema', 'patternProperties', '(?<!x)y'], /lookahead and lookbehind/],
@@ -118,7 +124,10 @@ describe('user-supplied patterns run in linear time', () => {
     const { gql } = await projectOf(srv, 'redos');
     const target = (await createGroup(gql, smallGroup('tagged'))).id;
     // Linear, but each character costs a thousand steps: two of them cross the schema's budget.
-    const heavy = await schema(gql, 'heavy', { type: 'object', properties: { a: { type: 'string', pattern: '\\p{L}{1000}' }, b: { type: 'string', pattern: '[a-z]{1000}' } } });
+    const heavy = await schema(gql, 'heavy', {
+      type: 'object',
+      properties: { a: { type: 'string', pattern: '\\p{L}{1000}' }, b: { type: 'string', pattern: '[a-z]{1000}' } },
+    });
     expect(heavy.__typename, JSON.stringify(heavy)).toBe('ValidationError');
     expect(heavy.issues[0].path).toEqual(['schema', 'properties', 'b', 'pattern']);
     expect(heavy.message).toMatch(/more than 2000 RE2 instructions/);
@@ -150,7 +159,13 @@ describe('user-supplied patterns run in linear time', () => {
       gql(
         `mutation($input: SaveExpectationSuiteInput!) { saveExpectationSuite(featureGroup: { name: "g" }, input: $input) {
           __typename ... on ValidationError { message issues { path message } } ... on Error { message } } }`,
-        { input: { name: 'suite', ingestionPolicy: 'STRICT', expectations: [{ type: 'expect_column_values_to_match_regex', kwargs: { column: 'code', regex } }] } },
+        {
+          input: {
+            name: 'suite',
+            ingestionPolicy: 'STRICT',
+            expectations: [{ type: 'expect_column_values_to_match_regex', kwargs: { column: 'code', regex } }],
+          },
+        },
       );
     // JavaScript accepts \u0041 and \cA; RE2 does not, so DuckDB would fail on every insert.
     for (const regex of ['^\\u0041+$', '^\\cA$', '(?=x)', '(a)\\1']) {
@@ -186,10 +201,9 @@ describe('user-supplied patterns run in linear time', () => {
     );
     expect(inserted.data.insertFeatureGroupData.__typename, JSON.stringify(inserted)).toBe('InsertFeatureGroupDataPayload');
     const ids = async (name: string, pattern: string): Promise<string[]> => {
-      const created = await gql(
-        `mutation($input: CreateFeatureViewInput!) { createFeatureView(input: $input) { __typename ... on Error { message } } }`,
-        { input: { name, query: { featureGroup: { name: 'g' }, filters: [{ feature: 'text', op: 'LIKE', value: pattern }] } } },
-      );
+      const created = await gql(`mutation($input: CreateFeatureViewInput!) { createFeatureView(input: $input) { __typename ... on Error { message } } }`, {
+        input: { name, query: { featureGroup: { name: 'g' }, filters: [{ feature: 'text', op: 'LIKE', value: pattern }] } },
+      });
       expect(created.data.createFeatureView.__typename, JSON.stringify(created)).toBe('CreateFeatureViewPayload');
       const res = await gql(`{ batchData(featureView: { name: "${name}" }, includeKeys: true, first: 100) { records } }`);
       expect(res.errors, JSON.stringify(res.errors)).toBeUndefined();

@@ -23,9 +23,7 @@ interface Socket {
 async function openSocket(url: string, key: string): Promise<Socket> {
   const ws = new WebSocket(`${url.replace(/^http/, 'ws')}/graphql`, 'graphql-transport-ws');
   const messages: any[] = [];
-  const closed = new Promise<{ code: number; reason: string }>((resolve) =>
-    ws.once('close', (code, reason) => resolve({ code, reason: reason.toString() })),
-  );
+  const closed = new Promise<{ code: number; reason: string }>((resolve) => ws.once('close', (code, reason) => resolve({ code, reason: reason.toString() })));
   ws.on('message', (data) => messages.push(JSON.parse(String(data))));
   await once(ws, 'open');
   ws.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${key}` } }));
@@ -101,7 +99,9 @@ describe('revocation in the same process', () => {
     await srv.gql(REVOKE, { id }, admin);
     await stream.ended;
     const results = stream.results();
-    expect(results.at(-1)).toEqual({ errors: [expect.objectContaining({ message: 'API key revoked', extensions: expect.objectContaining({ code: 'UNAUTHENTICATED' }) })] });
+    expect(results.at(-1)).toEqual({
+      errors: [expect.objectContaining({ message: 'API key revoked', extensions: expect.objectContaining({ code: 'UNAUTHENTICATED' }) })],
+    });
     expect(stream.events.at(-1)?.event).toBe('complete');
   });
 

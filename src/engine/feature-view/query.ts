@@ -404,7 +404,10 @@ function checkKeys(checker: Checker, pairs: readonly KeyPair[], path: Path, left
       checker.issue(p.rightPath, `join key "${p.right}" is not a feature of the joined group ${rightText}`);
       ok = false;
     } else if (!right.schema.primaryKey.includes(p.right)) {
-      checker.issue(p.rightPath, `join key "${p.right}" is not in the primary key of ${rightText} (${primaryKey}): a join matches the joined group's primary key`);
+      checker.issue(
+        p.rightPath,
+        `join key "${p.right}" is not in the primary key of ${rightText} (${primaryKey}): a join matches the joined group's primary key`,
+      );
       ok = false;
     }
     if (seenRight.has(p.right)) {
@@ -462,7 +465,10 @@ function normalizeFilter(checker: Checker, filter: ViewFilterInput, path: Path, 
   const output = outputs.get(filter?.feature);
   if (!output) {
     const hint = [...outputs].find(([, o]) => o.feature === filter?.feature)?.[0];
-    checker.issue([...path, 'feature'], `no output feature "${String(filter?.feature)}"${hint ? ` (filters name output features: did you mean "${hint}"?)` : ''}`);
+    checker.issue(
+      [...path, 'feature'],
+      `no output feature "${String(filter?.feature)}"${hint ? ` (filters name output features: did you mean "${hint}"?)` : ''}`,
+    );
     return null;
   }
   const op = filter.op as FilterOp;
@@ -500,7 +506,6 @@ function normalizeFilter(checker: Checker, filter: ViewFilterInput, path: Path, 
   const checked = normalizeValue(type, value);
   if (!checked.ok) return bad(checked.message);
   return { feature: name, op, value: checked.value };
-
 }
 
 /** An IN filter: a non-empty list of non-null values, each checked against the feature's type. */

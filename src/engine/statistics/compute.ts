@@ -126,12 +126,7 @@ function columnsOf(features: readonly StatisticsFeature[], config: Pick<Statisti
       const parsed = parseFeatureType(f.type);
       const kind = kindOf(parsed);
       const ref = ident(f.name);
-      const num =
-        kind === 'numeric'
-          ? `CAST(${ref} AS DOUBLE)`
-          : kind === 'temporal'
-            ? `CAST(epoch_ms(CAST(${ref} AS TIMESTAMP)) AS DOUBLE)`
-            : 'NULL';
+      const num = kind === 'numeric' ? `CAST(${ref} AS DOUBLE)` : kind === 'temporal' ? `CAST(epoch_ms(CAST(${ref} AS TIMESTAMP)) AS DOUBLE)` : 'NULL';
       return { index, name: f.name, type: f.type, kind, ref, num };
     });
 }
@@ -265,7 +260,13 @@ export async function computeStatistics(
   const grouped = groupedSql(relation, columns, { top, unique });
   const [histogramRows, groupedRows] = await Promise.all([
     binned.length > 0
-      ? query(numericHistogramSql(relation, binned.map((b) => ({ c: b.c, min: b.min!, max: b.max! })), config.histogramBins))
+      ? query(
+          numericHistogramSql(
+            relation,
+            binned.map((b) => ({ c: b.c, min: b.min!, max: b.max! })),
+            config.histogramBins,
+          ),
+        )
       : Promise.resolve([]),
     grouped ? query(grouped) : Promise.resolve([]),
   ]);
@@ -300,7 +301,7 @@ function readScalars(row: readonly unknown[], columns: readonly Column[]): { bas
 
 /** The correlation matrix of the numeric columns from the aggregate row, read from position `at`. */
 function readCorrelations(row: readonly unknown[], at: number, numeric: readonly Column[], base: readonly ScalarStatistics[]): Correlations {
-  const matrix = numeric.map((_, i) => numeric.map((__, j) => (i === j ? 1 : null as number | null)));
+  const matrix = numeric.map((_, i) => numeric.map((__, j) => (i === j ? 1 : (null as number | null))));
   if (numeric.length > 1) {
     for (let i = 0; i < numeric.length; i++) {
       for (let j = i + 1; j < numeric.length; j++) {
@@ -319,7 +320,11 @@ function readCorrelations(row: readonly unknown[], at: number, numeric: readonly
 }
 
 /** The bins of each numeric histogram (by column index) from the histogram scan's row. */
-function numericHistograms(binned: readonly ScalarStatistics[], histogramRow: readonly unknown[] | undefined, histogramBins: number): Map<number, HistogramBin[]> {
+function numericHistograms(
+  binned: readonly ScalarStatistics[],
+  histogramRow: readonly unknown[] | undefined,
+  histogramBins: number,
+): Map<number, HistogramBin[]> {
   const histograms = new Map<number, HistogramBin[]>();
   binned.forEach((b, i) => {
     const counts = JSON.parse(String(histogramRow![i] ?? '{}')) as Record<string, number>;

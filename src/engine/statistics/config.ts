@@ -43,11 +43,7 @@ const statisticsConfigSchema = z.strictObject({
   histograms: z.boolean().optional(),
   correlations: z.boolean().optional(),
   exactUniqueness: z.boolean().optional(),
-  columns: z
-    .array(z.string().regex(FEATURE_NAME, 'not a feature name: lower-case letters, digits and _'))
-    .max(10_000)
-    .nullable()
-    .optional(),
+  columns: z.array(z.string().regex(FEATURE_NAME, 'not a feature name: lower-case letters, digits and _')).max(10_000).nullable().optional(),
   histogramBins: z.number().int('must be an integer').min(1, 'at least 1 bin').max(MAX_HISTOGRAM_BINS, `at most ${MAX_HISTOGRAM_BINS} bins`).optional(),
 });
 
@@ -68,7 +64,10 @@ export function parseStatisticsConfig(
   if (!parsed.success) {
     const issues: InputIssue[] = parsed.error.issues.map((issue) => ({
       path: [...path, ...issue.path.map((p) => (typeof p === 'symbol' ? String(p) : p))],
-      message: issue.code === 'unrecognized_keys' ? `unknown setting(s) ${issue.keys.join(', ')}; known: ${Object.keys(statisticsConfigSchema.shape).join(', ')}` : issueMessage(issue),
+      message:
+        issue.code === 'unrecognized_keys'
+          ? `unknown setting(s) ${issue.keys.join(', ')}; known: ${Object.keys(statisticsConfigSchema.shape).join(', ')}`
+          : issueMessage(issue),
     }));
     throw new ValidationError(`${issues[0]!.path.join('.')}: ${issues[0]!.message}`, issues);
   }

@@ -1,4 +1,17 @@
-import { binarizer, equalFrequencyBinner, equalWidthBinner, imputeMean, imputeMedian, logTransform, maxAbsScaler, minMaxScaler, quantileBinner, robustScaler, standardScaler, winsorize } from './numeric-functions.ts';
+import {
+  binarizer,
+  equalFrequencyBinner,
+  equalWidthBinner,
+  imputeMean,
+  imputeMedian,
+  logTransform,
+  maxAbsScaler,
+  minMaxScaler,
+  quantileBinner,
+  robustScaler,
+  standardScaler,
+  winsorize,
+} from './numeric-functions.ts';
 import type { TransformationFunction } from './transformation-function.ts';
 import { imputeConstant, imputeMode, labelEncoder, oneHotEncoder } from './value-functions.ts';
 
@@ -30,4 +43,3 @@ export const TRANSFORMATION_FUNCTIONS: Readonly<Record<string, TransformationFun
     ].map((f) => [f.name, f]),
   ),
 );
-

@@ -1,6 +1,23 @@
 import { doubleReader, doubleSql, NUMERIC_KINDS, typeNames, type NumericKind } from './kinds.ts';
 import { doubleLiteral, jsonDouble, portableLn, portableLnSql } from './numeric.ts';
-import { castDouble, castInt, checkKnown, fromDouble, integerArg, noArgs, NULL_DOUBLE, NULL_INT, num, outputNumber, probabilityArg, single, type Fail, type FeatureStats, type StatisticsNeeds, type TransformationFunction } from './transformation-function.ts';
+import {
+  castDouble,
+  castInt,
+  checkKnown,
+  fromDouble,
+  integerArg,
+  noArgs,
+  NULL_DOUBLE,
+  NULL_INT,
+  num,
+  outputNumber,
+  probabilityArg,
+  single,
+  type Fail,
+  type FeatureStats,
+  type StatisticsNeeds,
+  type TransformationFunction,
+} from './transformation-function.ts';
 import type { InverseKind, TransformationArgument } from './types.ts';
 
 /** Built-in transformation functions of numeric inputs: scalers, log, binners, winsorize, binarizer, mean and median imputers. */
@@ -428,4 +445,3 @@ function numericImputer(name: string, statistic: string, needs: StatisticsNeeds,
 
 export const imputeMean = numericImputer('impute_mean', 'mean', { moments: ['mean'] }, (s) => s.mean);
 export const imputeMedian = numericImputer('impute_median', 'median', { quantiles: [0.5] }, (s) => s.quantile(0.5));
-

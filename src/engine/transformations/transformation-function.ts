@@ -136,4 +136,3 @@ export function outputNumber(v: unknown): number | null {
   }
   return null;
 }
-

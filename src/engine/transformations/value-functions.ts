@@ -1,5 +1,15 @@
 import { CATEGORY_KINDS, duckType, literalSql, presentSql, typeNames, VALUE_KINDS, valueReader } from './kinds.ts';
-import { castInt, checkKnown, noArgs, outputNumber, single, type FeatureStats, type Fitted, type StatisticsNeeds, type TransformationFunction } from './transformation-function.ts';
+import {
+  castInt,
+  checkKnown,
+  noArgs,
+  outputNumber,
+  single,
+  type FeatureStats,
+  type Fitted,
+  type StatisticsNeeds,
+  type TransformationFunction,
+} from './transformation-function.ts';
 import type { TransformationArgument } from './types.ts';
 
 /** Built-in transformation functions of any value type: mode and constant imputers, label and one-hot encoders. */
@@ -196,4 +206,3 @@ export const oneHotEncoder: TransformationFunction = {
     };
   },
 };
-

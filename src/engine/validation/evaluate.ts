@@ -92,9 +92,7 @@ type Figures = readonly unknown[];
  */
 export async function evaluateSuite(suite: Suite, schema: GroupSchema, run: QueryRunner, now: Date = new Date()): Promise<ValidationReport> {
   const plan = planSuite(suite, schema);
-  const [aggregateRows] = await run((rows) => [
-    `SELECT ${plan.select.map((sql) => (typeof sql === 'string' ? sql : sql(rows))).join(', ')} FROM (${rows})`,
-  ]);
+  const [aggregateRows] = await run((rows) => [`SELECT ${plan.select.map((sql) => (typeof sql === 'string' ? sql : sql(rows))).join(', ')} FROM (${rows})`]);
   const figures = aggregateRows![0]!;
   const n = Number(figures[0]);
 
@@ -107,7 +105,11 @@ export async function evaluateSuite(suite: Suite, schema: GroupSchema, run: Quer
   }
   if (samples.length > 0) await sampleUnexpected(samples, run, results);
   for (const [index, message] of plan.exceptions) results.set(index, exceptionResult(suite.expectations[index]!, n, message));
-  return suiteReport(suite, suite.expectations.map((_, i) => results.get(i)!), now);
+  return suiteReport(
+    suite,
+    suite.expectations.map((_, i) => results.get(i)!),
+    now,
+  );
 }
 
 /** Checks each expectation against the schema and gives the aggregate figures it needs a slot each. */
@@ -140,7 +142,8 @@ function columnSlots(expectation: Expectation, column: string, kind: ColumnKind,
   if (condition !== null) slots.unexpected = slot(`CAST(COUNT(*) FILTER (WHERE ${v} IS NOT NULL AND NOT (${condition})) AS DOUBLE)`);
   if (expectation.type === 'expect_column_values_to_be_unique') {
     slots.unexpected = slot(
-      (rows) => `(SELECT CAST(COALESCE(SUM(c), 0) AS DOUBLE) FROM (SELECT COUNT(*) AS c FROM (${rows}) WHERE ${v} IS NOT NULL GROUP BY ${v} HAVING COUNT(*) > 1))`,
+      (rows) =>
+        `(SELECT CAST(COALESCE(SUM(c), 0) AS DOUBLE) FROM (SELECT COUNT(*) AS c FROM (${rows}) WHERE ${v} IS NOT NULL GROUP BY ${v} HAVING COUNT(*) > 1))`,
     );
   }
   const aggregate = AGGREGATES[expectation.type];

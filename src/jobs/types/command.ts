@@ -82,13 +82,19 @@ export const command: JobType<typeof config> = {
           throw ValidationError.at([field, name], `${name} is set by the runner for every run (its own key and the server's URL); do not set it`);
         }
         if (field === 'env' && API_KEY_PATTERN.test(value)) {
-          throw ValidationError.at([field, name], 'looks like a Granary API key: env is readable by every key of the project; put secrets in secretEnv, or use the run\'s own GRANARY_API_KEY');
+          throw ValidationError.at(
+            [field, name],
+            "looks like a Granary API key: env is readable by every key of the project; put secrets in secretEnv, or use the run's own GRANARY_API_KEY",
+          );
         }
       }
     }
     c.args.forEach((arg, i) => {
       if (API_KEY_PATTERN.test(arg)) {
-        throw ValidationError.at(['args', i], 'looks like a Granary API key: args are readable by every key of the project; put secrets in secretEnv, or use the run\'s own GRANARY_API_KEY');
+        throw ValidationError.at(
+          ['args', i],
+          "looks like a Granary API key: args are readable by every key of the project; put secrets in secretEnv, or use the run's own GRANARY_API_KEY",
+        );
       }
     });
     const scope = c.scope ?? 'WRITE';
@@ -129,8 +135,16 @@ export const command: JobType<typeof config> = {
     const childEnv = { ...inherited, ...env, ...secretEnv, ...granary };
     const child = spawn(file, args, { cwd: cwd ?? undefined, env: childEnv, shell: false, stdio: ['ignore', 'pipe', 'pipe'] });
     const lines = [
-      new Promise<void>((resolve) => createInterface({ input: child.stdout! }).on('line', (l) => ctx.log(l)).once('close', resolve)),
-      new Promise<void>((resolve) => createInterface({ input: child.stderr! }).on('line', (l) => ctx.log(`[stderr] ${l}`)).once('close', resolve)),
+      new Promise<void>((resolve) =>
+        createInterface({ input: child.stdout! })
+          .on('line', (l) => ctx.log(l))
+          .once('close', resolve),
+      ),
+      new Promise<void>((resolve) =>
+        createInterface({ input: child.stderr! })
+          .on('line', (l) => ctx.log(`[stderr] ${l}`))
+          .once('close', resolve),
+      ),
     ];
     let reason: string | null = null;
     let killTimer: NodeJS.Timeout | undefined;

@@ -13,9 +13,7 @@ const config = z.strictObject({
 });
 
 /** Arguments of a run (`runJob(name, args)`): the commit to compute the statistics as of. */
-const runArgs = z
-  .strictObject({ commitId: z.string().min(1, 'give the commit id').nullish() })
-  .nullish();
+const runArgs = z.strictObject({ commitId: z.string().min(1, 'give the commit id').nullish() }).nullish();
 
 /**
  * COMPUTE_STATISTICS: computes and stores a feature group's statistics (as of the commit given in
@@ -38,7 +36,8 @@ export function computeStatisticsJob(services: { readonly statistics: Pick<Stati
     async run(context) {
       const ref = context.config.featureGroup;
       const parsed = runArgs.safeParse(context.args);
-      if (!parsed.success) throw new ValidationError(`invalid args: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'args'}: ${issueMessage(i)}`).join('; ')}`);
+      if (!parsed.success)
+        throw new ValidationError(`invalid args: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'args'}: ${issueMessage(i)}`).join('; ')}`);
       const commitId = parsed.data?.commitId ?? null;
       const label = `${ref.name}${ref.version == null ? ' (latest version)' : ` version ${ref.version}`}`;
       context.signal.throwIfAborted();

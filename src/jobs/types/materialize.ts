@@ -120,4 +120,3 @@ function eventTimeWindow(
 function eventInWindow(t: number | null | undefined, window: Window): boolean {
   return t != null && (window.from == null || t >= window.from) && (window.to == null || t < window.to);
 }
-

@@ -83,8 +83,7 @@ const CreateAlertRoutePayload = builder.objectRef<{ alertRoute: AlertRoute }>('C
 builder.mutationField('createAlertRoute', (t) =>
   t.field({
     type: CreateAlertRoutePayload,
-    description:
-      'Routes events to a receiver (WRITE). An event goes once to each receiver with at least one enabled matching route, however many match.',
+    description: 'Routes events to a receiver (WRITE). An event goes once to each receiver with at least one enabled matching route, however many match.',
     authScopes: { write: true },
     errors: { types: [ValidationError, NotFoundError] },
     args: { input: t.arg({ type: CreateAlertRouteInput, required: true, description: 'The route.' }) },
@@ -123,7 +122,9 @@ builder.mutationField('setAlertRouteEnabled', (t) =>
       id: t.arg.id({ required: true, description: 'The route’s global id.' }),
       enabled: t.arg.boolean({ required: true, description: 'Whether the route sends events.' }),
     },
-    resolve: async (_root, { id, enabled }, ctx) => ({ alertRoute: await ctx.services.alerts.setRouteEnabled(ctx.viewer, idOf(String(id), 'AlertRoute'), enabled) }),
+    resolve: async (_root, { id, enabled }, ctx) => ({
+      alertRoute: await ctx.services.alerts.setRouteEnabled(ctx.viewer, idOf(String(id), 'AlertRoute'), enabled),
+    }),
   }),
 );
 
@@ -140,8 +141,7 @@ const TestAlertReceiverPayload = builder.objectRef<{ delivery: AlertDelivery }>(
 builder.mutationField('testAlertReceiver', (t) =>
   t.field({
     type: TestAlertReceiverPayload,
-    description:
-      'Sends a signed TEST event to a receiver now, once (no retries; up to the server’s alert timeout), and returns the answer (ADMIN).',
+    description: 'Sends a signed TEST event to a receiver now, once (no retries; up to the server’s alert timeout), and returns the answer (ADMIN).',
     authScopes: { admin: true },
     errors: { types: [NotFoundError] },
     args: { name: t.arg.string({ required: true, description: 'Receiver name.' }) },

@@ -50,16 +50,14 @@ export const AlertReceiverType = builder.prismaNode('AlertReceiver', {
   }),
 });
 
-const AlertSubjectFilter = builder
-  .objectRef<{ kind: string; name: string; version: number | null }>('AlertSubjectFilter')
-  .implement({
-    description: 'The one subject a route is limited to.',
-    fields: (t) => ({
-      kind: t.field({ type: AlertSubjectKindEnum, description: 'Its kind.', resolve: (s) => s.kind as 'Job' | 'FeatureGroup' }),
-      name: t.exposeString('name', { description: 'Its name.' }),
-      version: t.exposeInt('version', { nullable: true, description: 'Its version; null: every version.' }),
-    }),
-  });
+const AlertSubjectFilter = builder.objectRef<{ kind: string; name: string; version: number | null }>('AlertSubjectFilter').implement({
+  description: 'The one subject a route is limited to.',
+  fields: (t) => ({
+    kind: t.field({ type: AlertSubjectKindEnum, description: 'Its kind.', resolve: (s) => s.kind as 'Job' | 'FeatureGroup' }),
+    name: t.exposeString('name', { description: 'Its name.' }),
+    version: t.exposeInt('version', { nullable: true, description: 'Its version; null: every version.' }),
+  }),
+});
 
 export const AlertRouteType = builder.prismaNode('AlertRoute', {
   description: 'Sends events of some types (optionally only about one subject) to a receiver.',
@@ -76,8 +74,7 @@ export const AlertRouteType = builder.prismaNode('AlertRoute', {
       type: AlertSubjectFilter,
       nullable: true,
       description: 'Only events about this subject; null: every subject.',
-      resolve: (route) =>
-        route.subjectKind && route.subjectName ? { kind: route.subjectKind, name: route.subjectName, version: route.subjectVersion } : null,
+      resolve: (route) => (route.subjectKind && route.subjectName ? { kind: route.subjectKind, name: route.subjectName, version: route.subjectVersion } : null),
     }),
     enabled: t.exposeBoolean('enabled', { description: 'A disabled route sends nothing.' }),
     receiver: t.relation('receiver', { description: 'Where it sends.' }),

@@ -43,8 +43,7 @@ builder.queryField('dataSources', (t) =>
     type: ['DataSource'],
     description: 'The data sources of the caller’s project, by name.',
     authScopes: { read: true },
-    resolve: (query, _root, _args, ctx) =>
-      ctx.prisma.dataSource.findMany({ ...query, where: { projectId: ctx.viewer.projectId }, orderBy: { name: 'asc' } }),
+    resolve: (query, _root, _args, ctx) => ctx.prisma.dataSource.findMany({ ...query, where: { projectId: ctx.viewer.projectId }, orderBy: { name: 'asc' } }),
   }),
 );
 
@@ -69,7 +68,8 @@ const CreateDataSourceInput = builder.inputType('CreateDataSourceInput', {
     config: t.field({
       type: 'JSON',
       required: true,
-      description: 'POSTGRES: `{ url, password? }` (the password in the URL or apart; stored encrypted, never returned). FILES: `{ path }`, an absolute directory inside one the server allows (GRANARY_FILE_SOURCE_ROOTS, by default `<data dir>/files`).',
+      description:
+        'POSTGRES: `{ url, password? }` (the password in the URL or apart; stored encrypted, never returned). FILES: `{ path }`, an absolute directory inside one the server allows (GRANARY_FILE_SOURCE_ROOTS, by default `<data dir>/files`).',
     }),
   }),
 });
@@ -85,7 +85,8 @@ const DataSourcePayload = (name: string, description: string) =>
 builder.mutationField('createDataSource', (t) =>
   t.field({
     type: DataSourcePayload('CreateDataSourcePayload', 'The created data source, or the existing one with the same definition.'),
-    description: 'Creates a data source (needs ADMIN: it makes the server read a database or a directory). A POSTGRES password is stored encrypted with GRANARY_SECRET_KEY.',
+    description:
+      'Creates a data source (needs ADMIN: it makes the server read a database or a directory). A POSTGRES password is stored encrypted with GRANARY_SECRET_KEY.',
     authScopes: { admin: true },
     errors: { types: [ValidationError, ConflictError] },
     args: { input: t.arg({ type: CreateDataSourceInput, required: true, description: 'The definition.' }) },
@@ -180,7 +181,8 @@ builder.prismaObjectField('FeatureGroup', 'external', (t) =>
   t.field({
     type: 'JSON',
     nullable: true,
-    description: 'For an external group, what it reads: `{ table }`, `{ query }` or `{ path, format }`, with `columns` (feature → source column); null otherwise.',
+    description:
+      'For an external group, what it reads: `{ table }`, `{ query }` or `{ path, format }`, with `columns` (feature → source column); null otherwise.',
     select: { external: true },
     resolve: (g) => g.external,
   }),

@@ -18,7 +18,11 @@ const ExpectationRef = builder.objectRef<Expectation>('Expectation').implement({
   description: 'One expectation of a suite, named and parameterized as in Great Expectations.',
   fields: (t) => ({
     type: t.exposeString('type', { description: `Expectation type: ${EXPECTATION_TYPES.join(', ')}.` }),
-    kwargs: t.field({ type: 'JSON', description: 'Its arguments (snake_case, e.g. `{ "column": "tenure", "min_value": 0, "mostly": 0.95 }`).', resolve: (e) => e.kwargs }),
+    kwargs: t.field({
+      type: 'JSON',
+      description: 'Its arguments (snake_case, e.g. `{ "column": "tenure", "min_value": 0, "mostly": 0.95 }`).',
+      resolve: (e) => e.kwargs,
+    }),
   }),
 });
 

@@ -3,14 +3,7 @@ import { ConflictError, DataValidationError, NotFoundError, ValidationError } fr
 import type { InsertSource } from '../../domain/insert-source.ts';
 import { DiskFile } from '../../domain/disk-file.ts';
 import { builder } from '../builder.ts';
-import {
-  CommitRefType,
-  DataFormatEnum,
-  FeatureGroupRefInput,
-  FeatureGroupType,
-  StorageEnum,
-  WriteOperationEnum,
-} from './types.ts';
+import { CommitRefType, DataFormatEnum, FeatureGroupRefInput, FeatureGroupType, StorageEnum, WriteOperationEnum } from './types.ts';
 
 const FeatureInput = builder.inputType('FeatureInput', {
   description: 'A feature of a new feature group.',
@@ -120,21 +113,20 @@ builder.mutationField('deleteFeatureGroup', (t) =>
   }),
 );
 
-const InsertFeatureGroupDataPayload = builder
-  .objectRef<{ commit: Commit; featureGroup: FeatureGroup }>('InsertFeatureGroupDataPayload')
-  .implement({
-    description: 'The commit the insert became.',
-    fields: (t) => ({
-      commit: t.field({ type: CommitRefType, description: 'The commit.', resolve: (p) => p.commit }),
-      validationReport: t.field({
-        type: 'JSON',
-        nullable: true,
-        description: 'Data validation report of the insert (shaped like a Great Expectations result: success, statistics, results per expectation), when the group has an expectation suite; null otherwise.',
-        resolve: (p) => p.commit.validationReport,
-      }),
-      featureGroup: t.field({ type: FeatureGroupType, description: 'The group after the insert.', resolve: (p) => p.featureGroup }),
+const InsertFeatureGroupDataPayload = builder.objectRef<{ commit: Commit; featureGroup: FeatureGroup }>('InsertFeatureGroupDataPayload').implement({
+  description: 'The commit the insert became.',
+  fields: (t) => ({
+    commit: t.field({ type: CommitRefType, description: 'The commit.', resolve: (p) => p.commit }),
+    validationReport: t.field({
+      type: 'JSON',
+      nullable: true,
+      description:
+        'Data validation report of the insert (shaped like a Great Expectations result: success, statistics, results per expectation), when the group has an expectation suite; null otherwise.',
+      resolve: (p) => p.commit.validationReport,
     }),
-  });
+    featureGroup: t.field({ type: FeatureGroupType, description: 'The group after the insert.', resolve: (p) => p.featureGroup }),
+  }),
+});
 
 const EXTENSIONS: Record<string, 'CSV' | 'PARQUET' | 'NDJSON'> = {
   csv: 'CSV',
@@ -149,11 +141,7 @@ const EXTENSIONS: Record<string, 'CSV' | 'PARQUET' | 'NDJSON'> = {
  * The insert's input from its arguments: JSON `rows`, or an uploaded `file` read where the upload
  * layer spooled it (which keeps it until the operation has executed, then removes it).
  */
-function insertSource(args: {
-  rows?: readonly unknown[] | null;
-  file?: File | null;
-  format?: 'CSV' | 'PARQUET' | 'NDJSON' | null;
-}): InsertSource {
+function insertSource(args: { rows?: readonly unknown[] | null; file?: File | null; format?: 'CSV' | 'PARQUET' | 'NDJSON' | null }): InsertSource {
   if ((args.rows == null) === (args.file == null)) throw ValidationError.at(['rows'], 'give either rows or file');
   if (args.rows) {
     const bad = args.rows.findIndex((r) => r === null || typeof r !== 'object' || Array.isArray(r));

@@ -21,28 +21,29 @@ builder.queryField('featureGroup', (t) =>
 );
 
 builder.queryField('featureGroups', (t) =>
-  t.prismaConnection({
-    type: 'FeatureGroup',
-    cursor: 'id',
-    description: 'Feature groups of the caller’s project, by name then version.',
-    authScopes: { read: true },
-    args: {
-      name: t.arg.string({ description: 'Only groups with this name (all its versions).' }),
-      latestOnly: t.arg.boolean({ defaultValue: false, description: 'Only the latest version of each name.' }),
+  t.prismaConnection(
+    {
+      type: 'FeatureGroup',
+      cursor: 'id',
+      description: 'Feature groups of the caller’s project, by name then version.',
+      authScopes: { read: true },
+      args: {
+        name: t.arg.string({ description: 'Only groups with this name (all its versions).' }),
+        latestOnly: t.arg.boolean({ defaultValue: false, description: 'Only the latest version of each name.' }),
+      },
+      resolve: async (query, _root, { name, latestOnly }, ctx) => {
+        const where = { projectId: ctx.viewer.projectId, ...(name ? { name } : {}) };
+        if (!latestOnly) return ctx.prisma.featureGroup.findMany({ ...query, where, orderBy: [{ name: 'asc' }, { version: 'asc' }] });
+        const latest = await ctx.prisma.featureGroup.groupBy({ by: ['name'], where, _max: { version: true } });
+        return ctx.prisma.featureGroup.findMany({
+          ...query,
+          where: { ...where, OR: latest.map((l) => ({ name: l.name, version: l._max.version ?? 0 })) },
+          orderBy: [{ name: 'asc' }, { version: 'asc' }],
+        });
+      },
     },
-    resolve: async (query, _root, { name, latestOnly }, ctx) => {
-      const where = { projectId: ctx.viewer.projectId, ...(name ? { name } : {}) };
-      if (!latestOnly) return ctx.prisma.featureGroup.findMany({ ...query, where, orderBy: [{ name: 'asc' }, { version: 'asc' }] });
-      const latest = await ctx.prisma.featureGroup.groupBy({ by: ['name'], where, _max: { version: true } });
-      return ctx.prisma.featureGroup.findMany({
-        ...query,
-        where: { ...where, OR: latest.map((l) => ({ name: l.name, version: l._max.version ?? 0 })) },
-        orderBy: [{ name: 'asc' }, { version: 'asc' }],
-      });
-    },
-  },
-  { name: 'FeatureGroupConnection', description: 'A page of feature groups.' },
-  { name: 'FeatureGroupEdge', description: 'A feature group in a page, with its cursor.' },
+    { name: 'FeatureGroupConnection', description: 'A page of feature groups.' },
+    { name: 'FeatureGroupEdge', description: 'A feature group in a page, with its cursor.' },
   ),
 );
 

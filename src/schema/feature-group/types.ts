@@ -53,7 +53,9 @@ const FeatureRef = builder.objectRef<FeatureDef & { primary: boolean; eventTime:
   description: 'A feature (column) of a feature group.',
   fields: (t) => ({
     name: t.exposeString('name', { description: 'Feature name.' }),
-    type: t.exposeString('type', { description: 'Feature type: BIGINT, INT, DOUBLE, FLOAT, STRING, BOOLEAN, TIMESTAMP, DATE, DECIMAL(p,s), BINARY or ARRAY<…>.' }),
+    type: t.exposeString('type', {
+      description: 'Feature type: BIGINT, INT, DOUBLE, FLOAT, STRING, BOOLEAN, TIMESTAMP, DATE, DECIMAL(p,s), BINARY or ARRAY<…>.',
+    }),
     description: t.exposeString('description', { description: 'What the feature means.' }),
     primary: t.exposeBoolean('primary', { description: 'Part of the primary key.' }),
     eventTime: t.exposeBoolean('eventTime', { description: 'The group’s event-time feature.' }),
@@ -75,7 +77,11 @@ export const CommitRefType = builder.prismaObject('Commit', {
       description: 'Whether the commit’s online rows are written (false only briefly, or until a restart replays them).',
       resolve: (c) => c.onlineState !== 'PENDING',
     }),
-    validationReport: t.expose('validationReport', { type: 'JSON', nullable: true, description: 'Data validation report of the insert, when the group has an expectation suite.' }),
+    validationReport: t.expose('validationReport', {
+      type: 'JSON',
+      nullable: true,
+      description: 'Data validation report of the insert, when the group has an expectation suite.',
+    }),
   }),
 });
 
@@ -88,7 +94,8 @@ function commitCursor(after: string): string {
 }
 
 export const FeatureGroupType = builder.prismaNode('FeatureGroup', {
-  description: 'A versioned table of features with a primary key and, usually, an event time. The offline store keeps every commit; the online store the newest row per key.',
+  description:
+    'A versioned table of features with a primary key and, usually, an event time. The offline store keeps every commit; the online store the newest row per key.',
   id: { field: 'id', description: 'Global id, for `node(id:)`.' },
   findUnique: (id, ctx) => ({ id, projectId: ctx.viewer.projectId }),
   // Another project's id resolves to null, not to a not-found error.
@@ -118,7 +125,8 @@ export const FeatureGroupType = builder.prismaNode('FeatureGroup', {
       args: {
         first: t.arg.int({ defaultValue: 100, description: 'At most this many (1–1000).' }),
         after: t.arg.string({
-          description: 'Only commits recorded before this one: the id of the last commit of the previous page. From the newest when omitted; a commit id that is not one of the group’s gives an empty list.',
+          description:
+            'Only commits recorded before this one: the id of the last commit of the previous page. From the newest when omitted; a commit id that is not one of the group’s gives an empty list.',
         }),
       },
       // Prisma's cursor pages in whatever order `orderBy` gives, from the row after the cursor.
@@ -135,7 +143,8 @@ export const FeatureGroupType = builder.prismaNode('FeatureGroup', {
     }),
     changes: t.field({
       type: DataFrameRef,
-      description: 'Rows written by the commits made in a time window, superseded ones included, in key and commit order: the change log for incremental pipelines.',
+      description:
+        'Rows written by the commits made in a time window, superseded ones included, in key and commit order: the change log for incremental pipelines.',
       args: {
         from: t.arg({ type: 'DateTime', description: 'Commits made at or after this time; from the first when omitted.' }),
         to: t.arg({ type: 'DateTime', description: 'Commits made before this time; up to now when omitted.' }),
@@ -160,8 +169,7 @@ export const FeatureGroupType = builder.prismaNode('FeatureGroup', {
         asOf: t.arg({ type: 'DateTime', description: 'Time travel: see only commits made up to this time.' }),
         first: t.arg.int({ defaultValue: 1000, description: 'At most this many rows (1–100 000). Use downloadUrl for more.' }),
       },
-      resolve: (g, args, ctx) =>
-        ctx.services.featureGroups.read(ctx.viewer, g, { asOf: args.asOf, first: pageSize(args.first, 1000, 100_000) }),
+      resolve: (g, args, ctx) => ctx.services.featureGroups.read(ctx.viewer, g, { asOf: args.asOf, first: pageSize(args.first, 1000, 100_000) }),
     }),
   }),
 });

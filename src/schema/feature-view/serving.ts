@@ -6,10 +6,16 @@ const FeatureVectorRef = builder.objectRef<FeatureVector>('FeatureVector').imple
   description: 'One entity’s features from the online store, transformed as the training data was.',
   fields: (t) => ({
     // The plan's own arrays, not copies: nothing downstream mutates a resolved list.
-    features: t.stringList({ description: 'Feature names in order (labels left out; transformed features replaced by their outputs).', resolve: (v) => v.features as string[] }),
+    features: t.stringList({
+      description: 'Feature names in order (labels left out; transformed features replaced by their outputs).',
+      resolve: (v) => v.features as string[],
+    }),
     values: t.field({ type: 'JSON', description: 'Values in the order of `features`: the model’s input row.', resolve: (v) => v.values }),
     record: t.field({ type: 'JSON', description: 'Values keyed by feature name.', resolve: (v) => v.record }),
-    missing: t.stringList({ description: 'Feature groups with no online row for this entity; their features are null.', resolve: (v) => v.missing as string[] }),
+    missing: t.stringList({
+      description: 'Feature groups with no online row for this entity; their features are null.',
+      resolve: (v) => v.missing as string[],
+    }),
   }),
 });
 
@@ -28,8 +34,7 @@ builder.queryField('featureVector', (t) =>
       }),
       trainingDatasetVersion: t.arg.int({ description: 'Whose fitted parameters to apply; the latest when omitted.' }),
     },
-    resolve: (_root, args, ctx) =>
-      ctx.services.serving.vector(ctx.viewer, args.featureView, args.entry, args.passedFeatures, args.trainingDatasetVersion),
+    resolve: (_root, args, ctx) => ctx.services.serving.vector(ctx.viewer, args.featureView, args.entry, args.passedFeatures, args.trainingDatasetVersion),
   }),
 );
 
@@ -48,7 +53,6 @@ builder.queryField('featureVectors', (t) =>
       }),
       trainingDatasetVersion: t.arg.int({ description: 'Whose fitted parameters to apply; the latest when omitted.' }),
     },
-    resolve: (_root, args, ctx) =>
-      ctx.services.serving.vectors(ctx.viewer, args.featureView, args.entries, args.passedFeatures, args.trainingDatasetVersion),
+    resolve: (_root, args, ctx) => ctx.services.serving.vectors(ctx.viewer, args.featureView, args.entries, args.passedFeatures, args.trainingDatasetVersion),
   }),
 );

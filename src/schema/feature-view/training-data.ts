@@ -197,16 +197,14 @@ builder.mutationField('deleteTrainingDataset', (t) =>
   }),
 );
 
-const TransformationArgumentRef = builder
-  .objectRef<TransformationFunctionInfo['args'][number]>('TransformationArgument')
-  .implement({
-    description: 'An argument a transformation function accepts.',
-    fields: (t) => ({
-      name: t.exposeString('name', { description: 'Argument name.' }),
-      description: t.exposeString('description', { description: 'What it does.' }),
-      default: t.field({ type: 'JSON', nullable: true, description: 'Value when omitted; null when required.', resolve: (a) => a.default ?? null }),
-    }),
-  });
+const TransformationArgumentRef = builder.objectRef<TransformationFunctionInfo['args'][number]>('TransformationArgument').implement({
+  description: 'An argument a transformation function accepts.',
+  fields: (t) => ({
+    name: t.exposeString('name', { description: 'Argument name.' }),
+    description: t.exposeString('description', { description: 'What it does.' }),
+    default: t.field({ type: 'JSON', nullable: true, description: 'Value when omitted; null when required.', resolve: (a) => a.default ?? null }),
+  }),
+});
 
 const TransformationFunctionRef = builder.objectRef<TransformationFunctionInfo>('TransformationFunction').implement({
   description: 'A built-in model-dependent transformation function.',

@@ -21,23 +21,22 @@ const ViewFeatureRef = builder.objectRef<ViewColumn & { label: boolean }>('Featu
   }),
 });
 
-const TransformationRef = builder
-  .objectRef<{ function: string; feature: string; args: unknown }>('FeatureViewTransformation')
-  .implement({
-    description: 'A transformation function attached to a feature of the view.',
-    fields: (t) => ({
-      function: t.exposeString('function', { description: 'Function name.' }),
-      feature: t.exposeString('feature', { description: 'Output feature it applies to.' }),
-      args: t.field({ type: 'JSON', nullable: true, description: 'Arguments given.', resolve: (x) => x.args ?? null }),
-      outputColumn: t.string({
-        description: 'Name of its output column (`<function>_<feature>_`); one-hot outputs add `0`, `1`, … to it.',
-        resolve: (x) => `${x.function}_${x.feature}_`,
-      }),
+const TransformationRef = builder.objectRef<{ function: string; feature: string; args: unknown }>('FeatureViewTransformation').implement({
+  description: 'A transformation function attached to a feature of the view.',
+  fields: (t) => ({
+    function: t.exposeString('function', { description: 'Function name.' }),
+    feature: t.exposeString('feature', { description: 'Output feature it applies to.' }),
+    args: t.field({ type: 'JSON', nullable: true, description: 'Arguments given.', resolve: (x) => x.args ?? null }),
+    outputColumn: t.string({
+      description: 'Name of its output column (`<function>_<feature>_`); one-hot outputs add `0`, `1`, … to it.',
+      resolve: (x) => `${x.function}_${x.feature}_`,
     }),
-  });
+  }),
+});
 
 export const FeatureViewType = builder.prismaNode('FeatureView', {
-  description: 'Features selected from one or more groups, joined point in time, with labels and transformation functions. Training and inference both read through it.',
+  description:
+    'Features selected from one or more groups, joined point in time, with labels and transformation functions. Training and inference both read through it.',
   id: { field: 'id', description: 'Global id, for `node(id:)`.' },
   findUnique: (id, ctx) => ({ id, projectId: ctx.viewer.projectId }),
   // Another project's id resolves to null, not to a not-found error.

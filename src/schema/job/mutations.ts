@@ -123,7 +123,12 @@ const scheduleChange = (field: 'pauseSchedule' | 'resumeSchedule' | 'unscheduleJ
       args: { name: t.arg.string({ required: true, description: 'Job name.' }) },
       resolve: async (_root, { name }, ctx) => {
         const jobs = ctx.services.jobs;
-        const job = field === 'pauseSchedule' ? await jobs.pause(ctx.viewer, name) : field === 'resumeSchedule' ? await jobs.resume(ctx.viewer, name) : await jobs.unschedule(ctx.viewer, name);
+        const job =
+          field === 'pauseSchedule'
+            ? await jobs.pause(ctx.viewer, name)
+            : field === 'resumeSchedule'
+              ? await jobs.resume(ctx.viewer, name)
+              : await jobs.unschedule(ctx.viewer, name);
         return { job };
       },
     }),

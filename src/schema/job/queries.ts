@@ -17,8 +17,7 @@ builder.queryField('job', (t) =>
     description: 'A job of the caller’s project by name; null when there is none.',
     authScopes: { read: true },
     args: { name: t.arg.string({ required: true, description: 'Job name.' }) },
-    resolve: (query, _root, { name }, ctx) =>
-      ctx.prisma.job.findUnique({ ...query, where: { projectId_name: { projectId: ctx.viewer.projectId, name } } }),
+    resolve: (query, _root, { name }, ctx) => ctx.prisma.job.findUnique({ ...query, where: { projectId_name: { projectId: ctx.viewer.projectId, name } } }),
   }),
 );
 

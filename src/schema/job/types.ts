@@ -33,9 +33,7 @@ const TRIGGER_DESCRIPTIONS: Record<ExecutionTrigger, string> = {
 
 export const ExecutionTriggerEnum = builder.enumType('ExecutionTrigger', {
   description: 'What started an execution.',
-  values: Object.fromEntries(
-    EXECUTION_TRIGGERS.map((t) => [t, { description: TRIGGER_DESCRIPTIONS[t] }]),
-  ) as Record<ExecutionTrigger, { description: string }>,
+  values: Object.fromEntries(EXECUTION_TRIGGERS.map((t) => [t, { description: TRIGGER_DESCRIPTIONS[t] }])) as Record<ExecutionTrigger, { description: string }>,
 });
 
 export const JobTypeInfoRef = builder.objectRef<JobType>('JobTypeInfo').implement({
@@ -44,7 +42,9 @@ export const JobTypeInfoRef = builder.objectRef<JobType>('JobTypeInfo').implemen
     name: t.exposeString('name', { description: 'Name to pass as `type` (MATERIALIZE, TRAINING_DATASET, COMMAND, …).' }),
     description: t.exposeString('description', { description: 'What it does and its config.' }),
     scope: t.exposeString('scope', { description: 'Scope a key needs to create, run or delete jobs of this type (WRITE or ADMIN).' }),
-    resumable: t.exposeBoolean('resumable', { description: 'Whether a run cut short by a server crash continues from its checkpoint on restart (else it is marked FAILED).' }),
+    resumable: t.exposeBoolean('resumable', {
+      description: 'Whether a run cut short by a server crash continues from its checkpoint on restart (else it is marked FAILED).',
+    }),
   }),
 });
 
@@ -78,7 +78,8 @@ export const JobObject = builder.prismaNode('Job', {
       type: JobScheduleRef,
       nullable: true,
       description: 'The schedule; null when the job runs only on demand.',
-      resolve: (j) => (j.cron ? { cron: j.cron, startTime: j.startTime, endTime: j.endTime, paused: j.paused, nextRunAt: j.paused ? null : j.nextRunAt } : null),
+      resolve: (j) =>
+        j.cron ? { cron: j.cron, startTime: j.startTime, endTime: j.endTime, paused: j.paused, nextRunAt: j.paused ? null : j.nextRunAt } : null,
     }),
     nextRunAt: t.field({
       type: 'DateTime',
@@ -130,7 +131,8 @@ export const ExecutionObject = builder.prismaNode('Execution', {
     progress: t.exposeFloat('progress', { description: 'Fraction done, 0 to 1, as the job last reported it.' }),
     progressMessage: t.exposeString('progressMessage', { nullable: true, description: 'What the job last said about its progress.' }),
     logs: t.stringList({
-      description: 'Log lines, oldest first (readable while it runs): the job’s own lines, command output (stderr lines prefixed `[stderr]`) and why it failed or was killed.',
+      description:
+        'Log lines, oldest first (readable while it runs): the job’s own lines, command output (stderr lines prefixed `[stderr]`) and why it failed or was killed.',
       args: { tail: t.arg.int({ description: 'Only the last this many lines (1–10 000); all (up to 10 000) when omitted.' }) },
       resolve: (e, { tail }, ctx) => ctx.services.jobs.logs(e.id, tail),
     }),

@@ -45,7 +45,11 @@ const LineageGraphRef = builder.objectRef<LineageGraph>('LineageGraph').implemen
   description: 'Objects linked to one object by recorded lineage, and the links.',
   fields: (t) => ({
     root: t.field({ type: LineageNodeRef, description: 'The object asked about.', resolve: (g) => g.root }),
-    nodes: t.field({ type: [LineageNodeRef], description: 'Every object in the graph, the root included: by kind (groups, views, training datasets, models), name and version.', resolve: (g) => [...g.nodes] }),
+    nodes: t.field({
+      type: [LineageNodeRef],
+      description: 'Every object in the graph, the root included: by kind (groups, views, training datasets, models), name and version.',
+      resolve: (g) => [...g.nodes],
+    }),
     edges: t.field({ type: [LineageEdgeRef], description: 'The links between them.', resolve: (g) => [...g.edges] }),
   }),
 });
@@ -59,9 +63,11 @@ builder.queryField('lineage', (t) =>
     args: {
       id: t.arg.id({ required: true, description: 'Global id of the object.' }),
       direction: t.arg({ type: LineageDirectionEnum, defaultValue: 'BOTH', description: 'UPSTREAM, DOWNSTREAM or BOTH (default).' }),
-      depth: t.arg.int({ defaultValue: DEFAULT_LINEAGE_DEPTH, description: `How many links to follow (1–${MAX_LINEAGE_DEPTH}); ${DEFAULT_LINEAGE_DEPTH} by default.` }),
+      depth: t.arg.int({
+        defaultValue: DEFAULT_LINEAGE_DEPTH,
+        description: `How many links to follow (1–${MAX_LINEAGE_DEPTH}); ${DEFAULT_LINEAGE_DEPTH} by default.`,
+      }),
     },
-    resolve: (_root, args, ctx) =>
-      ctx.services.lineage.graph(ctx.viewer, String(args.id), args.direction ?? 'BOTH', args.depth ?? DEFAULT_LINEAGE_DEPTH),
+    resolve: (_root, args, ctx) => ctx.services.lineage.graph(ctx.viewer, String(args.id), args.direction ?? 'BOTH', args.depth ?? DEFAULT_LINEAGE_DEPTH),
   }),
 );

@@ -25,7 +25,8 @@ const CreateModelInput = builder.inputType('CreateModelInput', {
     metrics: t.field({ type: 'JSON', description: 'Metric name to number (a flat object), e.g. `{ "accuracy": 0.93, "rmse": 1.2 }`.' }),
     inputExample: t.field({
       type: 'JSON',
-      description: 'An example input: an object keyed by column, an array of values in column order, or a list of those. Checked against the input schema when both are given.',
+      description:
+        'An example input: an object keyed by column, an array of values in column order, or a list of those. Checked against the input schema when both are given.',
     }),
     modelSchema: t.field({
       type: 'JSON',

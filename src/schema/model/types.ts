@@ -58,8 +58,7 @@ export const ModelFileType = builder.prismaObject('ModelFile', {
 });
 
 export const ModelType = builder.prismaNode('Model', {
-  description:
-    'A registered model version: metrics, schema, input example and artifact files, and the feature view and training dataset it was trained from.',
+  description: 'A registered model version: metrics, schema, input example and artifact files, and the feature view and training dataset it was trained from.',
   id: { field: 'id', description: 'Global id, for `node(id:)`.' },
   // Extended unique filter: a global id of another project resolves to nothing.
   findUnique: (id, ctx) => ({ id, projectId: ctx.viewer.projectId }),
@@ -75,9 +74,14 @@ export const ModelType = builder.prismaNode('Model', {
     modelSchema: t.expose('modelSchema', {
       type: 'JSON',
       nullable: true,
-      description: '`{ inputSchema: { columnarSchema: [{ name, type }] }, outputSchema: … }` as Hopsworks prints it (camelCase); derived from the training dataset when not given.',
+      description:
+        '`{ inputSchema: { columnarSchema: [{ name, type }] }, outputSchema: … }` as Hopsworks prints it (camelCase); derived from the training dataset when not given.',
     }),
-    state: t.field({ type: ModelStateEnum, description: 'PENDING while files are added in steps, READY once finalized.', resolve: (m) => m.state as ModelState }),
+    state: t.field({
+      type: ModelStateEnum,
+      description: 'PENDING while files are added in steps, READY once finalized.',
+      resolve: (m) => m.state as ModelState,
+    }),
     files: t.relation('files', { description: 'The artifact files, by path.', query: { orderBy: { path: 'asc' } } }),
     archiveUrl: t.string({
       description: 'Path of a tar archive of all the version’s files, relative to the server’s origin. GET it with the same Authorization header.',

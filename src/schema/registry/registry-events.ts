@@ -33,8 +33,7 @@ builder.queryField('registryChanges', (t) =>
       since: t.arg({ type: 'DateTime', required: true, description: 'Only events strictly after this time.' }),
       first: t.arg.int({ defaultValue: 1000, description: 'At most this many events (1–10 000).' }),
     },
-    resolve: (_root, { since, first }, ctx) =>
-      ctx.services.events.changesSince(ctx.viewer.projectId, since, pageSize(first, 1000, 10_000)),
+    resolve: (_root, { since, first }, ctx) => ctx.services.events.changesSince(ctx.viewer.projectId, since, pageSize(first, 1000, 10_000)),
   }),
 );
 

@@ -85,11 +85,7 @@ builder.queryField('search', (t) =>
       },
       resolve: (_root, args, ctx) =>
         resolveOffsetConnection({ args, defaultSize: 20, maxSize: 100 }, ({ offset, limit }) =>
-          ctx.services.search.search(
-            ctx.viewer,
-            { term: args.term, kinds: args.kinds, tag: args.tag, keyword: args.keyword },
-            { offset, limit },
-          ),
+          ctx.services.search.search(ctx.viewer, { term: args.term, kinds: args.kinds, tag: args.tag, keyword: args.keyword }, { offset, limit }),
         ),
     },
     { name: 'SearchConnection', description: 'A page of search results, best first.' },

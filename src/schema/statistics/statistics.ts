@@ -1,4 +1,10 @@
-import { DEFAULT_STATISTICS_CONFIG, MAX_HISTOGRAM_BINS, PERCENTILES_TEXT, storedStatisticsConfig, type StatisticsConfig } from '../../engine/statistics/config.ts';
+import {
+  DEFAULT_STATISTICS_CONFIG,
+  MAX_HISTOGRAM_BINS,
+  PERCENTILES_TEXT,
+  storedStatisticsConfig,
+  type StatisticsConfig,
+} from '../../engine/statistics/config.ts';
 import type { Correlations, FeatureStatistics, HistogramBin, Percentile } from '../../engine/statistics/compute.ts';
 import { NotFoundError, ValidationError, DataSourceError } from '../../errors.ts';
 import type { StatisticsRecord } from '../../services/statistics/statistics.service.ts';
@@ -177,8 +183,7 @@ builder.prismaObjectField('FeatureGroup', 'statisticsHistory', (t) =>
     description: 'Every statistics computation, newest first.',
     args: { first: t.arg.int({ defaultValue: 20, description: 'At most this many (1–1000).' }) },
     select: { id: true },
-    resolve: async (g, args, ctx) =>
-      (await ctx.services.statistics.history(g.id, pageSize(args.first, 20, 1000))).map((r) => ({ ...r, featureGroupId: g.id })),
+    resolve: async (g, args, ctx) => (await ctx.services.statistics.history(g.id, pageSize(args.first, 20, 1000))).map((r) => ({ ...r, featureGroupId: g.id })),
   }),
 );
 
@@ -200,9 +205,13 @@ builder.mutationField('computeStatistics', (t) =>
     },
     resolve: async (_root, args, ctx) => {
       const group = await ctx.services.featureGroups.get(ctx.viewer, args.featureGroup);
-      const record = await ctx.services.statistics.computeForGroup(ctx.viewer, { name: group.name, version: group.version }, {
-        commitId: args.commit == null ? null : String(args.commit),
-      });
+      const record = await ctx.services.statistics.computeForGroup(
+        ctx.viewer,
+        { name: group.name, version: group.version },
+        {
+          commitId: args.commit == null ? null : String(args.commit),
+        },
+      );
       return { statistics: { ...record, featureGroupId: group.id } };
     },
   }),

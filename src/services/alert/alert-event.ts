@@ -21,13 +21,7 @@ export interface AlertSink {
 export const noAlerts: AlertSink = { raise() {} };
 
 /** Every alert event type, in the order the API lists them. */
-export const ALERT_EVENT_TYPES: readonly AlertEvent['type'][] = [
-  'JOB_FAILED',
-  'JOB_SUCCEEDED',
-  'JOB_LONG_RUNNING',
-  'VALIDATION_FAILED',
-  'STATISTICS_COMPUTED',
-];
+export const ALERT_EVENT_TYPES: readonly AlertEvent['type'][] = ['JOB_FAILED', 'JOB_SUCCEEDED', 'JOB_LONG_RUNNING', 'VALIDATION_FAILED', 'STATISTICS_COMPUTED'];
 
 /** Every kind of alert subject. */
 export const ALERT_SUBJECT_KINDS: readonly AlertEvent['subject']['kind'][] = ['Job', 'FeatureGroup'];

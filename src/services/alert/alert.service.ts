@@ -27,9 +27,7 @@ export type CreateAlertReceiverInput = z.input<typeof createReceiverInput>;
 
 const createRouteInput = z.object({
   receiver: z.string().min(1, 'must not be empty'),
-  eventTypes: z
-    .array(z.enum(ALERT_EVENT_TYPES as [AlertEvent['type'], ...AlertEvent['type'][]]))
-    .min(1, 'give at least one event type'),
+  eventTypes: z.array(z.enum(ALERT_EVENT_TYPES as [AlertEvent['type'], ...AlertEvent['type'][]])).min(1, 'give at least one event type'),
   subject: z
     .object({
       kind: z.enum(ALERT_SUBJECT_KINDS as [AlertEvent['subject']['kind'], ...AlertEvent['subject']['kind'][]]),

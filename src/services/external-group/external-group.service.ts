@@ -18,11 +18,9 @@ import { readExternalSpec } from '../json-columns.ts';
  * `query`, or a `path` (file or directory) in a `format`; `columns` maps each feature to the
  * source column it reads (names as the source spells them).
  */
-export type ExternalSpec = (
-  | { readonly table: string }
-  | { readonly query: string }
-  | { readonly path: string; readonly format: FileFormat }
-) & { readonly columns: Readonly<Record<string, string>> };
+export type ExternalSpec = ({ readonly table: string } | { readonly query: string } | { readonly path: string; readonly format: FileFormat }) & {
+  readonly columns: Readonly<Record<string, string>>;
+};
 
 export const externalInput = z.object({
   dataSource: z.string().min(1, 'name the data source'),
@@ -99,7 +97,10 @@ export class ExternalGroupService {
       defs = columns.map((c) => {
         const name = c.name.toLowerCase();
         if (!FEATURE_NAME.test(name)) {
-          throw ValidationError.at(['input', 'features'], `source column "${c.name}" is not a valid feature name: rename it (a query with AS), or give features`);
+          throw ValidationError.at(
+            ['input', 'features'],
+            `source column "${c.name}" is not a valid feature name: rename it (a query with AS), or give features`,
+          );
         }
         mapping[name] = c.name;
         return { name, type: c.type, description: '' };
@@ -108,7 +109,8 @@ export class ExternalGroupService {
       const issues: { path: (string | number)[]; message: string }[] = [];
       defs = features.map((f, i) => {
         const column = byLower.get(f.name.toLowerCase());
-        if (!column) issues.push({ path: ['input', 'features', i, 'name'], message: `${objectOf(base)} in data source ${source.name} has no column ${f.name}` });
+        if (!column)
+          issues.push({ path: ['input', 'features', i, 'name'], message: `${objectOf(base)} in data source ${source.name} has no column ${f.name}` });
         else mapping[f.name] = column.name;
         return { name: f.name, type: f.type, description: f.description ?? '' };
       });
@@ -134,7 +136,11 @@ export class ExternalGroupService {
     for (const f of features) {
       const column = current.get(spec.columns[f.name] ?? f.name);
       if (!column) {
-        throw new DataSourceError(`column ${spec.columns[f.name] ?? f.name} (feature ${f.name}) is missing from ${object} in data source ${source.name}`, source.name, `${object}.${f.name}`);
+        throw new DataSourceError(
+          `column ${spec.columns[f.name] ?? f.name} (feature ${f.name}) is missing from ${object} in data source ${source.name}`,
+          source.name,
+          `${object}.${f.name}`,
+        );
       }
       if (!compatible(f.type, column.type)) {
         throw new DataSourceError(
@@ -155,7 +161,11 @@ export class ExternalGroupService {
       const relation: PostgresRelation = 'table' in spec ? { table: spec.table } : { query: (spec as { query: string }).query };
       const rows = connector.source.rows(relation, { columns: features.map((f) => spec.columns[f.name] ?? f.name), window, orderBy, limit });
       const table = await this.offline.loadTable(features, rows);
-      return { sql: `SELECT ${features.map((f) => ident(f.name)).join(', ')} FROM ${table}`, source: source.name, release: () => this.offline.dropTable(table) };
+      return {
+        sql: `SELECT ${features.map((f) => ident(f.name)).join(', ')} FROM ${table}`,
+        source: source.name,
+        release: () => this.offline.dropTable(table),
+      };
     }
     const { path, format } = spec as { path: string; format: FileFormat };
     const reader = await connector.source.reader(path, format);
@@ -208,12 +218,17 @@ export class ExternalGroupService {
     }
   }
 
-  private async describe(connector: SourceConnector, spec: { table: string } | { query: string } | { path: string; format: FileFormat }): Promise<SourceColumn[]> {
+  private async describe(
+    connector: SourceConnector,
+    spec: { table: string } | { query: string } | { path: string; format: FileFormat },
+  ): Promise<SourceColumn[]> {
     if (connector.type === 'POSTGRES') {
-      if ('path' in spec) throw new DataSourceError(`data source ${connector.source.name} is POSTGRES; the group reads a path`, connector.source.name, spec.path);
+      if ('path' in spec)
+        throw new DataSourceError(`data source ${connector.source.name} is POSTGRES; the group reads a path`, connector.source.name, spec.path);
       return connector.source.describe(spec);
     }
-    if (!('path' in spec)) throw new DataSourceError(`data source ${connector.source.name} is FILES; the group reads a table or query`, connector.source.name, objectOf(spec));
+    if (!('path' in spec))
+      throw new DataSourceError(`data source ${connector.source.name} is FILES; the group reads a table or query`, connector.source.name, objectOf(spec));
     const reader = await connector.source.reader(spec.path, spec.format);
     try {
       return await this.offline.describe(reader);
@@ -228,7 +243,11 @@ export class ExternalGroupService {
     if (error instanceof DataSourceError || !(error instanceof Error) || !group.external) return error;
     const spec: ExternalSpec = readExternalSpec(group.external);
     if (!('path' in spec)) return error;
-    return new DataSourceError(`reading feature group ${group.name} from data source ${source} failed: ${readFailure(spec.path, spec.format, error)}`, source, spec.path);
+    return new DataSourceError(
+      `reading feature group ${group.name} from data source ${source} failed: ${readFailure(spec.path, spec.format, error)}`,
+      source,
+      spec.path,
+    );
   }
 }
 
@@ -258,4 +277,3 @@ export function compatible(registered: string, current: string): boolean {
   if (rn === 'TIMESTAMP') return cn === 'TIMESTAMP' || cn === 'DATE';
   return rn === cn && rn !== 'ARRAY';
 }
-

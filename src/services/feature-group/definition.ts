@@ -105,7 +105,10 @@ export function checkDefinition(
         issues.push({ path: [...root, 'primaryKey', i], message: `primary key ${k} is not one of the features` });
       }
     } else if (!isKeyType(f.type)) {
-      issues.push({ path: [...root, 'primaryKey', i], message: `primary key ${k} has type ${f.type}; keys must be BIGINT, INT, STRING, BOOLEAN, DATE, TIMESTAMP or DECIMAL` });
+      issues.push({
+        path: [...root, 'primaryKey', i],
+        message: `primary key ${k} has type ${f.type}; keys must be BIGINT, INT, STRING, BOOLEAN, DATE, TIMESTAMP or DECIMAL`,
+      });
     }
   });
   if (eventTime) {
@@ -167,9 +170,8 @@ export function checkDefinitionForAppend(
     if (!(error instanceof ValidationError)) throw error;
     for (const issue of error.issues) {
       const [, , index, ...rest] = issue.path;
-      const path = typeof index === 'number' && index >= features.length
-        ? ['input', 'appendFeatures', index - features.length, ...rest]
-        : ['input', 'appendFeatures'];
+      const path =
+        typeof index === 'number' && index >= features.length ? ['input', 'appendFeatures', index - features.length, ...rest] : ['input', 'appendFeatures'];
       issues.push({ path, message: issue.message });
     }
     return features;

@@ -12,7 +12,7 @@ import { GroupRowsReader } from './group-rows.ts';
 import type { OnlineColumns, OnlineStore, OnlineTable } from '../../stores/online/online-store.ts';
 import { noAlerts, type AlertSink } from '../alert/alert-event.ts';
 import { recordChanged, recordCreated, recordDeleted } from '../lineage/catalog.ts';
-import type { RegistryChange, RegistryEventsService, } from '../registry-events.service.ts';
+import type { RegistryChange, RegistryEventsService } from '../registry-events.service.ts';
 import { checkJsonDepth } from '../json-limits.ts';
 import { parseInput } from '../validation.ts';
 import { assertLastCommit, CommitRaced, commitIdAfter, GroupTurns, lastOfflineCommit, MAX_COMMIT_ATTEMPTS } from './commit-order.ts';
@@ -211,29 +211,21 @@ export class FeatureGroupService {
     }
   }
 
-  private async sameOrConflict(
-    existing: FeatureGroup,
-    requested: Requested,
-    parents: readonly FeatureGroup[] | null,
-  ): Promise<FeatureGroup> {
+  private async sameOrConflict(existing: FeatureGroup, requested: Requested, parents: readonly FeatureGroup[] | null): Promise<FeatureGroup> {
     const diffs = await this.differences(existing, requested, parents);
     if (diffs.length === 0) return existing;
     throw new ConflictError(
-      `feature group ${existing.name} version ${existing.version} exists with another definition: ${diffs.join('; ')}. ` +
-        'Create a new version to change it.',
+      `feature group ${existing.name} version ${existing.version} exists with another definition: ${diffs.join('; ')}. ` + 'Create a new version to change it.',
     );
   }
 
   /** Definition differences, and, when parents are given, whether the recorded ones differ. */
-  private async differences(
-    existing: FeatureGroup,
-    requested: Requested,
-    parents: readonly FeatureGroup[] | null,
-  ): Promise<string[]> {
+  private async differences(existing: FeatureGroup, requested: Requested, parents: readonly FeatureGroup[] | null): Promise<string[]> {
     const diffs = definitionDifferences(definitionOf(existing), requested);
     const reads = existing.dataSourceId === null ? null : canonicalJson({ dataSourceId: existing.dataSourceId, spec: existing.external });
     const wanted = requested.external === null ? null : canonicalJson(requested.external);
-    if (reads !== wanted) diffs.push(reads === null ? 'it is not external' : wanted === null ? 'it is external' : 'it reads another data source, table, query or path');
+    if (reads !== wanted)
+      diffs.push(reads === null ? 'it is not external' : wanted === null ? 'it is external' : 'it reads another data source, table, query or path');
     if (parents === null) return diffs;
     const recorded = await this.prisma.lineageEdge.findMany({
       where: { toId: existing.id, from: { kind: 'FEATURE_GROUP' } },
@@ -365,11 +357,7 @@ export class FeatureGroupService {
   }
 
   /** Rows written by the commits made in a wall-clock window [from, to), superseded ones included. */
-  async readChanges(
-    viewer: Viewer,
-    group: FeatureGroup,
-    options: { from?: Date | null; to?: Date | null; first?: number },
-  ): Promise<DataFrame> {
+  async readChanges(viewer: Viewer, group: FeatureGroup, options: { from?: Date | null; to?: Date | null; first?: number }): Promise<DataFrame> {
     const commits = await this.prisma.commit.findMany({
       where: {
         featureGroupId: group.id,
@@ -384,12 +372,7 @@ export class FeatureGroupService {
   }
 
   /** Writes the group's visible rows (as of a time when given) to a Parquet or CSV file. */
-  async exportData(
-    viewer: Viewer,
-    group: FeatureGroup,
-    options: { format: 'PARQUET' | 'CSV'; asOf?: Date | null },
-    path: string,
-  ): Promise<void> {
+  async exportData(viewer: Viewer, group: FeatureGroup, options: { format: 'PARQUET' | 'CSV'; asOf?: Date | null }, path: string): Promise<void> {
     if (this.rows.isExternal(group)) {
       const schema = groupSchema(group);
       const order = [...schema.primaryKey, ...(schema.eventTime ? [schema.eventTime] : [])].map(ident).join(', ');
@@ -471,10 +454,7 @@ export class FeatureGroupService {
    */
   private async stageInsert(viewer: Viewer, group: FeatureGroup, source: InsertSource, options: InsertOptions, writeOnline: boolean) {
     const location = this.location(viewer.projectName, group);
-    const [commits, suite] = await Promise.all([
-      this.commits(group.id),
-      this.prisma.expectationSuite.findUnique({ where: { featureGroupId: group.id } }),
-    ]);
+    const [commits, suite] = await Promise.all([this.commits(group.id), this.prisma.expectationSuite.findUnique({ where: { featureGroupId: group.id } })]);
     const existing = commits.filter(isOfflineCommit).map(commitRef);
     const staged = await this.offline.stage(location, groupSchema(group), uuidv7(), source, {
       operation: options.operation,
@@ -559,7 +539,9 @@ export class FeatureGroupService {
     } catch (error) {
       await staged.discard();
       if (error instanceof CommitRaced) {
-        throw new ConflictError(`feature group ${group.name} version ${group.version} kept receiving concurrent commits; nothing was written, retry the insert`);
+        throw new ConflictError(
+          `feature group ${group.name} version ${group.version} kept receiving concurrent commits; nothing was written, retry the insert`,
+        );
       }
       throw error;
     }

@@ -100,11 +100,7 @@ export class FeatureViewService {
         // Labels may be encoded too (label_encoder on a string target), so this is allowed.
       }
       try {
-        validateTransformationSpec({ function: spec.function, feature: spec.feature, args: spec.args ?? null }, column.type, [
-          'input',
-          'transformations',
-          i,
-        ]);
+        validateTransformationSpec({ function: spec.function, feature: spec.feature, args: spec.args ?? null }, column.type, ['input', 'transformations', i]);
       } catch (error) {
         if (error instanceof ValidationError) issues.push(...error.issues);
         else throw error;
@@ -159,9 +155,7 @@ export class FeatureViewService {
 
   private sameOrConflict(existing: FeatureView, definition: ViewDefinition): FeatureView {
     if (sameDefinition(definitionOf(existing), definition)) return existing;
-    throw new ConflictError(
-      `feature view ${existing.name} version ${existing.version} exists with another definition; create a new version to change it`,
-    );
+    throw new ConflictError(`feature view ${existing.name} version ${existing.version} exists with another definition; create a new version to change it`);
   }
 
   /** The groups a query input names (every version of each name), so normalization can pick. */

@@ -75,9 +75,7 @@ function compileAssemble(
   const raw = sources.map((s) => `${keyLiteral(s.name)}: r${s.group + 1} === null ? null : (r${s.group + 1}[${JSON.stringify(s.feature)}] ?? null)`);
   const groups = Math.max(0, ...sources.map((s) => s.group + 1)) + 1;
   const rows = Array.from({ length: groups }, (_, g) => `const r${g} = rows[${g}] ?? null;`).join('\n');
-  const values = features.map((f) =>
-    sourceNames.has(f) && !transformed.has(f) ? `raw[${JSON.stringify(f)}]` : `out[${JSON.stringify(f)}]`,
-  );
+  const values = features.map((f) => (sourceNames.has(f) && !transformed.has(f) ? `raw[${JSON.stringify(f)}]` : `out[${JSON.stringify(f)}]`));
   const body = `${rows}
     const raw = { ${raw.join(', ')} };
     if (passed !== null && typeof passed === 'object') {
@@ -85,11 +83,7 @@ function compileAssemble(
     }
     const out = transform === null ? raw : transform(raw);
     return [${values.join(', ')}];`;
-  const assemble = new Function('transform', 'rows', 'passed', body) as (
-    transform: CompiledTransformations | null,
-    rows: Rows,
-    passed: unknown,
-  ) => unknown[];
+  const assemble = new Function('transform', 'rows', 'passed', body) as (transform: CompiledTransformations | null, rows: Rows, passed: unknown) => unknown[];
   return (rows, passed) => assemble(transform, rows, passed);
 }
 
@@ -168,8 +162,7 @@ interface ServingPlan {
 /** How long "the latest version" is trusted in another process without a change event seen. */
 const PLAN_TTL_MS = 30_000;
 
-const planKey = (viewer: Viewer, ref: FeatureViewRef, tdVersion?: number | null) =>
-  `${viewer.projectId}|${ref.name}|${ref.version ?? '*'}|${tdVersion ?? '*'}`;
+const planKey = (viewer: Viewer, ref: FeatureViewRef, tdVersion?: number | null) => `${viewer.projectId}|${ref.name}|${ref.version ?? '*'}|${tdVersion ?? '*'}`;
 
 /**
  * Online feature vectors: each group of the view read from the online store by key, one round trip
@@ -192,13 +185,7 @@ export class ServingService {
   ) {}
 
   /** One entity's vector (`featureVector`): input errors name `entry` and `passedFeatures.<feature>`. */
-  async vector(
-    viewer: Viewer,
-    ref: FeatureViewRef,
-    entry: unknown,
-    passed: unknown,
-    trainingDatasetVersion?: number | null,
-  ): Promise<FeatureVector> {
+  async vector(viewer: Viewer, ref: FeatureViewRef, entry: unknown, passed: unknown, trainingDatasetVersion?: number | null): Promise<FeatureVector> {
     const [vector] = await this.serve(viewer, ref, [entry], passed == null ? null : [passed], trainingDatasetVersion, true);
     return vector!;
   }
@@ -240,7 +227,10 @@ export class ServingService {
       for (let k = 0; k < servingKeys.length; k++) {
         const value = (entry as Record<string, unknown>)[servingKeys[k]!];
         if (value === undefined || value === null) {
-          throw ValidationError.at([...(single ? ['entry'] : ['entries', i]), servingKeys[k]!], `missing serving key ${servingKeys[k]}; the view needs ${servingKeys.join(', ')}`);
+          throw ValidationError.at(
+            [...(single ? ['entry'] : ['entries', i]), servingKeys[k]!],
+            `missing serving key ${servingKeys[k]}; the view needs ${servingKeys.join(', ')}`,
+          );
         }
         key[k] = value;
       }
@@ -258,7 +248,12 @@ export class ServingService {
       // group is read at once (one round trip in all on Redis, not two).
       groups = await Promise.all([
         this.online.read(plan.left.table, keys),
-        ...plan.joins.map((join) => this.online.read(join.table, keys.map((key) => join.keyIndex.map((k) => key[k])))),
+        ...plan.joins.map((join) =>
+          this.online.read(
+            join.table,
+            keys.map((key) => join.keyIndex.map((k) => key[k])),
+          ),
+        ),
       ]);
     } else {
       const leftRows = await this.online.read(plan.left.table, keys);

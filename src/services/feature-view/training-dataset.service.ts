@@ -245,7 +245,13 @@ export class TrainingDatasetService {
     }
   }
 
-  private async batchFrame(def: ReturnType<typeof definitionOf>, fitted: FittedTransformation[], view: FeatureView, sql: string, options: BatchDataOptions): Promise<DataFrame> {
+  private async batchFrame(
+    def: ReturnType<typeof definitionOf>,
+    fitted: FittedTransformation[],
+    view: FeatureView,
+    sql: string,
+    options: BatchDataOptions,
+  ): Promise<DataFrame> {
     const columns = this.outputColumns(view, fitted, { labels: false });
     const hidden: OutputColumn[] = [];
     if (options.includeKeys) {
@@ -309,7 +315,9 @@ export class TrainingDatasetService {
         const uses = refs.map((r, n) => ({ r, n })).filter(({ r }) => groupKey(r) === key);
         if (uses[0]!.n !== i) continue;
         const columns = uses.flatMap(({ n }) =>
-          n === 0 ? [...query.left.features, ...query.joins.flatMap((j) => j.on.map((o) => o.left))] : [...query.joins[n - 1]!.features, ...query.joins[n - 1]!.on.map((o) => o.right)],
+          n === 0
+            ? [...query.left.features, ...query.joins.flatMap((j) => j.on.map((o) => o.left))]
+            : [...query.joins[n - 1]!.features, ...query.joins[n - 1]!.on.map((o) => o.right)],
         );
         const leftOnly = uses.every(({ n }) => n === 0);
         const opened = await this.rows.open(viewer.projectName, group, {

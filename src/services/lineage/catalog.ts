@@ -25,9 +25,7 @@ export const TYPENAME_OF: Record<CatalogKind, string> = {
   MODEL: 'Model',
 };
 
-const KIND_OF: Record<string, CatalogKind> = Object.fromEntries(
-  Object.entries(TYPENAME_OF).map(([kind, typename]) => [typename, kind as CatalogKind]),
-);
+const KIND_OF: Record<string, CatalogKind> = Object.fromEntries(Object.entries(TYPENAME_OF).map(([kind, typename]) => [typename, kind as CatalogKind]));
 
 /** What the catalog records of a new object. */
 export interface CatalogObject {

@@ -57,8 +57,7 @@ export class LineageService {
     const rows = await this.prisma.catalogEntry.findMany({ where: { id: { in: [...ids] }, projectId: viewer.projectId } });
     const byId = new Map(rows.map((r) => [r.id, toNode(r)]));
     const nodes = [...byId.values()].sort(
-      (a, b) =>
-        (KIND_ORDER.get(a.kind) ?? 9) - (KIND_ORDER.get(b.kind) ?? 9) || compare(a.name, b.name) || a.version - b.version || compare(a.id, b.id),
+      (a, b) => (KIND_ORDER.get(a.kind) ?? 9) - (KIND_ORDER.get(b.kind) ?? 9) || compare(a.name, b.name) || a.version - b.version || compare(a.id, b.id),
     );
     const edges = links
       .filter((l) => byId.has(l.fromId) && byId.has(l.toId))

@@ -45,10 +45,16 @@ function withoutReservedKeys<S extends z.ZodType>(what: string, schema: S) {
 }
 
 /** `{ accuracy: 0.93, rmse: 1.2 }`: a flat object of finite numbers. */
-export const metricsInput = withoutReservedKeys('metric name', z.record(metricName, z.number({ error: 'metric values must be numbers' }).finite('metric values must be finite')));
+export const metricsInput = withoutReservedKeys(
+  'metric name',
+  z.record(metricName, z.number({ error: 'metric values must be numbers' }).finite('metric values must be finite')),
+);
 
 /** Like `metricsInput`, but a null value removes that metric. */
-export const metricsPatch = withoutReservedKeys('metric name', z.record(metricName, z.number({ error: 'metric values must be numbers or null' }).finite().nullable()));
+export const metricsPatch = withoutReservedKeys(
+  'metric name',
+  z.record(metricName, z.number({ error: 'metric values must be numbers or null' }).finite().nullable()),
+);
 
 const columnInput = z.strictObject({
   name: z.string().min(1, 'column names must not be empty'),
@@ -212,7 +218,10 @@ export function resolveFilePaths(
     // The same path as a stored file is left to the caller, who compares contents.
     const clash = existingSet.has(path) && taken.get(path) === EXISTING ? undefined : taken.get(path);
     const parts = path.split('/');
-    const folderClash = parts.slice(0, -1).map((_, k) => parts.slice(0, k + 1).join('/')).find((p) => taken.has(p));
+    const folderClash = parts
+      .slice(0, -1)
+      .map((_, k) => parts.slice(0, k + 1).join('/'))
+      .find((p) => taken.has(p));
     if (clash !== undefined) issues.push({ path: at, message: `${label}: ${JSON.stringify(path)} is also the path of ${clash}` });
     else if (folders.has(path)) issues.push({ path: at, message: `${label}: ${JSON.stringify(path)} is a folder of another file` });
     else if (folderClash !== undefined) {
@@ -232,7 +241,10 @@ export function checkInputExample(example: unknown, columns: readonly Column[], 
   const checkRow = (row: unknown, at: (string | number)[]) => {
     if (Array.isArray(row)) {
       if (row.length !== columns.length) {
-        issues.push({ path: at, message: `a row in column order needs ${columns.length} values (${columns.map((c) => c.name).join(', ')}), not ${row.length}` });
+        issues.push({
+          path: at,
+          message: `a row in column order needs ${columns.length} values (${columns.map((c) => c.name).join(', ')}), not ${row.length}`,
+        });
         return;
       }
       row.forEach((value, i) => {
@@ -331,7 +343,14 @@ export function canonicalSchema(schema: ModelSchema): Record<string, unknown> {
     if (p.columnarSchema) {
       return { columnarSchema: p.columnarSchema.map((c) => ({ name: c.name, type: c.type, ...(c.description ? { description: c.description } : {}) })) };
     }
-    return { tensorSchema: p.tensorSchema!.map((t) => ({ ...(t.name ? { name: t.name } : {}), type: t.type, shape: t.shape, ...(t.description ? { description: t.description } : {}) })) };
+    return {
+      tensorSchema: p.tensorSchema!.map((t) => ({
+        ...(t.name ? { name: t.name } : {}),
+        type: t.type,
+        shape: t.shape,
+        ...(t.description ? { description: t.description } : {}),
+      })),
+    };
   };
   const out: Record<string, unknown> = {};
   const input = part(schema.inputSchema);

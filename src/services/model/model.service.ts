@@ -151,11 +151,10 @@ export class ModelService {
                 files: { create: staging.files.map(fileRow) },
               },
             });
-            await recordCreated(
-              tx,
-              { id: value.id, projectId: viewer.projectId, kind: 'MODEL', name: value.name, version: value.version },
-              [trainingDatasetId, featureViewId],
-            );
+            await recordCreated(tx, { id: value.id, projectId: viewer.projectId, kind: 'MODEL', name: value.name, version: value.version }, [
+              trainingDatasetId,
+              featureViewId,
+            ]);
             return { value, change: modelChange(value, 'CREATED') };
           });
         } catch (error) {
@@ -515,7 +514,10 @@ export class ModelService {
     }
     const stored = await this.prisma.modelFile.findMany({ where: { modelId: existing.id }, orderBy: { path: 'asc' } });
     const shape = (fs: readonly { path: string; sha256: string }[]) =>
-      fs.map((f) => `${f.path}:${f.sha256}`).sort().join('\n');
+      fs
+        .map((f) => `${f.path}:${f.sha256}`)
+        .sort()
+        .join('\n');
     if (shape(stored) !== shape(files)) diffs.push('files');
     if (diffs.length === 0) return existing;
     throw new ConflictError(
@@ -548,9 +550,7 @@ function fileRow(file: StoredModelFile) {
 /** JSON with object keys sorted, to compare stored and requested values. */
 function canonicalJson(value: unknown): string {
   return JSON.stringify(value ?? null, (_key, v: unknown) =>
-    typeof v === 'object' && v !== null && !Array.isArray(v)
-      ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
-      : v,
+    typeof v === 'object' && v !== null && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : v,
   );
 }
 

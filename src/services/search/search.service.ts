@@ -77,8 +77,10 @@ export class SearchService {
     });
     return hits.map((hit) => {
       const fields = JSON.parse(hit.fields) as SearchField[];
-      const found = highlights(fields, queryTokens, (f) =>
-        (tag !== null && f.field === 'tag' && f.key === tag.name) || (args.keyword != null && f.field === 'keyword' && f.text === args.keyword),
+      const found = highlights(
+        fields,
+        queryTokens,
+        (f) => (tag !== null && f.field === 'tag' && f.key === tag.name) || (args.keyword != null && f.field === 'keyword' && f.text === args.keyword),
       );
       return {
         entryId: hit.entryId,

@@ -61,7 +61,11 @@ export class StatisticsService {
     if (schema.features.length === 0) {
       throw ValidationError.at(['featureGroup'], `feature group ${group.name} has no schema yet: it is inferred from the first insert`);
     }
-    checkColumns(config, schema.features.map((f) => f.name), ['featureGroup', 'statisticsConfig']);
+    checkColumns(
+      config,
+      schema.features.map((f) => f.name),
+      ['featureGroup', 'statisticsConfig'],
+    );
     const columns = config.columns ?? schema.features.map((f) => f.name);
     // An external group's rows are what its source holds now; they have no commits.
     if (options.commitId != null && this.rows.isExternal(group)) {

@@ -92,7 +92,10 @@ export function compileJsonSchema(schema: unknown, path: readonly (string | numb
   const declared = (schema as AnySchemaObject).$schema;
   const draft = declared === undefined ? DRAFTS[0] : DRAFTS.find((d) => typeof declared === 'string' && d.match.test(declared));
   if (!draft) {
-    throw ValidationError.at([...path, '$schema'], `unsupported $schema ${JSON.stringify(declared)}: use draft-07, 2019-09 or 2020-12 (or leave it out for draft-07)`);
+    throw ValidationError.at(
+      [...path, '$schema'],
+      `unsupported $schema ${JSON.stringify(declared)}: use draft-07, 2019-09 or 2020-12 (or leave it out for draft-07)`,
+    );
   }
   const ajv = draft.ajv();
   programBudget.used = 0;
@@ -168,8 +171,6 @@ function issueOf(error: ErrorObject): InputIssue {
 /** JSON with object keys sorted: equal values give equal text, however their keys were ordered. */
 export function canonicalJson(value: unknown): string {
   return JSON.stringify(value ?? null, (_key, v: unknown) =>
-    typeof v === 'object' && v !== null && !Array.isArray(v)
-      ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
-      : v,
+    typeof v === 'object' && v !== null && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : v,
   );
 }

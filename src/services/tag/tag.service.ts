@@ -27,9 +27,7 @@ export const keywordSchema = z
   .string()
   .transform((k) => k.trim().replace(/\s+/g, ' ').toLowerCase())
   .pipe(
-    z
-      .string()
-      .regex(/^[\p{L}\p{N}][\p{L}\p{N} _.\-]{0,62}$/u, 'letters, digits, spaces, _, . and -, starting with a letter or digit, at most 63 characters'),
+    z.string().regex(/^[\p{L}\p{N}][\p{L}\p{N} _.\-]{0,62}$/u, 'letters, digits, spaces, _, . and -, starting with a letter or digit, at most 63 characters'),
   );
 const keywordsInput = z.array(keywordSchema).min(1, 'give at least one keyword').max(100, 'at most 100 keywords at once');
 
@@ -122,7 +120,10 @@ export class TagService {
     const valueKey = canonicalJson(value);
     const bytes = Buffer.byteLength(valueKey);
     if (bytes > MAX_TAG_VALUE_BYTES) {
-      throw ValidationError.at(['value'], `a tag value is at most ${MAX_TAG_VALUE_BYTES / 1024} KB of JSON (the limit); this one is ${Math.ceil(bytes / 1024)} KB`);
+      throw ValidationError.at(
+        ['value'],
+        `a tag value is at most ${MAX_TAG_VALUE_BYTES / 1024} KB of JSON (the limit); this one is ${Math.ceil(bytes / 1024)} KB`,
+      );
     }
     checkTagValue(name, schema, value);
     return this.events.change(viewer.projectId, async (tx) => {

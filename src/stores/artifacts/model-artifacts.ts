@@ -161,7 +161,10 @@ export class FilesystemModelArtifactStore implements ModelArtifactStore {
     await this.pruneParents(dir);
   }
 
-  async sweep(keep: () => Promise<(location: ModelLocation) => boolean>, guard: SweepGuard = { graceMs: UNOWNED_GRACE_MS, live: async () => () => true }): Promise<number> {
+  async sweep(
+    keep: () => Promise<(location: ModelLocation) => boolean>,
+    guard: SweepGuard = { graceMs: UNOWNED_GRACE_MS, live: async () => () => true },
+  ): Promise<number> {
     const stagingRoot = join(this.root, STAGING);
     const staged = await list(stagingRoot);
     const models = join(this.root, 'models');

@@ -2,9 +2,7 @@ import { realpath, stat } from 'node:fs/promises';
 import { resolve, sep } from 'node:path';
 
 /** Where a FILES data source's directory stands against the configured roots. */
-export type RootCheck =
-  | { readonly ok: true; readonly real: string }
-  | { readonly ok: false; readonly reason: 'outside' | 'missing' | 'not-a-directory' };
+export type RootCheck = { readonly ok: true; readonly real: string } | { readonly ok: false; readonly reason: 'outside' | 'missing' | 'not-a-directory' };
 
 /** Whether `path` is `root` or under it (both absolute and normalized). */
 function within(path: string, root: string): boolean {

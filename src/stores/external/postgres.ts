@@ -70,8 +70,7 @@ export class PostgresSource {
     try {
       await client.query('BEGIN READ ONLY').catch((error: unknown) => this.fail(error, object));
       await client.query(`DECLARE granary_rows NO SCROLL CURSOR FOR ${selectSql(relation, select)}`).catch((error: unknown) => this.fail(error, object));
-      const fetch = () =>
-        client.query<(string | null)[]>({ text: `FETCH ${Math.max(1, Math.floor(batchSize))} FROM granary_rows`, rowMode: 'array' });
+      const fetch = () => client.query<(string | null)[]>({ text: `FETCH ${Math.max(1, Math.floor(batchSize))} FROM granary_rows`, rowMode: 'array' });
       let next: Promise<pg.QueryResult<(string | null)[]>> | null = fetch();
       while (next) {
         pending = next;

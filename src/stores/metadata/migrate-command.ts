@@ -3,12 +3,7 @@ import { relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
-import {
-  applyMigrations,
-  createMigration,
-  DEFAULT_SCRATCH_DATABASE_URL,
-  diffMigrationsAgainstSchema,
-} from './migrate.ts';
+import { applyMigrations, createMigration, DEFAULT_SCRATCH_DATABASE_URL, diffMigrationsAgainstSchema } from './migrate.ts';
 import { redactUrl } from './schema-engine.ts';
 import { METADATA_PROVIDERS, metadataTargetFromConfig, type MetadataProvider, type MetadataTarget } from './target.ts';
 
@@ -105,12 +100,7 @@ async function apply(target: MetadataTarget, io: MigrateCommandIo): Promise<numb
   return 0;
 }
 
-async function create(
-  name: string,
-  providers: readonly MetadataProvider[],
-  databaseUrl: string,
-  io: MigrateCommandIo,
-): Promise<number> {
+async function create(name: string, providers: readonly MetadataProvider[], databaseUrl: string, io: MigrateCommandIo): Promise<number> {
   if (!derivedSchemaIsCurrent(io)) return 1;
   // One timestamp for every provider, so a change carries the same migration name in each folder.
   const timestamp = new Date();

@@ -63,10 +63,7 @@ export function migrationPaths(provider: MetadataProvider): MigrationPaths {
  * Applies the provider's committed migrations that the target has not applied yet (like `prisma migrate
  * deploy`), creating the SQLite file and its directory when missing. Safe to run on every start.
  */
-export async function applyMigrations(
-  target: MetadataTarget,
-  options: { paths?: MigrationPaths } = {},
-): Promise<{ applied: string[] }> {
+export async function applyMigrations(target: MetadataTarget, options: { paths?: MigrationPaths } = {}): Promise<{ applied: string[] }> {
   const paths = options.paths ?? migrationPaths(target.provider);
   const migrationsList = await readMigrationsList(target.provider, paths.migrationsDir);
   if (target.provider === 'sqlite') await mkdir(dirname(target.file), { recursive: true });
@@ -84,10 +81,7 @@ export async function applyMigrations(
     } catch (error) {
       if (target.provider !== 'sqlite' || !isBusy(error)) throw error;
       if (Date.now() > deadline) {
-        throw new Error(
-          `migrations are pending and another process has the metadata database ${target.file} open; stop it to migrate`,
-          { cause: error },
-        );
+        throw new Error(`migrations are pending and another process has the metadata database ${target.file} open; stop it to migrate`, { cause: error });
       }
       await new Promise((resolve) => setTimeout(resolve, Math.min(100 * attempt, 1000)));
     }
@@ -101,9 +95,9 @@ function sqliteMigrationsApplied(file: string, migrationsList: MigrationList): b
   try {
     const table = db.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_prisma_migrations'`).get();
     if (!table) return false;
-    const rows = db
-      .prepare(`SELECT migration_name FROM _prisma_migrations WHERE finished_at IS NOT NULL AND rolled_back_at IS NULL`)
-      .all() as { migration_name: string }[];
+    const rows = db.prepare(`SELECT migration_name FROM _prisma_migrations WHERE finished_at IS NOT NULL AND rolled_back_at IS NULL`).all() as {
+      migration_name: string;
+    }[];
     const applied = new Set(rows.map((row) => row.migration_name));
     return migrationsList.migrationDirectories.every((directory) => applied.has(directory.path));
   } finally {
@@ -124,15 +118,9 @@ function isBusy(error: unknown): boolean {
  * schema; empty when the migrations are current. PostgreSQL needs a server to replay them on (see
  * {@link ScratchOptions}).
  */
-export async function diffMigrationsAgainstSchema(
-  provider: MetadataProvider,
-  options: ScratchOptions = {},
-): Promise<string> {
+export async function diffMigrationsAgainstSchema(provider: MetadataProvider, options: ScratchOptions = {}): Promise<string> {
   const paths = options.paths ?? migrationPaths(provider);
-  const [migrationsList, schema] = await Promise.all([
-    readMigrationsList(provider, paths.migrationsDir),
-    readSchema(paths.schemaPath),
-  ]);
+  const [migrationsList, schema] = await Promise.all([readMigrationsList(provider, paths.migrationsDir), readSchema(paths.schemaPath)]);
   await using opened = await openScratchEngine(provider, options.databaseUrl);
   // `return await`, here and below: freeing the engine while a call is in flight corrupts wasm memory.
   return await diffScript(opened, provider, { tag: 'migrations', ...migrationsList }, { tag: 'schemaDatamodel', ...schema });
@@ -142,10 +130,7 @@ export async function diffMigrationsAgainstSchema(
  * The SQL needed to bring the target database as it is now to the provider's Prisma schema; empty when the
  * database matches the schema exactly.
  */
-export async function diffDatabaseAgainstSchema(
-  target: MetadataTarget,
-  options: { paths?: MigrationPaths } = {},
-): Promise<string> {
+export async function diffDatabaseAgainstSchema(target: MetadataTarget, options: { paths?: MigrationPaths } = {}): Promise<string> {
   const paths = options.paths ?? migrationPaths(target.provider);
   const schema = await readSchema(paths.schemaPath);
   await using opened = await openSchemaEngine(target);
@@ -163,11 +148,7 @@ export async function diffDatabaseAgainstSchema(
  * the provider's Prisma schema, and the `migration_lock.toml` Prisma keeps beside them. Returns the new
  * migration's directory, or null when the migrations are already current (nothing is written).
  */
-export async function createMigration(
-  provider: MetadataProvider,
-  name: string,
-  options: ScratchOptions & { timestamp?: Date } = {},
-): Promise<string | null> {
+export async function createMigration(provider: MetadataProvider, name: string, options: ScratchOptions & { timestamp?: Date } = {}): Promise<string | null> {
   const slug = migrationSlug(name);
   const paths = options.paths ?? migrationPaths(provider);
   const script = await diffMigrationsAgainstSchema(provider, { ...options, paths });
@@ -224,11 +205,7 @@ export async function readMigrationsList(provider: MetadataProvider, migrationsD
 }
 
 function lockfileContent(provider: MetadataProvider): string {
-  return (
-    '# Please do not edit this file manually\n' +
-    '# It should be added in your version-control system (e.g., Git)\n' +
-    `provider = "${provider}"\n`
-  );
+  return '# Please do not edit this file manually\n' + '# It should be added in your version-control system (e.g., Git)\n' + `provider = "${provider}"\n`;
 }
 
 async function readSchema(schemaPath: string): Promise<SchemasContainer> {
@@ -238,9 +215,7 @@ async function readSchema(schemaPath: string): Promise<SchemasContainer> {
 /** SQLite replays migrations in memory; PostgreSQL on a shadow database of the scratch server. */
 function openScratchEngine(provider: MetadataProvider, databaseUrl: string | undefined): Promise<OpenSchemaEngine> {
   const connection: SchemaEngineConnection =
-    provider === 'sqlite'
-      ? { provider, file: ':memory:' }
-      : { provider, url: databaseUrl ?? process.env.TEST_DATABASE_URL ?? DEFAULT_SCRATCH_DATABASE_URL };
+    provider === 'sqlite' ? { provider, file: ':memory:' } : { provider, url: databaseUrl ?? process.env.TEST_DATABASE_URL ?? DEFAULT_SCRATCH_DATABASE_URL };
   return openSchemaEngine(connection);
 }
 

@@ -52,7 +52,12 @@ export function loadSchemaEngine(): Promise<SchemaEngineClass> {
 }
 
 /** The wasm panic hook reports its message here (the global name is fixed by the engine build). */
-const panics = { message: '', set_message(message: string) { panics.message = message; } };
+const panics = {
+  message: '',
+  set_message(message: string) {
+    panics.message = message;
+  },
+};
 
 async function instantiate(): Promise<SchemaEngineClass> {
   (globalThis as { PRISMA_WASM_PANIC_REGISTRY?: unknown }).PRISMA_WASM_PANIC_REGISTRY ??= panics;
@@ -116,10 +121,7 @@ export function quoteIdentifier(name: string): string {
  * SQLite shadow databases are in memory; PostgreSQL ones are uniquely named databases on the same server,
  * dropped when the engine is done with them (or at `close()` at the latest).
  */
-export async function openSchemaEngine(
-  connection: SchemaEngineConnection,
-  options: { log?: (message: string) => void } = {},
-): Promise<OpenSchemaEngine> {
+export async function openSchemaEngine(connection: SchemaEngineConnection, options: { log?: (message: string) => void } = {}): Promise<OpenSchemaEngine> {
   const SchemaEngineClass = await loadSchemaEngine();
   const tracked = trackAdapters(createFactory(connection));
   const adapter = bindMigrationAwareSqlAdapterFactory(tracked.factory);

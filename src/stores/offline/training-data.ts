@@ -115,7 +115,13 @@ export class TrainingDataFiles {
    * Reads split files: `select` are SQL select-list items over the files' columns (plain columns
    * or transformation expressions) producing `columns`.
    */
-  async read(paths: readonly string[], select: readonly string[], columns: readonly DataFrameColumn[], first?: number, format: 'PARQUET' | 'CSV' = 'PARQUET'): Promise<DataFrame> {
+  async read(
+    paths: readonly string[],
+    select: readonly string[],
+    columns: readonly DataFrameColumn[],
+    first?: number,
+    format: 'PARQUET' | 'CSV' = 'PARQUET',
+  ): Promise<DataFrame> {
     const connection = await this.offline.connect();
     try {
       const reader = format === 'PARQUET' ? 'read_parquet' : 'read_csv';
@@ -187,9 +193,8 @@ function splitSql(request: MaterializeRequest<unknown>): string {
     case 'TIME_SERIES': {
       if (!et) throw ValidationError.at(['input', 'split'], 'a TIME_SERIES split needs a left feature group with an event time');
       const inWindow = (w: TimeWindow) =>
-        [w.start ? `${et} >= TIMESTAMP ${sqlString(w.start)}` : null, w.end ? `${et} < TIMESTAMP ${sqlString(w.end)}` : null]
-          .filter(Boolean)
-          .join(' AND ') || 'TRUE';
+        [w.start ? `${et} >= TIMESTAMP ${sqlString(w.start)}` : null, w.end ? `${et} < TIMESTAMP ${sqlString(w.end)}` : null].filter(Boolean).join(' AND ') ||
+        'TRUE';
       return `CASE WHEN ${inWindow(split.train)} THEN 'train'${split.validation ? ` WHEN ${inWindow(split.validation)} THEN 'validation'` : ''} WHEN ${inWindow(split.test)} THEN 'test' END`;
     }
   }

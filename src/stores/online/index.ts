@@ -28,8 +28,5 @@ export function openOnlineStore(options: OpenOnlineStoreOptions): OnlineStore {
   if (/^rediss?:\/\//.test(url)) return new RedisOnlineStore({ url });
   // Name only the scheme: the URL may hold a password.
   const scheme = /^[a-z][a-z0-9+.-]*:/i.exec(url)?.[0] ?? 'without a scheme';
-  throw ValidationError.at(
-    ['ONLINE_STORE_URL'],
-    `unsupported online store URL (${scheme}): use redis:// or rediss://, or leave it unset for SQLite`,
-  );
+  throw ValidationError.at(['ONLINE_STORE_URL'], `unsupported online store URL (${scheme}): use redis:// or rediss://, or leave it unset for SQLite`);
 }

@@ -145,9 +145,7 @@ export class SqliteOnlineStore implements OnlineStore {
     const inMemory = options.file === ':memory:' || options.file === '';
     this.#checkpointer = inMemory ? null : new SqliteCheckpointer(options.file);
     if (this.#checkpointer !== null) this.#db.pragma('wal_autocheckpoint = 16000');
-    this.#db.exec(
-      `CREATE TABLE IF NOT EXISTS ${CATALOG} (n INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE, schema TEXT NOT NULL)`,
-    );
+    this.#db.exec(`CREATE TABLE IF NOT EXISTS ${CATALOG} (n INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE, schema TEXT NOT NULL)`);
     this.#catalogGet = this.#db.prepare(`SELECT n, schema FROM ${CATALOG} WHERE id = ?`);
     this.#writeTx = this.#db.transaction((state, schema, rows, commitId) => this.#upsert(state, schema, rows, commitId));
     this.#readTx = this.#db.transaction((state, keys) => {
@@ -183,12 +181,14 @@ export class SqliteOnlineStore implements OnlineStore {
   }
 
   async drop(table: OnlineTable): Promise<void> {
-    this.#db.transaction(() => {
-      const entry = this.#catalogGet.get(table.id);
-      if (!entry) return;
-      this.#db.exec(`DROP TABLE IF EXISTS ${quote(`online_${entry.n}`)}`);
-      this.#db.prepare(`DELETE FROM ${CATALOG} WHERE n = ?`).run(entry.n);
-    }).immediate();
+    this.#db
+      .transaction(() => {
+        const entry = this.#catalogGet.get(table.id);
+        if (!entry) return;
+        this.#db.exec(`DROP TABLE IF EXISTS ${quote(`online_${entry.n}`)}`);
+        this.#db.prepare(`DELETE FROM ${CATALOG} WHERE n = ?`).run(entry.n);
+      })
+      .immediate();
     this.#states.delete(table.id);
   }
 
@@ -233,25 +233,18 @@ export class SqliteOnlineStore implements OnlineStore {
             primaryKey: [...schema.primaryKey],
             eventTime: schema.eventTime,
           };
-          const n = Number(
-            this.#db.prepare(`INSERT INTO ${CATALOG} (id, schema) VALUES (?, ?)`).run(id, JSON.stringify(stored)).lastInsertRowid,
-          );
+          const n = Number(this.#db.prepare(`INSERT INTO ${CATALOG} (id, schema) VALUES (?, ?)`).run(id, JSON.stringify(stored)).lastInsertRowid);
           const sqlName = `online_${n}`;
           // No declared column types: BLOB affinity keeps every value exactly as bound.
           const columns = [...stored.features.map((f) => quote(f.name)), EVENT_TIME, `${COMMIT_ID} TEXT NOT NULL`];
-          this.#db.exec(
-            `CREATE TABLE ${quote(sqlName)} (${columns.join(', ')}, PRIMARY KEY (${stored.primaryKey.map(quote).join(', ')})) WITHOUT ROWID`,
-          );
+          this.#db.exec(`CREATE TABLE ${quote(sqlName)} (${columns.join(', ')}, PRIMARY KEY (${stored.primaryKey.map(quote).join(', ')})) WITHOUT ROWID`);
           return this.#prepare(sqlName, stored);
         }
         const sqlName = `online_${entry.n}`;
         const stored = JSON.parse(entry.schema) as StoredSchema;
-        const sameKey =
-          stored.primaryKey.length === schema.primaryKey.length && stored.primaryKey.every((k, i) => k === schema.primaryKey[i]);
+        const sameKey = stored.primaryKey.length === schema.primaryKey.length && stored.primaryKey.every((k, i) => k === schema.primaryKey[i]);
         if (!sameKey || stored.eventTime !== schema.eventTime) {
-          throw new ConflictError(
-            `online table ${id} exists with primary key (${stored.primaryKey.join(', ')}) and event time ${stored.eventTime ?? 'none'}`,
-          );
+          throw new ConflictError(`online table ${id} exists with primary key (${stored.primaryKey.join(', ')}) and event time ${stored.eventTime ?? 'none'}`);
         }
         const types = new Map(stored.features.map((f) => [f.name, f.type]));
         const added: FeatureDef[] = [];

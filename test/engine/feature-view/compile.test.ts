@@ -593,7 +593,11 @@ describe('compileViewSql with rows superseded across several commits', () => {
           eventTime: 'event_time',
           features: features({ customer_id: 'BIGINT', event_time: 'TIMESTAMP', store_id: 'INT', label: 'BIGINT' }),
         };
-        const aSchema: GroupSchema = { primaryKey: ['customer_id'], eventTime: 'updated_at', features: features({ customer_id: 'BIGINT', updated_at: 'TIMESTAMP', tenure: 'BIGINT' }) };
+        const aSchema: GroupSchema = {
+          primaryKey: ['customer_id'],
+          eventTime: 'updated_at',
+          features: features({ customer_id: 'BIGINT', updated_at: 'TIMESTAMP', tenure: 'BIGINT' }),
+        };
         const bSchema: GroupSchema = { primaryKey: ['store_id'], eventTime: null, features: features({ store_id: 'BIGINT', region: 'BIGINT' }) };
         const at = (r: GenRow) => eventTime('TIMESTAMP', r.day, r.hour).raw;
         const left = await build(
@@ -601,8 +605,16 @@ describe('compileViewSql with rows superseded across several commits', () => {
           leftGen.map((c) => c.map((r) => ({ customer_id: r.key, event_time: at(r), store_id: r.values.store_id, label: r.values.v }))),
           'labels',
         );
-        const a = await build(aSchema, aGen.map((c) => c.map((r) => ({ customer_id: r.key, updated_at: at(r), tenure: r.values.v }))), 'profile');
-        const b = await build(bSchema, bGen.map((c) => c.map((r) => ({ store_id: r.key, region: r.values.v }))), 'stores');
+        const a = await build(
+          aSchema,
+          aGen.map((c) => c.map((r) => ({ customer_id: r.key, updated_at: at(r), tenure: r.values.v }))),
+          'profile',
+        );
+        const b = await build(
+          bSchema,
+          bGen.map((c) => c.map((r) => ({ store_id: r.key, region: r.values.v }))),
+          'stores',
+        );
         const query = normalizeViewQuery(
           {
             featureGroup: { name: left.location.name },

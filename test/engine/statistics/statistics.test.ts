@@ -46,7 +46,16 @@ describe('statistics engine', () => {
     expect(m).toMatchObject({ count: 2, sum: 4, mean: 2, min: 1.25, max: 2.75 });
     expect(f).toMatchObject({ count: 2, sum: 2, nullCount: 1 });
     // Binary and arrays: counts and distinct values only.
-    expect(b).toMatchObject({ count: 2, nullCount: 1, distinctCount: 2, approximateDistinctCount: 2, uniqueness: 1, min: null, histogram: null, percentiles: null });
+    expect(b).toMatchObject({
+      count: 2,
+      nullCount: 1,
+      distinctCount: 2,
+      approximateDistinctCount: 2,
+      uniqueness: 1,
+      min: null,
+      histogram: null,
+      percentiles: null,
+    });
     expect(a).toMatchObject({ count: 2, nullCount: 1, distinctCount: 2, approximateDistinctCount: 2, uniqueness: 1, min: null, histogram: null });
     expect(stats.correlations!.features).toEqual(['d', 'm', 'f']);
   });

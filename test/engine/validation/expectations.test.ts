@@ -73,7 +73,14 @@ describe('column-map expectations', () => {
   it('not_null counts nulls over all rows and honours mostly', async () => {
     expect(await check('expect_column_values_to_not_be_null', { column: 'id' })).toMatchObject({ success: true, unexpectedCount: 0 });
     const failed = await check('expect_column_values_to_not_be_null', { column: 'age' });
-    expect(failed).toMatchObject({ success: false, unexpectedCount: 1, unexpectedPercent: 10, elementCount: 10, missingCount: 1, partialUnexpectedList: [null] });
+    expect(failed).toMatchObject({
+      success: false,
+      unexpectedCount: 1,
+      unexpectedPercent: 10,
+      elementCount: 10,
+      missingCount: 1,
+      partialUnexpectedList: [null],
+    });
     expect((await check('expect_column_values_to_not_be_null', { column: 'age', mostly: 0.9 })).success).toBe(true);
     expect((await check('expect_column_values_to_not_be_null', { column: 'age', mostly: 0.95 })).success).toBe(false);
   });
@@ -134,10 +141,16 @@ describe('column-map expectations', () => {
 
 describe('aggregate and table expectations', () => {
   it('min, max and mean report the observed value', async () => {
-    expect(await check('expect_column_min_to_be_between', { column: 'score', min_value: 0, max_value: 1 })).toMatchObject({ success: true, observedValue: 0.5 });
+    expect(await check('expect_column_min_to_be_between', { column: 'score', min_value: 0, max_value: 1 })).toMatchObject({
+      success: true,
+      observedValue: 0.5,
+    });
     expect((await check('expect_column_min_to_be_between', { column: 'score', min_value: 0.5, strict_min: true })).success).toBe(false);
     expect(await check('expect_column_max_to_be_between', { column: 'age', max_value: 65 })).toMatchObject({ success: false, observedValue: 70 });
-    expect(await check('expect_column_mean_to_be_between', { column: 'score', min_value: 2.7, max_value: 2.8 })).toMatchObject({ success: true, observedValue: 2.75 });
+    expect(await check('expect_column_mean_to_be_between', { column: 'score', min_value: 2.7, max_value: 2.8 })).toMatchObject({
+      success: true,
+      observedValue: 2.75,
+    });
     expect((await check('expect_column_mean_to_be_between', { column: 'score', min_value: 3 })).success).toBe(false);
     expect(await check('expect_column_max_to_be_between', { column: 'ts', max_value: '2026-01-10T00:00:00Z' })).toMatchObject({
       success: true,
@@ -170,7 +183,12 @@ describe('a suite', () => {
 
   it('is one aggregate statement, plus one for the samples of failing expectations', async () => {
     const run = runner();
-    const report = await evaluateSuite({ name: 'churn', ingestionPolicy: 'ALWAYS', expectations: parseExpectations(suite, schema) }, schema, run, new Date('2026-02-01T00:00:00Z'));
+    const report = await evaluateSuite(
+      { name: 'churn', ingestionPolicy: 'ALWAYS', expectations: parseExpectations(suite, schema) },
+      schema,
+      run,
+      new Date('2026-02-01T00:00:00Z'),
+    );
     expect(run.statements).toBe(2);
     expect(report).toMatchObject({
       suiteName: 'churn',

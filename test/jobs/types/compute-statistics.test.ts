@@ -55,11 +55,23 @@ describe('COMPUTE_STATISTICS job type', () => {
 
   it('computes and stores the statistics of the group, with progress and log lines', async () => {
     const p = await srv.newProject('stjob');
-    const input = { name: 'jobbed', primaryKey: ['id'], features: [{ name: 'id', type: 'BIGINT' }, { name: 'x', type: 'DOUBLE' }] };
+    const input = {
+      name: 'jobbed',
+      primaryKey: ['id'],
+      features: [
+        { name: 'id', type: 'BIGINT' },
+        { name: 'x', type: 'DOUBLE' },
+      ],
+    };
     await srv.gql(`mutation($input: CreateFeatureGroupInput!) { createFeatureGroup(input: $input) { __typename } }`, { input }, p.key);
     await srv.gql(
       `mutation($rows: [JSON!]) { insertFeatureGroupData(featureGroup: { name: "jobbed" }, rows: $rows) { __typename } }`,
-      { rows: [{ id: 1, x: 1 }, { id: 2, x: 3 }] },
+      {
+        rows: [
+          { id: 1, x: 1 },
+          { id: 2, x: 3 },
+        ],
+      },
       p.key,
     );
     const viewer = await viewerOf(p.key);
@@ -68,7 +80,13 @@ describe('COMPUTE_STATISTICS job type', () => {
     expect(progress.map(([f]) => f)).toEqual([0, 1]);
     expect(logs.join('\n')).toMatch(/stored statistics .*: 2 rows, 2 features/);
     const read = await srv.gql(`{ featureGroup(name: "jobbed") { statistics { rowCount features { name mean } } } }`, {}, p.key);
-    expect(read.data.featureGroup.statistics).toEqual({ rowCount: 2, features: [{ name: 'id', mean: 1.5 }, { name: 'x', mean: 2 }] });
+    expect(read.data.featureGroup.statistics).toEqual({
+      rowCount: 2,
+      features: [
+        { name: 'id', mean: 1.5 },
+        { name: 'x', mean: 2 },
+      ],
+    });
   });
 
   it('fails (throws) for a group that does not exist', async () => {

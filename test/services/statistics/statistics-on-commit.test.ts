@@ -41,12 +41,28 @@ describe('statistics after each commit', () => {
   it('computes the statistics of each commit as of that commit, in the group’s statistics job', async () => {
     const p = await srv.newProject('soc');
     const gql = (q: string, v: Record<string, unknown>) => srv.gql(q, v, p.key);
-    const input = { name: 'sales', primaryKey: ['id'], features: [{ name: 'id', type: 'BIGINT' }, { name: 'amount', type: 'DOUBLE' }] };
+    const input = {
+      name: 'sales',
+      primaryKey: ['id'],
+      features: [
+        { name: 'id', type: 'BIGINT' },
+        { name: 'amount', type: 'DOUBLE' },
+      ],
+    };
     expect((await gql(CREATE, { input })).data.createFeatureGroup.__typename).toBe('CreateFeatureGroupPayload');
 
-    const first = await gql(INSERT, { fg: { name: 'sales' }, rows: [{ id: 1, amount: 10 }, { id: 2, amount: 20 }] });
+    const first = await gql(INSERT, {
+      fg: { name: 'sales' },
+      rows: [
+        { id: 1, amount: 10 },
+        { id: 2, amount: 20 },
+      ],
+    });
     const firstCommit = first.data.insertFeatureGroupData.commit.id;
-    const atFirst = await until(async () => (await gql(STATISTICS, { name: 'sales', commit: firstCommit })).data.featureGroup.statistics, 'statistics of the first commit');
+    const atFirst = await until(
+      async () => (await gql(STATISTICS, { name: 'sales', commit: firstCommit })).data.featureGroup.statistics,
+      'statistics of the first commit',
+    );
     expect(atFirst).toEqual({
       commit: firstCommit,
       rowCount: 2,
@@ -56,9 +72,18 @@ describe('statistics after each commit', () => {
       ],
     });
     // The second commit supersedes id 2: rows 1 → 10, 2 → 50, 3 → 30.
-    const second = await gql(INSERT, { fg: { name: 'sales' }, rows: [{ id: 2, amount: 50 }, { id: 3, amount: 30 }] });
+    const second = await gql(INSERT, {
+      fg: { name: 'sales' },
+      rows: [
+        { id: 2, amount: 50 },
+        { id: 3, amount: 30 },
+      ],
+    });
     const secondCommit = second.data.insertFeatureGroupData.commit.id;
-    const atSecond = await until(async () => (await gql(STATISTICS, { name: 'sales', commit: secondCommit })).data.featureGroup.statistics, 'statistics of the second commit');
+    const atSecond = await until(
+      async () => (await gql(STATISTICS, { name: 'sales', commit: secondCommit })).data.featureGroup.statistics,
+      'statistics of the second commit',
+    );
     expect(atSecond.rowCount).toBe(3);
     expect(atSecond.features.find((f: any) => f.name === 'amount').mean).toBeCloseTo(30, 10);
 
@@ -80,7 +105,14 @@ describe('statistics after each commit', () => {
   it('runs once for commits that arrive while its run waits for a slot, as of the newest of them', async () => {
     const p = await srv.newProject('soc_burst');
     const gql = (q: string, v: Record<string, unknown>) => srv.gql(q, v, p.key);
-    const input = { name: 'clicks', primaryKey: ['id'], features: [{ name: 'id', type: 'BIGINT' }, { name: 'n', type: 'INT' }] };
+    const input = {
+      name: 'clicks',
+      primaryKey: ['id'],
+      features: [
+        { name: 'id', type: 'BIGINT' },
+        { name: 'n', type: 'INT' },
+      ],
+    };
     expect((await gql(CREATE, { input })).data.createFeatureGroup.__typename).toBe('CreateFeatureGroupPayload');
     // Hold the process's only job slot with a command that waits for a file to appear.
     const release = join(mkdtempSync(join(tmpdir(), 'granary-soc-')), 'release');
@@ -97,7 +129,10 @@ describe('statistics after each commit', () => {
       commits.push(res.data.insertFeatureGroupData.commit.id);
     }
     writeFileSync(release, '');
-    const stats = await until(async () => (await gql(STATISTICS, { name: 'clicks', commit: commits.at(-1) })).data.featureGroup.statistics, 'statistics of the last commit');
+    const stats = await until(
+      async () => (await gql(STATISTICS, { name: 'clicks', commit: commits.at(-1) })).data.featureGroup.statistics,
+      'statistics of the last commit',
+    );
     expect(stats).toMatchObject({ commit: commits.at(-1), rowCount: 5 });
     // The statistics are visible before the run records its end: wait for that, then count runs.
     const runs = await until(async () => {
@@ -117,9 +152,7 @@ describe('statistics after each commit', () => {
       statisticsConfig: { enabled: false },
     };
     expect((await gql(CREATE, { input })).data.createFeatureGroup.__typename).toBe('CreateFeatureGroupPayload');
-    expect((await gql(INSERT, { fg: { name: 'quiet' }, rows: [{ id: 1 }] })).data.insertFeatureGroupData.__typename).toBe(
-      'InsertFeatureGroupDataPayload',
-    );
+    expect((await gql(INSERT, { fg: { name: 'quiet' }, rows: [{ id: 1 }] })).data.insertFeatureGroupData.__typename).toBe('InsertFeatureGroupDataPayload');
     const { data } = await gql(`{ jobs(first: 10) { edges { node { name } } } }`, {});
     expect(data.jobs.edges).toEqual([]);
   });

@@ -48,7 +48,16 @@ async function legacyObjects(prisma: MetadataClient) {
   const project = await prisma.project.create({ data: { name: 'legacy' } });
   const group = (name: string) =>
     prisma.featureGroup.create({
-      data: { projectId: project.id, name, version: 1, primaryKey: ['id'], features: [{ name: 'id', type: 'STRING', description: '' }, { name: `${name}_score`, type: 'DOUBLE', description: '' }] },
+      data: {
+        projectId: project.id,
+        name,
+        version: 1,
+        primaryKey: ['id'],
+        features: [
+          { name: 'id', type: 'STRING', description: '' },
+          { name: `${name}_score`, type: 'DOUBLE', description: '' },
+        ],
+      },
       // Only columns the older schema has: later migrations add columns this client would read back.
       select: { id: true },
     });
@@ -59,7 +68,11 @@ async function legacyObjects(prisma: MetadataClient) {
       name: 'scores',
       version: 2,
       labels: [],
-      query: { left: { group: { name: 'alpha', version: 1 }, features: [], schema: { features: [], primaryKey: ['id'], eventTime: null } }, joins: [], filters: [] },
+      query: {
+        left: { group: { name: 'alpha', version: 1 }, features: [], schema: { features: [], primaryKey: ['id'], eventTime: null } },
+        joins: [],
+        filters: [],
+      },
       transformations: [],
       groups: { create: groups.map((g) => ({ featureGroupId: g.id })) },
     },
@@ -84,7 +97,6 @@ async function checkBackfill(target: MetadataTarget, older: { schemaPath: string
   expect(applied[0]).toMatch(CATALOG_MIGRATION);
   const prisma = await openMetadataClient(target);
   try {
-
     const entries = await prisma.catalogEntry.findMany({ orderBy: [{ kind: 'asc' }, { name: 'asc' }] });
     expect(entries.map((e) => `${e.kind} ${e.name} ${e.version}`)).toEqual([
       'FEATURE_GROUP alpha 1',

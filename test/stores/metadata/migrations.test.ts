@@ -28,7 +28,10 @@ const TEST_DATABASE_URL = process.env.TEST_DATABASE_URL;
 
 async function committedMigrations(provider: MetadataProvider): Promise<string[]> {
   const entries = await readdir(migrationPaths(provider).migrationsDir, { withFileTypes: true });
-  return entries.filter((entry) => entry.isDirectory()).map((entry) => entry.name).sort();
+  return entries
+    .filter((entry) => entry.isDirectory())
+    .map((entry) => entry.name)
+    .sort();
 }
 
 describe('committed schema files', () => {
@@ -154,9 +157,7 @@ describe('SQLite metadata migrations', () => {
   });
 });
 
-const POSTGRES_SUITE = TEST_DATABASE_URL
-  ? 'PostgreSQL metadata migrations'
-  : 'PostgreSQL metadata migrations (skipped: TEST_DATABASE_URL is unset)';
+const POSTGRES_SUITE = TEST_DATABASE_URL ? 'PostgreSQL metadata migrations' : 'PostgreSQL metadata migrations (skipped: TEST_DATABASE_URL is unset)';
 
 describe.skipIf(!TEST_DATABASE_URL)(POSTGRES_SUITE, () => {
   const baseUrl = TEST_DATABASE_URL!;
@@ -207,9 +208,7 @@ describe.skipIf(!TEST_DATABASE_URL)(POSTGRES_SUITE, () => {
     const client = new pg.Client({ connectionString: url.replace(/\?.*$/, '') });
     await client.connect();
     try {
-      const { rows } = await client.query<{ table_schema: string }>(
-        `SELECT DISTINCT table_schema FROM information_schema.tables WHERE table_name = 'Project'`,
-      );
+      const { rows } = await client.query<{ table_schema: string }>(`SELECT DISTINCT table_schema FROM information_schema.tables WHERE table_name = 'Project'`);
       expect(rows).toEqual([{ table_schema: 'granary_meta' }]);
     } finally {
       await client.end();
@@ -235,9 +234,7 @@ describe.skipIf(!TEST_DATABASE_URL)(POSTGRES_SUITE, () => {
     const client = new pg.Client({ connectionString: baseUrl });
     await client.connect();
     try {
-      const { rows } = await client.query('SELECT datname FROM pg_database WHERE starts_with(datname, $1)', [
-        `${SHADOW_DATABASE_PREFIX}${process.pid}_`,
-      ]);
+      const { rows } = await client.query('SELECT datname FROM pg_database WHERE starts_with(datname, $1)', [`${SHADOW_DATABASE_PREFIX}${process.pid}_`]);
       expect(rows).toEqual([]);
     } finally {
       await client.end();

@@ -155,21 +155,36 @@ describe('DuckDbOfflineStore: commits and reads', () => {
     await staged.publish();
     const csv = join(root, 'empty.csv');
     await writeFile(csv, 'customer_id,event_time\n');
-    expect((await store.stage(g, customers, uuidv7(), { kind: 'file', path: csv, format: 'CSV' }, { operation: 'UPSERT', existing: [], fillMissing: true })).rowCount).toBe(0);
+    expect(
+      (await store.stage(g, customers, uuidv7(), { kind: 'file', path: csv, format: 'CSV' }, { operation: 'UPSERT', existing: [], fillMissing: true }))
+        .rowCount,
+    ).toBe(0);
     expect(await groupFiles(g)).toEqual([]);
   });
 
   it('keys without event time: identity is the key alone', async () => {
     const g = newGroup();
     const schema: GroupSchema = { primaryKey: ['region', 'store'], eventTime: null, features: features({ region: 'STRING', store: 'INT', size: 'DOUBLE' }) };
-    const c1 = await commit(g, schema, rows([{ region: 'eu', store: 1, size: 10 }, { region: 'eu', store: 2, size: 20 }]));
+    const c1 = await commit(
+      g,
+      schema,
+      rows([
+        { region: 'eu', store: 1, size: 10 },
+        { region: 'eu', store: 2, size: 20 },
+      ]),
+    );
     const c2 = await commit(g, schema, rows([{ region: 'eu', store: 1, size: 11 }]), [c1]);
     expect(c2.rowsUpdated).toBe(1);
     expect((await store.read(g, schema, [c1, c2])).rows).toEqual([
       ['eu', 1, 11],
       ['eu', 2, 20],
     ]);
-    const online = (await collect((await store.stage(g, schema, uuidv7(), rows([{ region: 'us', store: 3 }]), { operation: 'UPSERT', existing: [], fillMissing: true })).onlineColumns(), schema)).flat();
+    const online = (
+      await collect(
+        (await store.stage(g, schema, uuidv7(), rows([{ region: 'us', store: 3 }]), { operation: 'UPSERT', existing: [], fillMissing: true })).onlineColumns(),
+        schema,
+      )
+    ).flat();
     expect(online).toEqual([{ key: ['us', 3], eventTime: null, values: { region: 'us', store: 3, size: null } }]);
   });
 
@@ -238,16 +253,16 @@ describe('DuckDbOfflineStore: commits and reads', () => {
       ['a', 'b c', ''],
       ['2024-01-01T00:00:00.000000Z', '2023-11-14T22:13:20.000000Z'],
     ]);
-    expect(frame.rows.slice(1, 4).map((r) => r[1])).toEqual([
-      '2024-03-10T12:30:45.000000Z',
-      '2023-11-14T22:13:20.000000Z',
-      '2023-11-14T22:13:20.123000Z',
-    ]);
+    expect(frame.rows.slice(1, 4).map((r) => r[1])).toEqual(['2024-03-10T12:30:45.000000Z', '2023-11-14T22:13:20.000000Z', '2023-11-14T22:13:20.123000Z']);
     expect(frame.rows[1]!.slice(2)).toEqual(Array(12).fill(null));
     expect(frame.rows[4]).toEqual([5, '2024-03-10T00:00:00.000000Z', 7, 8, 1000, 2, null, false, null, '3.00', null, [], null, null]);
     // Online rows use the same conversion, except FLOAT: the float itself, which the online store
     // keeps and prints as its shortest decimal when read.
-    const staged = await store.stage(g, schema, uuidv7(), rows([{ id: 9, ts: '2024-01-01T00:00:00Z', ...full }]), { operation: 'UPSERT', existing: [], fillMissing: true });
+    const staged = await store.stage(g, schema, uuidv7(), rows([{ id: 9, ts: '2024-01-01T00:00:00Z', ...full }]), {
+      operation: 'UPSERT',
+      existing: [],
+      fillMissing: true,
+    });
     const [[online]] = (await collect(staged.onlineColumns(), schema)) as [[OnlineRow]];
     expect(online.eventTime).toBe(Date.UTC(2024, 0, 1) * 1000);
     expect(online.values).toEqual({
@@ -328,7 +343,14 @@ describe('DuckDbOfflineStore: commits and reads', () => {
 describe('DuckDbOfflineStore: rejections write nothing', () => {
   it('rejects an unknown column', async () => {
     const g = newGroup();
-    const error = await rejected(g, customers, rows([{ customer_id: 1, event_time: 1 }, { customer_id: 2, event_time: 1, bogus: 1 }]));
+    const error = await rejected(
+      g,
+      customers,
+      rows([
+        { customer_id: 1, event_time: 1 },
+        { customer_id: 2, event_time: 1, bogus: 1 },
+      ]),
+    );
     expect(error.issues).toEqual([{ path: ['rows', 2, 'bogus'], message: expect.stringContaining('unknown column "bogus"') }]);
   });
 
@@ -401,7 +423,11 @@ describe('DuckDbOfflineStore: rejections write nothing', () => {
       { path: ['file', 'event_time'], message: expect.stringContaining('missing column "event_time"') },
     ]);
     const parquet = join(root, 'bad.parquet');
-    await sqlToFile(parquet, `SELECT i AS customer_id, TIMESTAMP '2024-01-01' AS event_time, CASE WHEN i = 6 THEN 'x' ELSE i::VARCHAR END AS tenure FROM range(10) t(i)`, 'FORMAT parquet');
+    await sqlToFile(
+      parquet,
+      `SELECT i AS customer_id, TIMESTAMP '2024-01-01' AS event_time, CASE WHEN i = 6 THEN 'x' ELSE i::VARCHAR END AS tenure FROM range(10) t(i)`,
+      'FORMAT parquet',
+    );
     const bad = await rejected(g, customers, { kind: 'file', path: parquet, format: 'PARQUET' });
     expect(bad.issues).toEqual([{ path: ['file', 7, 'tenure'], message: 'row 7, column "tenure": "x" is not a valid BIGINT' }]);
     const ndjson = join(root, 'bad.ndjson');
@@ -425,7 +451,10 @@ describe('DuckDbOfflineStore: file inputs', () => {
     );
     const c2 = await commit(g, customers, { kind: 'file', path: parquet, format: 'PARQUET' }, [c1]);
     const ndjson = join(root, 'in.ndjson');
-    await writeFile(ndjson, '{"customer_id":5,"event_time":1704067200000,"plan":"free","spend":1.5}\n{"customer_id":"6","event_time":"2024-01-01T00:00:00Z"}\n');
+    await writeFile(
+      ndjson,
+      '{"customer_id":5,"event_time":1704067200000,"plan":"free","spend":1.5}\n{"customer_id":"6","event_time":"2024-01-01T00:00:00Z"}\n',
+    );
     const c3 = await commit(g, customers, { kind: 'file', path: ndjson, format: 'NDJSON' }, [c1, c2]);
     expect((await store.read(g, customers, [c1, c2, c3])).rows).toEqual([
       [1, '2024-01-01T00:00:00.000000Z', 3, 'basic', null],
@@ -443,9 +472,7 @@ describe('DuckDbOfflineStore: file inputs', () => {
     );
     const parquet = join(root, 'infer.parquet');
     await sqlToFile(parquet, `SELECT 1::INTEGER AS a, 1.5::DECIMAL(10,2) AS b, DATE '2024-01-01' AS c, 'x'::BLOB AS d`, 'FORMAT parquet');
-    expect(await store.infer({ kind: 'file', path: parquet, format: 'PARQUET' })).toEqual(
-      features({ a: 'INT', b: 'DECIMAL(10,2)', c: 'DATE', d: 'BINARY' }),
-    );
+    expect(await store.infer({ kind: 'file', path: parquet, format: 'PARQUET' })).toEqual(features({ a: 'INT', b: 'DECIMAL(10,2)', c: 'DATE', d: 'BINARY' }));
   });
 
   it('stages a 1 M-row Parquet file with bounded JS heap', async () => {
@@ -465,13 +492,17 @@ describe('DuckDbOfflineStore: file inputs', () => {
     }, 5);
     try {
       const id = uuidv7();
-      const staged = await store.stage(g, customers, id, { kind: 'file', path: parquet, format: 'PARQUET' }, { operation: 'UPSERT', existing: [], fillMissing: true });
+      const staged = await store.stage(
+        g,
+        customers,
+        id,
+        { kind: 'file', path: parquet, format: 'PARQUET' },
+        { operation: 'UPSERT', existing: [], fillMissing: true },
+      );
       expect(staged.rowCount).toBe(1_000_000);
       await staged.publish();
       peak = Math.max(peak, process.memoryUsage().heapUsed);
-      expect((await store.read(g, customers, [{ id, files: staged.files }], { first: 1 })).rows).toEqual([
-        [0, '2024-01-01T00:00:00.000000Z', 0, 'plan_0', 0],
-      ]);
+      expect((await store.read(g, customers, [{ id, files: staged.files }], { first: 1 })).rows).toEqual([[0, '2024-01-01T00:00:00.000000Z', 0, 'plan_0', 0]]);
     } finally {
       clearInterval(sampler);
     }
@@ -556,7 +587,11 @@ describe('DuckDbOfflineStore: online rows, publish, discard, sweep', () => {
     const g = newGroup();
     const kept = await commit(g, customers, rows([{ customer_id: 1, event_time: 1 }]));
     // Crash after publish, before the commit row: a published file no commit lists.
-    const orphan = await store.stage(g, customers, uuidv7(), rows([{ customer_id: 2, event_time: 1 }]), { operation: 'UPSERT', existing: [], fillMissing: true });
+    const orphan = await store.stage(g, customers, uuidv7(), rows([{ customer_id: 2, event_time: 1 }]), {
+      operation: 'UPSERT',
+      existing: [],
+      fillMissing: true,
+    });
     await orphan.publish();
     // Crash after staging: a staging file.
     const stagedId = uuidv7();

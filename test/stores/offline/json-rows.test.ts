@@ -87,10 +87,17 @@ const row = fc.record(
       { arbitrary: fc.constant(null), weight: 1 },
       { arbitrary: fc.constant('0.25'), weight: 1 },
     ),
-    dec: fc.oneof(fc.integer({ min: -99999, max: 99999 }).map((n) => (n / 100).toFixed(2)), fc.constant(1.005), fc.constant(null)),
+    dec: fc.oneof(
+      fc.integer({ min: -99999, max: 99999 }).map((n) => (n / 100).toFixed(2)),
+      fc.constant(1.005),
+      fc.constant(null),
+    ),
     s: fc.oneof(text, fc.integer(), fc.constant(true), fc.constant(null), fc.constant({ nested: [1, 'x'] })),
     b: fc.oneof(fc.boolean(), fc.constant(null), fc.constantFrom('true', 'false')),
-    day: fc.oneof(fc.integer({ min: 0, max: 20000 }).map((d) => new Date(d * 86_400_000).toISOString().slice(0, 10)), fc.constant(null)),
+    day: fc.oneof(
+      fc.integer({ min: 0, max: 20000 }).map((d) => new Date(d * 86_400_000).toISOString().slice(0, 10)),
+      fc.constant(null),
+    ),
     tags: fc.oneof(fc.array(text, { maxLength: 3 }), fc.constant(null)),
   },
   { requiredKeys: ['id', 'ts'] },
@@ -117,13 +124,19 @@ describe('JSON rows', () => {
         const commitId = uuidv7();
         let prepared;
         try {
-          prepared = await store.stage(newGroup(), schema, commitId, { kind: 'rows', rows }, { operation: 'UPSERT', existing: [], online: true, fillMissing: true });
+          prepared = await store.stage(
+            newGroup(),
+            schema,
+            commitId,
+            { kind: 'rows', rows },
+            { operation: 'UPSERT', existing: [], online: true, fillMissing: true },
+          );
         } catch (error) {
           // A rejected insert is rejected the same way without the online preparation.
           expect(error).toBeInstanceOf(ValidationError);
-          await expect(store.stage(newGroup(), schema, uuidv7(), { kind: 'rows', rows }, { operation: 'UPSERT', existing: [], fillMissing: true })).rejects.toThrow(
-            (error as Error).message,
-          );
+          await expect(
+            store.stage(newGroup(), schema, uuidv7(), { kind: 'rows', rows }, { operation: 'UPSERT', existing: [], fillMissing: true }),
+          ).rejects.toThrow((error as Error).message);
           return;
         }
         const fromFile = await store.stage(newGroup(), schema, commitId, { kind: 'rows', rows }, { operation: 'UPSERT', existing: [], fillMissing: true });
@@ -171,7 +184,9 @@ describe('JSON rows', () => {
       { id: 2, ts: '2026-01-01T00:00:00Z', i: 3_000_000_000 },
       { id: 3, ts: '2026-01-01T00:00:00Z', i: 1.5, b: 'maybe' },
     ];
-    const error = await store.stage(location, schema, uuidv7(), { kind: 'rows', rows }, { operation: 'UPSERT', existing: [], online: true, fillMissing: true }).catch((e) => e);
+    const error = await store
+      .stage(location, schema, uuidv7(), { kind: 'rows', rows }, { operation: 'UPSERT', existing: [], online: true, fillMissing: true })
+      .catch((e) => e);
     expect(error).toBeInstanceOf(ValidationError);
     expect((error as ValidationError).issues.map((i) => i.message)).toEqual([
       'row 2, column "i": "3000000000" is not a valid INT',

@@ -41,7 +41,17 @@ describe('DuckDbOfflineStore.loadTable', () => {
       ['3', '4', '5', '6', 'f', '0050-06-01 10:00:00', '2000-02-29', '2', 'z'],
     ];
     // More than a chunk (2048 rows) in one batch, then the odd rows in a batch of their own.
-    const many = Array.from({ length: 5000 }, (_, i) => [String(100 + i), String(i), String(i / 4), '1', i % 2 ? 't' : 'f', '2026-03-01 00:00:00', '2026-03-01', '0.10', `v${i}`]);
+    const many = Array.from({ length: 5000 }, (_, i) => [
+      String(100 + i),
+      String(i),
+      String(i / 4),
+      '1',
+      i % 2 ? 't' : 'f',
+      '2026-03-01 00:00:00',
+      '2026-03-01',
+      '0.10',
+      `v${i}`,
+    ]);
     const table = await store.loadTable(columns, batches(many, rows));
     try {
       const result = await store.aggregate(

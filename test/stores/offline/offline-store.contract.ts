@@ -36,7 +36,10 @@ export function visible(commits: readonly (readonly Row[])[]): Row[] {
 /** Reads a GroupRows relation (all of BASIC's features, or `columns`) through the store. */
 async function readRows(store: OfflineStore, rows: GroupRows, columns?: string[]): Promise<unknown[][]> {
   const names = columns ?? BASIC.features.map((f) => f.name);
-  const frame = await store.query(rows.sql({ columns, latest: true }), names.map((n) => ({ name: n, type: BASIC.features.find((f) => f.name === n)!.type })));
+  const frame = await store.query(
+    rows.sql({ columns, latest: true }),
+    names.map((n) => ({ name: n, type: BASIC.features.find((f) => f.name === n)!.type })),
+  );
   return frame.rows.map((r) => [...r]);
 }
 
@@ -45,7 +48,10 @@ async function readRows(store: OfflineStore, rows: GroupRows, columns?: string[]
  * backend's commits or an external source. `write` makes a group of BASIC whose rows are those
  * given commits' visible rows (an external source holds just those) and returns its rows.
  */
-export function groupRowsContract(name: string, open: () => Promise<{ store: OfflineStore; write(commits: Row[][]): Promise<GroupRows>; close(): Promise<void> }>): void {
+export function groupRowsContract(
+  name: string,
+  open: () => Promise<{ store: OfflineStore; write(commits: Row[][]): Promise<GroupRows>; close(): Promise<void> }>,
+): void {
   describe(`GroupRows contract: ${name}`, () => {
     let subject: Awaited<ReturnType<typeof open>>;
     beforeAll(async () => {
@@ -56,11 +62,7 @@ export function groupRowsContract(name: string, open: () => Promise<{ store: Off
     });
 
     it('gives one row per identity, the newest commit winning, composable as SQL', async () => {
-      const commits = [
-        [row(1, 0, 1), row(2, 0, 2), row(3, 0, 3)],
-        [row(2, 0, 20), row(2, 5, 25)],
-        [row(3, 0, 30, null)],
-      ];
+      const commits = [[row(1, 0, 1), row(2, 0, 2), row(3, 0, 3)], [row(2, 0, 20), row(2, 5, 25)], [row(3, 0, 30, null)]];
       const rows = await subject.write(commits);
       expect((await readRows(subject.store, rows)).sort(byIdentity)).toEqual(visible(commits).map(values).sort(byIdentity));
       const counted = await subject.store.query(`SELECT count(*) AS n FROM (${rows.sql({ latest: true })})`, [{ name: 'n', type: 'BIGINT' }]);
@@ -130,7 +132,10 @@ export function offlineStoreContract(name: string, open: () => Promise<OfflineSt
 
     it('counts rowsUpdated: identities that earlier commits hold', async () => {
       const at = location();
-      const refs = await commit(at, [[row(1, 0, 1), row(2, 0, 2)], [row(1, 0, 10), row(3, 0, 3)]]);
+      const refs = await commit(at, [
+        [row(1, 0, 1), row(2, 0, 2)],
+        [row(1, 0, 10), row(3, 0, 3)],
+      ]);
       expect(refs.map((r) => r.rowsUpdated)).toEqual([0, 1]);
     });
 
@@ -144,7 +149,9 @@ export function offlineStoreContract(name: string, open: () => Promise<OfflineSt
       // The middle commit left out (as an ONLINE-only commit, which keeps no offline rows, is).
       const without = [refs[0]!, refs[2]!];
       expect(await frameRows(at, without)).toEqual(visible([commits[0]!, commits[2]!]).map(values).sort(byIdentity));
-      expect((await readRows(store, store.rows(at, BASIC, plain(without)))).sort(byIdentity)).toEqual(visible([commits[0]!, commits[2]!]).map(values).sort(byIdentity));
+      expect((await readRows(store, store.rows(at, BASIC, plain(without)))).sort(byIdentity)).toEqual(
+        visible([commits[0]!, commits[2]!]).map(values).sort(byIdentity),
+      );
     });
 
     it('limits read to the first rows in identity order', async () => {

@@ -69,13 +69,7 @@ export function onlineStoreContract(name: string, open: () => OnlineStore | Prom
       const one = basicRow(1, 10, 1.5);
       const three = basicRow(3, 10, 3.5);
       await store.write(t, [one, three], commitId(1));
-      expect(await store.read(t, [[3], [2], [1], [4], [3]])).toStrictEqual([
-        basicValues(three),
-        null,
-        basicValues(one),
-        null,
-        basicValues(three),
-      ]);
+      expect(await store.read(t, [[3], [2], [1], [4], [3]])).toStrictEqual([basicValues(three), null, basicValues(one), null, basicValues(three)]);
       expect(await store.read(t, [])).toStrictEqual([]);
       await store.write(t, [], commitId(2));
       expect(await store.read(t, [[1]])).toStrictEqual([basicValues(one)]);
@@ -100,13 +94,7 @@ export function onlineStoreContract(name: string, open: () => OnlineStore | Prom
 
     it('keys rows by composite keys of STRING, BIGINT, DATE and BOOLEAN', async () => {
       const t = await table('composite', {
-        features: [
-          feature('s', 'STRING'),
-          feature('n', 'BIGINT'),
-          feature('d', 'DATE'),
-          feature('b', 'BOOLEAN'),
-          feature('v', 'INT'),
-        ],
+        features: [feature('s', 'STRING'), feature('n', 'BIGINT'), feature('d', 'DATE'), feature('b', 'BOOLEAN'), feature('v', 'INT')],
         primaryKey: ['s', 'n', 'd', 'b'],
         eventTime: null,
       });
@@ -121,11 +109,13 @@ export function onlineStoreContract(name: string, open: () => OnlineStore | Prom
         ['', 0, '2026-12-31', false],
         ['ünï☃', 1, '2026-01-01', true],
       ];
-      const rows = keys.map((key, v): OnlineRow => ({
-        key,
-        eventTime: null,
-        values: { s: key[0], n: key[1], d: key[2], b: key[3], v },
-      }));
+      const rows = keys.map(
+        (key, v): OnlineRow => ({
+          key,
+          eventTime: null,
+          values: { s: key[0], n: key[1], d: key[2], b: key[3], v },
+        }),
+      );
       await store.write(t, rows, commitId(1));
       const missing = [
         ['a', 1, '2026-01-03', true],
@@ -218,7 +208,10 @@ export function onlineStoreContract(name: string, open: () => OnlineStore | Prom
       const t = await table('floats', schema);
       const written = [0.1, Math.fround(0.1), 0.123456789, 1.5, -5e-60, 3.4e38, 16777217, null];
       await store.writeColumns(t, { rowCount: written.length, columns: [written.map((_, i) => i), written], eventTimes: written.map(() => null) }, commitId(1));
-      const read = await store.read(t, written.map((_, i) => [i]));
+      const read = await store.read(
+        t,
+        written.map((_, i) => [i]),
+      );
       expect(read.map((r) => r?.fl)).toStrictEqual([0.1, 0.1, 0.12345679, 1.5, 0, 3.4e38, 16777216, null]);
     });
 
@@ -257,11 +250,20 @@ export function onlineStoreContract(name: string, open: () => OnlineStore | Prom
       const t = await table('no_event_time', NO_EVENT_TIME);
       await store.write(t, [plainRow(1, 2), plainRow(2, 2)], commitId(2));
       await store.write(t, [plainRow(1, 3)], commitId(3));
-      expect(await store.read(t, [[1], [2]])).toStrictEqual([{ id: 1, x: 3 }, { id: 2, x: 2 }]);
+      expect(await store.read(t, [[1], [2]])).toStrictEqual([
+        { id: 1, x: 3 },
+        { id: 2, x: 2 },
+      ]);
       await store.write(t, [plainRow(1, 1), plainRow(2, 1)], commitId(1));
-      expect(await store.read(t, [[1], [2]])).toStrictEqual([{ id: 1, x: 3 }, { id: 2, x: 2 }]);
+      expect(await store.read(t, [[1], [2]])).toStrictEqual([
+        { id: 1, x: 3 },
+        { id: 2, x: 2 },
+      ]);
       await store.write(t, [plainRow(2, 4)], commitId(4));
-      expect(await store.read(t, [[1], [2]])).toStrictEqual([{ id: 1, x: 3 }, { id: 2, x: 4 }]);
+      expect(await store.read(t, [[1], [2]])).toStrictEqual([
+        { id: 1, x: 3 },
+        { id: 2, x: 4 },
+      ]);
     });
 
     it('a row without event time never replaces one with it, and one with it replaces one without', async () => {
@@ -290,12 +292,24 @@ export function onlineStoreContract(name: string, open: () => OnlineStore | Prom
         if (!prev || r.eventTime! >= prev.eventTime!) expected.set(r.key[0] as number, r);
       }
       const ids = [...expected.keys()];
-      expect(await store.read(t, ids.map((id) => [id]))).toStrictEqual(ids.map((id) => expected.get(id)!.values));
+      expect(
+        await store.read(
+          t,
+          ids.map((id) => [id]),
+        ),
+      ).toStrictEqual(ids.map((id) => expected.get(id)!.values));
     });
 
     it('writeColumns stores what write stores: composite keys, every key of a batch, duplicates newest-event-wins', async () => {
       const schema: GroupSchema = {
-        features: [feature('region', 'STRING'), feature('ts', 'TIMESTAMP'), feature('x', 'DOUBLE'), feature('id', 'BIGINT'), feature('ok', 'BOOLEAN'), feature('tags', 'ARRAY<STRING>')],
+        features: [
+          feature('region', 'STRING'),
+          feature('ts', 'TIMESTAMP'),
+          feature('x', 'DOUBLE'),
+          feature('id', 'BIGINT'),
+          feature('ok', 'BOOLEAN'),
+          feature('tags', 'ARRAY<STRING>'),
+        ],
         primaryKey: ['id', 'region'],
         eventTime: 'ts',
       };
@@ -303,7 +317,12 @@ export function onlineStoreContract(name: string, open: () => OnlineStore | Prom
       const byColumns = await table('columns_cols', schema);
       const rows: OnlineRow[] = [];
       // 3 versions of 40 keys across multi-row statements, newest first, oldest last, ties on the middle one.
-      for (const [v, minutes] of [[0, 30], [1, 20], [2, 20], [3, 10]] as const) {
+      for (const [v, minutes] of [
+        [0, 30],
+        [1, 20],
+        [2, 20],
+        [3, 10],
+      ] as const) {
         for (let id = 0; id < 40; id++) {
           const region = id % 2 === 0 ? 'eu' : 'us';
           rows.push({
@@ -314,14 +333,20 @@ export function onlineStoreContract(name: string, open: () => OnlineStore | Prom
         }
       }
       await store.write(byRows, rows, commitId(1));
-      const columns = schema.features.map((f) => rows.map((r) => (schema.primaryKey.includes(f.name) ? r.key[schema.primaryKey.indexOf(f.name)] : r.values[f.name])));
+      const columns = schema.features.map((f) =>
+        rows.map((r) => (schema.primaryKey.includes(f.name) ? r.key[schema.primaryKey.indexOf(f.name)] : r.values[f.name])),
+      );
       await store.writeColumns(byColumns, { rowCount: rows.length, columns, eventTimes: rows.map((r) => r.eventTime) }, commitId(1));
       const keys = Array.from({ length: 41 }, (_, id) => [id, id % 2 === 0 ? 'eu' : 'us']);
       const expected = await store.read(byRows, keys);
       expect(expected.filter((r) => r !== null).map((r) => r!.x)).toStrictEqual(Array.from({ length: 40 }, (_, id) => id));
       expect(await store.read(byColumns, keys)).toStrictEqual(expected);
       // An older (later-event) write loses; an empty one changes nothing.
-      await store.writeColumns(byColumns, { rowCount: 1, columns: [['eu'], [iso(micros(5))], [-1], [0], [true], [null]], eventTimes: [micros(5)] }, commitId(2));
+      await store.writeColumns(
+        byColumns,
+        { rowCount: 1, columns: [['eu'], [iso(micros(5))], [-1], [0], [true], [null]], eventTimes: [micros(5)] },
+        commitId(2),
+      );
       await store.writeColumns(byColumns, { rowCount: 0, columns: schema.features.map(() => []), eventTimes: [] }, commitId(3));
       expect(await store.read(byColumns, keys)).toStrictEqual(expected);
     });
@@ -355,9 +380,10 @@ export function onlineStoreContract(name: string, open: () => OnlineStore | Prom
       const stem = (await table('drop', BASIC)).id;
       // The dropped id carries glob characters; others share its prefix or would match it unescaped.
       const target: OnlineTable = { id: `${stem}*?[x]`, schema: BASIC };
-      const others: OnlineTable[] = [stem, `${stem}:1`, `${stem}ABx`, `${stem}*?[x]:1`, `${stem}*?[x]_`, `${stem}*?[x]%3A1`].map(
-        (id) => ({ id, schema: BASIC }),
-      );
+      const others: OnlineTable[] = [stem, `${stem}:1`, `${stem}ABx`, `${stem}*?[x]:1`, `${stem}*?[x]_`, `${stem}*?[x]%3A1`].map((id) => ({
+        id,
+        schema: BASIC,
+      }));
       created.push(target, ...others);
       const rows = [basicRow(1, 1, 1), basicRow(2, 1, 2)];
       for (const t of [target, ...others]) {
@@ -398,7 +424,10 @@ export function onlineStoreContract(name: string, open: () => OnlineStore | Prom
         rows.push({ key: [id], eventTime: micros(id), values });
       }
       await store.write(t, rows, commitId(1));
-      const got = await store.read(t, rows.map((r) => r.key));
+      const got = await store.read(
+        t,
+        rows.map((r) => r.key),
+      );
       expect(got).toHaveLength(10_000);
       for (let i = 0; i < rows.length; i++) if (JSON.stringify(got[i]) !== JSON.stringify(rows[i]!.values)) expect(got[i]).toStrictEqual(rows[i]!.values);
       expect(await store.read(t, [[10_000]])).toStrictEqual([null]);
@@ -410,10 +439,9 @@ export function onlineStoreContract(name: string, open: () => OnlineStore | Prom
         fc.array(
           fc.record({
             commit: fc.integer({ min: 1, max: 6 }),
-            rows: fc.array(
-              fc.record({ id: fc.constantFrom(...keyIds), minutes: withEventTime ? fc.integer({ min: 0, max: 4 }) : fc.constant(null) }),
-              { maxLength: 70 },
-            ),
+            rows: fc.array(fc.record({ id: fc.constantFrom(...keyIds), minutes: withEventTime ? fc.integer({ min: 0, max: 4 }) : fc.constant(null) }), {
+              maxLength: 70,
+            }),
           }),
           { minLength: 1, maxLength: 6 },
         );
@@ -435,8 +463,7 @@ export function onlineStoreContract(name: string, open: () => OnlineStore | Prom
                 for (const row of online) {
                   const id = row.key[0] as number;
                   const prev = model.get(id);
-                  const newer =
-                    !prev || (row.eventTime ?? -1) > (prev.et ?? -1) || ((row.eventTime ?? -1) === (prev.et ?? -1) && cid >= prev.cid);
+                  const newer = !prev || (row.eventTime ?? -1) > (prev.et ?? -1) || ((row.eventTime ?? -1) === (prev.et ?? -1) && cid >= prev.cid);
                   if (newer) model.set(id, { et: row.eventTime, cid, values: { ...row.values } });
                 }
               }

@@ -65,12 +65,16 @@ export function epochToTimestamp(d: string): string {
  * any element does not).
  */
 export function coerce(v: string, src: string, t: ParsedType, depth = 0): { value: string; bad: string } {
-  if (src === duckdbType(t) && FLOAT_TYPES.has(src)) return { value: `CASE WHEN isfinite(${v}) THEN ${v} END`, bad: `(${v} IS NOT NULL AND NOT isfinite(${v}))` };
+  if (src === duckdbType(t) && FLOAT_TYPES.has(src))
+    return { value: `CASE WHEN isfinite(${v}) THEN ${v} END`, bad: `(${v} IS NOT NULL AND NOT isfinite(${v}))` };
   if (src === duckdbType(t) && !isText(src)) return { value: v, bad: 'false' };
   if (src === JSON_VALUE) {
     // Only a JSON string is a STRING; JSON null is null.
     if (t.kind !== 'scalar' || t.name !== 'STRING') return coerce(v, 'JSON', t, depth);
-    return { value: `CASE WHEN json_type(${v}) = 'VARCHAR' THEN ${v} ->> '$' END`, bad: `(${v} IS NOT NULL AND json_type(${v}) <> 'VARCHAR' AND json_type(${v}) <> 'NULL')` };
+    return {
+      value: `CASE WHEN json_type(${v}) = 'VARCHAR' THEN ${v} ->> '$' END`,
+      bad: `(${v} IS NOT NULL AND json_type(${v}) <> 'VARCHAR' AND json_type(${v}) <> 'NULL')`,
+    };
   }
   if (t.kind === 'array') {
     const x = `x${depth}`;

@@ -49,7 +49,10 @@ export async function openSource(
       file,
     );
     if (keys.length > MAX_FILE_COLUMNS) throw tooManyColumns(file.user, keys.length);
-    const { names, issues } = matchColumns(keys.map(([key, first]) => ({ name: String(key), row: Number(first) })), features);
+    const { names, issues } = matchColumns(
+      keys.map(([key, first]) => ({ name: String(key), row: Number(first) })),
+      features,
+    );
     issues.push(...missingRequired(names, features));
     if (issues.length > 0) throw issuesError(issues);
     // STRING features read the JSON value, so that a number, boolean, object or array given
@@ -71,7 +74,10 @@ export async function openSource(
     // The header is read here, not sniffed: the file is then parsed strictly with exactly its
     // columns, so a malformed row is refused with its line instead of being read some other way.
     const header = await readCsvHeader(path, file.user);
-    const { names, issues } = matchColumns(header.map((name) => ({ name, row: null })), features);
+    const { names, issues } = matchColumns(
+      header.map((name) => ({ name, row: null })),
+      features,
+    );
     issues.push(...missingRequired(names, features));
     if (issues.length > 0) throw issuesError(issues);
     if (!fillMissing) missingColumns(features, presentIn(names), 'file');
@@ -94,7 +100,10 @@ export async function openSource(
   const types = new Map(described.map(([name, type]) => [String(name), String(type)]));
   types.delete('file_row_number');
   if (types.size > MAX_FILE_COLUMNS) throw tooManyColumns(file.user, types.size);
-  const { names, issues } = matchColumns([...types.keys()].map((name) => ({ name, row: null })), features);
+  const { names, issues } = matchColumns(
+    [...types.keys()].map((name) => ({ name, row: null })),
+    features,
+  );
   issues.push(...missingRequired(names, features));
   if (issues.length > 0) throw issuesError(issues);
   if (!fillMissing) missingColumns(features, presentIn(names), 'file');
@@ -131,7 +140,11 @@ export async function loadRows(
   if (issues.length > 0) throw issuesError(issues);
   if (!fillMissing) missingColumns(features, (_, c) => columns.missing[c]!, 'rows');
   if (!text) {
-    const bad = valueIssues(columns, features.map((f) => ({ name: f.name, string: isStringFeature(f) })), MAX_ISSUES);
+    const bad = valueIssues(
+      columns,
+      features.map((f) => ({ name: f.name, string: isStringFeature(f) })),
+      MAX_ISSUES,
+    );
     if (bad.length > 0) throw issuesError(bad);
   }
   const n = columns.rowCount;
@@ -154,7 +167,13 @@ export async function loadRows(
     const table = ident(`#typed-${suffix}`);
     await connection.run(`CREATE TABLE ${table} (${typed.map((c) => `"#c${c}" ${types[c]}`).join(', ')})`);
     tables.push(table);
-    await appendColumns(connection, `#typed-${suffix}`, typed.map((c) => (types[c] === 'DOUBLE' ? DOUBLE : BOOLEAN)), typed.map((c) => appended[c]!), n);
+    await appendColumns(
+      connection,
+      `#typed-${suffix}`,
+      typed.map((c) => (types[c] === 'DOUBLE' ? DOUBLE : BOOLEAN)),
+      typed.map((c) => appended[c]!),
+      n,
+    );
     sources.push(table);
   }
   if (textual.length > 0) {
@@ -177,7 +196,13 @@ export async function loadRows(
     } else {
       await connection.run(`CREATE TABLE ${table} (${textual.map((c) => `"#c${c}" VARCHAR`).join(', ')})`);
       tables.push(table);
-      await appendColumns(connection, name, textual.map(() => VARCHAR), textual.map((c) => texts[c]!), n);
+      await appendColumns(
+        connection,
+        name,
+        textual.map(() => VARCHAR),
+        textual.map((c) => texts[c]!),
+        n,
+      );
     }
     sources.push(table);
   }
@@ -295,7 +320,14 @@ export async function validateRows(connection: DuckDBConnection, input: SourceSq
 }
 
 /** Writes the coerced rows, in input order, with `_commit`, to one Parquet file; returns the row count. */
-export async function copyCoerced(connection: DuckDBConnection, input: SourceSql, features: readonly Feature[], commitId: string, path: string, parquet: string): Promise<number> {
+export async function copyCoerced(
+  connection: DuckDBConnection,
+  input: SourceSql,
+  features: readonly Feature[],
+  commitId: string,
+  path: string,
+  parquet: string,
+): Promise<number> {
   const projection = features.map((f) => {
     const srcType = input.columns.get(f.name);
     const value = srcType === undefined ? 'NULL' : coerce(ident(f.name), srcType, f.parsed).value;
@@ -308,7 +340,13 @@ export async function copyCoerced(connection: DuckDBConnection, input: SourceSql
 }
 
 /** UPSERT with duplicate identities in the input: rewrites the staging file keeping the last row of each (through the file `deduped`). */
-export async function keepLastPerIdentity(connection: DuckDBConnection, staging: string, deduped: string, schema: GroupSchema, parquet: string): Promise<number> {
+export async function keepLastPerIdentity(
+  connection: DuckDBConnection,
+  staging: string,
+  deduped: string,
+  schema: GroupSchema,
+  parquet: string,
+): Promise<number> {
   const identity = identityColumns(schema).map(ident).join(', ');
   try {
     const result = await connection.runAndReadAll(

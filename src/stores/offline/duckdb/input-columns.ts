@@ -136,4 +136,3 @@ export function matchColumns(
   }
   return { names, issues };
 }
-

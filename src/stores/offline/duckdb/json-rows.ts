@@ -127,7 +127,8 @@ export function valueIssues(columns: RowColumns, features: readonly { name: stri
       const v = values[r];
       if (v === null || v === undefined || typeof v === 'string') continue;
       let message: string | null = null;
-      if (hasNonFinite(v, 0)) message = `${typeof v === 'number' ? String(v) : 'a value holding Infinity or NaN'} is not a finite number (a JSON number beyond ±1.8e308 overflows to Infinity)`;
+      if (hasNonFinite(v, 0))
+        message = `${typeof v === 'number' ? String(v) : 'a value holding Infinity or NaN'} is not a finite number (a JSON number beyond ±1.8e308 overflows to Infinity)`;
       else if (f.string) message = `expects a string, got ${kindOf(v)}`;
       if (message === null) continue;
       found.push({ row: r, column: c, message: `row ${r + 1}, column "${f.name}": ${message}` });

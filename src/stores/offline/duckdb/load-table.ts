@@ -19,7 +19,13 @@ import { duckdbType, parseFeatureType } from '../../../domain/feature-types.ts';
 import { ident } from '../../../domain/sql.ts';
 
 /** Appends columns of values to a table, a data chunk at a time. */
-export async function appendColumns(connection: DuckDBConnection, table: string, types: readonly DuckDBType[], columns: readonly (readonly unknown[])[], rowCount: number): Promise<void> {
+export async function appendColumns(
+  connection: DuckDBConnection,
+  table: string,
+  types: readonly DuckDBType[],
+  columns: readonly (readonly unknown[])[],
+  rowCount: number,
+): Promise<void> {
   const appender = await connection.createAppender(table);
   try {
     for (let start = 0; start < rowCount; start += CHUNK_ROWS) {

@@ -247,7 +247,10 @@ export async function onlineFromLoaded(
   const et = schema.eventTime === null ? null : features.find((f) => f.name === schema.eventTime)!;
   const converters = readBack.map((c) => onlineConverter(features[c]!.parsed));
   for (const c of readBack) columns[c] = new Array<unknown>(n);
-  const select = ['rowid', ...readBack.map((c) => (features[c]!.parsed.kind === 'decimal' ? `CAST(${ident(features[c]!.name)} AS VARCHAR)` : ident(features[c]!.name)))];
+  const select = [
+    'rowid',
+    ...readBack.map((c) => (features[c]!.parsed.kind === 'decimal' ? `CAST(${ident(features[c]!.name)} AS VARCHAR)` : ident(features[c]!.name))),
+  ];
   select.push(et === null ? 'NULL' : eventTimeMicrosSql(ident(et.name), et.parsed));
   // In key order (a batch of upserts that walks the online table's B-tree in order is ≈ 2× faster
   // than one in random order); rows of one identity stay in input order, so the last one wins.

@@ -52,7 +52,14 @@ export class DuckDbStagedCommit implements StagedCommit {
 
   async recount(existing: readonly CommitRef[]): Promise<void> {
     const [path] = this.paths();
-    this.updated = path === undefined ? 0 : await this.store.countSuperseded(path, this.schema, existing.flatMap((c) => c.files.map((f) => join(this.dir, f.path))));
+    this.updated =
+      path === undefined
+        ? 0
+        : await this.store.countSuperseded(
+            path,
+            this.schema,
+            existing.flatMap((c) => c.files.map((f) => join(this.dir, f.path))),
+          );
   }
 
   async renumber(commitId: string): Promise<void> {

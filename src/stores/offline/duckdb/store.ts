@@ -64,7 +64,6 @@ export interface DuckDbOfflineStoreOptions {
   readonly owner?: string;
 }
 
-
 /**
  * The offline store on DuckDB: each commit is one Parquet file (`<commitId>-0.parquet`) in the
  * group's folder `<root>/<project>/<name>_<version>/`, holding the coerced rows plus a `_commit`
@@ -191,7 +190,6 @@ export class DuckDbOfflineStore implements OfflineStore, StagingHost {
     });
   }
 
-
   /** See `loadTable` (load-table.ts): the table is visible to every connection of the store; drop it with `dropTable`. */
   async loadTable(columns: readonly { name: string; type: string }[], batches: AsyncIterable<readonly (readonly (string | null)[])[]>): Promise<string> {
     return this.withConnection((connection) => loadTable(connection, columns, batches));
@@ -246,13 +244,7 @@ export class DuckDbOfflineStore implements OfflineStore, StagingHost {
     return join(this.root, location.project, `${location.name}_${location.version}`);
   }
 
-  async stage(
-    location: GroupLocation,
-    schema: GroupSchema,
-    commitId: string,
-    source: InsertSource,
-    options: StageOptions,
-  ): Promise<StagedCommit> {
+  async stage(location: GroupLocation, schema: GroupSchema, commitId: string, source: InsertSource, options: StageOptions): Promise<StagedCommit> {
     if (!COMMIT_ID.test(commitId)) throw ValidationError.at(['commitId'], `invalid commit id "${commitId}" (expected a uuid)`);
     const dir = this.groupDir(location);
     const features = schemaFeatures(schema);
@@ -272,7 +264,17 @@ export class DuckDbOfflineStore implements OfflineStore, StagingHost {
           if (source.kind === 'rows') {
             const loaded = await loadRows(connection, source.rows, features, commitId, tables, false, options.fillMissing === true);
             root = loaded.input.root;
-            ({ rowCount, online } = await copyRows(connection, loaded, features, schema, commitId, staging, this.parquetOptions(), options.online === true, tables));
+            ({ rowCount, online } = await copyRows(
+              connection,
+              loaded,
+              features,
+              schema,
+              commitId,
+              staging,
+              this.parquetOptions(),
+              options.online === true,
+              tables,
+            ));
           } else {
             const input = await openSource(connection, source, features, options.fillMissing === true);
             root = input.root;
@@ -285,10 +287,24 @@ export class DuckDbOfflineStore implements OfflineStore, StagingHost {
             return staged([], 0, 0, null);
           }
           let written = rowCount;
-          const duplicates = await findDuplicates(connection, staging, schema, features, rowCount, this.partitionRows, options.operation === 'INSERT' ? MAX_ISSUES : 1);
+          const duplicates = await findDuplicates(
+            connection,
+            staging,
+            schema,
+            features,
+            rowCount,
+            this.partitionRows,
+            options.operation === 'INSERT' ? MAX_ISSUES : 1,
+          );
           if (duplicates.length > 0) {
             if (options.operation === 'INSERT') throw duplicateError(duplicates, schema, root);
-            written = await keepLastPerIdentity(connection, staging, join(dir, `${this.stagingPrefix}${commitId}-0.dedup.parquet`), schema, this.parquetOptions());
+            written = await keepLastPerIdentity(
+              connection,
+              staging,
+              join(dir, `${this.stagingPrefix}${commitId}-0.dedup.parquet`),
+              schema,
+              this.parquetOptions(),
+            );
           }
           const rowsUpdated = await countExisting(connection, staging, schema, this.filePaths(location, options.existing));
           const bytes = (await stat(staging)).size;
@@ -307,7 +323,6 @@ export class DuckDbOfflineStore implements OfflineStore, StagingHost {
   private parquetOptions(): string {
     return `FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL ${this.compressionLevel}, ROW_GROUP_SIZE ${this.rowGroupSize}`;
   }
-
 
   async read(location: GroupLocation, schema: GroupSchema, commits: readonly CommitRef[], options: ReadOptions = {}): Promise<DataFrame> {
     return this.readFiles(location, schema, commits, options, commits.length > 1);
@@ -370,7 +385,10 @@ export class DuckDbOfflineStore implements OfflineStore, StagingHost {
     const paths = this.filePaths(location, commits);
     if (commits.every((c) => c.rowsUpdated !== undefined)) {
       // Only commits that updated an existing identity hide rows: an anti-join against their files alone.
-      const superseding = this.filePaths(location, commits.filter((c) => c.rowsUpdated! > 0));
+      const superseding = this.filePaths(
+        location,
+        commits.filter((c) => c.rowsUpdated! > 0),
+      );
       return { superseded: false, sql: (options = {}) => committedRowsSql(paths, schema, { columns: options.columns, latest: true, superseding }) };
     }
     return {

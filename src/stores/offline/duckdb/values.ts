@@ -1,11 +1,4 @@
-import {
-  DuckDBArrayValue,
-  DuckDBDecimalValue,
-  DuckDBListValue,
-  type DuckDBConnection,
-  type DuckDBDataChunk,
-  type DuckDBValue,
-} from '@duckdb/node-api';
+import { DuckDBArrayValue, DuckDBDecimalValue, DuckDBListValue, type DuckDBConnection, type DuckDBDataChunk, type DuckDBValue } from '@duckdb/node-api';
 import type { DataFrame, DataFrameColumn } from '../../../domain/data-frame.ts';
 import type { ParsedType } from '../../../domain/feature-types.ts';
 import { jsonSafeConverter, safeNumber, type Converter } from '../../../domain/json-safe.ts';
