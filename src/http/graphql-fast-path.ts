@@ -174,7 +174,10 @@ class FastPath implements GraphQLFastPath {
 
   #isQuery(document: DocumentNode, operationName: string | undefined): boolean {
     let byName = this.#queries.get(document);
-    if (!byName) this.#queries.set(document, (byName = new Map()));
+    if (!byName) {
+      byName = new Map();
+      this.#queries.set(document, byName);
+    }
     let query = byName.get(operationName);
     if (query === undefined) {
       query = getOperationAST(document, operationName)?.operation === 'query';

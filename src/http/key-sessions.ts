@@ -62,7 +62,10 @@ export class KeySessions {
       if (sessions?.size === 0) this.byKey.delete(viewer.apiKeyId);
     };
     let sessions = this.byKey.get(viewer.apiKeyId);
-    if (!sessions) this.byKey.set(viewer.apiKeyId, (sessions = new Set()));
+    if (!sessions) {
+      sessions = new Set();
+      this.byKey.set(viewer.apiKeyId, sessions);
+    }
     sessions.add(session);
     if (viewer.expiresAt) {
       const delay = viewer.expiresAt.getTime() - Date.now();

@@ -203,20 +203,29 @@ class MultipartParse {
 
   #onFile(field: string, stream: Readable, name: string, type: string): void {
     const { maxFiles } = this.limits;
-    if (this.#failure !== undefined) return this.#skip(stream);
+    if (this.#failure !== undefined) {
+      this.#skip(stream);
+      return;
+    }
     if (!this.#map) {
       this.#skip(stream);
-      return this.#fail(badRequest('files must follow the multipart fields "operations" and "map"'));
+      this.#fail(badRequest('files must follow the multipart fields "operations" and "map"'));
+      return;
     }
     if (++this.#fileParts > maxFiles) {
       this.#skip(stream);
-      return this.#fail(tooLarge(`the request has more than ${maxFiles} files`));
+      this.#fail(tooLarge(`the request has more than ${maxFiles} files`));
+      return;
     }
     // The spec ignores files that the map does not name.
-    if (!this.#map.has(field)) return this.#skip(stream);
+    if (!this.#map.has(field)) {
+      this.#skip(stream);
+      return;
+    }
     if (!this.#expected.delete(field)) {
       this.#skip(stream);
-      return this.#fail(badRequest(`the file "${field}" appears twice`));
+      this.#fail(badRequest(`the file "${field}" appears twice`));
+      return;
     }
     this.#writes.push(this.#spool(field, stream, name, type).catch(this.#fail));
   }

@@ -3,8 +3,8 @@
  * schema.graphql, and one that selects a field the schema does not have does not compile. Every
  * `@ts-expect-error` below fails the type check if its line compiles.
  */
-import { GranaryClient, graphql, type ResultOf, type VariablesOf } from '../../src/client/index.ts';
-import { CreateFeatureGroupMutation, FeatureVectorQuery } from '../../src/client/operations.ts';
+import { type GranaryClient, graphql, type ResultOf, type VariablesOf } from '../../src/client/index.ts';
+import type { CreateFeatureGroupMutation, FeatureVectorQuery } from '../../src/client/operations.ts';
 
 declare const client: GranaryClient;
 

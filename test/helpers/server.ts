@@ -59,7 +59,10 @@ const printed = new WeakMap<DocumentNode, string>();
 export function operationText(document: string | DocumentNode): string {
   if (typeof document === 'string') return document;
   let text = printed.get(document);
-  if (text === undefined) printed.set(document, (text = print(document)));
+  if (text === undefined) {
+    text = print(document);
+    printed.set(document, text);
+  }
   return text;
 }
 

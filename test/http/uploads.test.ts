@@ -11,7 +11,7 @@ import { runInNewContext } from 'node:vm';
 import { GraphQLScalarType } from 'graphql';
 import { createGraphQLError, createSchema, createYoga, type YogaServerInstance } from 'graphql-yoga';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DiskFile, takeOver } from '../../src/domain/disk-file.ts';
+import { type DiskFile, takeOver } from '../../src/domain/disk-file.ts';
 import { useDiskUploads, useLimitNonUploadBodySize } from '../../src/http/uploads.ts';
 
 const MiB = 1024 * 1024;

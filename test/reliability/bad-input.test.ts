@@ -19,7 +19,6 @@ afterAll(async () => {
 });
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /** Text no response may contain: where the server lives, how its code runs, what its engines say. */
 function leaks(text: string): string[] {
@@ -306,13 +305,6 @@ async function fixture(): Promise<{ key: string; fx: Fixture }> {
       keyId: apiKey.apiKey.id,
     },
   };
-}
-
-function setPath(target: Record<string, any>, path: string, value: unknown) {
-  const parts = path.split('.');
-  let at: any = target;
-  for (const p of parts.slice(0, -1)) at = at[p];
-  at[parts.at(-1)!] = value;
 }
 
 /** Sends one case (JSON or multipart) and returns status and body text. */

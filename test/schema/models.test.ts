@@ -64,7 +64,7 @@ async function multipart(key: string, query: string, variables: Record<string, u
   const form = new FormData();
   form.set('operations', JSON.stringify({ query, variables }));
   form.set('map', JSON.stringify(Object.fromEntries(files.map((_, i) => [String(i), [at(i)]]))));
-  files.forEach((f, i) => form.set(String(i), new Blob([typeof f.content === 'string' ? f.content : new Uint8Array(f.content)]), f.name));
+  for (const [i, f] of files.entries()) form.set(String(i), new Blob([typeof f.content === 'string' ? f.content : new Uint8Array(f.content)]), f.name);
   const res = await srv.server.yoga.fetch('http://localhost/graphql', {
     method: 'POST',
     headers: { authorization: `Bearer ${key}`, 'x-graphql-yoga-csrf': '1' },

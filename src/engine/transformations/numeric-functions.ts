@@ -391,6 +391,7 @@ export const winsorize = numericFunction({
     const low = num(p, 'low');
     const high = num(p, 'high');
     if (low === null || high === null) return () => null;
+    // biome-ignore lint/complexity/useMathMinMax: comparisons keep -0 as given, where Math.max(-0, 0) gives 0
     return (d) => (d === null ? null : d < low ? low : d > high ? high : d);
   },
   inverseOf: () => (y) => y,

@@ -28,6 +28,7 @@ export function jsonDouble(x: number): number | string {
 
 // fdlibm e_log.c constants: ln 2 split in a high part with trailing zero bits (so k·LN2_HI is
 // exact) and a low part, and the minimax coefficients of log((1+s)/(1-s)) on [0, 0.1716].
+// biome-ignore-start lint/correctness/noPrecisionLoss: fdlibm's constants digit for digit as its source writes them; each parses to the intended double
 const LN2_HI = 6.9314718036912381649e-1;
 const LN2_LO = 1.90821492927058770002e-10;
 const LG1 = 6.66666666666673513e-1;
@@ -37,6 +38,7 @@ const LG4 = 2.222219843214978396e-1;
 const LG5 = 1.818357216161805012e-1;
 const LG6 = 1.531383769920937332e-1;
 const LG7 = 1.479819860511658591e-1;
+// biome-ignore-end lint/correctness/noPrecisionLoss: fdlibm's constants end here
 /** The reduced argument m = x / 2^k lies in [SQRT2 / 2, SQRT2). */
 const SQRT2 = Math.SQRT2;
 const HALF_SQRT2 = SQRT2 / 2;

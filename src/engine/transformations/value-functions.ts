@@ -127,7 +127,7 @@ function categoryIndex(fitted: Fitted): (value: unknown) => number | null {
   // Keyed by the JSON-safe value itself: the reader yields exactly the categories' form (one
   // JavaScript type per kind; BIGINT beyond 2^53 as text on both sides).
   const index = new Map<unknown, number>();
-  categories(fitted).forEach((c, i) => index.set(c, i));
+  for (const [i, c] of categories(fitted).entries()) index.set(c, i);
   return (value) => {
     const v = read(value);
     return v === null ? null : (index.get(v) ?? -1);

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { ConflictError, NotFoundError, ValidationError } from '../../errors.ts';
-import type { AlertDelivery, AlertReceiver, AlertRoute, Prisma } from '../../generated/sqlite/client.ts';
+import type { AlertDelivery, AlertReceiver, AlertRoute } from '../../generated/sqlite/client.ts';
 import type { Logger } from '../../logger.ts';
 import type { SecretBox } from '../../secret-box.ts';
 import type { MetadataClient } from '../../stores/metadata/client.ts';

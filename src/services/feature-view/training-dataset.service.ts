@@ -7,7 +7,7 @@ import { computeSplitStatistics } from '../../engine/statistics/compute.ts';
 import { fitTransformations, parseFittedTransformations, transformationSql } from '../../engine/transformations/index.ts';
 import type { FittedTransformation } from '../../engine/transformations/types.ts';
 import { NotFoundError, ValidationError } from '../../errors.ts';
-import type { Commit, FeatureGroup, FeatureView, Prisma, TrainingDataset } from '../../generated/sqlite/client.ts';
+import type { FeatureView, Prisma, TrainingDataset } from '../../generated/sqlite/client.ts';
 import type { ExternalGroupService } from '../external-group/external-group.service.ts';
 import type { MetadataClient } from '../../stores/metadata/client.ts';
 import { ident } from '../../domain/sql.ts';

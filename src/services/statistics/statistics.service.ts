@@ -1,8 +1,8 @@
 import { pipe, filter } from 'graphql-yoga';
-import { checkColumns, storedStatisticsConfig, type StatisticsConfig } from '../../engine/statistics/config.ts';
+import { checkColumns, storedStatisticsConfig } from '../../engine/statistics/config.ts';
 import { computeStatistics, type StatisticsContent } from '../../engine/statistics/compute.ts';
 import { NotFoundError, ValidationError } from '../../errors.ts';
-import type { Commit, FeatureGroup, FeatureGroupStatistics, Prisma } from '../../generated/sqlite/client.ts';
+import type { Commit, FeatureGroup, FeatureGroupStatistics } from '../../generated/sqlite/client.ts';
 import type { GranaryPubSub, StatisticsMessage } from '../../pubsub.ts';
 import type { MetadataClient } from '../../stores/metadata/client.ts';
 import type { ExternalGroupService } from '../external-group/external-group.service.ts';

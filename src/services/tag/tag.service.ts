@@ -27,7 +27,7 @@ export const keywordSchema = z
   .string()
   .transform((k) => k.trim().replace(/\s+/g, ' ').toLowerCase())
   .pipe(
-    z.string().regex(/^[\p{L}\p{N}][\p{L}\p{N} _.\-]{0,62}$/u, 'letters, digits, spaces, _, . and -, starting with a letter or digit, at most 63 characters'),
+    z.string().regex(/^[\p{L}\p{N}][\p{L}\p{N} _.-]{0,62}$/u, 'letters, digits, spaces, _, . and -, starting with a letter or digit, at most 63 characters'),
   );
 const keywordsInput = z.array(keywordSchema).min(1, 'give at least one keyword').max(100, 'at most 100 keywords at once');
 

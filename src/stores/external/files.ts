@@ -1,3 +1,4 @@
+import type { Dirent } from 'node:fs';
 import { realpath, readdir, stat } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { DataSourceError, ValidationError } from '../../errors.ts';
@@ -82,7 +83,7 @@ export class FilesSource {
    */
   private async refuseLinksOutside(dir: string, base: string, path: string): Promise<void> {
     const walk = async (at: string): Promise<void> => {
-      let entries;
+      let entries: Dirent[];
       try {
         entries = await readdir(at, { withFileTypes: true });
       } catch {

@@ -36,7 +36,7 @@ afterAll(() => {
   instance?.closeSync();
 });
 
-const fit = (specs: Parameters<typeof fitTransformations>[2]) => fitTransformations(connection, 'SELECT * FROM customers', specs);
+const fitSpecs = (specs: Parameters<typeof fitTransformations>[2]) => fitTransformations(connection, 'SELECT * FROM customers', specs);
 
 async function sqlOutputs(fitted: readonly FittedTransformation[], valuesSql: string): Promise<unknown[][]> {
   const outputs = fitted.flatMap((f) => f.outputs);
@@ -46,7 +46,7 @@ async function sqlOutputs(fitted: readonly FittedTransformation[], valuesSql: st
 
 describe('fitted transformations', () => {
   it('name outputs as Hopsworks: <function>_<feature>_, one-hot _0, _1, … in category order', async () => {
-    const fitted = await fit([
+    const fitted = await fitSpecs([
       { function: 'label_encoder', feature: 'contract' },
       { function: 'min_max_scaler', feature: 'tenure' },
       { function: 'one_hot_encoder', feature: 'contract' },
@@ -73,7 +73,7 @@ describe('fitted transformations', () => {
   });
 
   it('apply the documented null and unknown semantics, identically in SQL and JavaScript', async () => {
-    const fitted = await fit([
+    const fitted = await fitSpecs([
       { function: 'min_max_scaler', feature: 'tenure' },
       { function: 'label_encoder', feature: 'contract' },
       { function: 'one_hot_encoder', feature: 'contract' },
@@ -108,7 +108,7 @@ describe('fitted transformations', () => {
   });
 
   it('turn a zero spread into 0.0 (min_max_scaler) or centring only (standard and robust scalers)', async () => {
-    const fitted = await fit([
+    const fitted = await fitSpecs([
       { function: 'min_max_scaler', feature: 'constant' },
       { function: 'standard_scaler', feature: 'constant' },
       { function: 'robust_scaler', feature: 'constant' },
@@ -149,7 +149,7 @@ describe('fitted transformations', () => {
   });
 
   it('inverse-transform scalers, encoders, log and binners back to feature values', async () => {
-    const fitted = await fit([
+    const fitted = await fitSpecs([
       { function: 'min_max_scaler', feature: 'tenure' },
       { function: 'label_encoder', feature: 'contract' },
       { function: 'one_hot_encoder', feature: 'contract' },
@@ -172,7 +172,7 @@ describe('fitted transformations', () => {
       contract: null,
     });
 
-    const [log, bins] = await fit([
+    const [log, bins] = await fitSpecs([
       { function: 'log_transform', feature: 'charges' },
       { function: 'equal_width_binner', feature: 'tenure', args: { bins: 59 } },
     ]);
@@ -208,7 +208,7 @@ describe('fitted transformations', () => {
   });
 
   it('compile once into a function returning a fresh record of every output, in output order', async () => {
-    const fitted = await fit([
+    const fitted = await fitSpecs([
       { function: 'label_encoder', feature: 'contract' },
       { function: 'one_hot_encoder', feature: 'contract' },
     ]);
@@ -232,7 +232,7 @@ describe('fitted transformations', () => {
   });
 
   it('read loose passed-feature values the way the columns hold them', async () => {
-    const fitted = await fit([
+    const fitted = await fitSpecs([
       { function: 'label_encoder', feature: 'tenure' },
       { function: 'min_max_scaler', feature: 'tenure' },
       { function: 'impute_mode', feature: 'tenure' },
@@ -246,16 +246,16 @@ describe('fitted transformations', () => {
 
 describe('fitTransformations errors', () => {
   it('names an unknown column, listing the columns there are', async () => {
-    const error = await fit([{ function: 'min_max_scaler', feature: 'income' }]).catch((e: unknown) => e);
+    const error = await fitSpecs([{ function: 'min_max_scaler', feature: 'income' }]).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ValidationError);
     expect((error as ValidationError).message).toMatch(/min_max_scaler.*income.*no such column.*tenure/);
     expect((error as ValidationError).issues[0]!.path).toEqual(['transformations', 0, 'feature']);
   });
 
   it('rejects an incompatible column type and a spec listed twice', async () => {
-    const typeError = (await fit([{ function: 'label_encoder', feature: 'signup' }]).catch((e: unknown) => e)) as ValidationError;
+    const typeError = (await fitSpecs([{ function: 'label_encoder', feature: 'signup' }]).catch((e: unknown) => e)) as ValidationError;
     expect(typeError.message).toMatch(/label_encoder.*signup.*TIMESTAMP is not accepted/);
-    const twice = (await fit([
+    const twice = (await fitSpecs([
       { function: 'label_encoder', feature: 'contract' },
       { function: 'label_encoder', feature: 'contract' },
     ]).catch((e: unknown) => e)) as ValidationError;
@@ -272,7 +272,7 @@ describe('fitTransformations errors', () => {
   });
 
   it('returns nothing for no specs', async () => {
-    expect(await fit([])).toEqual([]);
+    expect(await fitSpecs([])).toEqual([]);
   });
 });
 
@@ -311,7 +311,7 @@ describe('the registry', () => {
   });
 
   it('parses stored fitted transformations and rejects what it cannot apply', async () => {
-    const fitted = await fit([{ function: 'robust_scaler', feature: 'charges' }]);
+    const fitted = await fitSpecs([{ function: 'robust_scaler', feature: 'charges' }]);
     const parsed = parseFittedTransformations(JSON.parse(JSON.stringify(fitted)));
     expect(applyTransformationsJs(parsed, { charges: 50 })).toEqual(applyTransformationsJs(fitted, { charges: 50 }));
     expect(() => parseFittedTransformations({})).toThrow(ValidationError);

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GroupSchema } from '../../../src/domain/feature-types.ts';
 import { ValidationError } from '../../../src/errors.ts';
 import { DuckDbOfflineStore } from '../../../src/stores/offline/duckdb/index.ts';
-import type { GroupLocation } from '../../../src/stores/offline/offline-store.ts';
+import type { GroupLocation, StagedCommit } from '../../../src/stores/offline/offline-store.ts';
 import { SqliteOnlineStore } from '../../../src/stores/online/sqlite.ts';
 
 // JSON rows are loaded column-wise and their online rows prepared from the input where the
@@ -122,7 +122,7 @@ describe('JSON rows', () => {
     await fc.assert(
       fc.asyncProperty(fc.array(row, { minLength: 1, maxLength: 40 }), async (rows) => {
         const commitId = uuidv7();
-        let prepared;
+        let prepared: StagedCommit | undefined;
         try {
           prepared = await store.stage(
             newGroup(),

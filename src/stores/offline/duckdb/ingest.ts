@@ -191,7 +191,7 @@ export async function loadRows(
         `CREATE TABLE ${table} AS SELECT ${textual.map((c) => `nullif("#c${c}", chr(30)) AS "#c${c}"`).join(', ')} FROM (SELECT ${split.join(', ')})`,
       );
       tables.push(table);
-      textual.forEach((c, i) => statement.bindVarchar(i + 1, texts[c]!.map((t) => t ?? RECORD_SEPARATOR).join(UNIT_SEPARATOR)));
+      for (const [i, c] of textual.entries()) statement.bindVarchar(i + 1, texts[c]!.map((t) => t ?? RECORD_SEPARATOR).join(UNIT_SEPARATOR));
       await statement.run();
     } else {
       await connection.run(`CREATE TABLE ${table} (${textual.map((c) => `"#c${c}" VARCHAR`).join(', ')})`);

@@ -191,7 +191,7 @@ function extractor(names: readonly string[]): Extractor {
   let fn = extractors.get(id);
   if (fn !== undefined) return fn;
   if (names.some((name) => name in Object.prototype)) {
-    fn = (rows, n) => ({ slow: Array.from({ length: n }, (_, r) => r), partial: [] });
+    fn = (_rows, n) => ({ slow: Array.from({ length: n }, (_, r) => r), partial: [] });
   } else {
     const reads = names.map((name, c) => {
       const literal = JSON.stringify(name);

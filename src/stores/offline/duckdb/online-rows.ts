@@ -189,7 +189,7 @@ export function givenOnline(f: Feature, loaded: LoadedRows, c: number): readonly
   const texts = loaded.texts[c];
   switch (t.name) {
     case 'STRING':
-      return texts && texts.every((v) => v === null || (v as unknown as { isWellFormed(): boolean }).isWellFormed()) ? texts : null;
+      return texts?.every((v) => v === null || (v as unknown as { isWellFormed(): boolean }).isWellFormed()) ? texts : null;
     case 'BOOLEAN':
       return type === 'BOOLEAN' ? appended! : null;
     case 'DOUBLE':
