@@ -7,8 +7,8 @@ import type { Commit, FeatureGroup, Prisma } from '../../generated/sqlite/client
 import type { Logger } from '../../logger.ts';
 import type { MetadataClient } from '../../stores/metadata/client.ts';
 import type { CommitRef, GroupLocation, InsertSource, OfflineStore, StagedCommit } from '../../stores/offline/offline-store.ts';
-import { commitRef, isOfflineCommit, OFFLINE_COMMITS } from './commits.ts';
-import { GroupRowsReader } from './group-rows.ts';
+import { commitRef, OFFLINE_COMMITS } from './commits.ts';
+import { GroupRowsReader, groupLocation } from './group-rows.ts';
 import type { OnlineColumns, OnlineStore, OnlineTable } from '../../stores/online/online-store.ts';
 import { noAlerts, type AlertSink } from '../alert/alert-event.ts';
 import { recordChanged, recordCreated, recordDeleted } from '../lineage/catalog.ts';
@@ -454,8 +454,8 @@ export class FeatureGroupService {
    */
   private async stageInsert(viewer: Viewer, group: FeatureGroup, source: InsertSource, options: InsertOptions, writeOnline: boolean) {
     const location = this.location(viewer.projectName, group);
-    const [commits, suite] = await Promise.all([this.commits(group.id), this.prisma.expectationSuite.findUnique({ where: { featureGroupId: group.id } })]);
-    const existing = commits.filter(isOfflineCommit).map(commitRef);
+    const [commits, suite] = await Promise.all([this.rows.commits(group), this.prisma.expectationSuite.findUnique({ where: { featureGroupId: group.id } })]);
+    const existing = commits.map(commitRef);
     const staged = await this.offline.stage(location, groupSchema(group), uuidv7(), source, {
       operation: options.operation,
       fillMissing: options.fillMissing === true,
@@ -520,7 +520,7 @@ export class FeatureGroupService {
           // Each commit is recorded with an id after every earlier one: the same last id, the same commits.
           let last = await lastOfflineCommit(this.prisma, group.id);
           if (last !== (counted.at(-1)?.id ?? null)) {
-            const now = (await this.commits(group.id)).filter(isOfflineCommit).map(commitRef);
+            const now = (await this.rows.commits(group)).map(commitRef);
             await staged.recount(now);
             counted = now;
             last = now.at(-1)?.id ?? null;
@@ -583,7 +583,7 @@ export class FeatureGroupService {
     let replayedCommits = 0;
     for (const group of groups) {
       const location = this.location(group.project.name, group);
-      const offlineCommits = async () => (await this.commits(group.id)).filter(isOfflineCommit);
+      const offlineCommits = () => this.rows.commits(group);
       sweptFiles += (await this.offline.sweep(location, async () => (await offlineCommits()).map(commitRef), guard)).length;
       const pending = (await offlineCommits()).filter((c) => c.onlineState === 'PENDING');
       if (pending.length === 0) continue;
@@ -618,7 +618,7 @@ export class FeatureGroupService {
   }
 
   location(projectName: string, group: FeatureGroup): GroupLocation {
-    return { project: projectName, name: group.name, version: group.version };
+    return groupLocation(projectName, group);
   }
 
   onlineTable(group: FeatureGroup): OnlineTable {
