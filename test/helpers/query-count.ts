@@ -33,9 +33,18 @@ for (const Factory of [PrismaBetterSqlite3, PrismaPg] as unknown as { prototype:
   };
 }
 
-/** How many statements `work` sent. Run it alone: anything else running meanwhile is counted too. */
-export async function countQueries<T>(work: () => Promise<T>): Promise<{ value: T; queries: number }> {
-  const before = statements;
-  const value = await work();
-  return { value, queries: statements - before };
+/**
+ * How many statements `work` sent. Background workers of the server (alert delivery, leases, the
+ * scheduler) may send a statement during one run, so the work runs `runs` times and the fewest
+ * count: an N+1 pattern shows in every run, a background poll in at most some of them.
+ */
+export async function countQueries<T>(work: () => Promise<T>, runs = 3): Promise<{ value: T; queries: number }> {
+  let fewest = Number.POSITIVE_INFINITY;
+  let value: T | undefined;
+  for (let i = 0; i < runs; i++) {
+    const before = statements;
+    value = await work();
+    fewest = Math.min(fewest, statements - before);
+  }
+  return { value: value as T, queries: fewest };
 }
