@@ -50,9 +50,9 @@ module.exports = {
     {
       name: 'only-the-composition-root-imports-backends',
       severity: 'error',
-      comment: 'Callers use the ports (offline-store.ts, online-store.ts); only src/app.ts chooses the DuckDB, SQLite and Redis backends.',
+      comment: 'Callers use the ports (offline-store.ts, online-store.ts, stream-log.ts); only src/app.ts chooses the DuckDB, SQLite, Redis and NATS backends.',
       from: { path: '^src/', pathNot: ['^src/app\\.ts$', '^src/stores/'] },
-      to: { path: ['^src/stores/offline/duckdb', '^src/stores/online/(sqlite|redis|index)'] },
+      to: { path: ['^src/stores/offline/duckdb', '^src/stores/online/(sqlite|redis|index)', '^src/stores/log/(sqlite|nats|index)'] },
     },
     {
       name: 'backends-stand-apart',

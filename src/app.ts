@@ -40,6 +40,9 @@ import { DuckDbOfflineStore } from './stores/offline/duckdb/index.ts';
 import type { OfflineStore } from './stores/offline/offline-store.ts';
 import { openOnlineStore } from './stores/online/index.ts';
 import type { OnlineStore } from './stores/online/online-store.ts';
+import { openStreamLog } from './stores/log/index.ts';
+import type { StreamLog } from './stores/log/stream-log.ts';
+import { StreamService } from './services/stream/stream.service.ts';
 import { applyMigrations } from './stores/metadata/migrate.ts';
 import { metadataTargetFromConfig } from './stores/metadata/target.ts';
 
@@ -79,6 +82,8 @@ export interface Services {
   readonly dataSources: DataSourceService;
   /** External feature groups' rows as DuckDB relations (`relation`), read from their sources at query time. */
   readonly externalGroups: ExternalGroupService;
+  /** Streaming ingestion: the ingest mutation, the apply consumers and the offline materializer. */
+  readonly streams: StreamService;
 }
 
 /** Everything one server process holds: configuration, stores, pub/sub and services. */
@@ -89,6 +94,8 @@ export interface App {
   readonly pubsub: GranaryPubSub;
   readonly offline: OfflineStore;
   readonly online: OnlineStore;
+  /** The ingestion log (embedded file, or NATS JetStream). */
+  readonly log: StreamLog;
   readonly services: Services;
   /**
    * Closes stores and connections; the HTTP server is stopped before this. Job runs of this process
@@ -122,6 +129,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
   const projects = new ProjectService(prisma, events, apiKeys);
   const offline = await DuckDbOfflineStore.open(join(config.dataDir, 'offline'), { owner: processes.id });
   const online = openOnlineStore({ dataDir: config.dataDir, url: config.onlineStoreUrl });
+  const log = await openStreamLog({ dataDir: config.dataDir, url: config.streamUrl });
   const secrets = SecretBox.open(config.secretKey, config.dataDir);
   // The delivery worker starts with the first recorded alert, or with `alerts.start()` (serve).
   const alerts = new AlertService(prisma, events, secrets, logger, new AlertDeliveryWorker(prisma, secrets, logger, config.alerts));
@@ -175,6 +183,11 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
   const scheduler = new JobScheduler(prisma, runner, logger);
   const jobs = new JobService(prisma, events, pubsub, jobTypes, runner, scheduler, secrets, { featureGroups, featureViews, trainingDatasets });
   featureGroups.onCommitted(statisticsOnCommit(jobs));
+  const streams = new StreamService(prisma, log, online, featureGroups, pubsub, logger, {
+    maxPending: config.stream.maxPending,
+    materializeTickMs: config.stream.materializeTickMs,
+    waitTimeoutMs: 10_000,
+  });
   const services: Services = {
     events,
     apiKeys,
@@ -196,8 +209,10 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
     secrets,
     dataSources,
     externalGroups,
+    streams,
   };
   await jobs.start();
+  await streams.start();
   return {
     config,
     logger,
@@ -205,15 +220,18 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
     pubsub,
     offline,
     online,
+    log,
     services,
     async close(options = {}) {
       // A recovery after another process's death, if one is under way, ends while the stores are open.
       await processes.unwatch();
+      // Batches being applied or materialized finish while the stores are open.
+      await streams.close();
       // Executions end (finished, or killed and marked) while the stores they use are still open.
       await jobs.close(options);
       // Then alerts being recorded are stored and deliveries in flight put back while the database is open.
       await alerts.stop();
-      await Promise.allSettled([pubsub.close(), offline.close(), online.close(), tempFiles.close()]);
+      await Promise.allSettled([pubsub.close(), offline.close(), online.close(), tempFiles.close(), log.close()]);
       // Last: nothing of this process is being written any more, so no one need wait for its files.
       await processes.release().catch((error: unknown) => logger.warn({ err: error }, 'could not release the process lease'));
       await prisma.$disconnect();

@@ -12,6 +12,15 @@ export interface Config {
   readonly pubsubUrl: string | undefined;
   /** `redis://…` serves online features from Redis; undefined is SQLite in the data directory. */
   readonly onlineStoreUrl: string | undefined;
+  /** `nats://…` puts the ingestion log on NATS JetStream; undefined is a log file in the data directory. */
+  readonly streamUrl: string | undefined;
+  /** Streaming ingestion. */
+  readonly stream: {
+    /** Messages a project's apply consumer may be behind before ingests are refused with OverloadedError. */
+    readonly maxPending: number;
+    /** How often the materializer looks for groups whose streamed rows are due for an offline commit. */
+    readonly materializeTickMs: number;
+  };
   /**
    * The URL clients reach this server at (GRANARY_PUBLIC_URL), given to COMMAND job runs as
    * GRANARY_URL; undefined: the address the server listens on.
@@ -103,6 +112,12 @@ const envSchema = z.object({
     .string()
     .regex(/^rediss?:\/\/.+/, 'must be a redis:// URL (leave it unset for SQLite in the data directory)')
     .optional(),
+  STREAM_URL: z
+    .string()
+    .regex(/^nats:\/\/.+/, 'must be a nats:// URL (leave it unset for the log file in the data directory)')
+    .optional(),
+  GRANARY_STREAM_MAX_PENDING: positiveInt.default(50_000),
+  GRANARY_STREAM_MATERIALIZE_TICK_MS: positiveInt.max(60_000).default(500),
   GRANARY_PUBLIC_URL: z
     .string()
     .trim()
@@ -184,6 +199,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     pubsubUrl: e.PUBSUB_URL,
     onlineStoreUrl: e.ONLINE_STORE_URL,
     publicUrl: e.GRANARY_PUBLIC_URL,
+    streamUrl: e.STREAM_URL,
+    stream: { maxPending: e.GRANARY_STREAM_MAX_PENDING, materializeTickMs: e.GRANARY_STREAM_MATERIALIZE_TICK_MS },
     nodeEnv: e.NODE_ENV,
     logLevel: e.LOG_LEVEL ?? (e.NODE_ENV === 'test' ? 'silent' : 'info'),
     graphiql: e.GRANARY_GRAPHIQL ?? !production,

@@ -96,3 +96,18 @@ export class DataSourceError extends DomainError {
     super(message);
   }
 }
+
+/**
+ * The server is behind on work this request would add to (the ingestion log's consumers past their
+ * bound): nothing was accepted; retry after `retryAfterMs`. Nothing already accepted is dropped.
+ */
+export class OverloadedError extends DomainError {
+  override readonly name = 'OverloadedError';
+  constructor(
+    message: string,
+    /** When a retry may succeed, in milliseconds. */
+    readonly retryAfterMs: number,
+  ) {
+    super(message);
+  }
+}

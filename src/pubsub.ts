@@ -42,6 +42,13 @@ export interface ApiKeyRevokedMessage {
   readonly prefix: string;
 }
 
+/** Streamed rows of a feature group were applied (online for an online-enabled group). */
+export interface IngestionMessage {
+  readonly featureGroupId: string;
+  readonly sequence: number;
+  readonly rows: number;
+}
+
 /**
  * Every topic. Client-facing ones are routed by project id so a subscriber only ever sees its own
  * project; `apiKeyRevoked` is server-internal (no client subscribes to it) and crosses projects.
@@ -50,6 +57,7 @@ export type Topics = {
   registryEvent: [projectId: string, event: RegistryEventMessage];
   executionUpdated: [projectId: string, event: ExecutionMessage];
   statisticsUpdated: [projectId: string, event: StatisticsMessage];
+  ingestionUpdated: [projectId: string, event: IngestionMessage];
   apiKeyRevoked: [event: ApiKeyRevokedMessage];
 };
 

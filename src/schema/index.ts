@@ -9,6 +9,7 @@ import './shared/data-frame.ts';
 import './feature-group/types.ts';
 import './feature-group/queries.ts';
 import './feature-group/mutations.ts';
+import './feature-group/streaming.ts';
 import './data-source/data-source.ts';
 import './expectation/expectation-suite.ts';
 import './feature-view/inputs.ts';

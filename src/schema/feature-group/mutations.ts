@@ -75,6 +75,10 @@ const UpdateFeatureGroupInput = builder.inputType('UpdateFeatureGroupInput', {
       description:
         'Statistics settings to change, as in createFeatureGroup: { enabled, histograms, correlations, exactUniqueness, columns, histogramBins }; omitted keys keep their values.',
     }),
+    streamCommitIntervalMs: t.int({
+      description: 'Streamed rows (ingestFeatureGroupRows) become an offline commit at least this often, in milliseconds (1 000 to 86 400 000; default 10 000).',
+    }),
+    streamCommitRows: t.int({ description: 'Streamed rows become an offline commit as soon as this many wait (1 to 10 000 000; default 100 000).' }),
   }),
 });
 
@@ -109,7 +113,11 @@ builder.mutationField('deleteFeatureGroup', (t) =>
     authScopes: { write: true },
     errors: { types: [NotFoundError, ConflictError] },
     args: { featureGroup: t.arg({ type: FeatureGroupRefInput, required: true, description: 'The group; the latest version when omitted.' }) },
-    resolve: (_root, args, ctx) => ctx.services.featureGroups.delete(ctx.viewer, args.featureGroup),
+    resolve: async (_root, args, ctx) => {
+      const group = await ctx.services.featureGroups.delete(ctx.viewer, args.featureGroup);
+      await ctx.services.streams.forget(ctx.viewer.projectName, group);
+      return group;
+    },
   }),
 );
 

@@ -5,6 +5,7 @@ import {
   DomainError,
   ForbiddenError,
   NotFoundError,
+  OverloadedError,
   UnauthenticatedError,
   ValidationError,
   type InputIssue,
@@ -106,5 +107,16 @@ builder.objectType(DataSourceError, {
   fields: (t) => ({
     source: t.exposeString('source', { description: 'The data source’s name.' }),
     object: t.exposeString('object', { nullable: true, description: 'What was read (table, query, path or column); null when the source itself failed.' }),
+  }),
+});
+
+builder.objectType(OverloadedError, {
+  name: 'OverloadedError',
+  description:
+    'The server is behind on the work this request would add to (the ingestion log’s consumers are past their bound): nothing was accepted. Retry after `retryAfterMs`; nothing already accepted is dropped.',
+  interfaces: [ErrorInterface],
+  isTypeOf: (value) => value instanceof OverloadedError,
+  fields: (t) => ({
+    retryAfterMs: t.exposeInt('retryAfterMs', { description: 'When a retry may succeed, in milliseconds.' }),
   }),
 });

@@ -3,19 +3,19 @@ import { z } from 'zod';
 import { ConflictError, NotFoundError, ValidationError, issueMessage } from '../../errors.ts';
 import type { DataFrame } from '../../domain/data-frame.ts';
 import type { FeatureDef } from '../../domain/feature-types.ts';
-import type { Commit, FeatureGroup, Prisma } from '../../generated/sqlite/client.ts';
+import type { Commit, FeatureGroup } from '../../generated/sqlite/client.ts';
 import type { Logger } from '../../logger.ts';
 import type { MetadataClient } from '../../stores/metadata/client.ts';
-import type { CommitRef, GroupLocation, InsertSource, OfflineStore, StagedCommit } from '../../stores/offline/offline-store.ts';
+import type { GroupLocation, InsertSource, OfflineStore, StagedCommit } from '../../stores/offline/offline-store.ts';
 import { commitRef, OFFLINE_COMMITS } from './commits.ts';
 import { GroupRowsReader, groupLocation } from './group-rows.ts';
 import type { OnlineColumns, OnlineStore, OnlineTable } from '../../stores/online/online-store.ts';
 import { noAlerts, type AlertSink } from '../alert/alert-event.ts';
 import { recordChanged, recordCreated, recordDeleted } from '../lineage/catalog.ts';
-import type { RegistryChange, RegistryEventsService } from '../registry-events.service.ts';
+import type { RegistryEventsService } from '../registry-events.service.ts';
 import { checkJsonDepth } from '../json-limits.ts';
 import { parseInput } from '../validation.ts';
-import { assertLastCommit, CommitRaced, commitIdAfter, GroupTurns, lastOfflineCommit, MAX_COMMIT_ATTEMPTS } from './commit-order.ts';
+import { CommitRecorder, groupChange, json, type InsertFaults, type InsertOptions, type LogRange, type PendingCommit, type Storage } from './commit-recorder.ts';
 import { ident } from '../../domain/sql.ts';
 import { parseStatisticsConfig, storedStatisticsConfig } from '../../engine/statistics/config.ts';
 import type { Viewer } from '../viewer.ts';
@@ -34,7 +34,7 @@ import {
   type CreateFeatureGroupInput,
 } from './definition.ts';
 import { ONLINE_BATCH, replayOnline } from './replay-online.ts';
-import { NOT_VALIDATED, validateInsert, type InsertValidation } from './insert-validation.ts';
+import { NOT_VALIDATED, validateInsert } from './insert-validation.ts';
 import { readFeatures } from '../json-columns.ts';
 
 /** createExternalFeatureGroup's input: a group definition plus the data source and what to read from it. */
@@ -52,34 +52,21 @@ export interface FeatureGroupRef {
   readonly version?: number | null;
 }
 
-export type WriteOperation = 'UPSERT' | 'INSERT';
-export type Storage = 'BOTH' | 'OFFLINE' | 'ONLINE';
-
-export interface InsertOptions {
-  readonly operation: WriteOperation;
-  readonly storage: Storage;
-  /** Absent features are null; otherwise an input lacking a feature is rejected (see StageOptions.fillMissing). */
-  readonly fillMissing?: boolean;
-}
-
 const updateInput = z.object({
   description: z.string().max(10_000).nullish(),
   featureDescriptions: z.array(z.object({ name: z.string(), description: z.string().max(10_000) })).nullish(),
   appendFeatures: z.array(featureInput).nullish(),
   /** Statistics settings to change; omitted keys keep their current values. */
   statisticsConfig: z.unknown().nullish(),
+  /** Streamed rows become an offline commit at least this often, in milliseconds (1 s to 1 day)... */
+  streamCommitIntervalMs: z.number().int().min(1000).max(86_400_000).nullish(),
+  /** ...or as soon as this many rows wait. */
+  streamCommitRows: z.number().int().min(1).max(10_000_000).nullish(),
 });
 export type UpdateFeatureGroupInput = z.input<typeof updateInput>;
 
 /** Called after an insert committed offline rows to a group. */
 export type CommitListener = (viewer: Viewer, group: FeatureGroup, commit: Commit) => Promise<void>;
-
-/** Injection points for tests of atomicity: each runs at its step of an insert and may throw. */
-export interface InsertFaults {
-  /** After the rows are staged (and validated), before the commit is ordered, published and recorded. */
-  afterStage?(): void | Promise<void>;
-  afterPublish?(): void | Promise<void>;
-}
 
 /**
  * Feature groups: the registry (get-or-create by name and version, updates, deletes) and inserts
@@ -102,13 +89,13 @@ export class FeatureGroupService {
     private readonly processes: ProcessLeases | null = null,
   ) {
     this.rows = new GroupRowsReader(prisma, offline, external);
+    this.recorder = new CommitRecorder(prisma, events, this.rows, processes, () => this.faults);
   }
 
   private readonly committedListeners: CommitListener[] = [];
   /** Where a group's rows come from: its external source, or its offline commits. */
   private readonly rows: GroupRowsReader;
-  /** The count-and-record step of inserts, one per group at a time in this process. */
-  private readonly turns = new GroupTurns();
+  private readonly recorder: CommitRecorder;
 
   /**
    * Calls `listener` after each insert that committed offline rows (statistics after each commit).
@@ -215,7 +202,7 @@ export class FeatureGroupService {
     const diffs = await this.differences(existing, requested, parents);
     if (diffs.length === 0) return existing;
     throw new ConflictError(
-      `feature group ${existing.name} version ${existing.version} exists with another definition: ${diffs.join('; ')}. ` + 'Create a new version to change it.',
+      `feature group ${existing.name} version ${existing.version} exists with another definition: ${diffs.join('; ')}. Create a new version to change it.`,
     );
   }
 
@@ -310,6 +297,8 @@ export class FeatureGroupService {
           description: input.description ?? group.description,
           features: json(all),
           ...(statisticsConfig ? { statisticsConfig: json(statisticsConfig) } : {}),
+          ...(input.streamCommitIntervalMs != null ? { streamCommitIntervalMs: input.streamCommitIntervalMs } : {}),
+          ...(input.streamCommitRows != null ? { streamCommitRows: input.streamCommitRows } : {}),
         },
       });
       await recordChanged(tx, value.id);
@@ -420,9 +409,27 @@ export class FeatureGroupService {
     const validation = suite ? await validateInsert(this.alerts, viewer, group, suite, staged) : NOT_VALIDATED;
     const pending: PendingCommit = { viewer, group, staged, options, writeOffline, validation };
     if (!writeOffline) return this.commitOnlineOnly(pending);
-    let commit = await this.commitInOrder(pending, existing, writeOnline ? 'PENDING' : 'NONE');
+    let commit = await this.recorder.inOrder(pending, existing, writeOnline ? 'PENDING' : 'NONE');
     validation.raiseCommitted?.(commit.id);
     if (writeOnline) commit = await this.writeOnlineAfterCommit(group, staged, commit);
+    await this.notifyCommitted(viewer, group, commit);
+    return commit;
+  }
+
+  /**
+   * Materializes a range of the ingestion log as one offline commit (UPSERT, offline only: the
+   * apply consumer wrote the rows online already) of `rows`, the range's good rows in log order
+   * as canonical JSON values. Recorded only while the group's log progress still ends right before
+   * `range.from` (RangeTaken otherwise: another process committed it). An expectation suite
+   * validates it as under ALWAYS whatever its policy: the rows were accepted when they were
+   * appended, so a failure is reported (report stored, VALIDATION_FAILED alert), never refused.
+   */
+  async commitLogRange(viewer: Viewer, group: FeatureGroup, rows: readonly Record<string, unknown>[], range: LogRange): Promise<Commit> {
+    const options: InsertOptions = { operation: 'UPSERT', storage: 'OFFLINE', fillMissing: true };
+    const { staged, existing, suite } = await this.stageInsert(viewer, group, { kind: 'rows', rows }, options, false);
+    const validation = suite ? await validateInsert(this.alerts, viewer, group, { ...suite, ingestionPolicy: 'ALWAYS' }, staged) : NOT_VALIDATED;
+    const commit = await this.recorder.inOrder({ viewer, group, staged, options, writeOffline: true, validation, range }, existing, 'NONE');
+    validation.raiseCommitted?.(commit.id);
     await this.notifyCommitted(viewer, group, commit);
     return commit;
   }
@@ -465,85 +472,16 @@ export class FeatureGroupService {
     return { staged, existing, suite };
   }
 
-  /** Records an insert's commit row; with `after` (offline commits), only while the group's last offline commit is still that one. */
-  private recordCommit(pending: PendingCommit, onlineState: string, after?: string | null): Promise<Commit> {
-    const { viewer, group, staged, options, writeOffline, validation } = pending;
-    return this.events.change(viewer.projectId, async (tx) => {
-      if (after !== undefined) await assertLastCommit(tx, group.id, after);
-      const value = await tx.commit.create({
-        data: {
-          id: staged.commitId,
-          featureGroupId: group.id,
-          operation: options.operation,
-          storage: options.storage,
-          rowCount: staged.rowCount,
-          rowsInserted: writeOffline ? staged.rowsInserted : 0,
-          rowsUpdated: writeOffline ? staged.rowsUpdated : 0,
-          files: json(writeOffline ? staged.files : []),
-          bytes: BigInt(writeOffline ? staged.bytes : 0),
-          onlineState,
-          writer: this.processes?.id ?? null,
-          ...(validation.report ? { validationReport: json(validation.report) } : {}),
-        },
-      });
-      return { value, change: groupChange(group, 'UPDATED') };
-    });
-  }
-
   /** An ONLINE-only insert keeps no history: its rows are written online, then its commit recorded (DONE). */
   private async commitOnlineOnly(pending: PendingCommit): Promise<Commit> {
     const { group, staged, validation } = pending;
     try {
       await this.writeOnline(group, staged.onlineColumns(ONLINE_BATCH), staged.commitId);
-      const done = await this.recordCommit(pending, 'DONE');
+      const done = await this.recorder.record(pending, 'DONE');
       validation.raiseCommitted?.(done.id);
       return done;
     } finally {
       await staged.discard();
-    }
-  }
-
-  /**
-   * Orders, publishes and records an offline commit (see `insert`), one insert of the group at a
-   * time in this process: counted again against the commits recorded since `existing`, renumbered
-   * after the last one, published, then recorded only while the group's last offline commit is
-   * still the one counted against; else again, and a ConflictError after MAX_COMMIT_ATTEMPTS.
-   * Whenever this throws, the staged (or published) files have been discarded.
-   */
-  private async commitInOrder(pending: PendingCommit, existing: readonly CommitRef[], onlineState: string): Promise<Commit> {
-    const { group, staged } = pending;
-    try {
-      await this.faults.afterStage?.();
-      return await this.turns.run(group.id, async () => {
-        let counted = existing;
-        for (let attempt = 1; ; attempt++) {
-          // Each commit is recorded with an id after every earlier one: the same last id, the same commits.
-          let last = await lastOfflineCommit(this.prisma, group.id);
-          if (last !== (counted.at(-1)?.id ?? null)) {
-            const now = (await this.rows.commits(group)).map(commitRef);
-            await staged.recount(now);
-            counted = now;
-            last = now.at(-1)?.id ?? null;
-          }
-          if (last !== null && last >= staged.commitId) await staged.renumber(commitIdAfter(last));
-          await staged.publish();
-          await this.faults.afterPublish?.();
-          try {
-            return await this.recordCommit(pending, onlineState, last);
-          } catch (error) {
-            // Another process recorded a commit of the group in between: order and count again.
-            if (!(error instanceof CommitRaced) || attempt >= MAX_COMMIT_ATTEMPTS) throw error;
-          }
-        }
-      });
-    } catch (error) {
-      await staged.discard();
-      if (error instanceof CommitRaced) {
-        throw new ConflictError(
-          `feature group ${group.name} version ${group.version} kept receiving concurrent commits; nothing was written, retry the insert`,
-        );
-      }
-      throw error;
     }
   }
 
@@ -626,21 +564,6 @@ export class FeatureGroupService {
   }
 }
 
-function groupChange(group: FeatureGroup, action: RegistryChange['action']): RegistryChange {
-  return { kind: 'FeatureGroup', objectId: group.id, name: group.name, version: group.version, action };
-}
-
-/** What an insert carries from staging to its commit row. */
-interface PendingCommit {
-  readonly viewer: Viewer;
-  readonly group: FeatureGroup;
-  readonly staged: StagedCommit;
-  readonly options: InsertOptions;
-  /** Not an ONLINE-only insert: the commit lists its files and counts. */
-  readonly writeOffline: boolean;
-  readonly validation: InsertValidation;
-}
-
 /** What a create asks for: the definition, and for an external group its source and what it reads. */
 type Requested = ReturnType<typeof definitionOf> & { readonly external: ExternalDefinition | null };
 
@@ -668,13 +591,9 @@ function definitionOf(group: FeatureGroup) {
   };
 }
 
-/** Prisma's JSON input type for a plain JSON-safe value. */
-function json(value: unknown): Prisma.InputJsonValue {
-  return value as Prisma.InputJsonValue;
-}
-
 export function refText(ref: FeatureGroupRef): string {
   return ref.version == null ? `${ref.name} (latest)` : `${ref.name} version ${ref.version}`;
 }
 
 export { OBJECT_NAME };
+export type { InsertFaults, InsertOptions, Storage, WriteOperation } from './commit-recorder.ts';

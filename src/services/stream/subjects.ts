@@ -1,0 +1,58 @@
+import type { FeatureGroup } from '../../generated/sqlite/client.ts';
+
+/**
+ * Where a project's streamed rows live in the ingestion log. One stream per project,
+ * `granary_<project>`; one subject per feature group version, `granary.<project>.<group>.v<version>`
+ * (project and group names are lower-case letters, digits and `_`, so they are valid subject tokens).
+ * External producers publish to these subjects directly (see the README's streaming section).
+ */
+
+/** The durable consumer that applies a project's stream (checks, online writes, progress); every process consumes under it. */
+export const APPLY_CONSUMER = 'granary_apply';
+
+/** The stream of a project. */
+export function streamName(projectName: string): string {
+  return `granary_${projectName}`;
+}
+
+/** The prefix of every subject of a project's stream. */
+export function subjectPrefix(projectName: string): string {
+  return `granary.${projectName}`;
+}
+
+/** The subject a feature group version's rows are published to. */
+export function groupSubject(projectName: string, group: Pick<FeatureGroup, 'name' | 'version'>): string {
+  return `${subjectPrefix(projectName)}.${group.name}.v${group.version}`;
+}
+
+/** The group name and version a subject of the project's stream names, or null when it names none. */
+export function parseSubject(projectName: string, subject: string): { name: string; version: number } | null {
+  const prefix = `${subjectPrefix(projectName)}.`;
+  if (!subject.startsWith(prefix)) return null;
+  const m = /^([a-z][a-z0-9_]{0,62})\.v(\d{1,9})$/.exec(subject.slice(prefix.length));
+  return m ? { name: m[1]!, version: Number(m[2]) } : null;
+}
+
+/** Largest message the log accepts from the GraphQL ingest (external producers are bound by the log's own limit). */
+export const MAX_MESSAGE_BYTES = 1024 * 1024;
+
+/**
+ * A message's rows: its body is UTF-8 JSON, one row (an object of feature values) or an array of
+ * rows. Throws a plain Error saying why when it is neither.
+ */
+export function messageRows(data: Uint8Array): unknown[] {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('utf8'));
+  } catch {
+    throw new Error('the message is not JSON (expected a row object or an array of row objects)');
+  }
+  if (Array.isArray(parsed)) return parsed;
+  if (parsed !== null && typeof parsed === 'object') return [parsed];
+  throw new Error('the message is neither a row object nor an array of row objects');
+}
+
+/** The JSON body of a message carrying `rows`. */
+export function messageOf(rows: readonly unknown[]): Uint8Array {
+  return Buffer.from(JSON.stringify(rows), 'utf8');
+}

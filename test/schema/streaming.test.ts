@@ -1,0 +1,164 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createGroup, projectOf, type Gql } from '../helpers/catalog.ts';
+import { startTestServer, type TestServer } from '../helpers/server.ts';
+
+let srv: TestServer;
+beforeAll(async () => {
+  srv = await startTestServer({ env: { GRANARY_STREAM_MATERIALIZE_TICK_MS: '100' } });
+});
+afterAll(async () => {
+  await srv?.close();
+});
+
+const INGEST = `mutation($fg: FeatureGroupRef!, $rows: [JSON!]!, $key: String, $wait: IngestWait) {
+  ingestFeatureGroupRows(featureGroup: $fg, rows: $rows, idempotencyKey: $key, waitFor: $wait) {
+    __typename
+    ... on IngestFeatureGroupRowsPayload { accepted duplicate sequence onlineAt commit { id rowCount storage } }
+    ... on ValidationError { message issues { path message } }
+    ... on Error { message }
+  }
+}`;
+
+const VIEW = `mutation($name: String!, $group: String!) {
+  createFeatureView(input: { name: $name, query: { featureGroup: { name: $group }, features: ["amount", "city"] } }) {
+    __typename ... on Error { message }
+  }
+}`;
+
+const VECTORS = `query($view: String!, $entries: [JSON!]!) { featureVectors(featureView: { name: $view }, entries: $entries) { record missing } }`;
+
+const READ = `query($name: String!) { featureGroup(name: $name) { read(first: 1000) { records rowCount } commits { id rowCount storage } } }`;
+
+/** A group of payments: id key, ts event time, amount, city; online enabled. */
+async function payments(gql: Gql, name: string, online = true) {
+  return createGroup(gql, {
+    name,
+    primaryKey: ['id'],
+    eventTime: 'ts',
+    onlineEnabled: online,
+    features: [
+      { name: 'id', type: 'BIGINT' },
+      { name: 'ts', type: 'TIMESTAMP' },
+      { name: 'amount', type: 'DOUBLE' },
+      { name: 'city', type: 'STRING' },
+    ],
+  });
+}
+
+const at = (minute: number) => new Date(Date.UTC(2026, 0, 1, 0, minute)).toISOString();
+
+describe('streaming ingestion', () => {
+  it('serves streamed rows through featureVector once ingest answers (waitFor ONLINE), newest event winning', async () => {
+    const { gql } = await projectOf(srv, 'stream');
+    await payments(gql, 'payments');
+    expect((await gql(VIEW, { name: 'pay_view', group: 'payments' })).data.createFeatureView.__typename).toBe('CreateFeatureViewPayload');
+    const first = await gql(INGEST, {
+      fg: { name: 'payments' },
+      rows: [
+        { id: 1, ts: at(5), amount: 10.5, city: 'Oslo' },
+        { id: 2, ts: at(5), amount: 3, city: 'Rome' },
+      ],
+    });
+    expect(first.data.ingestFeatureGroupRows).toMatchObject({ __typename: 'IngestFeatureGroupRowsPayload', accepted: 2, duplicate: false, commit: null });
+    expect(first.data.ingestFeatureGroupRows.onlineAt).not.toBeNull();
+    // An older event for key 1 does not replace the newer one; a newer one for key 2 does.
+    await gql(INGEST, {
+      fg: { name: 'payments' },
+      rows: [
+        { id: 1, ts: at(1), amount: 99, city: 'Old' },
+        { id: 2, ts: at(9), amount: 4, city: 'Milan' },
+      ],
+    });
+    const vectors = await gql(VECTORS, { view: 'pay_view', entries: [{ id: 1 }, { id: 2 }, { id: 3 }] });
+    expect(vectors.data.featureVectors.map((v: { record: unknown }) => v.record)).toEqual([
+      { amount: 10.5, city: 'Oslo' },
+      { amount: 4, city: 'Milan' },
+      null,
+    ]);
+  });
+
+  it('refuses a bad row with a typed error naming it and appends nothing', async () => {
+    const { gql } = await projectOf(srv, 'stream');
+    await payments(gql, 'payments');
+    const cases: [unknown[], (string | number)[], RegExp][] = [
+      [[{ id: 1, ts: at(1), amount: 'lots' }], ['rows', 1, 'amount'], /not a valid DOUBLE/],
+      [[{ id: 1, ts: at(1) }, { ts: at(2) }], ['rows', 2, 'id'], /primary key "id" is null or missing/],
+      [[{ id: 1, ts: at(1), colour: 'red' }], ['rows', 1, 'colour'], /unknown column "colour"/],
+      [[{ id: 1, ts: 'yesterday' }], ['rows', 1, 'ts'], /not a valid TIMESTAMP/],
+      [[{ id: 1.5, ts: at(1) }], ['rows', 1, 'id'], /not a valid BIGINT/],
+      [['not a row'], ['rows', 1], /not an object/],
+      [[], ['rows'], /at least one row/],
+    ];
+    for (const [rows, path, message] of cases) {
+      const res = await gql(INGEST, { fg: { name: 'payments' }, rows, wait: 'ACCEPTED' });
+      expect(res.data.ingestFeatureGroupRows.__typename, JSON.stringify(rows)).toBe('ValidationError');
+      expect(res.data.ingestFeatureGroupRows.issues[0].path).toEqual(path);
+      expect(res.data.ingestFeatureGroupRows.message).toMatch(message);
+    }
+    const fresh = await gql(`{ featureGroup(name: "payments") { freshness { pendingRows lastOnlineWriteAt } deadLetters { id } } }`);
+    expect(fresh.data.featureGroup).toEqual({ freshness: { pendingRows: 0, lastOnlineWriteAt: null }, deadLetters: [] });
+    const missing = await gql(INGEST, { fg: { name: 'nope' }, rows: [{ id: 1 }] });
+    expect(missing.data.ingestFeatureGroupRows.__typename).toBe('NotFoundError');
+  });
+
+  it('accepts the same rows with the same idempotency key once', async () => {
+    const { gql } = await projectOf(srv, 'stream');
+    await payments(gql, 'payments');
+    const rows = [{ id: 7, ts: at(3), amount: 1, city: 'Pisa' }];
+    const a = await gql(INGEST, { fg: { name: 'payments' }, rows, key: 'batch-1', wait: 'OFFLINE' });
+    const b = await gql(INGEST, { fg: { name: 'payments' }, rows, key: 'batch-1', wait: 'OFFLINE' });
+    expect(a.data.ingestFeatureGroupRows).toMatchObject({ duplicate: false, commit: { rowCount: 1, storage: 'OFFLINE' } });
+    expect(b.data.ingestFeatureGroupRows).toMatchObject({ duplicate: true, sequence: a.data.ingestFeatureGroupRows.sequence });
+    const read = await gql(READ, { name: 'payments' });
+    expect(read.data.featureGroup.read.rowCount).toBe(1);
+  });
+
+  it('materializes streamed rows into offline commits holding each row once (waitFor OFFLINE)', async () => {
+    const { gql } = await projectOf(srv, 'stream');
+    await payments(gql, 'payments', false);
+    for (let i = 0; i < 5; i++) {
+      await gql(INGEST, { fg: { name: 'payments' }, rows: [{ id: i, ts: at(i), amount: i, city: `c${i}` }], wait: 'ACCEPTED' });
+    }
+    const last = await gql(INGEST, { fg: { name: 'payments' }, rows: [{ id: 9, ts: at(9), amount: 9 }], wait: 'OFFLINE' });
+    expect(last.data.ingestFeatureGroupRows.commit).not.toBeNull();
+    const read = await gql(READ, { name: 'payments' });
+    const ids = read.data.featureGroup.read.records.map((r: { id: number }) => r.id).sort((x: number, y: number) => x - y);
+    expect(ids).toEqual([0, 1, 2, 3, 4, 9]);
+    const fresh = await gql(`{ featureGroup(name: "payments") { freshness { pendingRows offlineLagMs lastOfflineCommitAt lastEventTime } } }`);
+    expect(fresh.data.featureGroup.freshness).toMatchObject({ pendingRows: 0, offlineLagMs: 0, lastEventTime: at(9) });
+  });
+
+  it('commits a group’s waiting rows on its own after streamCommitIntervalMs', async () => {
+    const { gql } = await projectOf(srv, 'stream');
+    await payments(gql, 'payments', false);
+    const set = await gql(`mutation { updateFeatureGroup(featureGroup: { name: "payments" }, input: { streamCommitIntervalMs: 1000 }) { __typename } }`);
+    expect(set.data.updateFeatureGroup.__typename).toBe('UpdateFeatureGroupPayload');
+    await gql(INGEST, { fg: { name: 'payments' }, rows: [{ id: 1, ts: at(1), amount: 1 }], wait: 'ONLINE' });
+    const deadline = Date.now() + 10_000;
+    let commits: unknown[] = [];
+    while (Date.now() < deadline && commits.length === 0) {
+      await new Promise((r) => setTimeout(r, 100));
+      commits = (await gql(READ, { name: 'payments' })).data.featureGroup.commits;
+    }
+    expect(commits).toHaveLength(1);
+  });
+
+  it('sets aside a published message with a bad row as a dead letter, and goes on', async () => {
+    const { gql, name: project } = await projectOf(srv, 'stream');
+    await payments(gql, 'payments');
+    const subject = (await gql(`{ featureGroup(name: "payments") { streamSubject } }`)).data.featureGroup.streamSubject;
+    expect(subject).toBe(`granary.${project}.payments.v1`);
+    const log = srv.app.log;
+    const publish = (body: unknown) => log.append(`granary_${project}`, subject, Buffer.from(typeof body === 'string' ? body : JSON.stringify(body)));
+    await publish({ id: 1, ts: at(1), amount: 'NaN?', city: 'x' });
+    await publish('{not json');
+    await publish([{ id: 2, ts: at(2), amount: 2, city: 'ok' }]);
+    const done = await gql(INGEST, { fg: { name: 'payments' }, rows: [{ id: 3, ts: at(3), amount: 3 }], wait: 'OFFLINE' });
+    expect(done.data.ingestFeatureGroupRows.commit.rowCount).toBe(2);
+    const dead = await gql(`{ featureGroup(name: "payments") { deadLetters { sequence reason payload } } }`);
+    const letters = dead.data.featureGroup.deadLetters;
+    expect(letters).toHaveLength(2);
+    expect(letters[0].reason).toMatch(/not JSON/);
+    expect(letters[1]).toMatchObject({ reason: expect.stringMatching(/row 1, column "amount": .*not a valid DOUBLE/), payload: expect.stringContaining('NaN?') });
+  });
+});
