@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -7,8 +7,8 @@ import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 
-import { SqliteStreamLog } from '../../../src/stores/log/sqlite.ts';
-import type { LogMessage } from '../../../src/stores/log/stream-log.ts';
+import { ValidationError } from '../../../src/errors.ts';
+import { type LogMessage, NatsStreamLog, openStreamLog, SqliteStreamLog } from '../../../src/stores/log/index.ts';
 import { eventually, streamLogContract } from './stream-log.contract.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'granary-log-'));
@@ -85,5 +85,21 @@ describe('SqliteStreamLog', () => {
     expect(handled).toStrictEqual([1, 2, 3, 4, 5, 6]);
     await a.close();
     await b.close();
+  });
+});
+
+describe('openStreamLog', () => {
+  it('opens SQLite in <dataDir>/stream/log.db by default', async () => {
+    const dataDir = join(dir, 'data', 'nested');
+    const log = await openStreamLog({ dataDir, url: '' });
+    expect(log).toBeInstanceOf(SqliteStreamLog);
+    expect(existsSync(join(dataDir, 'stream', 'log.db'))).toBe(true);
+    await log.close();
+  });
+
+  it('rejects other schemes without echoing the URL', async () => {
+    await expect(openStreamLog({ dataDir: dir, url: 'kafka://user:secret@host' })).rejects.toBeInstanceOf(ValidationError);
+    await expect(openStreamLog({ dataDir: dir, url: 'kafka://user:secret@host' })).rejects.not.toThrow(/secret/);
+    expect(NatsStreamLog).toBeTypeOf('function');
   });
 });
