@@ -1,0 +1,302 @@
+import { randomUUID } from 'node:crypto';
+
+import Database from 'better-sqlite3';
+
+import { NotFoundError } from '../../errors.ts';
+import type { AppendResult, ConsumeOptions, Consumer, ConsumerState, LogMessage, ReadOptions, StreamLog } from './stream-log.ts';
+
+/** Options of {@link SqliteStreamLog}. */
+export interface SqliteStreamLogOptions {
+  /** The database file, e.g. `<dataDir>/stream/log.db`. */
+  readonly file: string;
+  /** How long a consumer's lease lasts without renewal, ms (default 5000): a dead process's consumer is taken over after it. */
+  readonly leaseMs?: number;
+  /** How often an idle consumer looks for other processes' appends, ms (default 20). */
+  readonly pollMs?: number;
+  /** How long a consumer waits before delivering a failed batch again, ms (default 100). */
+  readonly retryMs?: number;
+}
+
+interface MessageRow {
+  seq: number;
+  subject: string;
+  id: string | null;
+  data: Buffer;
+  appended_at: number;
+}
+
+interface ConsumerRow {
+  ack_floor: number;
+  subjects: string | null;
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS log_streams (
+  stream TEXT PRIMARY KEY,
+  prefix TEXT NOT NULL,
+  last_seq INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS log_messages (
+  stream TEXT NOT NULL,
+  seq INTEGER NOT NULL,
+  subject TEXT NOT NULL,
+  id TEXT,
+  data BLOB NOT NULL,
+  appended_at INTEGER NOT NULL,
+  PRIMARY KEY (stream, seq)
+) WITHOUT ROWID;
+CREATE UNIQUE INDEX IF NOT EXISTS log_messages_id ON log_messages (stream, id) WHERE id IS NOT NULL;
+CREATE INDEX IF NOT EXISTS log_messages_subject ON log_messages (stream, subject, seq);
+CREATE TABLE IF NOT EXISTS log_consumers (
+  stream TEXT NOT NULL,
+  name TEXT NOT NULL,
+  ack_floor INTEGER NOT NULL DEFAULT 0,
+  subjects TEXT,
+  owner TEXT,
+  lease_until INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (stream, name)
+);
+`;
+
+const toMessage = (row: MessageRow): LogMessage => ({
+  sequence: row.seq,
+  subject: row.subject,
+  data: new Uint8Array(row.data.buffer, row.data.byteOffset, row.data.byteLength),
+  id: row.id,
+  appendedAt: row.appended_at,
+});
+
+/** `AND subject IN (…)` for a subject filter, with its parameters; nothing when unfiltered. */
+function subjectFilter(subjects: readonly string[] | null | undefined): { sql: string; params: string[] } {
+  if (!subjects || subjects.length === 0) return { sql: '', params: [] };
+  return { sql: ` AND subject IN (${subjects.map(() => '?').join(', ')})`, params: [...subjects] };
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/**
+ * The embedded stream log: one SQLite file (WAL, `synchronous = NORMAL`: a committed append survives
+ * a kill -9 of the process, as JetStream's default does) that several processes may open at once.
+ * Sequences come from a per-stream counter bumped inside an IMMEDIATE transaction, so they increase
+ * across processes and are never reused after a trim. Deduplication is a unique index on
+ * `(stream, id)`: an id stays known as long as its message is kept.
+ *
+ * A durable consumer is a row holding its ack floor and a lease: only the lease holder delivers,
+ * so processes consuming under one name take turns (one delivers, the others stand by and take
+ * over within a lease of its death). The holder reads messages above the floor, hands them to the
+ * handler, and then moves the floor to the batch's last sequence if it still holds the lease.
+ */
+export class SqliteStreamLog implements StreamLog {
+  readonly #db: Database.Database;
+  readonly #leaseMs: number;
+  readonly #pollMs: number;
+  readonly #retryMs: number;
+  /** Idle consumers of this instance per stream, woken by its appends. */
+  readonly #waiters = new Map<string, Set<() => void>>();
+  readonly #consumers = new Set<Consumer>();
+  /** Prepared statements by SQL: consumers run theirs every poll. */
+  readonly #statements = new Map<string, Database.Statement<unknown[], unknown>>();
+  readonly #appendTx: Database.Transaction<(stream: string, subject: string, data: Uint8Array, id: string | undefined) => AppendResult>;
+  #closed = false;
+
+  constructor(options: SqliteStreamLogOptions) {
+    this.#leaseMs = options.leaseMs ?? 5000;
+    this.#pollMs = options.pollMs ?? 20;
+    this.#retryMs = options.retryMs ?? 100;
+    this.#db = new Database(options.file);
+    this.#db.pragma('journal_mode = WAL');
+    this.#db.pragma('synchronous = NORMAL');
+    this.#db.pragma('busy_timeout = 5000');
+    this.#db.exec(SCHEMA);
+    const stream = this.#db.prepare<[string], { prefix: string; last_seq: number }>('SELECT prefix, last_seq FROM log_streams WHERE stream = ?');
+    const byId = this.#db.prepare<[string, string], { seq: number }>('SELECT seq FROM log_messages WHERE stream = ? AND id = ?');
+    const bump = this.#statement('UPDATE log_streams SET last_seq = ? WHERE stream = ?');
+    const insert = this.#statement('INSERT INTO log_messages (stream, seq, subject, id, data, appended_at) VALUES (?, ?, ?, ?, ?, ?)');
+    this.#appendTx = this.#db.transaction((name, subject, data, id) => {
+      const row = stream.get(name);
+      if (!row) throw new NotFoundError('stream', name);
+      if (!subject.startsWith(`${row.prefix}.`)) throw new Error(`subject ${subject} is not under stream ${name}'s prefix ${row.prefix}`);
+      if (id !== undefined) {
+        const first = byId.get(name, id);
+        if (first) return { sequence: first.seq, duplicate: true };
+      }
+      const seq = row.last_seq + 1;
+      bump.run(seq, name);
+      insert.run(name, seq, subject, id ?? null, Buffer.from(data.buffer, data.byteOffset, data.byteLength), Date.now());
+      return { sequence: seq, duplicate: false };
+    });
+  }
+
+  #statement<P extends unknown[] = unknown[], R = unknown>(sql: string): Database.Statement<P, R> {
+    let statement = this.#statements.get(sql);
+    if (statement === undefined) {
+      statement = this.#db.prepare(sql);
+      this.#statements.set(sql, statement);
+    }
+    return statement as Database.Statement<P, R>;
+  }
+
+  async ensure(stream: string, subjectPrefix: string): Promise<void> {
+    this.#statement('INSERT INTO log_streams (stream, prefix) VALUES (?, ?) ON CONFLICT (stream) DO UPDATE SET prefix = excluded.prefix').run(
+      stream,
+      subjectPrefix,
+    );
+  }
+
+  async append(stream: string, subject: string, data: Uint8Array, id?: string): Promise<AppendResult> {
+    const result = this.#appendTx.immediate(stream, subject, data, id);
+    if (!result.duplicate) for (const wake of this.#waiters.get(stream) ?? []) wake();
+    return result;
+  }
+
+  async read(stream: string, options: ReadOptions): Promise<LogMessage[]> {
+    if (options.max <= 0) return [];
+    const filter = subjectFilter(options.subject === undefined ? null : [options.subject]);
+    const rows = this.#statement<unknown[], MessageRow>(
+      `SELECT seq, subject, id, data, appended_at FROM log_messages WHERE stream = ? AND seq >= ?${filter.sql} ORDER BY seq LIMIT ?`,
+    ).all(stream, options.from, ...filter.params, options.max);
+    return rows.map(toMessage);
+  }
+
+  async last(stream: string): Promise<number> {
+    const row = this.#statement<[string], { last_seq: number }>('SELECT last_seq FROM log_streams WHERE stream = ?').get(stream);
+    return row?.last_seq ?? 0;
+  }
+
+  consume(options: ConsumeOptions): Consumer {
+    const owner = randomUUID();
+    let stopping = false;
+    let wake: (() => void) | null = null;
+    const waiters = this.#waiters.get(options.stream) ?? new Set<() => void>();
+    this.#waiters.set(options.stream, waiters);
+    const interrupt = () => wake?.();
+    waiters.add(interrupt);
+    /** Waits `ms`, or less when an append through this instance or `stop` interrupts. */
+    const idle = (ms: number) =>
+      new Promise<void>((resolve) => {
+        const timer = setTimeout(done, ms);
+        function done() {
+          clearTimeout(timer);
+          wake = null;
+          resolve();
+        }
+        wake = done;
+      });
+    this.#statement(
+      'INSERT INTO log_consumers (stream, name, subjects) VALUES (?, ?, ?) ON CONFLICT (stream, name) DO UPDATE SET subjects = excluded.subjects',
+    ).run(options.stream, options.name, options.subjects && options.subjects.length > 0 ? JSON.stringify(options.subjects) : null);
+    const loop = (async () => {
+      while (!stopping) {
+        try {
+          if (!this.#takeLease(options, owner)) {
+            await idle(Math.min(this.#leaseMs / 2, 250));
+            continue;
+          }
+          const batch = this.#pending(options, options.batch);
+          if (batch.length === 0) {
+            await idle(this.#pollMs);
+            continue;
+          }
+          if (!(await this.#deliver(options, owner, batch))) await sleep(this.#retryMs);
+        } catch (error) {
+          // The database failed (busy past the timeout, disk full): report it and try again.
+          options.onError?.(error);
+          await sleep(this.#retryMs);
+        }
+      }
+    })();
+    const consumer: Consumer = {
+      stop: async () => {
+        stopping = true;
+        interrupt();
+        await loop;
+        waiters.delete(interrupt);
+        this.#consumers.delete(consumer);
+        if (!this.#closed)
+          this.#statement('UPDATE log_consumers SET owner = NULL, lease_until = 0 WHERE stream = ? AND name = ? AND owner = ?').run(
+            options.stream,
+            options.name,
+            owner,
+          );
+      },
+    };
+    this.#consumers.add(consumer);
+    return consumer;
+  }
+
+  /** Hands one batch to the handler, renewing the lease meanwhile; acknowledges it on success. */
+  async #deliver(options: ConsumeOptions, owner: string, batch: LogMessage[]): Promise<boolean> {
+    const renew = setInterval(() => this.#takeLease(options, owner), Math.max(10, this.#leaseMs / 3));
+    try {
+      await options.handle(batch);
+    } catch (error) {
+      options.onError?.(error);
+      return false;
+    } finally {
+      clearInterval(renew);
+    }
+    const last = batch.at(-1)!.sequence;
+    this.#statement('UPDATE log_consumers SET ack_floor = ? WHERE stream = ? AND name = ? AND owner = ? AND ack_floor < ?').run(
+      last,
+      options.stream,
+      options.name,
+      owner,
+      last,
+    );
+    return true;
+  }
+
+  /** Takes or renews the consumer's lease: whether this consumer holds it now. */
+  #takeLease(options: ConsumeOptions, owner: string): boolean {
+    if (this.#closed) return false;
+    const now = Date.now();
+    const taken = this.#statement(
+      'UPDATE log_consumers SET owner = ?, lease_until = ? WHERE stream = ? AND name = ? AND (owner IS NULL OR owner = ? OR lease_until < ?)',
+    ).run(owner, now + this.#leaseMs, options.stream, options.name, owner, now);
+    return taken.changes === 1;
+  }
+
+  /** Up to `max` of the consumer's messages above its ack floor. */
+  #pending(options: ConsumeOptions, max: number): LogMessage[] {
+    const filter = subjectFilter(options.subjects);
+    return this.#statement<unknown[], MessageRow>(
+      `SELECT seq, subject, id, data, appended_at FROM log_messages
+         WHERE stream = ? AND seq > (SELECT ack_floor FROM log_consumers WHERE stream = ? AND name = ?)${filter.sql} ORDER BY seq LIMIT ?`,
+    )
+      .all(options.stream, options.stream, options.name, ...filter.params, max)
+      .map(toMessage);
+  }
+
+  async consumerState(stream: string, name: string): Promise<ConsumerState> {
+    const row = this.#statement<[string, string], ConsumerRow>('SELECT ack_floor, subjects FROM log_consumers WHERE stream = ? AND name = ?').get(stream, name);
+    const ackFloor = row?.ack_floor ?? 0;
+    const filter = subjectFilter(row?.subjects ? (JSON.parse(row.subjects) as string[]) : null);
+    const count = this.#statement<unknown[], { n: number }>(`SELECT count(*) AS n FROM log_messages WHERE stream = ? AND seq > ?${filter.sql}`).get(
+      stream,
+      ackFloor,
+      ...filter.params,
+    );
+    return { ackFloor, pending: count?.n ?? 0 };
+  }
+
+  async trim(stream: string, subject: string, upTo?: number): Promise<void> {
+    this.#statement('DELETE FROM log_messages WHERE stream = ? AND subject = ? AND seq <= ?').run(stream, subject, upTo ?? Number.MAX_SAFE_INTEGER);
+  }
+
+  async remove(stream: string): Promise<void> {
+    this.#db
+      .transaction(() => {
+        this.#statement('DELETE FROM log_messages WHERE stream = ?').run(stream);
+        this.#statement('DELETE FROM log_consumers WHERE stream = ?').run(stream);
+        this.#statement('DELETE FROM log_streams WHERE stream = ?').run(stream);
+      })
+      .immediate();
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    await Promise.all([...this.#consumers].map((c) => c.stop()));
+    this.#closed = true;
+    this.#db.close();
+  }
+}
