@@ -160,25 +160,8 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
   const statistics = new StatisticsService(prisma, offline, featureGroups, pubsub, alerts, externalGroups);
   const jobTypes = new JobTypeRegistry([...BUILT_IN_JOB_TYPES, computeStatisticsJob({ statistics })]);
   const runner = new JobRunner(
-    {
-      prisma,
-      pubsub,
-      types: jobTypes,
-      logger,
-      offline,
-      online,
-      services: { featureGroups, externalGroups, trainingDatasets },
-      apiKeys,
-      alerts,
-      secrets,
-    },
-    {
-      concurrency: config.jobs.concurrency,
-      heartbeatMs: config.jobs.heartbeatSeconds * 1000,
-      longRunningMs: config.jobs.longRunningSeconds * 1000,
-      publicUrl: config.publicUrl,
-      defaultUrl: localUrl(config.host, config.port),
-    },
+    { prisma, pubsub, types: jobTypes, logger, offline, online, services: { featureGroups, externalGroups, trainingDatasets }, apiKeys, alerts, secrets },
+    runnerOptions(config),
   );
   const scheduler = new JobScheduler(prisma, runner, logger);
   const jobs = new JobService(prisma, events, pubsub, jobTypes, runner, scheduler, secrets, { featureGroups, featureViews, trainingDatasets });
@@ -236,6 +219,17 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
       await processes.release().catch((error: unknown) => logger.warn({ err: error }, 'could not release the process lease'));
       await prisma.$disconnect();
     },
+  };
+}
+
+/** The job runner's settings from the configuration. */
+function runnerOptions(config: Config) {
+  return {
+    concurrency: config.jobs.concurrency,
+    heartbeatMs: config.jobs.heartbeatSeconds * 1000,
+    longRunningMs: config.jobs.longRunningSeconds * 1000,
+    publicUrl: config.publicUrl,
+    defaultUrl: localUrl(config.host, config.port),
   };
 }
 

@@ -73,20 +73,21 @@ describe('streaming ingestion', () => {
     expect(vectors.data.featureVectors.map((v: { record: unknown }) => v.record)).toEqual([
       { amount: 10.5, city: 'Oslo' },
       { amount: 4, city: 'Milan' },
-      null,
+      { amount: null, city: null },
     ]);
+    expect(vectors.data.featureVectors[2].missing).toEqual(['payments']);
   });
 
   it('refuses a bad row with a typed error naming it and appends nothing', async () => {
     const { gql } = await projectOf(srv, 'stream');
     await payments(gql, 'payments');
     const cases: [unknown[], (string | number)[], RegExp][] = [
-      [[{ id: 1, ts: at(1), amount: 'lots' }], ['rows', 1, 'amount'], /not a valid DOUBLE/],
-      [[{ id: 1, ts: at(1) }, { ts: at(2) }], ['rows', 2, 'id'], /primary key "id" is null or missing/],
-      [[{ id: 1, ts: at(1), colour: 'red' }], ['rows', 1, 'colour'], /unknown column "colour"/],
-      [[{ id: 1, ts: 'yesterday' }], ['rows', 1, 'ts'], /not a valid TIMESTAMP/],
-      [[{ id: 1.5, ts: at(1) }], ['rows', 1, 'id'], /not a valid BIGINT/],
-      [['not a row'], ['rows', 1], /not an object/],
+      [[{ id: 1, ts: at(1), amount: 'lots' }], ['rows', '1', 'amount'], /not a valid DOUBLE/],
+      [[{ id: 1, ts: at(1) }, { ts: at(2) }], ['rows', '2', 'id'], /primary key "id" is null or missing/],
+      [[{ id: 1, ts: at(1), colour: 'red' }], ['rows', '1', 'colour'], /unknown column "colour"/],
+      [[{ id: 1, ts: 'yesterday' }], ['rows', '1', 'ts'], /not a valid TIMESTAMP/],
+      [[{ id: 1.5, ts: at(1) }], ['rows', '1', 'id'], /not a valid BIGINT/],
+      [['not a row'], ['rows', '1'], /not an object/],
       [[], ['rows'], /at least one row/],
     ];
     for (const [rows, path, message] of cases) {
@@ -159,6 +160,9 @@ describe('streaming ingestion', () => {
     const letters = dead.data.featureGroup.deadLetters;
     expect(letters).toHaveLength(2);
     expect(letters[0].reason).toMatch(/not JSON/);
-    expect(letters[1]).toMatchObject({ reason: expect.stringMatching(/row 1, column "amount": .*not a valid DOUBLE/), payload: expect.stringContaining('NaN?') });
+    expect(letters[1]).toMatchObject({
+      reason: expect.stringMatching(/row 1, column "amount": .*not a valid DOUBLE/),
+      payload: expect.stringContaining('NaN?'),
+    });
   });
 });

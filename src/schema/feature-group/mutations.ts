@@ -52,7 +52,12 @@ builder.mutationField('createFeatureGroup', (t) =>
     authScopes: { write: true },
     errors: { types: [ValidationError, ConflictError] },
     args: { input: t.arg({ type: CreateFeatureGroupInput, required: true, description: 'The definition.' }) },
-    resolve: async (_root, { input }, ctx) => ({ featureGroup: await ctx.services.featureGroups.create(ctx.viewer, input) }),
+    resolve: async (_root, { input }, ctx) => {
+      const featureGroup = await ctx.services.featureGroups.create(ctx.viewer, input);
+      // Its subject exists from now on: producers may publish to it before any ingest through the API.
+      await ctx.services.streams.prepare(ctx.viewer.projectName);
+      return { featureGroup };
+    },
   }),
 );
 
@@ -76,7 +81,8 @@ const UpdateFeatureGroupInput = builder.inputType('UpdateFeatureGroupInput', {
         'Statistics settings to change, as in createFeatureGroup: { enabled, histograms, correlations, exactUniqueness, columns, histogramBins }; omitted keys keep their values.',
     }),
     streamCommitIntervalMs: t.int({
-      description: 'Streamed rows (ingestFeatureGroupRows) become an offline commit at least this often, in milliseconds (1 000 to 86 400 000; default 10 000).',
+      description:
+        'Streamed rows (ingestFeatureGroupRows) become an offline commit at least this often, in milliseconds (1 000 to 86 400 000; default 10 000).',
     }),
     streamCommitRows: t.int({ description: 'Streamed rows become an offline commit as soon as this many wait (1 to 10 000 000; default 100 000).' }),
   }),

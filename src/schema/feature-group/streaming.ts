@@ -48,7 +48,11 @@ builder.mutationField('ingestFeatureGroupRows', (t) =>
     errors: { types: [ValidationError, NotFoundError, OverloadedError] },
     args: {
       featureGroup: t.arg({ type: FeatureGroupRefInput, required: true, description: 'The group; the latest version when omitted.' }),
-      rows: t.arg({ type: ['JSON'], required: true, description: 'Rows as objects keyed by feature name (1–10 000); absent features are null, except key and event time.' }),
+      rows: t.arg({
+        type: ['JSON'],
+        required: true,
+        description: 'Rows as objects keyed by feature name (1–10 000); absent features are null, except key and event time.',
+      }),
       idempotencyKey: t.arg.string({ description: 'Rows sent again with the same key (within 10 minutes) are accepted once.' }),
       waitFor: t.arg({ type: IngestWaitEnum, defaultValue: 'ONLINE', description: 'ONLINE by default.' }),
     },

@@ -15,7 +15,16 @@ import { recordChanged, recordCreated, recordDeleted } from '../lineage/catalog.
 import type { RegistryEventsService } from '../registry-events.service.ts';
 import { checkJsonDepth } from '../json-limits.ts';
 import { parseInput } from '../validation.ts';
-import { CommitRecorder, groupChange, json, type InsertFaults, type InsertOptions, type LogRange, type PendingCommit, type Storage } from './commit-recorder.ts';
+import {
+  CommitRecorder,
+  groupChange,
+  json,
+  type InsertFaults,
+  type InsertOptions,
+  type LogRange,
+  type PendingCommit,
+  type Storage,
+} from './commit-recorder.ts';
 import { ident } from '../../domain/sql.ts';
 import { parseStatisticsConfig, storedStatisticsConfig } from '../../engine/statistics/config.ts';
 import type { Viewer } from '../viewer.ts';

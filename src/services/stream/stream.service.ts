@@ -98,6 +98,14 @@ export class StreamService {
     for (const p of projects) await this.watch(p.name);
   }
 
+  /**
+   * Ensures the project's stream and that this process consumes it (a feature group was created:
+   * producers may publish to its subject at once). Failures are logged: the ingest path retries.
+   */
+  async prepare(projectName: string): Promise<void> {
+    await this.watch(projectName).catch((error: unknown) => this.logger.warn({ err: error }, 'could not prepare the ingestion log of a project'));
+  }
+
   /** Ensures the project's stream and consumes it under the apply consumer (once per process). */
   private async watch(projectName: string): Promise<void> {
     if (this.closed || this.consumers.has(projectName)) return;
@@ -141,7 +149,8 @@ export class StreamService {
       return row;
     });
     const data = messageOf(objects);
-    if (data.byteLength > MAX_MESSAGE_BYTES) throw ValidationError.at(['rows'], `the rows take ${data.byteLength} bytes, more than ${MAX_MESSAGE_BYTES}; send fewer per request`);
+    if (data.byteLength > MAX_MESSAGE_BYTES)
+      throw ValidationError.at(['rows'], `the rows take ${data.byteLength} bytes, more than ${MAX_MESSAGE_BYTES}; send fewer per request`);
     await this.watch(viewer.projectName);
     const stream = streamName(viewer.projectName);
     await this.checkLag(stream);
@@ -156,10 +165,16 @@ export class StreamService {
   /** The group's row coercer (cached per schema), refusing groups that cannot stream. */
   private target(projectName: string, group: FeatureGroup): StreamGroup {
     if (group.dataSourceId !== null) {
-      throw ValidationError.at(['featureGroup'], `feature group ${group.name} version ${group.version} is external: its rows live in its data source; write them there`);
+      throw ValidationError.at(
+        ['featureGroup'],
+        `feature group ${group.name} version ${group.version} is external: its rows live in its data source; write them there`,
+      );
     }
     if ((group.features as unknown[]).length === 0) {
-      throw ValidationError.at(['featureGroup'], `feature group ${group.name} version ${group.version} has no features yet: define them, or insert once so they are inferred`);
+      throw ValidationError.at(
+        ['featureGroup'],
+        `feature group ${group.name} version ${group.version} has no features yet: define them, or insert once so they are inferred`,
+      );
     }
     const key = `${group.id}:${group.updatedAt.getTime()}`;
     let target = this.coercers.get(key);
@@ -199,7 +214,7 @@ export class StreamService {
       const onApplied = (a: Applied) => {
         if (a.groupId === groupId && a.sequence >= sequence) finish(new Date());
       };
-    this.applier.applied.on('applied', onApplied);
+      this.applier.applied.on('applied', onApplied);
       // Another process may apply it (several processes share the consumer).
       const check = () =>
         this.prisma.streamProgress
@@ -242,7 +257,7 @@ export class StreamService {
       await this.log.ensure(streamName(projectName), subjectPrefix(projectName));
       await this.log.trim(streamName(projectName), groupSubject(projectName, group));
     } catch (error) {
-      this.logger.warn({ err: error, group: group.name }, 'could not remove a deleted group\'s messages from the ingestion log');
+      this.logger.warn({ err: error, group: group.name }, "could not remove a deleted group's messages from the ingestion log");
     }
   }
 

@@ -30,6 +30,9 @@ interface ConsumerRow {
   subjects: string | null;
 }
 
+/** How long an append's id deduplicates a later append with the same id (JetStream's duplicate window). */
+export const DEDUPE_WINDOW_MS = 10 * 60_000;
+
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS log_streams (
   stream TEXT PRIMARY KEY,
@@ -45,7 +48,14 @@ CREATE TABLE IF NOT EXISTS log_messages (
   appended_at INTEGER NOT NULL,
   PRIMARY KEY (stream, seq)
 ) WITHOUT ROWID;
-CREATE UNIQUE INDEX IF NOT EXISTS log_messages_id ON log_messages (stream, id) WHERE id IS NOT NULL;
+CREATE TABLE IF NOT EXISTS log_ids (
+  stream TEXT NOT NULL,
+  id TEXT NOT NULL,
+  seq INTEGER NOT NULL,
+  appended_at INTEGER NOT NULL,
+  PRIMARY KEY (stream, id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS log_ids_age ON log_ids (appended_at);
 CREATE INDEX IF NOT EXISTS log_messages_subject ON log_messages (stream, subject, seq);
 CREATE TABLE IF NOT EXISTS log_consumers (
   stream TEXT NOT NULL,
@@ -109,20 +119,27 @@ export class SqliteStreamLog implements StreamLog {
     this.#db.pragma('busy_timeout = 5000');
     this.#db.exec(SCHEMA);
     const stream = this.#db.prepare<[string], { prefix: string; last_seq: number }>('SELECT prefix, last_seq FROM log_streams WHERE stream = ?');
-    const byId = this.#db.prepare<[string, string], { seq: number }>('SELECT seq FROM log_messages WHERE stream = ? AND id = ?');
+    // Ids are kept apart from the messages, so that trimming a message does not forget its id within the window.
+    const byId = this.#db.prepare<[string, string, number], { seq: number }>('SELECT seq FROM log_ids WHERE stream = ? AND id = ? AND appended_at >= ?');
+    const keepId = this.#statement('INSERT OR REPLACE INTO log_ids (stream, id, seq, appended_at) VALUES (?, ?, ?, ?)');
+    const forgetIds = this.#statement('DELETE FROM log_ids WHERE appended_at < ?');
+    let appends = 0;
     const bump = this.#statement('UPDATE log_streams SET last_seq = ? WHERE stream = ?');
     const insert = this.#statement('INSERT INTO log_messages (stream, seq, subject, id, data, appended_at) VALUES (?, ?, ?, ?, ?, ?)');
     this.#appendTx = this.#db.transaction((name, subject, data, id) => {
       const row = stream.get(name);
       if (!row) throw new NotFoundError('stream', name);
       if (!subject.startsWith(`${row.prefix}.`)) throw new Error(`subject ${subject} is not under stream ${name}'s prefix ${row.prefix}`);
+      const now = Date.now();
       if (id !== undefined) {
-        const first = byId.get(name, id);
+        const first = byId.get(name, id, now - DEDUPE_WINDOW_MS);
         if (first) return { sequence: first.seq, duplicate: true };
       }
       const seq = row.last_seq + 1;
       bump.run(seq, name);
-      insert.run(name, seq, subject, id ?? null, Buffer.from(data.buffer, data.byteOffset, data.byteLength), Date.now());
+      insert.run(name, seq, subject, id ?? null, Buffer.from(data.buffer, data.byteOffset, data.byteLength), now);
+      if (id !== undefined) keepId.run(name, id, seq, now);
+      if (++appends % 1000 === 0) forgetIds.run(now - DEDUPE_WINDOW_MS);
       return { sequence: seq, duplicate: false };
     });
   }
@@ -188,13 +205,28 @@ export class SqliteStreamLog implements StreamLog {
     const loop = (async () => {
       while (!stopping) {
         try {
+          // A read first: the lease (a write) is taken only when there is something to consume.
+          const head = this.#statement<[string, string, string], { last_seq: number; ack_floor: number }>(
+            'SELECT s.last_seq, c.ack_floor FROM log_streams s JOIN log_consumers c ON c.stream = s.stream WHERE s.stream = ? AND c.stream = ? AND c.name = ?',
+          ).get(options.stream, options.stream, options.name);
+          if (!head || head.last_seq <= head.ack_floor) {
+            await idle(this.#pollMs);
+            continue;
+          }
           if (!this.#takeLease(options, owner)) {
             await idle(Math.min(this.#leaseMs / 2, 250));
             continue;
           }
           const batch = this.#pending(options, options.batch);
           if (batch.length === 0) {
-            await idle(this.#pollMs);
+            // Only other subjects' messages up to the head read above: nothing of ours below it.
+            this.#statement('UPDATE log_consumers SET ack_floor = ? WHERE stream = ? AND name = ? AND owner = ? AND ack_floor < ?').run(
+              head.last_seq,
+              options.stream,
+              options.name,
+              owner,
+              head.last_seq,
+            );
             continue;
           }
           if (!(await this.#deliver(options, owner, batch))) await sleep(this.#retryMs);
@@ -287,6 +319,7 @@ export class SqliteStreamLog implements StreamLog {
     this.#db
       .transaction(() => {
         this.#statement('DELETE FROM log_messages WHERE stream = ?').run(stream);
+        this.#statement('DELETE FROM log_ids WHERE stream = ?').run(stream);
         this.#statement('DELETE FROM log_consumers WHERE stream = ?').run(stream);
         this.#statement('DELETE FROM log_streams WHERE stream = ?').run(stream);
       })

@@ -219,6 +219,15 @@ export function streamLogContract(name: string, open: () => StreamLog | Promise<
       expect(seqs(seen)).toStrictEqual([2, 4, 6, 8, 10, 12]);
     });
 
+    it('still knows an id after its message was trimmed', async () => {
+      const l = await log();
+      const { stream: s, subject } = await stream(l);
+      const first = await l.append(s, subject('a'), bytes('one'), 'kept-id');
+      await l.trim(s, subject('a'), first.sequence);
+      expect(await l.append(s, subject('a'), bytes('one again'), 'kept-id')).toStrictEqual({ sequence: first.sequence, duplicate: true });
+      expect(await l.read(s, { from: 1, max: 10 })).toStrictEqual([]);
+    });
+
     it("trims a subject's messages up to a sequence, or all of them", async () => {
       const l = await log();
       const { stream: s, subject } = await stream(l);
