@@ -62,6 +62,14 @@ const FeatureRef = builder.objectRef<FeatureDef & { primary: boolean; eventTime:
   }),
 });
 
+const LogRangeRef = builder.objectRef<{ from: number; to: number }>('LogRange').implement({
+  description: 'A range of positions of the ingestion log, both ends included.',
+  fields: (t) => ({
+    from: t.float({ description: 'The first position (an integer).', resolve: (r) => r.from }),
+    to: t.float({ description: 'The last position (an integer).', resolve: (r) => r.to }),
+  }),
+});
+
 export const CommitRefType = builder.prismaObject('Commit', {
   description: 'One atomic insert into a feature group.',
   fields: (t) => ({
@@ -81,6 +89,13 @@ export const CommitRefType = builder.prismaObject('Commit', {
       type: 'JSON',
       nullable: true,
       description: 'Data validation report of the insert, when the group has an expectation suite.',
+    }),
+    logRange: t.field({
+      type: LogRangeRef,
+      nullable: true,
+      description:
+        'For a commit materialized from the ingestion log: the log positions it covers. A group’s streamed commits cover contiguous ranges, each position once. Null for an insert.',
+      resolve: (c) => (c.logFrom === null || c.logTo === null ? null : { from: Number(c.logFrom), to: Number(c.logTo) }),
     }),
   }),
 });
