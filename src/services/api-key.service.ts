@@ -10,6 +10,9 @@ import type { RegistryEventsService } from './registry-events.service.ts';
 import { grants, highest, SCOPES, type Scope, type Viewer } from './viewer.ts';
 import { parseInput } from './validation.ts';
 
+/** The name of each project's key for streamed commits (see `streamKey`). */
+export const STREAM_KEY_NAME = 'system:stream';
+
 /** Secrets look like `gra_<prefix>_<secret>`; the prefix is public and finds the row. */
 const SECRET_PATTERN = /^gra_([A-Za-z0-9]{12})_([A-Za-z0-9_-]{43})$/;
 
@@ -24,7 +27,8 @@ const createInput = z.object({
     .trim()
     .min(1, 'must not be empty')
     .max(200)
-    .refine((name) => !isRunKeyName(name), 'names like job:<job>#<execution> are reserved for the keys of job runs'),
+    .refine((name) => !isRunKeyName(name), 'names like job:<job>#<execution> are reserved for the keys of job runs')
+    .refine((name) => name !== STREAM_KEY_NAME, `${STREAM_KEY_NAME} is reserved for the key streamed commits are made with`),
   scopes: z.array(z.enum(SCOPES as [Scope, ...Scope[]])).min(1, 'give at least one scope'),
   project: z.string().trim().min(1).nullish(),
   expiresAt: z.date().nullish(),
@@ -84,6 +88,16 @@ export class ApiKeyService {
       return { value, change: { kind: 'ApiKey', objectId: value.id, name, action: 'CREATED' } };
     });
     return { secret, apiKey };
+  }
+
+  /**
+   * The key a project's streamed rows are committed offline with (and its statistics jobs run
+   * with): named `system:stream`, WRITE, made on first use; its secret is never shown to anyone, so
+   * nothing authenticates with it. Revoking it stops those jobs until the next one is made.
+   */
+  async streamKey(projectId: string): Promise<ApiKey> {
+    const existing = await this.prisma.apiKey.findFirst({ where: { projectId, name: STREAM_KEY_NAME, revokedAt: null }, orderBy: { createdAt: 'asc' } });
+    return existing ?? (await this.mint(projectId, STREAM_KEY_NAME, ['WRITE'], null)).apiKey;
   }
 
   /** Revokes a key of the caller's project: its own, or any with ADMIN. Idempotent. */

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createGroup, projectOf, type Gql } from '../helpers/catalog.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 
@@ -164,5 +164,42 @@ describe('streaming ingestion', () => {
       reason: expect.stringMatching(/row 1, column "amount": .*not a valid DOUBLE/),
       payload: expect.stringContaining('NaN?'),
     });
+  });
+
+  it('validates each materialized commit against the group’s suite: the report is stored and an alert raised, the rows kept', async () => {
+    const { gql, name: project } = await projectOf(srv, 'stream');
+    await payments(gql, 'payments', false);
+    const saved = await gql(
+      `mutation($fg: FeatureGroupRef!, $input: SaveExpectationSuiteInput!) { saveExpectationSuite(featureGroup: $fg, input: $input) { __typename } }`,
+      {
+        fg: { name: 'payments' },
+        input: {
+          name: 'amounts',
+          ingestionPolicy: 'STRICT',
+          expectations: [{ type: 'expect_column_values_to_be_between', kwargs: { column: 'amount', min_value: 0, max_value: 100 } }],
+        },
+      },
+    );
+    expect(saved.data.saveExpectationSuite.__typename).toBe('SaveExpectationSuitePayload');
+    const raise = vi.spyOn(srv.app.services.alerts, 'raise');
+    try {
+      const res = await gql(INGEST, { fg: { name: 'payments' }, rows: [{ id: 1, ts: at(1), amount: 500 }], wait: 'OFFLINE' });
+      expect(res.data.ingestFeatureGroupRows.commit.rowCount).toBe(1);
+      const commits = await gql(`{ featureGroup(name: "payments") { commits { validationReport } read { rowCount } } }`);
+      expect(commits.data.featureGroup.commits[0].validationReport).toMatchObject({ success: false, suiteName: 'amounts' });
+      expect(commits.data.featureGroup.read.rowCount).toBe(1);
+      const projectRow = await srv.app.prisma.project.findUniqueOrThrow({ where: { name: project } });
+      const raised = raise.mock.calls.filter(([projectId]) => projectId === projectRow.id).map(([, event]) => event.type);
+      expect(raised).toEqual(['VALIDATION_FAILED']);
+    } finally {
+      raise.mockRestore();
+    }
+  });
+
+  it('refuses streaming into an external group, or a group whose features are not known yet', async () => {
+    const { gql } = await projectOf(srv, 'stream');
+    await createGroup(gql, { name: 'later', primaryKey: ['id'] });
+    const res = await gql(INGEST, { fg: { name: 'later' }, rows: [{ id: 1 }] });
+    expect(res.data.ingestFeatureGroupRows).toMatchObject({ __typename: 'ValidationError', message: expect.stringMatching(/has no features yet/) });
   });
 });

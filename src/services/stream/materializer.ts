@@ -32,6 +32,8 @@ export class StreamMaterializer {
     private readonly featureGroups: FeatureGroupService,
     private readonly logger: Logger,
     private readonly tickMs: number,
+    /** The identity a project's streamed commits are made as (its stream key). */
+    private readonly viewerOf: (projectId: string, projectName: string) => Promise<Viewer>,
   ) {}
 
   start(): void {
@@ -96,7 +98,7 @@ export class StreamMaterializer {
     }
     const { rows, to } = await this.gather(stream, subject, streamGroup(projectName, group), from, until, group.streamCommitRows);
     if (to < from) return;
-    const viewer = systemViewer(group.projectId, projectName);
+    const viewer = await this.viewerOf(group.projectId, projectName);
     try {
       if (rows.length > 0) {
         await this.featureGroups.commitLogRange(viewer, group, rows, { from, to });
@@ -154,9 +156,4 @@ export class StreamMaterializer {
       this.logger.warn({ err: error, subject }, 'could not trim the ingestion log');
     }
   }
-}
-
-/** The identity stream work acts under: the project's own, with the rights of an ADMIN key. */
-function systemViewer(projectId: string, projectName: string): Viewer {
-  return { apiKeyId: 'stream', projectId, projectName, scopes: ['ADMIN'], serverAdmin: false };
 }

@@ -35,6 +35,8 @@ export interface StreamOptions {
   readonly materializeTickMs: number;
   /** How long an ingest waits for ONLINE or OFFLINE before it answers without them. */
   readonly waitTimeoutMs: number;
+  /** The identity a project's streamed commits are made as. */
+  readonly viewerOf: (projectId: string, projectName: string) => Promise<Viewer>;
 }
 
 /** Most rows per ingest request. */
@@ -71,7 +73,7 @@ export class StreamService {
   ) {
     this.groups = new StreamGroups(prisma);
     this.applier = new StreamApplier(prisma, online, this.groups, logger);
-    this.materializer = new StreamMaterializer(prisma, log, featureGroups, logger, options.materializeTickMs);
+    this.materializer = new StreamMaterializer(prisma, log, featureGroups, logger, options.materializeTickMs, options.viewerOf);
     this.readings = new StreamReadings(prisma, log, featureGroups, pubsub);
     this.applier.applied.on('applied', (applied) => this.announce(applied));
   }
