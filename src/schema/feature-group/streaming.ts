@@ -1,7 +1,7 @@
 import { NotFoundError, OverloadedError, ValidationError } from '../../errors.ts';
 import type { FeatureGroup, StreamDeadLetter } from '../../generated/sqlite/client.ts';
 import type { IngestResult } from '../../services/stream/stream.service.ts';
-import { groupSubject } from '../../services/stream/subjects.ts';
+import { groupSubject, streamCommitPolicy } from '../../services/stream/subjects.ts';
 import type { Freshness } from '../../services/stream/freshness.ts';
 import { builder } from '../builder.ts';
 import { pageSize } from '../shared/pagination.ts';
@@ -105,8 +105,11 @@ builder.objectFields(FeatureGroupType, (t) => ({
       'The NATS subject (of stream `granary_<project>`) producers may publish rows to directly: a message is one JSON row object or an array of them; a `Nats-Msg-Id` header deduplicates. Null for an external group.',
     resolve: (g, _args, ctx) => (g.dataSourceId === null ? groupSubject(ctx.viewer.projectName, g) : null),
   }),
-  streamCommitIntervalMs: t.exposeInt('streamCommitIntervalMs', { description: 'Streamed rows become an offline commit at least this often (milliseconds).' }),
-  streamCommitRows: t.exposeInt('streamCommitRows', { description: 'Streamed rows become an offline commit as soon as this many wait.' }),
+  streamCommitIntervalMs: t.int({
+    description: 'Streamed rows become an offline commit at least this often (milliseconds).',
+    resolve: (g) => streamCommitPolicy(g).intervalMs,
+  }),
+  streamCommitRows: t.int({ description: 'Streamed rows become an offline commit as soon as this many wait.', resolve: (g) => streamCommitPolicy(g).rows }),
   deadLetters: t.field({
     type: [DeadLetterRef],
     description: 'Streamed messages that could not be applied, newest first.',

@@ -5,7 +5,7 @@ import { RangeTaken } from '../feature-group/commit-recorder.ts';
 import type { FeatureGroupService } from '../feature-group/feature-group.service.ts';
 import type { Viewer } from '../viewer.ts';
 import { coerceMessage, streamGroup } from './stream-groups.ts';
-import { APPLY_CONSUMER, groupSubject, messageRows, streamName } from './subjects.ts';
+import { APPLY_CONSUMER, groupSubject, messageRows, streamCommitPolicy, streamName } from './subjects.ts';
 
 /** Messages read from the log per page while a range is gathered. */
 const PAGE = 1000;
@@ -90,13 +90,14 @@ export class StreamMaterializer {
     const projectName = group.project.name;
     const stream = streamName(projectName);
     const subject = groupSubject(projectName, group);
+    const policy = streamCommitPolicy(group);
     const from = Number(progress.materializedSequence) + 1;
     const until = Number(progress.appliedSequence);
-    if (!force && Number(progress.appliedRows - progress.materializedRows) < group.streamCommitRows) {
+    if (!force && Number(progress.appliedRows - progress.materializedRows) < policy.rows) {
       const [oldest] = await this.log.read(stream, { from, subject, max: 1 });
-      if (oldest && Date.now() - oldest.appendedAt < group.streamCommitIntervalMs) return;
+      if (oldest && Date.now() - oldest.appendedAt < policy.intervalMs) return;
     }
-    const { rows, to } = await this.gather(stream, subject, streamGroup(projectName, group), from, until, group.streamCommitRows);
+    const { rows, to } = await this.gather(stream, subject, streamGroup(projectName, group), from, until, policy.rows);
     if (to < from) return;
     const viewer = await this.viewerOf(group.projectId, projectName);
     try {

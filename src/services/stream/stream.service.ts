@@ -225,9 +225,9 @@ export class StreamService {
             if (p && p.appliedSequence >= BigInt(sequence)) finish(p.lastOnlineWriteAt ?? new Date());
           })
           .catch(() => undefined);
+      // In this process the event comes first; the poll catches another process's apply (and one that ended before the listener was added).
       const poll = setInterval(check, 50);
       const timeout = setTimeout(() => finish(null), this.options.waitTimeoutMs);
-      void check();
     });
   }
 

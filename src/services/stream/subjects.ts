@@ -56,3 +56,16 @@ export function messageRows(data: Uint8Array): unknown[] {
 export function messageOf(rows: readonly unknown[]): Uint8Array {
   return Buffer.from(JSON.stringify(rows), 'utf8');
 }
+
+/** A group's streamed rows become an offline commit at least this often by default (milliseconds)... */
+export const DEFAULT_STREAM_COMMIT_INTERVAL_MS = 10_000;
+/** ...or as soon as this many rows wait. */
+export const DEFAULT_STREAM_COMMIT_ROWS = 100_000;
+
+/** A group's offline commit interval and row bound for streamed rows, defaults applied. */
+export function streamCommitPolicy(group: { streamCommitIntervalMs: number | null; streamCommitRows: number | null }) {
+  return {
+    intervalMs: group.streamCommitIntervalMs ?? DEFAULT_STREAM_COMMIT_INTERVAL_MS,
+    rows: group.streamCommitRows ?? DEFAULT_STREAM_COMMIT_ROWS,
+  };
+}

@@ -3,8 +3,8 @@ ALTER TABLE "Commit" ADD COLUMN     "logFrom" BIGINT,
 ADD COLUMN     "logTo" BIGINT;
 
 -- AlterTable
-ALTER TABLE "FeatureGroup" ADD COLUMN     "streamCommitIntervalMs" INTEGER NOT NULL DEFAULT 10000,
-ADD COLUMN     "streamCommitRows" INTEGER NOT NULL DEFAULT 100000;
+ALTER TABLE "FeatureGroup" ADD COLUMN     "streamCommitIntervalMs" INTEGER,
+ADD COLUMN     "streamCommitRows" INTEGER;
 
 -- CreateTable
 CREATE TABLE "StreamProgress" (
