@@ -38,10 +38,11 @@ export default defineConfig({
                   'test/shutdown.test.ts',
                   'test/client/generated-types.test.ts',
                 ],
-                // The scale backends together: metadata on PostgreSQL, online store on Redis.
+                // The scale backends together: metadata on PostgreSQL, online store on Redis, ingestion log on NATS.
                 env: {
                   GRANARY_TEST_METADATA: 'postgresql',
                   GRANARY_TEST_ONLINE_STORE_URL: process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379',
+                  GRANARY_TEST_STREAM_URL: process.env.TEST_NATS_URL ?? 'nats://127.0.0.1:4222',
                 },
               },
             },

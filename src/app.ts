@@ -170,6 +170,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
     maxPending: config.stream.maxPending,
     materializeTickMs: config.stream.materializeTickMs,
     waitTimeoutMs: 10_000,
+    namespace: config.stream.namespace,
     viewerOf: async (projectId, projectName) => {
       const key = await apiKeys.streamKey(projectId);
       return { apiKeyId: key.id, projectId, projectName, scopes: ['WRITE'], serverAdmin: false };

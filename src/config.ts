@@ -20,6 +20,8 @@ export interface Config {
     readonly maxPending: number;
     /** How often the materializer looks for groups whose streamed rows are due for an offline commit. */
     readonly materializeTickMs: number;
+    /** Prefix of stream and subject names, so that several deployments can share one NATS server. */
+    readonly namespace: string;
   };
   /**
    * The URL clients reach this server at (GRANARY_PUBLIC_URL), given to COMMAND job runs as
@@ -116,6 +118,10 @@ const envSchema = z.object({
     .string()
     .regex(/^nats:\/\/.+/, 'must be a nats:// URL (leave it unset for the log file in the data directory)')
     .optional(),
+  STREAM_NAMESPACE: z
+    .string()
+    .regex(/^[a-z][a-z0-9_]{0,30}$/, 'must be lower-case letters, digits and _, starting with a letter, at most 31 characters')
+    .default('granary'),
   GRANARY_STREAM_MAX_PENDING: positiveInt.default(50_000),
   GRANARY_STREAM_MATERIALIZE_TICK_MS: positiveInt.max(60_000).default(500),
   GRANARY_PUBLIC_URL: z
@@ -200,7 +206,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     onlineStoreUrl: e.ONLINE_STORE_URL,
     publicUrl: e.GRANARY_PUBLIC_URL,
     streamUrl: e.STREAM_URL,
-    stream: { maxPending: e.GRANARY_STREAM_MAX_PENDING, materializeTickMs: e.GRANARY_STREAM_MATERIALIZE_TICK_MS },
+    stream: { maxPending: e.GRANARY_STREAM_MAX_PENDING, materializeTickMs: e.GRANARY_STREAM_MATERIALIZE_TICK_MS, namespace: e.STREAM_NAMESPACE },
     nodeEnv: e.NODE_ENV,
     logLevel: e.LOG_LEVEL ?? (e.NODE_ENV === 'test' ? 'silent' : 'info'),
     graphiql: e.GRANARY_GRAPHIQL ?? !production,

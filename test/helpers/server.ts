@@ -107,6 +107,7 @@ export interface TestServer {
 }
 
 let projects = 0;
+let servers = 0;
 
 const NEW_PROJECT = graphql(`
   mutation NewProject($name: String!) {
@@ -135,6 +136,11 @@ export async function startTestServer(options: StartOptions = {}): Promise<TestS
   const vars: Record<string, string> = { GRANARY_DATA_DIR: dataDir, NODE_ENV: 'test', ...options.env };
   const onlineStoreUrl = process.env.GRANARY_TEST_ONLINE_STORE_URL;
   if (onlineStoreUrl && !vars.ONLINE_STORE_URL) vars.ONLINE_STORE_URL = onlineStoreUrl;
+  const streamUrl = process.env.GRANARY_TEST_STREAM_URL;
+  if (streamUrl && !vars.STREAM_URL) vars.STREAM_URL = streamUrl;
+  // Test servers share the NATS server: each gets streams of its own.
+  if (vars.STREAM_URL && !vars.STREAM_NAMESPACE && !shared) vars.STREAM_NAMESPACE = `t${process.pid}x${++servers}`;
+  else if (shared && !vars.STREAM_NAMESPACE) vars.STREAM_NAMESPACE = shared.app.config.stream.namespace;
   if (shared) {
     if (shared.app.config.databaseUrl) vars.DATABASE_URL = shared.app.config.databaseUrl;
   } else if (testMetadataProvider() === 'postgresql') {
@@ -181,6 +187,13 @@ export async function startTestServer(options: StartOptions = {}): Promise<TestS
     },
     listen: () => server.listen(0, '127.0.0.1'),
     async close() {
+      // A shared log server (NATS) keeps streams after the test: remove this server's projects' streams.
+      const log = app.log;
+      const streams =
+        app.config.streamUrl && !shared
+          ? (await app.prisma.project.findMany({ select: { name: true } })).map((p) => app.services.streams.names.stream(p.name))
+          : [];
+      await Promise.allSettled(streams.map((s) => log.remove(s)));
       await server.close(1000);
       if (!shared) rmSync(dataDir, { recursive: true, force: true });
     },

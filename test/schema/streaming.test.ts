@@ -148,9 +148,10 @@ describe('streaming ingestion', () => {
     const { gql, name: project } = await projectOf(srv, 'stream');
     await payments(gql, 'payments');
     const subject = (await gql(`{ featureGroup(name: "payments") { streamSubject } }`)).data.featureGroup.streamSubject;
-    expect(subject).toBe(`granary.${project}.payments.v1`);
+    const names = srv.app.services.streams.names;
+    expect(subject).toBe(`${names.namespace}.${project}.payments.v1`);
     const log = srv.app.log;
-    const publish = (body: unknown) => log.append(`granary_${project}`, subject, Buffer.from(typeof body === 'string' ? body : JSON.stringify(body)));
+    const publish = (body: unknown) => log.append(names.stream(project), subject, Buffer.from(typeof body === 'string' ? body : JSON.stringify(body)));
     await publish({ id: 1, ts: at(1), amount: 'NaN?', city: 'x' });
     await publish('{not json');
     await publish([{ id: 2, ts: at(2), amount: 2, city: 'ok' }]);

@@ -1,7 +1,7 @@
 import { NotFoundError, OverloadedError, ValidationError } from '../../errors.ts';
 import type { FeatureGroup, StreamDeadLetter } from '../../generated/sqlite/client.ts';
 import type { IngestResult } from '../../services/stream/stream.service.ts';
-import { groupSubject, streamCommitPolicy } from '../../services/stream/subjects.ts';
+import { streamCommitPolicy } from '../../services/stream/subjects.ts';
 import type { Freshness } from '../../services/stream/freshness.ts';
 import { builder } from '../builder.ts';
 import { pageSize } from '../shared/pagination.ts';
@@ -102,8 +102,8 @@ builder.objectFields(FeatureGroupType, (t) => ({
   streamSubject: t.string({
     nullable: true,
     description:
-      'The NATS subject (of stream `granary_<project>`) producers may publish rows to directly: a message is one JSON row object or an array of them; a `Nats-Msg-Id` header deduplicates. Null for an external group.',
-    resolve: (g, _args, ctx) => (g.dataSourceId === null ? groupSubject(ctx.viewer.projectName, g) : null),
+      'The NATS subject (of stream `<namespace>_<project>`, namespace `granary` by default) producers may publish rows to directly: a message is one JSON row object or an array of them; a `Nats-Msg-Id` header deduplicates. Null for an external group.',
+    resolve: (g, _args, ctx) => (g.dataSourceId === null ? ctx.services.streams.names.subject(ctx.viewer.projectName, g) : null),
   }),
   streamCommitIntervalMs: t.int({
     description: 'Streamed rows become an offline commit at least this often (milliseconds).',

@@ -7,7 +7,7 @@ import type { StreamLog } from '../../stores/log/stream-log.ts';
 import { OFFLINE_COMMITS } from '../feature-group/commits.ts';
 import type { FeatureGroupRef, FeatureGroupService } from '../feature-group/feature-group.service.ts';
 import type { Viewer } from '../viewer.ts';
-import { groupSubject, streamName } from './subjects.ts';
+import type { StreamNames } from './subjects.ts';
 
 /** How fresh a feature group's stores are. */
 export interface Freshness {
@@ -30,6 +30,7 @@ export class StreamReadings {
     private readonly log: StreamLog,
     private readonly featureGroups: FeatureGroupService,
     private readonly pubsub: GranaryPubSub,
+    private readonly names: StreamNames,
   ) {}
 
   async freshness(group: FeatureGroup & { project?: { name: string } }, projectName: string): Promise<Freshness> {
@@ -37,8 +38,8 @@ export class StreamReadings {
       this.prisma.streamProgress.findUnique({ where: { featureGroupId: group.id } }),
       this.prisma.commit.findFirst({ where: { featureGroupId: group.id, ...OFFLINE_COMMITS }, orderBy: { id: 'desc' }, select: { committedAt: true } }),
     ]);
-    const stream = streamName(projectName);
-    const subject = groupSubject(projectName, group);
+    const stream = this.names.stream(projectName);
+    const subject = this.names.subject(projectName, group);
     const waited = async (after: bigint | undefined) => {
       if (group.dataSourceId !== null) return 0;
       try {

@@ -5,7 +5,7 @@ import { RangeTaken } from '../feature-group/commit-recorder.ts';
 import type { FeatureGroupService } from '../feature-group/feature-group.service.ts';
 import type { Viewer } from '../viewer.ts';
 import { coerceMessage, streamGroup } from './stream-groups.ts';
-import { APPLY_CONSUMER, groupSubject, messageRows, streamCommitPolicy, streamName } from './subjects.ts';
+import { APPLY_CONSUMER, messageRows, streamCommitPolicy, type StreamNames } from './subjects.ts';
 
 /** Messages read from the log per page while a range is gathered. */
 const PAGE = 1000;
@@ -34,6 +34,7 @@ export class StreamMaterializer {
     private readonly tickMs: number,
     /** The identity a project's streamed commits are made as (its stream key). */
     private readonly viewerOf: (projectId: string, projectName: string) => Promise<Viewer>,
+    private readonly names: StreamNames,
   ) {}
 
   start(): void {
@@ -88,8 +89,8 @@ export class StreamMaterializer {
     if (!progress || progress.appliedSequence <= progress.materializedSequence) return;
     const group = progress.featureGroup;
     const projectName = group.project.name;
-    const stream = streamName(projectName);
-    const subject = groupSubject(projectName, group);
+    const stream = this.names.stream(projectName);
+    const subject = this.names.subject(projectName, group);
     const policy = streamCommitPolicy(group);
     const from = Number(progress.materializedSequence) + 1;
     const until = Number(progress.appliedSequence);

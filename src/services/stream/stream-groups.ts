@@ -3,7 +3,7 @@ import { rowCoercer, type CoercedRow, type RowCoercer, type RowIssue } from '../
 import type { MetadataClient } from '../../stores/metadata/client.ts';
 import type { OnlineTable } from '../../stores/online/online-store.ts';
 import { groupSchema } from '../feature-group/definition.ts';
-import { parseSubject } from './subjects.ts';
+import type { StreamNames } from './subjects.ts';
 
 /** A feature group as the stream consumers use it: its row, online table and row coercer. */
 export interface StreamGroup {
@@ -24,13 +24,16 @@ const FRESH_MS = 2000;
 export class StreamGroups {
   private readonly cache = new Map<string, { at: number; value: StreamGroup | null }>();
 
-  constructor(private readonly prisma: MetadataClient) {}
+  constructor(
+    private readonly prisma: MetadataClient,
+    private readonly names: StreamNames,
+  ) {}
 
   async bySubject(projectName: string, subject: string, refresh = false): Promise<StreamGroup | null> {
     const cacheKey = `${projectName}\u0000${subject}`;
     const hit = this.cache.get(cacheKey);
     if (!refresh && hit && Date.now() - hit.at < FRESH_MS) return hit.value;
-    const parsed = parseSubject(projectName, subject);
+    const parsed = this.names.parse(projectName, subject);
     const group = parsed
       ? await this.prisma.featureGroup.findFirst({ where: { project: { name: projectName }, name: parsed.name, version: parsed.version, dataSourceId: null } })
       : null;

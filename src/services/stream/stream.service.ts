@@ -12,7 +12,7 @@ import { StreamApplier, type Applied } from './applier.ts';
 import { StreamReadings } from './freshness.ts';
 import { StreamMaterializer } from './materializer.ts';
 import { coerceMessage, StreamGroups, streamGroup, type StreamGroup } from './stream-groups.ts';
-import { APPLY_CONSUMER, groupSubject, MAX_MESSAGE_BYTES, messageOf, streamName, subjectPrefix } from './subjects.ts';
+import { APPLY_CONSUMER, MAX_MESSAGE_BYTES, messageOf, StreamNames } from './subjects.ts';
 
 export type IngestWait = 'ACCEPTED' | 'ONLINE' | 'OFFLINE';
 
@@ -35,6 +35,8 @@ export interface StreamOptions {
   readonly materializeTickMs: number;
   /** How long an ingest waits for ONLINE or OFFLINE before it answers without them. */
   readonly waitTimeoutMs: number;
+  /** Prefix of stream and subject names (see StreamNames). */
+  readonly namespace: string;
   /** The identity a project's streamed commits are made as. */
   readonly viewerOf: (projectId: string, projectName: string) => Promise<Viewer>;
 }
@@ -52,6 +54,8 @@ const LAG_CACHE_MS = 100;
  */
 export class StreamService {
   readonly applier: StreamApplier;
+  /** The deployment's stream and subject names. */
+  readonly names: StreamNames;
   readonly materializer: StreamMaterializer;
   /** Freshness, dead letters and the ingestion feed, for the API. */
   readonly readings: StreamReadings;
@@ -71,10 +75,11 @@ export class StreamService {
     private readonly logger: Logger,
     private readonly options: StreamOptions,
   ) {
-    this.groups = new StreamGroups(prisma);
+    this.names = new StreamNames(options.namespace);
+    this.groups = new StreamGroups(prisma, this.names);
     this.applier = new StreamApplier(prisma, online, this.groups, logger);
-    this.materializer = new StreamMaterializer(prisma, log, featureGroups, logger, options.materializeTickMs, options.viewerOf);
-    this.readings = new StreamReadings(prisma, log, featureGroups, pubsub);
+    this.materializer = new StreamMaterializer(prisma, log, featureGroups, logger, options.materializeTickMs, options.viewerOf, this.names);
+    this.readings = new StreamReadings(prisma, log, featureGroups, pubsub, this.names);
     this.applier.applied.on('applied', (applied) => this.announce(applied));
   }
 
@@ -111,8 +116,8 @@ export class StreamService {
   /** Ensures the project's stream and consumes it under the apply consumer (once per process). */
   private async watch(projectName: string): Promise<void> {
     if (this.closed || this.consumers.has(projectName)) return;
-    const stream = streamName(projectName);
-    await this.log.ensure(stream, subjectPrefix(projectName));
+    const stream = this.names.stream(projectName);
+    await this.log.ensure(stream, this.names.prefix(projectName));
     if (this.consumers.has(projectName)) return;
     this.consumers.set(
       projectName,
@@ -154,9 +159,9 @@ export class StreamService {
     if (data.byteLength > MAX_MESSAGE_BYTES)
       throw ValidationError.at(['rows'], `the rows take ${data.byteLength} bytes, more than ${MAX_MESSAGE_BYTES}; send fewer per request`);
     await this.watch(viewer.projectName);
-    const stream = streamName(viewer.projectName);
+    const stream = this.names.stream(viewer.projectName);
     await this.checkLag(stream);
-    const { sequence, duplicate } = await this.log.append(stream, groupSubject(viewer.projectName, group), data, idempotencyKey ?? undefined);
+    const { sequence, duplicate } = await this.log.append(stream, this.names.subject(viewer.projectName, group), data, idempotencyKey ?? undefined);
     const result = { accepted: rows.length, duplicate, sequence, onlineAt: null, commit: null };
     if (waitFor === 'ACCEPTED') return result;
     const onlineAt = await this.waitApplied(group.id, sequence);
@@ -197,7 +202,10 @@ export class StreamService {
       this.lag.set(stream, reading);
     }
     if (reading.pending > this.options.maxPending) {
-      throw new OverloadedError(`ingestion of project ${stream.slice('granary_'.length)} is behind by ${reading.pending} messages; retry shortly`, 250);
+      throw new OverloadedError(
+        `ingestion of project ${stream.slice(this.names.namespace.length + 1)} is behind by ${reading.pending} messages; retry shortly`,
+        250,
+      );
     }
   }
 
@@ -256,8 +264,8 @@ export class StreamService {
     if (group.dataSourceId !== null) return;
     this.applier.forget(group.id);
     try {
-      await this.log.ensure(streamName(projectName), subjectPrefix(projectName));
-      await this.log.trim(streamName(projectName), groupSubject(projectName, group));
+      await this.log.ensure(this.names.stream(projectName), this.names.prefix(projectName));
+      await this.log.trim(this.names.stream(projectName), this.names.subject(projectName, group));
     } catch (error) {
       this.logger.warn({ err: error, group: group.name }, "could not remove a deleted group's messages from the ingestion log");
     }
