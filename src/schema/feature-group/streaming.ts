@@ -16,7 +16,7 @@ const IngestWaitEnum = builder.enumType('IngestWait', {
   } as const,
 });
 
-const IngestPayload = builder.objectRef<IngestResult & { featureGroup: FeatureGroup }>('IngestFeatureGroupRowsPayload').implement({
+const IngestPayload = builder.objectRef<IngestResult>('IngestFeatureGroupRowsPayload').implement({
   description: 'Where the streamed rows are.',
   fields: (t) => ({
     accepted: t.exposeInt('accepted', { description: 'Rows accepted (all of them: a refused row refuses the request).' }),
@@ -35,7 +35,7 @@ const IngestPayload = builder.objectRef<IngestResult & { featureGroup: FeatureGr
       description: 'The offline commit holding the rows, under waitFor OFFLINE; null otherwise.',
       resolve: (p) => p.commit,
     }),
-    featureGroup: t.field({ type: FeatureGroupType, description: 'The group.', resolve: (p) => p.featureGroup }),
+    featureGroup: t.field({ type: FeatureGroupType, description: 'The group.', resolve: (p) => p.group }),
   }),
 });
 
@@ -56,10 +56,7 @@ builder.mutationField('ingestFeatureGroupRows', (t) =>
       idempotencyKey: t.arg.string({ description: 'Rows sent again with the same key (within 10 minutes) are accepted once.' }),
       waitFor: t.arg({ type: IngestWaitEnum, defaultValue: 'ONLINE', description: 'ONLINE by default.' }),
     },
-    resolve: async (_root, args, ctx) => {
-      const result = await ctx.services.streams.ingest(ctx.viewer, args.featureGroup, args.rows, args.idempotencyKey ?? null, args.waitFor ?? 'ONLINE');
-      return { ...result, featureGroup: await ctx.services.featureGroups.get(ctx.viewer, args.featureGroup) };
-    },
+    resolve: (_root, args, ctx) => ctx.services.streams.ingest(ctx.viewer, args.featureGroup, args.rows, args.idempotencyKey ?? null, args.waitFor ?? 'ONLINE'),
   }),
 );
 

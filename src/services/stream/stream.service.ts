@@ -17,6 +17,8 @@ import { APPLY_CONSUMER, MAX_MESSAGE_BYTES, messageOf, StreamNames } from './sub
 export type IngestWait = 'ACCEPTED' | 'ONLINE' | 'OFFLINE';
 
 export interface IngestResult {
+  /** The group the rows went to. */
+  readonly group: FeatureGroup;
   readonly accepted: number;
   /** True when the idempotency key was seen before: nothing was appended again. */
   readonly duplicate: boolean;
@@ -43,6 +45,8 @@ export interface StreamOptions {
 
 /** Most rows per ingest request. */
 export const MAX_INGEST_ROWS = 10_000;
+/** How long an ingest reuses the group it looked up. */
+const GROUP_FRESH_MS = 1000;
 /** How long a consumer-lag reading is reused by the overload check. */
 const LAG_CACHE_MS = 100;
 
@@ -63,6 +67,7 @@ export class StreamService {
   private readonly consumers = new Map<string, Consumer>();
   private readonly coercers = new Map<string, StreamGroup>();
   private readonly lag = new Map<string, { at: number; pending: number }>();
+  private readonly recent = new Map<string, { at: number; group: FeatureGroup }>();
   private scan: NodeJS.Timeout | null = null;
   private closed = false;
 
@@ -145,7 +150,7 @@ export class StreamService {
       throw ValidationError.at(['idempotencyKey'], 'an idempotency key has 1–200 characters');
     }
     checkJsonDepth(rows, ['rows']);
-    const group = await this.featureGroups.get(viewer, ref);
+    const group = await this.groupOf(viewer, ref);
     const target = this.target(viewer.projectName, group);
     const coerced = coerceMessage(target.coerce, rows);
     if ('message' in coerced) throw new ValidationError(coerced.message, [coerced]);
@@ -162,11 +167,26 @@ export class StreamService {
     const stream = this.names.stream(viewer.projectName);
     await this.checkLag(stream);
     const { sequence, duplicate } = await this.log.append(stream, this.names.subject(viewer.projectName, group), data, idempotencyKey ?? undefined);
-    const result = { accepted: rows.length, duplicate, sequence, onlineAt: null, commit: null };
+    const result = { group, accepted: rows.length, duplicate, sequence, onlineAt: null, commit: null };
     if (waitFor === 'ACCEPTED') return result;
     const onlineAt = await this.waitApplied(group.id, sequence);
     if (waitFor === 'ONLINE' || onlineAt === null) return { ...result, onlineAt };
     return { ...result, onlineAt, commit: await this.waitCommitted(group.id, sequence) };
+  }
+
+  /**
+   * The group an ingest names, read again at most every GROUP_FRESH_MS per group and key: a stream
+   * sends many small requests to one group. A feature appended meanwhile is known to the apply
+   * consumer, which looks again before it sets a message aside.
+   */
+  private async groupOf(viewer: Viewer, ref: FeatureGroupRef): Promise<FeatureGroup> {
+    const key = `${viewer.projectId}\u0000${ref.name}\u0000${ref.version ?? ''}`;
+    const hit = this.recent.get(key);
+    if (hit && Date.now() - hit.at < GROUP_FRESH_MS) return hit.group;
+    const group = await this.featureGroups.get(viewer, ref);
+    if (this.recent.size > 1000) this.recent.clear();
+    this.recent.set(key, { at: Date.now(), group });
+    return group;
   }
 
   /** The group's row coercer (cached per schema), refusing groups that cannot stream. */
@@ -263,6 +283,7 @@ export class StreamService {
   async forget(projectName: string, group: FeatureGroup): Promise<void> {
     if (group.dataSourceId !== null) return;
     this.applier.forget(group.id);
+    this.recent.clear();
     try {
       await this.log.ensure(this.names.stream(projectName), this.names.prefix(projectName));
       await this.log.trim(this.names.stream(projectName), this.names.subject(projectName, group));
