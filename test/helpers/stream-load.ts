@@ -248,17 +248,17 @@ async function allCommits(url: string, key: string, group: string): Promise<LogC
   }
 }
 
-/** The group's rows offline: `read` (one row per identity) and `changes` (every row written, superseded ones included). */
-async function offlineRows(url: string, key: string, group: string): Promise<{ read: StreamRow[]; changes: StreamRow[] }> {
+/** The group's rows offline: `read` (one row per identity) and `changes` (every row written, superseded ones included); and its dead letters. */
+async function offlineRows(url: string, key: string, group: string): Promise<{ read: StreamRow[]; changes: StreamRow[]; deadLetters: unknown[] }> {
   const res = await gqlAt(
     url,
     key,
-    `query($name: String!) { featureGroup(name: $name) { read(first: 100000) { records } changes(first: 100000) { records } } }`,
+    `query($name: String!) { featureGroup(name: $name) { read(first: 100000) { records } changes(first: 100000) { records } deadLetters { sequence reason } } }`,
     { name: group },
   );
   const fg = res.data?.featureGroup;
   if (!fg) throw new Error(`offline rows unreadable: ${JSON.stringify(res).slice(0, 500)}`);
-  return { read: fg.read.records, changes: fg.changes.records };
+  return { read: fg.read.records, changes: fg.changes.records, deadLetters: fg.deadLetters };
 }
 
 /** The ids that occur more than once. */
@@ -343,9 +343,10 @@ async function onlineProblems(url: string, key: string, view: string, read: read
 
 /** Every invariant of the load against what the server shows once settled (see the module comment); the problems found. */
 export async function verifyStream(url: string, key: string, group: string, batches: readonly StreamBatch[]): Promise<string[]> {
-  const { read, changes } = await offlineRows(url, key, group);
+  const { read, changes, deadLetters } = await offlineRows(url, key, group);
   const commits = await allCommits(url, key, group);
   return [
+    ...(deadLetters.length > 0 ? [`dead letters, where every message was good: ${JSON.stringify(deadLetters).slice(0, 500)}`] : []),
     ...answerProblems(batches),
     ...rowProblems(batches, read, changes),
     ...commitProblems(batches, commits, changes.length),
