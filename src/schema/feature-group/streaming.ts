@@ -1,5 +1,5 @@
 import { NotFoundError, OverloadedError, ValidationError } from '../../errors.ts';
-import type { FeatureGroup, StreamDeadLetter } from '../../generated/sqlite/client.ts';
+import type { StreamDeadLetter } from '../../generated/sqlite/client.ts';
 import type { IngestResult } from '../../services/stream/stream.service.ts';
 import { streamCommitPolicy } from '../../services/stream/subjects.ts';
 import type { Freshness } from '../../services/stream/freshness.ts';

@@ -17,6 +17,11 @@ export interface Applied {
   readonly projectId: string;
   /** The last sequence of the group handled (applied or dead-lettered). */
   readonly sequence: number;
+  /**
+   * Every sequence of the group the batch handled. Not all up to `sequence`: processes sharing the
+   * consumer (and redeliveries) apply batches out of order, so a later batch may be applied first.
+   */
+  readonly sequences: readonly number[];
   readonly rows: number;
   readonly deadLetters: number;
 }
@@ -89,7 +94,14 @@ export class StreamApplier {
     }
     const last = messages[messages.length - 1]!.sequence;
     await this.recordProgress(group.id, last, rows, dead);
-    this.applied.emit('applied', { groupId: group.id, projectId: group.projectId, sequence: last, rows: rows.length, deadLetters: dead.length });
+    this.applied.emit('applied', {
+      groupId: group.id,
+      projectId: group.projectId,
+      sequence: last,
+      sequences: messages.map((m) => m.sequence),
+      rows: rows.length,
+      deadLetters: dead.length,
+    });
   }
 
   private async recordProgress(

@@ -7,7 +7,7 @@ import type { StreamLog } from '../../stores/log/stream-log.ts';
 import { OFFLINE_COMMITS } from '../feature-group/commits.ts';
 import type { FeatureGroupRef, FeatureGroupService } from '../feature-group/feature-group.service.ts';
 import type { Viewer } from '../viewer.ts';
-import type { StreamNames } from './subjects.ts';
+import { APPLY_CONSUMER, type StreamNames } from './subjects.ts';
 
 /** How fresh a feature group's stores are. */
 export interface Freshness {
@@ -49,7 +49,18 @@ export class StreamReadings {
         return 0;
       }
     };
-    const [onlineLagMs, offlineLagMs] = await Promise.all([waited(progress?.appliedSequence), waited(progress?.materializedSequence)]);
+    // Not past `appliedSequence` alone: that is the highest sequence applied, and a message below it
+    // may wait still (delivered to a process that died, until it is delivered again); the apply
+    // consumer's ack floor is below every message not yet applied.
+    const floor =
+      group.dataSourceId === null
+        ? await this.log.consumerState(stream, APPLY_CONSUMER).then(
+            (s) => BigInt(s.ackFloor),
+            () => 0n,
+          )
+        : 0n;
+    const applied = progress && progress.appliedSequence < floor ? progress.appliedSequence : floor;
+    const [onlineLagMs, offlineLagMs] = await Promise.all([waited(applied), waited(progress?.materializedSequence)]);
     return {
       lastEventTime: eventTimeDate(group, progress?.lastEventTime ?? null),
       lastOnlineWriteAt: progress?.lastOnlineWriteAt ?? null,

@@ -49,6 +49,8 @@ export const MAX_INGEST_ROWS = 10_000;
 const GROUP_FRESH_MS = 1000;
 /** How long a consumer-lag reading is reused by the overload check. */
 const LAG_CACHE_MS = 100;
+/** How long a reading of the apply consumer's ack floor serves the ingests waiting for ONLINE. */
+const FLOOR_CACHE_MS = 25;
 
 /**
  * Streaming ingestion: rows checked on the request and appended to the project's log (`ingest`),
@@ -68,6 +70,7 @@ export class StreamService {
   private readonly coercers = new Map<string, StreamGroup>();
   private readonly lag = new Map<string, { at: number; pending: number }>();
   private readonly recent = new Map<string, { at: number; group: FeatureGroup }>();
+  private readonly floors = new Map<string, { at: number; floor: Promise<number> }>();
   private scan: NodeJS.Timeout | null = null;
   private closed = false;
 
@@ -169,7 +172,7 @@ export class StreamService {
     const { sequence, duplicate } = await this.log.append(stream, this.names.subject(viewer.projectName, group), data, idempotencyKey ?? undefined);
     const result = { group, accepted: rows.length, duplicate, sequence, onlineAt: null, commit: null };
     if (waitFor === 'ACCEPTED') return result;
-    const onlineAt = await this.waitApplied(group.id, sequence);
+    const onlineAt = await this.waitApplied(stream, group.id, sequence);
     if (waitFor === 'ONLINE' || onlineAt === null) return { ...result, onlineAt };
     return { ...result, onlineAt, commit: await this.waitCommitted(group.id, sequence) };
   }
@@ -229,8 +232,14 @@ export class StreamService {
     }
   }
 
-  /** Resolves with when the apply consumer handled `sequence` of the group, or null after the wait timeout. */
-  private waitApplied(groupId: string, sequence: number): Promise<Date | null> {
+  /**
+   * Resolves with when the apply consumer handled `sequence` of the group, or null after the wait
+   * timeout: when a batch of this process held it, or once the consumer's ack floor (every message
+   * up to it handled, by any process) reaches it. Not the group's `appliedSequence`: that is the
+   * highest sequence applied, and batches of processes sharing the consumer (or delivered again
+   * after a kill) are applied out of order, so a message below it may not be applied yet.
+   */
+  private waitApplied(stream: string, groupId: string, sequence: number): Promise<Date | null> {
     return new Promise((resolve) => {
       let done = false;
       const finish = (at: Date | null) => {
@@ -242,21 +251,30 @@ export class StreamService {
         resolve(at);
       };
       const onApplied = (a: Applied) => {
-        if (a.groupId === groupId && a.sequence >= sequence) finish(new Date());
+        if (a.groupId === groupId && a.sequences.includes(sequence)) finish(new Date());
       };
       this.applier.applied.on('applied', onApplied);
-      // Another process may apply it (several processes share the consumer).
       const check = () =>
-        this.prisma.streamProgress
-          .findUnique({ where: { featureGroupId: groupId }, select: { appliedSequence: true, lastOnlineWriteAt: true } })
-          .then((p) => {
-            if (p && p.appliedSequence >= BigInt(sequence)) finish(p.lastOnlineWriteAt ?? new Date());
+        this.ackFloor(stream)
+          .then(async (floor) => {
+            if (floor < sequence) return;
+            const p = await this.prisma.streamProgress.findUnique({ where: { featureGroupId: groupId }, select: { lastOnlineWriteAt: true } });
+            finish(p?.lastOnlineWriteAt ?? new Date());
           })
           .catch(() => undefined);
       // In this process the event comes first; the poll catches another process's apply (and one that ended before the listener was added).
       const poll = setInterval(check, 50);
       const timeout = setTimeout(() => finish(null), this.options.waitTimeoutMs);
     });
+  }
+
+  /** The apply consumer's ack floor, one reading shared by the waiters of a stream for FLOOR_CACHE_MS. */
+  private ackFloor(stream: string): Promise<number> {
+    const reading = this.floors.get(stream);
+    if (reading && Date.now() - reading.at < FLOOR_CACHE_MS) return reading.floor;
+    const floor = this.log.consumerState(stream, APPLY_CONSUMER).then((s) => s.ackFloor);
+    this.floors.set(stream, { at: Date.now(), floor });
+    return floor;
   }
 
   /** The offline commit holding `sequence` of the group, materialized now; null after the wait timeout. */

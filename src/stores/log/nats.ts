@@ -223,8 +223,19 @@ export class NatsStreamLog implements StreamLog {
   }
 
   async trim(stream: string, subject: string, upTo?: number): Promise<void> {
-    // JetStream's purge keeps messages from `seq` on; the port removes those up to `upTo`.
-    await this.#jsm.streams.purge(stream, upTo === undefined ? { filter: subject } : { filter: subject, seq: upTo + 1 });
+    if (upTo === undefined) {
+      await this.#jsm.streams.purge(stream, { filter: subject });
+      return;
+    }
+    // Message by message, not a purge: a purge (filtered or not, at any sequence) makes JetStream
+    // forget every consumer's unacknowledged deliveries, so a message held by a process that died
+    // (or whose handler fails) would never be delivered again, nor applied.
+    for (let seq = 1; ; ) {
+      const m = await this.#jsm.direct.getMessage(stream, { seq, next_by_subj: subject });
+      if (m === null || m.seq > upTo) return;
+      await this.#jsm.streams.deleteMessage(stream, m.seq, false);
+      seq = m.seq + 1;
+    }
   }
 
   async remove(stream: string): Promise<void> {

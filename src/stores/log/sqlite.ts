@@ -110,7 +110,7 @@ export class SqliteStreamLog implements StreamLog {
   #closed = false;
 
   constructor(options: SqliteStreamLogOptions) {
-    this.#leaseMs = options.leaseMs ?? 5000;
+    this.#leaseMs = options.leaseMs ?? 3000;
     this.#pollMs = options.pollMs ?? 20;
     this.#retryMs = options.retryMs ?? 100;
     this.#db = new Database(options.file);
