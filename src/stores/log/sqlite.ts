@@ -9,7 +9,7 @@ import type { AppendResult, ConsumeOptions, Consumer, ConsumerState, LogMessage,
 export interface SqliteStreamLogOptions {
   /** The database file, e.g. `<dataDir>/stream/log.db`. */
   readonly file: string;
-  /** How long a consumer's lease lasts without renewal, ms (default 5000): a dead process's consumer is taken over after it. */
+  /** How long a consumer's lease lasts without renewal, ms (default 3000): a dead process's consumer is taken over after it. */
   readonly leaseMs?: number;
   /** How often an idle consumer looks for other processes' appends, ms (default 20). */
   readonly pollMs?: number;
