@@ -8,7 +8,7 @@
  *                              [--write-rate 5000] [--connections 20] [--insert-seconds 10]
  *                              [--mixed-seconds 30] [--lag-rate 5000] [--lag-seconds 20]
  *                              [--commit-interval-ms 10000] [--materialize-tick-ms N]
- *                              [--entities 10000] [--pollers 2] [--only freshness,sustain,reads,lag,mixed]
+ *                              [--entities 10000] [--pollers 1] [--poll-gap-ms 2] [--only freshness,sustain,reads,lag,mixed]
  *                              [--cpu-prof DIR] [--server-log FILE]
  *
  * Processes: the server under test (`node <start flags> bin/granary.js serve`, PORT=0,
@@ -54,7 +54,7 @@ import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 
 import { closedLoop, FreshnessTracker, int, JsonClient, load, ms, openLoop, type Percentiles, percentiles, sleep, table } from './lib/load.ts';
-import { baseEnv, type Child, gitState, startChild, startFlags, stopChild } from './lib/process.ts';
+import { baseEnv, type Child, cpuSeconds, gitState, startChild, startFlags, stopChild } from './lib/process.ts';
 import { BaselineReader, runBaselineConsumer } from './lib/stream-baseline.ts';
 import {
   baselineReader,
@@ -93,7 +93,8 @@ const { values: args } = parseArgs({
     'commit-interval-ms': { type: 'string', default: '10000' },
     'materialize-tick-ms': { type: 'string' },
     entities: { type: 'string', default: '10000' },
-    pollers: { type: 'string', default: '2' },
+    pollers: { type: 'string', default: '1' },
+    'poll-gap-ms': { type: 'string', default: '2' },
     only: { type: 'string', default: 'freshness,sustain,reads,lag,mixed' },
     'cpu-prof': { type: 'string' },
     'server-log': { type: 'string' },
@@ -123,12 +124,19 @@ interface FreshnessResult {
   readonly sendP99: number;
   readonly lateP99: number;
   readonly pollP50: number;
+  /** CPU the system's process (the server, or the baseline's consumer) used meanwhile, % of one core. */
+  readonly cpuPercent: number;
 }
 
 const passed = (r: FreshnessResult) => r.freshness.p99 <= P99_TARGET_MS && r.unseen === 0 && r.errors === 0;
 
-/** Offers `rate` rows/s through `producer` for `seconds` while `pollers` pollers read the keys sent through `reader`. */
-async function freshness(producer: Producer, reader: Reader, rate: number, seconds: number, pollers: number): Promise<FreshnessResult> {
+/**
+ * Offers `rate` rows/s through the system's producer for `seconds` while `o.pollers` pollers read
+ * the keys sent through its reader, each pausing `o.pollGapMs` between reads (so the polling does
+ * not take the whole server).
+ */
+async function freshness(system: System, rate: number, seconds: number, o: Pick<Options, 'pollers' | 'pollGapMs'>): Promise<FreshnessResult> {
+  const { producer, reader } = system;
   const tracker = new FreshnessTracker();
   const sendTimes: number[] = [];
   const pollTimes: number[] = [];
@@ -147,9 +155,12 @@ async function freshness(producer: Producer, reader: Reader, rate: number, secon
       const now = performance.now();
       pollTimes.push(now - t0);
       for (let i = 0; i < keys.length; i++) tracker.seen(keys[i]!, values[i], now);
+      if (o.pollGapMs > 0) await sleep(o.pollGapMs);
     }
   };
-  const polling = Array.from({ length: pollers }, poll);
+  const polling = Array.from({ length: o.pollers }, poll);
+  const cpuBefore = cpuSeconds(system.pid);
+  const started = performance.now();
   const schedule = await openLoop(rate / producer.rowsPerSend, seconds, async (_i, at) => {
     const rows = Array.from({ length: producer.rowsPerSend }, () => row(nextKey++));
     for (const r of rows) tracker.sent(r.id, r.v, at);
@@ -163,6 +174,7 @@ async function freshness(producer: Producer, reader: Reader, rate: number, secon
   drainUntil = performance.now() + DRAIN_MS;
   producing = false;
   await Promise.all(polling);
+  const cpuPercent = ((cpuSeconds(system.pid) - cpuBefore) / ((performance.now() - started) / 1000)) * 100;
   const unseen = tracker.unseen;
   const samples = [...tracker.samples, ...Array.from({ length: unseen }, () => Number.POSITIVE_INFINITY)];
   return {
@@ -175,6 +187,7 @@ async function freshness(producer: Producer, reader: Reader, rate: number, secon
     sendP99: percentiles(sendTimes).p99,
     lateP99: schedule.lateP99,
     pollP50: percentiles(pollTimes).p50,
+    cpuPercent,
   };
 }
 
@@ -192,6 +205,7 @@ function freshnessRow(system: string, r: FreshnessResult, seconds: number): stri
     ms(r.sendP99),
     ms(r.pollP50),
     ms(r.lateP99),
+    `${r.cpuPercent.toFixed(0)} %`,
     passed(r) ? 'ok' : 'MISSED',
   ];
 }
@@ -209,6 +223,7 @@ const FRESHNESS_HEADER = [
   'send p99',
   'poll p50',
   'late p99',
+  'CPU',
   `p99 ≤ ${P99_TARGET_MS}`,
 ];
 
@@ -216,14 +231,17 @@ interface System {
   readonly name: string;
   readonly producer: Producer;
   readonly reader: Reader;
+  /** The process doing the work: the server, or the baseline's consumer. */
+  readonly pid: number;
 }
 
 /** Steps the rate up from the highest passing rate of `start` until a step misses; returns the table rows and the best rate. */
-async function sustain(system: System, steps: number[], seconds: number, pollers: number): Promise<{ rows: string[][]; best: number }> {
+async function sustain(system: System, steps: number[], o: Options): Promise<{ rows: string[][]; best: number }> {
+  const seconds = o.sustainSeconds;
   const rows: string[][] = [];
   let best = 0;
   for (const rate of steps) {
-    const r = await freshness(system.producer, system.reader, rate, seconds, pollers);
+    const r = await freshness(system, rate, seconds, o);
     rows.push(freshnessRow(system.name, r, seconds));
     process.stdout.write(`  sustain ${system.name} ${rate} rows/s: p99 ${ms(r.freshness.p99)} ms${passed(r) ? '' : ' (missed)'}\n`);
     if (!passed(r)) break;
@@ -462,6 +480,7 @@ interface Options {
   readonly commitIntervalMs: number;
   readonly entities: number;
   readonly pollers: number;
+  readonly pollGapMs: number;
   readonly only: Set<string>;
 }
 
@@ -485,6 +504,7 @@ function options(): Options {
     commitIntervalMs: Number(args['commit-interval-ms']),
     entities: Number(args.entities),
     pollers: Number(args.pollers),
+    pollGapMs: Number(args['poll-gap-ms']),
     only: new Set(args.only!.split(',').map((x) => x.trim())),
   };
 }
@@ -497,7 +517,7 @@ async function freshnessSections(systems: System[], o: Options): Promise<string[
     const rows: string[][] = [];
     for (const rate of o.rates) {
       for (const system of systems) {
-        const r = await freshness(system.producer, system.reader, rate, o.duration, o.pollers);
+        const r = await freshness(system, rate, o.duration, o);
         rows.push(freshnessRow(system.name, r, o.duration));
         if (passed(r)) best.set(system.name, Math.max(best.get(system.name) ?? 0, rate));
       }
@@ -512,7 +532,7 @@ async function freshnessSections(systems: System[], o: Options): Promise<string[
     for (const system of systems) {
       const from = best.get(system.name) ?? 0;
       const steps = o.steps.filter((s) => s > from);
-      const sustained = await sustain(system, steps, o.sustainSeconds, o.pollers);
+      const sustained = await sustain(system, steps, o);
       rows.push(...sustained.rows);
       summary.push(`  ${system.name} (${system.producer.label}): ${int(Math.max(from, sustained.best))} rows/s`);
     }
@@ -561,15 +581,18 @@ async function main(): Promise<void> {
     const js = jetstream(nc);
     const baseline = new BaselineReader(baselineFile);
     const granaryRead = granaryReader(pollClient);
-    const systems: System[] = [{ name: 'Granary', producer: graphqlProducer(client, 'bench_stream'), reader: granaryRead }];
-    if (o.nats) systems.push({ name: 'Granary', producer: natsProducer(js, subject, 'NATS publish to streamSubject, 1 row/message'), reader: granaryRead });
+    const pid = granary.child.pid!;
+    const systems: System[] = [{ name: 'Granary', producer: graphqlProducer(client, 'bench_stream'), reader: granaryRead, pid }];
+    if (o.nats)
+      systems.push({ name: 'Granary', producer: natsProducer(js, subject, 'NATS publish to streamSubject, 1 row/message'), reader: granaryRead, pid });
     systems.push({
+      pid: children[1]!.child.pid!,
       name: 'baseline',
       producer: natsProducer(js, `${baselineStream}.rows`, 'NATS → consumer process → SQLite, 1 row/message'),
       reader: baselineReader(baseline),
     });
     // Warm-up: every path compiles before anything is measured.
-    for (const system of systems) await freshness(system.producer, system.reader, 500, 2, o.pollers);
+    for (const system of systems) await freshness(system, 500, 2, o);
     // This process polls: it yields to the server and the consumer.
     const priority = getPriority();
     setPriority(Math.min(19, priority + 10));
