@@ -256,19 +256,24 @@ async function sustain(system: System, steps: number[], o: Options): Promise<{ r
 interface ReadResult {
   readonly latency: Percentiles;
   readonly errors: number;
+  readonly firstError: string | null;
 }
 
 /** `featureVector` of a random prefilled key at `rate` req/s for `seconds`, timed from the scheduled send. */
 async function reads(client: JsonClient, entities: number, rate: number, seconds: number): Promise<ReadResult> {
   const times: number[] = [];
   let errors = 0;
+  let firstError: string | null = null;
   await openLoop(rate, seconds, async (_i, at) => {
     const id = Math.floor(Math.random() * entities);
     const { status, text } = await client.post(JSON.stringify({ query: VECTOR, variables: { fv: FV, entry: { id } } }));
     times.push(performance.now() - at);
-    if (status !== 200 || !text.startsWith('{"data":{"featureVector"')) errors++;
+    if (status !== 200 || !text.startsWith('{"data":{"featureVector"')) {
+      errors++;
+      firstError ??= `${status} ${text.slice(0, 300)}`;
+    }
   });
-  return { latency: percentiles(times), errors };
+  return { latency: percentiles(times), errors, firstError };
 }
 
 /** Writes `rate` rows/s through `producer` for `seconds` (open loop); resolves with the failed sends. */
@@ -295,11 +300,13 @@ async function readsWhileWriting(client: JsonClient, producers: Producer[], o: O
     verdict,
   ];
   const rows = [line(`featureVector ${int(o.readRate)} req/s alone`, alone, '', '', '')];
+  const results: ReadResult[] = [];
   for (const producer of producers) {
     const [withWrites, writeErrors] = await Promise.all([
       reads(client, o.entities, o.readRate, o.readSeconds),
       write(producer, o.writeRate, o.readSeconds + 0.5),
     ]);
+    results.push(withWrites);
     const ratio = withWrites.latency.p99 / alone.latency.p99;
     rows.push(
       line(
@@ -311,10 +318,11 @@ async function readsWhileWriting(client: JsonClient, producers: Producer[], o: O
       ),
     );
   }
+  const firstError = [alone, ...results].find((r) => r.firstError !== null)?.firstError;
   return `2. Reads while writing: featureVector open loop, ${o.readSeconds} s each (ms from the scheduled send)\n${table(
     ['reads', 'p50', 'p90', 'p99', 'max', 'read errors', 'write errors', 'p99 ratio', '≤ 2×'],
     rows,
-  )}`;
+  )}${firstError ? `\n  first read error: ${firstError}` : ''}`;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -547,6 +555,25 @@ async function freshnessSections(systems: System[], o: Options): Promise<string[
   return out;
 }
 
+/**
+ * Waits (at most 60 s) until the groups' streamed rows are all applied and in offline commits, so
+ * one measurement's backlog (applying, a large offline commit) does not run into the next.
+ */
+async function settle(url: string, key: string, groups: string[]): Promise<string> {
+  const start = performance.now();
+  const query = `{ ${groups.map((g, i) => `g${i}: featureGroup(name: "${g}") { freshness { pendingRows onlineLagMs offlineLagMs } }`).join(' ')} }`;
+  while (performance.now() - start < 60_000) {
+    const data = await graphql(url, key, query);
+    const busy = Object.values(data as Record<string, { freshness: { pendingRows: number; onlineLagMs: number; offlineLagMs: number } }>).some(
+      (g) => g.freshness.pendingRows > 0 || g.freshness.onlineLagMs > 0 || g.freshness.offlineLagMs > 0,
+    );
+    if (!busy) break;
+    await sleep(250);
+  }
+  await sleep(1000);
+  return `(settled: ${((performance.now() - start) / 1000).toFixed(1)} s waiting for the backlog to be applied and committed)`;
+}
+
 async function main(): Promise<void> {
   const o = options();
   console.log(`bench/streaming: log ${o.nats ? `NATS JetStream (${args['nats-url']})` : 'embedded (SQLite)'}; server at ${gitState()}`);
@@ -598,6 +625,8 @@ async function main(): Promise<void> {
     setPriority(Math.min(19, priority + 10));
     const sections = await freshnessSections(systems, o);
     for (const s of sections) console.log(`\n${s}`);
+    const groups = ['bench_stream', 'bench_lag'];
+    if (o.only.has('reads')) console.log(`\n${await settle(granary.url, key, groups)}`);
     if (o.only.has('reads'))
       console.log(
         `\n${await readsWhileWriting(
@@ -606,7 +635,9 @@ async function main(): Promise<void> {
           o,
         )}`,
       );
+    if (o.only.has('lag')) console.log(`\n${await settle(granary.url, key, groups)}`);
     if (o.only.has('lag')) console.log(`\n${await offlineLag(granary.url, key, client, o)}`);
+    if (o.only.has('mixed')) console.log(`\n${await settle(granary.url, key, groups)}`);
     if (o.only.has('mixed')) console.log(`\n${await smallInserts(client, o)}`);
     console.log(`\nload average at end: ${load()}`);
     for (const s of systems) if (s.producer.failures.length > 0) console.log(`first failures of ${s.producer.label}:\n  ${s.producer.failures.join('\n  ')}`);
