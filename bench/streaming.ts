@@ -3,7 +3,7 @@
  * without Granary measured in the same run.
  *
  *   npx tsx bench/streaming.ts [--log embedded|nats] [--nats-url nats://127.0.0.1:4222]
- *                              [--rates 1000,5000] [--duration 5] [--steps 5000,10000,20000,40000]
+ *                              [--rates 1000,5000] [--duration 5] [--steps 2000,3000,5000,7500,10000,…]
  *                              [--sustain-seconds 10] [--read-rate 1000] [--read-seconds 10]
  *                              [--write-rate 5000] [--connections 20] [--insert-seconds 10]
  *                              [--mixed-seconds 30] [--lag-rate 5000] [--lag-seconds 20]
@@ -80,7 +80,7 @@ const { values: args } = parseArgs({
     'nats-url': { type: 'string', default: 'nats://127.0.0.1:4222' },
     rates: { type: 'string', default: '1000,5000' },
     duration: { type: 'string', default: '5' },
-    steps: { type: 'string', default: '5000,10000,20000,40000' },
+    steps: { type: 'string', default: '2000,3000,5000,7500,10000,15000,20000,30000,40000' },
     'sustain-seconds': { type: 'string', default: '10' },
     'read-rate': { type: 'string', default: '1000' },
     'read-seconds': { type: 'string', default: '10' },
@@ -517,6 +517,8 @@ function options(): Options {
   };
 }
 
+const id = (system: System) => `${system.name}: ${system.producer.label}`;
+
 /** Section 1: every system at every rate, then the sustained rate of each. */
 async function freshnessSections(systems: System[], o: Options): Promise<string[]> {
   const out: string[] = [];
@@ -527,7 +529,7 @@ async function freshnessSections(systems: System[], o: Options): Promise<string[
       for (const system of systems) {
         const r = await freshness(system, rate, o.duration, o);
         rows.push(freshnessRow(system.name, r, o.duration));
-        if (passed(r)) best.set(system.name, Math.max(best.get(system.name) ?? 0, rate));
+        if (passed(r)) best.set(id(system), Math.max(best.get(id(system)) ?? 0, rate));
       }
     }
     out.push(
@@ -538,7 +540,7 @@ async function freshnessSections(systems: System[], o: Options): Promise<string[
     const rows: string[][] = [];
     const summary: string[] = [];
     for (const system of systems) {
-      const from = best.get(system.name) ?? 0;
+      const from = best.get(id(system)) ?? 0;
       const steps = o.steps.filter((s) => s > from);
       const sustained = await sustain(system, steps, o);
       rows.push(...sustained.rows);
