@@ -1,4 +1,5 @@
-import { execFileSync, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { createServer, type RequestListener } from 'node:http';
 import { fileURLToPath } from 'node:url';
@@ -68,4 +69,59 @@ export function serveBaseline(handler: RequestListener, label: string): void {
     process.stdout.write(`${label} at http://127.0.0.1:${address.port}/graphql\n`);
   });
   process.on('SIGTERM', () => server.close(() => process.exit(0)));
+}
+
+/** A child process the benchmark started, with the URL (or other value) it printed when ready. */
+export interface Child {
+  readonly child: ChildProcess;
+  readonly url: string;
+  readonly exited: Promise<unknown[]>;
+  stdout(): string;
+  stderr(): string;
+}
+
+/** The environment children get: only what Node needs to run, so the parent's settings do not leak into a measurement. */
+export function baseEnv(): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const name of ['PATH', 'HOME', 'TMPDIR', 'LANG']) if (process.env[name]) env[name] = process.env[name]!;
+  return env;
+}
+
+/** Starts `node <argv>` in the repository root and resolves once its stdout matches `pattern` (group 1 is the child's `url`). */
+export async function startChild(argv: string[], env: Record<string, string>, pattern: RegExp): Promise<Child> {
+  const child = spawn(process.execPath, argv, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
+  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (err += chunk));
+  const exited = once(child, 'exit');
+  const url = await waitForPrintedUrl(
+    child,
+    exited,
+    pattern,
+    argv.join(' '),
+    () => out,
+    () => err,
+  );
+  return { child, url, exited, stdout: () => out, stderr: () => err };
+}
+
+/** Stops a child with SIGTERM (SIGKILL after 20 s) and waits for it to exit. */
+export async function stopChild(c: Child): Promise<void> {
+  if (c.child.exitCode !== null || c.child.signalCode !== null) return;
+  c.child.kill('SIGTERM');
+  const timer = setTimeout(() => c.child.kill('SIGKILL'), 20_000);
+  await c.exited;
+  clearTimeout(timer);
+}
+
+/** CPU seconds (user + system, all threads) a process has used so far; NaN where /proc is missing. */
+export function cpuSeconds(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return Number.NaN;
+  }
 }

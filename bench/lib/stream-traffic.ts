@@ -1,0 +1,169 @@
+import type { JetStreamClient } from '@nats-io/jetstream';
+
+import type { JsonClient } from './load.ts';
+import type { BaselineReader } from './stream-baseline.ts';
+import { sleep } from './load.ts';
+
+/**
+ * What the streaming benchmark sends and reads: its GraphQL operations, the project it sets up,
+ * the rows it streams, the producers that send them (GraphQL ingest, NATS publish) and the readers
+ * that poll for them (featureVectors, the baseline's table).
+ */
+// ---------------------------------------------------------------------------------------------
+// GraphQL
+
+export const VECTOR = 'query ($fv: FeatureViewRef!, $entry: JSON!) { featureVector(featureView: $fv, entry: $entry) { values } }';
+export const VECTORS = 'query ($fv: FeatureViewRef!, $entries: [JSON!]!) { featureVectors(featureView: $fv, entries: $entries) { values } }';
+export const INGEST = `mutation ($fg: FeatureGroupRef!, $rows: [JSON!]!) {
+  ingestFeatureGroupRows(featureGroup: $fg, rows: $rows, waitFor: ACCEPTED) {
+    __typename ... on IngestFeatureGroupRowsPayload { sequence } ... on Error { message }
+  }
+}`;
+export const INSERT = `mutation ($fg: FeatureGroupRef!, $rows: [JSON!]) {
+  insertFeatureGroupData(featureGroup: $fg, rows: $rows) { __typename ... on Error { message } }
+}`;
+export const FV = { name: 'bench_stream_view', version: 1 };
+/** Rows per GraphQL ingest or insert request. */
+export const ROWS_PER_REQUEST = 10;
+
+export async function graphql(url: string, key: string, query: string, variables: Record<string, unknown> = {}): Promise<any> {
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
+    body: JSON.stringify({ query, variables }),
+  });
+  const body = (await res.json()) as { data?: any; errors?: unknown };
+  if (body.errors) throw new Error(`GraphQL errors: ${JSON.stringify(body.errors).slice(0, 2000)}`);
+  return body.data;
+}
+
+export function expectType(data: any, field: string, typename: string): any {
+  if (data?.[field]?.__typename !== typename) throw new Error(`${field}: ${JSON.stringify(data).slice(0, 2000)}`);
+  return data[field];
+}
+
+export interface Row {
+  readonly id: number;
+  readonly ts: string;
+  readonly v: number;
+  readonly n: number;
+  readonly s: string;
+}
+
+export const row = (id: number): Row => ({ id, ts: new Date().toISOString(), v: id + 0.5, n: id % 1000, s: `c${id % 50}` });
+
+/** A project of its own with a READ + WRITE key, the two groups, the prefilled rows and the view; returns the key and subjects. */
+export async function setUp(url: string, adminKey: string, project: string, entities: number): Promise<{ key: string; subject: string }> {
+  expectType(
+    await graphql(url, adminKey, 'mutation ($name: String!) { createProject(input: { name: $name }) { __typename ... on Error { message } } }', {
+      name: project,
+    }),
+    'createProject',
+    'CreateProjectPayload',
+  );
+  const minted = expectType(
+    await graphql(
+      url,
+      adminKey,
+      `mutation ($p: String!) { createApiKey(input: { name: "bench", project: $p, scopes: [READ, WRITE] }) { __typename ... on CreateApiKeyPayload { secret } ... on Error { message } } }`,
+      { p: project },
+    ),
+    'createApiKey',
+    'CreateApiKeyPayload',
+  );
+  const key = minted.secret as string;
+  for (const name of ['bench_stream', 'bench_lag']) {
+    const input = {
+      name,
+      version: 1,
+      primaryKey: ['id'],
+      eventTime: 'ts',
+      onlineEnabled: true,
+      features: [
+        { name: 'id', type: 'BIGINT' },
+        { name: 'ts', type: 'TIMESTAMP' },
+        { name: 'v', type: 'DOUBLE' },
+        { name: 'n', type: 'INT' },
+        { name: 's', type: 'STRING' },
+      ],
+    };
+    const q = 'mutation ($input: CreateFeatureGroupInput!) { createFeatureGroup(input: $input) { __typename ... on Error { message } } }';
+    expectType(await graphql(url, key, q, { input }), 'createFeatureGroup', 'CreateFeatureGroupPayload');
+  }
+  for (let from = 0; from < entities; from += 5000) {
+    const rows = Array.from({ length: Math.min(5000, entities - from) }, (_, i) => row(from + i));
+    expectType(await graphql(url, key, INSERT, { fg: { name: 'bench_stream' }, rows }), 'insertFeatureGroupData', 'InsertFeatureGroupDataPayload');
+  }
+  const view =
+    'mutation { createFeatureView(input: { name: "bench_stream_view", version: 1, query: { featureGroup: { name: "bench_stream" }, features: ["v", "n", "s"] } }) { __typename ... on Error { message } } }';
+  expectType(await graphql(url, key, view), 'createFeatureView', 'CreateFeatureViewPayload');
+  const { featureGroup } = await graphql(url, key, '{ featureGroup(name: "bench_stream") { streamSubject } }');
+  return { key, subject: featureGroup.streamSubject as string };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Producers and readers
+
+/** Sends rows; resolves with the log sequence of the message holding them, or null when refused or failed. */
+export interface Producer {
+  readonly label: string;
+  readonly rowsPerSend: number;
+  /** The first few failures' answers, for the report. */
+  readonly failures: string[];
+  send(rows: readonly Row[]): Promise<number | null>;
+}
+
+export function graphqlProducer(client: JsonClient, group: string): Producer {
+  const fg = { name: group };
+  const failures: string[] = [];
+  return {
+    label: `GraphQL ingest, ${ROWS_PER_REQUEST} rows/request`,
+    rowsPerSend: ROWS_PER_REQUEST,
+    failures,
+    send: async (rows) => {
+      const { status, text } = await client.post(JSON.stringify({ query: INGEST, variables: { fg, rows } }));
+      const m = status === 200 ? /"sequence":(\d+)/.exec(text) : null;
+      if (m) return Number(m[1]);
+      if (failures.length < 3) failures.push(`${status} ${text.slice(0, 300)}`);
+      return null;
+    },
+  };
+}
+
+export function natsProducer(js: JetStreamClient, subject: string, label: string): Producer {
+  const failures: string[] = [];
+  return {
+    label,
+    rowsPerSend: 1,
+    failures,
+    send: async (rows) => {
+      try {
+        return (await js.publish(subject, JSON.stringify(rows.length === 1 ? rows[0] : rows))).seq;
+      } catch (error) {
+        if (failures.length < 3) failures.push((error as Error).message);
+        return null;
+      }
+    },
+  };
+}
+
+/** Reads keys; resolves with the value each key has now (undefined for none). */
+export type Reader = (keys: readonly number[]) => Promise<unknown[]>;
+
+export function granaryReader(client: JsonClient): Reader {
+  return async (keys) => {
+    const { status, text } = await client.post(JSON.stringify({ query: VECTORS, variables: { fv: FV, entries: keys.map((id) => ({ id })) } }));
+    if (status !== 200) return [];
+    const vectors = (JSON.parse(text) as { data?: { featureVectors?: { values: unknown[] }[] } }).data?.featureVectors ?? [];
+    return vectors.map((v) => v.values[0]);
+  };
+}
+
+export function baselineReader(reader: BaselineReader): Reader {
+  return async (keys) => {
+    const found = new Map(reader.read(keys).map((r) => [r.id, r.v]));
+    // Yield to the timers (≥ 1 ms): a synchronous read in a tight loop would starve the producer.
+    await sleep(0);
+    return keys.map((k) => found.get(k));
+  };
+}
