@@ -3,6 +3,7 @@ import { v7 as uuidv7 } from 'uuid';
 import type { CoercedRow } from '../../domain/row-coercion.ts';
 import type { Logger } from '../../logger.ts';
 import type { MetadataClient } from '../../stores/metadata/client.ts';
+import { Prisma } from '../../generated/sqlite/client.ts';
 import type { LogMessage } from '../../stores/log/stream-log.ts';
 import type { OnlineColumns, OnlineStore } from '../../stores/online/online-store.ts';
 import { coerceMessage, type StreamGroup, type StreamGroups } from './stream-groups.ts';
@@ -123,24 +124,23 @@ export class StreamApplier {
     }
     let newest: number | null = null;
     for (const r of rows) if (r.eventTime !== null && (newest === null || r.eventTime > newest)) newest = r.eventTime;
-    await this.prisma.$transaction([
-      this.prisma.streamProgress.update({
-        where: { featureGroupId: groupId },
-        data: { appliedRows: { increment: BigInt(rows.length) }, ...(rows.length > 0 ? { lastOnlineWriteAt: new Date() } : {}) },
-      }),
-      this.prisma.streamProgress.updateMany({
-        where: { featureGroupId: groupId, appliedSequence: { lt: BigInt(last) } },
-        data: { appliedSequence: BigInt(last) },
-      }),
-      ...(newest === null
-        ? []
-        : [
-            this.prisma.streamProgress.updateMany({
-              where: { featureGroupId: groupId, OR: [{ lastEventTime: null }, { lastEventTime: { lt: BigInt(newest) } }] },
-              data: { lastEventTime: BigInt(newest) },
-            }),
-          ]),
-    ]);
+    // One statement on either database (integers only): the rows count only when the batch is new
+    // to the group (a batch delivered again after a crash between this and its acknowledgement is
+    // not counted twice); sequence and event time only move forward.
+    const seq = BigInt(last);
+    const count = BigInt(rows.length);
+    const now = BigInt(Date.now());
+    const eventTime =
+      newest === null
+        ? Prisma.sql`"lastEventTime"`
+        : Prisma.sql`CASE WHEN "lastEventTime" IS NULL OR "lastEventTime" < ${BigInt(newest)} THEN ${BigInt(newest)} ELSE "lastEventTime" END`;
+    const writtenAt = rows.length > 0 ? Prisma.sql`${now}` : Prisma.sql`"lastOnlineWriteMs"`;
+    await this.prisma.$executeRaw`UPDATE "StreamProgress" SET
+        "appliedRows" = "appliedRows" + CASE WHEN "appliedSequence" < ${seq} THEN ${count} ELSE 0 END,
+        "appliedSequence" = CASE WHEN "appliedSequence" < ${seq} THEN ${seq} ELSE "appliedSequence" END,
+        "lastEventTime" = ${eventTime},
+        "lastOnlineWriteMs" = ${writtenAt}
+      WHERE "featureGroupId" = ${groupId}`;
   }
 
   /** Forgets the progress rows it created (a group was deleted: its row went with it). */

@@ -63,7 +63,7 @@ export class StreamReadings {
     const [onlineLagMs, offlineLagMs] = await Promise.all([waited(applied), waited(progress?.materializedSequence)]);
     return {
       lastEventTime: eventTimeDate(group, progress?.lastEventTime ?? null),
-      lastOnlineWriteAt: progress?.lastOnlineWriteAt ?? null,
+      lastOnlineWriteAt: progress?.lastOnlineWriteMs == null ? null : new Date(Number(progress.lastOnlineWriteMs)),
       lastOfflineCommitAt: lastCommit?.committedAt ?? null,
       onlineLagMs,
       offlineLagMs,

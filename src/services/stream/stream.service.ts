@@ -258,8 +258,8 @@ export class StreamService {
         this.ackFloor(stream)
           .then(async (floor) => {
             if (floor < sequence) return;
-            const p = await this.prisma.streamProgress.findUnique({ where: { featureGroupId: groupId }, select: { lastOnlineWriteAt: true } });
-            finish(p?.lastOnlineWriteAt ?? new Date());
+            const p = await this.prisma.streamProgress.findUnique({ where: { featureGroupId: groupId }, select: { lastOnlineWriteMs: true } });
+            finish(p?.lastOnlineWriteMs == null ? new Date() : new Date(Number(p.lastOnlineWriteMs)));
           })
           .catch(() => undefined);
       // In this process the event comes first; the poll catches another process's apply (and one that ended before the listener was added).

@@ -82,6 +82,9 @@ function subjectFilter(subjects: readonly string[] | null | undefined): { sql: s
   return { sql: ` AND subject IN (${subjects.map(() => '?').join(', ')})`, params: [...subjects] };
 }
 
+/** How long a consumer waits for more messages before it delivers a batch smaller than it may be. */
+const LINGER_MS = 2;
+
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /**
@@ -202,6 +205,7 @@ export class SqliteStreamLog implements StreamLog {
     this.#statement(
       'INSERT INTO log_consumers (stream, name, subjects) VALUES (?, ?, ?) ON CONFLICT (stream, name) DO UPDATE SET subjects = excluded.subjects',
     ).run(options.stream, options.name, options.subjects && options.subjects.length > 0 ? JSON.stringify(options.subjects) : null);
+    let heldUntil = 0;
     const loop = (async () => {
       while (!stopping) {
         try {
@@ -213,10 +217,18 @@ export class SqliteStreamLog implements StreamLog {
             await idle(this.#pollMs);
             continue;
           }
-          if (!this.#takeLease(options, owner)) {
-            await idle(Math.min(this.#leaseMs / 2, 250));
-            continue;
+          // Renewed only when half of it has run out: a write per batch would cost as much as the batch.
+          if (Date.now() > heldUntil - this.#leaseMs / 2) {
+            if (!this.#takeLease(options, owner)) {
+              heldUntil = 0;
+              await idle(Math.min(this.#leaseMs / 2, 250));
+              continue;
+            }
+            heldUntil = Date.now() + this.#leaseMs;
           }
+          // A batch smaller than it may be gathers what arrives in the next moment: many small
+          // appends in a burst become one batch (one online transaction), at the cost of LINGER_MS.
+          if (head.last_seq - head.ack_floor < options.batch) await sleep(LINGER_MS);
           const batch = this.#pending(options, options.batch);
           if (batch.length === 0) {
             // Only other subjects' messages up to the head read above: nothing of ours below it.

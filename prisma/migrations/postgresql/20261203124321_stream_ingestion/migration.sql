@@ -11,11 +11,10 @@ CREATE TABLE "StreamProgress" (
     "featureGroupId" TEXT NOT NULL,
     "appliedSequence" BIGINT NOT NULL DEFAULT 0,
     "appliedRows" BIGINT NOT NULL DEFAULT 0,
-    "lastOnlineWriteAt" TIMESTAMP(3),
+    "lastOnlineWriteMs" BIGINT,
     "lastEventTime" BIGINT,
     "materializedSequence" BIGINT NOT NULL DEFAULT 0,
     "materializedRows" BIGINT NOT NULL DEFAULT 0,
-    "updatedAt" TIMESTAMP(3) NOT NULL,
 
     CONSTRAINT "StreamProgress_pkey" PRIMARY KEY ("featureGroupId")
 );

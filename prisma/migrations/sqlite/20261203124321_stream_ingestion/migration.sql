@@ -11,11 +11,10 @@ CREATE TABLE "StreamProgress" (
     "featureGroupId" TEXT NOT NULL PRIMARY KEY,
     "appliedSequence" BIGINT NOT NULL DEFAULT 0,
     "appliedRows" BIGINT NOT NULL DEFAULT 0,
-    "lastOnlineWriteAt" DATETIME,
+    "lastOnlineWriteMs" BIGINT,
     "lastEventTime" BIGINT,
     "materializedSequence" BIGINT NOT NULL DEFAULT 0,
     "materializedRows" BIGINT NOT NULL DEFAULT 0,
-    "updatedAt" DATETIME NOT NULL,
     CONSTRAINT "StreamProgress_featureGroupId_fkey" FOREIGN KEY ("featureGroupId") REFERENCES "FeatureGroup" ("id") ON DELETE CASCADE ON UPDATE CASCADE
 );
 
