@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { sendNodeResponse } from '@whatwg-node/server';
-import { getOperationAST, type DocumentNode, type ExecutionResult } from 'graphql';
+import { getOperationAST, Kind, type DocumentNode, type ExecutionResult } from 'graphql';
 import { isAsyncIterable, processRegularResult, type YogaServerInstance } from 'graphql-yoga';
 import type { Context } from '../context.ts';
 import type { Logger } from '../logger.ts';
@@ -30,6 +30,8 @@ export interface GraphQLFastPath {
 /** Bodies the fast path buffers; larger ones (rare for queries) go to yoga, which streams them. */
 const MAX_FAST_BODY_BYTES = 256 * 1024;
 const PARAMS = new Set(['query', 'variables', 'operationName', 'extensions']);
+/** Mutations the fast path answers: streaming ingestion, many small requests a second. */
+const FAST_MUTATIONS: ReadonlySet<string> = new Set(['ingestFeatureGroupRows']);
 /** Accept header → the media type yoga's result processor answers with (it picks application/json for both of the first two). */
 const ACCEPTED: Readonly<Record<string, string>> = {
   '*/*': 'application/json',
@@ -67,8 +69,8 @@ const handOver = new HandOver();
  * CORS headers), an `Accept` yoga answers with JSON, an `Authorization` header, and a
  * `Content-Length` within the body limit (Node's parser never delivers more than it declares, so the
  * limit holds without counting). Then, on the body: a JSON object with the standard parameters
- * only, a query operation that parses and validates, and a valid key. Anything else — a malformed
- * body, a mutation, a validation error, a bad key — is handed to yoga with the body already read
+ * only, a query operation (or a mutation of `ingestFeatureGroupRows` fields only) that parses and
+ * validates, and a valid key. Anything else — a malformed body, another mutation, a validation error, a bad key — is handed to yoga with the body already read
  * (and the key's outcome, so it is not checked twice), and yoga answers as it always does.
  */
 export function createGraphQLFastPath(options: GraphQLFastPathOptions): GraphQLFastPath {
@@ -149,7 +151,7 @@ class FastPath implements GraphQLFastPath {
     const operationName = params.operationName ?? undefined;
     const enveloped = this.#getEnveloped({ req, res, request, params, viewer: auth.viewer });
     const document = this.#document(enveloped, params.query);
-    if (document === undefined || !this.#isQuery(document, operationName)) return this.#toYoga(req, res, body, auth);
+    if (document === undefined || !this.#isFast(document, operationName)) return this.#toYoga(req, res, body, auth);
     const result = await this.#execute(enveloped, document, params, operationName);
     if (result === undefined) return this.#toYoga(req, res, body, auth);
     this.counts.answered++;
@@ -172,7 +174,8 @@ class FastPath implements GraphQLFastPath {
     return parsed;
   }
 
-  #isQuery(document: DocumentNode, operationName: string | undefined): boolean {
+  /** A query, or a mutation of streamed rows only (JSON in, no files: nothing of yoga's mutation handling applies). */
+  #isFast(document: DocumentNode, operationName: string | undefined): boolean {
     let byName = this.#queries.get(document);
     if (!byName) {
       byName = new Map();
@@ -180,7 +183,10 @@ class FastPath implements GraphQLFastPath {
     }
     let query = byName.get(operationName);
     if (query === undefined) {
-      query = getOperationAST(document, operationName)?.operation === 'query';
+      const operation = getOperationAST(document, operationName);
+      query =
+        operation?.operation === 'query' ||
+        (operation?.operation === 'mutation' && operation.selectionSet.selections.every((s) => s.kind === Kind.FIELD && FAST_MUTATIONS.has(s.name.value)));
       byName.set(operationName, query);
     }
     return query;

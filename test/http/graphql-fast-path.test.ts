@@ -66,6 +66,21 @@ describe('the GraphQL fast path', () => {
       { accept: 'application/graphql-response+json' },
       'answered',
     ],
+    [
+      'a streaming ingest (a typed error here)',
+      json('mutation { ingestFeatureGroupRows(featureGroup: { name: "nope" }, rows: [{ id: 1 }]) { __typename ... on Error { message } } }'),
+      {},
+      'answered',
+    ],
+    ['another mutation', json('mutation { deleteFeatureGroup(featureGroup: { name: "nope" }) { __typename } }'), {}, 'handedOver'],
+    [
+      'an ingest beside another mutation',
+      json(
+        'mutation { a: ingestFeatureGroupRows(featureGroup: { name: "nope" }, rows: [{ id: 1 }]) { __typename } b: deleteFeatureGroup(featureGroup: { name: "nope" }) { __typename } }',
+      ),
+      {},
+      'handedOver',
+    ],
     ['a validation error', json('{ viewr { scopes } }'), {}, 'handedOver'],
     ['a validation error, accepting graphql-response+json', json('{ viewr { scopes } }'), { accept: 'application/graphql-response+json' }, 'handedOver'],
     ['a syntax error', json('{ viewer {'), { accept: 'application/graphql-response+json' }, 'handedOver'],
