@@ -30,6 +30,7 @@ import {
   FeatureVectorQuery,
   FeatureVectorsQuery,
   FeatureViewQuery,
+  IngestFeatureGroupRowsMutation,
   InsertFeatureGroupDataMutation,
   ModelQuery,
   ReadFeatureGroupQuery,
@@ -83,6 +84,7 @@ type Payload<R> = Extract<R, { __typename: `${string}Payload` }>;
 
 export type FeatureGroup = NonNullable<ResultOf<typeof FeatureGroupQuery>['featureGroup']>;
 export type FeatureGroupInput = VariablesOf<typeof CreateFeatureGroupMutation>['input'];
+export type IngestResult = Omit<Payload<ResultOf<typeof IngestFeatureGroupRowsMutation>['ingestFeatureGroupRows']>, '__typename'>;
 export type InsertResult = Omit<Payload<ResultOf<typeof InsertFeatureGroupDataMutation>['insertFeatureGroupData']>, '__typename'>;
 export type FeatureView = NonNullable<ResultOf<typeof FeatureViewQuery>['featureView']>;
 export type FeatureViewInput = VariablesOf<typeof CreateFeatureViewMutation>['input'];
@@ -145,6 +147,15 @@ export interface InsertOptions {
   readonly fillMissing?: boolean;
   /** The uploaded file's name, when `data` is a Blob or bytes (the server reads the format from its extension). */
   readonly fileName?: string;
+}
+
+export interface IngestOptions {
+  /** The same rows sent again with the same key (within 10 minutes) are accepted once. */
+  readonly idempotencyKey?: string;
+  /** ACCEPTED (in the log), ONLINE (default: readable by featureVector) or OFFLINE (in an offline commit). */
+  readonly waitFor?: 'ACCEPTED' | 'ONLINE' | 'OFFLINE';
+  /** Attempts while the server answers OverloadedError (waiting its retryAfterMs between); default 5. */
+  readonly attempts?: number;
 }
 
 export interface BatchDataOptions {
@@ -431,6 +442,31 @@ export class GranaryClient {
       : await this.request(InsertFeatureGroupDataMutation, { ...common, file: await this.#blob(data as Upload, options.fileName) });
     const { __typename: _, ...rest } = payload(result.insertFeatureGroupData);
     return rest;
+  }
+
+  /**
+   * Streams rows into a feature group (`ingestFeatureGroupRows`): checked, appended to its ingestion
+   * log, applied online within milliseconds and committed offline within the group's interval.
+   * While the server answers OverloadedError, waits its `retryAfterMs` and sends again (the same
+   * idempotency key, so nothing is taken twice), up to `attempts` times; then throws it.
+   */
+  async ingest(featureGroup: Ref, rows: readonly Record<string, unknown>[], options: IngestOptions = {}): Promise<IngestResult> {
+    const attempts = Math.max(1, options.attempts ?? 5);
+    for (let attempt = 1; ; attempt++) {
+      const result = await this.request(IngestFeatureGroupRowsMutation, {
+        featureGroup: ref(featureGroup),
+        rows: rows as Record<string, unknown>[],
+        idempotencyKey: options.idempotencyKey ?? null,
+        waitFor: options.waitFor ?? 'ONLINE',
+      });
+      const answer = result.ingestFeatureGroupRows;
+      if (answer.__typename === 'OverloadedError' && attempt < attempts) {
+        await new Promise((resolve) => setTimeout(resolve, answer.retryAfterMs));
+        continue;
+      }
+      const { __typename: _, ...rest } = payload(answer);
+      return rest;
+    }
   }
 
   /** A feature group's rows from the offline store (the latest row of each identity), up to `first` (≤ 100 000). */

@@ -102,6 +102,20 @@ export class GranaryRequestError extends GranaryError {
   }
 }
 
+/**
+ * The server is behind on streamed rows: nothing of this request was accepted. Retry after
+ * `retryAfterMs` (`GranaryClient.ingest` does, a few times, before it throws this).
+ */
+export class GranaryOverloadedError extends GranaryError {
+  override readonly name = 'GranaryOverloadedError';
+  constructor(
+    message: string,
+    readonly retryAfterMs: number,
+  ) {
+    super('OverloadedError', message);
+  }
+}
+
 /** A typed error member of a mutation result, as the client's operations select it. */
 export interface ErrorResult {
   readonly __typename: string;
@@ -110,6 +124,7 @@ export interface ErrorResult {
   readonly kind?: string;
   readonly key?: string;
   readonly report?: unknown;
+  readonly retryAfterMs?: number;
 }
 
 /** The GranaryError subclass for a typed error member of a mutation result. */
@@ -124,6 +139,8 @@ export function errorFromResult(result: ErrorResult): GranaryError {
       return new GranaryConflictError(result.__typename, message);
     case 'DataValidationError':
       return new GranaryDataValidationError(message, result.report);
+    case 'OverloadedError':
+      return new GranaryOverloadedError(message, result.retryAfterMs ?? 1000);
     case 'ForbiddenError':
       return new GranaryForbiddenError(result.__typename, message);
     case 'UnauthenticatedError':

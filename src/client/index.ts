@@ -13,6 +13,8 @@ export {
   type FeatureView,
   type FeatureViewInput,
   type GranaryClientOptions,
+  type IngestOptions,
+  type IngestResult,
   type InsertOptions,
   type InsertResult,
   type Model,
@@ -30,6 +32,7 @@ export {
 export {
   GranaryConflictError,
   GranaryDataValidationError,
+  GranaryOverloadedError,
   GranaryError,
   GranaryForbiddenError,
   GranaryNotFoundError,

@@ -114,6 +114,26 @@ export const CreateFeatureGroupMutation = graphql(
   [FeatureGroupFields, ErrorFields],
 );
 
+export const IngestFeatureGroupRowsMutation = graphql(
+  `
+  mutation IngestFeatureGroupRows($featureGroup: FeatureGroupRef!, $rows: [JSON!]!, $idempotencyKey: String, $waitFor: IngestWait) {
+    ingestFeatureGroupRows(featureGroup: $featureGroup, rows: $rows, idempotencyKey: $idempotencyKey, waitFor: $waitFor) {
+      __typename
+      ... on IngestFeatureGroupRowsPayload {
+        accepted
+        duplicate
+        sequence
+        onlineAt
+        commit { id committedAt rowCount logRange { from to } }
+      }
+      ... on OverloadedError { retryAfterMs }
+      ...ErrorFields
+    }
+  }
+`,
+  [ErrorFields],
+);
+
 export const InsertFeatureGroupDataMutation = graphql(
   `
   mutation InsertFeatureGroupData(
