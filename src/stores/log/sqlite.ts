@@ -11,7 +11,7 @@ export interface SqliteStreamLogOptions {
   readonly file: string;
   /** How long a consumer's lease lasts without renewal, ms (default 3000): a dead process's consumer is taken over after it. */
   readonly leaseMs?: number;
-  /** How often an idle consumer looks for other processes' appends, ms (default 20). */
+  /** How often idle consumers look (one PRAGMA data_version for all of them) for other processes' commits, ms (default 20). */
   readonly pollMs?: number;
   /** How long a consumer waits before delivering a failed batch again, ms (default 100). */
   readonly retryMs?: number;
@@ -82,6 +82,9 @@ function subjectFilter(subjects: readonly string[] | null | undefined): { sql: s
   return { sql: ` AND subject IN (${subjects.map(() => '?').join(', ')})`, params: [...subjects] };
 }
 
+/** The longest an idle consumer waits before it looks again without being woken. */
+const IDLE_MS = 250;
+
 /** How long a consumer waits for more messages before it delivers a batch smaller than it may be. */
 const LINGER_MS = 2;
 
@@ -111,6 +114,9 @@ export class SqliteStreamLog implements StreamLog {
   readonly #statements = new Map<string, Database.Statement<unknown[], unknown>>();
   readonly #appendTx: Database.Transaction<(stream: string, subject: string, data: Uint8Array, id: string | undefined) => AppendResult>;
   #closed = false;
+  /** Polls PRAGMA data_version (another process committed) every pollMs while consumers run: one read for all of them. */
+  #watcher: NodeJS.Timeout | null = null;
+  #dataVersion = -1;
 
   constructor(options: SqliteStreamLogOptions) {
     this.#leaseMs = options.leaseMs ?? 3000;
@@ -183,7 +189,21 @@ export class SqliteStreamLog implements StreamLog {
     return row?.last_seq ?? 0;
   }
 
+  /** Wakes every idle consumer of this instance when another connection (process) committed to the file. */
+  #watchOthers(): void {
+    if (this.#watcher) return;
+    this.#watcher = setInterval(() => {
+      if (this.#closed) return;
+      const version = this.#db.pragma('data_version', { simple: true }) as number;
+      if (version === this.#dataVersion) return;
+      this.#dataVersion = version;
+      for (const waiters of this.#waiters.values()) for (const wake of waiters) wake();
+    }, this.#pollMs);
+    this.#watcher.unref();
+  }
+
   consume(options: ConsumeOptions): Consumer {
+    this.#watchOthers();
     const owner = randomUUID();
     let stopping = false;
     let wake: (() => void) | null = null;
@@ -214,7 +234,8 @@ export class SqliteStreamLog implements StreamLog {
             'SELECT s.last_seq, c.ack_floor FROM log_streams s JOIN log_consumers c ON c.stream = s.stream WHERE s.stream = ? AND c.stream = ? AND c.name = ?',
           ).get(options.stream, options.stream, options.name);
           if (!head || head.last_seq <= head.ack_floor) {
-            await idle(this.#pollMs);
+            // Woken by an append through this instance, or by the watcher when another process commits.
+            await idle(IDLE_MS);
             continue;
           }
           // Renewed only when half of it has run out: a write per batch would cost as much as the batch.
@@ -342,6 +363,7 @@ export class SqliteStreamLog implements StreamLog {
     if (this.#closed) return;
     await Promise.all([...this.#consumers].map((c) => c.stop()));
     this.#closed = true;
+    if (this.#watcher) clearInterval(this.#watcher);
     this.#db.close();
   }
 }
