@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { graphql, type VariablesOf } from '../../src/client/graphql.ts';
 import { createGroup, projectOf, type Gql } from '../helpers/catalog.ts';
 import { dataOf, ofType, startTestServer, type TestServer } from '../helpers/server.ts';
+import { subscribeSse } from '../helpers/sse.ts';
 
 let srv: TestServer;
 beforeAll(async () => {
@@ -221,5 +222,40 @@ describe('streaming ingestion', () => {
     const { gql } = await projectOf(srv, 'stream');
     await createGroup(gql, { name: 'later', primaryKey: ['id'] });
     expect(ofType(await ingest(gql, { fg: { name: 'later' }, rows: [{ id: 1 }] }), 'ValidationError').message).toMatch(/has no features yet/);
+  });
+
+  it('announces each applied batch of the watched group on ingestionUpdated, to its project only', async () => {
+    const mine = await projectOf(srv, 'stream');
+    const other = await projectOf(srv, 'stream');
+    await payments(mine.gql, 'payments');
+    await payments(mine.gql, 'unwatched');
+    await payments(other.gql, 'payments');
+    const stream = await subscribeSse((url, init) => srv.server.yoga.fetch(url, init), 'http://localhost/graphql', mine.key, {
+      query: `subscription($fg: FeatureGroupRef) { ingestionUpdated(featureGroup: $fg) { featureGroup { name } sequence rows } }`,
+      variables: { fg: { name: 'payments' } },
+    });
+    // Live once the server has registered it: ingest until an update arrives.
+    for (let n = 0; stream.results().length === 0; n++) {
+      if (n > 50) throw new Error('subscription never became live');
+      await accepted(mine.gql, { fg: { name: 'payments' }, rows: [{ id: 100 + n, ts: at(1), amount: 1 }] });
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const before = stream.results().length;
+    await accepted(other.gql, { fg: { name: 'payments' }, rows: [{ id: 1, ts: at(1), amount: 1 }] });
+    await accepted(mine.gql, { fg: { name: 'unwatched' }, rows: [{ id: 1, ts: at(1), amount: 1 }] });
+    const last = await accepted(mine.gql, {
+      fg: { name: 'payments' },
+      rows: [
+        { id: 1, ts: at(2), amount: 2 },
+        { id: 2, ts: at(2), amount: 3 },
+      ],
+    });
+    await stream.waitFor((events) => events.some((e) => e.data?.data?.ingestionUpdated?.sequence === last.sequence));
+    const updates = stream
+      .results()
+      .slice(before)
+      .map((r) => r.data?.ingestionUpdated);
+    expect(updates).toEqual([{ featureGroup: { name: 'payments' }, sequence: last.sequence, rows: 2 }]);
+    stream.close();
   });
 });
