@@ -23,6 +23,7 @@ const PAGE = 1000;
 export class StreamMaterializer {
   private timer: NodeJS.Timeout | null = null;
   private readonly running = new Map<string, Promise<void>>();
+  private readonly trimming = new Map<string, Promise<void>>();
   private ticking: Promise<void> | null = null;
   private stopped = false;
 
@@ -54,6 +55,7 @@ export class StreamMaterializer {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     await this.ticking;
+    // Trims are not waited for: one cut short by the log closing is done by the next process.
     await Promise.allSettled([...this.running.values()]);
   }
 
@@ -115,7 +117,7 @@ export class StreamMaterializer {
       if (error instanceof RangeTaken) return;
       throw error;
     }
-    await this.trim(stream, subject, to);
+    this.trimLater(stream, subject, to);
   }
 
   /** The good rows of the group's messages from `from` to at most `until`, stopping once `maxRows` are gathered. */
@@ -149,13 +151,24 @@ export class StreamMaterializer {
   }
 
   /** Removes the group's messages up to `to` once the apply consumer has acknowledged them too. */
+  /**
+   * Trims in the background, one trim per subject at a time (a later one covers what a skipped one
+   * would have): on NATS a trim deletes message by message, which must not hold up the next commit.
+   */
+  private trimLater(stream: string, subject: string, to: number): void {
+    const key = `${stream}\u0000${subject}`;
+    if (this.trimming.has(key)) return;
+    const run = this.trim(stream, subject, to).finally(() => this.trimming.delete(key));
+    this.trimming.set(key, run);
+  }
+
   private async trim(stream: string, subject: string, to: number): Promise<void> {
     try {
       const { ackFloor } = await this.log.consumerState(stream, APPLY_CONSUMER);
       const upTo = Math.min(to, ackFloor);
       if (upTo > 0) await this.log.trim(stream, subject, upTo);
     } catch (error) {
-      this.logger.warn({ err: error, subject }, 'could not trim the ingestion log');
+      if (!this.stopped) this.logger.warn({ err: error, subject }, 'could not trim the ingestion log');
     }
   }
 }
