@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 
 import Database from 'better-sqlite3';
 
@@ -80,6 +81,24 @@ const toMessage = (row: MessageRow): LogMessage => ({
 function subjectFilter(subjects: readonly string[] | null | undefined): { sql: string; params: string[] } {
   if (!subjects || subjects.length === 0) return { sql: '', params: [] };
   return { sql: ` AND subject IN (${subjects.map(() => '?').join(', ')})`, params: [...subjects] };
+}
+
+const HOST = hostname();
+
+/**
+ * Whether a lease holder (`<host>/<pid>/<id>`) is a process of this host that no longer exists. A
+ * holder of another host, or one whose liveness cannot be told, counts as alive: its lease runs out.
+ */
+function deadHolder(holder: string): boolean {
+  const [host, pidText] = holder.split('/');
+  const pid = Number(pidText);
+  if (host !== HOST || !Number.isSafeInteger(pid) || pid <= 0 || pid === process.pid) return false;
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'ESRCH';
+  }
 }
 
 /** The longest an idle consumer waits before it looks again without being woken. */
@@ -204,7 +223,8 @@ export class SqliteStreamLog implements StreamLog {
 
   consume(options: ConsumeOptions): Consumer {
     this.#watchOthers();
-    const owner = randomUUID();
+    // The holder's host and pid: a process of this host finds a dead holder's lease at once (see #takeLease).
+    const owner = `${HOST}/${process.pid}/${randomUUID()}`;
     let stopping = false;
     let wake: (() => void) | null = null;
     const waiters = this.#waiters.get(options.stream) ?? new Set<() => void>();
@@ -318,7 +338,21 @@ export class SqliteStreamLog implements StreamLog {
     const taken = this.#statement(
       'UPDATE log_consumers SET owner = ?, lease_until = ? WHERE stream = ? AND name = ? AND (owner IS NULL OR owner = ? OR lease_until < ?)',
     ).run(owner, now + this.#leaseMs, options.stream, options.name, owner, now);
-    return taken.changes === 1;
+    if (taken.changes === 1) return true;
+    // Held: by a process of this host that is gone (killed), it is taken now rather than when it runs out.
+    const held = this.#statement<[string, string], { owner: string | null }>('SELECT owner FROM log_consumers WHERE stream = ? AND name = ?').get(
+      options.stream,
+      options.name,
+    );
+    if (!held?.owner || !deadHolder(held.owner)) return false;
+    const takenOver = this.#statement('UPDATE log_consumers SET owner = ?, lease_until = ? WHERE stream = ? AND name = ? AND owner = ?').run(
+      owner,
+      now + this.#leaseMs,
+      options.stream,
+      options.name,
+      held.owner,
+    );
+    return takenOver.changes === 1;
   }
 
   /** Up to `max` of the consumer's messages above its ack floor. */

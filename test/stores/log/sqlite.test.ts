@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -64,6 +64,30 @@ describe('SqliteStreamLog', () => {
     expect(seen).toStrictEqual([]);
     await eventually(() => expect(seen).toStrictEqual([1, 2, 3]));
     await consumer.stop();
+    await log.close();
+  });
+
+  it('takes over at once the lease of a consumer whose process on this host is gone, and waits out a live one', async () => {
+    const file = newFile();
+    const log = new SqliteStreamLog({ file, leaseMs: 60_000 });
+    await log.ensure('s', 'p');
+    for (let i = 0; i < 3; i++) await log.append('s', 'p.x', encoder.encode(`m${i}`));
+    const gone = spawn(process.execPath, ['-e', '0']);
+    const deadPid = gone.pid!;
+    await new Promise((resolve) => gone.once('exit', resolve));
+    const raw = new Database(file);
+    const hold = raw.prepare('INSERT INTO log_consumers (stream, name, owner, lease_until) VALUES (?, ?, ?, ?)');
+    hold.run('s', 'dead', `${hostname()}/${deadPid}/x`, Date.now() + 60_000);
+    // A live process of this host (this one's parent) keeps its lease until it runs out.
+    hold.run('s', 'live', `${hostname()}/${process.ppid}/x`, Date.now() + 60_000);
+    raw.close();
+    const seen: Record<string, number[]> = { dead: [], live: [] };
+    const consumers = ['dead', 'live'].map((name) =>
+      log.consume({ stream: 's', name, batch: 10, handle: async (ms) => void seen[name]!.push(...ms.map((m) => m.sequence)) }),
+    );
+    await eventually(() => expect(seen.dead).toStrictEqual([1, 2, 3]));
+    expect(seen.live).toStrictEqual([]);
+    for (const c of consumers) await c.stop();
     await log.close();
   });
 
