@@ -1,45 +1,3 @@
-/**
- * Online serving through the real server (`npx tsx bench/serving.ts`), beside a bare graphql-yoga
- * server measured in the same run on the same machine.
- *
- *   npx tsx bench/serving.ts [--entities 10000] [--duration 5] [--reps 3] [--connections 10,50]
- *                            [--rate 1000] [--open-duration 20] [--batch 100] [--batch-rate 100]
- *                            [--fields "values missing"] [--only saturation,p1,p2] [--cpu-prof DIR]
- *                            [--node-flags=--trace-gc] [--server-log FILE]
- *
- * Processes: the server under test (`node bin/granary.js serve`, PORT=0, NODE_ENV=production,
- * LOG_LEVEL=warn, a fresh temporary GRANARY_DATA_DIR, its admin key from `<dir>/admin.key`); the
- * baseline, a bare graphql-yoga (`createYoga` defaults, NODE_ENV=production) answering `{ hello }`
- * on node:http in a process of its own (this file with `--bare-yoga`); and this process, which sets
- * up the data over GraphQL and drives the load. All share the machine's cores: the load average is
- * printed before and after, rerun when it is high.
- *
- * Setup, all over GraphQL with the admin key: three online-enabled groups keyed by `customer_id`
- * (BIGINT) with 20 + 15 + 15 served features (DOUBLE, INT, BIGINT and STRING; two with an event
- * time, one without), `--entities` rows each; a feature view joining them (the left group's label
- * left out of vectors) with min_max_scaler on 10 numeric features and label_encoder on 6 string
- * ones; a training dataset (random split) whose fitted parameters the vectors use.
- *
- * Measurements (each request's body names random entity keys; `--fields` is the FeatureVector
- * selection, by default the model's input row and the groups that missed):
- * - P1 saturation: `featureVector` (1 entity × 50 features, transformed) over HTTP POST with the API
- *   key, autocannon at each of `--connections`, interleaved with bare yoga `{ hello }` at the same
- *   connections, `--reps` times `--duration` seconds each (after a warm-up of both); medians, the best
- *   run in brackets. Target: ≥ 1.0 × bare yoga.
- * - P1 open loop: `featureVector` offered at `--rate` req/s on a fixed schedule for `--open-duration`
- *   seconds (keep-alive sockets as needed; a request is sent at its scheduled time, or as soon
- *   after as a socket frees), latency measured from the scheduled time, so queueing behind a slow
- *   response counts (no coordinated omission). Target: p99 ≤ 2 ms.
- * - P2 open loop: `featureVectors` of `--batch` entities offered at `--batch-rate` req/s the same way.
- *   Target: p99 ≤ 10 ms.
- * Latency from the actual send is printed beside the scheduled figure: the difference is the load
- * generator's own lateness plus queueing.
- *
- * --cpu-prof DIR: the server runs as `node --cpu-prof --cpu-prof-dir DIR bin/granary.js serve`; the
- *   profile is written when it stops at the end of the run.
- */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent, request as httpRequest } from 'node:http';
 import { cpus, getPriority, loadavg, setPriority, tmpdir } from 'node:os';
@@ -49,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
 import autocannon from 'autocannon';
-import { gitState, serveBaseline, startFlags, waitForPrintedUrl } from './lib/process.ts';
+import { baseEnv, cpuSeconds, gitState, serveBaseline, startChild, startFlags, stopChild } from './lib/process.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -70,7 +28,7 @@ const { values: args } = parseArgs({
   },
 });
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const _ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 // ---------------------------------------------------------------------------------------------
 // The baseline: graphql-yoga with its defaults, `{ hello }`
@@ -85,58 +43,6 @@ async function serveBareYoga(): Promise<void> {
 
 // ---------------------------------------------------------------------------------------------
 // Processes
-
-interface Child {
-  readonly child: ChildProcess;
-  readonly url: string;
-  readonly exited: Promise<unknown>;
-  stdout(): string;
-  stderr(): string;
-}
-
-function baseEnv(): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const name of ['PATH', 'HOME', 'TMPDIR', 'LANG']) if (process.env[name]) env[name] = process.env[name]!;
-  return env;
-}
-
-async function startChild(argv: string[], env: Record<string, string>, urlPattern: RegExp): Promise<Child> {
-  const child = spawn(process.execPath, argv, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
-  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (err += chunk));
-  const exited = once(child, 'exit');
-  const url = await waitForPrintedUrl(
-    child,
-    exited,
-    urlPattern,
-    argv.join(' '),
-    () => out,
-    () => err,
-  );
-  return { child, url, exited, stdout: () => out, stderr: () => err };
-}
-
-async function stopChild(c: Child): Promise<void> {
-  if (c.child.exitCode !== null || c.child.signalCode !== null) return;
-  c.child.kill('SIGTERM');
-  const timer = setTimeout(() => c.child.kill('SIGKILL'), 20_000);
-  await c.exited;
-  clearTimeout(timer);
-}
-
-/** CPU seconds (user + system, all threads) a process has used so far; NaN where /proc is missing. */
-function cpuSeconds(pid: number): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
-  } catch {
-    return NaN;
-  }
-}
-const CLOCK_TICKS = 100;
 
 // ---------------------------------------------------------------------------------------------
 // Setup over GraphQL
