@@ -53,25 +53,27 @@ import { parseArgs } from 'node:util';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 
-import { closedLoop, FreshnessTracker, int, JsonClient, load, ms, openLoop, type Percentiles, percentiles, sleep, table } from './lib/load.ts';
+import { FreshnessTracker, int, JsonClient, load, ms, openLoop, type Percentiles, percentiles, sleep, table } from './lib/load.ts';
 import { baseEnv, type Child, cpuSeconds, gitState, startChild, startFlags, stopChild } from './lib/process.ts';
 import { BaselineReader, runBaselineConsumer } from './lib/stream-baseline.ts';
 import {
   baselineReader,
   expectType,
-  FV,
   graphql,
   granaryReader,
   graphqlProducer,
   INGEST,
   INSERT,
+  mixed,
+  type MixedResult,
   natsProducer,
   type Producer,
   ROWS_PER_REQUEST,
   type Reader,
+  type ReadResult,
+  reads,
   row,
   setUp,
-  VECTOR,
 } from './lib/stream-traffic.ts';
 
 const { values: args } = parseArgs({
@@ -253,29 +255,6 @@ async function sustain(system: System, steps: number[], o: Options): Promise<{ r
 // ---------------------------------------------------------------------------------------------
 // 2. Reads while writing
 
-interface ReadResult {
-  readonly latency: Percentiles;
-  readonly errors: number;
-  readonly firstError: string | null;
-}
-
-/** `featureVector` of a random prefilled key at `rate` req/s for `seconds`, timed from the scheduled send. */
-async function reads(client: JsonClient, entities: number, rate: number, seconds: number): Promise<ReadResult> {
-  const times: number[] = [];
-  let errors = 0;
-  let firstError: string | null = null;
-  await openLoop(rate, seconds, async (_i, at) => {
-    const id = Math.floor(Math.random() * entities);
-    const { status, text } = await client.post(JSON.stringify({ query: VECTOR, variables: { fv: FV, entry: { id } } }));
-    times.push(performance.now() - at);
-    if (status !== 200 || !text.startsWith('{"data":{"featureVector"')) {
-      errors++;
-      firstError ??= `${status} ${text.slice(0, 300)}`;
-    }
-  });
-  return { latency: percentiles(times), errors, firstError };
-}
-
 /** Writes `rate` rows/s through `producer` for `seconds` (open loop); resolves with the failed sends. */
 async function write(producer: Producer, rate: number, seconds: number): Promise<number> {
   let errors = 0;
@@ -328,42 +307,23 @@ async function readsWhileWriting(client: JsonClient, producers: Producer[], o: O
 // ---------------------------------------------------------------------------------------------
 // 3. Small inserts and the mixed load
 
-interface MixedResult {
-  readonly seconds: number;
-  readonly reads: number[];
-  readonly writes: number[];
-  readonly errors: number;
-  readonly firstError: string | null;
-}
-
-/** A closed loop at `connections`: each request a write with probability `writeShare`, else a `featureVector`. */
-async function mixed(client: JsonClient, o: Options, writeShare: number, seconds: number, writeBody: () => string, writeType: string): Promise<MixedResult> {
-  const result: MixedResult = { seconds, reads: [], writes: [], errors: 0, firstError: null };
-  let errors = 0;
-  let firstError: string | null = null;
-  await closedLoop(o.connections, seconds, async () => {
-    const isWrite = Math.random() < writeShare;
-    const body = isWrite ? writeBody() : JSON.stringify({ query: VECTOR, variables: { fv: FV, entry: { id: Math.floor(Math.random() * o.entities) } } });
-    const t0 = performance.now();
-    const { status, text } = await client.post(body);
-    (isWrite ? result.writes : result.reads).push(performance.now() - t0);
-    const ok = status === 200 && (isWrite ? text.includes(`"__typename":"${writeType}"`) : text.startsWith('{"data":{"featureVector"'));
-    if (!ok) {
-      errors++;
-      firstError ??= text.slice(0, 300);
-    }
-  });
-  return { ...result, errors, firstError };
-}
-
 async function smallInserts(client: JsonClient, o: Options): Promise<string> {
   const tenRows = () => Array.from({ length: ROWS_PER_REQUEST }, () => row(Math.floor(Math.random() * o.entities)));
   const insertBody = () => JSON.stringify({ query: INSERT, variables: { fg: { name: 'bench_stream' }, rows: tenRows() } });
   const ingestBody = () => JSON.stringify({ query: INGEST, variables: { fg: { name: 'bench_stream' }, rows: tenRows() } });
   const runs: [string, MixedResult][] = [
-    [`insertFeatureGroupData 10 rows, ${o.connections} connections`, await mixed(client, o, 1, o.insertSeconds, insertBody, 'InsertFeatureGroupDataPayload')],
-    [`mixed 85 % featureVector / 15 % insert`, await mixed(client, o, 0.15, o.mixedSeconds, insertBody, 'InsertFeatureGroupDataPayload')],
-    [`mixed 85 % featureVector / 15 % ingest (ACCEPTED)`, await mixed(client, o, 0.15, o.mixedSeconds, ingestBody, 'IngestFeatureGroupRowsPayload')],
+    [
+      `insertFeatureGroupData 10 rows, ${o.connections} connections`,
+      await mixed(client, o.connections, o.entities, 1, o.insertSeconds, insertBody, 'InsertFeatureGroupDataPayload'),
+    ],
+    [
+      `mixed 85 % featureVector / 15 % insert`,
+      await mixed(client, o.connections, o.entities, 0.15, o.mixedSeconds, insertBody, 'InsertFeatureGroupDataPayload'),
+    ],
+    [
+      `mixed 85 % featureVector / 15 % ingest (ACCEPTED)`,
+      await mixed(client, o.connections, o.entities, 0.15, o.mixedSeconds, ingestBody, 'IngestFeatureGroupRowsPayload'),
+    ],
   ];
   const rows = runs.map(([label, r]) => {
     const reads = percentiles(r.reads);

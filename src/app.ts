@@ -127,7 +127,10 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
   const events = new RegistryEventsService(prisma, pubsub);
   const apiKeys = new ApiKeyService(prisma, events, logger, pubsub);
   const projects = new ProjectService(prisma, events, apiKeys);
-  const offline = await DuckDbOfflineStore.open(join(config.dataDir, 'offline'), { owner: processes.id });
+  const offline = await DuckDbOfflineStore.open(join(config.dataDir, 'offline'), {
+    owner: processes.id,
+    stagingThread: config.staging === 'worker',
+  });
   const online = openOnlineStore({ dataDir: config.dataDir, url: config.onlineStoreUrl });
   const log = await openStreamLog({ dataDir: config.dataDir, url: config.streamUrl });
   const secrets = SecretBox.open(config.secretKey, config.dataDir);
@@ -165,7 +168,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
   );
   const scheduler = new JobScheduler(prisma, runner, logger);
   const jobs = new JobService(prisma, events, pubsub, jobTypes, runner, scheduler, secrets, { featureGroups, featureViews, trainingDatasets });
-  featureGroups.onCommitted(statisticsOnCommit(jobs));
+  featureGroups.onCommitted(statisticsOnCommit(jobs, logger));
   const streams = new StreamService(prisma, log, online, featureGroups, pubsub, logger, {
     maxPending: config.stream.maxPending,
     materializeTickMs: config.stream.materializeTickMs,

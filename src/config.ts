@@ -14,6 +14,11 @@ export interface Config {
   readonly onlineStoreUrl: string | undefined;
   /** `nats://…` puts the ingestion log on NATS JetStream; undefined is a log file in the data directory. */
   readonly streamUrl: string | undefined;
+  /**
+   * Where inserts are staged (DuckDB loading, checks, Parquet writes, validation queries): `worker`
+   * (default) on a thread of their own, `main` on the thread that answers requests.
+   */
+  readonly staging: 'worker' | 'main';
   /** Streaming ingestion. */
   readonly stream: {
     /** Messages a project's apply consumer may be behind before ingests are refused with OverloadedError. */
@@ -122,6 +127,7 @@ const envSchema = z.object({
     .string()
     .regex(/^[a-z][a-z0-9_]{0,30}$/, 'must be lower-case letters, digits and _, starting with a letter, at most 31 characters')
     .default('granary'),
+  GRANARY_STAGING: z.enum(['worker', 'main']).default('worker'),
   GRANARY_STREAM_MAX_PENDING: positiveInt.default(50_000),
   GRANARY_STREAM_MATERIALIZE_TICK_MS: positiveInt.max(60_000).default(500),
   GRANARY_PUBLIC_URL: z
@@ -206,6 +212,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     onlineStoreUrl: e.ONLINE_STORE_URL,
     publicUrl: e.GRANARY_PUBLIC_URL,
     streamUrl: e.STREAM_URL,
+    staging: e.GRANARY_STAGING,
     stream: { maxPending: e.GRANARY_STREAM_MAX_PENDING, materializeTickMs: e.GRANARY_STREAM_MATERIALIZE_TICK_MS, namespace: e.STREAM_NAMESPACE },
     nodeEnv: e.NODE_ENV,
     logLevel: e.LOG_LEVEL ?? (e.NODE_ENV === 'test' ? 'silent' : 'info'),

@@ -1,8 +1,7 @@
 import type { JetStreamClient } from '@nats-io/jetstream';
 
-import type { JsonClient } from './load.ts';
+import { closedLoop, openLoop, type JsonClient, type Percentiles, percentiles, sleep } from './load.ts';
 import type { BaselineReader } from './stream-baseline.ts';
-import { sleep } from './load.ts';
 
 /**
  * What the streaming benchmark sends and reads: its GraphQL operations, the project it sets up,
@@ -166,4 +165,66 @@ export function baselineReader(reader: BaselineReader): Reader {
     await sleep(0);
     return keys.map((k) => found.get(k));
   };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reads and mixed loads
+
+export interface ReadResult {
+  readonly latency: Percentiles;
+  readonly errors: number;
+  readonly firstError: string | null;
+}
+
+/** `featureVector` of a random prefilled key at `rate` req/s for `seconds`, timed from the scheduled send. */
+export async function reads(client: JsonClient, entities: number, rate: number, seconds: number): Promise<ReadResult> {
+  const times: number[] = [];
+  let errors = 0;
+  let firstError: string | null = null;
+  await openLoop(rate, seconds, async (_i, at) => {
+    const id = Math.floor(Math.random() * entities);
+    const { status, text } = await client.post(JSON.stringify({ query: VECTOR, variables: { fv: FV, entry: { id } } }));
+    times.push(performance.now() - at);
+    if (status !== 200 || !text.startsWith('{"data":{"featureVector"')) {
+      errors++;
+      firstError ??= `${status} ${text.slice(0, 300)}`;
+    }
+  });
+  return { latency: percentiles(times), errors, firstError };
+}
+
+export interface MixedResult {
+  readonly seconds: number;
+  readonly reads: number[];
+  readonly writes: number[];
+  readonly errors: number;
+  readonly firstError: string | null;
+}
+
+/** A closed loop at `connections`: each request a write with probability `writeShare`, else a `featureVector`. */
+export async function mixed(
+  client: JsonClient,
+  connections: number,
+  entities: number,
+  writeShare: number,
+  seconds: number,
+  writeBody: () => string,
+  writeType: string,
+): Promise<MixedResult> {
+  const result: MixedResult = { seconds, reads: [], writes: [], errors: 0, firstError: null };
+  let errors = 0;
+  let firstError: string | null = null;
+  await closedLoop(connections, seconds, async () => {
+    const isWrite = Math.random() < writeShare;
+    const body = isWrite ? writeBody() : JSON.stringify({ query: VECTOR, variables: { fv: FV, entry: { id: Math.floor(Math.random() * entities) } } });
+    const t0 = performance.now();
+    const { status, text } = await client.post(body);
+    (isWrite ? result.writes : result.reads).push(performance.now() - t0);
+    const ok = status === 200 && (isWrite ? text.includes(`"__typename":"${writeType}"`) : text.startsWith('{"data":{"featureVector"'));
+    if (!ok) {
+      errors++;
+      firstError ??= text.slice(0, 300);
+    }
+  });
+  return { ...result, errors, firstError };
 }

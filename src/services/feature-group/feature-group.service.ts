@@ -45,6 +45,10 @@ import {
 import { ONLINE_BATCH, replayOnline } from './replay-online.ts';
 import { NOT_VALIDATED, validateInsert } from './insert-validation.ts';
 import { readFeatures } from '../json-columns.ts';
+import { GroupTurns } from './commit-order.ts';
+
+/** JSON-row inserts of at most this many rows are small: they stage one at a time per group (see insert). */
+const SMALL_INSERT_ROWS = 10_000;
 
 /** createExternalFeatureGroup's input: a group definition plus the data source and what to read from it. */
 export type CreateExternalFeatureGroupInput = Omit<CreateFeatureGroupInput, 'parents'> & {
@@ -102,6 +106,8 @@ export class FeatureGroupService {
   }
 
   private readonly committedListeners: CommitListener[] = [];
+  /** Small inserts stage one at a time per group (see insert). */
+  private readonly smallStages = new GroupTurns();
   /** Where a group's rows come from: its external source, or its offline commits. */
   private readonly rows: GroupRowsReader;
   private readonly recorder: CommitRecorder;
@@ -414,7 +420,12 @@ export class FeatureGroupService {
     const group = await this.insertTarget(viewer, ref, source, options.storage);
     const writeOffline = options.storage !== 'ONLINE';
     const writeOnline = group.onlineEnabled && options.storage !== 'OFFLINE';
-    const { staged, existing, suite } = await this.stageInsert(viewer, group, source, options, writeOnline);
+    // Small inserts of a group stage one at a time in this process: each then starts after the one
+    // before it has staged, its commit id sorts after that one's, and recording it finds nothing to
+    // renumber; staged side by side they would contend for DuckDB and mostly be renumbered.
+    const stage = () => this.stageInsert(viewer, group, source, options, writeOnline);
+    const small = source.kind === 'rows' && source.rows.length <= SMALL_INSERT_ROWS;
+    const { staged, existing, suite } = await (small ? this.smallStages.run(group.id, stage) : stage());
     const validation = suite ? await validateInsert(this.alerts, viewer, group, suite, staged) : NOT_VALIDATED;
     const pending: PendingCommit = { viewer, group, staged, options, writeOffline, validation };
     if (!writeOffline) return this.commitOnlineOnly(pending);

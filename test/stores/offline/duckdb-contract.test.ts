@@ -13,16 +13,19 @@ import { BASIC, groupRowsContract, offlineStoreContract, visible, type Row } fro
 
 const temp = () => mkdtemp(join(tmpdir(), 'granary-offline-contract-'));
 
-offlineStoreContract('duckdb', async () => {
-  const root = await temp();
-  const store = new DuckDbOfflineStore(join(root, 'offline'), { threads: 2, memoryLimit: '512MB' });
-  const close = store.close.bind(store);
-  store.close = async () => {
-    await close();
-    await rm(root, { recursive: true, force: true });
-  };
-  return store;
-});
+// The store as the server runs it, staging on a worker thread, and staging on the caller's thread.
+for (const stagingThread of [true, false]) {
+  offlineStoreContract(stagingThread ? 'duckdb (staging thread)' : 'duckdb', async () => {
+    const root = await temp();
+    const store = new DuckDbOfflineStore(join(root, 'offline'), { threads: 2, memoryLimit: '512MB', stagingThread });
+    const close = store.close.bind(store);
+    store.close = async () => {
+      await close();
+      await rm(root, { recursive: true, force: true });
+    };
+    return store;
+  });
+}
 
 groupRowsContract('duckdb commits', async () => {
   const root = await temp();

@@ -1,5 +1,6 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { GroupSchema } from '../../../domain/feature-types.ts';
+import type { CommitRef } from '../offline-store.ts';
 import type { InputFile } from './input-columns.ts';
 import type { RowColumns } from './json-rows.ts';
 
@@ -23,8 +24,8 @@ export interface StagingHost extends DuckDbConnections {
   /** Marks a commit's files as in flight, so a sweep leaves them. */
   track(flight: string): void;
   finish(flight: string): void;
-  /** Rows of the file at `path` that supersede rows of the `existing` files. */
-  countSuperseded(path: string, schema: GroupSchema, existing: readonly string[]): Promise<number>;
+  /** Rows of the file at `path` that supersede rows of the `existing` commits of the group in `dir`. */
+  countSuperseded(path: string, schema: GroupSchema, dir: string, existing: readonly CommitRef[], stagedRows: number): Promise<number>;
   /** Copies `from` to `to` with the commit column set to `commitId`; the bytes written. */
   rewriteCommitColumn(from: string, to: string, commitId: string): Promise<number>;
 }

@@ -64,6 +64,11 @@ export function duplicateError(duplicates: { identity: unknown[]; rows: number[]
   return issuesError(issues);
 }
 
+/**
+ * The staged file's identities that the `existing` files hold, by scanning them. Identity columns
+ * are in every commit file with the same types (features added later are not read), so the files
+ * are read by the first one's schema rather than unified by name, which would open each file first.
+ */
 export async function countExisting(connection: DuckDBConnection, staging: string, schema: GroupSchema, existing: readonly string[]): Promise<number> {
   if (existing.length === 0) return 0;
   const columns = identityColumns(schema);
@@ -71,7 +76,7 @@ export async function countExisting(connection: DuckDBConnection, staging: strin
   const on = columns.map((c) => `s.${ident(c)} = e.${ident(c)}`).join(' AND ');
   const result = await connection.runAndReadAll(
     `SELECT count(*) FROM (SELECT ${list} FROM read_parquet(${sqlString(staging)})) s
-     SEMI JOIN (SELECT ${list} FROM read_parquet([${existing.map(sqlString).join(', ')}], union_by_name = true)) e ON ${on}`,
+     SEMI JOIN (SELECT ${list} FROM read_parquet([${existing.map(sqlString).join(', ')}])) e ON ${on}`,
   );
   return Number(result.getRows()[0]?.[0] ?? 0);
 }

@@ -52,14 +52,7 @@ export class DuckDbStagedCommit implements StagedCommit {
 
   async recount(existing: readonly CommitRef[]): Promise<void> {
     const [path] = this.paths();
-    this.updated =
-      path === undefined
-        ? 0
-        : await this.store.countSuperseded(
-            path,
-            this.schema,
-            existing.flatMap((c) => c.files.map((f) => join(this.dir, f.path))),
-          );
+    this.updated = path === undefined ? 0 : await this.store.countSuperseded(path, this.schema, this.dir, existing, this.rowCount);
   }
 
   async renumber(commitId: string): Promise<void> {
@@ -92,8 +85,13 @@ export class DuckDbStagedCommit implements StagedCommit {
     return streamOnlineColumns(this.store, this.paths(), this.schema, this.features, batchRows);
   }
 
+  /** A SELECT of the staged rows (one column per feature), as `query` hands to `build`. */
+  rowsSql(): string {
+    return committedRowsSql(this.paths(), this.schema);
+  }
+
   async query(build: (rows: string) => readonly string[]): Promise<unknown[][][]> {
-    const statements = build(committedRowsSql(this.paths(), this.schema));
+    const statements = build(this.rowsSql());
     const connection = await this.store.connect();
     try {
       const results: unknown[][][] = [];

@@ -24,6 +24,7 @@ import type {
 } from '../offline-store.ts';
 import { COMMIT_COLUMN, COMMIT_ID, featureTypeOf, identityColumns, schemaFeatures } from './features.ts';
 import { countExisting, duplicateError, findDuplicates } from './identities.ts';
+import { IdentityIndex } from './identity-index.ts';
 import type { SourceSql, StagingHost } from './host.ts';
 import { copyCoerced, copyRows, keepLastPerIdentity, loadRows, openSource, validateRows } from './ingest.ts';
 import { fileQuery, MAX_ISSUES, strictCsv, writeNdjson, type InputFile } from './input-columns.ts';
@@ -32,7 +33,11 @@ import { loadTable } from './load-table.ts';
 import { relationOnlineRows, streamOnlineColumns } from './online-rows.ts';
 import { commitOrder, committedRowsSql, scanSql } from './sql.ts';
 import { DuckDbStagedCommit } from './staged-commit.ts';
+import { StagingThread } from './staging-thread.ts';
 import { plainValue, readDataFrame } from './values.ts';
+
+/** Inserts of at most this many rows count the identities they supersede through the identity index. */
+const INDEXED_INSERT_ROWS = 100_000;
 
 /** Options of the DuckDB offline store. */
 export interface DuckDbOfflineStoreOptions {
@@ -62,6 +67,19 @@ export interface DuckDbOfflineStoreOptions {
    * so that another process sharing the folder tells them apart. Default: a random id.
    */
   readonly owner?: string;
+  /**
+   * Stage inserts (`stage`, `infer`) on a worker thread with a store of its own (see
+   * staging-thread.ts), so their DuckDB work, Parquet writes and checks never run on the caller's
+   * thread. Default false: on the caller's thread.
+   */
+  readonly stagingThread?: boolean;
+  /**
+   * Identities the index of committed identities may hold, over all groups (20 to 40 bytes each;
+   * see identity-index.ts); a group that does not fit is counted by scanning its files. Default 4 M.
+   */
+  readonly identityIndexRows?: number;
+  /** @internal Names the spill folders `<root>/.tmp/<owner>/<spillPrefix>read|insert` (the staging thread's store: `staging-`). */
+  readonly spillPrefix?: string;
 }
 
 /**
@@ -110,6 +128,10 @@ export class DuckDbOfflineStore implements OfflineStore, StagingHost {
   readonly owner: string;
   /** @internal `.staging-<owner>-`: how this store's staging files begin, before `<commitId>-<n>.parquet`. */
   readonly stagingPrefix: string;
+  /** Identities of committed files, so an insert's `rowsUpdated` reads only commits new since the last one. */
+  private readonly identities: IdentityIndex;
+  /** Where `stage` and `infer` run when `stagingThread` is set. */
+  private readonly thread: StagingThread | null;
 
   /**
    * @param root the offline folder, `<dataDir>/offline` (created on first use).
@@ -124,6 +146,11 @@ export class DuckDbOfflineStore implements OfflineStore, StagingHost {
     this.owner = options.owner ?? randomBytes(8).toString('hex');
     if (!PROCESS_ID.test(this.owner)) throw new Error(`offline store owner "${this.owner}" is not 16 hex characters`);
     this.stagingPrefix = `.staging-${this.owner}-`;
+    this.identities = new IdentityIndex(options.identityIndexRows ?? 4_000_000);
+    const { stagingThread, ...own } = options;
+    this.thread = stagingThread
+      ? new StagingThread({ root, options: { ...own, owner: this.owner, spillPrefix: 'staging-', memoryLimit: options.insertMemoryLimit ?? '512MB' } })
+      : null;
   }
 
   /** A store with its DuckDB instance started (the constructor starts it lazily). */
@@ -156,7 +183,7 @@ export class DuckDbOfflineStore implements OfflineStore, StagingHost {
   }
 
   private async createInstance(memoryLimit: string, spill: string): Promise<DuckDBInstance> {
-    const temp = join(this.root, '.tmp', this.owner, spill);
+    const temp = join(this.root, '.tmp', this.owner, `${this.options.spillPrefix ?? ''}${spill}`);
     await mkdir(temp, { recursive: true });
     const instance = await DuckDBInstance.create(':memory:', {
       threads: String(this.options.threads ?? availableParallelism()),
@@ -245,6 +272,7 @@ export class DuckDbOfflineStore implements OfflineStore, StagingHost {
   }
 
   async stage(location: GroupLocation, schema: GroupSchema, commitId: string, source: InsertSource, options: StageOptions): Promise<StagedCommit> {
+    if (this.thread) return this.thread.stage(location, schema, commitId, source, options);
     if (!COMMIT_ID.test(commitId)) throw ValidationError.at(['commitId'], `invalid commit id "${commitId}" (expected a uuid)`);
     const dir = this.groupDir(location);
     const features = schemaFeatures(schema);
@@ -306,7 +334,7 @@ export class DuckDbOfflineStore implements OfflineStore, StagingHost {
               this.parquetOptions(),
             );
           }
-          const rowsUpdated = await countExisting(connection, staging, schema, this.filePaths(location, options.existing));
+          const rowsUpdated = await this.countExisting(connection, staging, schema, dir, options.existing, written);
           const bytes = (await stat(staging)).size;
           return staged([{ path: `${commitId}-0.parquet`, bytes, rows: written }], written, rowsUpdated, online);
         } finally {
@@ -450,18 +478,26 @@ export class DuckDbOfflineStore implements OfflineStore, StagingHost {
   }
 
   async drop(location: GroupLocation): Promise<void> {
+    this.identities.forget(this.groupDir(location));
     await rm(this.groupDir(location), { recursive: true, force: true });
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    await this.thread?.close();
     const instances = [this.instance, this.insertInstance];
     this.instance = null;
     this.insertInstance = null;
     for (const instance of instances) if (instance) (await instance).closeSync();
-    // DuckDB removes its spill files on close; the process's folder goes with them.
-    await rm(join(this.root, '.tmp', this.owner), { recursive: true, force: true });
+    // DuckDB removes its spill files on close; the process's folder goes with them (the staging
+    // thread's store removes only its own folders: the caller's store is still open).
+    const spill = join(this.root, '.tmp', this.owner);
+    if (this.options.spillPrefix) {
+      for (const name of ['read', 'insert']) await rm(join(spill, `${this.options.spillPrefix}${name}`), { recursive: true, force: true });
+    } else {
+      await rm(spill, { recursive: true, force: true });
+    }
   }
 
   /**
@@ -471,6 +507,7 @@ export class DuckDbOfflineStore implements OfflineStore, StagingHost {
    * ARRAY<…>; text and anything else STRING). Descriptions are empty.
    */
   async infer(source: InsertSource): Promise<FeatureDef[]> {
+    if (this.thread) return this.thread.infer(source);
     return this.withConnection(async (connection) => {
       const temp: string[] = [];
       const file: InputFile | null = source.kind === 'rows' ? null : { path: source.path, user: { name: source.name ?? null, format: source.format } };
@@ -511,8 +548,30 @@ export class DuckDbOfflineStore implements OfflineStore, StagingHost {
   }
 
   /** @internal for DuckDbStagedCommit: identities of the file at `path` that the `existing` files hold. */
-  countSuperseded(path: string, schema: GroupSchema, existing: readonly string[]): Promise<number> {
-    return this.withConnection((connection) => countExisting(connection, path, schema, existing), true);
+  countSuperseded(path: string, schema: GroupSchema, dir: string, existing: readonly CommitRef[], stagedRows: number): Promise<number> {
+    return this.withConnection((connection) => this.countExisting(connection, path, schema, dir, existing, stagedRows), true);
+  }
+
+  /** Identities of the staged file at `path` that the group's `existing` commits hold: from the identity index, else by a scan. */
+  private async countExisting(
+    connection: DuckDBConnection,
+    path: string,
+    schema: GroupSchema,
+    dir: string,
+    existing: readonly CommitRef[],
+    stagedRows: number,
+  ): Promise<number> {
+    // A large insert is counted by one scan: looking each of its rows up in JS would cost more.
+    const indexed = stagedRows <= INDEXED_INSERT_ROWS ? await this.identities.count(connection, dir, schema, path, existing) : null;
+    return (
+      indexed ??
+      countExisting(
+        connection,
+        path,
+        schema,
+        existing.flatMap((c) => c.files.map((f) => join(dir, f.path))),
+      )
+    );
   }
 
   /** @internal for DuckDbStagedCommit: copies a commit file to `to` with every row's commit column set to `commitId`; returns its bytes. */

@@ -1,0 +1,68 @@
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { v7 as uuidv7 } from 'uuid';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { ValidationError } from '../../../src/errors.ts';
+import { DuckDbOfflineStore } from '../../../src/stores/offline/duckdb/index.ts';
+import { BASIC } from './offline-store.contract.ts';
+
+// What the server relies on when inserts are staged on the worker thread, beyond the contract
+// suite (which runs on both): typed errors arrive as the same class with their issues, large
+// inputs arrive whole, and the store closes its thread.
+
+let root: string;
+let store: DuckDbOfflineStore;
+const location = { project: 'p', name: 'g', version: 1 };
+
+beforeAll(async () => {
+  root = await mkdtemp(join(tmpdir(), 'granary-staging-thread-'));
+  store = new DuckDbOfflineStore(join(root, 'offline'), { threads: 2, memoryLimit: '512MB', stagingThread: true });
+});
+afterAll(async () => {
+  await store.close();
+  await rm(root, { recursive: true, force: true });
+});
+
+describe('staging on a worker thread', () => {
+  it('refuses a bad row with a ValidationError naming its row and column, and writes nothing', async () => {
+    const rows = [
+      { id: 1, ts: '2026-01-01T00:00:00Z', x: 1.5, s: 'a' },
+      { id: 2, ts: '2026-01-01T00:00:00Z', x: 'not a number', s: 'b' },
+    ];
+    const error = await store.stage(location, BASIC, uuidv7(), { kind: 'rows', rows }, { operation: 'UPSERT', existing: [] }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ValidationError);
+    const issues = (error as ValidationError).issues;
+    expect(issues[0]?.path).toEqual(['rows', 2, 'x']);
+    expect((error as Error).message).not.toMatch(/staging-worker|duckdb|\/tmp\//i);
+    const files = await readdir(join(root, 'offline', 'p', 'g_1')).catch(() => []);
+    expect(files).toEqual([]);
+  });
+
+  it('stages many rows sent in parts as one commit, with rows for the online store and validation queries', async () => {
+    const rows = Array.from({ length: 10_001 }, (_, i) => ({ id: i, ts: '2026-01-01T00:00:00Z', x: i / 2, s: `s${i % 7}` }));
+    const staged = await store.stage(location, BASIC, uuidv7(), { kind: 'rows', rows }, { operation: 'UPSERT', existing: [], online: true });
+    expect(staged.rowCount).toBe(10_001);
+    const [[sum]] = (await staged.query((r) => [`SELECT sum(x) FROM (${r})`]))[0] as number[][] as [[number]];
+    expect(sum).toBe(rows.reduce((t, r) => t + r.x, 0));
+    let online = 0;
+    for await (const batch of staged.onlineColumns(3000)) online += batch.rowCount;
+    expect(online).toBe(10_001);
+    await staged.publish();
+    const read = await store.read(location, BASIC, [{ id: staged.commitId, files: staged.files, rowsUpdated: 0 }], { first: 1 });
+    expect(read.rows).toEqual([[0, '2026-01-01T00:00:00.000000Z', 0, 's0']]);
+    const other = await store.stage(
+      location,
+      BASIC,
+      uuidv7(),
+      { kind: 'rows', rows: rows.slice(0, 10) },
+      {
+        operation: 'UPSERT',
+        existing: [{ id: staged.commitId, files: staged.files, rowsUpdated: 0 }],
+      },
+    );
+    expect(other.rowsUpdated).toBe(10);
+    await other.discard();
+  });
+});
