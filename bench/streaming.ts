@@ -8,7 +8,7 @@
  *                              [--write-rate 5000] [--connections 20] [--insert-seconds 10]
  *                              [--mixed-seconds 30] [--lag-rate 5000] [--lag-seconds 20]
  *                              [--commit-interval-ms 10000] [--materialize-tick-ms N]
- *                              [--entities 10000] [--pollers 1] [--poll-gap-ms 2] [--only freshness,sustain,reads,lag,mixed]
+ *                              [--entities 10000] [--pollers 1] [--poll-gap-ms 2] [--publish-rows 100] [--only freshness,sustain,reads,lag,mixed]
  *                              [--cpu-prof DIR] [--server-log FILE]
  *
  * Processes: the server under test (`node <start flags> bin/granary.js serve`, PORT=0,
@@ -25,7 +25,8 @@
  * scheduled send, so queueing counts: no coordinated omission):
  * 1. Freshness: rows offered at each of `--rates` rows/s for `--duration` s by each producer:
  *    GraphQL `ingestFeatureGroupRows` (10 rows a request, waitFor ACCEPTED), a direct NATS publish of
- *    one row a message to the group's `streamSubject` (`--log nats` only), and the baseline (NATS
+ *    one row a message to the group's `streamSubject` and one of `--publish-rows` rows a message (an
+ *    array; `--log nats` only), and the baseline (NATS
  *    publish → consumer process → SQLite). A row's freshness is the time from its scheduled send
  *    until `--pollers` tight pollers (closed loops reading the keys sent and not yet seen, oldest
  *    first, up to 300 per read: `featureVectors` for Granary, a SELECT for the baseline) see its
@@ -96,6 +97,7 @@ const { values: args } = parseArgs({
     'materialize-tick-ms': { type: 'string' },
     entities: { type: 'string', default: '10000' },
     pollers: { type: 'string', default: '1' },
+    'publish-rows': { type: 'string', default: '100' },
     'poll-gap-ms': { type: 'string', default: '2' },
     only: { type: 'string', default: 'freshness,sustain,reads,lag,mixed' },
     'cpu-prof': { type: 'string' },
@@ -448,6 +450,8 @@ interface Options {
   readonly commitIntervalMs: number;
   readonly entities: number;
   readonly pollers: number;
+  /** Under --log nats, also a producer publishing this many rows per message (an array), when more than 1. */
+  readonly publishRows: number;
   readonly pollGapMs: number;
   readonly only: Set<string>;
 }
@@ -472,6 +476,7 @@ function options(): Options {
     commitIntervalMs: Number(args['commit-interval-ms']),
     entities: Number(args.entities),
     pollers: Number(args.pollers),
+    publishRows: Number(args['publish-rows']),
     pollGapMs: Number(args['poll-gap-ms']),
     only: new Set(args.only!.split(',').map((x) => x.trim())),
   };
@@ -572,8 +577,13 @@ async function main(): Promise<void> {
     const granaryRead = granaryReader(pollClient);
     const pid = granary.child.pid!;
     const systems: System[] = [{ name: 'Granary', producer: graphqlProducer(client, 'bench_stream'), reader: granaryRead, pid }];
-    if (o.nats)
+    if (o.nats) {
       systems.push({ name: 'Granary', producer: natsProducer(js, subject, 'NATS publish to streamSubject, 1 row/message'), reader: granaryRead, pid });
+      if (o.publishRows > 1) {
+        const label = `NATS publish to streamSubject, ${o.publishRows} rows/message`;
+        systems.push({ name: 'Granary', producer: natsProducer(js, subject, label, o.publishRows), reader: granaryRead, pid });
+      }
+    }
     systems.push({
       pid: children[1]!.child.pid!,
       name: 'baseline',

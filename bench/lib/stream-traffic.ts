@@ -129,11 +129,12 @@ export function graphqlProducer(client: JsonClient, group: string): Producer {
   };
 }
 
-export function natsProducer(js: JetStreamClient, subject: string, label: string): Producer {
+/** Publishes `rowsPerMessage` rows per message (a row object, or an array of them) to `subject`. */
+export function natsProducer(js: JetStreamClient, subject: string, label: string, rowsPerMessage = 1): Producer {
   const failures: string[] = [];
   return {
     label,
-    rowsPerSend: 1,
+    rowsPerSend: rowsPerMessage,
     failures,
     send: async (rows) => {
       try {

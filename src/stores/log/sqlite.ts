@@ -109,11 +109,27 @@ const LINGER_MS = 2;
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
+/** An append waiting for its group commit. */
+interface Append {
+  readonly stream: string;
+  readonly subject: string;
+  readonly data: Uint8Array;
+  readonly id: string | undefined;
+  readonly resolve: (result: AppendResult) => void;
+  readonly reject: (error: unknown) => void;
+  result?: AppendResult;
+  error?: unknown;
+}
+
+/** An append to a subject outside its stream's prefix. */
+class SubjectOutsideStream extends Error {}
+
 /**
  * The embedded stream log: one SQLite file (WAL, `synchronous = NORMAL`: a committed append survives
  * a kill -9 of the process, as JetStream's default does) that several processes may open at once.
- * Sequences come from a per-stream counter bumped inside an IMMEDIATE transaction, so they increase
- * across processes and are never reused after a trim. Deduplication is a unique index on
+ * Sequences come from a per-stream counter bumped inside an IMMEDIATE transaction (one per group of
+ * appends made in the same turn of the event loop), so they increase across processes and are
+ * never reused after a trim. Deduplication is a unique index on
  * `(stream, id)`: an id stays known as long as its message is kept.
  *
  * A durable consumer is a row holding its ack floor and a lease: only the lease holder delivers,
@@ -131,7 +147,9 @@ export class SqliteStreamLog implements StreamLog {
   readonly #consumers = new Set<Consumer>();
   /** Prepared statements by SQL: consumers run theirs every poll. */
   readonly #statements = new Map<string, Database.Statement<unknown[], unknown>>();
-  readonly #appendTx: Database.Transaction<(stream: string, subject: string, data: Uint8Array, id: string | undefined) => AppendResult>;
+  readonly #appendTx: Database.Transaction<(batch: readonly Append[]) => void>;
+  /** Appends waiting for the next group commit (see append). */
+  #queued: Append[] = [];
   #closed = false;
   /** Polls PRAGMA data_version (another process committed) every pollMs while consumers run: one read for all of them. */
   #watcher: NodeJS.Timeout | null = null;
@@ -154,11 +172,10 @@ export class SqliteStreamLog implements StreamLog {
     let appends = 0;
     const bump = this.#statement('UPDATE log_streams SET last_seq = ? WHERE stream = ?');
     const insert = this.#statement('INSERT INTO log_messages (stream, seq, subject, id, data, appended_at) VALUES (?, ?, ?, ?, ?, ?)');
-    this.#appendTx = this.#db.transaction((name, subject, data, id) => {
+    const one = (name: string, subject: string, data: Uint8Array, id: string | undefined, now: number): AppendResult => {
       const row = stream.get(name);
       if (!row) throw new NotFoundError('stream', name);
-      if (!subject.startsWith(`${row.prefix}.`)) throw new Error(`subject ${subject} is not under stream ${name}'s prefix ${row.prefix}`);
-      const now = Date.now();
+      if (!subject.startsWith(`${row.prefix}.`)) throw new SubjectOutsideStream(`subject ${subject} is not under stream ${name}'s prefix ${row.prefix}`);
       if (id !== undefined) {
         const first = byId.get(name, id, now - DEDUPE_WINDOW_MS);
         if (first) return { sequence: first.seq, duplicate: true };
@@ -169,6 +186,19 @@ export class SqliteStreamLog implements StreamLog {
       if (id !== undefined) keepId.run(name, id, seq, now);
       if (++appends % 1000 === 0) forgetIds.run(now - DEDUPE_WINDOW_MS);
       return { sequence: seq, duplicate: false };
+    };
+    // One transaction for a batch of appends; an append refused (no such stream, a subject outside
+    // it) is refused alone, the others go in.
+    this.#appendTx = this.#db.transaction((batch) => {
+      const now = Date.now();
+      for (const append of batch) {
+        try {
+          append.result = one(append.stream, append.subject, append.data, append.id, now);
+        } catch (error) {
+          if (!(error instanceof NotFoundError) && !(error instanceof SubjectOutsideStream)) throw error;
+          append.error = error;
+        }
+      }
     });
   }
 
@@ -188,10 +218,36 @@ export class SqliteStreamLog implements StreamLog {
     );
   }
 
-  async append(stream: string, subject: string, data: Uint8Array, id?: string): Promise<AppendResult> {
-    const result = this.#appendTx.immediate(stream, subject, data, id);
-    if (!result.duplicate) for (const wake of this.#waiters.get(stream) ?? []) wake();
-    return result;
+  /**
+   * Appends are committed in groups: those made in one turn of the event loop (concurrent ingests)
+   * share one transaction, committed before the next turn, and each resolves once it is committed.
+   * One WAL write then carries many appends instead of one each.
+   */
+  append(stream: string, subject: string, data: Uint8Array, id?: string): Promise<AppendResult> {
+    if (this.#closed) return Promise.reject(new Error('the stream log is closed'));
+    return new Promise((resolve, reject) => {
+      if (this.#queued.length === 0) setImmediate(() => this.#commitQueued());
+      this.#queued.push({ stream, subject, data, id, resolve, reject });
+    });
+  }
+
+  #commitQueued(): void {
+    const batch = this.#queued;
+    this.#queued = [];
+    if (batch.length === 0) return;
+    try {
+      this.#appendTx.immediate(batch);
+    } catch (error) {
+      for (const append of batch) append.reject(error);
+      return;
+    }
+    const woken = new Set<string>();
+    for (const append of batch) {
+      if (append.error !== undefined) append.reject(append.error);
+      else append.resolve(append.result!);
+      if (append.result && !append.result.duplicate) woken.add(append.stream);
+    }
+    for (const stream of woken) for (const wake of this.#waiters.get(stream) ?? []) wake();
   }
 
   async read(stream: string, options: ReadOptions): Promise<LogMessage[]> {
@@ -396,6 +452,7 @@ export class SqliteStreamLog implements StreamLog {
   async close(): Promise<void> {
     if (this.#closed) return;
     await Promise.all([...this.#consumers].map((c) => c.stop()));
+    this.#commitQueued();
     this.#closed = true;
     if (this.#watcher) clearInterval(this.#watcher);
     this.#db.close();

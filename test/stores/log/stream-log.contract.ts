@@ -83,6 +83,23 @@ export function streamLogContract(name: string, open: () => StreamLog | Promise<
       ]);
     });
 
+    it('takes appends made at once: distinct sequences, an id among them once, a bad subject refused alone', async () => {
+      const l = await log();
+      const { stream: s, subject } = await stream(l);
+      const appends = Array.from({ length: 50 }, (_, i) => l.append(s, subject('a'), bytes(`m${i}`), i % 10 === 9 ? 'same' : undefined));
+      const outside = l.append(s, 'elsewhere.a', bytes('outside'));
+      const results = await Promise.all(appends);
+      await expect(outside).rejects.toThrow();
+      const fresh = results.filter((r) => !r.duplicate);
+      expect(fresh).toHaveLength(46);
+      expect(new Set(fresh.map((r) => r.sequence)).size).toBe(46);
+      const same = results.filter((_, i) => i % 10 === 9);
+      expect(same.filter((r) => !r.duplicate)).toHaveLength(1);
+      expect(new Set(same.map((r) => r.sequence)).size).toBe(1);
+      const all = await l.read(s, { from: 1, max: 100 });
+      expect(all.map((m) => m.sequence)).toEqual(fresh.map((r) => r.sequence).sort((a, b) => a - b));
+    });
+
     it('reads from an offset, by subject, at most max, and nothing beyond the end', async () => {
       const l = await log();
       const { stream: s, subject } = await stream(l);
