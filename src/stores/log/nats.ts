@@ -14,6 +14,7 @@ import {
 } from '@nats-io/jetstream';
 import { connect, type NatsConnection, nanos } from '@nats-io/transport-node';
 
+import { NatsTrimmer } from './nats-trimmer.ts';
 import type { AppendResult, ConsumeOptions, Consumer, ConsumerState, LogMessage, ReadOptions, StreamLog } from './stream-log.ts';
 
 /** Options of {@link NatsStreamLog.connect}. */
@@ -68,8 +69,10 @@ export class NatsStreamLog implements StreamLog {
   readonly #ackWaitMs: number;
   readonly #retryMs: number;
   readonly #consumers = new Set<Consumer>();
+  readonly #trimmer: NatsTrimmer;
 
-  private constructor(nc: NatsConnection, jsm: JetStreamManager, options: NatsStreamLogOptions) {
+  private constructor(nc: NatsConnection, jsm: JetStreamManager, url: string, options: NatsStreamLogOptions) {
+    this.#trimmer = new NatsTrimmer(url);
     this.#nc = nc;
     this.#js = jetstream(nc);
     this.#jsm = jsm;
@@ -81,7 +84,7 @@ export class NatsStreamLog implements StreamLog {
   static async connect(url: string, options: NatsStreamLogOptions = {}): Promise<NatsStreamLog> {
     const nc = await connect({ servers: url });
     try {
-      return new NatsStreamLog(nc, await jetstreamManager(nc), options);
+      return new NatsStreamLog(nc, await jetstreamManager(nc), url, options);
     } catch (error) {
       await nc.close();
       throw error;
@@ -229,13 +232,9 @@ export class NatsStreamLog implements StreamLog {
     }
     // Message by message, not a purge: a purge (filtered or not, at any sequence) makes JetStream
     // forget every consumer's unacknowledged deliveries, so a message held by a process that died
-    // (or whose handler fails) would never be delivered again, nor applied.
-    for (let seq = 1; ; ) {
-      const m = await this.#jsm.direct.getMessage(stream, { seq, next_by_subj: subject });
-      if (m === null || m.seq > upTo) return;
-      await this.#jsm.streams.deleteMessage(stream, m.seq, false);
-      seq = m.seq + 1;
-    }
+    // (or whose handler fails) would never be delivered again, nor applied. Two requests a
+    // message: on a thread of their own (NatsTrimmer), not the one that serves.
+    await this.#trimmer.trim(stream, subject, upTo);
   }
 
   async remove(stream: string): Promise<void> {
@@ -249,6 +248,7 @@ export class NatsStreamLog implements StreamLog {
   async close(): Promise<void> {
     if (this.#nc.isClosed()) return;
     await Promise.all([...this.#consumers].map((c) => c.stop()));
+    await this.#trimmer.close();
     await this.#nc.drain();
   }
 }
