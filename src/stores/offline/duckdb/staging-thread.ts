@@ -29,15 +29,7 @@ export interface StagingWorkerData {
 }
 
 /** The fields of a staged commit, sent after every step that may change them. */
-export interface StagedSnapshot {
-  readonly handle: number;
-  readonly commitId: string;
-  readonly files: readonly CommitFile[];
-  readonly bytes: number;
-  readonly rowCount: number;
-  readonly rowsInserted: number;
-  readonly rowsUpdated: number;
-}
+export type StagedSnapshot = Pick<StagedCommit, 'commitId' | 'files' | 'bytes' | 'rowCount' | 'rowsInserted' | 'rowsUpdated'> & { readonly handle: number };
 
 export type StagingRequest =
   | { readonly op: 'rows'; readonly buffer: number; readonly rows: readonly Record<string, unknown>[] }
