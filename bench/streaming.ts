@@ -8,7 +8,8 @@
  *                              [--write-rate 5000] [--connections 20] [--insert-seconds 10]
  *                              [--mixed-seconds 30] [--lag-rate 5000] [--lag-seconds 20]
  *                              [--commit-interval-ms 10000] [--materialize-tick-ms N]
- *                              [--entities 10000] [--pollers 1] [--poll-gap-ms 2] [--publish-rows 100] [--only freshness,sustain,reads,lag,mixed]
+ *                              [--entities 10000] [--pollers 1] [--poll-gap-ms 2] [--publish-rows 100]
+ *                              [--producers graphql,publish,publish-many,baseline] [--apply worker|main] [--only freshness,sustain,reads,lag,mixed]
  *                              [--cpu-prof DIR] [--server-log FILE]
  *
  * Processes: the server under test (`node <start flags> bin/granary.js serve`, PORT=0,
@@ -98,6 +99,8 @@ const { values: args } = parseArgs({
     entities: { type: 'string', default: '10000' },
     pollers: { type: 'string', default: '1' },
     'publish-rows': { type: 'string', default: '100' },
+    producers: { type: 'string', default: 'graphql,publish,publish-many,baseline' },
+    apply: { type: 'string', default: 'worker' },
     'poll-gap-ms': { type: 'string', default: '2' },
     only: { type: 'string', default: 'freshness,sustain,reads,lag,mixed' },
     'cpu-prof': { type: 'string' },
@@ -543,7 +546,9 @@ async function settle(url: string, key: string, groups: string[]): Promise<strin
 
 async function main(): Promise<void> {
   const o = options();
-  console.log(`bench/streaming: log ${o.nats ? `NATS JetStream (${args['nats-url']})` : 'embedded (SQLite)'}; server at ${gitState()}`);
+  console.log(
+    `bench/streaming: log ${o.nats ? `NATS JetStream (${args['nats-url']})` : 'embedded (SQLite)'}; server at ${gitState()}; apply thread: ${args.apply}`,
+  );
   console.log(`  machine: ${cpus().length} × ${cpus()[0]?.model ?? '?'}, node ${process.version}; load average at start: ${load()}`);
   const natsUrl = args['nats-url']!;
   const tag = `${process.pid}_${Date.now().toString(36)}`;
@@ -553,6 +558,7 @@ async function main(): Promise<void> {
   const env: Record<string, string> = { ...baseEnv(), PORT: '0', HOST: '127.0.0.1', GRANARY_DATA_DIR: dataDir, LOG_LEVEL: 'warn', NODE_ENV: 'production' };
   if (o.nats) env.STREAM_URL = natsUrl;
   if (args['materialize-tick-ms']) env.GRANARY_STREAM_MATERIALIZE_TICK_MS = args['materialize-tick-ms'];
+  env.GRANARY_STREAM_APPLY = args.apply!;
   const nodeFlags = startFlags();
   if (args['cpu-prof']) nodeFlags.push('--cpu-prof', `--cpu-prof-dir=${args['cpu-prof']}`);
   const nc: NatsConnection = await connect({ servers: natsUrl });
@@ -590,6 +596,10 @@ async function main(): Promise<void> {
       producer: natsProducer(js, `${baselineStream}.rows`, 'NATS → consumer process → SQLite, 1 row/message'),
       reader: baselineReader(baseline),
     });
+    const kinds = ['graphql', ...(o.nats ? ['publish', ...(o.publishRows > 1 ? ['publish-many'] : [])] : []), 'baseline'];
+    const wanted = new Set(args.producers!.split(',').map((x) => x.trim()));
+    const chosen = systems.filter((_, i) => wanted.has(kinds[i]!));
+    systems.splice(0, systems.length, ...chosen);
     // Warm-up: every path compiles before anything is measured.
     for (const system of systems) await freshness(system, 500, 2, o);
     // This process polls: it yields to the server and the consumer.

@@ -43,6 +43,8 @@ import type { OnlineStore } from './stores/online/online-store.ts';
 import { openStreamLog } from './stores/log/index.ts';
 import type { StreamLog } from './stores/log/stream-log.ts';
 import { StreamService } from './services/stream/stream.service.ts';
+import { InlineMessageApplier } from './services/stream/apply-messages.ts';
+import { ThreadMessageApplier } from './services/stream/apply-thread.ts';
 import { applyMigrations } from './stores/metadata/migrate.ts';
 import { metadataTargetFromConfig } from './stores/metadata/target.ts';
 
@@ -169,7 +171,9 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
   const scheduler = new JobScheduler(prisma, runner, logger);
   const jobs = new JobService(prisma, events, pubsub, jobTypes, runner, scheduler, secrets, { featureGroups, featureViews, trainingDatasets });
   featureGroups.onCommitted(statisticsOnCommit(jobs, logger));
-  const streams = new StreamService(prisma, log, online, featureGroups, pubsub, logger, {
+  const onlineApply =
+    config.stream.apply === 'worker' ? new ThreadMessageApplier({ dataDir: config.dataDir, url: config.onlineStoreUrl }) : new InlineMessageApplier(online);
+  const streams = new StreamService(prisma, log, onlineApply, featureGroups, pubsub, logger, {
     maxPending: config.stream.maxPending,
     materializeTickMs: config.stream.materializeTickMs,
     waitTimeoutMs: 10_000,
@@ -218,6 +222,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
       await processes.unwatch();
       // Batches being applied or materialized finish while the stores are open.
       await streams.close();
+      await onlineApply.close();
       // Executions end (finished, or killed and marked) while the stores they use are still open.
       await jobs.close(options);
       // Then alerts being recorded are stored and deliveries in flight put back while the database is open.

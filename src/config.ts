@@ -27,6 +27,8 @@ export interface Config {
     readonly materializeTickMs: number;
     /** Prefix of stream and subject names, so that several deployments can share one NATS server. */
     readonly namespace: string;
+    /** Where the apply consumer parses messages and writes their rows online: a thread of its own, or the serving thread. */
+    readonly apply: 'worker' | 'main';
   };
   /**
    * The URL clients reach this server at (GRANARY_PUBLIC_URL), given to COMMAND job runs as
@@ -128,6 +130,7 @@ const envSchema = z.object({
     .regex(/^[a-z][a-z0-9_]{0,30}$/, 'must be lower-case letters, digits and _, starting with a letter, at most 31 characters')
     .default('granary'),
   GRANARY_STAGING: z.enum(['worker', 'main']).default('worker'),
+  GRANARY_STREAM_APPLY: z.enum(['worker', 'main']).default('worker'),
   GRANARY_STREAM_MAX_PENDING: positiveInt.default(50_000),
   GRANARY_STREAM_MATERIALIZE_TICK_MS: positiveInt.max(60_000).default(500),
   GRANARY_PUBLIC_URL: z
@@ -213,7 +216,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     publicUrl: e.GRANARY_PUBLIC_URL,
     streamUrl: e.STREAM_URL,
     staging: e.GRANARY_STAGING,
-    stream: { maxPending: e.GRANARY_STREAM_MAX_PENDING, materializeTickMs: e.GRANARY_STREAM_MATERIALIZE_TICK_MS, namespace: e.STREAM_NAMESPACE },
+    stream: {
+      maxPending: e.GRANARY_STREAM_MAX_PENDING,
+      materializeTickMs: e.GRANARY_STREAM_MATERIALIZE_TICK_MS,
+      namespace: e.STREAM_NAMESPACE,
+      apply: e.GRANARY_STREAM_APPLY,
+    },
     nodeEnv: e.NODE_ENV,
     logLevel: e.LOG_LEVEL ?? (e.NODE_ENV === 'test' ? 'silent' : 'info'),
     graphiql: e.GRANARY_GRAPHIQL ?? !production,

@@ -1,8 +1,21 @@
-// What an insert writes: JSON rows, or a file on disk in one of the accepted formats.
+// What an insert writes: JSON rows, a range of ingestion-log messages, or a file on disk in one of
+// the accepted formats.
 
-/** Input of one insert: JSON rows (small batches) or a file already on local disk (bulk). */
+/**
+ * Input of one insert: JSON rows (small batches), the bodies of a range of ingestion-log messages
+ * (an offline commit of streamed rows: see stream-message.ts's `messagesToRows`, which turns them
+ * into rows where the staging runs, so the thread that serves reads never parses them), or a file
+ * already on local disk (bulk).
+ */
 export type InsertSource =
   | { readonly kind: 'rows'; readonly rows: readonly Record<string, unknown>[] }
+  | {
+      readonly kind: 'messages';
+      /** Message bodies in log order. */
+      readonly messages: readonly Uint8Array[];
+      /** Messages are taken whole until at least this many rows are; the staged commit's `sourceMessages` says how many were. */
+      readonly maxRows: number;
+    }
   | {
       readonly kind: 'file';
       readonly path: string;

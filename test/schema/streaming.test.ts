@@ -184,6 +184,41 @@ describe('streaming ingestion', () => {
     });
   });
 
+  it('commits a backlog in ranges of about streamCommitRows rows, messages whole, contiguous but for dead letters, each row once', async () => {
+    const { gql, name: project } = await projectOf(srv, 'stream');
+    await payments(gql, 'payments', false);
+    const set = await gql(
+      `mutation { updateFeatureGroup(featureGroup: { name: "payments" }, input: { streamCommitRows: 4, streamCommitIntervalMs: 3600000 }) { __typename } }`,
+    );
+    expect(set.data.updateFeatureGroup.__typename).toBe('UpdateFeatureGroupPayload');
+    const names = srv.app.services.streams.names;
+    const subject = (await gql(`{ featureGroup(name: "payments") { streamSubject } }`)).data.featureGroup.streamSubject;
+    const rows = (ids: number[]) => ids.map((id) => ({ id, ts: at(id), amount: id, city: `c${id}` }));
+    const publish = async (body: unknown) =>
+      (await srv.app.log.append(names.stream(project), subject, Buffer.from(typeof body === 'string' ? body : JSON.stringify(body)))).sequence;
+    const first = await publish(rows([1, 2, 3]));
+    const second = await publish(rows([4, 5, 6]));
+    const bad = await publish('{not json');
+    await publish(rows([7]));
+    await publish(rows([8, 9]));
+    await accepted(gql, { fg: { name: 'payments' }, rows: rows([10]), wait: 'OFFLINE' });
+
+    const group = (await gql(`{ featureGroup(name: "payments") { commits { rowCount logRange { from to } } read(first: 100) { records } } }`)).data
+      .featureGroup;
+    const ids = (group.read.records as { id: number }[]).map((r) => r.id).sort((x, y) => x - y);
+    expect(ids).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    const commits = (group.commits as { rowCount: number; logRange: { from: number; to: number } }[]).sort((x, y) => x.logRange.from - y.logRange.from);
+    // The first range stops at the message that brings it to 4 rows or more: two messages of three.
+    expect(commits[0]).toEqual({ rowCount: 6, logRange: { from: first, to: second } });
+    expect(commits.reduce((n, c) => n + c.rowCount, 0)).toBe(10);
+    for (let i = 1; i < commits.length; i++) {
+      const gap = commits[i]!.logRange.from - commits[i - 1]!.logRange.to - 1;
+      // Only the dead letter may fall between two ranges (a range of dead letters alone commits nothing).
+      if (gap !== 0) expect({ gap, from: commits[i - 1]!.logRange.to + 1 }).toEqual({ gap: 1, from: bad });
+      expect(commits[i]!.rowCount).toBeLessThanOrEqual(4 + 1);
+    }
+  });
+
   it('validates each materialized commit against the group’s suite: the report is stored and an alert raised, the rows kept', async () => {
     const { gql, name: project } = await projectOf(srv, 'stream');
     await payments(gql, 'payments', false);

@@ -15,16 +15,7 @@ import { recordChanged, recordCreated, recordDeleted } from '../lineage/catalog.
 import type { RegistryEventsService } from '../registry-events.service.ts';
 import { checkJsonDepth } from '../json-limits.ts';
 import { parseInput } from '../validation.ts';
-import {
-  CommitRecorder,
-  groupChange,
-  json,
-  type InsertFaults,
-  type InsertOptions,
-  type LogRange,
-  type PendingCommit,
-  type Storage,
-} from './commit-recorder.ts';
+import { CommitRecorder, groupChange, json, type InsertFaults, type InsertOptions, type PendingCommit, type Storage } from './commit-recorder.ts';
 import { ident } from '../../domain/sql.ts';
 import { parseStatisticsConfig, storedStatisticsConfig } from '../../engine/statistics/config.ts';
 import type { Viewer } from '../viewer.ts';
@@ -438,20 +429,38 @@ export class FeatureGroupService {
 
   /**
    * Materializes a range of the ingestion log as one offline commit (UPSERT, offline only: the
-   * apply consumer wrote the rows online already) of `rows`, the range's good rows in log order
-   * as canonical JSON values. Recorded only while the group's log progress still ends right before
-   * `range.from` (RangeTaken otherwise: another process committed it). An expectation suite
-   * validates it as under ALWAYS whatever its policy: the rows were accepted when they were
+   * apply consumer wrote the rows online already). `messages` are the bodies of the log's messages
+   * of the group from sequence `from` on, in log order; they are turned into rows where the staging
+   * runs (the staging thread), taken whole until `maxRows` rows are, messages the apply consumer
+   * dead-lettered adding none. The commit covers `from` to the last message taken (`to`), and is
+   * recorded only while the group's log progress still ends right before `from` (RangeTaken
+   * otherwise: another process committed it). When the messages taken hold no good row, nothing is
+   * committed (`commit` null) and the caller moves the progress past `to`. An expectation suite
+   * validates the commit as under ALWAYS whatever its policy: the rows were accepted when they were
    * appended, so a failure is reported (report stored, VALIDATION_FAILED alert), never refused.
    */
-  async commitLogRange(viewer: Viewer, group: FeatureGroup, rows: readonly Record<string, unknown>[], range: LogRange): Promise<Commit> {
+  async commitLogRange(
+    viewer: Viewer,
+    group: FeatureGroup,
+    range: { readonly from: number; readonly messages: readonly { readonly sequence: number; readonly data: Uint8Array }[]; readonly maxRows: number },
+  ): Promise<{ commit: Commit | null; to: number }> {
     const options: InsertOptions = { operation: 'UPSERT', storage: 'OFFLINE', fillMissing: true };
-    const { staged, existing, suite } = await this.stageInsert(viewer, group, { kind: 'rows', rows }, options, false);
+    const source: InsertSource = { kind: 'messages', messages: range.messages.map((m) => m.data), maxRows: range.maxRows };
+    const { staged, existing, suite } = await this.stageInsert(viewer, group, source, options, false);
+    const to = range.messages[(staged.sourceMessages ?? range.messages.length) - 1]!.sequence;
+    if (staged.rowCount === 0) {
+      await staged.discard();
+      return { commit: null, to };
+    }
     const validation = suite ? await validateInsert(this.alerts, viewer, group, { ...suite, ingestionPolicy: 'ALWAYS' }, staged) : NOT_VALIDATED;
-    const commit = await this.recorder.inOrder({ viewer, group, staged, options, writeOffline: true, validation, range }, existing, 'NONE');
+    const commit = await this.recorder.inOrder(
+      { viewer, group, staged, options, writeOffline: true, validation, range: { from: range.from, to } },
+      existing,
+      'NONE',
+    );
     validation.raiseCommitted?.(commit.id);
     await this.notifyCommitted(viewer, group, commit);
-    return commit;
+    return { commit, to };
   }
 
   /**

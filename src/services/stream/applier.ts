@@ -1,13 +1,10 @@
 import { EventEmitter } from 'node:events';
-import { v7 as uuidv7 } from 'uuid';
-import type { CoercedRow } from '../../domain/row-coercion.ts';
 import type { Logger } from '../../logger.ts';
 import type { MetadataClient } from '../../stores/metadata/client.ts';
 import { Prisma } from '../../generated/sqlite/client.ts';
 import type { LogMessage } from '../../stores/log/stream-log.ts';
-import type { OnlineColumns, OnlineStore } from '../../stores/online/online-store.ts';
-import { coerceMessage, type StreamGroup, type StreamGroups } from './stream-groups.ts';
-import { messageRows } from './subjects.ts';
+import type { MessageApplier } from './apply-messages.ts';
+import type { StreamGroup, StreamGroups } from './stream-groups.ts';
 
 /** A dead letter keeps at most this much of its message. */
 const MAX_DEAD_PAYLOAD = 64 * 1024;
@@ -41,7 +38,8 @@ export class StreamApplier {
 
   constructor(
     private readonly prisma: MetadataClient,
-    private readonly online: OnlineStore,
+    /** Checks messages and writes their rows online (on a thread of its own, or this one). */
+    private readonly messages: MessageApplier,
     private readonly groups: StreamGroups,
     private readonly logger: Logger,
   ) {
@@ -68,39 +66,37 @@ export class StreamApplier {
 
   private async applyGroup(initial: StreamGroup, messages: readonly LogMessage[]): Promise<void> {
     let target = initial;
-    const rows: CoercedRow[] = [];
-    const dead: { sequence: number; reason: string; payload: string }[] = [];
-    for (const m of messages) {
-      let result: CoercedRow[] | { message: string };
-      try {
-        result = coerceMessage(target.coerce, messageRows(m.data));
-        if ('message' in result) {
-          // A feature appended since the group was looked up would explain a refusal: look again once.
-          const fresh = await this.groups.bySubject(target.projectName, m.subject, true);
-          if (fresh && fresh.group.updatedAt.getTime() !== target.group.updatedAt.getTime()) {
-            target = fresh;
-            result = coerceMessage(target.coerce, messageRows(m.data));
-          }
-        }
-      } catch (error) {
-        result = { message: (error as Error).message };
+    const bodies = messages.map((m) => m.data);
+    const outcome = await this.messages.apply(target.table, target.group.onlineEnabled, bodies);
+    let rows = outcome.rows;
+    let newest = outcome.newestEventTime;
+    let refused = outcome.refused;
+    if (refused.length > 0) {
+      // A feature appended since the group was looked up would explain a refusal: look again once.
+      const fresh = await this.groups.bySubject(target.projectName, messages[0]!.subject, true);
+      if (fresh && fresh.group.updatedAt.getTime() !== target.group.updatedAt.getTime()) {
+        target = fresh;
+        const retried = await this.messages.apply(
+          target.table,
+          target.group.onlineEnabled,
+          refused.map((r) => bodies[r.index]!),
+        );
+        rows += retried.rows;
+        if (retried.newestEventTime !== null && (newest === null || retried.newestEventTime > newest)) newest = retried.newestEventTime;
+        const before = refused;
+        refused = retried.refused.map((r) => ({ index: before[r.index]!.index, reason: r.reason }));
       }
-      if ('message' in result) dead.push({ sequence: m.sequence, reason: result.message, payload: payloadText(m.data) });
-      else for (const r of result) rows.push(r);
     }
+    const dead = refused.map((r) => ({ sequence: messages[r.index]!.sequence, reason: r.reason, payload: payloadText(bodies[r.index]!) }));
     const { group } = target;
-    if (rows.length > 0 && group.onlineEnabled) {
-      await this.online.ensure(target.table);
-      await this.online.writeColumns(target.table, toColumns(rows, group), uuidv7());
-    }
     const last = messages[messages.length - 1]!.sequence;
-    await this.recordProgress(group.id, last, rows, dead);
+    await this.recordProgress(group.id, last, rows, newest, dead);
     this.applied.emit('applied', {
       groupId: group.id,
       projectId: group.projectId,
       sequence: last,
       sequences: messages.map((m) => m.sequence),
-      rows: rows.length,
+      rows,
       deadLetters: dead.length,
     });
   }
@@ -108,7 +104,8 @@ export class StreamApplier {
   private async recordProgress(
     groupId: string,
     last: number,
-    rows: readonly CoercedRow[],
+    rows: number,
+    newest: number | null,
     dead: readonly { sequence: number; reason: string; payload: string }[],
   ) {
     if (!this.progressRows.has(groupId)) {
@@ -122,19 +119,17 @@ export class StreamApplier {
         update: {},
       });
     }
-    let newest: number | null = null;
-    for (const r of rows) if (r.eventTime !== null && (newest === null || r.eventTime > newest)) newest = r.eventTime;
     // One statement on either database (integers only): the rows count only when the batch is new
     // to the group (a batch delivered again after a crash between this and its acknowledgement is
     // not counted twice); sequence and event time only move forward.
     const seq = BigInt(last);
-    const count = BigInt(rows.length);
+    const count = BigInt(rows);
     const now = BigInt(Date.now());
     const eventTime =
       newest === null
         ? Prisma.sql`"lastEventTime"`
         : Prisma.sql`CASE WHEN "lastEventTime" IS NULL OR "lastEventTime" < ${BigInt(newest)} THEN ${BigInt(newest)} ELSE "lastEventTime" END`;
-    const writtenAt = rows.length > 0 ? Prisma.sql`${now}` : Prisma.sql`"lastOnlineWriteMs"`;
+    const writtenAt = rows > 0 ? Prisma.sql`${now}` : Prisma.sql`"lastOnlineWriteMs"`;
     await this.prisma.$executeRaw`UPDATE "StreamProgress" SET
         "appliedRows" = "appliedRows" + CASE WHEN "appliedSequence" < ${seq} THEN ${count} ELSE 0 END,
         "appliedSequence" = CASE WHEN "appliedSequence" < ${seq} THEN ${seq} ELSE "appliedSequence" END,
@@ -147,18 +142,6 @@ export class StreamApplier {
   forget(groupId: string): void {
     this.progressRows.delete(groupId);
   }
-}
-
-function toColumns(rows: readonly CoercedRow[], group: { features: unknown }): OnlineColumns {
-  const width = (group.features as unknown[]).length;
-  const columns = Array.from({ length: width }, () => new Array<unknown>(rows.length));
-  const eventTimes = new Array<number | null>(rows.length);
-  for (let i = 0; i < rows.length; i++) {
-    const r = rows[i]!;
-    for (let c = 0; c < width; c++) columns[c]![i] = r.values[c] ?? null;
-    eventTimes[i] = r.eventTime;
-  }
-  return { rowCount: rows.length, columns, eventTimes };
 }
 
 function payloadText(data: Uint8Array): string {

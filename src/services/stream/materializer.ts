@@ -4,11 +4,12 @@ import type { LogMessage, StreamLog } from '../../stores/log/stream-log.ts';
 import { RangeTaken } from '../feature-group/commit-recorder.ts';
 import type { FeatureGroupService } from '../feature-group/feature-group.service.ts';
 import type { Viewer } from '../viewer.ts';
-import { coerceMessage, streamGroup } from './stream-groups.ts';
-import { APPLY_CONSUMER, messageRows, streamCommitPolicy, type StreamNames } from './subjects.ts';
+import { APPLY_CONSUMER, streamCommitPolicy, type StreamNames } from './subjects.ts';
 
 /** Messages read from the log per page while a range is gathered. */
 const PAGE = 1000;
+/** A range stops growing once its message bodies reach this size (the rest goes to the next commit). */
+const MAX_RANGE_BYTES = 64 * 1024 * 1024;
 
 /**
  * Turns ranges of the ingestion log into offline commits, per feature group: when a group's rows
@@ -100,13 +101,14 @@ export class StreamMaterializer {
       const [oldest] = await this.log.read(stream, { from, subject, max: 1 });
       if (oldest && Date.now() - oldest.appendedAt < policy.intervalMs) return;
     }
-    const { rows, to } = await this.gather(stream, subject, streamGroup(projectName, group), from, until, policy.rows);
-    if (to < from) return;
+    const messages = await this.gather(stream, subject, from, until, policy.rows);
+    if (messages.length === 0) return;
     const viewer = await this.viewerOf(group.projectId, projectName);
+    let to: number;
     try {
-      if (rows.length > 0) {
-        await this.featureGroups.commitLogRange(viewer, group, rows, { from, to });
-      } else {
+      const committed = await this.featureGroups.commitLogRange(viewer, group, { from, messages, maxRows: policy.rows });
+      to = committed.to;
+      if (committed.commit === null) {
         // Only dead letters in the range: nothing to commit, the progress moves past them.
         await this.prisma.streamProgress.updateMany({
           where: { featureGroupId: groupId, materializedSequence: BigInt(from - 1) },
@@ -120,34 +122,26 @@ export class StreamMaterializer {
     this.trimLater(stream, subject, to);
   }
 
-  /** The good rows of the group's messages from `from` to at most `until`, stopping once `maxRows` are gathered. */
-  private async gather(stream: string, subject: string, target: ReturnType<typeof streamGroup>, from: number, until: number, maxRows: number) {
-    const rows: Record<string, unknown>[] = [];
-    const names = target.table.schema.features.map((f) => f.name);
-    let to = from - 1;
+  /**
+   * The group's messages from `from` to at most `until`: at most `maxMessages` of them (a message
+   * holds a row at least, so they hold the commit's rows) and about MAX_RANGE_BYTES of bodies.
+   * Only read here; they are parsed where the commit is staged.
+   */
+  private async gather(stream: string, subject: string, from: number, until: number, maxMessages: number) {
+    const messages: { sequence: number; data: Uint8Array }[] = [];
+    let bytes = 0;
     let cursor = from;
-    while (rows.length < maxRows && cursor <= until) {
-      const page: LogMessage[] = await this.log.read(stream, { from: cursor, subject, max: PAGE });
+    while (messages.length < maxMessages && bytes < MAX_RANGE_BYTES && cursor <= until) {
+      const page: LogMessage[] = await this.log.read(stream, { from: cursor, subject, max: Math.min(PAGE, maxMessages - messages.length) });
       for (const m of page) {
-        if (m.sequence > until || rows.length >= maxRows) return { rows, to };
-        to = m.sequence;
-        let coerced: ReturnType<typeof coerceMessage>;
-        try {
-          coerced = coerceMessage(target.coerce, messageRows(m.data));
-        } catch {
-          continue;
-        }
-        if ('message' in coerced) continue;
-        for (const r of coerced) {
-          const row: Record<string, unknown> = {};
-          for (let i = 0; i < names.length; i++) row[names[i]!] = r.values[i] ?? null;
-          rows.push(row);
-        }
+        if (m.sequence > until) return messages;
+        messages.push({ sequence: m.sequence, data: m.data });
+        bytes += m.data.byteLength;
       }
       if (page.length < PAGE) break;
       cursor = page[page.length - 1]!.sequence + 1;
     }
-    return { rows, to };
+    return messages;
   }
 
   /** Removes the group's messages up to `to` once the apply consumer has acknowledged them too. */

@@ -1,5 +1,5 @@
 import type { FeatureGroup } from '../../generated/sqlite/client.ts';
-import { rowCoercer, type CoercedRow, type RowCoercer, type RowIssue } from '../../domain/row-coercion.ts';
+import { rowCoercer, type RowCoercer } from '../../domain/row-coercion.ts';
 import type { MetadataClient } from '../../stores/metadata/client.ts';
 import type { OnlineTable } from '../../stores/online/online-store.ts';
 import { groupSchema } from '../feature-group/definition.ts';
@@ -46,15 +46,4 @@ export class StreamGroups {
 export function streamGroup(projectName: string, group: FeatureGroup): StreamGroup {
   const schema = groupSchema(group);
   return { group, projectName, table: { id: group.id, schema }, coerce: rowCoercer(schema) };
-}
-
-/** The rows of one message coerced, or the first issue (its message) when any row is refused. */
-export function coerceMessage(coerce: RowCoercer, rows: readonly unknown[]): CoercedRow[] | RowIssue {
-  const out = new Array<CoercedRow>(rows.length);
-  for (let i = 0; i < rows.length; i++) {
-    const r = coerce(rows[i], i);
-    if ('message' in r) return r;
-    out[i] = r;
-  }
-  return out;
 }

@@ -4,15 +4,16 @@ import type { Logger } from '../../logger.ts';
 import type { GranaryPubSub } from '../../pubsub.ts';
 import type { MetadataClient } from '../../stores/metadata/client.ts';
 import type { Consumer, StreamLog } from '../../stores/log/stream-log.ts';
-import type { OnlineStore } from '../../stores/online/online-store.ts';
 import type { FeatureGroupRef, FeatureGroupService } from '../feature-group/feature-group.service.ts';
 import { checkJsonDepth } from '../json-limits.ts';
 import type { Viewer } from '../viewer.ts';
 import { StreamApplier, type Applied } from './applier.ts';
 import { StreamReadings } from './freshness.ts';
 import { StreamMaterializer } from './materializer.ts';
-import { coerceMessage, StreamGroups, streamGroup, type StreamGroup } from './stream-groups.ts';
-import { APPLY_CONSUMER, MAX_MESSAGE_BYTES, messageOf, StreamNames } from './subjects.ts';
+import { coerceMessage, messageOf } from '../../domain/stream-message.ts';
+import type { MessageApplier } from './apply-messages.ts';
+import { StreamGroups, streamGroup, type StreamGroup } from './stream-groups.ts';
+import { APPLY_CONSUMER, MAX_MESSAGE_BYTES, StreamNames } from './subjects.ts';
 
 export type IngestWait = 'ACCEPTED' | 'ONLINE' | 'OFFLINE';
 
@@ -77,7 +78,8 @@ export class StreamService {
   constructor(
     private readonly prisma: MetadataClient,
     private readonly log: StreamLog,
-    online: OnlineStore,
+    /** Checks the log's messages and writes their rows online, for the apply consumer. */
+    messages: MessageApplier,
     private readonly featureGroups: FeatureGroupService,
     private readonly pubsub: GranaryPubSub,
     private readonly logger: Logger,
@@ -85,7 +87,7 @@ export class StreamService {
   ) {
     this.names = new StreamNames(options.namespace);
     this.groups = new StreamGroups(prisma, this.names);
-    this.applier = new StreamApplier(prisma, online, this.groups, logger);
+    this.applier = new StreamApplier(prisma, messages, this.groups, logger);
     this.materializer = new StreamMaterializer(prisma, log, featureGroups, logger, options.materializeTickMs, options.viewerOf, this.names);
     this.readings = new StreamReadings(prisma, log, featureGroups, pubsub, this.names);
     this.applier.applied.on('applied', (applied) => this.announce(applied));

@@ -45,27 +45,6 @@ export class StreamNames {
 /** Largest message the log accepts from the GraphQL ingest (external producers are bound by the log's own limit). */
 export const MAX_MESSAGE_BYTES = 1024 * 1024;
 
-/**
- * A message's rows: its body is UTF-8 JSON, one row (an object of feature values) or an array of
- * rows. Throws a plain Error saying why when it is neither.
- */
-export function messageRows(data: Uint8Array): unknown[] {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('utf8'));
-  } catch {
-    throw new Error('the message is not JSON (expected a row object or an array of row objects)');
-  }
-  if (Array.isArray(parsed)) return parsed;
-  if (parsed !== null && typeof parsed === 'object') return [parsed];
-  throw new Error('the message is neither a row object nor an array of row objects');
-}
-
-/** The JSON body of a message carrying `rows`. */
-export function messageOf(rows: readonly unknown[]): Uint8Array {
-  return Buffer.from(JSON.stringify(rows), 'utf8');
-}
-
 /** A group's streamed rows become an offline commit at least this often by default (milliseconds)... */
 export const DEFAULT_STREAM_COMMIT_INTERVAL_MS = 10_000;
 /** ...or as soon as this many rows wait. */

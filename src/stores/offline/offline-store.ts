@@ -108,6 +108,8 @@ export interface StagedCommit {
   readonly rowsInserted: number;
   /** Identities that existed and are superseded by this commit. */
   readonly rowsUpdated: number;
+  /** For a `messages` source, how many of its messages (from the first) the commit holds; null for other sources. */
+  readonly sourceMessages: number | null;
   /**
    * The rows of this commit for the online store, column-wise (features in schema order), in
    * batches of at most `batchRows`. The files are read in parts of a bounded number of rows, each

@@ -65,4 +65,43 @@ describe('staging on a worker thread', () => {
     expect(other.rowsUpdated).toBe(10);
     await other.discard();
   });
+
+  it('stages a range of log messages, sent in parts: bad ones add nothing, messages taken whole until maxRows, as on the calling thread', async () => {
+    const long = 'y'.repeat(1500);
+    const body = (value: unknown) => Buffer.from(typeof value === 'string' ? value : JSON.stringify(value));
+    // 3 000 messages of ~1.5 KB (more than one part), every 100th not JSON, every 7th holding two rows.
+    const messages = Array.from({ length: 3000 }, (_, i) =>
+      i % 100 === 99
+        ? body('{not json')
+        : body(
+            i % 7 === 0
+              ? [
+                  { id: 2 * i, ts: '2026-01-01T00:00:00Z', x: i, s: long },
+                  { id: 2 * i + 1, ts: '2026-01-01T00:00:00Z', x: i, s: 'b' },
+                ]
+              : { id: 2 * i, ts: '2026-01-01T00:00:00Z', x: i, s: long },
+          ),
+    );
+    const good = (n: number) => messages.slice(0, n).reduce((rows, _m, i) => rows + (i % 100 === 99 ? 0 : i % 7 === 0 ? 2 : 1), 0);
+    let taken = 0;
+    while (good(taken) < 2000) taken++;
+    const onCaller = new DuckDbOfflineStore(join(root, 'offline-main'), { threads: 1, memoryLimit: '256MB' });
+    try {
+      for (const s of [store, onCaller]) {
+        const staged = await s.stage(location, BASIC, uuidv7(), { kind: 'messages', messages, maxRows: 2000 }, { operation: 'UPSERT', existing: [] });
+        expect({ rows: staged.rowCount, messages: staged.sourceMessages }).toEqual({ rows: good(taken), messages: taken });
+        const [[[ids, longs]]] = (await staged.query((r) => [`SELECT count(DISTINCT id), count(*) FILTER (s = '${long}') FROM (${r})`])) as [
+          [[unknown, unknown]],
+        ];
+        expect(Number(ids)).toBe(good(taken));
+        expect(Number(longs)).toBe(taken - Math.floor(taken / 100));
+        await staged.discard();
+      }
+      const all = await store.stage(location, BASIC, uuidv7(), { kind: 'messages', messages, maxRows: 1_000_000 }, { operation: 'UPSERT', existing: [] });
+      expect({ rows: all.rowCount, messages: all.sourceMessages }).toEqual({ rows: good(3000), messages: 3000 });
+      await all.discard();
+    } finally {
+      await onCaller.close();
+    }
+  });
 });

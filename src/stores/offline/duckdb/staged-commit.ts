@@ -24,6 +24,7 @@ export class DuckDbStagedCommit implements StagedCommit {
     private flight: string,
     /** The rows for the online store, prepared while staging (JSON rows), else read from the files. */
     private readonly online: OnlineColumns | null,
+    readonly sourceMessages: number | null = null,
   ) {}
 
   get commitId(): string {

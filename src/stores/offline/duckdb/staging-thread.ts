@@ -18,6 +18,8 @@ import type { CommitFile, CommitRef, GroupLocation, InsertSource, StageOptions, 
 
 /** Rows per message when an insert's rows are sent over, so one structured clone never blocks long. */
 const ROWS_PER_MESSAGE = 4096;
+/** Bytes of log messages per message when a range of them is sent over. */
+const LOG_BYTES_PER_MESSAGE = 4 * 1024 * 1024;
 /** How long `close` waits for the worker to close its store before terminating it. */
 const CLOSE_TIMEOUT_MS = 10_000;
 
@@ -29,19 +31,25 @@ export interface StagingWorkerData {
 }
 
 /** The fields of a staged commit, sent after every step that may change them. */
-export type StagedSnapshot = Pick<StagedCommit, 'commitId' | 'files' | 'bytes' | 'rowCount' | 'rowsInserted' | 'rowsUpdated'> & { readonly handle: number };
+export type StagedSnapshot = Pick<StagedCommit, 'commitId' | 'files' | 'bytes' | 'rowCount' | 'rowsInserted' | 'rowsUpdated' | 'sourceMessages'> & {
+  readonly handle: number;
+};
+
+/** A source sent ahead in parts: rows, or log messages (with the source's `maxRows`). */
+export type BufferedSource = { readonly kind: 'buffered'; readonly buffer: number; readonly maxRows?: number };
 
 export type StagingRequest =
   | { readonly op: 'rows'; readonly buffer: number; readonly rows: readonly Record<string, unknown>[] }
+  | { readonly op: 'messages'; readonly buffer: number; readonly messages: readonly Uint8Array[] }
   | {
       readonly op: 'stage';
       readonly location: GroupLocation;
       readonly schema: GroupSchema;
       readonly commitId: string;
-      readonly source: InsertSource | { readonly kind: 'buffered'; readonly buffer: number };
+      readonly source: InsertSource | BufferedSource;
       readonly options: StageOptions;
     }
-  | { readonly op: 'infer'; readonly source: InsertSource | { readonly kind: 'buffered'; readonly buffer: number } }
+  | { readonly op: 'infer'; readonly source: InsertSource | BufferedSource }
   | { readonly op: 'query'; readonly handle: number; readonly statements: readonly string[] }
   | { readonly op: 'rowsSql'; readonly handle: number }
   | { readonly op: 'recount'; readonly handle: number; readonly existing: readonly CommitRef[] }
@@ -141,8 +149,24 @@ export class StagingThread {
     }
   }
 
-  /** Rows sent ahead in parts when there are many, so the stage request itself stays small. */
-  async #source(source: InsertSource): Promise<Extract<StagingRequest, { op: 'stage' }>['source']> {
+  /** Rows or log messages sent ahead in parts when there are many, so the stage request itself stays small. */
+  async #source(source: InsertSource): Promise<InsertSource | BufferedSource> {
+    if (source.kind === 'messages') {
+      const buffer = this.#nextBuffer++;
+      let part: Uint8Array[] = [];
+      let bytes = 0;
+      for (const m of source.messages) {
+        part.push(m);
+        bytes += m.byteLength;
+        if (bytes >= LOG_BYTES_PER_MESSAGE) {
+          await this.#send({ op: 'messages', buffer, messages: part });
+          part = [];
+          bytes = 0;
+        }
+      }
+      await this.#send({ op: 'messages', buffer, messages: part });
+      return { kind: 'buffered', buffer, maxRows: source.maxRows };
+    }
     if (source.kind !== 'rows' || source.rows.length <= ROWS_PER_MESSAGE) return source;
     const buffer = this.#nextBuffer++;
     for (let i = 0; i < source.rows.length; i += ROWS_PER_MESSAGE) {
@@ -215,6 +239,9 @@ class ThreadStagedCommit implements StagedCommit {
   }
   get rowsUpdated(): number {
     return this.snapshot.rowsUpdated;
+  }
+  get sourceMessages(): number | null {
+    return this.snapshot.sourceMessages;
   }
 
   private async step(request: StagingRequest): Promise<void> {

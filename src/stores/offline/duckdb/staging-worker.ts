@@ -1,7 +1,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import type { OnlineColumns } from '../../online/online-store.ts';
 import type { InsertSource } from '../offline-store.ts';
-import { serializeError, type StagedSnapshot, type StagingReply, type StagingRequest, type StagingWorkerData } from './staging-thread.ts';
+import { type BufferedSource, serializeError, type StagedSnapshot, type StagingReply, type StagingRequest, type StagingWorkerData } from './staging-thread.ts';
 import type { DuckDbStagedCommit } from './staged-commit.ts';
 import { DuckDbOfflineStore } from './store.ts';
 
@@ -14,6 +14,7 @@ const store = new DuckDbOfflineStore(data.root, data.options);
 const staged = new Map<number, DuckDbStagedCommit>();
 const iterators = new Map<number, AsyncIterator<OnlineColumns>>();
 const buffers = new Map<number, Record<string, unknown>[]>();
+const messageBuffers = new Map<number, Uint8Array[]>();
 let nextHandle = 1;
 
 function snapshot(handle: number): StagedSnapshot {
@@ -26,6 +27,7 @@ function snapshot(handle: number): StagedSnapshot {
     rowCount: commit.rowCount,
     rowsInserted: commit.rowsInserted,
     rowsUpdated: commit.rowsUpdated,
+    sourceMessages: commit.sourceMessages,
   };
 }
 
@@ -35,8 +37,13 @@ function get(handle: number): DuckDbStagedCommit {
   return commit;
 }
 
-function source(given: InsertSource | { kind: 'buffered'; buffer: number }): InsertSource {
+function source(given: InsertSource | BufferedSource): InsertSource {
   if (given.kind !== 'buffered') return given;
+  if (given.maxRows !== undefined) {
+    const messages = messageBuffers.get(given.buffer) ?? [];
+    messageBuffers.delete(given.buffer);
+    return { kind: 'messages', messages, maxRows: given.maxRows };
+  }
   const rows = buffers.get(given.buffer) ?? [];
   buffers.delete(given.buffer);
   return { kind: 'rows', rows };
@@ -48,6 +55,12 @@ async function handle(request: StagingRequest): Promise<unknown> {
       const rows = buffers.get(request.buffer) ?? [];
       for (const row of request.rows) rows.push(row);
       buffers.set(request.buffer, rows);
+      return null;
+    }
+    case 'messages': {
+      const messages = messageBuffers.get(request.buffer) ?? [];
+      for (const m of request.messages) messages.push(m);
+      messageBuffers.set(request.buffer, messages);
       return null;
     }
     case 'stage': {

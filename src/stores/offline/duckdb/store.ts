@@ -6,6 +6,7 @@ import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import type { DataFrame, DataFrameColumn } from '../../../domain/data-frame.ts';
 import { duckdbType, type FeatureDef, type GroupSchema } from '../../../domain/feature-types.ts';
 import { ident, sqlString } from '../../../domain/sql.ts';
+import { messageRows, messagesToRows } from '../../../domain/stream-message.ts';
 import { ValidationError } from '../../../errors.ts';
 import type { OnlineColumns, OnlineRow } from '../../online/online-store.ts';
 import { olderThan, PROCESS_ID, type SweepGuard } from '../../process-owner.ts';
@@ -271,8 +272,17 @@ export class DuckDbOfflineStore implements OfflineStore, StagingHost {
     return join(this.root, location.project, `${location.name}_${location.version}`);
   }
 
-  async stage(location: GroupLocation, schema: GroupSchema, commitId: string, source: InsertSource, options: StageOptions): Promise<StagedCommit> {
-    if (this.thread) return this.thread.stage(location, schema, commitId, source, options);
+  async stage(location: GroupLocation, schema: GroupSchema, commitId: string, given: InsertSource, options: StageOptions): Promise<StagedCommit> {
+    if (this.thread) return this.thread.stage(location, schema, commitId, given, options);
+    let source: Exclude<InsertSource, { kind: 'messages' }>;
+    let sourceMessages: number | null = null;
+    if (given.kind === 'messages') {
+      const { rows, taken } = messagesToRows(schema, given.messages, given.maxRows);
+      source = { kind: 'rows', rows };
+      sourceMessages = taken;
+    } else {
+      source = given;
+    }
     if (!COMMIT_ID.test(commitId)) throw ValidationError.at(['commitId'], `invalid commit id "${commitId}" (expected a uuid)`);
     const dir = this.groupDir(location);
     const features = schemaFeatures(schema);
@@ -281,7 +291,7 @@ export class DuckDbOfflineStore implements OfflineStore, StagingHost {
     await mkdir(dir, { recursive: true });
     const staging = join(dir, `${this.stagingPrefix}${commitId}-0.parquet`);
     const staged = (files: CommitFile[], rowCount: number, rowsUpdated: number, online: OnlineColumns | null) =>
-      new DuckDbStagedCommit(this, dir, commitId, files, rowCount, rowsUpdated, schema, features, flight, online);
+      new DuckDbStagedCommit(this, dir, commitId, files, rowCount, rowsUpdated, schema, features, flight, online, sourceMessages);
     try {
       return await this.withConnection(async (connection) => {
         const tables: string[] = [];
@@ -506,8 +516,9 @@ export class DuckDbOfflineStore implements OfflineStore, StagingHost {
    * smaller Parquet columns; floating numbers DOUBLE; ISO timestamps TIMESTAMP, dates DATE; lists
    * ARRAY<…>; text and anything else STRING). Descriptions are empty.
    */
-  async infer(source: InsertSource): Promise<FeatureDef[]> {
-    if (this.thread) return this.thread.infer(source);
+  async infer(given: InsertSource): Promise<FeatureDef[]> {
+    if (this.thread) return this.thread.infer(given);
+    const source = given.kind === 'messages' ? { kind: 'rows' as const, rows: rawMessageRows(given.messages) } : given;
     return this.withConnection(async (connection) => {
       const temp: string[] = [];
       const file: InputFile | null = source.kind === 'rows' ? null : { path: source.path, user: { name: source.name ?? null, format: source.format } };
@@ -585,4 +596,15 @@ export class DuckDbOfflineStore implements OfflineStore, StagingHost {
     );
     return (await stat(to)).size;
   }
+}
+
+/** The rows of messages as sent (for inferring a schema), messages that are not rows left out. */
+function rawMessageRows(messages: readonly Uint8Array[]): Record<string, unknown>[] {
+  const rows: Record<string, unknown>[] = [];
+  for (const data of messages) {
+    try {
+      for (const row of messageRows(data)) if (row !== null && typeof row === 'object' && !Array.isArray(row)) rows.push(row as Record<string, unknown>);
+    } catch {}
+  }
+  return rows;
 }
