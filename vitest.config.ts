@@ -17,6 +17,10 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    // Test files of one worker share its module cache: importing the app (Prisma's client, the
+    // schema, DuckDB) once per worker instead of once per file halves the suite's time. Nothing in
+    // the suite mocks modules; every test starts its own server, stores and data directory.
+    isolate: false,
     projects: [
       {
         extends: true as const,

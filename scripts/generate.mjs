@@ -65,3 +65,18 @@ for (const schema of [canonicalPath, postgresPath]) {
   }
 }
 console.log('generated Prisma clients (sqlite, postgresql) and Pothos types');
+
+// The web console (console/, served at /) is built here, so `npm install` leaves a server ready
+// to show it. Without the dev dependencies (npm install --omit=dev) there is no Vite: the server
+// then serves a page saying how to build it.
+const viteBin = join(root, 'node_modules/vite/bin/vite.js');
+if (existsSync(viteBin)) {
+  const built = spawnSync(process.execPath, [viteBin, 'build', '--config', join(root, 'console/vite.config.ts'), '--logLevel', 'warn'], {
+    cwd: root,
+    stdio: 'inherit',
+  });
+  if (built.status !== 0) process.exit(built.status ?? 1);
+  console.log('built the console into dist/console');
+} else {
+  console.log('the console is not built: Vite is not installed (npm install with dev dependencies builds it)');
+}

@@ -39,6 +39,8 @@ export interface Config {
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   /** GraphiQL page on GET /graphql. Default: on unless production. */
   readonly graphiql: boolean;
+  /** The web console at / (built into dist/console by npm install). Default: on. */
+  readonly console: boolean;
   /** Introspection queries. Default: on unless production. */
   readonly introspection: boolean;
   /**
@@ -130,6 +132,7 @@ const envSchema = z.object({
     .regex(/^[a-z][a-z0-9_]{0,30}$/, 'must be lower-case letters, digits and _, starting with a letter, at most 31 characters')
     .default('granary'),
   GRANARY_STAGING: z.enum(['worker', 'main']).default('worker'),
+  GRANARY_CONSOLE: flag.optional(),
   GRANARY_STREAM_APPLY: z.enum(['worker', 'main']).default('worker'),
   GRANARY_STREAM_MAX_PENDING: positiveInt.default(50_000),
   GRANARY_STREAM_MATERIALIZE_TICK_MS: positiveInt.max(60_000).default(500),
@@ -225,6 +228,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     nodeEnv: e.NODE_ENV,
     logLevel: e.LOG_LEVEL ?? (e.NODE_ENV === 'test' ? 'silent' : 'info'),
     graphiql: e.GRANARY_GRAPHIQL ?? !production,
+    console: e.GRANARY_CONSOLE ?? true,
     introspection: e.GRANARY_INTROSPECTION ?? !production,
     secretKey: e.GRANARY_SECRET_KEY,
     fileSourceRoots: (e.GRANARY_FILE_SOURCE_ROOTS ?? [defaultFileSourceRoot(dataDir)]).map((p) => resolve(p)),

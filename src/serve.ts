@@ -4,7 +4,7 @@ import { createApp } from './app.ts';
 import type { Config } from './config.ts';
 import { recoverAbandoned } from './recovery.ts';
 import type { Logger } from './logger.ts';
-import { createGranaryServer, GRAPHQL_PATH, graphiqlSignInUrl, type GranaryServer } from './server.ts';
+import { consoleSignInUrl, createGranaryServer, GRAPHQL_PATH, graphiqlSignInUrl, type GranaryServer } from './server.ts';
 
 /** Where the first-start admin key is written (mode 0600). */
 export function adminKeyPath(dataDir: string): string {
@@ -37,8 +37,6 @@ export async function serve(config: Config): Promise<void> {
   if (secret) {
     writeFileSync(keyFile, `${secret}\n`, { mode: 0o600 });
     chmodSync(keyFile, 0o600);
-    // Printed once, on the first start only; the file keeps it for the operator.
-    process.stdout.write(`\nCreated project "default" and its admin API key (written to ${keyFile}, mode 0600):\n\n  ${secret}\n\n`);
   }
   const server = createGranaryServer(app);
   const url = await server.listen();
@@ -47,22 +45,41 @@ export async function serve(config: Config): Promise<void> {
   await untilSignal(server, logger);
 }
 
-/** Where GraphQL is served, how to authenticate, and (GraphiQL on) how to sign in to GraphiQL. */
+/** Where GraphQL is served, how to authenticate, and how to sign in to the console and GraphiQL (when on). */
 function printWelcome(config: Config, url: string, keyFile: string, secret: string | undefined): void {
   process.stdout.write(
     `Granary is serving GraphQL at ${url}${GRAPHQL_PATH}` +
       (config.graphiql ? ` (GraphiQL: open it in a browser)` : '') +
       `\nAuthenticate with: Authorization: Bearer $(cat ${keyFile})\n`,
   );
-  if (!config.graphiql) return;
-  // The key goes only into the URL's fragment, which the browser never sends. Printed on the
-  // first start (the key is printed then anyway) and to a terminal, never into a log file.
+  // The key is printed on the first start only (the file keeps it for the operator), once: inside
+  // the console's address when the console is on. In a URL it goes only into the fragment, which
+  // the browser never sends. Later starts print it only to a terminal, never into a log file.
+  if (secret && !config.console) {
+    process.stdout.write(`\nCreated project "default" and its admin API key (written to ${keyFile}, mode 0600):\n\n  ${secret}\n\n`);
+  }
+  if (secret && config.console) {
+    process.stdout.write(
+      `\nCreated project "default" and its admin API key (written to ${keyFile}, mode 0600).\n` +
+        `Open the console signed in with it: ${consoleSignInUrl(url, secret)}\n\n`,
+    );
+  }
+  if (!config.graphiql && !config.console) return;
   const adminKey = secret ?? (process.stdout.isTTY && existsSync(keyFile) ? readFileSync(keyFile, 'utf8').trim() : undefined);
-  process.stdout.write(
-    adminKey
-      ? `Sign in to GraphiQL with the admin key: ${graphiqlSignInUrl(url, adminKey)}\n`
-      : `Sign in to GraphiQL: open ${url}${GRAPHQL_PATH}#key=<your API key> (the admin key is in ${keyFile})\n`,
-  );
+  if (config.console && !secret) {
+    process.stdout.write(
+      adminKey
+        ? `Open the console with the admin key: ${consoleSignInUrl(url, adminKey)}\n`
+        : `Open the console: ${url}/ and sign in with an API key (the admin key is in ${keyFile})\n`,
+    );
+  }
+  if (config.graphiql) {
+    process.stdout.write(
+      adminKey
+        ? `Sign in to GraphiQL with the admin key: ${graphiqlSignInUrl(url, adminKey)}\n`
+        : `Sign in to GraphiQL: open ${url}${GRAPHQL_PATH}#key=<your API key> (the admin key is in ${keyFile})\n`,
+    );
+  }
 }
 
 /** Resolves once the server has stopped after the first SIGTERM or SIGINT. */

@@ -22,6 +22,11 @@ export function graphiqlSignInUrl(baseUrl: string, key: string): string {
   return `${baseUrl}${GRAPHQL_PATH}#key=${encodeURIComponent(key)}`;
 }
 
+/** The web console's address signing in with `key`: the key rides in the fragment, which browsers never send. */
+export function consoleSignInUrl(baseUrl: string, key: string): string {
+  return `${baseUrl}/#key=${encodeURIComponent(key)}`;
+}
+
 export interface GranaryServerOptions {
   /**
    * How often the keys of open subscriptions are read again (default 10 s, the time a key stays

@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { YogaServerInstance } from 'graphql-yoga';
 import type { App } from '../app.ts';
 import type { Context } from '../context.ts';
+import { createConsoleHandler } from './console.ts';
 import { createFilesHandler, FILES_PREFIX } from './files.ts';
 import { GRAPHIQL_ASSETS_PATH, serveGraphiQLAsset } from './graphiql.ts';
 import type { GraphQLFastPath } from './graphql-fast-path.ts';
@@ -12,8 +13,8 @@ export type RequestHandler = (req: IncomingMessage, res: ServerResponse) => void
 
 /**
  * The server's routes: /healthz (no key), GraphiQL's assets when GraphiQL is on, file downloads
- * under /files/, and the GraphQL endpoint (the fast path when it takes the request, else yoga).
- * Anything else is a 404.
+ * under /files/, the GraphQL endpoint (the fast path when it takes the request, else yoga), and
+ * the web console's page and assets (console.ts) when the console is on. Anything else is a 404.
  */
 export function createRequestHandler(
   app: App,
@@ -21,6 +22,7 @@ export function createRequestHandler(
   fastPath: Pick<GraphQLFastPath, 'accepts' | 'handle'>,
 ): RequestHandler {
   const files = createFilesHandler(app);
+  const webConsole = app.config.console ? createConsoleHandler() : null;
   return (req, res) => {
     if (req.url === '/healthz' || req.url?.startsWith('/healthz?')) return healthz(app, res);
     if (app.config.graphiql && req.url?.startsWith(GRAPHIQL_ASSETS_PATH)) return serveGraphiQLAsset(req, res);
@@ -32,6 +34,7 @@ export function createRequestHandler(
     // Only the GraphQL endpoint reaches yoga: its built-in health check would answer any path
     // ending in /health without a key.
     if (path !== GRAPHQL_PATH && path !== `${GRAPHQL_PATH}/`) {
+      if (webConsole?.(req, res, path)) return;
       res.writeHead(404).end();
       return;
     }

@@ -239,6 +239,7 @@ describe('GraphiQL sign-in at start', () => {
       try {
         key = readFileSync(join(dataDir, 'admin.key'), 'utf8').trim();
         await expect.poll(() => first.output()).toContain(`Sign in to GraphiQL with the admin key: ${first.url}/graphql#key=${key}`);
+        expect(first.output()).toContain(`Open the console signed in with it: ${first.url}/#key=${key}`);
         // The page it opens holds no key: the fragment never reaches the server.
         const page = await fetch(`${first.url}/graphql`, { headers: { accept: 'text/html' } });
         expect(await page.text()).not.toContain(key);
@@ -249,6 +250,7 @@ describe('GraphiQL sign-in at start', () => {
       const second = await spawnServer(dataDir, { NODE_ENV: 'development' });
       try {
         await expect.poll(() => second.output()).toContain(`Sign in to GraphiQL: open ${second.url}/graphql#key=<your API key>`);
+        expect(second.output()).toContain(`Open the console: ${second.url}/ and sign in with an API key`);
         expect(second.output()).not.toContain(key);
       } finally {
         await second.kill();

@@ -48,7 +48,10 @@ describe.each([0, 1])('applying log messages', (which) => {
       ]),
       body('{not json'),
       body({ id: 1, ts: '2026-01-01T00:01:00Z', x: 99 }),
-      body([{ id: 3, ts: '2026-01-01T00:00:00Z', x: 3 }, { id: 4, ts: 'yesterday', x: 4 }]),
+      body([
+        { id: 3, ts: '2026-01-01T00:00:00Z', x: 3 },
+        { id: 4, ts: 'yesterday', x: 4 },
+      ]),
       body({ id: 2, ts: '2026-01-01T00:09:00Z', x: 7 }),
     ]);
     expect(outcome.rows).toBe(4);
