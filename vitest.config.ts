@@ -18,8 +18,9 @@ export default defineConfig({
     hookTimeout: 60_000,
     pool: 'forks',
     // Test files of one worker share its module cache: importing the app (Prisma's client, the
-    // schema, DuckDB) once per worker instead of once per file halves the suite's time. Nothing in
-    // the suite mocks modules; every test starts its own server, stores and data directory.
+    // schema, DuckDB) once per worker instead of once per file took the whole suite from 19 to 14.5
+    // minutes (test/schema alone from 92 to 44 s). Nothing in the suite mocks modules; every test
+    // starts its own server, stores and data directory.
     isolate: false,
     projects: [
       {
@@ -41,6 +42,9 @@ export default defineConfig({
                   'test/config.test.ts',
                   'test/shutdown.test.ts',
                   'test/client/generated-types.test.ts',
+                  // The console is a client of the API: the API's behaviour on these backends is
+                  // tested above; driving Chromium through the same pages again adds nothing.
+                  'test/console/**',
                 ],
                 // The scale backends together: metadata on PostgreSQL, online store on Redis, ingestion log on NATS.
                 env: {

@@ -65,7 +65,8 @@ function Shell({ onRefused, onSignOut }: { onRefused: (message: string) => void;
   const viewer: ViewerInfo = {
     projectName: data.viewer.project.name,
     keyName: data.viewer.apiKey.name,
-    canWrite: data.viewer.scopes.includes('WRITE'),
+    // ADMIN includes WRITE (READ ⊂ WRITE ⊂ ADMIN).
+    canWrite: data.viewer.scopes.some((s) => s === 'WRITE' || s === 'ADMIN'),
     signOut: onSignOut,
   };
   return (

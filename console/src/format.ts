@@ -9,10 +9,14 @@ export function formatTime(iso: string | null | undefined): string {
   return Number.isNaN(date.getTime()) ? iso : dateTime.format(date);
 }
 
+// Formatters are made once: Intl constructors are slow enough to show on a page of 50 features.
+const integers = new Intl.NumberFormat();
+const fractions = new Intl.NumberFormat(undefined, { maximumFractionDigits: 6 });
+
 export function formatNumber(value: number | null | undefined, digits = 4): string {
   if (value === null || value === undefined) return '—';
-  if (Number.isInteger(value)) return value.toLocaleString();
-  return Number(value.toPrecision(digits)).toLocaleString(undefined, { maximumFractionDigits: 6 });
+  if (Number.isInteger(value)) return integers.format(value);
+  return fractions.format(Number(value.toPrecision(digits)));
 }
 
 export function formatDuration(ms: number): string {

@@ -45,8 +45,8 @@ export const FeatureViewFields = graphql(`
     description
     labels
     servingKeys
-    features { name type label feature featureGroup { name version } }
-    transformations { function feature outputColumn args }
+    features { name type description label feature featureGroup { name version } }
+    transformations { function feature outputColumn args description }
     featureGroups { name version }
     trainingDatasets { version }
     createdAt

@@ -38,7 +38,7 @@ const GROUP = {
     { name: 'id', type: 'STRING' },
     { name: 'ts', type: 'TIMESTAMP' },
     { name: 'plan', type: 'STRING' },
-    { name: 'months', type: 'INT' },
+    { name: 'months', type: 'INT', description: 'Months as a customer' },
     { name: 'left', type: 'INT' },
   ],
 };
@@ -128,6 +128,13 @@ describe('GranaryClient', () => {
       ],
     });
     expect(view.transformations.map((t) => t.outputColumn)).toEqual(['min_max_scaler_months_', 'label_encoder_plan_']);
+    // Descriptions come from the group: as the feature's own, and derived for its transformation.
+    expect(view.features.map((f) => [f.name, f.description])).toEqual([
+      ['plan', ''],
+      ['months', 'Months as a customer'],
+      ['left', ''],
+    ]);
+    expect(view.transformations.map((t) => t.description)).toEqual(['min_max_scaler of months: Months as a customer', 'label_encoder of plan']);
     expect((await client.featureView('accounts_view'))?.id).toBe(view.id);
 
     const dataset = await client.createTrainingDataset(view, { split: 'RANDOM', testSize: 0.25, seed: 1 });

@@ -274,7 +274,17 @@ describe('authentication at the door', () => {
   });
 
   it('answers nothing on any other path, with or without a key', async () => {
-    for (const path of ['/admin.key', '/metadata.db', '/healthzz', '/health', '/x/health', '/graphiql', '/graphql/x', '/assets/../admin.key', '/feature-groups/../../admin.key']) {
+    for (const path of [
+      '/admin.key',
+      '/metadata.db',
+      '/healthzz',
+      '/health',
+      '/x/health',
+      '/graphiql',
+      '/graphql/x',
+      '/assets/../admin.key',
+      '/feature-groups/../../admin.key',
+    ]) {
       for (const headers of [{}, { authorization: `Bearer ${prod.adminKey}` }] as Record<string, string>[]) {
         const res = await fetch(`${prodUrl}${path}`, { headers });
         expect(res.status, path).toBe(404);

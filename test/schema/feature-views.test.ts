@@ -1,3 +1,4 @@
+import { countQueries } from '../helpers/query-count.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CHURN_VIEW, churnRows, CUSTOMER_INFO, DEMOGRAPHY, SUBSCRIPTIONS } from '../helpers/churn.ts';
 import { graphql, type ResultOf } from '../../src/client/graphql.ts';
@@ -105,6 +106,82 @@ describe('feature views', () => {
       .join('\n');
     expect(text).toMatch(pattern);
     expect((await gql(graphql('{ featureViews { edges { node { id } } } }'))).data?.featureViews.edges).toEqual([]);
+  });
+});
+
+const DESCRIBE = graphql(`mutation($fg: FeatureGroupRef!, $descriptions: [FeatureDescriptionInput!]) {
+  updateFeatureGroup(featureGroup: $fg, input: { featureDescriptions: $descriptions }) { __typename ... on Error { message } }
+}`);
+const VIEW_DESCRIPTIONS = graphql(`query($name: String!) {
+  featureView(name: $name) { id version features { name feature description featureGroup { name } } transformations { function feature description } }
+}`);
+
+describe('feature view feature descriptions', () => {
+  it('are the source groups’ descriptions, as changed after the view was created, and transformations derive theirs', async () => {
+    const { gql } = await churnProject(3);
+    const described = await gql(DESCRIBE, { fg: { name: 'customer_info' }, descriptions: [{ name: 'contract', description: 'Contract term' }] });
+    expect(described.data?.updateFeatureGroup.__typename).toBe('UpdateFeatureGroupPayload');
+    const created = await gql(CREATE_FV, { input: CHURN_VIEW });
+    const id = ofType(created.data?.createFeatureView, 'CreateFeatureViewPayload', JSON.stringify(created)).featureView.id;
+
+    // Described after the view exists, in the left group and in a joined group.
+    for (const [fg, descriptions] of [
+      ['customer_info', [{ name: 'tenure', description: 'Months as a customer' }]],
+      ['customer_demography_info', [{ name: 'gender', description: 'Self-reported gender' }]],
+    ] as const) {
+      const res = await gql(DESCRIBE, { fg: { name: fg }, descriptions: [...descriptions] });
+      expect(res.data?.updateFeatureGroup.__typename, JSON.stringify(res)).toBe('UpdateFeatureGroupPayload');
+    }
+    const view = (await gql(VIEW_DESCRIPTIONS, { name: 'churn_feature_view' })).data!.featureView!;
+    const description = (name: string) => view.features.find((f) => f.name === name)!.description;
+    expect(description('contract')).toBe('Contract term');
+    expect(description('tenure')).toBe('Months as a customer');
+    expect(description('gender')).toBe('Self-reported gender');
+    expect(view.features.find((f) => f.name === 'gender')!.featureGroup.name).toBe('customer_demography_info');
+    expect(description('partner')).toBe('');
+
+    const transformation = (feature: string) => view.transformations.find((t) => t.feature === feature)!.description;
+    expect(transformation('tenure')).toBe('min_max_scaler of tenure: Months as a customer');
+    expect(transformation('gender')).toBe('label_encoder of gender: Self-reported gender');
+    expect(transformation('partner')).toBe('label_encoder of partner');
+
+    // A description is documentation, not definition: the same view is still got, not created again.
+    const again = await gql(CREATE_FV, { input: CHURN_VIEW });
+    expect(ofType(again.data?.createFeatureView, 'CreateFeatureViewPayload', JSON.stringify(again)).featureView).toMatchObject({ id, version: 1 });
+    const pinned = await gql(CREATE_FV, { input: { ...CHURN_VIEW, version: 1 } });
+    expect(ofType(pinned.data?.createFeatureView, 'CreateFeatureViewPayload', JSON.stringify(pinned)).featureView.id).toBe(id);
+  });
+
+  it('are read with the views of a list in a fixed number of queries', async () => {
+    const { gql } = await churnProject(2);
+    await gql(DESCRIBE, { fg: { name: 'customer_info' }, descriptions: [{ name: 'tenure', description: 'Months as a customer' }] });
+    const LIST = graphql('{ featureViews(first: 50) { edges { node { name features { name description } transformations { description } } } } }');
+    const measure = async (views: number) => {
+      for (let i = 0; i < views; i++) {
+        const name = `view_${String(i).padStart(2, '0')}`;
+        if ((await gql(VIEW_DESCRIPTIONS, { name })).data?.featureView) continue;
+        const res = await gql(CREATE_FV, {
+          input: {
+            name,
+            query: { featureGroup: { name: 'customer_info' }, features: ['tenure'] },
+            transformations: [{ function: 'min_max_scaler', feature: 'tenure' }],
+          },
+        });
+        expect(res.data?.createFeatureView.__typename, JSON.stringify(res)).toBe('CreateFeatureViewPayload');
+      }
+      await gql(LIST);
+      const { value, queries } = await countQueries(() => gql(LIST));
+      const nodes = value.data!.featureViews.edges.map((e) => e.node);
+      expect(nodes).toHaveLength(views);
+      for (const node of nodes) {
+        expect(node.features).toEqual([{ name: 'tenure', description: 'Months as a customer' }]);
+        expect(node.transformations).toEqual([{ description: 'min_max_scaler of tenure: Months as a customer' }]);
+      }
+      return queries;
+    };
+    const few = await measure(2);
+    const many = await measure(12);
+    expect(many).toBe(few);
   });
 });
 

@@ -324,6 +324,78 @@ describe('feature group statistics', () => {
   });
 });
 
+describe('statistics of TIMESTAMP and DATE features', () => {
+  const TIME_FIELDS = `id split computedAt features { name type min max mean minTime maxTime meanTime
+    percentiles { percent value time } histogram { lower upper lowerTime upperTime count } }`;
+
+  it('are served as DateTime, equal to the epoch milliseconds of the Float fields; other features have none', async () => {
+    const { gql } = await project();
+    const created = await gql(CREATE, {
+      input: {
+        name: 'visits',
+        primaryKey: ['id'],
+        features: [
+          { name: 'id', type: 'BIGINT' },
+          { name: 'seen_at', type: 'TIMESTAMP' },
+          { name: 'day', type: 'DATE' },
+          { name: 'amount', type: 'DOUBLE' },
+        ],
+        statisticsConfig: { histogramBins: 4 },
+      },
+    });
+    expect(created.data.createFeatureGroup.__typename, JSON.stringify(created)).toBe('CreateFeatureGroupPayload');
+    const seen = ['2024-01-01T00:00:00.000Z', '2024-01-03T12:00:00.000Z', '2024-01-02T06:30:00.000Z', null, '2024-01-05T00:00:00.000Z'];
+    const days = ['2024-02-29', '2024-02-01', null, '2024-03-01', '2024-02-10'];
+    await insert(
+      gql,
+      'visits',
+      seen.map((seenAt, id) => ({ id, seen_at: seenAt, day: days[id], amount: id * 1.5 })),
+    );
+    const res = await gql(`mutation { computeStatistics(featureGroup: { name: "visits" }) {
+      __typename ... on ComputeStatisticsPayload { statistics { ${TIME_FIELDS} } } ... on Error { message } } }`);
+    const stats = res.data.computeStatistics.statistics;
+    expect(stats, JSON.stringify(res)).toBeTruthy();
+    expect(stats.split).toBeNull();
+    expect(new Date(stats.computedAt).toISOString()).toBe(stats.computedAt);
+    const feature = (name: string) => stats.features.find((f: any) => f.name === name);
+    const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+
+    const seenAt = feature('seen_at');
+    expect(seenAt.minTime).toBe('2024-01-01T00:00:00.000Z');
+    expect(seenAt.maxTime).toBe('2024-01-05T00:00:00.000Z');
+    const times = seen.filter((t): t is string => t !== null).map((t) => Date.parse(t));
+    expect(seenAt.meanTime).toBe(iso(times.reduce((a, b) => a + b, 0) / times.length));
+    const day = feature('day');
+    expect(day.minTime).toBe('2024-02-01T00:00:00.000Z');
+    expect(day.maxTime).toBe('2024-03-01T00:00:00.000Z');
+    for (const f of [seenAt, day]) {
+      // The same points as the Float fields (epoch milliseconds), to the millisecond.
+      expect([f.minTime, f.maxTime, f.meanTime]).toEqual([iso(f.min), iso(f.max), iso(Math.trunc(f.mean))]);
+      expect(f.percentiles.length).toBeGreaterThan(0);
+      for (const p of f.percentiles) expect(p.time, `${f.name} p${p.percent}`).toBe(iso(p.value === null ? null : Math.trunc(p.value)));
+      expect(f.histogram).toHaveLength(4);
+      for (const b of f.histogram) {
+        expect(b.lowerTime).toBe(iso(Math.trunc(b.lower)));
+        expect(b.upperTime).toBe(iso(Math.trunc(b.upper)));
+      }
+      expect(f.histogram[0].lowerTime).toBe(f.minTime);
+      expect(f.histogram.at(-1).upperTime).toBe(f.maxTime);
+    }
+
+    const amount = feature('amount');
+    expect(amount.min).toBe(0);
+    expect([amount.minTime, amount.maxTime, amount.meanTime]).toEqual([null, null, null]);
+    expect(amount.percentiles.every((p: any) => p.time === null)).toBe(true);
+    expect(amount.histogram.every((b: any) => b.lowerTime === null && b.upperTime === null)).toBe(true);
+
+    // Stored statistics read back the same through the group's fields. The commit's statistics job
+    // may run before or after the computation above: the latest has the same features either way.
+    const read = await gql(`{ featureGroup(name: "visits") { statistics { ${TIME_FIELDS} } statisticsHistory(first: 10) { ${TIME_FIELDS} } } }`);
+    expect(read.data.featureGroup.statisticsHistory.find((h: any) => h.id === stats.id)).toEqual(stats);
+    expect(read.data.featureGroup.statistics.features).toEqual(stats.features);
+  });
+});
+
 describe('statistics settings', () => {
   it.each([
     [{ histogram: true }, ['input', 'statisticsConfig'], /unknown setting\(s\) histogram/],

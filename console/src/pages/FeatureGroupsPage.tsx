@@ -1,13 +1,14 @@
-import { useMemo, useState } from 'react';
-import { useQuery } from 'urql';
+import { useEffect, useMemo, useState } from 'react';
+import { type CombinedError, type OperationResult, useClient } from 'urql';
 import { Link } from 'wouter';
-import { errorMessage, graphql } from '../api.ts';
+import { errorMessage, graphql, type ResultOf } from '../api.ts';
 import { ErrorNote, Loading } from '../components/ErrorNote.tsx';
 import { formatTime } from '../format.ts';
 
 export const GROUPS = graphql(`
-  query ConsoleFeatureGroups {
-    featureGroups(first: 500) {
+  query ConsoleFeatureGroups($after: String) {
+    featureGroups(first: 100, after: $after) {
+      pageInfo { hasNextPage endCursor }
       edges {
         node {
           id
@@ -29,10 +30,10 @@ export const GROUPS = graphql(`
 
 /** Every feature group version of the project, filtered by name, tag or keyword. */
 export function FeatureGroupsPage() {
-  const [{ data, error, fetching }] = useQuery({ query: GROUPS });
+  const { data, error, fetching } = useAllGroups();
   const [filter, setFilter] = useState('');
   const groups = useMemo(() => {
-    const all = data?.featureGroups.edges.map((e) => e.node) ?? [];
+    const all = data ?? [];
     const f = filter.trim().toLowerCase();
     if (f === '') return all;
     return all.filter((g) => g.name.includes(f) || g.keywords.some((k) => k.toLowerCase().includes(f)) || g.tags.some((t) => t.name.toLowerCase().includes(f)));
@@ -81,4 +82,36 @@ export function FeatureGroupsPage() {
       {data && groups.length === 0 && <p>No feature group {filter === '' ? 'yet' : 'matches'}.</p>}
     </section>
   );
+}
+
+type GroupRow = ResultOf<typeof GROUPS>['featureGroups']['edges'][number]['node'];
+
+/** Every group version, read page by page (the API serves at most 100 a page). */
+function useAllGroups(): { data: GroupRow[] | null; error: CombinedError | null; fetching: boolean } {
+  const client = useClient();
+  const [state, setState] = useState<{ data: GroupRow[] | null; error: CombinedError | null; fetching: boolean }>({ data: null, error: null, fetching: true });
+  useEffect(() => {
+    let cancelled = false;
+    (async () => {
+      const rows: GroupRow[] = [];
+      let after: string | null = null;
+      for (;;) {
+        const result: OperationResult<ResultOf<typeof GROUPS>> = await client.query(GROUPS, { after }, { requestPolicy: 'network-only' }).toPromise();
+        if (cancelled) return;
+        if (result.error || !result.data) {
+          setState({ data: rows.length > 0 ? rows : null, error: result.error ?? null, fetching: false });
+          return;
+        }
+        const page: ResultOf<typeof GROUPS>['featureGroups'] = result.data.featureGroups;
+        for (const edge of page.edges) rows.push(edge.node);
+        if (!page.pageInfo.hasNextPage || page.pageInfo.endCursor === null) break;
+        after = page.pageInfo.endCursor;
+      }
+      setState({ data: rows, error: null, fetching: false });
+    })();
+    return () => {
+      cancelled = true;
+    };
+  }, [client]);
+  return state;
 }

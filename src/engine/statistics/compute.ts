@@ -55,6 +55,22 @@ export interface FeatureStatistics {
   readonly entropy: number | null;
 }
 
+/** Whether statistics count a feature type's values as epoch milliseconds: TIMESTAMP and DATE (at midnight UTC). */
+export function isTemporalType(type: string): boolean {
+  return kindOf(parseFeatureType(type)) === 'temporal';
+}
+
+/**
+ * A statistic of a feature as a point in time: for TIMESTAMP and DATE features, the epoch
+ * milliseconds as a Date (fractions of a millisecond dropped); null for other features, a null
+ * statistic, or a value outside the Date range (DuckDB's TIMESTAMP reaches further than JavaScript's).
+ */
+export function statisticTime(type: string, value: number | null): Date | null {
+  if (value === null || !isTemporalType(type)) return null;
+  const time = new Date(value);
+  return Number.isNaN(time.getTime()) ? null : time;
+}
+
 /** Pearson correlations between numeric features, pairwise over rows where both are non-null. */
 export interface Correlations {
   readonly features: readonly string[];

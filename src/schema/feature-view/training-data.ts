@@ -72,7 +72,13 @@ export const TrainingDatasetType = builder.prismaNode('TrainingDataset', {
       description: 'Fitted parameters of each transformation function (min, max, categories, …), from the train split.',
       resolve: (d) => d.transformationParams,
     }),
-    statistics: t.expose('statistics', { type: 'JSON', nullable: true, description: 'Statistics per split, when computed.' }),
+    statistics: t.expose('statistics', {
+      type: 'JSON',
+      nullable: true,
+      description:
+        'Statistics per split as stored, untyped: a list of `{ split, computedAt, rowCount, features, correlations }`, TIMESTAMP and DATE values in epoch milliseconds.',
+      deprecationReason: 'Use `splits { name statistics { … } }`: the same statistics per split, typed as `Statistics`, with DateTime fields.',
+    }),
   }),
 });
 

@@ -1,5 +1,4 @@
-import { viewColumns, type ViewColumn } from '../../engine/feature-view/query.ts';
-import { definitionOf } from '../../services/feature-view/feature-view.service.ts';
+import { definitionOf, describedColumns, transformationDescription, type DescribedViewColumn } from '../../services/feature-view/feature-view.service.ts';
 import { builder } from '../builder.ts';
 
 const GroupVersionRef = builder.objectRef<{ name: string; version: number }>('FeatureGroupVersion').implement({
@@ -10,18 +9,21 @@ const GroupVersionRef = builder.objectRef<{ name: string; version: number }>('Fe
   }),
 });
 
-const ViewFeatureRef = builder.objectRef<ViewColumn & { label: boolean }>('FeatureViewFeature').implement({
+const ViewFeatureRef = builder.objectRef<DescribedViewColumn & { label: boolean }>('FeatureViewFeature').implement({
   description: 'An output feature of a view.',
   fields: (t) => ({
     name: t.exposeString('name', { description: 'Output name (with the join’s prefix, if any).' }),
     type: t.exposeString('type', { description: 'Feature type.' }),
+    description: t.exposeString('description', {
+      description: 'What the feature means: its description in the source group version, as set there (`updateFeatureGroup(input: { featureDescriptions })`).',
+    }),
     featureGroup: t.field({ type: GroupVersionRef, description: 'The group it comes from.', resolve: (c) => c.group }),
     feature: t.exposeString('feature', { description: 'Its name in that group.' }),
     label: t.exposeBoolean('label', { description: 'Whether it is a label (target).' }),
   }),
 });
 
-const TransformationRef = builder.objectRef<{ function: string; feature: string; args: unknown }>('FeatureViewTransformation').implement({
+const TransformationRef = builder.objectRef<{ function: string; feature: string; args: unknown; description: string }>('FeatureViewTransformation').implement({
   description: 'A transformation function attached to a feature of the view.',
   fields: (t) => ({
     function: t.exposeString('function', { description: 'Function name.' }),
@@ -31,8 +33,18 @@ const TransformationRef = builder.objectRef<{ function: string; feature: string;
       description: 'Name of its output column (`<function>_<feature>_`); one-hot outputs add `0`, `1`, … to it.',
       resolve: (x) => `${x.function}_${x.feature}_`,
     }),
+    description: t.exposeString('description', {
+      description: 'What its output means: the function and feature, then the source feature’s description when it has one.',
+    }),
   }),
 });
+
+/** The group versions a view reads, loaded with the view: their features carry the current descriptions. */
+const SOURCE_GROUPS = { groups: { select: { featureGroup: { select: { name: true, version: true, features: true } } } } } as const;
+
+function sourceGroups(v: { groups: readonly { featureGroup: { name: string; version: number; features: unknown } }[] }) {
+  return v.groups.map((g) => g.featureGroup);
+}
 
 export const FeatureViewType = builder.prismaNode('FeatureView', {
   description:
@@ -49,9 +61,10 @@ export const FeatureViewType = builder.prismaNode('FeatureView', {
     features: t.field({
       type: [ViewFeatureRef],
       description: 'Output features in order, before transformations.',
+      select: SOURCE_GROUPS,
       resolve: (v) => {
-        const labels = definitionOf(v).labels;
-        return viewColumns(definitionOf(v).query).map((c) => ({ ...c, label: labels.includes(c.name) }));
+        const { labels, query } = definitionOf(v);
+        return describedColumns(query, sourceGroups(v)).map((c) => ({ ...c, label: labels.includes(c.name) }));
       },
     }),
     servingKeys: t.stringList({
@@ -69,7 +82,12 @@ export const FeatureViewType = builder.prismaNode('FeatureView', {
     transformations: t.field({
       type: [TransformationRef],
       description: 'Transformation functions, fitted on each training dataset’s train split.',
-      resolve: (v) => definitionOf(v).transformations.map((x) => ({ ...x, args: x.args ?? null })),
+      select: SOURCE_GROUPS,
+      resolve: (v) => {
+        const { query, transformations } = definitionOf(v);
+        const columns = describedColumns(query, sourceGroups(v));
+        return transformations.map((x) => ({ ...x, args: x.args ?? null, description: transformationDescription(x, columns) }));
+      },
     }),
     query: t.field({ type: 'JSON', description: 'The normalized query as stored (groups pinned to versions).', resolve: (v) => v.query }),
     createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When the view was created.' }),

@@ -5,17 +5,22 @@ import {
   storedStatisticsConfig,
   type StatisticsConfig,
 } from '../../engine/statistics/config.ts';
-import type { Correlations, FeatureStatistics, HistogramBin, Percentile } from '../../engine/statistics/compute.ts';
+import { statisticTime, type Correlations, type FeatureStatistics, type HistogramBin, type Percentile } from '../../engine/statistics/compute.ts';
 import { NotFoundError, ValidationError, DataSourceError } from '../../errors.ts';
-import type { StatisticsRecord } from '../../services/statistics/statistics.service.ts';
+import { splitStatistics, type StatisticsRecord } from '../../services/statistics/statistics.service.ts';
 import { builder } from '../builder.ts';
 import { FeatureGroupRefInput, FeatureGroupType } from '../feature-group/types.ts';
 import { SplitRef } from '../feature-view/training-data.ts';
 import { pageSize } from '../shared/pagination.ts';
-import { readSplitStatistics } from '../../services/json-columns.ts';
 
 /** Statistics as resolved: a stored record, with the group it describes when it is a group's. */
 type StatisticsParent = StatisticsRecord & { readonly featureGroupId: string | null };
+
+/**
+ * A histogram bin or percentile with the type of its feature: TIMESTAMP and DATE features count as
+ * epoch milliseconds, and their `…Time` fields give the same values as DateTime.
+ */
+type OfFeature<T> = T & { readonly featureType: string };
 
 const StatisticsConfigRef = builder.objectRef<StatisticsConfig>('StatisticsConfig').implement({
   description: 'Statistics settings of a feature group (set with `createFeatureGroup` / `updateFeatureGroup` as JSON with these keys).',
@@ -37,29 +42,47 @@ const StatisticsConfigRef = builder.objectRef<StatisticsConfig>('StatisticsConfi
   }),
 });
 
-const HistogramBinRef = builder.objectRef<HistogramBin>('HistogramBin').implement({
+const HistogramBinRef = builder.objectRef<OfFeature<HistogramBin>>('HistogramBin').implement({
   description:
     'One bar of a histogram. Numbers and timestamps: a bin [lower, upper) (the last bin includes upper), in order. Strings and booleans: a value with its count, most frequent first, then at most one `other` entry counting the rest.',
   fields: (t) => ({
     value: t.exposeString('value', { nullable: true, description: 'The value (booleans as `true`/`false`); null for numeric bins and for `other`.' }),
     lower: t.exposeFloat('lower', { nullable: true, description: 'Lower bound of a numeric bin (inclusive).' }),
     upper: t.exposeFloat('upper', { nullable: true, description: 'Upper bound of a numeric bin (exclusive, except for the last bin).' }),
+    lowerTime: t.field({
+      type: 'DateTime',
+      nullable: true,
+      description: '`lower` as a date and time, for a TIMESTAMP or DATE feature (DATE at midnight UTC); null for other features.',
+      resolve: (b) => statisticTime(b.featureType, b.lower),
+    }),
+    upperTime: t.field({
+      type: 'DateTime',
+      nullable: true,
+      description: '`upper` as a date and time, for a TIMESTAMP or DATE feature (DATE at midnight UTC); null for other features.',
+      resolve: (b) => statisticTime(b.featureType, b.upper),
+    }),
     count: t.exposeFloat('count', { description: 'Non-null values in the bin, or occurrences of the value.' }),
     other: t.exposeBoolean('other', { description: 'This entry counts every value outside the top values.' }),
   }),
 });
 
-const PercentileRef = builder.objectRef<Percentile>('Percentile').implement({
+const PercentileRef = builder.objectRef<OfFeature<Percentile>>('Percentile').implement({
   description: 'An approximate percentile (t-digest): within about 1 % of rank of the exact one.',
   fields: (t) => ({
     percent: t.exposeInt('percent', { description: `Percent: one of ${PERCENTILES_TEXT}.` }),
     value: t.exposeFloat('value', { nullable: true, description: 'The value below which `percent` % of the non-null values lie; null when there are none.' }),
+    time: t.field({
+      type: 'DateTime',
+      nullable: true,
+      description: '`value` as a date and time, for a TIMESTAMP or DATE feature (DATE at midnight UTC); null for other features.',
+      resolve: (p) => statisticTime(p.featureType, p.value),
+    }),
   }),
 });
 
 const FeatureStatisticsRef = builder.objectRef<FeatureStatistics>('FeatureStatistics').implement({
   description:
-    'Statistics of one feature. Numbers are doubles; TIMESTAMP and DATE features count as epoch milliseconds. Counts are whole numbers (Float because they may exceed 2^31).',
+    'Statistics of one feature. Numbers are doubles; TIMESTAMP and DATE features count as epoch milliseconds in the Float fields, and their `minTime`, `maxTime`, `meanTime`, `Percentile.time` and `HistogramBin.lowerTime`/`upperTime` give the same points as DateTime (their `stddev` is a duration in milliseconds). Counts are whole numbers (Float because they may exceed 2^31).',
   fields: (t) => ({
     name: t.exposeString('name', { description: 'Feature name.' }),
     type: t.exposeString('type', { description: 'Feature type.' }),
@@ -73,22 +96,43 @@ const FeatureStatisticsRef = builder.objectRef<FeatureStatistics>('FeatureStatis
       description: 'HyperLogLog estimate of the distinct non-null values (DuckDB approx_count_distinct: standard error about 13 %).',
     }),
     exactDistinct: t.exposeBoolean('exactDistinct', { description: 'Whether distinctCount is exact.' }),
-    min: t.exposeFloat('min', { nullable: true, description: 'Smallest value (numbers and timestamps).' }),
-    max: t.exposeFloat('max', { nullable: true, description: 'Largest value (numbers and timestamps).' }),
-    sum: t.exposeFloat('sum', { nullable: true, description: 'Sum of the values (numbers and timestamps).' }),
-    mean: t.exposeFloat('mean', { nullable: true, description: 'Mean of the values (numbers and timestamps).' }),
-    stddev: t.exposeFloat('stddev', { nullable: true, description: 'Sample standard deviation (numbers and timestamps); null below 2 values.' }),
+    min: t.exposeFloat('min', { nullable: true, description: 'Smallest value (numbers; timestamps and dates as epoch milliseconds, see `minTime`).' }),
+    max: t.exposeFloat('max', { nullable: true, description: 'Largest value (numbers; timestamps and dates as epoch milliseconds, see `maxTime`).' }),
+    sum: t.exposeFloat('sum', { nullable: true, description: 'Sum of the values (numbers; timestamps and dates as epoch milliseconds).' }),
+    mean: t.exposeFloat('mean', { nullable: true, description: 'Mean of the values (numbers; timestamps and dates as epoch milliseconds, see `meanTime`).' }),
+    stddev: t.exposeFloat('stddev', {
+      nullable: true,
+      description: 'Sample standard deviation (numbers; timestamps and dates in milliseconds); null below 2 values.',
+    }),
+    minTime: t.field({
+      type: 'DateTime',
+      nullable: true,
+      description: 'Earliest value of a TIMESTAMP or DATE feature (DATE at midnight UTC); null for other features and without values.',
+      resolve: (f) => statisticTime(f.type, f.min),
+    }),
+    maxTime: t.field({
+      type: 'DateTime',
+      nullable: true,
+      description: 'Latest value of a TIMESTAMP or DATE feature (DATE at midnight UTC); null for other features and without values.',
+      resolve: (f) => statisticTime(f.type, f.max),
+    }),
+    meanTime: t.field({
+      type: 'DateTime',
+      nullable: true,
+      description: 'Mean of a TIMESTAMP or DATE feature’s values; null for other features and without values.',
+      resolve: (f) => statisticTime(f.type, f.mean),
+    }),
     percentiles: t.field({
       type: [PercentileRef],
       nullable: true,
-      description: `Approximate percentiles ${PERCENTILES_TEXT} (numbers and timestamps).`,
-      resolve: (f) => (f.percentiles ? [...f.percentiles] : null),
+      description: `Approximate percentiles ${PERCENTILES_TEXT} (numbers, timestamps and dates).`,
+      resolve: (f) => f.percentiles?.map((p) => ({ ...p, featureType: f.type })) ?? null,
     }),
     histogram: t.field({
       type: [HistogramBinRef],
       nullable: true,
       description: 'Histogram, when the group’s `histograms` setting is on; null for BINARY and ARRAY features.',
-      resolve: (f) => (f.histogram ? [...f.histogram] : null),
+      resolve: (f) => f.histogram?.map((b) => ({ ...b, featureType: f.type })) ?? null,
     }),
     distinctness: t.exposeFloat('distinctness', { nullable: true, description: 'distinctCount / count; null without values.' }),
     uniqueness: t.exposeFloat('uniqueness', {
@@ -136,6 +180,10 @@ export const StatisticsRef = builder.objectRef<StatisticsParent>('Statistics').i
     commit: t.exposeID('commitId', {
       nullable: true,
       description: 'Id of the newest commit the statistics include; null for a split, or a group without commits.',
+    }),
+    split: t.exposeString('split', {
+      nullable: true,
+      description: 'The training dataset split described (train, validation or test); null for a feature group’s statistics.',
     }),
     featureGroup: t.field({
       type: FeatureGroupType,
@@ -238,11 +286,8 @@ builder.objectField(SplitRef, 'statistics', (t) =>
     nullable: true,
     description: 'Statistics of the split’s rows (untransformed; histograms and correlations on), computed when the version was created.',
     resolve: (s) => {
-      const all = readSplitStatistics(s.dataset.statistics) ?? [];
-      const found = Array.isArray(all) ? all.find((x) => x.split === s.name) : undefined;
-      if (!found) return null;
-      const { split, computedAt, ...content } = found;
-      return { id: `${s.dataset.id}/${split}`, computedAt: new Date(computedAt), rowCount: content.rowCount, commitId: null, content, featureGroupId: null };
+      const record = splitStatistics(s.dataset, s.name);
+      return record && { ...record, featureGroupId: null };
     },
   }),
 );

@@ -1,6 +1,15 @@
 import { z } from 'zod';
 import { ConflictError, NotFoundError, ValidationError, type InputIssue } from '../../errors.ts';
-import { normalizeViewQuery, viewColumns, type ResolvedGroup, type ViewColumn, type ViewQuery, type ViewQueryInput } from '../../engine/feature-view/query.ts';
+import {
+  groupKey,
+  normalizeViewQuery,
+  viewColumns,
+  type ResolvedGroup,
+  type ViewColumn,
+  type ViewGroupSelection,
+  type ViewQuery,
+  type ViewQueryInput,
+} from '../../engine/feature-view/query.ts';
 import { validateTransformationSpec } from '../../engine/transformations/index.ts';
 import type { TransformationSpec } from '../../engine/transformations/types.ts';
 import type { FeatureGroup, FeatureView, Prisma } from '../../generated/sqlite/client.ts';
@@ -11,7 +20,7 @@ import { recordCreated, recordDeleted } from '../lineage/catalog.ts';
 import type { RegistryChange, RegistryEventsService } from '../registry-events.service.ts';
 import { parseInput } from '../validation.ts';
 import type { Viewer } from '../viewer.ts';
-import { readTransformations, readViewQuery } from '../json-columns.ts';
+import { readFeatures, readTransformations, readViewQuery } from '../json-columns.ts';
 
 export interface FeatureViewRef {
   readonly name: string;
@@ -62,6 +71,45 @@ export function definitionOf(view: FeatureView): ViewDefinition {
     labels: view.labels as string[],
     transformations: readTransformations(view.transformations),
   };
+}
+
+/** An output feature of a view with what it means. */
+export interface DescribedViewColumn extends ViewColumn {
+  /** The feature's description in its source group version, as the group has it now. */
+  readonly description: string;
+}
+
+/** A group version a view reads, with its features as they are now (descriptions change with `updateFeatureGroup`). */
+export interface ViewSourceGroup {
+  readonly name: string;
+  readonly version: number;
+  readonly features: unknown;
+}
+
+/**
+ * A view's output features, each with the description of its feature in the source group. The
+ * view stores a snapshot of each group's schema, but descriptions may change on the group after
+ * the view is created (a view pins the version, and a version's features keep their names and
+ * types), so they are read from the group rows given. A group not given falls back to the snapshot.
+ */
+export function describedColumns(query: ViewQuery, groups: readonly ViewSourceGroup[]): DescribedViewColumn[] {
+  const current = new Map(groups.map((g) => [groupKey(g), readFeatures(g.features)]));
+  const snapshot = new Map([query.left, ...query.joins].map((s) => [groupKey(s.group), s.schema.features]));
+  return viewColumns(query).map((c) => {
+    const key = groupKey(c.group);
+    const feature = current.get(key)?.find((f) => f.name === c.feature) ?? snapshot.get(key)?.find((f) => f.name === c.feature);
+    return { ...c, description: feature?.description ?? '' };
+  });
+}
+
+/**
+ * The description of a transformation's output: the function applied to the output feature, with
+ * the source feature's description when it has one ("min_max_scaler of tenure: Months as a customer").
+ */
+export function transformationDescription(spec: Pick<TransformationSpec, 'function' | 'feature'>, columns: readonly DescribedViewColumn[]): string {
+  const source = columns.find((c) => c.name === spec.feature)?.description ?? '';
+  const derived = `${spec.function} of ${spec.feature}`;
+  return source === '' ? derived : `${derived}: ${source}`;
 }
 
 /**
@@ -200,9 +248,23 @@ function resolved(group: FeatureGroup): ResolvedGroup {
   return { group: { name: group.name, version: group.version }, schema: groupSchema(group) };
 }
 
-/** Equal definitions, whatever order their objects' keys come in (PostgreSQL's jsonb reorders them). */
+/**
+ * Equal definitions, whatever order their objects' keys come in (PostgreSQL's jsonb reorders them).
+ * Feature descriptions in the groups' schema snapshots are left out: they change on the group
+ * (`updateFeatureGroup`) without changing what the view reads, and the view shows the group's.
+ */
 function sameDefinition(a: ViewDefinition, b: ViewDefinition): boolean {
-  return canonicalJson(a) === canonicalJson(b);
+  return canonicalJson(withoutDescriptions(a)) === canonicalJson(withoutDescriptions(b));
+}
+
+/** The definition as compared: its features without descriptions (no longer a ViewDefinition). */
+function withoutDescriptions(definition: ViewDefinition): unknown {
+  const strip = (selection: ViewGroupSelection) => ({
+    ...selection,
+    schema: { ...selection.schema, features: selection.schema.features.map(({ description: _description, ...feature }) => feature) },
+  });
+  const { query } = definition;
+  return { ...definition, query: { ...query, left: strip(query.left), joins: query.joins.map(strip) } };
 }
 
 function canonicalJson(value: unknown): string {

@@ -2,7 +2,7 @@ import { pipe, filter } from 'graphql-yoga';
 import { checkColumns, storedStatisticsConfig } from '../../engine/statistics/config.ts';
 import { computeStatistics, type StatisticsContent } from '../../engine/statistics/compute.ts';
 import { NotFoundError, ValidationError } from '../../errors.ts';
-import type { Commit, FeatureGroup, FeatureGroupStatistics } from '../../generated/sqlite/client.ts';
+import type { Commit, FeatureGroup, FeatureGroupStatistics, TrainingDataset } from '../../generated/sqlite/client.ts';
 import type { GranaryPubSub, StatisticsMessage } from '../../pubsub.ts';
 import type { MetadataClient } from '../../stores/metadata/client.ts';
 import type { ExternalGroupService } from '../external-group/external-group.service.ts';
@@ -12,7 +12,7 @@ import { groupSchema } from '../feature-group/definition.ts';
 import type { FeatureGroupRef, FeatureGroupService } from '../feature-group/feature-group.service.ts';
 import { GroupRowsReader } from '../feature-group/group-rows.ts';
 import type { Viewer } from '../viewer.ts';
-import { jsonInput, readStatisticsContent } from '../json-columns.ts';
+import { jsonInput, readSplitStatistics, readStatisticsContent } from '../json-columns.ts';
 
 /** Statistics as the API shows them: a stored computation of a group, or of a training dataset split. */
 export interface StatisticsRecord {
@@ -21,6 +21,8 @@ export interface StatisticsRecord {
   readonly rowCount: number;
   /** The newest commit included; null for split statistics and groups without commits. */
   readonly commitId: string | null;
+  /** The training dataset split described (train, validation or test); null for a group's statistics. */
+  readonly split: string | null;
   readonly content: StatisticsContent;
 }
 
@@ -147,5 +149,24 @@ export class StatisticsService {
 }
 
 function toRecord(row: FeatureGroupStatistics): StatisticsRecord {
-  return { id: row.id, computedAt: row.computedAt, rowCount: row.rowCount, commitId: row.commitId, content: readStatisticsContent(row.content) };
+  return {
+    id: row.id,
+    computedAt: row.computedAt,
+    rowCount: row.rowCount,
+    commitId: row.commitId,
+    split: null,
+    content: readStatisticsContent(row.content),
+  };
+}
+
+/**
+ * The statistics of one split of a training dataset version, computed when the version was created
+ * and stored with it (`TrainingDataset.statistics`, one entry per split). Null when the version has
+ * none for that split. The id is the version's id and the split name, which identify it.
+ */
+export function splitStatistics(dataset: Pick<TrainingDataset, 'id' | 'statistics'>, split: string): StatisticsRecord | null {
+  const found = readSplitStatistics(dataset.statistics)?.find((s) => s.split === split);
+  if (!found) return null;
+  const { split: _split, computedAt, ...content } = found;
+  return { id: `${dataset.id}/${split}`, computedAt: new Date(computedAt), rowCount: content.rowCount, commitId: null, split, content };
 }
