@@ -1,7 +1,8 @@
-import { createReadStream, existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { sendFile } from './static-file.ts';
 
 /**
  * The web console: a single-page app built by `npm install` (Vite, from console/) into
@@ -63,16 +64,7 @@ export function createConsoleHandler(dist = DIST): ConsoleHandler {
         res.writeHead(200, headers).end();
         return true;
       }
-      const stream = createReadStream(join(dist, 'assets', file));
-      res.once('close', () => stream.destroy());
-      stream.once('error', () => {
-        if (res.headersSent) res.destroy();
-        else res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' }).end('Internal Server Error');
-      });
-      stream.once('open', () => {
-        res.writeHead(200, headers);
-        stream.pipe(res);
-      });
+      sendFile(res, join(dist, 'assets', file), headers);
       return true;
     }
     if (!ROUTES.some((route) => route.test(path))) return false;

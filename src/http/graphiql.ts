@@ -1,8 +1,9 @@
-import { createReadStream, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import type { GraphiQLOptions } from 'graphql-yoga';
+import { sendFile } from './static-file.ts';
 
 /** Where the GraphiQL page's scripts, styles and editor workers are served from. */
 export const GRAPHIQL_ASSETS_PATH = '/graphiql/assets/';
@@ -116,14 +117,5 @@ export function serveGraphiQLAsset(req: IncomingMessage, res: ServerResponse): v
     res.writeHead(200, headers).end();
     return;
   }
-  const stream = createReadStream(join(distDir, file));
-  res.once('close', () => stream.destroy());
-  stream.once('error', () => {
-    if (res.headersSent) res.destroy();
-    else res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' }).end('Internal Server Error');
-  });
-  stream.once('open', () => {
-    res.writeHead(200, headers);
-    stream.pipe(res);
-  });
+  sendFile(res, join(distDir, file), headers);
 }
