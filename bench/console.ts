@@ -31,6 +31,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { gzipSync } from 'node:zlib';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { prng } from '../examples/churn/data.ts';
 import { table } from './lib/load.ts';
 import { baseEnv, gitState, startChild, startFlags, stopChild } from './lib/process.ts';
 
@@ -88,23 +89,11 @@ function scripts(): Script[] {
 // ---------------------------------------------------------------------------------------------
 // 2. The statistics page
 
-/** A deterministic pseudo-random source (mulberry32). */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const featureType = (i: number) => (i % 5 === 3 ? 'BIGINT' : i % 5 === 4 ? 'STRING' : 'DOUBLE');
 const featureName = (i: number) => `f${String(i).padStart(2, '0')}`;
 
 function rows(count: number, seed: number): Record<string, unknown>[] {
-  const next = random(seed);
+  const next = prng(seed);
   return Array.from({ length: count }, (_, r) => {
     const row: Record<string, unknown> = { id: r };
     for (let i = 0; i < FEATURES; i++) {

@@ -63,7 +63,7 @@ export interface ChurnDataOptions {
 export const TELCO_CUSTOMERS = 7043;
 
 /** mulberry32: a small, fast, seedable PRNG (uniform in [0, 1)). */
-function prng(seed: number): () => number {
+export function prng(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;
