@@ -30,7 +30,12 @@ export interface RowIssue {
 
 export type RowCoercer = (row: unknown, index: number) => CoercedRow | RowIssue;
 
-type ValueCoercer = (value: unknown) => { ok: true; value: unknown } | { ok: false; why: string };
+export type ValueCoercer = (value: unknown) => { ok: true; value: unknown } | { ok: false; why: string };
+
+/** The coercer of single values of a feature type (a key typed in), to the canonical form `rowCoercer` gives. */
+export function featureValueCoercer(type: string): ValueCoercer {
+  return valueCoercer(parseFeatureType(type));
+}
 
 /** The coercer of rows of `schema` (features matched by name, case-insensitively; missing ones null). */
 export function rowCoercer(schema: GroupSchema): RowCoercer {

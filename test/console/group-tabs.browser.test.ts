@@ -58,12 +58,6 @@ const CREATE_GROUP = graphql(`
   }
 `);
 
-const CREATE_VIEW = graphql(`
-  mutation GroupTabsView($input: CreateFeatureViewInput!) {
-    createFeatureView(input: $input) { __typename ... on Error { message } }
-  }
-`);
-
 const FIRST_ROWS = graphql(`
   query GroupTabsRows($name: String!, $version: Int!) { featureGroup(name: $name, version: $version) { read(first: 3) { records } } }
 `);
@@ -157,8 +151,7 @@ beforeAll(async () => {
     );
   }
 
-  // An online group with an integer key read by two views: one serving its rows as they are, one
-  // with a transformation and no training dataset to fit it (its lookup is an error of the API).
+  // An online group with an integer key.
   const plans = {
     name: 'plan_prices',
     primaryKey: ['plan'],
@@ -174,16 +167,6 @@ beforeAll(async () => {
     { plan: 2, price: 19.5 },
   ];
   ofType(dataOf(await srv.gql(INSERT, { group: { name: 'plan_prices', version: 1 }, rows })).insertFeatureGroupData, 'InsertFeatureGroupDataPayload');
-  ofType(
-    dataOf(await srv.gql(CREATE_VIEW, { input: { name: 'plan_prices_raw', query: { featureGroup: { name: 'plan_prices' } } } })).createFeatureView,
-    'CreateFeatureViewPayload',
-  );
-  const scaled = {
-    name: 'plan_prices_scaled',
-    query: { featureGroup: { name: 'plan_prices' } },
-    transformations: [{ function: 'min_max_scaler', feature: 'price' }],
-  };
-  ofType(dataOf(await srv.gql(CREATE_VIEW, { input: scaled })).createFeatureView, 'CreateFeatureViewPayload');
 }, 180_000);
 
 afterAll(async () => {
@@ -282,7 +265,7 @@ describe.skipIf(!runBrowser)('the feature group tabs', { timeout: 90_000 }, () =
     expect(problems).toEqual([]);
   });
 
-  it('Data: a preview of the offline rows, as of a chosen commit, downloads and an online lookup through a feature view', async () => {
+  it('Data: a preview of the offline rows, as of a chosen commit, downloads and an online lookup by key', async () => {
     const { page, problems } = await h.newPage();
     await openTab(page, 'customer_info', 'data', 1, 'Preview');
 
@@ -331,20 +314,20 @@ describe.skipIf(!runBrowser)('the feature group tabs', { timeout: 90_000 }, () =
     await picker.selectOption('');
     await expect.poll(() => preview.locator('tbody tr').first().locator('td').first().innerText()).toBe('0000-AAAAA');
 
-    // Online lookup by customerid, through the quickstart's feature view.
+    // Online lookup by customerid: the newest row of the key in the online store.
     await expect(page.getByRole('heading', { level: 2, name: 'Online lookup' }).isVisible()).resolves.toBe(true);
-    await expect(page.getByText('Through feature view churn_feature_view version 1').isVisible()).resolves.toBe(true);
     await page.getByLabel(/^customerid/).fill(expected[1]!.customerid);
     await page.getByRole('button', { name: 'Look up online' }).click();
-    const vector = page.getByRole('table', { name: `Online features served for ${expected[1]!.customerid}` });
-    await vector.waitFor();
-    const served = await vector.locator('tbody th').allInnerTexts();
-    expect(served).toContain('seniorcitizen');
-    expect(served).not.toContain('churn');
+    const online = page.getByRole('table', { name: `Online row of ${expected[1]!.customerid}` });
+    await online.waitFor();
+    await expect(online.locator('tbody th').allInnerTexts()).resolves.toEqual((CUSTOMER_INFO.features ?? []).map((f) => f.name));
+    const values = await online.locator('tbody tr td:last-child').allInnerTexts();
+    expect(values[0]).toBe(expected[1]!.customerid);
+    expect(values[2]).toBe(String((expected[1] as Record<string, unknown>).tenure));
     await h.screenshot(page, 'group-data');
     await expectAccessible(page);
 
-    // A key with no online row: every group is reported missing.
+    // A key with no online row.
     await page.getByLabel(/^customerid/).fill('9999-NOONE');
     await page.getByRole('button', { name: 'Look up online' }).click();
     await expect
@@ -354,28 +337,29 @@ describe.skipIf(!runBrowser)('the feature group tabs', { timeout: 90_000 }, () =
           .innerText()
           .catch(() => ''),
       )
-      .toContain('No online row in');
+      .toContain('The online store has no row for 9999-NOONE');
     expect(problems).toEqual([]);
   });
 
-  it("Data: the online lookup picks among the views serving by the key, and shows the API's error where it happens", async () => {
+  it("Data: the online lookup sends an integer key as a number, and shows the API's error where it happens", async () => {
     const { page, problems } = await h.newPage();
     await openTab(page, 'plan_prices', 'data', 1, 'Online lookup');
-    const view = page.getByLabel('Feature view');
-    await view.waitFor();
-    await expect(view.locator('option').allInnerTexts()).resolves.toEqual(['plan_prices_raw version 1', 'plan_prices_scaled version 1']);
     // The key is an INT: typed in as text, sent as a number.
     await page.getByLabel(/^plan/).fill('2');
     await page.getByRole('button', { name: 'Look up online' }).click();
-    const vector = page.getByRole('table', { name: 'Online features served for 2' });
-    await vector.waitFor();
-    await expect(vector.locator('tbody tr').allInnerTexts()).resolves.toEqual([expect.stringMatching(/^plan\s+2$/), expect.stringMatching(/^price\s+19\.5$/)]);
+    const row = page.getByRole('table', { name: 'Online row of 2' });
+    await row.waitFor();
+    await expect(row.locator('tbody tr').allInnerTexts()).resolves.toEqual([
+      expect.stringMatching(/^plan\s+INT\s+2$/),
+      expect.stringMatching(/^price\s+DOUBLE\s+19\.5$/),
+    ]);
 
-    await view.selectOption({ label: 'plan_prices_scaled version 1' });
+    // Text that is not an INT goes as it is, and the API refuses it naming the key.
+    await page.getByLabel(/^plan/).fill('two');
     await page.getByRole('button', { name: 'Look up online' }).click();
     const alert = page.getByRole('alert');
-    await expect.poll(() => alert.innerText().catch(() => '')).toContain('has transformation functions but no training dataset');
-    await expect(vector.count()).resolves.toBe(0);
+    await expect.poll(() => alert.innerText().catch(() => '')).toContain('primary key feature plan');
+    await expect(row.count()).resolves.toBe(0);
     await expectAccessible(page);
     expect(problems).toEqual([]);
   });
@@ -389,6 +373,8 @@ describe.skipIf(!runBrowser)('the feature group tabs', { timeout: 90_000 }, () =
     const [newest, oldest] = (await commits.locator('tbody tr').allInnerTexts()).map((r) => r.replace(/\s+/g, ' '));
     expect(newest).toMatch(/(insert|upsert) 1 0 1 offline \+ online .* failed 1 of 2/);
     expect(oldest).toMatch(/(insert|upsert) 300 0 300 offline \+ online .* not validated/);
+    // Who: the quickstart ran with the console's admin key, the second insert with the server's first key.
+    await expect(column(commits, 1)).resolves.toEqual(['admin', 'console-admin']);
 
     // The failing expectation, its unexpected count and sample values, behind the outcome.
     const failed = commits.locator('details.validation').first();

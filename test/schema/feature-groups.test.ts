@@ -220,6 +220,20 @@ describe('inserts and reads', () => {
     expect(read.data?.featureGroup?.read.columns.map((c) => c.name)).toEqual(['customerid', 'datetime', 'tenure', 'monthlycharges', 'contract']);
   });
 
+  it('records which key made each commit', async () => {
+    const { gql } = await project();
+    await createGroup(gql, customers('w'));
+    const minted = await gql(
+      graphql(`mutation { createApiKey(input: { name: "nightly-pipeline", scopes: [WRITE] }) { __typename ... on CreateApiKeyPayload { secret } } }`),
+      {},
+    );
+    const pipeline = srv.as(ofType(minted.data?.createApiKey, 'CreateApiKeyPayload', JSON.stringify(minted)).secret);
+    await insert(gql, { name: 'customers' }, [{ customerid: 'c1', datetime: '2026-01-01T00:00:00Z' }]);
+    await insert(pipeline, { name: 'customers' }, [{ customerid: 'c2', datetime: '2026-01-01T00:00:00Z' }]);
+    const res = await gql(graphql(`query { featureGroup(name: "customers") { commits { createdBy } } }`), {});
+    expect(res.data?.featureGroup?.commits.map((c) => c.createdBy)).toEqual(['nightly-pipeline', 'test']);
+  });
+
   it('reads as of a wall-clock time: only commits made up to then', async () => {
     const { gql } = await project();
     await createGroup(gql, customers('t'));
@@ -333,6 +347,41 @@ describe('online store', () => {
     await insert(gql, { name: 'customers' }, [{ customerid: 'c1', datetime: '2026-03-01T00:00:00Z', tenure: 4 }]);
     const [after] = await srv.app.online.read(srv.app.services.featureGroups.onlineTable(group), [['c1']]);
     expect(after).toMatchObject({ tenure: 4 });
+  });
+
+  it('answers onlineRows by primary key in the order asked, null where the store has no row, and names a bad entry', async () => {
+    const { gql } = await project();
+    await createGroup(gql, customers('q'));
+    await insert(gql, { name: 'customers' }, [
+      { customerid: 'c1', datetime: '2026-03-01T00:00:00Z', tenure: 3, contract: 'm2m' },
+      { customerid: 'c1', datetime: '2026-01-01T00:00:00Z', tenure: 1, contract: 'year' },
+      { customerid: 'c2', datetime: '2026-02-01T00:00:00Z', tenure: 7 },
+    ]);
+    const ONLINE_ROWS = graphql(`query($name: String!, $entries: [JSON!]!) {
+      featureGroup(name: $name) { onlineRows(entries: $entries) { columns { name type } records found } }
+    }`);
+    const res = await gql(ONLINE_ROWS, { name: 'customers', entries: [{ customerid: 'c2' }, { customerid: 'nobody' }, { customerid: 'c1' }] });
+    const rows = res.data?.featureGroup?.onlineRows;
+    expect(rows?.columns.map((c) => c.name)).toEqual(['customerid', 'datetime', 'tenure', 'monthlycharges', 'contract']);
+    expect(rows?.found).toBe(2);
+    expect(rows?.records).toEqual([
+      { customerid: 'c2', datetime: '2026-02-01T00:00:00.000000Z', tenure: 7, monthlycharges: null, contract: null },
+      null,
+      { customerid: 'c1', datetime: '2026-03-01T00:00:00.000000Z', tenure: 3, monthlycharges: null, contract: 'm2m' },
+    ]);
+    const bad = await gql(ONLINE_ROWS, { name: 'customers', entries: [{ customerid: 'c1' }, { tenure: 3 }] });
+    expect(bad.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    expect(bad.errors?.[0]?.extensions?.issues).toEqual([
+      { path: ['entries', 1, 'customerid'], message: expect.stringMatching(/missing primary key feature customerid/) },
+    ]);
+    expect(bad.data?.featureGroup ?? null).toBeNull();
+    const typed = await gql(ONLINE_ROWS, { name: 'customers', entries: [{ customerid: 7 }] });
+    expect(typed.errors?.[0]?.extensions?.issues).toEqual([
+      { path: ['entries', 0, 'customerid'], message: 'primary key feature customerid: expects a string, got a number' },
+    ]);
+    await createGroup(gql, { ...customers('r'), name: 'offline_only', onlineEnabled: false });
+    const offline = await gql(ONLINE_ROWS, { name: 'offline_only', entries: [{ customerid: 'c1' }] });
+    expect(offline.errors?.[0]?.message).toMatch(/not online enabled/);
   });
 
   it('equals the newest offline row of every key after random inserts', async () => {

@@ -2,7 +2,7 @@ import type { FeatureDef } from '../../domain/feature-types.ts';
 import { ValidationError } from '../../errors.ts';
 import { featureGroupDataPath } from '../shared/download-paths.ts';
 import { builder } from '../builder.ts';
-import { DataFrameRef } from '../shared/data-frame.ts';
+import { ColumnRef, DataFrameRef } from '../shared/data-frame.ts';
 import { pageSize } from '../shared/pagination.ts';
 import { isOfflineCommit } from '../../services/feature-group/commits.ts';
 import { readFeatures } from '../../services/json-columns.ts';
@@ -90,6 +90,11 @@ export const CommitRefType = builder.prismaObject('Commit', {
       nullable: true,
       description: 'Data validation report of the insert, when the group has an expectation suite.',
     }),
+    createdBy: t.exposeString('createdBy', {
+      nullable: true,
+      description:
+        'Name of the API key that made the commit: a job run’s key is `job:<job>#<execution>`, the ingestion log’s materializer `system:stream`. Null for commits made before it was kept.',
+    }),
     logRange: t.field({
       type: LogRangeRef,
       nullable: true,
@@ -97,6 +102,25 @@ export const CommitRefType = builder.prismaObject('Commit', {
         'For a commit materialized from the ingestion log: the log positions it covers. A group’s streamed commits cover contiguous ranges, each position once. Null for an insert.',
       resolve: (c) => (c.logFrom === null || c.logTo === null ? null : { from: Number(c.logFrom), to: Number(c.logTo) }),
     }),
+  }),
+});
+
+interface OnlineRows {
+  readonly columns: readonly { name: string; type: string }[];
+  readonly records: readonly (Record<string, unknown> | null)[];
+}
+
+const OnlineRowsRef = builder.objectRef<OnlineRows>('OnlineRows').implement({
+  description: 'Rows read from the online store by primary key.',
+  fields: (t) => ({
+    columns: t.field({ type: [ColumnRef], description: 'The group’s features, in schema order.', resolve: (r) => [...r.columns] }),
+    records: t.field({
+      type: ['JSON'],
+      nullable: { list: false, items: true },
+      description: 'One per entry, in order: the row as an object keyed by feature name, or null when the online store has no row for the key.',
+      resolve: (r) => [...r.records],
+    }),
+    found: t.int({ description: 'How many entries have a row.', resolve: (r) => r.records.filter((x) => x !== null).length }),
   }),
 });
 
@@ -176,6 +200,22 @@ export const FeatureGroupType = builder.prismaNode('FeatureGroup', {
         asOf: t.arg({ type: 'DateTime', description: 'Time travel: only commits made up to this time.' }),
       },
       resolve: (g, args) => featureGroupDataPath(g.name, g.version, args.format ?? 'PARQUET', args.asOf),
+    }),
+    onlineRows: t.field({
+      type: OnlineRowsRef,
+      description:
+        'The online store’s rows of the given entities (newest event per primary key, as served), in the order of `entries`. For an online-enabled group.',
+      args: {
+        entries: t.arg({
+          type: ['JSON'],
+          required: true,
+          description: 'Each entity’s primary key as an object, e.g. `{ "customerid": "C0001" }` (at most 1 000).',
+        }),
+      },
+      resolve: async (g, args, ctx) => {
+        const records = await ctx.services.featureGroups.onlineRows(g, args.entries);
+        return { columns: readFeatures(g.features).map((f) => ({ name: f.name, type: f.type })), records };
+      },
     }),
     read: t.field({
       type: DataFrameRef,

@@ -1,7 +1,7 @@
 import type { DataFrame } from '../../domain/data-frame.ts';
 import { builder } from '../builder.ts';
 
-const ColumnRef = builder.objectRef<{ name: string; type: string }>('Column').implement({
+export const ColumnRef = builder.objectRef<{ name: string; type: string }>('Column').implement({
   description: 'A column of a DataFrame.',
   fields: (t) => ({
     name: t.exposeString('name', { description: 'Column name.' }),

@@ -84,6 +84,7 @@ export class CommitRecorder {
     return this.events.change(viewer.projectId, async (tx) => {
       if (after !== undefined) await assertLastCommit(tx, group.id, after);
       if (range) await takeRange(tx, group.id, range, staged.rowCount);
+      const key = await tx.apiKey.findUnique({ where: { id: viewer.apiKeyId }, select: { name: true } });
       const value = await tx.commit.create({
         data: {
           id: staged.commitId,
@@ -97,6 +98,7 @@ export class CommitRecorder {
           bytes: BigInt(writeOffline ? staged.bytes : 0),
           onlineState,
           writer: this.processes?.id ?? null,
+          createdBy: key?.name ?? null,
           ...(range ? { logFrom: BigInt(range.from), logTo: BigInt(range.to) } : {}),
           ...(validation.report ? { validationReport: json(validation.report) } : {}),
         },

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { ConflictError, NotFoundError, ValidationError, issueMessage } from '../../errors.ts';
 import type { DataFrame } from '../../domain/data-frame.ts';
 import type { FeatureDef } from '../../domain/feature-types.ts';
+import { featureValueCoercer } from '../../domain/row-coercion.ts';
 import type { Commit, FeatureGroup } from '../../generated/sqlite/client.ts';
 import type { Logger } from '../../logger.ts';
 import type { MetadataClient } from '../../stores/metadata/client.ts';
@@ -40,6 +41,8 @@ import { GroupTurns } from './commit-order.ts';
 
 /** JSON-row inserts of at most this many rows are small: they stage one at a time per group (see insert). */
 const SMALL_INSERT_ROWS = 10_000;
+/** Entities per `onlineRows` request. */
+const MAX_ONLINE_ENTRIES = 1000;
 
 /** createExternalFeatureGroup's input: a group definition plus the data source and what to read from it. */
 export type CreateExternalFeatureGroupInput = Omit<CreateFeatureGroupInput, 'parents'> & {
@@ -349,6 +352,37 @@ export class FeatureGroupService {
     if (this.rows.isExternal(group)) return this.external!.read(group, { first: options.first });
     const commits = await this.rows.commits(group, options.asOf);
     return this.offline.read(this.location(viewer.projectName, group), groupSchema(group), commits.map(commitRef), { first: options.first });
+  }
+
+  /**
+   * The online store's rows of the given entities, in order: each entry is an object holding the
+   * group's primary key; its row (every feature) or null when the store has none. Input errors
+   * name `entries.<i>.<key>`; a group that is not online enabled is a ValidationError.
+   */
+  async onlineRows(group: FeatureGroup, entries: readonly unknown[]): Promise<(Record<string, unknown> | null)[]> {
+    if (!group.onlineEnabled) {
+      throw ValidationError.at(['featureGroup'], `feature group ${group.name} version ${group.version} is not online enabled: read it with read(asOf:)`);
+    }
+    if (entries.length > MAX_ONLINE_ENTRIES) throw ValidationError.at(['entries'], `at most ${MAX_ONLINE_ENTRIES} entries per request`);
+    checkJsonDepth(entries, ['entries']);
+    const schema = groupSchema(group);
+    const { primaryKey } = schema;
+    const coercers = primaryKey.map((k) => featureValueCoercer(schema.features.find((f) => f.name === k)!.type));
+    const keys = entries.map((entry, i) => {
+      if (!entry || typeof entry !== 'object' || Array.isArray(entry)) {
+        throw ValidationError.at(['entries', i], `an entry is an object of the primary key, e.g. { "${primaryKey[0]}": … }`);
+      }
+      return primaryKey.map((k, n) => {
+        const value = (entry as Record<string, unknown>)[k];
+        if (value === undefined || value === null) {
+          throw ValidationError.at(['entries', i, k], `missing primary key feature ${k}; the group's primary key is ${primaryKey.join(', ')}`);
+        }
+        const coerced = coercers[n]!(value);
+        if (!coerced.ok) throw ValidationError.at(['entries', i, k], `primary key feature ${k}: ${coerced.why}`);
+        return coerced.value;
+      });
+    });
+    return keys.length === 0 ? [] : this.online.read(this.onlineTable(group), keys);
   }
 
   /** Rows written by the commits made in a wall-clock window [from, to), superseded ones included. */

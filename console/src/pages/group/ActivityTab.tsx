@@ -18,6 +18,7 @@ const COMMITS = graphql(`
       commits(first: $first, after: $after) {
         id
         committedAt
+        createdBy
         operation
         rowCount
         rowsInserted
@@ -41,7 +42,7 @@ const SUITE = graphql(`
   }
 `);
 
-const COLUMNS = 8;
+const COLUMNS = 9;
 
 const STORAGE_LABEL = { BOTH: 'offline + online', OFFLINE: 'offline', ONLINE: 'online only' } as const;
 
@@ -87,6 +88,7 @@ function Timeline({ name, version }: GroupTabProps) {
           <thead>
             <tr>
               <th scope="col">Committed</th>
+              <th scope="col">By</th>
               <th scope="col">Operation</th>
               <th scope="col" className="num">
                 Inserted
@@ -159,6 +161,7 @@ function CommitPage({
               {c.id.slice(0, 13)}…
             </div>
           </th>
+          <td>{c.createdBy ?? <span className="muted">—</span>}</td>
           <td>
             {c.operation.toLowerCase()}
             {c.logRange && (

@@ -68,7 +68,7 @@ function GroupData({ name, version }: GroupTabProps) {
       {group.onlineEnabled && (
         <>
           <h2>Online lookup</h2>
-          <OnlineLookup groupId={group.id} primaryKey={group.primaryKey.map((k) => ({ name: k, type: types.get(k) ?? 'STRING' }))} />
+          <OnlineLookup name={name} version={version} primaryKey={group.primaryKey.map((k) => ({ name: k, type: types.get(k) ?? 'STRING' }))} />
         </>
       )}
     </>
