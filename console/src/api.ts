@@ -39,6 +39,12 @@ export function errorMessage(error: CombinedError): string {
   return error.message.replace(/^\[(GraphQL|Network)\]\s*/, '');
 }
 
+/** Whether the API refused the key itself (unknown, revoked or expired: UNAUTHENTICATED, HTTP 401), not some other failure. */
+export function isRefusal(error: CombinedError): boolean {
+  if (error.graphQLErrors.some((e) => e.extensions?.code === 'UNAUTHENTICATED')) return true;
+  return (error.response as { status?: number } | undefined)?.status === 401;
+}
+
 /** A payload that may be one of the API's typed errors (union results carry `__typename` and `message`). */
 export function typedError(payload: { __typename?: string; message?: string } | null | undefined): string | null {
   if (!payload || payload.__typename === undefined) return null;

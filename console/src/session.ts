@@ -2,7 +2,8 @@
 // fragment (`/#key=…`), which browsers never send; the page moves it to session storage (gone when
 // the tab closes) and takes it out of the address bar and history.
 
-const STORAGE_KEY = 'granary.apiKey';
+// The same entry GraphiQL (/graphql) keeps its key in: opening it from the console stays signed in.
+const STORAGE_KEY = 'granary.key';
 
 /** Takes a key from the address bar's fragment, if any, into session storage. */
 export function adoptKeyFromLocation(): void {

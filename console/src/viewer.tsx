@@ -5,6 +5,8 @@ export interface ViewerInfo {
   readonly projectName: string;
   readonly keyName: string;
   readonly canWrite: boolean;
+  /** An ADMIN key: may manage API keys (pages for ADMIN alone are hidden from other keys). */
+  readonly canAdmin: boolean;
   readonly signOut: () => void;
 }
 

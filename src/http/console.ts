@@ -18,8 +18,19 @@ import { sendFile } from './static-file.ts';
 const DIST = fileURLToPath(new URL('../../dist/console/', import.meta.url));
 const ASSETS_PREFIX = '/assets/';
 
+/** An object name (groups, views, models, jobs): lower-case letters, digits and _, from a letter. */
+const NAME = '[a-z][a-z0-9_]{0,62}';
 /** The console's routes (console/src/App.tsx): every one answers with the page. */
-const ROUTES: readonly RegExp[] = [/^\/$/, /^\/feature-groups\/?$/, /^\/feature-groups\/[a-z][a-z0-9_]{0,62}(\/[a-z]+)?\/?$/];
+const ROUTES: readonly RegExp[] = [
+  /^\/$/,
+  ...['feature-groups', 'feature-views', 'models', 'jobs', 'lineage', 'alerts', 'settings'].map((list) => new RegExp(`^/${list}/?$`)),
+  /^\/settings\/[a-z-]+\/?$/,
+  new RegExp(`^/(feature-groups|feature-views)/${NAME}(/[a-z-]+)?/?$`),
+  new RegExp(`^/models/${NAME}/?$`),
+  new RegExp(`^/jobs/${NAME}/?$`),
+  // An execution's global id, URI-encoded.
+  new RegExp(`^/jobs/${NAME}/runs/[A-Za-z0-9%._~-]{1,200}/?$`),
+];
 
 const TYPES: Readonly<Record<string, string>> = {
   '.js': 'text/javascript; charset=utf-8',
@@ -30,11 +41,12 @@ const TYPES: Readonly<Record<string, string>> = {
 };
 
 /**
- * The page's policy: scripts, styles and connections only from this origin (the WebSocket of
- * subscriptions included); inline style attributes for the charts' SVG; no framing.
+ * The page's policy: scripts, styles and connections only from this origin (CSP 3's 'self' covers
+ * the subscriptions' ws:/wss: on the same host, and no other host); inline style attributes for the
+ * charts' SVG; no framing.
  */
 const CSP =
-  "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self' ws: wss:; " +
+  "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; " +
   "frame-ancestors 'none'; base-uri 'none'; form-action 'self'; object-src 'none'";
 
 const NOT_BUILT =

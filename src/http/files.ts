@@ -18,6 +18,7 @@ const CONTENT_TYPES = { PARQUET: 'application/vnd.apache.parquet', CSV: 'text/cs
 /**
  * `GET /files/…`: large reads as files, with the same API-key auth as GraphQL (header only).
  *   /files/feature-groups/<name>/<version>/data.parquet|csv[?asOf=ISO]
+ *   /files/feature-views/<name>/<version>/training-datasets/<td version>/<split>.parquet|csv[?transformed=false]
  *   /files/models/<name>/<version>/<path> and /files/models/<name>/<version>/archive (tar)
  */
 export function createFilesHandler(app: App) {
@@ -30,25 +31,16 @@ export function createFilesHandler(app: App) {
       const viewer = await app.services.apiKeys.authenticate(req.headers.authorization);
       const parts = pathname.slice(FILES_PREFIX.length).split('/').map(decodeSegment);
       if (parts[0] === 'models') return await serveModelFiles(app, viewer, req, res, parts.slice(1), pathname);
-      const [kind, name, versionText, file] = parts;
-      const match = /^data\.(parquet|csv)$/.exec(file ?? '');
-      if (parts.length !== 4 || kind !== 'feature-groups' || !name || !/^\d+$/.test(versionText ?? '') || !match) {
-        throw new NotFoundError('File', pathname);
-      }
-      const format = FORMATS[match[1] as keyof typeof FORMATS];
-      const asOfText = search.get('asOf');
-      const asOf = asOfText ? new Date(asOfText) : null;
-      if (asOf && Number.isNaN(asOf.getTime())) throw ValidationError.at(['asOf'], 'asOf must be an ISO 8601 date and time');
-      const group = await app.services.featureGroups.get(viewer as Viewer, { name, version: Number(versionText) });
+      const target = parts[0] === 'feature-views' ? splitTarget(parts, search, pathname) : groupTarget(parts, search, pathname);
       const dir = join(app.services.tempFiles.dir, 'exports');
       await mkdir(dir, { recursive: true });
-      tempPath = join(dir, `${uuidv7()}.${match[1]}`);
-      await app.services.featureGroups.exportData(viewer, group, { format, asOf }, tempPath);
+      tempPath = join(dir, `${uuidv7()}.${target.extension}`);
+      const fileName = await target.write(app, viewer, tempPath);
       const { size } = await stat(tempPath);
       res.writeHead(200, {
-        'content-type': CONTENT_TYPES[format],
+        'content-type': CONTENT_TYPES[target.format],
         'content-length': size,
-        'content-disposition': `attachment; filename="${group.name}_${group.version}.${match[1]}"`,
+        'content-disposition': `attachment; filename="${fileName}"`,
         'cache-control': 'no-store',
       });
       if (req.method === 'HEAD') return void res.end();
@@ -69,6 +61,62 @@ export function createFilesHandler(app: App) {
     } finally {
       if (tempPath) await rm(tempPath, { force: true });
     }
+  };
+}
+
+/** A table to export to a temporary file and send: `write` exports it and names the download. */
+interface ExportTarget {
+  readonly format: 'PARQUET' | 'CSV';
+  readonly extension: string;
+  write(app: App, viewer: Viewer, path: string): Promise<string>;
+}
+
+/** `feature-groups/<name>/<version>/data.parquet|csv[?asOf=ISO]`: a group's rows as of a time. */
+function groupTarget(parts: readonly string[], search: URLSearchParams, pathname: string): ExportTarget {
+  const [kind, name, versionText, file] = parts;
+  const match = /^data\.(parquet|csv)$/.exec(file ?? '');
+  if (parts.length !== 4 || kind !== 'feature-groups' || !name || !/^\d+$/.test(versionText ?? '') || !match) {
+    throw new NotFoundError('File', pathname);
+  }
+  const format = FORMATS[match[1] as keyof typeof FORMATS];
+  const asOfText = search.get('asOf');
+  const asOf = asOfText ? new Date(asOfText) : null;
+  if (asOf && Number.isNaN(asOf.getTime())) throw ValidationError.at(['asOf'], 'asOf must be an ISO 8601 date and time');
+  return {
+    format,
+    extension: match[1]!,
+    async write(app, viewer, path) {
+      const group = await app.services.featureGroups.get(viewer, { name, version: Number(versionText) });
+      await app.services.featureGroups.exportData(viewer, group, { format, asOf }, path);
+      return `${group.name}_${group.version}.${match[1]}`;
+    },
+  };
+}
+
+/**
+ * `feature-views/<name>/<version>/training-datasets/<td version>/<split>.parquet|csv[?transformed=false]`:
+ * a training dataset split's rows, transformed with its fitted parameters unless asked not to.
+ */
+function splitTarget(parts: readonly string[], search: URLSearchParams, pathname: string): ExportTarget {
+  const [, name, versionText, section, datasetText, file] = parts;
+  const match = /^([a-z]+)\.(parquet|csv)$/.exec(file ?? '');
+  if (parts.length !== 6 || section !== 'training-datasets' || !name || !/^\d+$/.test(versionText ?? '') || !/^\d+$/.test(datasetText ?? '') || !match) {
+    throw new NotFoundError('File', pathname);
+  }
+  const transformedText = search.get('transformed');
+  if (transformedText !== null && transformedText !== 'true' && transformedText !== 'false') {
+    throw ValidationError.at(['transformed'], 'transformed must be true or false');
+  }
+  const format = FORMATS[match[2] as keyof typeof FORMATS];
+  return {
+    format,
+    extension: match[2]!,
+    async write(app, viewer, path) {
+      const ref = { name, version: Number(versionText) };
+      const transformed = transformedText !== 'false';
+      const { view, dataset } = await app.services.trainingDatasets.exportSplit(viewer, ref, Number(datasetText), match[1]!, { transformed, format }, path);
+      return `${view.name}_${view.version}_td${dataset.version}_${match[1]}${transformed ? '' : '_raw'}.${match[2]}`;
+    },
   };
 }
 

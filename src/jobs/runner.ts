@@ -74,6 +74,8 @@ interface Running {
 const STALE_HEARTBEATS = 6;
 /** Log lines are written in batches at most this long after they were logged. */
 const LOG_FLUSH_MS = 100;
+/** How often a running execution's new log lines are announced on `executionUpdated`, at most. */
+const LOG_ANNOUNCE_MS = 500;
 /**
  * On close, how long an aborted run has to end before it is recorded KILLED without waiting
  * further: a COMMAND gets 5 s between SIGTERM and SIGKILL, plus time to record its end.
@@ -336,7 +338,15 @@ export class JobRunner {
       started = true;
       this.publish(job.projectId, executionId, job.name, 'RUNNING');
 
-      const logs = new LogBuffer((lines) => this.appendLogs(executionId, lines), logger);
+      // Log lines are announced on executionUpdated too (at most every LOG_ANNOUNCE_MS), so a
+      // client following a run reads its log as it grows, not only at state changes.
+      let announced = 0;
+      const logs = new LogBuffer(async (lines) => {
+        await this.appendLogs(executionId, lines);
+        if (lines.length === 0 || Date.now() - announced < LOG_ANNOUNCE_MS || !this.running.has(executionId)) return;
+        announced = Date.now();
+        this.publish(job.projectId, executionId, job.name, 'RUNNING');
+      }, logger);
       let resolveDone!: () => void;
       entry.done = new Promise<void>((resolve) => (resolveDone = resolve));
       const context = (credentials: RunCredentials | null): JobContext => ({

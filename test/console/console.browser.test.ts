@@ -100,10 +100,10 @@ describe.skipIf(!runBrowser)('the console in a browser', () => {
     // The newest change first: the quickstart ends by registering its model.
     const first = page.locator('ol.home-changes li').first();
     await expect(first.innerText()).resolves.toMatch(/Model\s+churnmodel v1\s+created/);
-    // A feature group's change links to its page; other kinds are text.
+    // Each change links to its object's page.
     const groupLink = page.locator('ol.home-changes li a', { hasText: `${CUSTOMER_INFO.name} v1` }).first();
-    await expect(groupLink.getAttribute('href')).resolves.toBe(`/feature-groups/${CUSTOMER_INFO.name}?version=1`);
-    await expect(first.locator('a').count()).resolves.toBe(0);
+    await expect(groupLink.getAttribute('href')).resolves.toBe(`/feature-groups/${CUSTOMER_INFO.name}/overview?version=1`);
+    await expect(first.locator('a').getAttribute('href')).resolves.toBe('/models/churnmodel?version=1');
 
     await h.screenshot(page, 'console-home');
     expect(await h.axe(page)).toEqual([]);
@@ -156,7 +156,7 @@ describe.skipIf(!runBrowser)('the console in a browser', () => {
     await h.screenshot(page, 'console-home-search');
 
     await box.press('Enter');
-    await expect.poll(() => new URL(page.url()).pathname + new URL(page.url()).search).toBe(`/feature-groups/${CUSTOMER_INFO.name}?version=1`);
+    await expect.poll(() => new URL(page.url()).pathname + new URL(page.url()).search).toBe(`/feature-groups/${CUSTOMER_INFO.name}/overview?version=1`);
     await expect.poll(() => page.getByRole('heading', { level: 1 }).innerText()).toMatch(/customer_info/);
     expect(problems).toEqual([]);
   });
@@ -249,7 +249,7 @@ describe.skipIf(!runBrowser)('the console in a browser', () => {
     const { page, problems } = await h.newPage();
     await homeLoaded(page);
     const reached = new Set<string>();
-    for (let i = 0; i < 12; i++) {
+    for (let i = 0; i < 16; i++) {
       await page.keyboard.press('Tab');
       const focused = await page.evaluate(() => {
         const el = document.activeElement;
@@ -257,7 +257,7 @@ describe.skipIf(!runBrowser)('the console in a browser', () => {
       });
       if (focused !== null) reached.add(focused);
     }
-    expect([...reached].sort()).toEqual(['Feature groups', 'Granary', 'GraphiQL', 'Home']);
+    expect([...reached].sort()).toEqual(['Alerts', 'Feature groups', 'Feature views', 'Granary', 'GraphiQL', 'Home', 'Jobs', 'Lineage', 'Models', 'Settings']);
 
     // From the top again (a reload), to the nav's Feature groups link, then Enter.
     await page.reload();

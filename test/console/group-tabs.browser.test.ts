@@ -227,6 +227,10 @@ describe.skipIf(!runBrowser)('the feature group tabs', { timeout: 90_000 }, () =
       '/feature-groups/customer_value/overview?version=1',
     );
     await expect(page.locator('.card', { has: page.getByRole('heading', { name: 'Parents' }) }).innerText()).resolves.toContain('None recorded');
+    // The job computing its statistics after each insert works on it.
+    await expect
+      .poll(() => page.getByRole('list', { name: 'Jobs working on it' }).getByRole('link').allInnerTexts())
+      .toEqual(['customer_info_1_compute_stats']);
 
     // Versions, and the schema difference of version 1 and 2 (the default pair for version 1).
     const versions = page.getByRole('table', { name: 'Versions of customer_info' });
@@ -261,7 +265,7 @@ describe.skipIf(!runBrowser)('the feature group tabs', { timeout: 90_000 }, () =
     await parents.getByRole('link', { name: 'customer_info version 1' }).click();
     await expect.poll(() => new URL(page.url()).pathname + new URL(page.url()).search).toBe('/feature-groups/customer_info/overview?version=1');
     await page.getByRole('heading', { level: 1, name: /customer_info/ }).waitFor();
-    await expect(page.getByRole('table', { name: 'Versions of customer_info' }).isVisible()).resolves.toBe(true);
+    await page.getByRole('table', { name: 'Versions of customer_info' }).waitFor();
     expect(problems).toEqual([]);
   });
 

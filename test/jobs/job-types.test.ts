@@ -214,6 +214,46 @@ describe('COMMAND', () => {
     expect(alerts.some((a) => a.event.type === 'JOB_SUCCEEDED' && a.event.details?.executionId === id)).toBe(true);
   });
 
+  it('announces new log lines of a running command on executionUpdated, so a follower reads its log as it grows', async () => {
+    const { gql, key } = await project('cmdlog');
+    // Five lines, 500 ms apart: no progress steps, one state change at each end.
+    const script = `let n = 0; const t = setInterval(() => { console.log('line ' + ++n); if (n === 5) clearInterval(t); }, 500);`;
+    await createJob(gql, { name: 'chatty', type: 'COMMAND', config: nodeCommand(script) });
+    await createJob(gql, { name: 'probe', type: 'COMMAND', config: { command: 'false' } });
+    const client = wsClient(key);
+    const seen: { state: string; logs: string[] }[] = [];
+    const dispose = client.subscribe(
+      { query: `subscription { executionUpdated(job: "chatty") { id state logs } }` },
+      { next: (v: any) => seen.push(v.data.executionUpdated), error: () => {}, complete: () => {} },
+    );
+    const probes: unknown[] = [];
+    const probe = client.subscribe(
+      { query: `subscription { executionUpdated(job: "probe") { id } }` },
+      { next: (v) => probes.push(v), error: () => {}, complete: () => {} },
+    );
+    try {
+      for (let n = 0; probes.length === 0; n++) {
+        if (n > 100) throw new Error('subscription never became live');
+        await runJob(gql, 'probe');
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      const id = await runJob(gql, 'chatty');
+      await waitForExecution(gql, id, ended);
+      await new Promise((r) => setTimeout(r, 300));
+      const running = seen.filter((e) => e.state === 'RUNNING');
+      // Updates while it ran that carried a log with some but not all of the lines.
+      const partial = running.filter((e) => e.logs.some((l) => l.startsWith('line ')) && !e.logs.includes('line 5'));
+      expect(partial.length, JSON.stringify(seen.map((e) => [e.state, e.logs.length]))).toBeGreaterThanOrEqual(2);
+      const lengths = partial.map((e) => e.logs.length);
+      expect(lengths).toEqual([...lengths].sort((a, b) => a - b));
+      expect(seen.at(-1)?.state).toBe('SUCCEEDED');
+    } finally {
+      dispose();
+      probe();
+      await client.dispose();
+    }
+  });
+
   it('fails on a non-zero exit, raising JOB_FAILED', async () => {
     const { gql } = await project('cmdfail');
     await createJob(gql, { name: 'broken', type: 'COMMAND', config: nodeCommand('process.exit(3)') });

@@ -244,6 +244,52 @@ describe('training datasets and batch data', () => {
     expect(otherData.data?.trainingDataset?.splits).not.toEqual(before.data?.trainingDataset?.splits);
   });
 
+  it('downloads a split as CSV and Parquet, transformed or raw, with the same auth as the API', async () => {
+    const { gql, key } = await churnProject(40);
+    const other = await srv.newProject('fvdl');
+    const base = await srv.listen();
+    await gql(CREATE_FV, { input: CHURN_VIEW });
+    const created = await gql(CREATE_TD, { fv: { name: 'churn_feature_view' }, input: { split: 'RANDOM', testSize: 0.25, seed: 5 } });
+    ofType(created.data?.createTrainingDataset, 'CreateTrainingDatasetPayload', JSON.stringify(created));
+    const urls = await gql(
+      graphql(`{ trainingDataset(featureView: { name: "churn_feature_view" }, version: 1) {
+        splits { name rowCount csv: downloadUrl(format: CSV) raw: downloadUrl(format: CSV, transformed: false) parquet: downloadUrl }
+      } }`),
+    );
+    const test = urls.data!.trainingDataset!.splits.find((s) => s.name === 'test')!;
+    expect(test.csv).toBe('/files/feature-views/churn_feature_view/1/training-datasets/1/test.csv');
+    const get = (path: string, k?: string) => fetch(base + path, { headers: k ? { authorization: `Bearer ${k}` } : {} });
+    const asApi = async (transformed: boolean) => {
+      const res = await gql(SPLIT_DATA, { fv: { name: 'churn_feature_view' }, version: 1, transformed });
+      return res.data!.trainingDataset!.splits.find((s) => s.name === 'test')!.data;
+    };
+    for (const [path, transformed] of [
+      [test.csv, true],
+      [test.raw, false],
+    ] as const) {
+      const res = await get(path, key);
+      expect(res.status).toBe(200);
+      expect(res.headers.get('content-disposition')).toContain(`churn_feature_view_1_td1_test${transformed ? '' : '_raw'}.csv`);
+      const lines = (await res.text()).trim().split('\n');
+      const api = await asApi(transformed);
+      expect(lines[0]!.split(',')).toEqual(api.columns.map((c) => c.name));
+      expect(lines).toHaveLength(test.rowCount + 1);
+    }
+    const parquet = await get(test.parquet, key);
+    expect(parquet.status).toBe(200);
+    expect(
+      Buffer.from(await parquet.arrayBuffer())
+        .subarray(0, 4)
+        .toString(),
+    ).toBe('PAR1');
+    // No key, another project's key, an unknown split: nothing of the data.
+    expect((await get(test.csv)).status).toBe(401);
+    expect((await get(test.csv, other.key)).status).toBe(404);
+    expect((await get('/files/feature-views/churn_feature_view/1/training-datasets/1/holdout.csv', key)).status).toBe(404);
+    expect((await get('/files/feature-views/churn_feature_view/1/training-datasets/9/test.csv', key)).status).toBe(404);
+    expect((await get(`${test.csv}?transformed=maybe`, key)).status).toBe(400);
+  });
+
   it.each([
     ['overlapping time windows', { trainStart: '2026-02-01T00:00:00Z', trainEnd: '2026-02-15T00:00:00Z', testStart: '2026-02-10T00:00:00Z' }, /overlap/],
     ['an empty split', { trainEnd: '2026-02-10T00:00:00Z', testStart: '2027-01-01T00:00:00Z' }, /test split is empty/],

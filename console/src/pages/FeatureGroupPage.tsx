@@ -30,8 +30,10 @@ export function FeatureGroupPage({ name, tab }: { name: string; tab: string | un
   const [{ data, error, fetching }] = useQuery({ query: GROUP, variables: { name, version } });
   const current = (TABS.find((t) => t.id === tab) ?? TABS[0]).id;
   if (error) return <ErrorNote message={errorMessage(error)} />;
-  if (fetching && !data) return <Loading what={`feature group ${name}`} />;
   const group = data?.featureGroup;
+  // Another group's (or version's) page stays in `data` until this one's arrives.
+  const stale = group != null && (group.name !== name || (version !== null && group.version !== version));
+  if ((fetching && !data) || stale) return <Loading what={`feature group ${name}`} />;
   if (!group) {
     return (
       <section>
@@ -58,10 +60,11 @@ export function FeatureGroupPage({ name, tab }: { name: string; tab: string | un
         ))}
       </nav>
       <div className="tab-panel">
-        {current === 'overview' && <OverviewTab {...props} />}
-        {current === 'data' && <DataTab {...props} />}
-        {current === 'statistics' && <StatisticsTab {...props} />}
-        {current === 'activity' && <ActivityTab {...props} />}
+        {/* Another group or version starts each tab afresh (its picks, pages and subscriptions). */}
+        {current === 'overview' && <OverviewTab key={`${group.name}@${group.version}`} {...props} />}
+        {current === 'data' && <DataTab key={`${group.name}@${group.version}`} {...props} />}
+        {current === 'statistics' && <StatisticsTab key={`${group.name}@${group.version}`} {...props} />}
+        {current === 'activity' && <ActivityTab key={`${group.name}@${group.version}`} {...props} />}
       </div>
     </section>
   );

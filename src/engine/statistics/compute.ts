@@ -32,7 +32,7 @@ export interface FeatureStatistics {
   /** count / rows (1 when there are no rows). */
   readonly completeness: number;
   readonly nullCount: number;
-  /** Exact distinct non-null values when exactUniqueness is on, else the approximate count. */
+  /** Exact distinct non-null values when exactUniqueness is on, else the approximate count (at most `count`). */
   readonly distinctCount: number;
   /** HyperLogLog estimate (DuckDB approx_count_distinct, 64 registers): standard error about 13 %. */
   readonly approximateDistinctCount: number;
@@ -392,7 +392,8 @@ function addOtherBins(top: readonly Column[], base: readonly ScalarStatistics[],
 /** One feature's statistics from its scalar figures, its exact counts (when computed) and its histogram. */
 function featureStatistics(b: ScalarStatistics, rowCount: number, e: ExactCounts | undefined, histogram: HistogramBin[] | null): FeatureStatistics {
   const approx = b.approx ?? 0;
-  const distinct = e ? e.distinct : approx;
+  // An estimate may overshoot; no feature has more distinct values than non-null ones.
+  const distinct = e ? e.distinct : Math.min(approx, b.count);
   return {
     name: b.c.name,
     type: b.c.type,

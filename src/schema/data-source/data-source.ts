@@ -22,8 +22,11 @@ const FileFormatEnum = builder.enumType('ExternalFileFormat', {
   } as const,
 });
 
-export const DataSourceType = builder.prismaObject('DataSource', {
+export const DataSourceType = builder.prismaNode('DataSource', {
   description: 'A storage connector: where external feature groups read their rows in place. Secrets are never returned.',
+  id: { field: 'id', description: 'Global id, for `node(id:)` and lineage.' },
+  findUnique: (id, ctx) => ({ id, projectId: ctx.viewer.projectId }),
+  nullable: true,
   fields: (t) => ({
     name: t.exposeString('name', { description: 'Name, unique in the project.' }),
     type: t.field({ type: DataSourceTypeEnum, description: 'POSTGRES or FILES.', resolve: (s) => s.type as 'POSTGRES' | 'FILES' }),

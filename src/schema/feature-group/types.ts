@@ -1,6 +1,7 @@
 import type { FeatureDef } from '../../domain/feature-types.ts';
 import { ValidationError } from '../../errors.ts';
 import { featureGroupDataPath } from '../shared/download-paths.ts';
+import { DownloadFormatEnum } from '../shared/download-format.ts';
 import { builder } from '../builder.ts';
 import { ColumnRef, DataFrameRef } from '../shared/data-frame.ts';
 import { pageSize } from '../shared/pagination.ts';
@@ -38,14 +39,6 @@ export const DataFormatEnum = builder.enumType('DataFormat', {
     CSV: { description: 'Comma-separated values with a header row.' },
     PARQUET: { description: 'Apache Parquet.' },
     NDJSON: { description: 'One JSON object per line.' },
-  } as const,
-});
-
-export const DownloadFormatEnum = builder.enumType('DownloadFormat', {
-  description: 'Format of a downloaded table.',
-  values: {
-    PARQUET: { description: 'Apache Parquet (zstd).' },
-    CSV: { description: 'Comma-separated values with a header row.' },
   } as const,
 });
 

@@ -1,13 +1,19 @@
-import type { FeatureVector } from '../../services/feature-view/serving.service.ts';
+import type { FeatureVector, VectorForm } from '../../services/feature-view/serving.service.ts';
 import { builder } from '../builder.ts';
 import { FeatureViewRefInput } from './inputs.ts';
 
+const TRANSFORMED =
+  'Apply the view’s transformation functions with the fitted parameters (default). false: the raw feature values as stored online (passed features applied), under their own names, as Hopsworks’ `get_feature_vector(..., transform=False)`; no training dataset is needed then.';
+
+/** An explicit null is the default: transformed. */
+const formOf = (transformed: boolean | null | undefined): VectorForm => (transformed === false ? 'raw' : 'transformed');
+
 const FeatureVectorRef = builder.objectRef<FeatureVector>('FeatureVector').implement({
-  description: 'One entity’s features from the online store, transformed as the training data was.',
+  description: 'One entity’s features from the online store, transformed as the training data was (or as stored, when asked for with `transformed: false`).',
   fields: (t) => ({
     // The plan's own arrays, not copies: nothing downstream mutates a resolved list.
     features: t.stringList({
-      description: 'Feature names in order (labels left out; transformed features replaced by their outputs).',
+      description: 'Feature names in order (labels left out; transformed features replaced by their outputs, unless `transformed: false`).',
       resolve: (v) => v.features as string[],
     }),
     values: t.field({ type: 'JSON', description: 'Values in the order of `features`: the model’s input row.', resolve: (v) => v.values }),
@@ -33,8 +39,10 @@ builder.queryField('featureVector', (t) =>
           'Feature values that override the stored ones (computed at request time), by feature name. Each must be a feature of the view (labels excepted) with a value of its type, or null.',
       }),
       trainingDatasetVersion: t.arg.int({ description: 'Whose fitted parameters to apply; the latest when omitted.' }),
+      transformed: t.arg.boolean({ defaultValue: true, description: TRANSFORMED }),
     },
-    resolve: (_root, args, ctx) => ctx.services.serving.vector(ctx.viewer, args.featureView, args.entry, args.passedFeatures, args.trainingDatasetVersion),
+    resolve: (_root, args, ctx) =>
+      ctx.services.serving.vector(ctx.viewer, args.featureView, args.entry, args.passedFeatures, args.trainingDatasetVersion, formOf(args.transformed)),
   }),
 );
 
@@ -52,7 +60,9 @@ builder.queryField('featureVectors', (t) =>
         description: 'Overrides per entity, in the order of entries (null for none).',
       }),
       trainingDatasetVersion: t.arg.int({ description: 'Whose fitted parameters to apply; the latest when omitted.' }),
+      transformed: t.arg.boolean({ defaultValue: true, description: TRANSFORMED }),
     },
-    resolve: (_root, args, ctx) => ctx.services.serving.vectors(ctx.viewer, args.featureView, args.entries, args.passedFeatures, args.trainingDatasetVersion),
+    resolve: (_root, args, ctx) =>
+      ctx.services.serving.vectors(ctx.viewer, args.featureView, args.entries, args.passedFeatures, args.trainingDatasetVersion, formOf(args.transformed)),
   }),
 );

@@ -4,6 +4,8 @@ import type { StoredSplit } from '../../services/feature-view/training-dataset.s
 import { listTransformationFunctions, type TransformationFunctionInfo } from '../../engine/transformations/index.ts';
 import { builder } from '../builder.ts';
 import { DataFrameRef } from '../shared/data-frame.ts';
+import { DownloadFormatEnum } from '../shared/download-format.ts';
+import { trainingSplitPath } from '../shared/download-paths.ts';
 import { pageSize } from '../shared/pagination.ts';
 import { FeatureViewRefInput } from './inputs.ts';
 import { readSplits } from '../../services/json-columns.ts';
@@ -44,6 +46,15 @@ export const SplitRef = builder.objectRef<SplitParent>('TrainingDatasetSplit').i
           transformed: args.transformed !== false,
           first: pageSize(args.first, 1000, 1_000_000),
         }),
+    }),
+    downloadUrl: t.string({
+      description:
+        'Path of a download of the split’s rows (as `data`, without a row limit), relative to the server’s origin. GET it with the same Authorization header.',
+      args: {
+        format: t.arg({ type: DownloadFormatEnum, defaultValue: 'PARQUET', description: 'PARQUET (default) or CSV.' }),
+        transformed: t.arg.boolean({ defaultValue: true, description: 'Apply the transformation functions.' }),
+      },
+      resolve: (s, args) => trainingSplitPath(s.view, s.dataset.version, s.name, args.format ?? 'PARQUET', args.transformed !== false),
     }),
   }),
 });

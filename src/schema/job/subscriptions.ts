@@ -7,7 +7,7 @@ builder.subscriptionField('executionUpdated', (t) =>
     type: 'Execution',
     nullable: true,
     description:
-      'Every state change and progress step of the caller’s project’s executions (manual and scheduled runs), as it happens. `state` is the state of that change; other fields are read when it is delivered. Null when the execution was deleted meanwhile.',
+      'Every state change and progress step of the caller’s project’s executions (manual and scheduled runs), as it happens, and new log lines of a running one (at most twice a second). `state` is the state of that change; other fields are read when it is delivered. Null when the execution was deleted meanwhile.',
     authScopes: { read: true },
     args: { job: t.arg.string({ description: 'Only executions of this job; all jobs when omitted.' }) },
     subscribe: (_root, { job }, ctx) => ctx.services.jobs.subscribe(ctx.viewer.projectId, job),

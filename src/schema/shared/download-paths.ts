@@ -13,6 +13,18 @@ export function featureGroupDataPath(name: string, version: number, format: 'PAR
   return asOf ? `${path}?asOf=${encodeURIComponent(asOf.toISOString())}` : path;
 }
 
+/** The download URL of a training dataset split's rows (transformed unless `transformed` is false). */
+export function trainingSplitPath(
+  view: { name: string; version: number },
+  datasetVersion: number,
+  split: string,
+  format: 'PARQUET' | 'CSV',
+  transformed: boolean,
+): string {
+  const path = `${FILES_PREFIX}feature-views/${encodeURIComponent(view.name)}/${view.version}/training-datasets/${datasetVersion}/${encodeURIComponent(split)}.${format.toLowerCase()}`;
+  return transformed ? path : `${path}?transformed=false`;
+}
+
 /** Download path of one file of a model version, relative to the server's origin (each segment URL-encoded). */
 export function modelFilePath(name: string, version: number, path: string): string {
   return `${FILES_PREFIX}models/${encodeURIComponent(name)}/${version}/${path.split('/').map(encodeURIComponent).join('/')}`;

@@ -90,7 +90,8 @@ const FeatureStatisticsRef = builder.objectRef<FeatureStatistics>('FeatureStatis
     completeness: t.exposeFloat('completeness', { description: 'count / rows (1 when there are no rows).' }),
     nullCount: t.exposeFloat('nullCount', { description: 'Null values.' }),
     distinctCount: t.exposeFloat('distinctCount', {
-      description: 'Distinct non-null values: exact when the group’s `exactUniqueness` is on (see `exactDistinct`), else the approximate count.',
+      description:
+        'Distinct non-null values: exact when the group’s `exactUniqueness` is on (see `exactDistinct`), else the approximate count (capped at `count`).',
     }),
     approximateDistinctCount: t.exposeFloat('approximateDistinctCount', {
       description: 'HyperLogLog estimate of the distinct non-null values (DuckDB approx_count_distinct: standard error about 13 %).',

@@ -14,9 +14,9 @@ import { checkJsonDepth } from '../json-limits.ts';
 import { definitionOf, type FeatureViewRef, type FeatureViewService } from './feature-view.service.ts';
 import type { TrainingDatasetService } from './training-dataset.service.ts';
 
-/** One entity's online features, transformed as training data was. */
+/** One entity's online features, transformed as training data was (or raw, when asked for). */
 export interface FeatureVector {
-  /** Output names in order: view features (labels left out), transformed ones replaced by their outputs. */
+  /** Output names in order: view features (labels left out), transformed ones replaced by their outputs (raw vectors keep the view's names). */
   readonly features: readonly string[];
   readonly values: readonly unknown[];
   readonly record: Readonly<Record<string, unknown>>;
@@ -162,12 +162,19 @@ interface ServingPlan {
 /** How long "the latest version" is trusted in another process without a change event seen. */
 const PLAN_TTL_MS = 30_000;
 
-const planKey = (viewer: Viewer, ref: FeatureViewRef, tdVersion?: number | null) => `${viewer.projectId}|${ref.name}|${ref.version ?? '*'}|${tdVersion ?? '*'}`;
+/**
+ * Whether vectors are transformed with the fitted parameters (`featureVector`'s default) or are the
+ * raw feature values (`transformed: false`): two plans of one view, each compiled and cached.
+ */
+export type VectorForm = 'transformed' | 'raw';
+
+const planKey = (viewer: Viewer, ref: FeatureViewRef, tdVersion: number | null | undefined, form: VectorForm) =>
+  `${viewer.projectId}|${ref.name}|${ref.version ?? '*'}|${tdVersion ?? '*'}|${form}`;
 
 /**
  * Online feature vectors: each group of the view read from the online store by key, one round trip
  * per group per request (all entities batched), joined, passed features applied, then the view's
- * transformations with the fitted parameters of a training dataset version.
+ * transformations with the fitted parameters of a training dataset version (none for raw vectors).
  */
 export class ServingService {
   private readonly plans = new Map<string, Promise<ServingPlan>>();
@@ -184,9 +191,20 @@ export class ServingService {
     private readonly logger: Logger,
   ) {}
 
-  /** One entity's vector (`featureVector`): input errors name `entry` and `passedFeatures.<feature>`. */
-  async vector(viewer: Viewer, ref: FeatureViewRef, entry: unknown, passed: unknown, trainingDatasetVersion?: number | null): Promise<FeatureVector> {
-    const [vector] = await this.serve(viewer, ref, [entry], passed == null ? null : [passed], trainingDatasetVersion, true);
+  /**
+   * One entity's vector (`featureVector`): input errors name `entry` and `passedFeatures.<feature>`.
+   * `form` 'raw' serves the view's features as stored (passed features applied), no transformation
+   * function applied, so no training dataset is needed; one given must still exist.
+   */
+  async vector(
+    viewer: Viewer,
+    ref: FeatureViewRef,
+    entry: unknown,
+    passed: unknown,
+    trainingDatasetVersion?: number | null,
+    form: VectorForm = 'transformed',
+  ): Promise<FeatureVector> {
+    const [vector] = await this.serve(viewer, ref, [entry], passed == null ? null : [passed], trainingDatasetVersion, form, true);
     return vector!;
   }
 
@@ -201,8 +219,9 @@ export class ServingService {
     entries: readonly unknown[],
     passed: readonly unknown[] | null | undefined,
     trainingDatasetVersion?: number | null,
+    form: VectorForm = 'transformed',
   ): Promise<FeatureVector[]> {
-    return this.serve(viewer, ref, entries, passed, trainingDatasetVersion, false);
+    return this.serve(viewer, ref, entries, passed, trainingDatasetVersion, form, false);
   }
 
   private async serve(
@@ -211,11 +230,12 @@ export class ServingService {
     entries: readonly unknown[],
     passed: readonly unknown[] | null | undefined,
     trainingDatasetVersion: number | null | undefined,
+    form: VectorForm,
     single: boolean,
   ): Promise<FeatureVector[]> {
     checkJsonDepth(single ? entries[0] : entries, [single ? 'entry' : 'entries']);
     checkJsonDepth(single ? passed?.[0] : passed, ['passedFeatures']);
-    const plan = this.ready(viewer, ref, trainingDatasetVersion) ?? (await this.plan(viewer, ref, trainingDatasetVersion));
+    const plan = this.ready(viewer, ref, trainingDatasetVersion, form) ?? (await this.plan(viewer, ref, trainingDatasetVersion, form));
     const { servingKeys } = plan;
     const keys = new Array<unknown[]>(entries.length);
     for (let i = 0; i < entries.length; i++) {
@@ -287,22 +307,22 @@ export class ServingService {
   }
 
   /** The plan when it is built and fresh: no promise to wait for on the hot path. */
-  private ready(viewer: Viewer, ref: FeatureViewRef, tdVersion?: number | null): ServingPlan | undefined {
-    const plan = this.built.get(planKey(viewer, ref, tdVersion));
+  private ready(viewer: Viewer, ref: FeatureViewRef, tdVersion: number | null | undefined, form: VectorForm): ServingPlan | undefined {
+    const plan = this.built.get(planKey(viewer, ref, tdVersion, form));
     return plan !== undefined && plan.expiresAt > Date.now() ? plan : undefined;
   }
 
-  private plan(viewer: Viewer, ref: FeatureViewRef, tdVersion?: number | null): Promise<ServingPlan> {
-    const key = planKey(viewer, ref, tdVersion);
+  private plan(viewer: Viewer, ref: FeatureViewRef, tdVersion: number | null | undefined, form: VectorForm): Promise<ServingPlan> {
+    const key = planKey(viewer, ref, tdVersion, form);
     const cached = this.plans.get(key);
     if (cached) {
       return cached.then((plan) => {
         if (plan.expiresAt > Date.now()) return plan;
         if (this.plans.get(key) === cached) this.forgetPlan(key);
-        return this.plan(viewer, ref, tdVersion);
+        return this.plan(viewer, ref, tdVersion, form);
       });
     }
-    const built = this.build(viewer, ref, tdVersion);
+    const built = this.build(viewer, ref, tdVersion, form);
     this.plans.set(key, built);
     built.then(
       (plan) => {
@@ -343,11 +363,11 @@ export class ServingService {
     for (const key of this.plans.keys()) if (key.startsWith(`${projectId}|`)) this.forgetPlan(key);
   }
 
-  private async build(viewer: Viewer, ref: FeatureViewRef, tdVersion?: number | null): Promise<ServingPlan> {
+  private async build(viewer: Viewer, ref: FeatureViewRef, tdVersion: number | null | undefined, form: VectorForm): Promise<ServingPlan> {
     const view = await this.views.get(viewer, ref);
     const def = definitionOf(view);
     let fitted: FittedTransformation[] = [];
-    if (def.transformations.length > 0) {
+    if (form === 'transformed' && def.transformations.length > 0) {
       const { dataset } = await this.trainingDatasets.get(viewer, ref, tdVersion).catch((error: unknown) => {
         if (error instanceof NotFoundError && tdVersion == null) {
           throw ValidationError.at(

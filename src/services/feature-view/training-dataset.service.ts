@@ -209,6 +209,29 @@ export class TrainingDatasetService {
     );
   }
 
+  /** Writes one split's rows (as `splitData` reads them, every row) to a file: downloads. */
+  async exportSplit(
+    viewer: Viewer,
+    ref: FeatureViewRef,
+    version: number,
+    splitName: string,
+    options: { transformed: boolean; format: 'PARQUET' | 'CSV' },
+    path: string,
+  ): Promise<{ view: FeatureView; dataset: TrainingDataset }> {
+    const { view, dataset } = await this.get(viewer, ref, version);
+    const split = readSplits(dataset.splits).find((s) => s.name === splitName);
+    if (!split) throw new NotFoundError('TrainingDatasetSplit', splitName);
+    const dir = this.files.dir(viewer.projectName, view.name, view.version, dataset.version);
+    const columns = this.outputColumns(view, options.transformed ? this.fitted(dataset) : [], { labels: true });
+    await this.files.exportTo(
+      split.files.map((f) => join(dir, f.path)),
+      columns.map((c) => `${c.sql} AS ${ident(c.name)}`),
+      dataset.format as 'PARQUET' | 'CSV',
+      { format: options.format, path },
+    );
+    return { view, dataset };
+  }
+
   /**
    * The view's rows for inference (labels left out), in key order: transformed with the fitted
    * parameters of a training dataset version (the latest when not given).

@@ -132,6 +132,23 @@ export class TrainingDataFiles {
     }
   }
 
+  /** Writes split files' rows, selected as `read` selects them, to a file (a download). */
+  async exportTo(
+    paths: readonly string[],
+    select: readonly string[],
+    source: 'PARQUET' | 'CSV',
+    target: { readonly format: 'PARQUET' | 'CSV'; readonly path: string },
+  ): Promise<void> {
+    const connection = await this.offline.connect();
+    try {
+      const reader = source === 'PARQUET' ? 'read_parquet' : 'read_csv';
+      const options = target.format === 'PARQUET' ? 'FORMAT parquet, COMPRESSION zstd' : 'FORMAT csv, HEADER true';
+      await connection.run(`COPY (SELECT ${select.join(', ')} FROM ${reader}([${paths.map(sqlString).join(', ')}])) TO ${sqlString(target.path)} (${options})`);
+    } finally {
+      connection.closeSync();
+    }
+  }
+
   /** Runs `sql` (built over the view's rows) and returns it as a DataFrame. */
   async query(sql: string, columns: readonly DataFrameColumn[]): Promise<DataFrame> {
     const connection = await this.offline.connect();

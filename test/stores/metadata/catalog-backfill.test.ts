@@ -108,7 +108,7 @@ async function checkBackfill(target: MetadataTarget, older: { schemaPath: string
     ]);
     const dialect = sqlDialect(target);
     const viewer = { projectId: objects.project.id, projectName: 'legacy', apiKeyId: 'k', scopes: ['READ' as const], serverAdmin: false };
-    const lineage = await new LineageService(prisma, dialect).graph(viewer, encodeGlobalID('Model', objects.model.id), 'UPSTREAM', 10);
+    const lineage = await new LineageService(prisma, dialect).graph(viewer, { id: encodeGlobalID('Model', objects.model.id) }, 'UPSTREAM', 10);
     expect(lineage.nodes).toHaveLength(6);
     expect(lineage.edges).toHaveLength(6);
 

@@ -1,5 +1,5 @@
 import { useState } from 'react';
-import { storedKey } from '../../session.ts';
+import { DownloadFailed, saveDownload } from '../../download.ts';
 import { ErrorNote } from '../ErrorNote.tsx';
 import { formatBytes } from './values.tsx';
 
@@ -11,25 +11,8 @@ export interface DownloadLink {
   readonly fileName: string;
 }
 
-/** The file name of a `content-disposition: attachment; filename="…"` header, if any. */
-function attachmentName(header: string | null): string | null {
-  const match = header ? /filename="([^"]+)"/.exec(header) : null;
-  return match?.[1] ?? null;
-}
-
-/** The message of the server's JSON error body (`{ error: { message } }`), else the status. */
-async function failureMessage(res: Response): Promise<string> {
-  try {
-    const body = (await res.json()) as { error?: { message?: unknown } };
-    if (typeof body.error?.message === 'string') return body.error.message;
-  } catch {
-    // Not JSON: the status says enough.
-  }
-  return `the download failed with HTTP ${res.status}`;
-}
-
 /**
- * Buttons that download the group's rows. A download path needs the Authorization header, which a
+ * Buttons that download a table (a group's rows, a training dataset split). A download path needs the Authorization header, which a
  * plain link cannot send: the file is fetched with the session's key and handed to the browser as
  * a Blob under an object URL (revoked once the browser has it).
  */
@@ -43,25 +26,10 @@ export function Downloads({ links, note }: { links: readonly DownloadLink[]; not
     setDone(null);
     setError(null);
     try {
-      const key = storedKey();
-      const res = await fetch(link.path, { headers: key ? { authorization: `Bearer ${key}` } : {} });
-      if (!res.ok) {
-        setError(await failureMessage(res));
-        return;
-      }
-      const blob = await res.blob();
-      const fileName = attachmentName(res.headers.get('content-disposition')) ?? link.fileName;
-      const url = URL.createObjectURL(blob);
-      const anchor = document.createElement('a');
-      anchor.href = url;
-      anchor.download = fileName;
-      document.body.append(anchor);
-      anchor.click();
-      anchor.remove();
-      setTimeout(() => URL.revokeObjectURL(url), 60_000);
-      setDone(`Saved ${fileName} (${formatBytes(blob.size)}).`);
+      const saved = await saveDownload(link.path, link.fileName);
+      setDone(`Saved ${saved.fileName} (${formatBytes(saved.size)}).`);
     } catch (e) {
-      setError(`could not download: ${e instanceof Error ? e.message : String(e)}`);
+      setError(e instanceof DownloadFailed ? e.message : `could not download: ${e instanceof Error ? e.message : String(e)}`);
     } finally {
       setBusy(null);
     }

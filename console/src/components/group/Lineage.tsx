@@ -1,7 +1,8 @@
 import { useId } from 'react';
 import { useQuery } from 'urql';
 import { Link } from 'wouter';
-import { errorMessage, graphql } from '../../api.ts';
+import { errorMessage, graphql, type ResultOf } from '../../api.ts';
+import { KIND_LABELS, objectHref } from '../../links.ts';
 import { ErrorNote, Loading } from '../ErrorNote.tsx';
 
 const LINEAGE = graphql(`
@@ -14,32 +15,27 @@ const LINEAGE = graphql(`
   }
 `);
 
-type LineageNode = { id: string; kind: 'FEATURE_GROUP' | 'FEATURE_VIEW' | 'TRAINING_DATASET' | 'MODEL'; name: string; version: number; deleted: boolean };
+type LineageNode = ResultOf<typeof LINEAGE>['lineage']['nodes'][number];
 
-const KIND_LABEL: Record<LineageNode['kind'], string> = {
-  FEATURE_GROUP: 'feature group',
-  FEATURE_VIEW: 'feature view',
-  TRAINING_DATASET: 'training dataset',
-  MODEL: 'model',
-};
-
-/** One object of the lineage: a link when it is a feature group still there (the console has pages for groups only). */
+/** One object of the lineage, a link to its page when it has one. Jobs and data sources have no versions. */
 function LineageItem({ node }: { node: LineageNode }) {
-  const label = `${node.name} version ${node.version}`;
+  const label = node.kind === 'JOB' || node.kind === 'DATA_SOURCE' ? node.name : `${node.name} version ${node.version}`;
+  const href = node.deleted ? null : objectHref(node.kind, node.name, node.kind === 'JOB' ? null : node.version);
   return (
     <li>
-      <span className="badge">{KIND_LABEL[node.kind]}</span>
-      {node.kind === 'FEATURE_GROUP' && !node.deleted ? <Link href={`/feature-groups/${node.name}/overview?version=${node.version}`}>{label}</Link> : label}
+      <span className="badge">{KIND_LABELS[node.kind].toLowerCase()}</span>
+      {href ? <Link href={href}>{label}</Link> : label}
       {node.deleted && <span className="muted"> (deleted)</span>}
     </li>
   );
 }
 
-/** The group's recorded lineage one link away: its parent groups, and what was made from it. */
+/** The group's lineage one link away: its parent groups or data source, and what was made from it or works on it (views, derived groups, jobs). */
 export function Lineage({ id }: { id: string }) {
   const [{ data, error, fetching }] = useQuery({ query: LINEAGE, variables: { id } });
   const parentsId = useId();
   const childrenId = useId();
+  const jobsId = useId();
   if (error) return <ErrorNote message={errorMessage(error)} />;
   if (fetching && !data) return <Loading what="lineage" />;
   if (!data) return null;
@@ -47,13 +43,15 @@ export function Lineage({ id }: { id: string }) {
   const byId = new Map(nodes.map((n) => [n.id, n]));
   const linked = (ids: string[]) => ids.map((i) => byId.get(i)).filter((n): n is LineageNode => n !== undefined);
   const parents = linked(edges.filter((e) => e.to === root.id).map((e) => e.from));
-  const children = linked(edges.filter((e) => e.from === root.id).map((e) => e.to));
+  const downstream = linked(edges.filter((e) => e.from === root.id).map((e) => e.to));
+  const children = downstream.filter((n) => n.kind !== 'JOB');
+  const jobs = downstream.filter((n) => n.kind === 'JOB');
   return (
     <div className="cards">
       <div className="card">
         <h3 id={parentsId}>Parents</h3>
         {parents.length === 0 ? (
-          <p className="muted">None recorded: this group is not derived from other groups.</p>
+          <p className="muted">None recorded: this group is not derived from other groups or read from a data source.</p>
         ) : (
           <ul className="plain" aria-labelledby={parentsId}>
             {parents.map((n) => (
@@ -69,6 +67,18 @@ export function Lineage({ id }: { id: string }) {
         ) : (
           <ul className="plain" aria-labelledby={childrenId}>
             {children.map((n) => (
+              <LineageItem key={n.id} node={n} />
+            ))}
+          </ul>
+        )}
+      </div>
+      <div className="card">
+        <h3 id={jobsId}>Jobs working on it</h3>
+        {jobs.length === 0 ? (
+          <p className="muted">None.</p>
+        ) : (
+          <ul className="plain" aria-labelledby={jobsId}>
+            {jobs.map((n) => (
               <LineageItem key={n.id} node={n} />
             ))}
           </ul>

@@ -18,12 +18,16 @@ export interface KeyFeature {
   readonly type: string;
 }
 
-/** A key value typed in, as the JSON value of the key's type (numbers and booleans parsed). */
+/**
+ * A key value typed in, as the JSON value of the key's type: numbers and booleans parsed, except
+ * integers beyond 2^53 and decimals, sent as the text typed (the API reads numeric text exactly).
+ */
 export function keyValue(type: string, text: string): unknown {
   const t = type.toUpperCase();
-  if (/^(INT|BIGINT|DOUBLE|FLOAT|DECIMAL)/.test(t)) {
+  if (/^(INT|BIGINT|DOUBLE|FLOAT)/.test(t)) {
     const n = Number(text);
-    return text.trim() === '' || Number.isNaN(n) ? text : n;
+    if (text.trim() === '' || Number.isNaN(n)) return text;
+    return /^(INT|BIGINT)/.test(t) && !Number.isSafeInteger(n) ? text.trim() : n;
   }
   if (t === 'BOOLEAN') return text === 'true' ? true : text === 'false' ? false : text;
   return text;
@@ -34,7 +38,7 @@ export function OnlineLookup({ name, version, primaryKey }: { name: string; vers
   const baseId = useId();
   const [texts, setTexts] = useState<Record<string, string>>({});
   const [asked, setAsked] = useState<Record<string, unknown> | null>(null);
-  const [result] = useQuery({
+  const [result, reexecute] = useQuery({
     query: ONLINE_ROWS,
     variables: { name, version, entries: asked ? [asked] : [] },
     pause: asked === null,
@@ -45,7 +49,9 @@ export function OnlineLookup({ name, version, primaryKey }: { name: string; vers
     e.preventDefault();
     const entry: Record<string, unknown> = {};
     for (const k of primaryKey) entry[k.name] = keyValue(k.type, texts[k.name] ?? '');
-    setAsked(entry);
+    // The same key again reads the store again (its row may have been written since).
+    if (asked !== null && JSON.stringify(asked) === JSON.stringify(entry)) reexecute({ requestPolicy: 'network-only' });
+    else setAsked(entry);
   };
 
   const rows = result.data?.featureGroup?.onlineRows;

@@ -3,6 +3,7 @@ import { type Client, CombinedError, useClient, useSubscription } from 'urql';
 import { Link } from 'wouter';
 import { errorMessage, graphql, type ResultOf } from '../../api.ts';
 import { formatTime } from '../../format.ts';
+import { kindOfTypename, objectHref } from '../../links.ts';
 import { ErrorNote, Loading } from '../ErrorNote.tsx';
 
 const CHANGES = graphql(`
@@ -100,8 +101,8 @@ export function kindLabel(kind: string): string {
 /** The console's page of a changed object; null when the console has none (or the object is gone). */
 export function changeHref(change: Pick<Change, 'kind' | 'name' | 'version' | 'action'>): string | null {
   if (change.action === 'DELETED') return null;
-  if (change.kind === 'FeatureGroup') return `/feature-groups/${change.name}${change.version === null ? '' : `?version=${change.version}`}`;
-  return null;
+  const kind = kindOfTypename(change.kind);
+  return kind === null ? null : objectHref(kind, change.name, change.version);
 }
 
 function ChangeItem({ change, fresh }: { change: Change; fresh: boolean }) {

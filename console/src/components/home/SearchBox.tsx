@@ -2,6 +2,7 @@ import { type KeyboardEvent, useEffect, useId, useState } from 'react';
 import { useQuery } from 'urql';
 import { useLocation } from 'wouter';
 import { errorMessage, graphql, type ResultOf, type VariablesOf } from '../../api.ts';
+import { KIND_LABELS, objectHref } from '../../links.ts';
 import { ErrorNote } from '../ErrorNote.tsx';
 import { Highlighted } from './Highlighted.tsx';
 
@@ -32,13 +33,6 @@ const SHOWN = 8;
 /** How long typing must pause before the API is asked. */
 const DEBOUNCE_MS = 250;
 
-export const KIND_LABELS: Readonly<Record<Kind, string>> = {
-  FEATURE_GROUP: 'Feature group',
-  FEATURE_VIEW: 'Feature view',
-  TRAINING_DATASET: 'Training dataset',
-  MODEL: 'Model',
-};
-
 const KIND_CHOICES: readonly { value: Kind | ''; label: string }[] = [
   { value: '', label: 'All kinds' },
   { value: 'FEATURE_GROUP', label: 'Feature groups' },
@@ -47,9 +41,9 @@ const KIND_CHOICES: readonly { value: Kind | ''; label: string }[] = [
   { value: 'MODEL', label: 'Models' },
 ];
 
-/** The console's page of a result; null for kinds the console has no page for yet. */
+/** The console's page of a result (every kind search finds has one). */
 export function resultHref(result: { kind: Kind; name: string; version: number }): string | null {
-  return result.kind === 'FEATURE_GROUP' ? `/feature-groups/${result.name}?version=${result.version}` : null;
+  return objectHref(result.kind, result.name, result.version);
 }
 
 /**
@@ -127,8 +121,7 @@ function MatchReason({ highlight }: { highlight: Highlight }) {
  * A typeahead over the `search` query, following the ARIA combobox pattern (an input owning a
  * listbox; the active option named by aria-activedescendant while focus stays in the input).
  * Keys: ArrowDown / ArrowUp move through the results, Enter opens the active one (the first when
- * none is), Escape closes the list, then clears the box. Feature groups open their page; other
- * kinds are shown but have no page in the console yet.
+ * none is), Escape closes the list, then clears the box. A result opens its object's page.
  */
 export function SearchBox() {
   const id = useId();
@@ -138,7 +131,8 @@ export function SearchBox() {
   const [active, setActive] = useState(-1);
   const [, navigate] = useLocation();
 
-  const parsed = parseSearch(useDebounced(text, DEBOUNCE_MS));
+  const debounced = useDebounced(text, DEBOUNCE_MS);
+  const parsed = parseSearch(debounced);
   const asked = parsed.term !== '' || parsed.keyword !== undefined || parsed.tag !== undefined;
   const [{ data, error, fetching }] = useQuery({
     query: SEARCH,
@@ -178,7 +172,8 @@ export function SearchBox() {
         break;
       case 'Enter':
         event.preventDefault();
-        if (expanded) choose(results[Math.max(active, 0)]);
+        // Results of an earlier text stay listed until the new ones come: Enter opens only those of what is typed.
+        if (expanded && debounced === text && !fetching) choose(results[Math.max(active, 0)]);
         break;
       case 'Escape':
         event.preventDefault();
@@ -250,7 +245,7 @@ export function SearchBox() {
                     <Highlighted text={r.name} ranges={nameRanges} />
                   </span>{' '}
                   <span className="version">v{r.version}</span>
-                  {href === null && <span className="muted"> (no page in the console yet)</span>}
+                  {href === null && <span className="muted"> (no page in the console)</span>}
                   {reason && <MatchReason highlight={reason} />}
                 </div>
               );

@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useState } from 'react';
+import { useCallback, useEffect, useMemo, useState } from 'react';
 import { useQuery } from 'urql';
 import { errorMessage, graphql } from '../../api.ts';
 import { ErrorNote, Loading } from '../../components/ErrorNote.tsx';
@@ -74,7 +74,7 @@ function Timeline({ name, version }: GroupTabProps) {
     setPages((p) => (p[index]?.lastId === state.lastId && p[index]?.count === state.count ? p : { ...p, [index]: state }));
   }, []);
   const last = pages[cursors.length - 1];
-  const more = last !== undefined && last.count === PAGE && last.lastId !== null;
+  const more = last !== undefined && last.count > PAGE && last.lastId !== null;
   const empty = pages[0]?.count === 0;
   return (
     <>
@@ -97,7 +97,7 @@ function Timeline({ name, version }: GroupTabProps) {
                 Updated
               </th>
               <th scope="col" className="num">
-                Total rows
+                Rows written
               </th>
               <th scope="col">Storage</th>
               <th scope="col" className="num">
@@ -129,11 +129,13 @@ function CommitPage({
   index,
   onLoaded,
 }: GroupTabProps & { after: string | null; index: number; onLoaded: (index: number, state: PageState) => void }) {
-  const [{ data, error, fetching }] = useQuery({ query: COMMITS, variables: { name, version, first: PAGE, after } });
-  const commits = data?.featureGroup?.commits;
+  // One commit more than shown: whether an older page exists is known without asking for it.
+  const [{ data, error, fetching }] = useQuery({ query: COMMITS, variables: { name, version, first: PAGE + 1, after } });
+  const fetched = data?.featureGroup?.commits;
+  const commits = useMemo(() => fetched?.slice(0, PAGE), [fetched]);
   useEffect(() => {
-    if (commits) onLoaded(index, { lastId: commits[commits.length - 1]?.id ?? null, count: commits.length });
-  }, [commits, index, onLoaded]);
+    if (commits && fetched) onLoaded(index, { lastId: commits[commits.length - 1]?.id ?? null, count: fetched.length });
+  }, [commits, fetched, index, onLoaded]);
   if (error || (fetching && !data) || (data && !data.featureGroup)) {
     return (
       <tbody>

@@ -63,7 +63,15 @@ function GroupData({ name, version }: GroupTabProps) {
       ) : (
         <AsOfPicker name={name} version={version} value={asOf} onChange={setAsOf} />
       )}
-      <Preview name={name} version={version} asOf={asOf} total={group.rowCount} primaryKey={group.primaryKey} eventTime={group.eventTime} />
+      <Preview
+        key={asOf ?? 'now'}
+        name={name}
+        version={version}
+        asOf={asOf}
+        total={group.external ? null : group.rowCount}
+        primaryKey={group.primaryKey}
+        eventTime={group.eventTime}
+      />
 
       {group.onlineEnabled && (
         <>
@@ -82,7 +90,7 @@ function Preview({
   total,
   primaryKey,
   eventTime,
-}: GroupTabProps & { asOf: string | null; total: number; primaryKey: readonly string[]; eventTime: string | null }) {
+}: GroupTabProps & { asOf: string | null; total: number | null; primaryKey: readonly string[]; eventTime: string | null }) {
   const [{ data, error, fetching }] = useQuery({ query: PREVIEW, variables: { name, version, first: PREVIEW_ROWS, asOf } });
   const group = data?.featureGroup;
   const when = asOf === null ? 'now' : `as of ${formatTime(asOf)}`;
@@ -97,9 +105,11 @@ function Preview({
           <p aria-live="polite">
             {group.read.rowCount === 0
               ? `No rows ${when}.`
-              : asOf === null
-                ? `The first ${group.read.rowCount.toLocaleString()} of ${total.toLocaleString()} rows, by key and event time.`
-                : `The first ${group.read.rowCount.toLocaleString()} rows as of ${formatTime(asOf)}, by key and event time.`}
+              : total === null
+                ? `The first ${group.read.rowCount.toLocaleString()} rows read from the data source, by key and event time.`
+                : asOf === null
+                  ? `The first ${group.read.rowCount.toLocaleString()} of ${total.toLocaleString()} rows, by key and event time.`
+                  : `The first ${group.read.rowCount.toLocaleString()} rows as of ${formatTime(asOf)}, by key and event time.`}
           </p>
           {group.read.rowCount > 0 && (
             // biome-ignore lint/a11y/noNoninteractiveTabindex: a scrolling region must be reachable by keyboard to scroll it

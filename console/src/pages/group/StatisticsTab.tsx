@@ -1,9 +1,11 @@
-import { Component, type ReactNode, useCallback, useEffect, useId, useMemo, useRef, useState } from 'react';
+import { useCallback, useEffect, useId, useMemo, useRef, useState } from 'react';
 import { useQuery, useSubscription } from 'urql';
 import { errorMessage, graphql, type ResultOf } from '../../api.ts';
-import { type Bin, type CorrelationMatrix, chartKind, formatCorrelation, formatStat, formatValue, isTemporal } from '../../components/charts/data.tsx';
+import { chartKind, formatStat } from '../../components/charts/data.tsx';
 import { ErrorNote, Loading } from '../../components/ErrorNote.tsx';
-import { formatDuration, formatTime } from '../../format.ts';
+import { type Charts, loadCharts, useCharts } from '../../components/statistics/charts.ts';
+import { ChartBoundary, ChartPlaceholder, CorrelationTable, FeatureCard } from '../../components/statistics/FeatureCard.tsx';
+import { formatTime } from '../../format.ts';
 import type { GroupTabProps } from './tab.ts';
 import './statistics.css';
 
@@ -12,6 +14,8 @@ export const STATISTICS_DRAWN_MARK = 'granary:statistics-drawn';
 
 /** How many computations the commit picker lists (newest first); statistics are computed about once per commit. */
 const HISTORY_SIZE = 100;
+/** When the tab reads its statistics once more after opening: long enough for the subscription to have started. */
+const CATCH_UP_MS = 2000;
 
 const HISTORY = graphql(`
   query ConsoleStatisticsHistory($name: String!, $version: Int, $first: Int!) {
@@ -66,53 +70,12 @@ const UPDATED = graphql(`
 `);
 
 type Statistics = NonNullable<NonNullable<ResultOf<typeof STATISTICS>['featureGroup']>['statistics']>;
-type FeatureStatistics = Statistics['features'][number];
 type Config = NonNullable<ResultOf<typeof HISTORY>['featureGroup']>['statisticsConfig'];
-
-type Charts = typeof import('../../components/charts/Charts.tsx');
-
-// The charts (and Observable Plot) load as one chunk of their own, fetched as soon as the tab is
-// shown, while its queries run. Not React.lazy: a lazy component suspends on its first render even
-// when its module has loaded, and React then holds back revealing the suspended content (by about
-// 300 ms), which a page of charts would wait for on every load. The module is kept here instead,
-// and cards show a placeholder until it is there.
-let chartsLoaded: Charts | null = null;
-let chartsLoading: Promise<Charts> | null = null;
-function loadCharts(): Promise<Charts> {
-  chartsLoading ??= import('../../components/charts/Charts.tsx').then(
-    (charts) => {
-      chartsLoaded = charts;
-      return charts;
-    },
-    (error: unknown) => {
-      // Tried again the next time the tab is shown.
-      chartsLoading = null;
-      throw error;
-    },
-  );
-  return chartsLoading;
-}
 
 // A statistics page opened as such (a link, a bookmark, a reload) loads the charts with the app,
 // rather than once the group's query has answered and the tab is shown. A failure is reported by
 // the tab, which tries again.
 if (/^\/feature-groups\/[^/]+\/statistics\/?$/.test(window.location.pathname)) loadCharts().catch(() => {});
-
-/** The chart components once their chunk has loaded (null until then), or why it could not load. */
-function useCharts(): { charts: Charts | null; error: string | null } {
-  const [state, setState] = useState<{ charts: Charts | null; error: string | null }>(() => ({ charts: chartsLoaded, error: null }));
-  useEffect(() => {
-    let mounted = true;
-    loadCharts().then(
-      (charts) => mounted && setState((s) => (s.charts === charts ? s : { charts, error: null })),
-      (error: unknown) => mounted && setState({ charts: null, error: error instanceof Error ? error.message : String(error) }),
-    );
-    return () => {
-      mounted = false;
-    };
-  }, []);
-  return state;
-}
 
 /** A commit the picker offers: one whose statistics were computed. */
 interface CommitChoice {
@@ -144,6 +107,16 @@ export function StatisticsTab({ name, version }: GroupTabProps) {
 
   // Each announcement once: the history gains a commit; the statistics shown are read again when
   // they follow the latest (or the announced ones are the shown commit's, computed again).
+  // Statistics computed between the first read and the subscription's start would never be
+  // announced: read once more after the subscription has had time to start.
+  useEffect(() => {
+    const timer = setTimeout(() => {
+      refetchHistory({ requestPolicy: 'network-only' });
+      refetchStatistics({ requestPolicy: 'network-only' });
+    }, CATCH_UP_MS);
+    return () => clearTimeout(timer);
+  }, [refetchHistory, refetchStatistics]);
+
   const event = live.data?.statisticsUpdated ?? null;
   const handled = useRef<string | null>(null);
   useEffect(() => {
@@ -170,8 +143,11 @@ export function StatisticsTab({ name, version }: GroupTabProps) {
     return list.sort((a, b) => (a.commit < b.commit ? 1 : a.commit > b.commit ? -1 : 0));
   }, [group]);
 
-  const stats = current.data?.featureGroup?.statistics ?? null;
   const latest = choices[0]?.commit ?? null;
+  // The statistics of the commit asked for: urql keeps the previous commit's result until the new
+  // one arrives, and those must not show under the new commit's name.
+  const answered = current.data?.featureGroup?.statistics ?? null;
+  const stats = answered && (picked === null ? latest === null || answered.commit === latest : answered.commit === picked) ? answered : null;
   const shownCommit = picked ?? stats?.commit ?? latest;
   const olderShown = picked !== null && latest !== null && picked !== latest;
 
@@ -272,7 +248,13 @@ function StatisticsView({ stats, config, charts }: { stats: Statistics; config: 
         <h3 id={featuresId}>Features</h3>
         <div className="stats-cards">
           {stats.features.map((f) => (
-            <FeatureCard key={f.name} feature={f} config={config} charts={charts} onDrawn={drawn} />
+            <FeatureCard
+              key={f.name}
+              feature={f}
+              histogramsOff={config.histograms ? null : 'the group’s histograms setting is off'}
+              charts={charts}
+              onDrawn={drawn}
+            />
           ))}
         </div>
       </section>
@@ -324,151 +306,4 @@ function useDrawnMark(stats: Statistics, withCorrelations: boolean): (key: strin
     if (pending.current?.size === 0) drawn('');
   }, [drawn]);
   return drawn;
-}
-
-function FeatureCard({
-  feature: f,
-  config,
-  charts,
-  onDrawn,
-}: {
-  feature: FeatureStatistics;
-  config: Config;
-  charts: Charts | null;
-  onDrawn: (key: string) => void;
-}) {
-  const headingId = useId();
-  const kind = chartKind(f.histogram);
-  const bins = (f.histogram ?? []) as readonly Bin[];
-  const drawn = () => onDrawn(f.name);
-  return (
-    <article className="card stat-card" aria-labelledby={headingId}>
-      <header>
-        <h4 id={headingId}>{f.name}</h4>
-        <span className="badge">{f.type}</span>
-      </header>
-      <div className="stat-body">
-        <dl className="facts">
-          {facts(f).map(([label, value, text]) => (
-            <Fact key={label} label={label} value={value} text={text} />
-          ))}
-        </dl>
-        {f.percentiles && f.percentiles.length > 0 && (
-          <table className="percentiles">
-            <caption>Percentiles</caption>
-            <tbody>
-              {f.percentiles.map((p) => (
-                <tr key={p.percent}>
-                  <th scope="row">{p.percent} %</th>
-                  <td>{p.value === null ? '—' : <data value={p.value}>{formatValue(p.value, f.type)}</data>}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        )}
-      </div>
-      {kind === null ? (
-        <p className="muted">No histogram: {noHistogramReason(f, config)}.</p>
-      ) : (
-        <ChartBoundary>
-          {!charts ? (
-            <ChartPlaceholder />
-          ) : kind === 'histogram' ? (
-            <charts.Histogram feature={f.name} type={f.type} bins={bins} onDrawn={drawn} />
-          ) : (
-            <charts.TopValues feature={f.name} bins={bins} onDrawn={drawn} />
-          )}
-        </ChartBoundary>
-      )}
-    </article>
-  );
-}
-
-/** A term and its value: the exact number in a `<data>` element, shown formatted. */
-function Fact({ label, value, text }: { label: string; value: number; text: string }) {
-  return (
-    <>
-      <dt>{label}</dt>
-      <dd>
-        <data value={value}>{text}</data>
-      </dd>
-    </>
-  );
-}
-
-/** The descriptive statistics a feature has, as [label, exact value, text]. */
-function facts(f: FeatureStatistics): [string, number, string][] {
-  const list: [string, number, string][] = [
-    ['Count', f.count, formatStat(f.count)],
-    ['Completeness', f.completeness, percent(f.completeness)],
-    ['Null count', f.nullCount, formatStat(f.nullCount)],
-    [f.exactDistinct ? 'Distinct (exact)' : 'Distinct (approx.)', f.distinctCount, formatStat(f.distinctCount)],
-  ];
-  if (f.exactDistinct) list.push(['Distinct (approx.)', f.approximateDistinctCount, formatStat(f.approximateDistinctCount)]);
-  if (f.distinctness !== null) list.push(['Distinctness', f.distinctness, percent(f.distinctness)]);
-  if (f.uniqueness !== null) list.push(['Uniqueness', f.uniqueness, percent(f.uniqueness)]);
-  if (f.entropy !== null) list.push(['Entropy (nats)', f.entropy, formatStat(f.entropy)]);
-  const temporal = isTemporal(f.type);
-  if (f.mean !== null) list.push(['Mean', f.mean, formatValue(f.mean, f.type)]);
-  // A temporal feature's spread is a duration (milliseconds); its sum means nothing.
-  if (f.stddev !== null) list.push(['Std. deviation', f.stddev, temporal ? formatDuration(f.stddev) : formatStat(f.stddev)]);
-  if (f.min !== null) list.push(['Minimum', f.min, formatValue(f.min, f.type)]);
-  if (f.max !== null) list.push(['Maximum', f.max, formatValue(f.max, f.type)]);
-  if (f.sum !== null && !temporal) list.push(['Sum', f.sum, formatStat(f.sum)]);
-  return list;
-}
-
-function percent(ratio: number): string {
-  return `${formatStat(ratio * 100)} %`;
-}
-
-function noHistogramReason(f: FeatureStatistics, config: Config): string {
-  if (f.count === 0) return 'the feature has no values';
-  if (f.histogram === null && !config.histograms) return 'the group’s histograms setting is off';
-  if (f.histogram === null) return `none is computed for ${f.type} features`;
-  return 'no bins';
-}
-
-/** The correlations as a table, for screen readers (the heat map is a picture of it). */
-function CorrelationTable({ correlations }: { correlations: CorrelationMatrix }) {
-  return (
-    <table className="visually-hidden">
-      <caption>Correlation matrix: Pearson correlation of each pair of features</caption>
-      <thead>
-        <tr>
-          <td />
-          {correlations.features.map((f) => (
-            <th key={f} scope="col">
-              {f}
-            </th>
-          ))}
-        </tr>
-      </thead>
-      <tbody>
-        {correlations.matrix.map((row) => (
-          <tr key={row.feature}>
-            <th scope="row">{row.feature}</th>
-            {correlations.features.map((f, j) => (
-              <td key={f}>{formatCorrelation(row.values[j] ?? null)}</td>
-            ))}
-          </tr>
-        ))}
-      </tbody>
-    </table>
-  );
-}
-
-function ChartPlaceholder() {
-  return <div className="chart-placeholder" aria-hidden="true" />;
-}
-
-/** Shows a chart that could not be drawn as an error, the rest of the tab intact. */
-class ChartBoundary extends Component<{ children: ReactNode }, { error: string | null }> {
-  state = { error: null as string | null };
-  static getDerivedStateFromError(error: unknown) {
-    return { error: error instanceof Error ? error.message : String(error) };
-  }
-  render() {
-    return this.state.error === null ? this.props.children : <ErrorNote title="Could not draw the chart" message={this.state.error} />;
-  }
 }
