@@ -13,6 +13,7 @@ import { ModelSchema } from '../components/model/ModelSchema.tsx';
 import { formatTime } from '../format.ts';
 import { lowerIsBetter, metricNames } from './model/metrics.ts';
 import { trainingDatasetHref } from '../links.ts';
+import { TagsAndKeywords } from '../components/TagsAndKeywords.tsx';
 import './group/group.css';
 import './model/model.css';
 
@@ -123,7 +124,7 @@ export function ModelPage({ name }: { name: string }) {
       <ModelFiles label={`${model.name}_${model.version}`} files={model.files} archiveUrl={model.archiveUrl} />
 
       <h2>Tags and keywords</h2>
-      <TagsAndKeywords model={model} />
+      <TagsAndKeywords tags={model.tags} keywords={model.keywords} />
 
       <h2>Aliases</h2>
       {versions.error && <ErrorNote message={errorMessage(versions.error)} />}
@@ -250,50 +251,6 @@ function InputExample({ example, label }: { example: unknown; label: string }) {
         ))}
       </tbody>
     </table>
-  );
-}
-
-function TagsAndKeywords({ model }: { model: Model }) {
-  return (
-    <>
-      {model.tags.length === 0 ? (
-        <p className="muted">No tags.</p>
-      ) : (
-        <table className="list">
-          <caption className="visually-hidden">Tags</caption>
-          <thead>
-            <tr>
-              <th scope="col">Tag</th>
-              <th scope="col">Value</th>
-              <th scope="col">Set</th>
-            </tr>
-          </thead>
-          <tbody>
-            {model.tags.map((t) => (
-              <tr key={t.name}>
-                <th scope="row">{t.name}</th>
-                <td>
-                  <code className="json">{jsonText(t.value)}</code>
-                </td>
-                <td>{formatTime(t.updatedAt)}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      )}
-      <p>
-        <span className="muted">Keywords: </span>
-        {model.keywords.length === 0 ? (
-          <span className="muted">none</span>
-        ) : (
-          model.keywords.map((k) => (
-            <span key={k} className="badge keyword">
-              {k}
-            </span>
-          ))
-        )}
-      </p>
-    </>
   );
 }
 

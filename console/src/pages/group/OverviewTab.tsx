@@ -1,10 +1,11 @@
+import { TagsAndKeywords } from '../../components/TagsAndKeywords.tsx';
 import { useQuery } from 'urql';
 import { Link } from 'wouter';
 import { errorMessage, graphql } from '../../api.ts';
 import { ErrorNote, Loading } from '../../components/ErrorNote.tsx';
 import { Lineage } from '../../components/group/Lineage.tsx';
 import { SchemaDiff } from '../../components/group/SchemaDiff.tsx';
-import { FeatureBadges, jsonText, yesNo } from '../../components/group/values.tsx';
+import { FeatureBadges, yesNo } from '../../components/group/values.tsx';
 import { formatDuration, formatNumber, formatTime } from '../../format.ts';
 import type { GroupTabProps } from './tab.ts';
 import './group.css';
@@ -103,43 +104,7 @@ export function OverviewTab({ name, version }: GroupTabProps) {
       </p>
 
       <h2>Tags and keywords</h2>
-      {group.tags.length === 0 ? (
-        <p className="muted">No tags.</p>
-      ) : (
-        <table className="list">
-          <caption className="visually-hidden">Tags</caption>
-          <thead>
-            <tr>
-              <th scope="col">Tag</th>
-              <th scope="col">Value</th>
-              <th scope="col">Set</th>
-            </tr>
-          </thead>
-          <tbody>
-            {group.tags.map((t) => (
-              <tr key={t.name}>
-                <th scope="row">{t.name}</th>
-                <td>
-                  <code className="json">{jsonText(t.value)}</code>
-                </td>
-                <td>{formatTime(t.updatedAt)}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      )}
-      <p>
-        <span className="muted">Keywords: </span>
-        {group.keywords.length === 0 ? (
-          <span className="muted">none</span>
-        ) : (
-          group.keywords.map((k) => (
-            <span key={k} className="badge keyword">
-              {k}
-            </span>
-          ))
-        )}
-      </p>
+      <TagsAndKeywords tags={group.tags} keywords={group.keywords} />
 
       <h2>Settings</h2>
       <div className="cards">
