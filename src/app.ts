@@ -13,6 +13,10 @@ import { ServingService } from './services/feature-view/serving.service.ts';
 import { TrainingDatasetService } from './services/feature-view/training-dataset.service.ts';
 import { TrainingDataFiles } from './stores/offline/training-data.ts';
 import { ModelService } from './services/model/model.service.ts';
+import { DeploymentService } from './services/deployment/deployment.service.ts';
+import { PredictionLog } from './services/deployment/prediction-log.ts';
+import { Predictor } from './services/deployment/predict.ts';
+import { ServedModels } from './services/deployment/served-models.ts';
 import { LineageService } from './services/lineage/lineage.service.ts';
 import { postgresSearchIndex } from './services/search/postgresql.ts';
 import { SearchService } from './services/search/search.service.ts';
@@ -42,7 +46,7 @@ import { openOnlineStore } from './stores/online/index.ts';
 import type { OnlineStore } from './stores/online/online-store.ts';
 import { openStreamLog } from './stores/log/index.ts';
 import type { StreamLog } from './stores/log/stream-log.ts';
-import { StreamService } from './services/stream/stream.service.ts';
+import { StreamService, type StreamOptions } from './services/stream/stream.service.ts';
 import { InlineMessageApplier } from './services/stream/apply-messages.ts';
 import { ThreadMessageApplier } from './services/stream/apply-thread.ts';
 import { applyMigrations } from './stores/metadata/migrate.ts';
@@ -60,6 +64,8 @@ export interface Services {
   readonly trainingDatasets: TrainingDatasetService;
   readonly serving: ServingService;
   readonly models: ModelService;
+  readonly deployments: DeploymentService;
+  readonly predictor: Predictor;
   readonly tags: TagService;
   readonly search: SearchService;
   readonly lineage: LineageService;
@@ -157,6 +163,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
   );
   const serving = new ServingService(prisma, featureViews, trainingDatasets, online, pubsub, logger);
   const models = new ModelService(prisma, events, new FilesystemModelArtifactStore(join(config.dataDir, 'artifacts'), processes.id), logger);
+  const { deployments, predictor } = deploymentServices({ prisma, events, models, featureGroups, serving, pubsub, logger });
   const tags = new TagService(prisma, events);
   const dialect = sqlDialect(target);
   const searchIndex = target.provider === 'sqlite' ? sqliteSearchIndex(prisma, dialect) : postgresSearchIndex(prisma, dialect);
@@ -173,16 +180,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
   featureGroups.onCommitted(statisticsOnCommit(jobs, logger));
   const onlineApply =
     config.stream.apply === 'worker' ? new ThreadMessageApplier({ dataDir: config.dataDir, url: config.onlineStoreUrl }) : new InlineMessageApplier(online);
-  const streams = new StreamService(prisma, log, onlineApply, featureGroups, pubsub, logger, {
-    maxPending: config.stream.maxPending,
-    materializeTickMs: config.stream.materializeTickMs,
-    waitTimeoutMs: 10_000,
-    namespace: config.stream.namespace,
-    viewerOf: async (projectId, projectName) => {
-      const key = await apiKeys.streamKey(projectId);
-      return { apiKeyId: key.id, projectId, projectName, scopes: ['WRITE'], serverAdmin: false };
-    },
-  });
+  const streams = new StreamService(prisma, log, onlineApply, featureGroups, pubsub, logger, streamOptions(config, apiKeys));
   const services: Services = {
     events,
     apiKeys,
@@ -193,6 +191,8 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
     trainingDatasets,
     serving,
     models,
+    deployments,
+    predictor,
     tags,
     search,
     lineage,
@@ -220,6 +220,8 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
     async close(options = {}) {
       // A recovery after another process's death, if one is under way, ends while the stores are open.
       await processes.unwatch();
+      // Predictions answered before the stop have their log rows written while the stores are open.
+      await deployments.close();
       // Batches being applied or materialized finish while the stores are open.
       await streams.close();
       await onlineApply.close();
@@ -233,6 +235,36 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
       await prisma.$disconnect();
     },
   };
+}
+
+/** The stream service's settings: bounds from the configuration, and the key streamed commits are made with. */
+function streamOptions(config: Config, apiKeys: ApiKeyService): StreamOptions {
+  return {
+    maxPending: config.stream.maxPending,
+    materializeTickMs: config.stream.materializeTickMs,
+    waitTimeoutMs: 10_000,
+    namespace: config.stream.namespace,
+    viewerOf: async (projectId, projectName) => {
+      const key = await apiKeys.streamKey(projectId);
+      return { apiKeyId: key.id, projectId, projectName, scopes: ['WRITE'], serverAdmin: false };
+    },
+  };
+}
+
+/** Deployments and predict, over the model registry, feature groups (their logs) and online serving. */
+function deploymentServices(deps: {
+  prisma: MetadataClient;
+  events: RegistryEventsService;
+  models: ModelService;
+  featureGroups: FeatureGroupService;
+  serving: ServingService;
+  pubsub: GranaryPubSub;
+  logger: Logger;
+}) {
+  const { prisma, events, models, featureGroups, serving, pubsub, logger } = deps;
+  const served = new ServedModels(prisma, models, logger);
+  const deployments = new DeploymentService(prisma, events, models, served, new PredictionLog(featureGroups, logger), pubsub, logger);
+  return { deployments, predictor: new Predictor(deployments, serving, logger) };
 }
 
 /** The job runner's settings from the configuration. */

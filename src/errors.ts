@@ -111,3 +111,11 @@ export class OverloadedError extends DomainError {
     super(message);
   }
 }
+
+/** The deployment exists but is stopped: it answers no predictions until started. */
+export class DeploymentStoppedError extends DomainError {
+  override readonly name = 'DeploymentStoppedError';
+  constructor(readonly deployment: string) {
+    super(`deployment ${deployment} is stopped: start it with startDeployment`);
+  }
+}

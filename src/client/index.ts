@@ -44,5 +44,26 @@ export {
 } from './errors.ts';
 export { asDataFrame, column, columnIndex, columnNames, dropColumns, toRecords, type Column, type DataFrame } from './data-frame.ts';
 export { fittedTransformations, inverseTransform, inverseTransformRecord, INVERTIBLE_FUNCTIONS, type FittedTransformation } from './transformations.ts';
+export {
+  buildOnnxModel,
+  logisticRegressionGraph,
+  logisticRegressionOnnx,
+  onnxDataType,
+  onnxMapType,
+  onnxSequenceType,
+  onnxTensorType,
+  type LogisticRegressionGraphOptions,
+  type LogisticRegressionOnnxOptions,
+  type OnnxAttribute,
+  type OnnxDim,
+  type OnnxElementType,
+  type OnnxInitializer,
+  type OnnxModelOptions,
+  type OnnxNode,
+  type OnnxSubgraph,
+  type OnnxTensor,
+  type OnnxType,
+  type OnnxValueInfo,
+} from './onnx-model.ts';
 export { graphql, readFragment, type FragmentOf, type ResultOf, type TadaDocumentNode, type VariablesOf } from './graphql.ts';
 export * as operations from './operations.ts';

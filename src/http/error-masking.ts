@@ -1,12 +1,22 @@
 import { GraphQLError } from 'graphql';
 import { maskError as yogaMaskError, type MaskError } from 'graphql-yoga';
-import { ConflictError, DataSourceError, DomainError, ForbiddenError, NotFoundError, UnauthenticatedError, ValidationError } from '../errors.ts';
+import {
+  ConflictError,
+  DataSourceError,
+  DeploymentStoppedError,
+  DomainError,
+  ForbiddenError,
+  NotFoundError,
+  UnauthenticatedError,
+  ValidationError,
+} from '../errors.ts';
 
 /** Status and code of each domain error when it escapes a query (mutations return them as results). */
 export function codeOf(error: DomainError): { code: string; status: number } {
   if (error instanceof UnauthenticatedError) return { code: 'UNAUTHENTICATED', status: 401 };
   if (error instanceof ForbiddenError) return { code: 'FORBIDDEN', status: 403 };
   if (error instanceof NotFoundError) return { code: 'NOT_FOUND', status: 200 };
+  if (error instanceof DeploymentStoppedError) return { code: 'DEPLOYMENT_STOPPED', status: 200 };
   if (error instanceof ValidationError) return { code: 'BAD_USER_INPUT', status: 200 };
   if (error instanceof ConflictError) return { code: 'CONFLICT', status: 200 };
   if (error instanceof DataSourceError) return { code: 'DATA_SOURCE_ERROR', status: 200 };

@@ -22,6 +22,7 @@ import './statistics/statistics.ts';
 import './model/types.ts';
 import './model/queries.ts';
 import './model/mutations.ts';
+import './deployment/deployment.ts';
 import './tag/types.ts';
 import './tag/fields.ts';
 import './tag/queries.ts';

@@ -3,6 +3,8 @@ import { NotFoundError, ValidationError, DataSourceError } from '../../errors.ts
 import type { StoredSplit } from '../../services/feature-view/training-dataset.service.ts';
 import { listTransformationFunctions, type TransformationFunctionInfo } from '../../engine/transformations/index.ts';
 import { builder } from '../builder.ts';
+import { ModelRefInput } from '../model/types.ts';
+import { MODEL, TD_VERSION } from './serving.ts';
 import { DataFrameRef } from '../shared/data-frame.ts';
 import { DownloadFormatEnum } from '../shared/download-format.ts';
 import { trainingSplitPath } from '../shared/download-paths.ts';
@@ -129,8 +131,9 @@ builder.queryField('batchData', (t) =>
       'The view’s rows for inference (labels left out), transformed with the fitted parameters of a training dataset version (latest when omitted), as training data was.',
     authScopes: { read: true },
     args: {
-      featureView: t.arg({ type: FeatureViewRefInput, required: true, description: 'The view.' }),
-      trainingDatasetVersion: t.arg.int({ description: 'Whose fitted parameters to apply; the latest when omitted.' }),
+      featureView: t.arg({ type: FeatureViewRefInput, description: 'The view (required unless model is given).' }),
+      model: t.arg({ type: ModelRefInput, description: MODEL }),
+      trainingDatasetVersion: t.arg.int({ description: TD_VERSION }),
       startTime: t.arg({ type: 'DateTime', description: 'Only rows whose left event time is at or after this.' }),
       endTime: t.arg({ type: 'DateTime', description: 'Only rows whose left event time is before this.' }),
       transformed: t.arg.boolean({ defaultValue: true, description: 'Apply the transformation functions.' }),
@@ -140,15 +143,17 @@ builder.queryField('batchData', (t) =>
       }),
       first: t.arg.int({ defaultValue: 1000, description: 'At most this many rows (1–1 000 000), in key order.' }),
     },
-    resolve: (_root, args, ctx) =>
-      ctx.services.trainingDatasets.batchData(ctx.viewer, args.featureView, {
-        trainingDatasetVersion: args.trainingDatasetVersion,
+    resolve: async (_root, args, ctx) => {
+      const target = await ctx.services.deployments.served.target(ctx.viewer, args);
+      return ctx.services.trainingDatasets.batchData(ctx.viewer, target.featureView, {
+        trainingDatasetVersion: target.trainingDatasetVersion,
         startTime: args.startTime,
         endTime: args.endTime,
         transformed: args.transformed !== false,
         includeKeys: args.includeKeys === true,
         first: pageSize(args.first, 1000, 1_000_000),
-      }),
+      });
+    },
   }),
 );
 

@@ -37,6 +37,10 @@ const CreateModelInput = builder.inputType('CreateModelInput', {
     trainingDatasetVersion: t.int({ description: 'The version of the feature view’s training dataset it was trained on (needs featureView).' }),
     files: t.field({ type: [ModelFileInput], description: 'Artifact files, uploaded with the request.' }),
     pending: t.boolean({ description: 'Register the version as PENDING, to add more files with addModelFiles and then finalizeModel. Default false.' }),
+    servingArtifact: t.string({
+      description:
+        'Path of the `.onnx` file among `files` that deployments run (framework ONNX: the only `.onnx` file when omitted). It is loaded and checked at registration: its inputs against the input schema, tensor outputs only, and the input example scored.',
+    }),
   }),
 });
 

@@ -40,6 +40,7 @@ export const ModelRefInput = builder.inputType('ModelRef', {
   fields: (t) => ({
     name: t.string({ required: true, description: 'Model name.' }),
     version: t.int({ description: 'Version; the latest when omitted.' }),
+    alias: t.string({ description: 'An alias (`champion`) instead of a version.' }),
   }),
 });
 
@@ -68,6 +69,10 @@ export const ModelType = builder.prismaNode('Model', {
     name: t.exposeString('name', { description: 'Name, unique with the version in the project.' }),
     version: t.exposeInt('version', { description: 'Version, from 1.' }),
     framework: t.field({ type: ModelFrameworkEnum, description: 'Library or kind of the model.', resolve: (m) => m.framework as Framework }),
+    servingArtifact: t.exposeString('servingArtifact', {
+      nullable: true,
+      description: 'Path of the ONNX file deployments run; null when the version has none.',
+    }),
     description: t.exposeString('description', { description: 'What the model does.' }),
     metrics: t.field({ type: 'JSON', description: 'Metric name to number, e.g. `{ "accuracy": 0.93 }`.', resolve: (m) => m.metrics }),
     inputExample: t.expose('inputExample', { type: 'JSON', nullable: true, description: 'An example of the model’s input.' }),

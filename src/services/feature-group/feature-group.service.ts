@@ -355,6 +355,14 @@ export class FeatureGroupService {
   }
 
   /**
+   * A query over the group's visible rows: `build` gets their SELECT and returns a statement whose
+   * result has `columns`. For services that read a group they own (a deployment's prediction log).
+   */
+  async select(viewer: Viewer, group: FeatureGroup, columns: readonly { name: string; type: string }[], build: (rows: string) => string): Promise<DataFrame> {
+    return this.rows.with(viewer.projectName, group, {}, (rows) => this.offline.query(build(rows.sql()), columns));
+  }
+
+  /**
    * The online store's rows of the given entities, in order: each entry is an object holding the
    * group's primary key; its row (every feature) or null when the store has none. Input errors
    * name `entries.<i>.<key>`; a group that is not online enabled is a ValidationError.

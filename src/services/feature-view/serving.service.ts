@@ -224,6 +224,23 @@ export class ServingService {
     return this.serve(viewer, ref, entries, passed, trainingDatasetVersion, form, false);
   }
 
+  /**
+   * Transformed vectors and, from the same online rows, the raw ones (what a prediction log
+   * records: the model's input and the values it was computed from).
+   */
+  async vectorsWithRaw(
+    viewer: Viewer,
+    ref: FeatureViewRef,
+    entries: readonly unknown[],
+    passed: readonly unknown[] | null | undefined,
+    trainingDatasetVersion: number,
+  ): Promise<{ vectors: FeatureVector[]; raw: FeatureVector[] }> {
+    const raw = this.ready(viewer, ref, trainingDatasetVersion, 'raw') ?? (await this.plan(viewer, ref, trainingDatasetVersion, 'raw'));
+    const out: FeatureVector[] = [];
+    const vectors = await this.serve(viewer, ref, entries, passed, trainingDatasetVersion, 'transformed', false, { plan: raw, out });
+    return { vectors, raw: out };
+  }
+
   private async serve(
     viewer: Viewer,
     ref: FeatureViewRef,
@@ -232,6 +249,7 @@ export class ServingService {
     trainingDatasetVersion: number | null | undefined,
     form: VectorForm,
     single: boolean,
+    also?: { readonly plan: ServingPlan; readonly out: FeatureVector[] },
   ): Promise<FeatureVector[]> {
     checkJsonDepth(single ? entries[0] : entries, [single ? 'entry' : 'entries']);
     checkJsonDepth(single ? passed?.[0] : passed, ['passedFeatures']);
@@ -302,6 +320,7 @@ export class ServingService {
         }
       }
       vectors[i] = new Vector(plan.features, plan.assemble(rows, overrides?.[i] ?? null), missing, plan.toRecord);
+      if (also) also.out[i] = new Vector(also.plan.features, also.plan.assemble(rows, overrides?.[i] ?? null), missing, also.plan.toRecord);
     }
     return vectors;
   }

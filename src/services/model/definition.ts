@@ -128,6 +128,7 @@ export const createModelInput = z
     trainingDatasetVersion: z.number().int().min(1).nullish(),
     files: z.array(modelFileInput).max(1000).nullish(),
     pending: z.boolean().nullish(),
+    servingArtifact: z.string().max(1024).nullish(),
   })
   .refine((i) => i.trainingDatasetVersion == null || i.featureView != null, {
     message: 'trainingDatasetVersion needs featureView',
@@ -143,7 +144,9 @@ export const updateModelInput = z.object({
 /** The input as the API delivers it: `metrics` is checked when parsed. */
 export type UpdateModelInput = Omit<z.input<typeof updateModelInput>, 'metrics'> & { metrics?: unknown };
 
-export const modelRef = z.object({ name: modelName, version: z.number().int().min(1).nullish() });
+export const modelRef = z
+  .object({ name: modelName, version: z.number().int().min(1).nullish(), alias: z.string().max(63).nullish() })
+  .refine((r) => r.version == null || r.alias == null, { message: 'give either version or alias, not both', path: ['alias'] });
 export type ModelRef = z.input<typeof modelRef>;
 
 export const aliasName = z.string().regex(ALIAS_NAME, 'lower-case letters, digits, _ and -, starting with a letter, at most 63 characters');

@@ -34,6 +34,8 @@ import {
   type UpdateModelInput,
 } from './definition.ts';
 import { deriveModelSchema } from './derive-schema.ts';
+import { checkServingArtifact, readAll, servingArtifactOf } from './serving-artifact.ts';
+import { OnnxModelError } from '../../engine/models/onnx-scorer.ts';
 import type { SweepGuard } from '../../stores/process-owner.ts';
 
 export type { CreateModelInput, ModelFileInput, ModelRef, UpdateModelInput };
@@ -107,6 +109,7 @@ export class ModelService {
       modelSchema: modelSchema ?? null,
       featureViewId,
       trainingDatasetId,
+      servingArtifact: servingArtifactOf(input.framework, input.servingArtifact, paths),
     };
 
     const staging = await this.stage(uploads, paths, ['input', 'files']);
@@ -130,6 +133,9 @@ export class ModelService {
           throw new ConflictError(`model ${input.name} version ${version} is being registered by another request`);
         }
         await this.faults.afterPublish?.();
+        if (requested.servingArtifact !== null && !input.pending) {
+          await this.checkServing({ name: input.name, version }, viewer.projectName, requested, ['input', 'files']);
+        }
         let model: Model;
         try {
           model = await this.events.change(viewer.projectId, async (tx) => {
@@ -146,6 +152,7 @@ export class ModelService {
                 modelSchema: requested.modelSchema == null ? undefined : json(requested.modelSchema),
                 featureViewId,
                 trainingDatasetId,
+                servingArtifact: requested.servingArtifact,
                 state: input.pending ? 'PENDING' : 'READY',
                 createdBy,
                 files: { create: staging.files.map(fileRow) },
@@ -245,12 +252,42 @@ export class ModelService {
         throw new ConflictError(`file ${file.path} of model ${model.name} version ${model.version} is not in place; add it again`);
       }
     }
+    const servingArtifact = model.servingArtifact ?? servingArtifactOf(model.framework, null, [...have], ['model']);
+    if (servingArtifact !== null) {
+      if (!have.has(servingArtifact)) throw ValidationError.at(['expectedFiles'], `the serving artifact ${servingArtifact} has not been added`);
+      await this.checkServing(model, viewer.projectName, { ...model, servingArtifact }, ['model']);
+    }
     return this.events.change(viewer.projectId, async (tx) => {
-      const { count } = await tx.model.updateMany({ where: { id: model.id, state: 'PENDING' }, data: { state: 'READY' } });
+      const { count } = await tx.model.updateMany({ where: { id: model.id, state: 'PENDING' }, data: { state: 'READY', servingArtifact } });
       const value = await tx.model.findUniqueOrThrow({ where: { id: model.id } });
       if (count === 0 && value.state !== 'READY') throw new ConflictError(`model ${model.name} version ${model.version} changed meanwhile`);
       return { value, change: modelChange(value, 'UPDATED') };
     });
+  }
+
+  /** The bytes of a version's serving artifact (its ONNX file). */
+  async servingBytes(projectName: string, model: Pick<Model, 'name' | 'version' | 'servingArtifact'>): Promise<Uint8Array> {
+    const path = model.servingArtifact;
+    const file = path ? await this.artifacts.open(this.location(projectName, model), path) : null;
+    if (!path || !file) throw new NotFoundError('ModelFile', `serving artifact of model ${model.name} version ${model.version}`);
+    return readAll(file.stream, file.size);
+  }
+
+  /** Registration's check of the ONNX file: loads, matches the schema, scores the input example. */
+  private async checkServing(
+    model: Pick<Model, 'name' | 'version'>,
+    projectName: string,
+    definition: Pick<Definition, 'servingArtifact' | 'modelSchema' | 'inputExample'>,
+    at: (string | number)[],
+  ): Promise<void> {
+    let bytes: Uint8Array;
+    try {
+      bytes = await this.servingBytes(projectName, { ...model, servingArtifact: definition.servingArtifact });
+    } catch (error) {
+      if (error instanceof OnnxModelError) throw ValidationError.at(at, `ONNX model ${definition.servingArtifact}: ${error.message}`);
+      throw error;
+    }
+    await checkServingArtifact(definition.servingArtifact!, bytes, definition.modelSchema, definition.inputExample, at, this.logger);
   }
 
   /** Changes the description and merges metrics in (a null metric removes it). */
@@ -344,6 +381,14 @@ export class ModelService {
   /** A version of the caller's project (any state); the latest version when none is given. */
   async get(viewer: Viewer, raw: ModelRef): Promise<Model> {
     const ref = parseInput(modelRef, raw, 'model');
+    if (ref.alias != null) {
+      const alias = await this.prisma.modelAlias.findUnique({
+        where: { projectId_name_alias: { projectId: viewer.projectId, name: ref.name, alias: ref.alias } },
+        include: { model: true },
+      });
+      if (!alias) throw new NotFoundError('ModelAlias', `${ref.name}@${ref.alias}`);
+      return alias.model;
+    }
     const model =
       ref.version == null
         ? await this.prisma.model.findFirst({ where: { projectId: viewer.projectId, name: ref.name }, orderBy: { version: 'desc' } })
@@ -508,7 +553,16 @@ export class ModelService {
 
   private async sameOrConflict(existing: Model, requested: Definition, files: readonly StoredModelFile[]): Promise<Model> {
     const diffs: string[] = [];
-    const fields: (keyof Definition)[] = ['framework', 'description', 'metrics', 'inputExample', 'modelSchema', 'featureViewId', 'trainingDatasetId'];
+    const fields: (keyof Definition)[] = [
+      'framework',
+      'description',
+      'metrics',
+      'inputExample',
+      'modelSchema',
+      'featureViewId',
+      'trainingDatasetId',
+      'servingArtifact',
+    ];
     for (const field of fields) {
       if (canonicalJson(existing[field]) !== canonicalJson(requested[field])) diffs.push(field);
     }
@@ -537,6 +591,7 @@ interface Definition {
   readonly modelSchema: unknown;
   readonly featureViewId: string | null;
   readonly trainingDatasetId: string | null;
+  readonly servingArtifact: string | null;
 }
 
 function modelChange(model: Pick<Model, 'id' | 'name' | 'version'>, action: RegistryChange['action']): RegistryChange {

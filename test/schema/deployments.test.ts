@@ -1,0 +1,317 @@
+import * as ort from 'onnxruntime-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { logisticRegressionOnnx } from '../../src/client/onnx-model.ts';
+import { CHURN_VIEW, churnRows, CUSTOMER_INFO, DEMOGRAPHY, SUBSCRIPTIONS } from '../helpers/churn.ts';
+import { perColumnOnnx, regressionOnnx, zipmapClassifierOnnx } from '../fixtures/onnx-models.ts';
+import { startTestServer, type Gql, type TestServer } from '../helpers/server.ts';
+
+// Deployments end to end: ONNX models registered with their checks, deployed, and predict with
+// server-side features through the model's own feature view and training dataset.
+
+let srv: TestServer;
+beforeAll(async () => {
+  srv = await startTestServer();
+});
+afterAll(async () => {
+  await srv?.close();
+});
+
+const CREATE_MODEL = `mutation($input: CreateModelInput!) {
+  createModel(input: $input) {
+    __typename
+    ... on CreateModelPayload { model { name version servingArtifact modelSchema } }
+    ... on ValidationError { message issues { path message } }
+    ... on Error { message }
+  }
+}`;
+
+const DEPLOYMENT_FIELDS = `name state model { name version alias } traffic { version alias weight } shadowVersion logging { enabled sampleRate featureGroup } stats { requests errors p50Ms p99Ms }`;
+const CREATE_DEPLOYMENT = `mutation($input: CreateDeploymentInput!) {
+  createDeployment(input: $input) {
+    __typename
+    ... on CreateDeploymentPayload { deployment { ${DEPLOYMENT_FIELDS} } }
+    ... on ValidationError { message issues { path message } }
+    ... on Error { message }
+  }
+}`;
+const PREDICT = `query($d: String!, $entries: [JSON!]!, $passed: [JSON], $options: PredictOptions) {
+  predict(deployment: $d, entries: $entries, passedFeatures: $passed, options: $options) {
+    requestId deployment
+    predictions { prediction probabilities modelVersion trainingDatasetVersion missing vector { features values } }
+  }
+}`;
+
+/** GraphQL multipart through yoga.fetch: createModel with files. */
+async function createModel(key: string, input: Record<string, unknown>, files: { name: string; content: Uint8Array }[]) {
+  const form = new FormData();
+  const variables = { input: { ...input, files: files.map((f) => ({ path: f.name, file: null })) } };
+  form.set('operations', JSON.stringify({ query: CREATE_MODEL, variables }));
+  form.set('map', JSON.stringify(Object.fromEntries(files.map((_, i) => [String(i), [`variables.input.files.${i}.file`]]))));
+  for (const [i, f] of files.entries()) form.set(String(i), new Blob([new Uint8Array(f.content)]), f.name);
+  const res = await srv.server.yoga.fetch('http://localhost/graphql', {
+    method: 'POST',
+    headers: { authorization: `Bearer ${key}`, 'x-graphql-yoga-csrf': '1' },
+    body: form,
+  });
+  const body = (await res.json()) as any;
+  return body.data?.createModel ?? body;
+}
+
+async function churnProject(customers: number) {
+  const p = await srv.newProject('dep');
+  const gql = srv.as(p.key);
+  const rows = churnRows(customers);
+  for (const [def, data] of [
+    [CUSTOMER_INFO, rows.info],
+    [DEMOGRAPHY, rows.demography],
+    [SUBSCRIPTIONS, rows.subscriptions],
+  ] as const) {
+    expect((await gql(`mutation($input: CreateFeatureGroupInput!) { createFeatureGroup(input: $input) { __typename } }`, { input: def })).data).toBeTruthy();
+    const inserted = await gql(
+      `mutation($fg: FeatureGroupRef!, $rows: [JSON!]) { insertFeatureGroupData(featureGroup: $fg, rows: $rows) { __typename ... on Error { message } } }`,
+      {
+        fg: { name: def.name },
+        rows: data,
+      },
+    );
+    expect(inserted.data?.insertFeatureGroupData.__typename, JSON.stringify(inserted)).toBe('InsertFeatureGroupDataPayload');
+  }
+  const fv = await gql(`mutation($input: CreateFeatureViewInput!) { createFeatureView(input: $input) { __typename ... on Error { message } } }`, {
+    input: CHURN_VIEW,
+  });
+  expect(fv.data?.createFeatureView.__typename, JSON.stringify(fv)).toBe('CreateFeatureViewPayload');
+  return { ...p, gql, rows };
+}
+
+async function trainingDataset(gql: Gql, seed: number, testSize = 0.5) {
+  const res = await gql(
+    `mutation($input: CreateTrainingDatasetInput!) { createTrainingDataset(featureView: { name: "churn_feature_view" }, input: $input) { __typename ... on CreateTrainingDatasetPayload { trainingDataset { version } } ... on Error { message } } }`,
+    { input: { testSize, seed } },
+  );
+  expect(res.data?.createTrainingDataset.__typename, JSON.stringify(res)).toBe('CreateTrainingDatasetPayload');
+  return res.data.createTrainingDataset.trainingDataset.version as number;
+}
+
+/** The model's numeric input columns: the view's served features without the text key. */
+async function inputColumns(gql: Gql, td: number) {
+  const res = await gql(
+    `query($td: Int) { featureVector(featureView: { name: "churn_feature_view" }, entry: { customerid: "c0000" }, trainingDatasetVersion: $td) { features } }`,
+    { td },
+  );
+  return (res.data.featureVector.features as string[]).filter((f) => f !== 'customerid');
+}
+
+/** A logistic regression over the columns, registered as an ONNX model trained on training dataset `td`. */
+async function registerModel(key: string, name: string, columns: readonly string[], td: number, weights?: number[]) {
+  const w = weights ?? columns.map((_, i) => ((i % 5) - 2) / 3);
+  const onnx = logisticRegressionOnnx({ features: columns.length, weights: w, intercept: 0.1 });
+  const model = await createModel(
+    key,
+    {
+      name,
+      framework: 'ONNX',
+      featureView: { name: 'churn_feature_view' },
+      trainingDatasetVersion: td,
+      modelSchema: { inputSchema: { columnarSchema: columns.map((c) => ({ name: c, type: 'double' })) } },
+      inputExample: Object.fromEntries(columns.map((c) => [c, 0.5])),
+    },
+    [{ name: 'model.onnx', content: onnx }],
+  );
+  expect(model.__typename, JSON.stringify(model)).toBe('CreateModelPayload');
+  return { model: model.model, onnx };
+}
+
+describe('deployments', () => {
+  it('predicts what onnxruntime gives on batchData(model:) rows, for 1 000 customers', async () => {
+    const { gql, key } = await churnProject(1000);
+    const td = await trainingDataset(gql, 1);
+    const columns = await inputColumns(gql, td);
+    const { model, onnx } = await registerModel(key, 'churn', columns, td);
+    expect(model.servingArtifact).toBe('model.onnx');
+    const created = await gql(CREATE_DEPLOYMENT, { input: { name: 'churn_live', model: { name: 'churn', version: 1 } } });
+    expect(created.data?.createDeployment.__typename, JSON.stringify(created)).toBe('CreateDeploymentPayload');
+    expect(created.data.createDeployment.deployment).toMatchObject({ state: 'RUNNING', traffic: [{ version: 1, weight: 1 }] });
+
+    const batch = await gql(`query { batchData(model: { name: "churn" }, includeKeys: true, first: 2000) { columns { name } rows } }`);
+    const names = (batch.data.batchData.columns as { name: string }[]).map((c) => c.name);
+    const keyAt = names.indexOf('customerid');
+    const rows = batch.data.batchData.rows as unknown[][];
+    expect(rows.length).toBe(1000);
+    const session = await ort.InferenceSession.create(onnx);
+    const input = new Float32Array(rows.length * columns.length);
+    rows.forEach((row, r) => {
+      columns.forEach((c, i) => {
+        input[r * columns.length + i] = Number(row[names.indexOf(c)]);
+      });
+    });
+    const direct = await session.run({ input: new ort.Tensor('float32', input, [rows.length, columns.length]) });
+    const expected = direct.probabilities!.data as Float32Array;
+    const entries = rows.map((row) => ({ customerid: row[keyAt] }));
+    const res = await gql(PREDICT, { d: 'churn_live', entries });
+    expect(res.errors, JSON.stringify(res.errors)).toBeUndefined();
+    const predictions = res.data.predict.predictions as { prediction: number; probabilities: number[]; modelVersion: number; missing: string[] }[];
+    expect(predictions).toHaveLength(1000);
+    predictions.forEach((p, r) => {
+      expect(p.missing).toEqual([]);
+      expect(p.modelVersion).toBe(1);
+      expect(Math.abs(p.probabilities[1]! - expected[r * 2 + 1]!)).toBeLessThan(1e-6);
+      expect(p.prediction).toBe(Number((direct.label!.data as BigInt64Array)[r]));
+    });
+    await session.release();
+  });
+
+  it('serves through the model’s own training dataset when a newer one exists', async () => {
+    const { gql, key } = await churnProject(200);
+    const first = await trainingDataset(gql, 1);
+    const columns = await inputColumns(gql, first);
+    await registerModel(key, 'pinned', columns, first);
+    // A second training dataset with a small training split fits other min/max values.
+    const second = await trainingDataset(gql, 99, 0.9);
+    expect(second).toBe(first + 1);
+    const entry = { customerid: 'c0002' };
+    const byVersion = async (td: number) =>
+      (
+        await gql(
+          `query($td: Int, $e: JSON!) { featureVector(featureView: { name: "churn_feature_view" }, entry: $e, trainingDatasetVersion: $td) { record } }`,
+          { td, e: entry },
+        )
+      ).data.featureVector.record;
+    const own = await byVersion(first);
+    const latest = await byVersion(second);
+    expect(own.min_max_scaler_tenure_).not.toBe(latest.min_max_scaler_tenure_);
+    const viaModel = await gql(`query($e: JSON!) { featureVector(model: { name: "pinned" }, entry: $e) { record } }`, { e: entry });
+    expect(viaModel.data.featureVector.record).toEqual(own);
+    const batch = await gql(`query { batchData(model: { name: "pinned" }, includeKeys: true, first: 100) { records } }`);
+    const row = (batch.data.batchData.records as Record<string, unknown>[]).find((r) => r.customerid === 'c0002');
+    expect(row?.min_max_scaler_tenure_).toBe(own.min_max_scaler_tenure_);
+    await gql(CREATE_DEPLOYMENT, { input: { name: 'pinned_live', model: { name: 'pinned' }, logging: { enabled: true } } });
+    const predicted = await gql(PREDICT, { d: 'pinned_live', entries: [entry], options: { includeVector: true } });
+    const p = predicted.data.predict.predictions[0];
+    expect(p.trainingDatasetVersion).toBe(first);
+    expect(p.vector.values[p.vector.features.indexOf('min_max_scaler_tenure_')]).toBe(own.min_max_scaler_tenure_);
+    // A featureView or trainingDatasetVersion that contradicts the model is refused, naming it.
+    const wrong = await gql(`query($e: JSON!) { featureVector(model: { name: "pinned" }, trainingDatasetVersion: ${second}, entry: $e) { record } }`, {
+      e: entry,
+    });
+    expect((wrong.errors?.[0]?.extensions?.issues as { path: unknown }[] | undefined)?.[0]?.path).toEqual(['trainingDatasetVersion']);
+  });
+
+  it('splits traffic 80/20 by entity, sticky, and logs the shadow only', async () => {
+    const { gql, key } = await churnProject(40);
+    const td = await trainingDataset(gql, 1);
+    const columns = await inputColumns(gql, td);
+    await registerModel(key, 'ab', columns, td);
+    await registerModel(
+      key,
+      'ab',
+      columns,
+      td,
+      columns.map(() => 0.25),
+    );
+    await registerModel(
+      key,
+      'ab',
+      columns,
+      td,
+      columns.map(() => -0.25),
+    );
+    const created = await gql(CREATE_DEPLOYMENT, {
+      input: {
+        name: 'ab_live',
+        model: { name: 'ab' },
+        traffic: [
+          { version: 1, weight: 80 },
+          { version: 2, weight: 20 },
+        ],
+        shadow: { version: 3 },
+        logging: { enabled: true, sampleRate: 1 },
+      },
+    });
+    expect(created.data?.createDeployment.__typename, JSON.stringify(created)).toBe('CreateDeploymentPayload');
+    // Routing is by the hash of the entry's keys: spread over 10 000 keys, even when they have no online row.
+    const entries = Array.from({ length: 10_000 }, (_, i) => ({ customerid: `k${i}` }));
+    const res = await gql(PREDICT, { d: 'ab_live', entries });
+    expect(res.errors, JSON.stringify(res.errors)).toBeUndefined();
+    const versions = (res.data.predict.predictions as { modelVersion: number; prediction: unknown; missing: string[] }[]).map((p) => p.modelVersion);
+    const share = versions.filter((v) => v === 1).length / versions.length;
+    expect(share).toBeGreaterThan(0.77);
+    expect(share).toBeLessThan(0.83);
+    expect(versions).not.toContain(3);
+    expect(res.data.predict.predictions[0].prediction).toBeNull();
+    expect(res.data.predict.predictions[0].missing.length).toBeGreaterThan(0);
+    const again = await gql(PREDICT, { d: 'ab_live', entries: entries.slice(0, 500) });
+    expect(again.data.predict.predictions.map((p: { modelVersion: number }) => p.modelVersion)).toEqual(versions.slice(0, 500));
+
+    // Known customers: served rows and shadow rows in the log, equal to what was served.
+    const known = Array.from({ length: 40 }, (_, i) => ({ customerid: `c${String(i).padStart(4, '0')}` }));
+    const served = await gql(PREDICT, { d: 'ab_live', entries: known, options: { includeVector: true } });
+    const requestId = served.data.predict.requestId as string;
+    const log = await gql(`query { readLog(deployment: "ab_live", first: 100000) { records } }`);
+    expect(log.errors, JSON.stringify(log.errors)).toBeUndefined();
+    const rows = (log.data.readLog.records as Record<string, unknown>[]).filter((r) => r.request_id === requestId);
+    const servedRows = rows.filter((r) => r.shadow === false);
+    const shadowRows = rows.filter((r) => r.shadow === true);
+    expect(servedRows).toHaveLength(40);
+    expect(shadowRows).toHaveLength(40);
+    expect(shadowRows.every((r) => r.model_version === 3)).toBe(true);
+    for (const row of servedRows) {
+      const p = served.data.predict.predictions[row.entry_index as number];
+      expect(row.model_version).toBe(p.modelVersion);
+      expect(JSON.parse(row.prediction as string)).toEqual(p.prediction);
+      expect(JSON.parse(row.probabilities as string)).toEqual(p.probabilities);
+      const vector = JSON.parse(row.transformed_vector as string) as Record<string, unknown>;
+      expect(p.vector.features.map((f: string) => vector[f])).toEqual(p.vector.values);
+      expect(JSON.parse(row.entity_keys as string)).toEqual(known[row.entry_index as number]);
+      expect(Object.values(JSON.parse(row.feature_status as string))).toContain('present');
+    }
+  });
+
+  it('refuses ZipMap outputs with the hint, and inputs that do not match the schema naming them', async () => {
+    const { gql, key } = await churnProject(10);
+    const td = await trainingDataset(gql, 1);
+    const columns = await inputColumns(gql, td);
+    const schema = { inputSchema: { columnarSchema: columns.map((c) => ({ name: c, type: 'double' })) } };
+    const base = { framework: 'ONNX', featureView: { name: 'churn_feature_view' }, trainingDatasetVersion: td, modelSchema: schema };
+    const zipmap = await createModel(key, { ...base, name: 'zipmap' }, [{ name: 'model.onnx', content: zipmapClassifierOnnx(columns.length) }]);
+    expect(zipmap.__typename).toBe('ValidationError');
+    expect(zipmap.message).toMatch(/output_probability.*zipmap/i);
+    const narrow = await createModel(key, { ...base, name: 'narrow' }, [{ name: 'model.onnx', content: regressionOnnx(3, [1, 2, 3], 0) }]);
+    expect(narrow.__typename).toBe('ValidationError');
+    expect(narrow.message).toMatch(/input input takes 3 columns/);
+    const perColumn = await createModel(key, { ...base, name: 'columns' }, [
+      {
+        name: 'model.onnx',
+        content: perColumnOnnx([
+          { name: 'tenure', type: 'float' },
+          { name: 'other', type: 'float' },
+        ]),
+      },
+    ]);
+    expect(perColumn.__typename).toBe('ValidationError');
+    expect(perColumn.message).toMatch(/tenure, other/);
+    const models = await gql(`query { models { edges { node { name } } } }`);
+    expect(models.data.models.edges).toEqual([]);
+  });
+
+  it('lets READ keys predict, only WRITE manage, and other projects see nothing', async () => {
+    const { gql, key } = await churnProject(10);
+    const td = await trainingDataset(gql, 1);
+    await registerModel(key, 'guarded', await inputColumns(gql, td), td);
+    await gql(CREATE_DEPLOYMENT, { input: { name: 'guarded_live', model: { name: 'guarded' } } });
+    const readKey = (await gql(`mutation { createApiKey(input: { name: "reader", scopes: [READ] }) { ... on CreateApiKeyPayload { secret } } }`)).data
+      .createApiKey.secret;
+    const reader = srv.as(readKey);
+    const ok = await reader(PREDICT, { d: 'guarded_live', entries: [{ customerid: 'c0001' }] });
+    expect(ok.errors).toBeUndefined();
+    const refused = await reader(`mutation { stopDeployment(name: "guarded_live") { __typename } }`);
+    expect(refused.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+    const other = srv.as((await srv.newProject('dep_other')).key);
+    const hidden = await other(PREDICT, { d: 'guarded_live', entries: [{ customerid: 'c0001' }] });
+    expect(hidden.errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
+    expect((await other(`query { deployments { edges { node { name } } } }`)).data.deployments.edges).toEqual([]);
+    // Stopped: a typed error, nothing predicted.
+    await gql(`mutation { stopDeployment(name: "guarded_live") { __typename } }`);
+    const stopped = await reader(PREDICT, { d: 'guarded_live', entries: [{ customerid: 'c0001' }] });
+    expect(stopped.errors?.[0]?.extensions?.code).toBe('DEPLOYMENT_STOPPED');
+  });
+});
