@@ -24,8 +24,11 @@ import {
   BestModelQuery,
   CreateFeatureGroupMutation,
   CreateFeatureViewMutation,
+  CreateDeploymentMutation,
   CreateModelMutation,
   CreateTrainingDatasetMutation,
+  DeleteDeploymentMutation,
+  DeploymentQuery,
   FeatureGroupQuery,
   FeatureVectorQuery,
   FeatureVectorsQuery,
@@ -33,9 +36,14 @@ import {
   IngestFeatureGroupRowsMutation,
   InsertFeatureGroupDataMutation,
   ModelQuery,
+  PredictQuery,
   ReadFeatureGroupQuery,
+  ReadLogQuery,
+  StartDeploymentMutation,
+  StopDeploymentMutation,
   TrainingDataQuery,
   TrainingDatasetQuery,
+  UpdateDeploymentMutation,
   ViewerQuery,
 } from './operations.ts';
 
@@ -107,7 +115,19 @@ function asVector(raw: ResultOf<typeof FeatureVectorQuery>['featureVector']): Fe
 }
 export type Model = NonNullable<ResultOf<typeof ModelQuery>['model']>;
 export type ModelFile = Model['files'][number];
+/** createModel's fields but the files (given apart): name, framework, metrics, modelSchema, servingArtifact, … */
 export type ModelInput = Omit<VariablesOf<typeof CreateModelMutation>['input'], 'files'>;
+/** A model version by name, and a version or an alias (the latest version when both are omitted). */
+export interface ModelRef {
+  readonly name: string;
+  readonly version?: number | null;
+  readonly alias?: string | null;
+}
+export type Deployment = NonNullable<ResultOf<typeof DeploymentQuery>['deployment']>;
+export type DeploymentInput = VariablesOf<typeof CreateDeploymentMutation>['input'];
+export type DeploymentUpdate = VariablesOf<typeof UpdateDeploymentMutation>['input'];
+export type PredictResult = ResultOf<typeof PredictQuery>['predict'];
+export type Prediction = PredictResult['predictions'][number];
 export type DataFormat = NonNullable<VariablesOf<typeof InsertFeatureGroupDataMutation>['format']>;
 
 /** A training dataset version with the data of each split. */
@@ -159,6 +179,8 @@ export interface IngestOptions {
 }
 
 export interface BatchDataOptions {
+  /** Serve through a registered model version: its feature view and training dataset (the feature view may then be null). */
+  readonly model?: ModelRef;
   readonly trainingDatasetVersion?: number;
   readonly startTime?: string;
   readonly endTime?: string;
@@ -171,7 +193,31 @@ export interface BatchDataOptions {
 }
 
 export interface FeatureVectorOptions {
+  /** Serve through a registered model version: its feature view and training dataset (the feature view may then be null). */
+  readonly model?: ModelRef;
   readonly trainingDatasetVersion?: number;
+}
+
+export interface PredictOptions {
+  /** Per entry, feature values that override the stored ones (null for none). */
+  readonly passedFeatures?: readonly (Record<string, unknown> | null)[];
+  /** Per entry, values for on-demand features (null for none). */
+  readonly requestParameters?: readonly (Record<string, unknown> | null)[];
+  /** Return each entry's model input vector too (default false). */
+  readonly includeVector?: boolean;
+}
+
+export interface ReadLogOptions {
+  /** Only rows logged at or after this time (ISO 8601). */
+  readonly from?: string;
+  /** Only rows logged before this time (ISO 8601). */
+  readonly to?: string;
+  /** Only rows of this model version. */
+  readonly modelVersion?: number;
+  /** true: only the shadow version's rows; false: only served rows; omitted: both. */
+  readonly shadow?: boolean;
+  /** At most this many rows (default 1 000, at most 100 000). */
+  readonly first?: number;
 }
 
 const MAX_ROWS = 1_000_000;
@@ -181,6 +227,14 @@ const INTROSPECT_FIELDS = 'query GranaryHasField($name: String!) { __type(name: 
 
 function ref(r: Ref): { name: string; version?: number | null } {
   return typeof r === 'string' ? { name: r } : { name: r.name, version: r.version ?? null };
+}
+
+/** The feature view and model arguments of a serving query: either may be absent (the server needs one). */
+function source(featureView: Ref | null | undefined, model: ModelRef | undefined) {
+  return {
+    featureView: featureView == null ? null : ref(featureView),
+    model: model ? { name: model.name, version: model.version ?? null, alias: model.alias ?? null } : null,
+  };
 }
 
 /** Mutation payload, or the typed error thrown as a GranaryError. */
@@ -516,10 +570,13 @@ export class GranaryClient {
     return { ...dataset, splits: Object.fromEntries(dataset.splits.map((s) => [s.name, asDataFrame(s.data)])) };
   }
 
-  /** The view's rows for inference (labels left out), transformed as the training data was. */
-  async batchData(featureView: Ref, options: BatchDataOptions = {}): Promise<DataFrame> {
+  /**
+   * The view's rows for inference (labels left out), transformed as the training data was. With
+   * `model`, through that model version's feature view and training dataset (`featureView` may be null).
+   */
+  async batchData(featureView: Ref | null, options: BatchDataOptions = {}): Promise<DataFrame> {
     const result = await this.request(BatchDataQuery, {
-      featureView: ref(featureView),
+      ...source(featureView, options.model),
       trainingDatasetVersion: options.trainingDatasetVersion ?? null,
       startTime: options.startTime ?? null,
       endTime: options.endTime ?? null,
@@ -530,14 +587,17 @@ export class GranaryClient {
     return asDataFrame(result.batchData);
   }
 
-  /** One entity's online features, transformed; `entry` holds the serving keys (`{ customerid }`). */
+  /**
+   * One entity's online features, transformed; `entry` holds the serving keys (`{ customerid }`).
+   * With `model`, through that model version's feature view and training dataset (`featureView` may be null).
+   */
   async featureVector(
-    featureView: Ref,
+    featureView: Ref | null,
     entry: Record<string, unknown>,
     options: FeatureVectorOptions & { passedFeatures?: Record<string, unknown> } = {},
   ): Promise<FeatureVector> {
     const result = await this.request(FeatureVectorQuery, {
-      featureView: ref(featureView),
+      ...source(featureView, options.model),
       entry,
       passedFeatures: options.passedFeatures ?? null,
       trainingDatasetVersion: options.trainingDatasetVersion ?? null,
@@ -545,14 +605,14 @@ export class GranaryClient {
     return asVector(result.featureVector);
   }
 
-  /** Several entities' online features, in order of `entries`. */
+  /** Several entities' online features, in order of `entries` (`model` as for featureVector). */
   async featureVectors(
-    featureView: Ref,
+    featureView: Ref | null,
     entries: readonly Record<string, unknown>[],
     options: FeatureVectorOptions & { passedFeatures?: readonly (Record<string, unknown> | null)[] } = {},
   ): Promise<FeatureVector[]> {
     const result = await this.request(FeatureVectorsQuery, {
-      featureView: ref(featureView),
+      ...source(featureView, options.model),
       entries: [...entries],
       passedFeatures: options.passedFeatures ? [...options.passedFeatures] : null,
       trainingDatasetVersion: options.trainingDatasetVersion ?? null,
@@ -618,5 +678,74 @@ export class GranaryClient {
     const actual = hash.digest('hex');
     if (expected && actual !== expected) throw new GranaryError('ChecksumError', `${url}: SHA-256 ${actual}, expected ${expected}`);
     return result;
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Deployments
+
+  /**
+   * Deploys a model (its version's ONNX serving artifact, run by the server): a version, an alias
+   * to follow or the latest; optionally a traffic split, a shadow version and prediction logging.
+   */
+  async createDeployment(input: DeploymentInput): Promise<Deployment> {
+    return payload((await this.request(CreateDeploymentMutation, { input })).createDeployment).deployment;
+  }
+
+  /** Changes a deployment's model reference, traffic, shadow or logging; omitted fields stay. */
+  async updateDeployment(name: string, input: DeploymentUpdate): Promise<Deployment> {
+    return payload((await this.request(UpdateDeploymentMutation, { name, input })).updateDeployment).deployment;
+  }
+
+  /** Starts answering predictions. */
+  async startDeployment(name: string): Promise<Deployment> {
+    return payload((await this.request(StartDeploymentMutation, { name })).startDeployment).deployment;
+  }
+
+  /** Stops answering predictions: predict then fails with code DEPLOYMENT_STOPPED. */
+  async stopDeployment(name: string): Promise<Deployment> {
+    return payload((await this.request(StopDeploymentMutation, { name })).stopDeployment).deployment;
+  }
+
+  /** Deletes a deployment; its prediction log (the feature group `<name>_predictions`) stays. */
+  async deleteDeployment(name: string): Promise<Deployment> {
+    return payload((await this.request(DeleteDeploymentMutation, { name })).deleteDeployment).deployment;
+  }
+
+  /** A deployment by name, or null. */
+  async deployment(name: string): Promise<Deployment | null> {
+    return (await this.request(DeploymentQuery, { name })).deployment;
+  }
+
+  /**
+   * Predictions of a running deployment for entities by serving key (`[{ customerid }]`): the
+   * server reads their features through the model's feature view and training dataset and runs
+   * the model. A failure (unknown or stopped deployment, bad entries) is a {@link GranaryRequestError}.
+   */
+  async predict(deployment: string, entries: readonly Record<string, unknown>[], options: PredictOptions = {}): Promise<PredictResult> {
+    const result = await this.request(PredictQuery, {
+      deployment,
+      entries: [...entries],
+      passedFeatures: options.passedFeatures ? [...options.passedFeatures] : null,
+      requestParameters: options.requestParameters ? [...options.requestParameters] : null,
+      options: options.includeVector === undefined ? null : { includeVector: options.includeVector },
+    });
+    return result.predict;
+  }
+
+  /**
+   * A deployment's logged predictions, oldest first (the feature group `<deployment>_predictions`):
+   * request id, entity keys, vectors, prediction, model version, time.
+   */
+  async readLog(deployment: string, options: ReadLogOptions = {}): Promise<DataFrame> {
+    const result = await this.request(ReadLogQuery, {
+      deployment,
+      from: options.from ?? null,
+      to: options.to ?? null,
+      modelVersion: options.modelVersion ?? null,
+      shadow: options.shadow ?? null,
+      // Left out when omitted, so the server's default (1 000) applies.
+      first: options.first,
+    });
+    return asDataFrame(result.readLog);
   }
 }

@@ -80,6 +80,7 @@ export const ModelFields = graphql(`
     createdAt
     createdBy
     archiveUrl
+    servingArtifact
     files { path size sha256 downloadUrl }
     featureView { name version }
     trainingDataset { version }
@@ -241,7 +242,8 @@ export const TrainingDataQuery = graphql(
 export const BatchDataQuery = graphql(
   `
   query BatchData(
-    $featureView: FeatureViewRef!
+    $featureView: FeatureViewRef
+    $model: ModelRef
     $trainingDatasetVersion: Int
     $startTime: DateTime
     $endTime: DateTime
@@ -251,6 +253,7 @@ export const BatchDataQuery = graphql(
   ) {
     batchData(
       featureView: $featureView
+      model: $model
       trainingDatasetVersion: $trainingDatasetVersion
       startTime: $startTime
       endTime: $endTime
@@ -264,9 +267,10 @@ export const BatchDataQuery = graphql(
 );
 
 export const FeatureVectorQuery = graphql(`
-  query FeatureVector($featureView: FeatureViewRef!, $entry: JSON!, $passedFeatures: JSON, $trainingDatasetVersion: Int) {
+  query FeatureVector($featureView: FeatureViewRef, $model: ModelRef, $entry: JSON!, $passedFeatures: JSON, $trainingDatasetVersion: Int) {
     featureVector(
       featureView: $featureView
+      model: $model
       entry: $entry
       passedFeatures: $passedFeatures
       trainingDatasetVersion: $trainingDatasetVersion
@@ -275,9 +279,10 @@ export const FeatureVectorQuery = graphql(`
 `);
 
 export const FeatureVectorsQuery = graphql(`
-  query FeatureVectors($featureView: FeatureViewRef!, $entries: [JSON!]!, $passedFeatures: [JSON], $trainingDatasetVersion: Int) {
+  query FeatureVectors($featureView: FeatureViewRef, $model: ModelRef, $entries: [JSON!]!, $passedFeatures: [JSON], $trainingDatasetVersion: Int) {
     featureVectors(
       featureView: $featureView
+      model: $model
       entries: $entries
       passedFeatures: $passedFeatures
       trainingDatasetVersion: $trainingDatasetVersion
@@ -314,6 +319,116 @@ export const BestModelQuery = graphql(
   }
 `,
   [ModelFields],
+);
+
+export const DeploymentFields = graphql(`
+  fragment DeploymentFields on Deployment {
+    id
+    name
+    description
+    state
+    model { name version alias }
+    traffic { version alias weight }
+    shadowVersion
+    logging { enabled sampleRate featureGroup }
+    stats { requests errors p50Ms p99Ms }
+    createdAt
+    createdBy
+    updatedAt
+  }
+`);
+
+export const DeploymentQuery = graphql(
+  `
+  query Deployment($name: String!) {
+    deployment(name: $name) { ...DeploymentFields }
+  }
+`,
+  [DeploymentFields],
+);
+
+export const CreateDeploymentMutation = graphql(
+  `
+  mutation CreateDeployment($input: CreateDeploymentInput!) {
+    createDeployment(input: $input) {
+      __typename
+      ... on CreateDeploymentPayload { deployment { ...DeploymentFields } }
+      ...ErrorFields
+    }
+  }
+`,
+  [DeploymentFields, ErrorFields],
+);
+
+export const UpdateDeploymentMutation = graphql(
+  `
+  mutation UpdateDeployment($name: String!, $input: UpdateDeploymentInput!) {
+    updateDeployment(name: $name, input: $input) {
+      __typename
+      ... on UpdateDeploymentPayload { deployment { ...DeploymentFields } }
+      ...ErrorFields
+    }
+  }
+`,
+  [DeploymentFields, ErrorFields],
+);
+
+export const StartDeploymentMutation = graphql(
+  `
+  mutation StartDeployment($name: String!) {
+    startDeployment(name: $name) {
+      __typename
+      ... on StartDeploymentPayload { deployment { ...DeploymentFields } }
+      ...ErrorFields
+    }
+  }
+`,
+  [DeploymentFields, ErrorFields],
+);
+
+export const StopDeploymentMutation = graphql(
+  `
+  mutation StopDeployment($name: String!) {
+    stopDeployment(name: $name) {
+      __typename
+      ... on StopDeploymentPayload { deployment { ...DeploymentFields } }
+      ...ErrorFields
+    }
+  }
+`,
+  [DeploymentFields, ErrorFields],
+);
+
+export const DeleteDeploymentMutation = graphql(
+  `
+  mutation DeleteDeployment($name: String!) {
+    deleteDeployment(name: $name) {
+      __typename
+      ... on DeleteDeploymentPayload { deployment { ...DeploymentFields } }
+      ...ErrorFields
+    }
+  }
+`,
+  [DeploymentFields, ErrorFields],
+);
+
+export const PredictQuery = graphql(`
+  query Predict($deployment: String!, $entries: [JSON!]!, $passedFeatures: [JSON], $requestParameters: [JSON], $options: PredictOptions) {
+    predict(deployment: $deployment, entries: $entries, passedFeatures: $passedFeatures, requestParameters: $requestParameters, options: $options) {
+      requestId
+      deployment
+      predictions { prediction probabilities modelVersion trainingDatasetVersion missing vector { features values } }
+    }
+  }
+`);
+
+export const ReadLogQuery = graphql(
+  `
+  query ReadLog($deployment: String!, $from: DateTime, $to: DateTime, $modelVersion: Int, $shadow: Boolean, $first: Int) {
+    readLog(deployment: $deployment, from: $from, to: $to, modelVersion: $modelVersion, shadow: $shadow, first: $first) { ...DataFrameFields }
+  }
+`,
+  [DataFrameFields],
 );
 
 export const RegistryEventsSubscription = graphql(`

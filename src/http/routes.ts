@@ -7,6 +7,7 @@ import { createFilesHandler, FILES_PREFIX } from './files.ts';
 import { GRAPHIQL_ASSETS_PATH, serveGraphiQLAsset } from './graphiql.ts';
 import type { GraphQLFastPath } from './graphql-fast-path.ts';
 import { GRAPHQL_PATH } from './paths.ts';
+import { handlePredict, predictRoute } from './predict-routes.ts';
 import type { ServerContext } from './yoga.ts';
 
 export type RequestHandler = (req: IncomingMessage, res: ServerResponse) => void;
@@ -14,7 +15,8 @@ export type RequestHandler = (req: IncomingMessage, res: ServerResponse) => void
 /**
  * The server's routes: /healthz (no key), GraphiQL's assets when GraphiQL is on, file downloads
  * under /files/, the GraphQL endpoint (the fast path when it takes the request, else yoga), and
- * the web console's page and assets (console.ts) when the console is on. Anything else is a 404.
+ * the web console's page and assets (console.ts) when the console is on, and the KServe V1 and
+ * MLflow predict endpoints of deployments (predict-routes.ts). Anything else is a 404.
  */
 export function createRequestHandler(
   app: App,
@@ -29,6 +31,11 @@ export function createRequestHandler(
     const [path = '/', query = ''] = (req.url ?? '/').split('?', 2);
     if (path.startsWith(FILES_PREFIX)) {
       void files(req, res, path, new URLSearchParams(query));
+      return;
+    }
+    const predict = predictRoute(path);
+    if (predict) {
+      void handlePredict(app, req, res, predict, new URLSearchParams(query));
       return;
     }
     // Only the GraphQL endpoint reaches yoga: its built-in health check would answer any path

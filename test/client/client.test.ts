@@ -12,7 +12,9 @@ import {
   GranaryValidationError,
   columnNames,
   inverseTransform,
+  logisticRegressionOnnx,
   operations,
+  toRecords,
 } from 'granary/client';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 
@@ -183,6 +185,109 @@ describe('GranaryClient', () => {
 
     const noView = await caught(client.createModel({ name: 'scorer', framework: 'OTHER', featureView: { name: 'nope' }, trainingDatasetVersion: 1 }));
     expect(noView).toBeInstanceOf(GranaryNotFoundError);
+  });
+
+  it('deploys an ONNX model, predicts, serves vectors through the model and reads the prediction log', async () => {
+    const client = await clientOf('client_dep');
+    await client.ensureFeatureGroup(GROUP);
+    const plans = ['basic', 'pro', 'team'];
+    await client.insert(
+      'accounts',
+      Array.from({ length: 30 }, (_, i) => ({ id: `u${String(i).padStart(2, '0')}`, ts: '2026-01-01T00:00:00Z', plan: plans[i % 3], months: i, left: i % 2 })),
+    );
+    const view = await client.ensureFeatureView({
+      name: 'accounts_view',
+      labels: ['left'],
+      query: { featureGroup: { name: 'accounts' }, exceptFeatures: ['id', 'ts'] },
+      transformations: [
+        { function: 'min_max_scaler', feature: 'months' },
+        { function: 'label_encoder', feature: 'plan' },
+      ],
+    });
+    const dataset = await client.createTrainingDataset(view, { split: 'RANDOM', testSize: 0.25, seed: 1 });
+    const columns = (await client.featureVector(view, { id: 'u00' })).features;
+    const weights = [0.8, -1.5];
+    const intercept = 0.25;
+    const model = await client.createModel(
+      {
+        name: 'scorer',
+        framework: 'ONNX',
+        featureView: { name: view.name, version: view.version },
+        trainingDatasetVersion: dataset.version,
+        modelSchema: { inputSchema: { columnarSchema: columns.map((name) => ({ name, type: 'double' })) } },
+        servingArtifact: 'model.onnx',
+      },
+      [{ path: 'model.onnx', file: logisticRegressionOnnx({ features: columns.length, weights, intercept }) }],
+    );
+    expect(model.servingArtifact).toBe('model.onnx');
+    // A named serving artifact must be among the files.
+    const absent = await caught(client.createModel({ name: 'scorer', framework: 'ONNX', servingArtifact: 'other.onnx' }));
+    expect(absent).toBeInstanceOf(GranaryValidationError);
+
+    const created = await client.createDeployment({
+      name: 'scorer_live',
+      model: { name: 'scorer', version: model.version },
+      logging: { enabled: true, sampleRate: 1 },
+    });
+    expect(created).toMatchObject({
+      name: 'scorer_live',
+      state: 'RUNNING',
+      model: { name: 'scorer', version: 1, alias: null },
+      traffic: [{ version: 1, weight: 1 }],
+      logging: { enabled: true, sampleRate: 1, featureGroup: 'scorer_live_predictions' },
+    });
+    expect((await client.deployment('scorer_live'))?.id).toBe(created.id);
+    expect(await client.deployment('nothing')).toBeNull();
+    const taken = await caught(client.createDeployment({ name: 'scorer_live', model: { name: 'scorer' } }));
+    expect(taken).toBeInstanceOf(GranaryConflictError);
+
+    // Vectors and batch data through the model: its view and training dataset, no featureView given.
+    const entries = [{ id: 'u01' }, { id: 'u02' }, { id: 'u07' }];
+    const vectors = await client.featureVectors(null, entries, { model: { name: 'scorer' } });
+    expect(vectors).toEqual(await client.featureVectors(view, entries, { trainingDatasetVersion: dataset.version }));
+    expect((await client.featureVector(null, entries[0]!, { model: { name: 'scorer', version: 1 } })).values).toEqual(vectors[0]!.values);
+    const batch = await client.batchData(null, { model: { name: 'scorer' }, includeKeys: true });
+    expect(batch.rowCount).toBe(30);
+    expect(batch.rows.find((r) => r[0] === 'u07')!.slice(2)).toEqual(vectors[2]!.values);
+
+    const answer = await client.predict('scorer_live', entries, { includeVector: true });
+    expect(answer.deployment).toBe('scorer_live');
+    expect(answer.predictions).toHaveLength(3);
+    answer.predictions.forEach((p, i) => {
+      const z = intercept + vectors[i]!.values.reduce<number>((sum, v, c) => sum + Number(v) * weights[c]!, 0);
+      const probability = 1 / (1 + Math.exp(-z));
+      expect(p).toMatchObject({ modelVersion: 1, trainingDatasetVersion: dataset.version, missing: [] });
+      expect(p.probabilities![1]).toBeCloseTo(probability, 5);
+      expect(p.prediction).toBe(probability >= 0.5 ? 1 : 0);
+      expect(p.vector).toEqual({ features: vectors[i]!.features, values: vectors[i]!.values });
+    });
+    const unknown = (await client.predict('scorer_live', [{ id: 'nobody' }])).predictions[0]!;
+    expect(unknown.prediction).toBeNull();
+    expect(unknown.missing.length).toBeGreaterThan(0);
+
+    // The log is written after the answer: wait for this request's rows.
+    let rows: Record<string, unknown>[] = [];
+    for (let i = 0; i < 100; i++) {
+      rows = toRecords(await client.readLog('scorer_live', { modelVersion: 1, shadow: false })).filter((r) => r.request_id === answer.requestId);
+      if (rows.length === 3) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(rows.map((r) => JSON.parse(r.entity_keys as string))).toEqual(entries);
+    expect(rows.map((r) => JSON.parse(r.probabilities as string))).toEqual(answer.predictions.map((p) => p.probabilities));
+    expect((await client.readLog('scorer_live', { modelVersion: 2 })).rowCount).toBe(0);
+    expect((await client.readLog('scorer_live', { first: 1 })).rowCount).toBe(1);
+
+    const updated = await client.updateDeployment('scorer_live', { description: 'scores accounts', logging: { enabled: false } });
+    expect(updated).toMatchObject({ description: 'scores accounts', logging: { enabled: false } });
+    expect((await client.stopDeployment('scorer_live')).state).toBe('STOPPED');
+    const stopped = (await caught(client.predict('scorer_live', entries))) as GranaryRequestError;
+    expect(stopped).toBeInstanceOf(GranaryRequestError);
+    expect(stopped.code).toBe('DEPLOYMENT_STOPPED');
+    expect((await client.startDeployment('scorer_live')).state).toBe('RUNNING');
+    expect((await client.predict('scorer_live', entries)).predictions.map((p) => p.prediction)).toEqual(answer.predictions.map((p) => p.prediction));
+    expect((await client.deleteDeployment('scorer_live')).name).toBe('scorer_live');
+    expect(await client.deployment('scorer_live')).toBeNull();
+    expect(await caught(client.stopDeployment('scorer_live'))).toBeInstanceOf(GranaryNotFoundError);
   });
 
   it('subscribes over graphql-ws', async () => {

@@ -25,7 +25,7 @@ const CREATE_MODEL = `mutation($input: CreateModelInput!) {
   }
 }`;
 
-const DEPLOYMENT_FIELDS = `name state model { name version alias } traffic { version alias weight } shadowVersion logging { enabled sampleRate featureGroup } stats { requests errors p50Ms p99Ms }`;
+const DEPLOYMENT_FIELDS = `name state model { name version alias } traffic { version alias weight } shadow { version } logging { enabled sampleRate featureGroup } stats { requests errors p50Ms p99Ms }`;
 const CREATE_DEPLOYMENT = `mutation($input: CreateDeploymentInput!) {
   createDeployment(input: $input) {
     __typename
@@ -239,6 +239,10 @@ describe('deployments', () => {
     expect(versions).not.toContain(3);
     expect(res.data.predict.predictions[0].prediction).toBeNull();
     expect(res.data.predict.predictions[0].missing.length).toBeGreaterThan(0);
+    // An input error names the entry's position in the whole request, whichever version it was routed to.
+    const faulty = entries.slice(0, 50).map((e, i) => (i === 37 ? { customer: 'k37' } : e));
+    const refused = await gql(PREDICT, { d: 'ab_live', entries: faulty });
+    expect((refused.errors?.[0]?.extensions?.issues as { path: unknown }[])[0]?.path).toEqual(['entries', 37, 'customerid']);
     const again = await gql(PREDICT, { d: 'ab_live', entries: entries.slice(0, 500) });
     expect(again.data.predict.predictions.map((p: { modelVersion: number }) => p.modelVersion)).toEqual(versions.slice(0, 500));
 
@@ -313,5 +317,149 @@ describe('deployments', () => {
     await gql(`mutation { stopDeployment(name: "guarded_live") { __typename } }`);
     const stopped = await reader(PREDICT, { d: 'guarded_live', entries: [{ customerid: 'c0001' }] });
     expect(stopped.errors?.[0]?.extensions?.code).toBe('DEPLOYMENT_STOPPED');
+  });
+
+  it('follows an alias: moving it moves the traffic; updates take effect at once', async () => {
+    const { gql, key } = await churnProject(20);
+    const td = await trainingDataset(gql, 1);
+    const columns = await inputColumns(gql, td);
+    await registerModel(key, 'aliased', columns, td);
+    await registerModel(
+      key,
+      'aliased',
+      columns,
+      td,
+      columns.map(() => 1),
+    );
+    const alias = (version: number) =>
+      gql(`mutation($v: Int!) { setModelAlias(name: "aliased", alias: "champion", version: $v) { __typename } }`, { v: version });
+    await alias(1);
+    const created = await gql(CREATE_DEPLOYMENT, { input: { name: 'aliased_live', model: { name: 'aliased', alias: 'champion' } } });
+    expect(created.data.createDeployment.deployment).toMatchObject({
+      model: { alias: 'champion', version: null },
+      traffic: [{ version: 1, alias: 'champion' }],
+    });
+    const version = async () => (await gql(PREDICT, { d: 'aliased_live', entries: [{ customerid: 'c0003' }] })).data.predict.predictions[0].modelVersion;
+    expect(await version()).toBe(1);
+    await alias(2);
+    expect(await version()).toBe(2);
+    const updated = await gql(
+      `mutation { updateDeployment(name: "aliased_live", input: { model: { version: 1 }, logging: { enabled: true, sampleRate: 0.5 } }) { __typename ... on UpdateDeploymentPayload { deployment { ${DEPLOYMENT_FIELDS} } } ... on Error { message } } }`,
+    );
+    expect(updated.data.updateDeployment.deployment).toMatchObject({
+      model: { version: 1, alias: null },
+      logging: { enabled: true, sampleRate: 0.5, featureGroup: 'aliased_live_predictions' },
+    });
+    expect(await version()).toBe(1);
+    const stats = await gql(`query { deployment(name: "aliased_live") { stats { requests errors p50Ms } } }`);
+    expect(stats.data.deployment.stats.requests).toBe(3);
+    expect(stats.data.deployment.stats.p50Ms).toBeGreaterThan(0);
+  });
+
+  it('refuses what cannot be served, naming the input, and changes nothing', async () => {
+    const { gql, key } = await churnProject(10);
+    const td = await trainingDataset(gql, 1);
+    const columns = await inputColumns(gql, td);
+    await registerModel(key, 'servable', columns, td);
+    // A model without an ONNX file.
+    const plain = await createModel(key, { name: 'plain', framework: 'SKLEARN', featureView: { name: 'churn_feature_view' }, trainingDatasetVersion: td }, [
+      { name: 'model.pkl', content: new Uint8Array([1, 2, 3]) },
+    ]);
+    expect(plain.__typename).toBe('CreateModelPayload');
+    const noOnnx = await gql(CREATE_DEPLOYMENT, { input: { name: 'plain_live', model: { name: 'plain' } } });
+    expect(noOnnx.data.createDeployment).toMatchObject({ __typename: 'ValidationError', issues: [{ path: ['input', 'model'] }] });
+    expect(noOnnx.data.createDeployment.message).toMatch(/no ONNX file/);
+    const badShadow = await gql(CREATE_DEPLOYMENT, { input: { name: 'x_live', model: { name: 'servable' }, shadow: { version: 7 } } });
+    expect(badShadow.data.createDeployment).toMatchObject({ __typename: 'ValidationError', issues: [{ path: ['input', 'shadow', 'version'] }] });
+    const badWeights = await gql(CREATE_DEPLOYMENT, { input: { name: 'x_live', model: { name: 'servable' }, traffic: [{ version: 1, weight: 0 }] } });
+    expect(badWeights.data.createDeployment.__typename).toBe('ValidationError');
+    expect((await gql(`query { deployments { edges { node { name } } } }`)).data.deployments.edges).toEqual([]);
+    await gql(CREATE_DEPLOYMENT, { input: { name: 'servable_live', model: { name: 'servable' } } });
+    const params = await gql(
+      `query { predict(deployment: "servable_live", entries: [{ customerid: "c0001" }], requestParameters: [{ hour: 3 }]) { requestId } }`,
+    );
+    expect((params.errors?.[0]?.extensions?.issues as { path: unknown }[])[0]?.path).toEqual(['requestParameters', 0, 'hour']);
+    const noKey = await gql(`query { predict(deployment: "servable_live", entries: [{ customer: "c0001" }]) { requestId } }`);
+    expect(noKey.errors?.[0]?.message).toMatch(/missing serving key customerid/);
+    const wrongType = await gql(
+      `query { predict(deployment: "servable_live", entries: [{ customerid: "c0001" }], passedFeatures: [{ tenure: "long" }]) { requestId } }`,
+    );
+    expect((wrongType.errors?.[0]?.extensions?.issues as { path: unknown }[])[0]?.path).toEqual(['passedFeatures', 0, 'tenure']);
+  });
+
+  it('logs passed features as passed, and writes every answered prediction’s log row on a clean stop', async () => {
+    const { gql, key, name } = await churnProject(10);
+    const td = await trainingDataset(gql, 1);
+    await registerModel(key, 'stopping', await inputColumns(gql, td), td);
+    await gql(CREATE_DEPLOYMENT, { input: { name: 'stopping_live', model: { name: 'stopping' }, logging: { enabled: true } } });
+    // A second process of the same deployment answers, then stops before its log's next flush.
+    const second = await startTestServer({ shareWith: srv });
+    let requestId: string;
+    try {
+      const res = await second.as(key)(PREDICT, {
+        d: 'stopping_live',
+        entries: [{ customerid: 'c0001' }, { customerid: 'c0002' }],
+        passed: [{ tenure: 5 }, null],
+      });
+      expect(res.errors).toBeUndefined();
+      requestId = res.data.predict.requestId;
+      // The rows are queued once the answer is out (the next turn of the event loop), not yet written.
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(second.app.services.deployments.log.queued).toBe(2);
+    } finally {
+      await second.close();
+    }
+    expect(name).toBeTruthy();
+    const log = await gql(`query { readLog(deployment: "stopping_live") { records } }`);
+    const rows = (log.data.readLog.records as Record<string, unknown>[]).filter((r) => r.request_id === requestId);
+    expect(rows.map((r) => r.entry_index).sort()).toEqual([0, 1]);
+    const status = (i: number) => JSON.parse(rows.find((r) => r.entry_index === i)!.feature_status as string) as Record<string, string>;
+    expect(status(0).tenure).toBe('passed');
+    expect(status(1).tenure).toBe('present');
+    expect(JSON.parse(rows.find((r) => r.entry_index === 0)!.raw_vector as string).tenure).toBe(5);
+  });
+});
+
+describe('predict over HTTP (KServe V1 and MLflow)', () => {
+  it('answers as predict does, with the same auth and project isolation', async () => {
+    const { gql, key } = await churnProject(20);
+    const td = await trainingDataset(gql, 1);
+    await registerModel(key, 'http', await inputColumns(gql, td), td);
+    await gql(CREATE_DEPLOYMENT, { input: { name: 'http_live', model: { name: 'http' } } });
+    const entries = [{ customerid: 'c0001' }, { customerid: 'c0002' }];
+    const expected = (await gql(PREDICT, { d: 'http_live', entries })).data.predict.predictions.map((p: { prediction: unknown }) => p.prediction);
+    const base = await srv.listen();
+    const post = (path: string, body: unknown, bearer: string | null = key) =>
+      fetch(`${base}${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...(bearer ? { authorization: `Bearer ${bearer}` } : {}) },
+        body: JSON.stringify(body),
+      });
+    const kserve = await post('/v1/models/http_live:predict', { instances: entries });
+    expect(kserve.status).toBe(200);
+    expect(kserve.headers.get('x-granary-model-version')).toBe('1');
+    expect(await kserve.json()).toEqual({ predictions: expected });
+    const records = await post('/deployments/http_live/invocations', { dataframe_records: entries });
+    expect(await records.json()).toEqual({ predictions: expected });
+    const split = await post('/invocations?deployment=http_live', { dataframe_split: { columns: ['customerid'], data: [['c0001'], ['c0002']] } });
+    expect(await split.json()).toEqual({ predictions: expected });
+    const status = await fetch(`${base}/v1/models/http_live`, { headers: { authorization: `Bearer ${key}` } });
+    expect(await status.json()).toEqual({ name: 'http_live', ready: true });
+
+    expect((await post('/v1/models/http_live:predict', { instances: entries }, null)).status).toBe(401);
+    const other = await srv.newProject('dep_http_other');
+    const hidden = await post('/v1/models/http_live:predict', { instances: entries }, other.key);
+    expect(hidden.status).toBe(404);
+    const bad = await post('/v1/models/http_live:predict', { rows: entries });
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as { issues: { path: unknown }[] }).issues[0]?.path).toEqual(['instances']);
+    const notJson = await fetch(`${base}/v1/models/http_live:predict`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'text/plain' },
+      body: '{}',
+    });
+    expect(notJson.status).toBe(415);
+    await gql(`mutation { stopDeployment(name: "http_live") { __typename } }`);
+    expect((await post('/v1/models/http_live:predict', { instances: entries })).status).toBe(503);
   });
 });

@@ -47,6 +47,11 @@ const DeploymentStatsRef = builder.objectRef<DeploymentStats>('DeploymentStats')
   }),
 });
 
+const ShadowRef = builder.objectRef<{ version: number }>('DeploymentShadow').implement({
+  description: 'The shadow version of a deployment.',
+  fields: (t) => ({ version: t.exposeInt('version', { description: 'Model version.' }) }),
+});
+
 const DeploymentModelRef = builder.objectRef<Deployment>('DeploymentModel').implement({
   description: 'The model a deployment serves by default: a pinned version or a followed alias.',
   fields: (t) => ({
@@ -72,7 +77,12 @@ export const DeploymentType = builder.prismaNode('Deployment', {
       description: 'Where requests go now, with weights (one entry with weight 1 when there is no split).',
       resolve: (d, _args, ctx) => ctx.services.deployments.routesOf(ctx.viewer, d),
     }),
-    shadowVersion: t.exposeInt('shadowVersion', { nullable: true, description: 'A version scored on the same vectors; its predictions are only logged.' }),
+    shadow: t.field({
+      type: ShadowRef,
+      nullable: true,
+      description: 'A version scored on the same vectors as the served one; its predictions are only logged. Null when none.',
+      resolve: (d) => (d.shadowVersion == null ? null : { version: d.shadowVersion }),
+    }),
     logging: t.field({ type: DeploymentLoggingRef, description: 'Prediction logging.', resolve: (d) => d }),
     stats: t.field({
       type: DeploymentStatsRef,

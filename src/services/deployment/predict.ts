@@ -102,9 +102,12 @@ export class Predictor {
         const subset = share.indices.length === entries.length ? entries : share.indices.map((i) => entries[i]);
         const subsetPassed = passed ? (share.indices.length === entries.length ? passed : share.indices.map((i) => passed[i])) : null;
         const ref = ServedModels.viewRef(share.served);
-        const { vectors, raw } = logging
-          ? await this.serving.vectorsWithRaw(viewer, ref, subset, subsetPassed, share.served.trainingDatasetVersion)
-          : { vectors: await this.serving.vectors(viewer, ref, subset, subsetPassed, share.served.trainingDatasetVersion), raw: [] };
+        const { vectors, raw } = await (logging
+          ? this.serving.vectorsWithRaw(viewer, ref, subset, subsetPassed, share.served.trainingDatasetVersion)
+          : this.serving.vectors(viewer, ref, subset, subsetPassed, share.served.trainingDatasetVersion).then((v) => ({ vectors: v, raw: [] }))
+        ).catch((error: unknown) => {
+          throw subset === entries ? error : inRequest(error, share.indices);
+        });
         const scored = await score(share.served, vectors, options.includeVector === true);
         share.indices.forEach((index, k) => {
           predictions[index] = scored[k]!;
@@ -168,6 +171,15 @@ export class Predictor {
     }
     this.deployments.log.append(viewer, deployment, rows);
   }
+}
+
+/** An input error about a route's share of the entries, with its paths naming positions in the whole request. */
+function inRequest(error: unknown, indices: readonly number[]): unknown {
+  if (!(error instanceof ValidationError)) return error;
+  const remap = (path: readonly (string | number)[]) =>
+    (path[0] === 'entries' || path[0] === 'passedFeatures') && typeof path[1] === 'number' ? [path[0], indices[path[1]] ?? path[1], ...path.slice(2)] : path;
+  const issues = error.issues.map((issue) => ({ ...issue, path: remap(issue.path) }));
+  return new ValidationError(error.message, issues);
 }
 
 /** Request parameters feed on-demand features; a view without them takes none. */
