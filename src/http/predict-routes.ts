@@ -62,7 +62,12 @@ export async function handlePredict(
     const result = await app.services.predictor.predict(viewer, name, entries, null, null);
     const withProbabilities = search.get('probabilities') === 'true';
     const versions = [...new Set(result.predictions.map((p) => p.modelVersion))].join(',');
-    send(res, 200, { predictions: result.predictions.map((p) => answer(p, withProbabilities)) }, { 'x-granary-model-version': versions, 'x-request-id': result.requestId });
+    send(
+      res,
+      200,
+      { predictions: result.predictions.map((p) => answer(p, withProbabilities)) },
+      { 'x-granary-model-version': versions, 'x-request-id': result.requestId },
+    );
   } catch (error) {
     fail(app, res, error);
   }
@@ -97,7 +102,10 @@ function mlflowEntries(body: unknown): unknown[] {
   }
   if (Array.isArray(b.instances)) return b.instances;
   if (Array.isArray(b.inputs)) return b.inputs;
-  throw ValidationError.at([], 'an MLflow body is { "dataframe_records": [ { <serving keys> }, … ] }, { "dataframe_split": … }, { "instances": … } or { "inputs": … }');
+  throw ValidationError.at(
+    [],
+    'an MLflow body is { "dataframe_records": [ { <serving keys> }, … ] }, { "dataframe_split": … }, { "instances": … } or { "inputs": … }',
+  );
 }
 
 async function readJson(req: IncomingMessage): Promise<unknown> {
@@ -120,20 +128,49 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
 class TooLarge extends Error {}
 
 function fail(app: App, res: ServerResponse, error: unknown): void {
-  if (res.headersSent) return void res.destroy();
-  if (error instanceof TooLarge) return send(res, 413, { error: `the body exceeds ${MAX_BODY_BYTES} bytes`, code: 'PAYLOAD_TOO_LARGE' });
-  if (error instanceof UnauthenticatedError) return send(res, 401, { error: error.message, code: 'UNAUTHENTICATED' });
-  if (error instanceof ForbiddenError) return send(res, 403, { error: error.message, code: 'FORBIDDEN' });
-  if (error instanceof NotFoundError) return send(res, 404, { error: error.message, code: 'NOT_FOUND' });
-  if (error instanceof DeploymentStoppedError) return send(res, 503, { error: error.message, code: 'DEPLOYMENT_STOPPED' });
-  if (error instanceof ValidationError) return send(res, 400, { error: error.message, code: 'BAD_USER_INPUT', issues: error.issues });
-  if (error instanceof DomainError) return send(res, 400, { error: error.message, code: 'DOMAIN_ERROR' });
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  if (error instanceof TooLarge) {
+    send(res, 413, { error: `the body exceeds ${MAX_BODY_BYTES} bytes`, code: 'PAYLOAD_TOO_LARGE' });
+    return;
+  }
+  if (error instanceof UnauthenticatedError) {
+    send(res, 401, { error: error.message, code: 'UNAUTHENTICATED' });
+    return;
+  }
+  if (error instanceof ForbiddenError) {
+    send(res, 403, { error: error.message, code: 'FORBIDDEN' });
+    return;
+  }
+  if (error instanceof NotFoundError) {
+    send(res, 404, { error: error.message, code: 'NOT_FOUND' });
+    return;
+  }
+  if (error instanceof DeploymentStoppedError) {
+    send(res, 503, { error: error.message, code: 'DEPLOYMENT_STOPPED' });
+    return;
+  }
+  if (error instanceof ValidationError) {
+    send(res, 400, { error: error.message, code: 'BAD_USER_INPUT', issues: error.issues });
+    return;
+  }
+  if (error instanceof DomainError) {
+    send(res, 400, { error: error.message, code: 'DOMAIN_ERROR' });
+    return;
+  }
   app.logger.error({ err: error }, 'predict over HTTP failed');
   send(res, 500, { error: 'Unexpected error.', code: 'INTERNAL_SERVER_ERROR' });
 }
 
 function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   const json = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(json), 'cache-control': 'no-store', ...headers });
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(json),
+    'cache-control': 'no-store',
+    ...headers,
+  });
   res.end(json);
 }

@@ -41,6 +41,12 @@ const PREDICT = `query($d: String!, $entries: [JSON!]!, $passed: [JSON], $option
   }
 }`;
 
+/** The path of the first issue of a response's first error. */
+function issuePath(res: { errors?: { extensions?: Record<string, unknown> }[] }): unknown {
+  const issues = res.errors?.[0]?.extensions?.issues as { path: unknown }[] | undefined;
+  return issues?.[0]?.path;
+}
+
 /** GraphQL multipart through yoga.fetch: createModel with files. */
 async function createModel(key: string, input: Record<string, unknown>, files: { name: string; content: Uint8Array }[]) {
   const form = new FormData();
@@ -193,7 +199,7 @@ describe('deployments', () => {
     const wrong = await gql(`query($e: JSON!) { featureVector(model: { name: "pinned" }, trainingDatasetVersion: ${second}, entry: $e) { record } }`, {
       e: entry,
     });
-    expect((wrong.errors?.[0]?.extensions?.issues as { path: unknown }[] | undefined)?.[0]?.path).toEqual(['trainingDatasetVersion']);
+    expect(issuePath(wrong)).toEqual(['trainingDatasetVersion']);
   });
 
   it('splits traffic 80/20 by entity, sticky, and logs the shadow only', async () => {
@@ -242,7 +248,7 @@ describe('deployments', () => {
     // An input error names the entry's position in the whole request, whichever version it was routed to.
     const faulty = entries.slice(0, 50).map((e, i) => (i === 37 ? { customer: 'k37' } : e));
     const refused = await gql(PREDICT, { d: 'ab_live', entries: faulty });
-    expect((refused.errors?.[0]?.extensions?.issues as { path: unknown }[])[0]?.path).toEqual(['entries', 37, 'customerid']);
+    expect(issuePath(refused)).toEqual(['entries', 37, 'customerid']);
     const again = await gql(PREDICT, { d: 'ab_live', entries: entries.slice(0, 500) });
     expect(again.data.predict.predictions.map((p: { modelVersion: number }) => p.modelVersion)).toEqual(versions.slice(0, 500));
 
@@ -351,6 +357,17 @@ describe('deployments', () => {
       logging: { enabled: true, sampleRate: 0.5, featureGroup: 'aliased_live_predictions' },
     });
     expect(await version()).toBe(1);
+    // Lineage: the served version leads to the deployment, and the deployment to its prediction log.
+    const lineage = await gql(
+      `query { lineage(kind: MODEL, name: "aliased", version: 1, direction: DOWNSTREAM) { nodes { id kind name } edges { from to } } }`,
+    );
+    expect(lineage.errors, JSON.stringify(lineage.errors)).toBeUndefined();
+    const nodes = lineage.data.lineage.nodes as { id: string; kind: string; name: string }[];
+    const named = (id: string) => nodes.find((n) => n.id === id)?.name;
+    const edges = (lineage.data.lineage.edges as { from: string; to: string }[]).map((e) => [named(e.from), named(e.to)]);
+    expect(nodes.map((n) => [n.kind, n.name])).toContainEqual(['DEPLOYMENT', 'aliased_live']);
+    expect(edges).toContainEqual(['aliased', 'aliased_live']);
+    expect(edges).toContainEqual(['aliased_live', 'aliased_live_predictions']);
     const stats = await gql(`query { deployment(name: "aliased_live") { stats { requests errors p50Ms } } }`);
     expect(stats.data.deployment.stats.requests).toBe(3);
     expect(stats.data.deployment.stats.p50Ms).toBeGreaterThan(0);
@@ -378,13 +395,13 @@ describe('deployments', () => {
     const params = await gql(
       `query { predict(deployment: "servable_live", entries: [{ customerid: "c0001" }], requestParameters: [{ hour: 3 }]) { requestId } }`,
     );
-    expect((params.errors?.[0]?.extensions?.issues as { path: unknown }[])[0]?.path).toEqual(['requestParameters', 0, 'hour']);
+    expect(issuePath(params)).toEqual(['requestParameters', 0, 'hour']);
     const noKey = await gql(`query { predict(deployment: "servable_live", entries: [{ customer: "c0001" }]) { requestId } }`);
     expect(noKey.errors?.[0]?.message).toMatch(/missing serving key customerid/);
     const wrongType = await gql(
       `query { predict(deployment: "servable_live", entries: [{ customerid: "c0001" }], passedFeatures: [{ tenure: "long" }]) { requestId } }`,
     );
-    expect((wrongType.errors?.[0]?.extensions?.issues as { path: unknown }[])[0]?.path).toEqual(['passedFeatures', 0, 'tenure']);
+    expect(issuePath(wrongType)).toEqual(['passedFeatures', 0, 'tenure']);
   });
 
   it('logs passed features as passed, and writes every answered prediction’s log row on a clean stop', async () => {
@@ -417,6 +434,45 @@ describe('deployments', () => {
     expect(status(0).tenure).toBe('passed');
     expect(status(1).tenure).toBe('present');
     expect(JSON.parse(rows.find((r) => r.entry_index === 0)!.raw_vector as string).tenure).toBe(5);
+  });
+});
+
+describe('ONNX files added in steps', () => {
+  it('checks the serving artifact when the PENDING version is finalized', async () => {
+    const { gql, key } = await churnProject(10);
+    const td = await trainingDataset(gql, 1);
+    const columns = await inputColumns(gql, td);
+    const schema = { inputSchema: { columnarSchema: columns.map((c) => ({ name: c, type: 'double' })) } };
+    const pending = await createModel(
+      key,
+      {
+        name: 'stepped',
+        framework: 'ONNX',
+        pending: true,
+        servingArtifact: 'model.onnx',
+        featureView: { name: 'churn_feature_view' },
+        trainingDatasetVersion: td,
+        modelSchema: schema,
+      },
+      [],
+    );
+    expect(pending.__typename, JSON.stringify(pending)).toBe('CreateModelPayload');
+    const form = new FormData();
+    const query = `mutation($files: [ModelFileInput!]!) { addModelFiles(model: { name: "stepped", version: 1 }, files: $files) { __typename ... on Error { message } } }`;
+    form.set('operations', JSON.stringify({ query, variables: { files: [{ path: 'model.onnx', file: null }] } }));
+    form.set('map', JSON.stringify({ 0: ['variables.files.0.file'] }));
+    form.set('0', new Blob([new Uint8Array(zipmapClassifierOnnx(columns.length))]), 'model.onnx');
+    const added = await srv.server.yoga.fetch('http://localhost/graphql', {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}`, 'x-graphql-yoga-csrf': '1' },
+      body: form,
+    });
+    expect(((await added.json()) as { data: { addModelFiles: { __typename: string } } }).data.addModelFiles.__typename).toBe('AddModelFilesPayload');
+    const finalized = await gql(`mutation { finalizeModel(model: { name: "stepped", version: 1 }) { __typename ... on Error { message } } }`);
+    expect(finalized.data.finalizeModel.__typename).toBe('ValidationError');
+    expect(finalized.data.finalizeModel.message).toMatch(/zipmap/i);
+    const state = await gql(`query { model(name: "stepped", includePending: true) { state } }`);
+    expect(state.data.model.state).toBe('PENDING');
   });
 });
 

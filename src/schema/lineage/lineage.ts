@@ -29,6 +29,7 @@ const LineageKindEnum = builder.enumType('LineageKind', {
     MODEL: { description: 'A model version.' },
     JOB: { description: 'A job working on a feature group or view (its config’s `featureGroup` or `featureView`); version 1, jobs have none.' },
     DATA_SOURCE: { description: 'The data source an external feature group reads in place; version 1, sources have none.' },
+    DEPLOYMENT: { description: 'A deployment serving a model version, with its prediction log group downstream; version 1, deployments have none.' },
   } as const,
 });
 
@@ -94,7 +95,7 @@ function lineageRoot(args: { id?: string | number | null; kind?: string | null; 
     return { id: String(args.id) };
   }
   if (args.kind == null || args.name == null) throw ValidationError.at([args.kind == null ? 'kind' : 'name'], 'give id, or kind and name (and version)');
-  if (args.kind === 'JOB' || args.kind === 'DATA_SOURCE') {
+  if (args.kind === 'JOB' || args.kind === 'DATA_SOURCE' || args.kind === 'DEPLOYMENT') {
     throw ValidationError.at(['kind'], 'lineage starts from a feature group, feature view, training dataset or model');
   }
   return { kind: args.kind as CatalogKind, name: args.name, version: args.version };

@@ -14,7 +14,7 @@ export type LineageDirection = 'UPSTREAM' | 'DOWNSTREAM' | 'BOTH';
  * Kinds in a lineage graph: the catalog's objects, plus the jobs that work on them and the data
  * sources behind external groups (found from their definitions, not recorded links).
  */
-export type LineageNodeKind = CatalogKind | 'JOB' | 'DATA_SOURCE';
+export type LineageNodeKind = CatalogKind | 'JOB' | 'DATA_SOURCE' | 'DEPLOYMENT';
 
 /** An object in a lineage graph; `deleted` ones are kept, as Hopsworks shows them. */
 export interface LineageNode {
@@ -45,12 +45,13 @@ export type LineageRoot = { readonly id: string } | { readonly kind: CatalogKind
 export const DEFAULT_LINEAGE_DEPTH = 10;
 export const MAX_LINEAGE_DEPTH = 50;
 
-const KIND_ORDER = new Map<LineageNodeKind, number>(['DATA_SOURCE', ...CATALOG_KINDS, 'JOB'].map((k, i) => [k as LineageNodeKind, i]));
+const KIND_ORDER = new Map<LineageNodeKind, number>(['DATA_SOURCE', ...CATALOG_KINDS, 'DEPLOYMENT', 'JOB'].map((k, i) => [k as LineageNodeKind, i]));
 
 /** The global id of a lineage node (a deleted object's too). */
 export function lineageNodeId(node: { id: string; kind: LineageNodeKind }): string {
   if (node.kind === 'JOB') return encodeGlobalID('Job', node.id);
   if (node.kind === 'DATA_SOURCE') return encodeGlobalID('DataSource', node.id);
+  if (node.kind === 'DEPLOYMENT') return encodeGlobalID('Deployment', node.id);
   return encodeGlobalID(TYPENAME_OF[node.kind], node.id);
 }
 
@@ -60,7 +61,9 @@ export function lineageNodeId(node: { id: string; kind: LineageNodeKind }): stri
  * what was made from it (DOWNSTREAM), or both, up to `depth` links away. Around those, from their
  * definitions: the data source behind each external group reached upstream (or the root), and the
  * jobs working on a group or view reached downstream (or the root), by the `featureGroup` or
- * `featureView` of their config (a ref without version names the latest). These add no depth.
+ * `featureView` of their config (a ref without version names the latest), and the deployments
+ * serving a model version reached downstream (or the root), by traffic, alias or shadow, each with
+ * its prediction log group. These add no depth.
  * A handful of queries whatever the size of the graph.
  */
 export class LineageService {
@@ -82,7 +85,11 @@ export class LineageService {
     // Data sources are upstream of their groups, jobs downstream of what they work on.
     const upstream = direction === 'DOWNSTREAM' ? new Set<string>() : reach(root.id, found, 'UPSTREAM');
     const downstream = direction === 'UPSTREAM' ? new Set<string>() : reach(root.id, found, 'DOWNSTREAM');
-    const around = [...(await this.dataSources(viewer, byId, upstream)), ...(await this.jobs(viewer, byId, downstream))];
+    const around = [
+      ...(await this.dataSources(viewer, byId, upstream)),
+      ...(await this.jobs(viewer, byId, downstream)),
+      ...(await this.deployments(viewer, byId, downstream)),
+    ];
     for (const link of around) {
       byId.set(link.fromId, link.from);
       byId.set(link.toId, link.to);
@@ -152,6 +159,49 @@ export class LineageService {
       if (!target) continue;
       const job: LineageNode = { id: ref.job.id, kind: 'JOB', name: ref.job.name, version: 1, deletedAt: null };
       links.push({ fromId: target.id, toId: job.id, from: target, to: job });
+    }
+    return links;
+  }
+
+  /**
+   * The deployments serving a model version among `ids` (a traffic version, the version an alias
+   * points at, or the shadow): a link from the version to the deployment, and from the deployment
+   * to its prediction log group when it has one.
+   */
+  private async deployments(viewer: Viewer, nodes: ReadonlyMap<string, LineageNode>, ids: ReadonlySet<string>): Promise<LineageLink[]> {
+    const models = [...ids].map((id) => nodes.get(id)!).filter((n) => n.kind === 'MODEL');
+    if (models.length === 0) return [];
+    const names = [...new Set(models.map((m) => m.name))];
+    const [deployments, aliases] = await Promise.all([
+      this.prisma.deployment.findMany({ where: { projectId: viewer.projectId, modelName: { in: names } } }),
+      this.prisma.modelAlias.findMany({
+        where: { projectId: viewer.projectId, name: { in: names } },
+        select: { name: true, alias: true, model: { select: { version: true } } },
+      }),
+    ]);
+    if (deployments.length === 0) return [];
+    const aliasTarget = new Map(aliases.map((a) => [`${a.name}@${a.alias}`, a.model.version]));
+    const logGroups = await this.prisma.catalogEntry.findMany({
+      where: { projectId: viewer.projectId, id: { in: deployments.flatMap((d) => (d.logGroupId ? [d.logGroupId] : [])) } },
+    });
+    const links: LineageLink[] = [];
+    for (const d of deployments) {
+      const traffic =
+        Array.isArray(d.traffic) && d.traffic.length > 0
+          ? (d.traffic as { version?: number | null; alias?: string | null }[])
+          : [{ version: d.modelVersion, alias: d.modelAlias }];
+      const versions = new Set<number>();
+      for (const t of traffic) {
+        const version = t.version ?? (t.alias ? aliasTarget.get(`${d.modelName}@${t.alias}`) : undefined);
+        if (version != null) versions.add(version);
+      }
+      if (d.shadowVersion != null) versions.add(d.shadowVersion);
+      const node: LineageNode = { id: d.id, kind: 'DEPLOYMENT', name: d.name, version: 1, deletedAt: null };
+      for (const model of models) {
+        if (model.name === d.modelName && versions.has(model.version)) links.push({ fromId: model.id, toId: d.id, from: model, to: node });
+      }
+      const log = logGroups.find((g) => g.id === d.logGroupId);
+      if (log && links.some((l) => l.to === node)) links.push({ fromId: d.id, toId: log.id, from: node, to: toNode(log) });
     }
     return links;
   }

@@ -109,7 +109,7 @@ export class ModelService {
       modelSchema: modelSchema ?? null,
       featureViewId,
       trainingDatasetId,
-      servingArtifact: servingArtifactOf(input.framework, input.servingArtifact, paths),
+      servingArtifact: servingArtifactOf(input.framework, input.servingArtifact, paths, ['input', 'servingArtifact'], input.pending === true),
     };
 
     const staging = await this.stage(uploads, paths, ['input', 'files']);

@@ -16,11 +16,13 @@ export function servingArtifactOf(
   named: string | null | undefined,
   paths: readonly string[],
   at: (string | number)[] = ['input', 'servingArtifact'],
+  /** A PENDING version gets its files later: the named file is checked when it is finalized. */
+  later = false,
 ): string | null {
   const onnx = paths.filter((p) => p.toLowerCase().endsWith('.onnx'));
   if (named != null) {
     if (!named.toLowerCase().endsWith('.onnx')) throw ValidationError.at(at, `${named} is not an .onnx file: deployments run ONNX models`);
-    if (!paths.includes(named)) throw ValidationError.at(at, `${named} is not among the version's files (${paths.join(', ') || 'none'})`);
+    if (!later && !paths.includes(named)) throw ValidationError.at(at, `${named} is not among the version's files (${paths.join(', ') || 'none'})`);
     return named;
   }
   if (framework !== 'ONNX') return null;
