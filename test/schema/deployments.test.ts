@@ -392,6 +392,8 @@ describe('deployments', () => {
     expect(badWeights.data.createDeployment.__typename).toBe('ValidationError');
     expect((await gql(`query { deployments { edges { node { name } } } }`)).data.deployments.edges).toEqual([]);
     await gql(CREATE_DEPLOYMENT, { input: { name: 'servable_live', model: { name: 'servable' } } });
+    const deleted = await gql(`mutation { deleteModel(name: "servable", version: 1) { __typename ... on Error { message } } }`);
+    expect(deleted.data.deleteModel).toMatchObject({ __typename: 'ConflictError', message: expect.stringMatching(/served by deployment servable_live/) });
     const params = await gql(
       `query { predict(deployment: "servable_live", entries: [{ customerid: "c0001" }], requestParameters: [{ hour: 3 }]) { requestId } }`,
     );

@@ -126,9 +126,9 @@ const DeleteModelPayload = builder.objectRef<Model>('DeleteModelPayload').implem
 builder.mutationField('deleteModel', (t) =>
   t.field({
     type: DeleteModelPayload,
-    description: 'Deletes a model version, its aliases and its files.',
+    description: 'Deletes a model version, its aliases and its files. A version a deployment serves (by version, traffic, shadow or alias) is a ConflictError.',
     authScopes: { write: true },
-    errors: { types: [NotFoundError] },
+    errors: { types: [NotFoundError, ConflictError] },
     args: {
       name: t.arg.string({ required: true, description: 'Model name.' }),
       version: t.arg.int({ required: true, description: 'Version to delete.' }),

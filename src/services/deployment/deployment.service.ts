@@ -106,7 +106,8 @@ export class DeploymentService {
     const existing = await this.prisma.deployment.findUnique({ where: { projectId_name: { projectId: viewer.projectId, name: input.name } } });
     if (existing) throw new ConflictError(`deployment ${input.name} exists: change it with updateDeployment, or delete it first`);
     const logging = input.logging?.enabled === true;
-    const logGroup = logging ? await this.log.ensureGroup(viewer, input.name) : null;
+    // A shadow's predictions go only to the log: it needs the log group even with logging off.
+    const logGroup = logging || definition.shadowVersion != null ? await this.log.ensureGroup(viewer, input.name) : null;
     const createdBy = (await this.prisma.apiKey.findUnique({ where: { id: viewer.apiKeyId }, select: { name: true } }))?.name ?? '';
     try {
       return await this.events.change(viewer.projectId, async (tx) => {
@@ -144,7 +145,7 @@ export class DeploymentService {
     };
     await this.checkServable(viewer, definition);
     const logging = input.logging ? input.logging.enabled : current.loggingEnabled;
-    const logGroup = logging && (input.logging?.enabled || !current.logGroupId) ? await this.log.ensureGroup(viewer, current.name) : null;
+    const logGroup = logging || definition.shadowVersion != null ? await this.log.ensureGroup(viewer, current.name) : null;
     return this.events.change(viewer.projectId, async (tx) => {
       const value = await tx.deployment.update({
         where: { id: current.id },

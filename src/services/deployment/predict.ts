@@ -169,7 +169,8 @@ export class Predictor {
         });
       }
     }
-    this.deployments.log.append(viewer, deployment, rows);
+    // The log is the deployment's, not the caller's: a READ key's prediction is logged all the same.
+    this.deployments.log.append({ ...viewer, scopes: ['WRITE'], apiKeyId: '' }, deployment, rows);
   }
 }
 

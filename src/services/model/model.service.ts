@@ -326,6 +326,10 @@ export class ModelService {
   async delete(viewer: Viewer, name: string, version: number): Promise<Model> {
     const model = await this.findVersion(viewer, name, version);
     if (!model) throw new NotFoundError('Model', `${name} version ${version}`);
+    const serving = await this.servedBy(viewer, model);
+    if (serving) {
+      throw new ConflictError(`model ${name} version ${version} is served by deployment ${serving}: change or delete the deployment first`);
+    }
     await this.events.change(viewer.projectId, async (tx) => {
       await tx.model.delete({ where: { id: model.id } });
       await recordDeleted(tx, [model.id]);
@@ -336,6 +340,22 @@ export class ModelService {
       this.logger.error({ err: error, model: model.name, version: model.version }, 'could not remove the files of a deleted model');
     });
     return model;
+  }
+
+  /** The name of a deployment serving the version (by version, traffic, shadow, or an alias pointing at it), or null. */
+  private async servedBy(viewer: Viewer, model: Model): Promise<string | null> {
+    const deployments = await this.prisma.deployment.findMany({ where: { projectId: viewer.projectId, modelName: model.name } });
+    if (deployments.length === 0) return null;
+    const aliases = new Set((await this.prisma.modelAlias.findMany({ where: { modelId: model.id }, select: { alias: true } })).map((a) => a.alias));
+    const names = (entries: readonly { version?: number | null; alias?: string | null }[]) =>
+      entries.some((e) => e.version === model.version || (e.alias != null && aliases.has(e.alias)));
+    const found = deployments.find(
+      (d) =>
+        d.shadowVersion === model.version ||
+        names([{ version: d.modelVersion, alias: d.modelAlias }]) ||
+        names(Array.isArray(d.traffic) ? (d.traffic as { version?: number | null; alias?: string | null }[]) : []),
+    );
+    return found?.name ?? null;
   }
 
   /** Points `alias` of a model name at one READY version, creating or moving it in one step. */
