@@ -4,6 +4,8 @@ import { Link, Route, Switch, useLocation } from 'wouter';
 import { createApiClient, errorMessage, graphql, isRefusal } from './api.ts';
 import { ErrorNote, Loading } from './components/ErrorNote.tsx';
 import { PageBoundary } from './components/PageBoundary.tsx';
+import { DeploymentPage } from './pages/DeploymentPage.tsx';
+import { DeploymentsPage } from './pages/DeploymentsPage.tsx';
 import { FeatureGroupPage } from './pages/FeatureGroupPage.tsx';
 import { FeatureGroupsPage } from './pages/FeatureGroupsPage.tsx';
 import { HomePage } from './pages/HomePage.tsx';
@@ -120,6 +122,7 @@ function Shell({ onRefused, onSignOut }: { onRefused: (message: string) => void;
           <Link href="/feature-groups">Feature groups</Link>
           <Link href="/feature-views">Feature views</Link>
           <Link href="/models">Models</Link>
+          <Link href="/deployments">Deployments</Link>
           <Link href="/jobs">Jobs</Link>
           <Link href="/lineage">Lineage</Link>
           <Link href="/alerts">Alerts</Link>
@@ -146,6 +149,8 @@ function Shell({ onRefused, onSignOut }: { onRefused: (message: string) => void;
             <Route path="/feature-views/:name/:tab?">{(params) => <FeatureViewPage name={params.name} tab={params.tab} />}</Route>
             <Route path="/models" component={ModelsPage} />
             <Route path="/models/:name">{(params) => <ModelPage name={params.name} />}</Route>
+            <Route path="/deployments" component={DeploymentsPage} />
+            <Route path="/deployments/:name">{(params) => <DeploymentPage name={params.name} />}</Route>
             <Route path="/jobs" component={JobsPage} />
             <Route path="/jobs/:name">{(params) => <JobPage name={params.name} />}</Route>
             <Route path="/jobs/:name/runs/:id">{(params) => <ExecutionPage job={params.name} id={decodedId(params.id)} />}</Route>

@@ -2,13 +2,14 @@
 // lineage all link to the same pages.
 
 /** Kinds of objects the API names in search results and lineage. */
-export type ObjectKind = 'FEATURE_GROUP' | 'FEATURE_VIEW' | 'TRAINING_DATASET' | 'MODEL' | 'JOB' | 'DATA_SOURCE';
+export type ObjectKind = 'FEATURE_GROUP' | 'FEATURE_VIEW' | 'TRAINING_DATASET' | 'MODEL' | 'DEPLOYMENT' | 'JOB' | 'DATA_SOURCE';
 
 export const KIND_LABELS: Readonly<Record<ObjectKind, string>> = {
   FEATURE_GROUP: 'Feature group',
   FEATURE_VIEW: 'Feature view',
   TRAINING_DATASET: 'Training dataset',
   MODEL: 'Model',
+  DEPLOYMENT: 'Deployment',
   JOB: 'Job',
   DATA_SOURCE: 'Data source',
 };
@@ -21,7 +22,8 @@ export function kindOfTypename(typename: string): ObjectKind | null {
 
 /**
  * The console's page of an object; null when it has none (data sources). A training dataset is
- * named `<view>_<view version>` and shown on its view's Training data tab; a job has no version.
+ * named `<view>_<view version>` and shown on its view's Training data tab; a job and a deployment
+ * have no version.
  */
 export function objectHref(kind: ObjectKind, name: string, version: number | null): string | null {
   const v = version === null ? '' : `?version=${version}`;
@@ -32,6 +34,8 @@ export function objectHref(kind: ObjectKind, name: string, version: number | nul
       return `/feature-views/${name}/overview${v}`;
     case 'MODEL':
       return `/models/${name}${v}`;
+    case 'DEPLOYMENT':
+      return `/deployments/${name}`;
     case 'JOB':
       return `/jobs/${name}`;
     case 'TRAINING_DATASET': {

@@ -108,5 +108,8 @@ export const CHURN_FEATURE_VIEW: FeatureViewInput = {
 
 export const MODEL_NAME = 'churnmodel';
 
+/** The deployment serving the model's ONNX export; its prediction log is the group `churn_deployment_predictions`. */
+export const DEPLOYMENT_NAME = 'churn_deployment';
+
 /** The metric the inference pipeline picks the best model version by. */
 export const BEST_MODEL_METRIC = 'roc_auc';

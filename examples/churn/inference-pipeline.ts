@@ -35,7 +35,7 @@ export interface InferencePipelineResult {
 /** The columns shown beside each prediction. */
 const SHOWN = ['contract', 'tenure', 'monthlycharges', 'internetservice', 'paymentmethod', 'techsupport'];
 
-function table(header: readonly string[], rows: readonly (readonly unknown[])[]): string[] {
+export function table(header: readonly string[], rows: readonly (readonly unknown[])[]): string[] {
   const text = rows.map((row) => row.map((v) => (typeof v === 'number' && !Number.isInteger(v) ? v.toFixed(3) : String(v))));
   const widths = header.map((h, i) => Math.max(h.length, ...text.map((r) => r[i]!.length)));
   const line = (cells: readonly string[]) =>

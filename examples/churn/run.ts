@@ -1,8 +1,8 @@
 /**
  * `npm run quickstart`: the churn tutorial end to end. Starts an embedded Granary on a temporary
  * data directory (unless GRANARY_URL and GRANARY_API_KEY point at a running server), then runs
- * the feature, training and inference pipelines, and ends with the GraphiQL URL and queries to
- * paste there.
+ * the feature, training, inference and deployment pipelines, and ends with the GraphiQL URL and
+ * queries to paste there.
  *
  *   npm run quickstart [-- --customers N] [-- --serve]
  *
@@ -19,7 +19,8 @@ import { loadConfig } from '../../src/config.ts';
 import { adminKeyPath } from '../../src/serve.ts';
 import { createGranaryServer, GRAPHQL_PATH } from '../../src/server.ts';
 import { generateChurnData, TELCO_CUSTOMERS } from './data.ts';
-import { CHURN_FEATURE_VIEW, CUSTOMER_INFO } from './definitions.ts';
+import { CHURN_FEATURE_VIEW, CUSTOMER_INFO, DEPLOYMENT_NAME } from './definitions.ts';
+import { runDeploymentPipeline } from './deployment-pipeline.ts';
 import { runFeaturePipeline, type PipelineContext } from './feature-pipeline.ts';
 import { runInferencePipeline } from './inference-pipeline.ts';
 import { runTrainingPipeline } from './training-pipeline.ts';
@@ -48,8 +49,8 @@ async function embeddedServer(): Promise<Target> {
   return { client: new GranaryClient({ url, apiKey: secret }), url, dataDir, close: () => server.close(1000) };
 }
 
-/** Queries to paste into GraphiQL, about what the pipelines made. */
-export async function pasteQueries(client: GranaryClient, model: Model): Promise<{ title: string; query: string }[]> {
+/** Queries to paste into GraphiQL, about what the pipelines made; a predict query when a customer is given. */
+export async function pasteQueries(client: GranaryClient, model: Model, customerid?: string): Promise<{ title: string; query: string }[]> {
   const trainingDataset = model.trainingDataset?.version ?? 1;
   const view = model.featureView ?? { name: CHURN_FEATURE_VIEW.name, version: 1 };
   const lineage = (await client.hasField('Query', 'lineage'))
@@ -96,6 +97,19 @@ export async function pasteQueries(client: GranaryClient, model: Model): Promise
   }
 }`,
     },
+    ...(customerid
+      ? [
+          {
+            title: `A prediction of ${DEPLOYMENT_NAME} for one customer, with the vector the model scored`,
+            query: `{
+  predict(deployment: "${DEPLOYMENT_NAME}", entries: [{ customerid: "${customerid}" }], options: { includeVector: true }) {
+    requestId
+    predictions { prediction probabilities modelVersion vector { features values } }
+  }
+}`,
+          },
+        ]
+      : []),
   ];
 }
 
@@ -144,6 +158,8 @@ async function main(): Promise<void> {
     await step('1. Feature pipeline (examples/churn/feature-pipeline.ts)', () => runFeaturePipeline(ctx, data));
     const training = await step('2. Training pipeline (examples/churn/training-pipeline.ts)', () => runTrainingPipeline(ctx));
     const inference = await step('3. Inference pipeline (examples/churn/inference-pipeline.ts)', () => runInferencePipeline(ctx));
+    const customerids = inference.predictions.slice(0, 2).map((p) => p.customerid);
+    await step('4. Deployment (examples/churn/deployment-pipeline.ts)', () => runDeploymentPipeline(ctx, inference.model, customerids));
 
     console.log(rule('Explore'));
     console.log(`ROC AUC of ${training.model.name} v${training.model.version} on the test split: ${training.evaluation.roc_auc.toFixed(4)}`);
@@ -161,7 +177,7 @@ async function main(): Promise<void> {
       );
     }
     console.log('Queries to paste:');
-    for (const { title, query } of await pasteQueries(client, inference.model)) console.log(`\n# ${title}\n${query}`);
+    for (const { title, query } of await pasteQueries(client, inference.model, customerids[0])) console.log(`\n# ${title}\n${query}`);
     console.log(`\nDone in ${((Date.now() - started) / 1000).toFixed(1)} s.`);
 
     if (values.serve && target.dataDir) {

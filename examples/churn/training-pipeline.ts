@@ -2,16 +2,18 @@
  * Training pipeline: creates the churn feature view (get-or-create), a new training dataset
  * version with a seeded random train/test split, trains a logistic regression on the train split
  * in TypeScript, evaluates it on the test split and registers it as `churnmodel` with its metrics,
- * the schema the server derives from the training dataset, an input example and its files (the
- * model as JSON and the confusion matrix as a PNG).
+ * a schema listing the model's inputs, an input example and its files: the model as JSON, the
+ * same model exported to ONNX (`model.onnx`, the file deployments run) and the confusion matrix
+ * as a PNG.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { column, columnNames, dropColumns, toRecords, type FeatureView, type Model, type TrainingData } from 'granary/client';
+import { column, columnIndex, columnNames, dropColumns, toRecords, type DataFrame, type FeatureView, type Model, type TrainingData } from 'granary/client';
 import { confusionMatrixPng } from './confusion-matrix-png.ts';
 import { CHURN_FEATURE_VIEW, LABEL, MODEL_NAME } from './definitions.ts';
 import type { PipelineContext } from './feature-pipeline.ts';
 import { ChurnModel, evaluate, type Evaluation, type TrainOptions } from './model.ts';
+import { churnModelOnnx } from './onnx.ts';
 
 export interface TrainingPipelineOptions extends TrainOptions {
   /** Share of rows in the test split (default 0.2). */
@@ -28,6 +30,18 @@ export interface TrainingPipelineResult {
 }
 
 const round = (x: number, digits = 4) => Number(x.toFixed(digits));
+
+/**
+ * The model schema: the model's inputs in the order its ONNX input takes them, and the label,
+ * each with its type in the training data. Registration checks `model.onnx` against it.
+ */
+function modelSchema(model: ChurnModel, train: DataFrame): Record<string, unknown> {
+  const typed = (name: string) => ({ name, type: train.columns[columnIndex(train, name)]!.type });
+  return {
+    inputSchema: { columnarSchema: model.inputNames.map(typed) },
+    outputSchema: { columnarSchema: [typed(model.json.label)] },
+  };
+}
 
 /** Runs the training pipeline against the feature groups the feature pipeline filled. */
 export async function runTrainingPipeline(ctx: PipelineContext, options: TrainingPipelineOptions = {}): Promise<TrainingPipelineResult> {
@@ -69,8 +83,10 @@ export async function runTrainingPipeline(ctx: PipelineContext, options: Trainin
   const modelDir = join(workDir, 'model');
   await mkdir(join(modelDir, 'images'), { recursive: true });
   const modelJson = join(modelDir, 'model.json');
+  const modelOnnx = join(modelDir, 'model.onnx');
   const matrixPng = join(modelDir, 'images', 'confusion_matrix.png');
   await writeFile(modelJson, JSON.stringify(model.json));
+  await writeFile(modelOnnx, churnModelOnnx(model.json));
   await writeFile(matrixPng, confusionMatrixPng(evaluation.confusionMatrix));
 
   const inputExample = toRecords(dropColumns(test, [LABEL]))[0];
@@ -87,11 +103,14 @@ export async function runTrainingPipeline(ctx: PipelineContext, options: Trainin
         f1: round(evaluation.f1),
       },
       inputExample,
+      modelSchema: modelSchema(model, train),
       featureView: { name: featureView.name, version: featureView.version },
       trainingDatasetVersion: created.version,
+      servingArtifact: 'model.onnx',
     },
     [
       { path: 'model.json', file: modelJson },
+      { path: 'model.onnx', file: modelOnnx },
       { path: 'images/confusion_matrix.png', file: matrixPng },
     ],
   );
@@ -103,7 +122,7 @@ export async function runTrainingPipeline(ctx: PipelineContext, options: Trainin
   } | null;
   const inputs = schema?.inputSchema?.columnarSchema?.map((c) => c.name) ?? [];
   const outputs = schema?.outputSchema?.columnarSchema?.map((c) => c.name) ?? [];
-  log(`  model schema (derived from the training dataset): ${inputs.length} inputs → ${outputs.join(', ')}`);
+  log(`  model schema: ${inputs.length} inputs → ${outputs.join(', ')}; serving artifact ${registered.servingArtifact} (loaded and checked by the server)`);
 
   return { featureView, trainingData, evaluation, model: registered };
 }

@@ -329,7 +329,7 @@ export const DeploymentFields = graphql(`
     state
     model { name version alias }
     traffic { version alias weight }
-    shadowVersion
+    shadow { version }
     logging { enabled sampleRate featureGroup }
     stats { requests errors p50Ms p99Ms }
     createdAt

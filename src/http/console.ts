@@ -18,15 +18,17 @@ import { sendFile } from './static-file.ts';
 const DIST = fileURLToPath(new URL('../../dist/console/', import.meta.url));
 const ASSETS_PREFIX = '/assets/';
 
-/** An object name (groups, views, models, jobs): lower-case letters, digits and _, from a letter. */
+/** An object name (groups, views, models, deployments, jobs): lower-case letters, digits and _, from a letter. */
 const NAME = '[a-z][a-z0-9_]{0,62}';
 /** The console's routes (console/src/App.tsx): every one answers with the page. */
 const ROUTES: readonly RegExp[] = [
   /^\/$/,
-  ...['feature-groups', 'feature-views', 'models', 'jobs', 'lineage', 'alerts', 'settings'].map((list) => new RegExp(`^/${list}/?$`)),
+  ...['feature-groups', 'feature-views', 'models', 'deployments', 'jobs', 'lineage', 'alerts', 'settings'].map((list) => new RegExp(`^/${list}/?$`)),
   /^\/settings\/[a-z-]+\/?$/,
   new RegExp(`^/(feature-groups|feature-views)/${NAME}(/[a-z-]+)?/?$`),
   new RegExp(`^/models/${NAME}/?$`),
+  // Not `/deployments/<name>/invocations`: MLflow's predict endpoint (predict-routes.ts).
+  new RegExp(`^/deployments/${NAME}/?$`),
   new RegExp(`^/jobs/${NAME}/?$`),
   // An execution's global id, URI-encoded.
   new RegExp(`^/jobs/${NAME}/runs/[A-Za-z0-9%._~-]{1,200}/?$`),

@@ -257,7 +257,19 @@ describe.skipIf(!runBrowser)('the console in a browser', () => {
       });
       if (focused !== null) reached.add(focused);
     }
-    expect([...reached].sort()).toEqual(['Alerts', 'Feature groups', 'Feature views', 'Granary', 'GraphiQL', 'Home', 'Jobs', 'Lineage', 'Models', 'Settings']);
+    expect([...reached].sort()).toEqual([
+      'Alerts',
+      'Deployments',
+      'Feature groups',
+      'Feature views',
+      'Granary',
+      'GraphiQL',
+      'Home',
+      'Jobs',
+      'Lineage',
+      'Models',
+      'Settings',
+    ]);
 
     // From the top again (a reload), to the nav's Feature groups link, then Enter.
     await page.reload();

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { columnNames, GranaryClient } from 'granary/client';
+import { column, columnIndex, columnNames, GranaryClient, toRecords } from 'granary/client';
 import { generateChurnData } from '../../examples/churn/data.ts';
 import {
   CATEGORICAL_FEATURES,
@@ -10,8 +10,10 @@ import {
   CUSTOMER_DEMOGRAPHY,
   CUSTOMER_INFO,
   CUSTOMER_SUBSCRIPTIONS,
+  DEPLOYMENT_NAME,
   LABEL,
 } from '../../examples/churn/definitions.ts';
+import { runDeploymentPipeline } from '../../examples/churn/deployment-pipeline.ts';
 import { runFeaturePipeline, type PipelineContext } from '../../examples/churn/feature-pipeline.ts';
 import { runInferencePipeline } from '../../examples/churn/inference-pipeline.ts';
 import { pasteQueries } from '../../examples/churn/run.ts';
@@ -34,7 +36,7 @@ afterAll(async () => {
 });
 
 describe('the churn quickstart', () => {
-  it('runs the feature, training and inference pipelines against a server on a real port', async () => {
+  it('runs the feature, training, inference and deployment pipelines against a server on a real port', async () => {
     const project = await srv.newProject('quickstart');
     const client = new GranaryClient({ url: base, apiKey: project.key });
     const lines: string[] = [];
@@ -77,10 +79,11 @@ describe('the churn quickstart', () => {
         inputSchema: { columnarSchema: { name: string }[] };
         outputSchema: { columnarSchema: { name: string }[] };
       };
-      expect(schema.inputSchema.columnarSchema.map((c) => c.name)).toEqual(inputs);
+      expect(schema.inputSchema.columnarSchema).toEqual(inputs.map((name) => ({ name, type: train.columns[columnIndex(train, name)]!.type })));
       expect(schema.outputSchema.columnarSchema.map((c) => c.name)).toEqual([LABEL]);
       expect(training.model.featureView).toEqual({ name: CHURN_FEATURE_VIEW.name, version: 1 });
-      expect(training.model.files.map((f) => f.path)).toEqual(['images/confusion_matrix.png', 'model.json']);
+      expect(training.model.files.map((f) => f.path)).toEqual(['images/confusion_matrix.png', 'model.json', 'model.onnx']);
+      expect(training.model.servingArtifact).toBe('model.onnx');
       // PostgreSQL's jsonb keeps an object's keys in its own order.
       expect(Object.keys(training.model.inputExample as object).sort()).toEqual([...inputs].sort());
       expect(training.evaluation.roc_auc).toBeGreaterThan(0.75);
@@ -122,8 +125,31 @@ describe('the churn quickstart', () => {
       const first = inference.predictions.find((p) => p.customerid === inference.online.customerid)!;
       expect(inference.online.probability).toBeCloseTo(first.probability, 12);
 
+      // 4. Deployment: the server's ONNX predictions equal the JS model's on the same vectors, and are logged.
+      const customers = inference.predictions.filter((_, i) => i % 100 === 0).map((p) => p.customerid);
+      const deployed = await runDeploymentPipeline(ctx, inference.model, customers);
+      expect(deployed.deployment).toMatchObject({ name: DEPLOYMENT_NAME, state: 'RUNNING', logging: { enabled: true, sampleRate: 1 } });
+      expect(deployed.answer.predictions).toHaveLength(customers.length);
+      const batchProbability = new Map(inference.predictions.map((p) => [p.customerid, p.probability]));
+      deployed.answer.predictions.forEach((p, i) => {
+        const id = customers[i]!;
+        expect(p.missing, id).toEqual([]);
+        expect(p.modelVersion).toBe(training.model.version);
+        expect(Math.abs(p.probabilities![1]! - deployed.expected[i]!), id).toBeLessThan(1e-5);
+        expect(Math.abs(p.probabilities![1]! - batchProbability.get(id)!), id).toBeLessThan(1e-5);
+        expect(p.prediction).toBe(deployed.expected[i]! >= 0.5 ? 1 : 0);
+      });
+      const logged = toRecords(deployed.logged);
+      expect(logged.map((r) => JSON.parse(r.entity_keys as string).customerid).sort()).toEqual([...customers].sort());
+      for (const row of logged) {
+        expect(row.model_version).toBe(training.model.version);
+        expect(JSON.parse(row.probabilities as string)).toEqual(deployed.answer.predictions[row.entry_index as number]!.probabilities);
+      }
+      const log = await client.readLog(DEPLOYMENT_NAME, { first: 100_000 });
+      expect(column(log, 'request_id').filter((id) => id === deployed.answer.requestId)).toHaveLength(customers.length);
+
       // The queries the quickstart prints for GraphiQL run as they are.
-      for (const { query } of await pasteQueries(client, inference.model)) {
+      for (const { query } of await pasteQueries(client, inference.model, customers[0])) {
         const res = await srv.gql(query, {}, project.key);
         expect(res.errors, query).toBeUndefined();
       }

@@ -1,5 +1,5 @@
 import * as ort from 'onnxruntime-node';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { logisticRegressionOnnx } from '../../src/client/onnx-model.ts';
 import { CHURN_VIEW, churnRows, CUSTOMER_INFO, DEMOGRAPHY, SUBSCRIPTIONS } from '../helpers/churn.ts';
 import { perColumnOnnx, regressionOnnx, zipmapClassifierOnnx } from '../fixtures/onnx-models.ts';
@@ -259,6 +259,9 @@ describe('deployments', () => {
     const log = await gql(`query { readLog(deployment: "ab_live", first: 100000) { records } }`);
     expect(log.errors, JSON.stringify(log.errors)).toBeUndefined();
     const rows = (log.data.readLog.records as Record<string, unknown>[]).filter((r) => r.request_id === requestId);
+    // The newest rows: those of the last request, in time order.
+    const newest = await gql(`query { readLog(deployment: "ab_live", last: 80) { records } }`);
+    expect((newest.data.readLog.records as Record<string, unknown>[]).map((r) => r.request_id)).toEqual(new Array(80).fill(requestId));
     const servedRows = rows.filter((r) => r.shadow === false);
     const shadowRows = rows.filter((r) => r.shadow === true);
     expect(servedRows).toHaveLength(40);
@@ -423,8 +426,7 @@ describe('deployments', () => {
       expect(res.errors).toBeUndefined();
       requestId = res.data.predict.requestId;
       // The rows are queued once the answer is out (the next turn of the event loop), not yet written.
-      await new Promise((resolve) => setImmediate(resolve));
-      expect(second.app.services.deployments.log.queued).toBe(2);
+      await vi.waitFor(() => expect(second.app.services.deployments.log.queued).toBe(2), { timeout: 500, interval: 5 });
     } finally {
       await second.close();
     }

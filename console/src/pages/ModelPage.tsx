@@ -2,6 +2,7 @@ import { useCallback } from 'react';
 import { useQuery } from 'urql';
 import { Link, useSearch } from 'wouter';
 import { errorMessage, graphql, type ResultOf } from '../api.ts';
+import { ModelDeployments } from '../components/deployment/ModelDeployments.tsx';
 import { ErrorNote, Loading } from '../components/ErrorNote.tsx';
 import { jsonText } from '../components/group/values.tsx';
 import { Aliases } from '../components/model/Aliases.tsx';
@@ -125,6 +126,9 @@ export function ModelPage({ name }: { name: string }) {
 
       <h2>Tags and keywords</h2>
       <TagsAndKeywords tags={model.tags} keywords={model.keywords} />
+
+      <h2>Deployments</h2>
+      <ModelDeployments name={model.name} current={model.version} />
 
       <h2>Aliases</h2>
       {versions.error && <ErrorNote message={errorMessage(versions.error)} />}

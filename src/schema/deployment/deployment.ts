@@ -209,16 +209,18 @@ builder.queryField('readLog', (t) =>
       to: t.arg({ type: 'DateTime', description: 'Only rows logged before this time.' }),
       modelVersion: t.arg.int({ description: 'Only rows of this model version.' }),
       shadow: t.arg.boolean({ description: 'true: only the shadow version’s rows; false: only served rows; omitted: both.' }),
-      first: t.arg.int({ defaultValue: 1000, description: 'At most this many rows (1–100 000).' }),
+      first: t.arg.int({ description: 'The oldest rows, at most this many (1–100 000; default 1 000 when last is not given).' }),
+      last: t.arg.int({ description: 'The newest rows instead, at most this many (1–100 000), still oldest first.' }),
     },
     resolve: async (_root, args, ctx) => {
+      if (args.first != null && args.last != null) throw ValidationError.at(['last'], 'give first or last, not both');
       const deployment = await ctx.services.deployments.get(ctx.viewer, args.deployment);
       return ctx.services.deployments.log.read(ctx.viewer, deployment, {
         from: args.from,
         to: args.to,
         modelVersion: args.modelVersion,
         shadow: args.shadow,
-        first: pageSize(args.first, 1000, 100_000),
+        ...(args.last != null ? { first: pageSize(args.last, 1000, 100_000, 'last'), newest: true } : { first: pageSize(args.first, 1000, 100_000) }),
       });
     },
   }),

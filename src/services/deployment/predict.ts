@@ -116,12 +116,12 @@ export class Predictor {
       }),
     );
     if (logging || runtime.shadow) {
-      // After the answer: the shadow's scores and the log rows never delay it.
-      setImmediate(() => {
-        this.afterAnswer(viewer, runtime, requestId, entries, passed ?? null, logged).catch((error: unknown) =>
-          this.logger.error({ err: error, deployment: deployment.name }, 'could not log predictions'),
-        );
-      });
+      // After the answer: the shadow's scores and the log rows never delay it; the log waits for them when flushed.
+      this.deployments.log.track(
+        new Promise<void>((resolve) => setImmediate(resolve))
+          .then(() => this.afterAnswer(viewer, runtime, requestId, entries, passed ?? null, logged))
+          .catch((error: unknown) => this.logger.error({ err: error, deployment: deployment.name }, 'could not log predictions')),
+      );
     }
     return { requestId, deployment: deployment.name, predictions };
   }

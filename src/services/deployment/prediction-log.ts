@@ -68,6 +68,7 @@ interface Pending {
  */
 export class PredictionLog {
   private readonly pending = new Map<string, Pending>();
+  private readonly building = new Set<Promise<void>>();
   private timer: NodeJS.Timeout | null = null;
   private flushing: Promise<void> | null = null;
   private closed = false;
@@ -102,6 +103,15 @@ export class PredictionLog {
     });
   }
 
+  /**
+   * Work that will append rows (a prediction's log rows are built after its answer is sent):
+   * `flush` and `close` wait for it first, so nothing answered is missed.
+   */
+  track(work: Promise<void>): void {
+    this.building.add(work);
+    void work.finally(() => this.building.delete(work));
+  }
+
   /** Queues rows of one deployment (its project's viewer writes them). Never waits for storage. */
   append(viewer: Viewer, deployment: Pick<Deployment, 'id' | 'name'>, rows: readonly PredictionLogRow[]): void {
     if (rows.length === 0) return;
@@ -128,6 +138,7 @@ export class PredictionLog {
       clearTimeout(this.timer);
       this.timer = null;
     }
+    while (this.building.size > 0) await Promise.allSettled([...this.building]);
     while (this.flushing) await this.flushing;
     if (this.pending.size === 0) return;
     this.flushing = this.write().finally(() => {
@@ -173,13 +184,13 @@ export class PredictionLog {
 
   /**
    * Logged rows of a deployment, oldest first: from (inclusive) to (exclusive) by `logged_at`,
-   * one model version when given, at most `first`. Flushes this process's queue first, so a
+   * one model version when given, the first `first` of them (the last, with `newest`). Flushes this process's queue first, so a
    * prediction answered before the call is in the answer.
    */
   async read(
     viewer: Viewer,
     deployment: Pick<Deployment, 'name'>,
-    options: { from?: Date | null; to?: Date | null; modelVersion?: number | null; shadow?: boolean | null; first: number },
+    options: { from?: Date | null; to?: Date | null; modelVersion?: number | null; shadow?: boolean | null; first: number; newest?: boolean },
   ): Promise<DataFrame> {
     await this.flush();
     const group = await this.groups.find(viewer, { name: logGroupName(deployment.name), version: 1 });
@@ -190,13 +201,15 @@ export class PredictionLog {
     if (options.modelVersion != null) where.push(`${ident('model_version')} = ${Math.trunc(options.modelVersion)}`);
     if (options.shadow != null) where.push(`${ident('shadow')} = ${options.shadow ? 'TRUE' : 'FALSE'}`);
     const columns = LOG_FEATURES.map((f) => ({ name: f.name, type: f.type }));
-    return this.groups.select(
-      viewer,
-      group,
-      columns,
-      (rows) =>
-        `SELECT ${columns.map((c) => ident(c.name)).join(', ')} FROM (${rows}) AS log ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''}
-         ORDER BY ${ident('logged_at')}, ${ident('request_id')}, ${ident('entry_index')}, ${ident('model_version')} LIMIT ${Math.trunc(options.first)}`,
+    const list = columns.map((c) => ident(c.name)).join(', ');
+    const order = (direction: string) => ['logged_at', 'request_id', 'entry_index', 'model_version'].map((c) => `${ident(c)} ${direction}`).join(', ');
+    const filter = where.length > 0 ? `WHERE ${where.join(' AND ')}` : '';
+    const limit = Math.trunc(options.first);
+    // The newest rows are taken newest first, then put back in time order.
+    return this.groups.select(viewer, group, columns, (rows) =>
+      options.newest
+        ? `SELECT ${list} FROM (SELECT ${list} FROM (${rows}) AS log ${filter} ORDER BY ${order('DESC')} LIMIT ${limit}) AS newest ORDER BY ${order('ASC')}`
+        : `SELECT ${list} FROM (${rows}) AS log ${filter} ORDER BY ${order('ASC')} LIMIT ${limit}`,
     );
   }
 }

@@ -33,9 +33,9 @@ export function isRootKind(kind: string): kind is RootKind {
   return (ROOT_KINDS as readonly string[]).includes(kind);
 }
 
-/** Jobs and data sources have no versions (the API says 1): their version is not shown. */
+/** Jobs, data sources and deployments have no versions (the API says 1): their version is not shown. */
 export function hasVersions(kind: LineageKind): boolean {
-  return kind !== 'JOB' && kind !== 'DATA_SOURCE';
+  return kind !== 'JOB' && kind !== 'DATA_SOURCE' && kind !== 'DEPLOYMENT';
 }
 
 /** `churn_feature_view version 1`, or a job's or data source's bare name. */

@@ -3,6 +3,7 @@ import { useQuery } from 'urql';
 import { errorMessage, graphql, type ResultOf } from '../../api.ts';
 import { ErrorNote, Loading } from '../ErrorNote.tsx';
 import { keyValue } from '../group/OnlineLookup.tsx';
+import { RequestTexts, shellQuote } from '../RequestTexts.tsx';
 import { CellValue, jsonText } from '../group/values.tsx';
 
 const VECTOR = graphql(`
@@ -190,11 +191,6 @@ function VectorTable({ view, entryText, raw, transformed }: { view: TryItView; e
   );
 }
 
-/** A string in single quotes for a POSIX shell. */
-function shellQuote(text: string): string {
-  return `'${text.replace(/'/g, `'\\''`)}'`;
-}
-
 /** The GraphQL request the box sends (the transformed one; raw with `transformed: false`), and the same as a curl command. */
 function requestTexts(view: TryItView, asked: Asked): { graphql: string; variables: string; curl: string } {
   const td = asked.trainingDatasetVersion === null ? '' : `, trainingDatasetVersion: ${asked.trainingDatasetVersion}`;
@@ -218,51 +214,5 @@ function requestTexts(view: TryItView, asked: Asked): { graphql: string; variabl
 
 function RequestText({ view, asked }: { view: TryItView; asked: Asked }) {
   const { graphql: query, variables, curl } = requestTexts(view, asked);
-  return (
-    <div className="request-texts">
-      <section>
-        <h4>GraphQL request</h4>
-        <pre className="request">
-          <code>{query}</code>
-        </pre>
-        <p className="muted">Variables</p>
-        <pre className="request">
-          <code>{variables}</code>
-        </pre>
-        <CopyButton label="Copy GraphQL request" text={`${query}\n\n# variables\n${variables}`} />
-      </section>
-      <section>
-        <h4>curl</h4>
-        <pre className="request">
-          <code>{curl}</code>
-        </pre>
-        <CopyButton label="Copy curl command" text={curl} />
-        <p className="muted">
-          Set <code>GRANARY_API_KEY</code> to an API key of this project first; the console never shows one.
-        </p>
-      </section>
-    </div>
-  );
-}
-
-function CopyButton({ label, text }: { label: string; text: string }) {
-  const [status, setStatus] = useState<string | null>(null);
-  const copy = async () => {
-    try {
-      await navigator.clipboard.writeText(text);
-      setStatus('Copied.');
-    } catch (e) {
-      setStatus(`Could not copy (${e instanceof Error ? e.message : String(e)}): select the text and copy it.`);
-    }
-  };
-  return (
-    <div className="toolbar">
-      <button type="button" onClick={() => void copy()}>
-        {label}
-      </button>
-      <span aria-live="polite" className="muted">
-        {status}
-      </span>
-    </div>
-  );
+  return <RequestTexts graphql={query} variables={variables} curl={curl} />;
 }
