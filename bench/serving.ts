@@ -1,13 +1,14 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { Agent, request as httpRequest } from 'node:http';
-import { cpus, getPriority, loadavg, setPriority, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
-import autocannon from 'autocannon';
-import { baseEnv, cpuSeconds, gitState, serveBaseline, startChild, startFlags, stopChild } from './lib/process.ts';
+import { graphql } from './lib/graphql.ts';
+import { int, load, median, ms, table } from './lib/load.ts';
+import { baseEnv, gitState, serveBaseline, startChild, startFlags, startGranary, stopChild, stopGranary } from './lib/process.ts';
+import { SERVED, setUp, TRANSFORMATIONS, VIEW } from './lib/serving-view.ts';
+import { lowerPriority, measureOpenLoop, type OpenLoop, type Saturation, saturate, type Target } from './lib/targets.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -28,8 +29,6 @@ const { values: args } = parseArgs({
   },
 });
 
-const _ROOT = fileURLToPath(new URL('..', import.meta.url));
-
 // ---------------------------------------------------------------------------------------------
 // The baseline: graphql-yoga with its defaults, `{ hello }`
 
@@ -39,333 +38,6 @@ async function serveBareYoga(): Promise<void> {
     schema: createSchema({ typeDefs: 'type Query { hello: String! }', resolvers: { Query: { hello: () => 'world' } } }),
   });
   serveBaseline(yoga, 'bare yoga');
-}
-
-// ---------------------------------------------------------------------------------------------
-// Processes
-
-// ---------------------------------------------------------------------------------------------
-// Setup over GraphQL
-
-type Spec = readonly (readonly [name: string, type: string])[];
-
-/** 20 + 15 + 15 served features; `churned` is the view's label. */
-const GROUPS: readonly { name: string; eventTime: boolean; features: Spec }[] = [
-  {
-    name: 'bench_profile',
-    eventTime: true,
-    features: [
-      ['churned', 'INT'],
-      ...Array.from({ length: 10 }, (_, i) => [`p_d${i}`, 'DOUBLE'] as const),
-      ...Array.from({ length: 3 }, (_, i) => [`p_i${i}`, 'INT'] as const),
-      ...Array.from({ length: 2 }, (_, i) => [`p_b${i}`, 'BIGINT'] as const),
-      ...Array.from({ length: 5 }, (_, i) => [`p_s${i}`, 'STRING'] as const),
-    ],
-  },
-  {
-    name: 'bench_activity',
-    eventTime: true,
-    features: [
-      ...Array.from({ length: 8 }, (_, i) => [`a_d${i}`, 'DOUBLE'] as const),
-      ...Array.from({ length: 3 }, (_, i) => [`a_i${i}`, 'INT'] as const),
-      ...Array.from({ length: 4 }, (_, i) => [`a_s${i}`, 'STRING'] as const),
-    ],
-  },
-  {
-    name: 'bench_account',
-    eventTime: false,
-    features: [
-      ...Array.from({ length: 7 }, (_, i) => [`c_d${i}`, 'DOUBLE'] as const),
-      ...Array.from({ length: 2 }, (_, i) => [`c_b${i}`, 'BIGINT'] as const),
-      ...Array.from({ length: 6 }, (_, i) => [`c_s${i}`, 'STRING'] as const),
-    ],
-  },
-];
-const SERVED = GROUPS.reduce((n, g) => n + g.features.length, 0) - 1;
-
-const TRANSFORMATIONS = [
-  ...['p_d0', 'p_d1', 'p_d2', 'p_i0', 'a_d0', 'a_d1', 'a_i0', 'c_d0', 'c_d1', 'c_b0'].map((feature) => ({ function: 'min_max_scaler', feature })),
-  ...['p_s0', 'p_s1', 'a_s0', 'a_s1', 'c_s0', 'c_s1'].map((feature) => ({ function: 'label_encoder', feature })),
-];
-
-const VIEW = 'bench_view';
-
-/** Deterministic pseudo-random values: a row of a group for entity `id`. */
-function row(features: Spec, id: number, eventTime: boolean): Record<string, unknown> {
-  let s = (id * 2654435761) % 2 ** 31 || 1;
-  const next = () => (s = (s * 1103515245 + 12345) % 2 ** 31);
-  const out: Record<string, unknown> = { customer_id: id };
-  if (eventTime) out.event_time = new Date(Date.UTC(2026, 0, 1) + (next() % (90 * 86_400)) * 1000).toISOString();
-  for (const [name, type] of features) {
-    const r = next();
-    if (type === 'DOUBLE') out[name] = (r % 1_000_000) / 100;
-    else if (type === 'STRING') out[name] = `category_${r % 12}`;
-    else if (name === 'churned') out[name] = r % 2;
-    else out[name] = r % 100_000;
-  }
-  return out;
-}
-
-async function graphql(url: string, key: string, query: string, variables: Record<string, unknown> = {}): Promise<any> {
-  const res = await fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
-    body: JSON.stringify({ query, variables }),
-  });
-  const body = (await res.json()) as { data?: any; errors?: unknown };
-  if (body.errors) throw new Error(`GraphQL errors: ${JSON.stringify(body.errors).slice(0, 2000)}`);
-  return body.data;
-}
-
-function expectType(data: any, field: string, typename: string): void {
-  if (data?.[field]?.__typename !== typename) throw new Error(`${field}: ${JSON.stringify(data).slice(0, 2000)}`);
-}
-
-async function setUp(url: string, key: string, entities: number): Promise<void> {
-  for (const group of GROUPS) {
-    const created = await graphql(
-      url,
-      key,
-      `mutation ($input: CreateFeatureGroupInput!) { createFeatureGroup(input: $input) { __typename ... on Error { message } } }`,
-      {
-        input: {
-          name: group.name,
-          version: 1,
-          primaryKey: ['customer_id'],
-          ...(group.eventTime ? { eventTime: 'event_time' } : {}),
-          onlineEnabled: true,
-          features: [
-            { name: 'customer_id', type: 'BIGINT' },
-            ...(group.eventTime ? [{ name: 'event_time', type: 'TIMESTAMP' }] : []),
-            ...group.features.map(([name, type]) => ({ name, type })),
-          ],
-        },
-      },
-    );
-    expectType(created, 'createFeatureGroup', 'CreateFeatureGroupPayload');
-    for (let from = 0; from < entities; from += 5000) {
-      const rows = [];
-      for (let id = from; id < Math.min(entities, from + 5000); id++) rows.push(row(group.features, id, group.eventTime));
-      const inserted = await graphql(
-        url,
-        key,
-        `mutation ($fg: FeatureGroupRef!, $rows: [JSON!]) {
-          insertFeatureGroupData(featureGroup: $fg, rows: $rows) { __typename ... on Error { message } }
-        }`,
-        { fg: { name: group.name, version: 1 }, rows },
-      );
-      expectType(inserted, 'insertFeatureGroupData', 'InsertFeatureGroupDataPayload');
-    }
-  }
-  const view = await graphql(
-    url,
-    key,
-    `mutation ($input: CreateFeatureViewInput!) { createFeatureView(input: $input) { __typename ... on Error { message } } }`,
-    {
-      input: {
-        name: VIEW,
-        version: 1,
-        labels: ['churned'],
-        query: {
-          featureGroup: { name: GROUPS[0]!.name, version: 1 },
-          exceptFeatures: ['customer_id', 'event_time'],
-          joins: GROUPS.slice(1).map((g) => ({
-            featureGroup: { name: g.name, version: 1 },
-            exceptFeatures: g.eventTime ? ['customer_id', 'event_time'] : ['customer_id'],
-          })),
-        },
-        transformations: TRANSFORMATIONS,
-      },
-    },
-  );
-  expectType(view, 'createFeatureView', 'CreateFeatureViewPayload');
-  const td = await graphql(
-    url,
-    key,
-    `mutation ($fv: FeatureViewRef!, $input: CreateTrainingDatasetInput) {
-      createTrainingDataset(featureView: $fv, input: $input) { __typename ... on Error { message } }
-    }`,
-    { fv: { name: VIEW, version: 1 }, input: { split: 'RANDOM', testSize: 0.2, seed: 7 } },
-  );
-  expectType(td, 'createTrainingDataset', 'CreateTrainingDatasetPayload');
-}
-
-// ---------------------------------------------------------------------------------------------
-// Load
-
-interface Target {
-  readonly url: string;
-  /** The server process, whose CPU time per request is reported. */
-  readonly pid: number;
-  readonly headers: Record<string, string>;
-  /** A request body; called per request, so keys vary. */
-  body(): string;
-}
-
-interface Saturation {
-  readonly rps: number;
-  readonly p50: number;
-  readonly p99: number;
-  readonly errors: number;
-  /** Server CPU time per request, µs: robust to other work on the machine, unlike req/s. */
-  readonly cpuUs: number;
-}
-
-async function saturate(target: Target, connections: number, seconds: number): Promise<Saturation> {
-  const cpuBefore = cpuSeconds(target.pid);
-  const result = await autocannon({
-    url: target.url,
-    connections,
-    duration: seconds,
-    method: 'POST',
-    headers: target.headers,
-    requests: [{ setupRequest: (req) => ({ ...req, body: target.body() }) }],
-  });
-  return {
-    rps: result.requests.total / seconds,
-    p50: result.latency.p50,
-    p99: result.latency.p99,
-    errors: result.errors + result.timeouts + result.non2xx,
-    cpuUs: ((cpuSeconds(target.pid) - cpuBefore) / result.requests.total) * 1e6,
-  };
-}
-
-interface OpenLoop {
-  readonly offered: number;
-  readonly completed: number;
-  readonly achieved: number;
-  readonly errors: number;
-  /** Milliseconds from the scheduled time. */
-  readonly scheduled: Percentiles;
-  /** Milliseconds from the actual send. */
-  readonly sent: Percentiles;
-  readonly maxSockets: number;
-  /** Server CPU time per request, µs. */
-  readonly cpuUs: number;
-}
-
-interface Percentiles {
-  readonly p50: number;
-  readonly p90: number;
-  readonly p99: number;
-  readonly p999: number;
-  readonly max: number;
-}
-
-function percentiles(samples: Float64Array): Percentiles {
-  const sorted = samples.slice().sort();
-  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)] ?? NaN;
-  return { p50: at(0.5), p90: at(0.9), p99: at(0.99), p999: at(0.999), max: sorted[sorted.length - 1] ?? NaN };
-}
-
-/**
- * Sends `rate` requests a second on a fixed schedule for `seconds`, whatever the responses do.
- * Between due times it waits with a timer when the next is far, and polls with setImmediate in the
- * last 1.5 ms, so a request leaves within a few microseconds of its time unless this process is
- * busy. Polling keeps a core busy: the caller lowers this process's priority meanwhile, so the
- * poll yields to the servers (a nap instead, Atomics.wait, delays taking in responses by the VM's
- * wake-up latency, ≈ 0.3 ms measured).
- */
-async function openLoop(target: Target, rate: number, seconds: number, check: (body: string) => boolean): Promise<OpenLoop> {
-  const total = Math.round(rate * seconds);
-  const interval = 1000 / rate;
-  const fromScheduled = new Float64Array(total);
-  const fromSent = new Float64Array(total);
-  const { hostname, port, pathname } = new URL(target.url);
-  const agent = new Agent({ keepAlive: true, maxSockets: 512 });
-  let completed = 0;
-  let errors = 0;
-  let maxSockets = 0;
-  let next = 0;
-  const start = performance.now() + 50;
-  let finish!: () => void;
-  const done = new Promise<void>((resolve) => (finish = resolve));
-
-  const send = (i: number, scheduled: number) => {
-    const body = target.body();
-    const sentAt = performance.now();
-    const req = httpRequest(
-      { agent, hostname, port, path: pathname, method: 'POST', headers: { ...target.headers, 'content-length': Buffer.byteLength(body) } },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (chunk: Buffer) => chunks.push(chunk));
-        res.on('end', () => {
-          const end = performance.now();
-          fromScheduled[i] = end - scheduled;
-          fromSent[i] = end - sentAt;
-          if (res.statusCode !== 200 || !check(Buffer.concat(chunks).toString('utf8'))) errors++;
-          if (++completed === total) finish();
-        });
-      },
-    );
-    req.on('error', () => {
-      errors++;
-      fromScheduled[i] = fromSent[i] = performance.now() - scheduled;
-      if (++completed === total) finish();
-    });
-    req.end(body);
-    const sockets = Object.values(agent.sockets).reduce((n, s) => n + (s?.length ?? 0), 0);
-    if (sockets > maxSockets) maxSockets = sockets;
-  };
-
-  const tick = () => {
-    const now = performance.now();
-    while (next < total && start + next * interval <= now) {
-      send(next, start + next * interval);
-      next++;
-    }
-    if (next >= total) return;
-    const wait = start + next * interval - performance.now();
-    if (wait > 1.5) {
-      setTimeout(tick, wait - 1.5);
-      return;
-    }
-    setImmediate(tick);
-  };
-  const cpuBefore = cpuSeconds(target.pid);
-  setTimeout(tick, 40);
-  await done;
-  const cpuUs = ((cpuSeconds(target.pid) - cpuBefore) / total) * 1e6;
-  if (process.env.BENCH_DUMP) {
-    const perSecond: string[] = [];
-    for (let sec = 0; sec < seconds; sec++) {
-      const slice = fromScheduled.slice(sec * rate, (sec + 1) * rate);
-      perSecond.push(`${sec}s: p50 ${ms(percentiles(slice).p50)} max ${ms(percentiles(slice).max)}`);
-    }
-    console.log(perSecond.join('\n'));
-  }
-  agent.destroy();
-  return {
-    offered: rate,
-    completed,
-    achieved: completed / seconds,
-    errors,
-    scheduled: percentiles(fromScheduled),
-    sent: percentiles(fromSent),
-    maxSockets,
-    cpuUs,
-  };
-}
-
-// ---------------------------------------------------------------------------------------------
-// Reporting
-
-const load = () =>
-  loadavg()
-    .map((x) => x.toFixed(2))
-    .join(' ');
-const median = (xs: number[]) => {
-  const sorted = [...xs].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-};
-const ms = (x: number) => (x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2));
-const int = (x: number) => Math.round(x).toLocaleString('en-US');
-
-function table(header: string[], rows: string[][]): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
-  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -385,18 +57,16 @@ async function main(): Promise<void> {
   console.log(`  machine: ${cpus().length} × ${cpus()[0]?.model ?? '?'}, node ${process.version}; server at ${gitState()}`);
   console.log(`  load average at start: ${load()}`);
 
-  const dataDir = mkdtempSync(join(tmpdir(), 'granary-bench-serving-'));
-  const env = { ...baseEnv(), PORT: '0', HOST: '127.0.0.1', GRANARY_DATA_DIR: dataDir, LOG_LEVEL: 'warn', NODE_ENV: 'production' };
   const nodeFlags = [...startFlags(), ...args['node-flags']!.split(' ').filter(Boolean)];
   if (args['cpu-prof']) nodeFlags.push('--cpu-prof', `--cpu-prof-dir=${args['cpu-prof']}`);
-  const granary = await startChild([...nodeFlags, 'bin/granary.js', 'serve'], env, /serving GraphQL at (http:\/\/\S+?\/graphql)/);
+  const granary = await startGranary('granary-bench-serving-', nodeFlags);
   const bare = await startChild(
     ['--import', 'tsx', fileURLToPath(import.meta.url), '--bare-yoga'],
     { ...baseEnv(), NODE_ENV: 'production' },
     /bare yoga at (http:\/\/\S+?\/graphql)/,
   );
   try {
-    const key = readFileSync(join(dataDir, 'admin.key'), 'utf8').trim();
+    const key = granary.key;
     const setupStart = performance.now();
     await setUp(granary.url, key, entities);
     console.log(`  setup over GraphQL: ${((performance.now() - setupStart) / 1000).toFixed(1)} s`);
@@ -517,18 +187,10 @@ async function main(): Promise<void> {
       `${o.maxSockets}`,
       load(),
     ];
-    // Open loop: this process polls (see openLoop) at a lower priority than the servers.
-    const priority = getPriority();
-    if (only.has('p1') || only.has('p2')) setPriority(Math.min(19, priority + 10));
-    const restorePriority = () => {
-      try {
-        setPriority(priority);
-      } catch {
-        // raising it back needs privileges: the rest of the run is open loop or reporting
-      }
-    };
-    if (only.has('p1')) openRows.push(openRow(`P1 featureVector, 1 entity`, await openLoop(vector, rate, openDuration, ok), 2));
-    if (only.has('p2')) openRows.push(openRow(`P2 featureVectors, ${batch} entities`, await openLoop(vectors, batchRate, openDuration, okBatch), 10));
+    // Open loop: this process polls (see measureOpenLoop) at a lower priority than the servers.
+    const restorePriority = only.has('p1') || only.has('p2') ? lowerPriority() : () => {};
+    if (only.has('p1')) openRows.push(openRow(`P1 featureVector, 1 entity`, await measureOpenLoop(vector, rate, openDuration, ok), 2));
+    if (only.has('p2')) openRows.push(openRow(`P2 featureVectors, ${batch} entities`, await measureOpenLoop(vectors, batchRate, openDuration, okBatch), 10));
     restorePriority();
     if (openRows.length > 0) {
       console.log('');
@@ -544,9 +206,8 @@ async function main(): Promise<void> {
     const errors = granary.stderr().trim();
     if (errors) console.log(`server stderr:\n${errors.slice(0, 4000)}`);
   } finally {
-    await Promise.all([stopChild(granary), stopChild(bare)]);
+    await Promise.all([stopGranary(granary), stopChild(bare)]);
     if (args['server-log']) writeFileSync(args['server-log'], granary.stdout() + granary.stderr());
-    rmSync(dataDir, { recursive: true, force: true });
   }
 }
 

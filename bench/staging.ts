@@ -25,7 +25,8 @@ import { parseArgs } from 'node:util';
 
 import { closedLoop, int, JsonClient, load, ms, openLoop, percentiles, sleep, table } from './lib/load.ts';
 import { baseEnv, gitState, startChild, startFlags, stopChild } from './lib/process.ts';
-import { expectType, graphql, INGEST, INSERT, mixed, type MixedResult, reads, type ReadResult, row, setUp } from './lib/stream-traffic.ts';
+import { expectType, graphql } from './lib/graphql.ts';
+import { INGEST, INSERT, mixed, type MixedResult, reads, type ReadResult, row, setUp } from './lib/stream-traffic.ts';
 
 const { values: args } = parseArgs({
   options: {

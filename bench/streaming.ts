@@ -55,13 +55,12 @@ import { parseArgs } from 'node:util';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 
+import { expectType, graphql } from './lib/graphql.ts';
 import { FreshnessTracker, int, JsonClient, load, ms, openLoop, type Percentiles, percentiles, sleep, table } from './lib/load.ts';
 import { baseEnv, type Child, cpuSeconds, gitState, startChild, startFlags, stopChild } from './lib/process.ts';
 import { BaselineReader, runBaselineConsumer } from './lib/stream-baseline.ts';
 import {
   baselineReader,
-  expectType,
-  graphql,
   granaryReader,
   graphqlProducer,
   INGEST,

@@ -163,7 +163,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
   );
   const serving = new ServingService(prisma, featureViews, trainingDatasets, online, pubsub, logger);
   const models = new ModelService(prisma, events, new FilesystemModelArtifactStore(join(config.dataDir, 'artifacts'), processes.id), logger);
-  const { deployments, predictor } = deploymentServices({ prisma, events, models, featureGroups, serving, pubsub, logger });
+  const { deployments, predictor } = deploymentServices({ prisma, events, models, featureGroups, serving, tempFiles, pubsub, logger });
   const tags = new TagService(prisma, events);
   const dialect = sqlDialect(target);
   const searchIndex = target.provider === 'sqlite' ? sqliteSearchIndex(prisma, dialect) : postgresSearchIndex(prisma, dialect);
@@ -258,12 +258,13 @@ function deploymentServices(deps: {
   models: ModelService;
   featureGroups: FeatureGroupService;
   serving: ServingService;
+  tempFiles: TempFiles;
   pubsub: GranaryPubSub;
   logger: Logger;
 }) {
-  const { prisma, events, models, featureGroups, serving, pubsub, logger } = deps;
+  const { prisma, events, models, featureGroups, serving, tempFiles, pubsub, logger } = deps;
   const served = new ServedModels(prisma, models, logger);
-  const deployments = new DeploymentService(prisma, events, models, served, new PredictionLog(featureGroups, logger), pubsub, logger);
+  const deployments = new DeploymentService(prisma, events, models, served, new PredictionLog(featureGroups, tempFiles, logger), pubsub, logger);
   return { deployments, predictor: new Predictor(deployments, serving, logger) };
 }
 

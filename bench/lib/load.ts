@@ -3,7 +3,7 @@ import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 
 /**
- * Load-generation pieces shared by the streaming benchmark: a keep-alive JSON client, an open-loop
+ * Load-generation pieces shared by the benchmarks: a keep-alive JSON client, an open-loop
  * scheduler that never waits for responses, a closed-loop driver, a freshness tracker, percentiles
  * and table printing.
  */
@@ -69,8 +69,8 @@ export interface Schedule {
 /**
  * Calls `fire(i, scheduledAt)` `rate` times a second on a fixed schedule for `seconds`, whatever
  * earlier calls are doing; resolves once every call's promise settled. Between due times it waits
- * with a timer when the next is far and polls with setImmediate in the last 1.5 ms (as
- * bench/serving.ts does), so a call leaves within microseconds of its time unless this process is busy.
+ * with a timer when the next is far and polls with setImmediate in the last 1.5 ms, so a call
+ * leaves within microseconds of its time unless this process is busy.
  */
 export async function openLoop(rate: number, seconds: number, fire: (i: number, scheduledAt: number) => Promise<unknown>): Promise<Schedule> {
   const total = Math.max(1, Math.round(rate * seconds));
@@ -161,13 +161,22 @@ export interface Percentiles {
   readonly p50: number;
   readonly p90: number;
   readonly p99: number;
+  readonly p999: number;
   readonly max: number;
 }
 
 export function percentiles(samples: ArrayLike<number>): Percentiles {
   const sorted = Float64Array.from(samples).sort();
   const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)] ?? Number.NaN;
-  return { count: sorted.length, p50: at(0.5), p90: at(0.9), p99: at(0.99), max: sorted[sorted.length - 1] ?? Number.NaN };
+  return { count: sorted.length, p50: at(0.5), p90: at(0.9), p99: at(0.99), p999: at(0.999), max: sorted[sorted.length - 1] ?? Number.NaN };
+}
+
+/** The median of `xs` (NaN when empty). */
+export function median(xs: readonly number[]): number {
+  if (xs.length === 0) return Number.NaN;
+  const sorted = [...xs].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
 export const ms = (x: number) => (!Number.isFinite(x) ? '—' : x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2));

@@ -1,6 +1,8 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createServer, type RequestListener } from 'node:http';
 import { fileURLToPath } from 'node:url';
 
@@ -104,6 +106,35 @@ export async function startChild(argv: string[], env: Record<string, string>, pa
     () => err,
   );
   return { child, url, exited, stdout: () => out, stderr: () => err };
+}
+
+/** A Granary server on a data directory of its own, and the admin key it wrote there. */
+export interface Granary extends Child {
+  readonly dataDir: string;
+  readonly key: string;
+}
+
+/**
+ * Starts `node <nodeFlags> bin/granary.js serve` on a fresh temporary data directory (named
+ * `<prefix>…`; PORT=0 on 127.0.0.1, NODE_ENV=production, LOG_LEVEL=warn) and resolves once it
+ * serves. {@link stopGranary} stops it and removes the directory.
+ */
+export async function startGranary(prefix: string, nodeFlags: readonly string[]): Promise<Granary> {
+  const dataDir = mkdtempSync(join(tmpdir(), prefix));
+  const env = { ...baseEnv(), PORT: '0', HOST: '127.0.0.1', GRANARY_DATA_DIR: dataDir, LOG_LEVEL: 'warn', NODE_ENV: 'production' };
+  try {
+    const child = await startChild([...nodeFlags, 'bin/granary.js', 'serve'], env, /serving GraphQL at (http:\/\/\S+?\/graphql)/);
+    return { ...child, dataDir, key: readFileSync(join(dataDir, 'admin.key'), 'utf8').trim() };
+  } catch (error) {
+    rmSync(dataDir, { recursive: true, force: true });
+    throw error;
+  }
+}
+
+/** Stops a server {@link startGranary} started and removes its data directory. */
+export async function stopGranary(granary: Granary): Promise<void> {
+  await stopChild(granary);
+  rmSync(granary.dataDir, { recursive: true, force: true });
 }
 
 /** Stops a child with SIGTERM (SIGKILL after 20 s) and waits for it to exit. */

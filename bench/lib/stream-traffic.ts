@@ -1,5 +1,6 @@
 import type { JetStreamClient } from '@nats-io/jetstream';
 
+import { expectType, graphql } from './graphql.ts';
 import { closedLoop, openLoop, type JsonClient, type Percentiles, percentiles, sleep } from './load.ts';
 import type { BaselineReader } from './stream-baseline.ts';
 
@@ -24,22 +25,6 @@ export const INSERT = `mutation ($fg: FeatureGroupRef!, $rows: [JSON!]) {
 export const FV = { name: 'bench_stream_view', version: 1 };
 /** Rows per GraphQL ingest or insert request. */
 export const ROWS_PER_REQUEST = 10;
-
-export async function graphql(url: string, key: string, query: string, variables: Record<string, unknown> = {}): Promise<any> {
-  const res = await fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
-    body: JSON.stringify({ query, variables }),
-  });
-  const body = (await res.json()) as { data?: any; errors?: unknown };
-  if (body.errors) throw new Error(`GraphQL errors: ${JSON.stringify(body.errors).slice(0, 2000)}`);
-  return body.data;
-}
-
-export function expectType(data: any, field: string, typename: string): any {
-  if (data?.[field]?.__typename !== typename) throw new Error(`${field}: ${JSON.stringify(data).slice(0, 2000)}`);
-  return data[field];
-}
 
 export interface Row {
   readonly id: number;

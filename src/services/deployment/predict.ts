@@ -322,12 +322,6 @@ function logRow(
   scored: Prediction,
   shadow: boolean,
 ): PredictionLogRow {
-  const passed = new Set(passedFeatures && typeof passedFeatures === 'object' ? Object.keys(passedFeatures) : []);
-  const status: Record<string, string> = {};
-  for (const name of raw.features) {
-    const value = raw.record[name];
-    status[name] = passed.has(name) ? 'passed' : value === null || value === undefined ? 'missing' : 'present';
-  }
   return {
     request_id: requestId,
     entry_index: index,
@@ -337,10 +331,49 @@ function logRow(
     training_dataset_version: served.trainingDatasetVersion,
     shadow,
     entity_keys: JSON.stringify(entry),
-    raw_vector: JSON.stringify(raw.record),
-    transformed_vector: JSON.stringify(vector.record),
-    feature_status: JSON.stringify(status),
+    raw_vector: jsonObject(raw.features, raw.values),
+    transformed_vector: jsonObject(vector.features, vector.values),
+    feature_status: featureStatus(raw, passedFeatures),
     prediction: JSON.stringify(scored.prediction ?? null),
     probabilities: scored.probabilities ? JSON.stringify(scored.probabilities) : null,
   };
+}
+
+/** Per list of feature names: the JSON text before each value (`{"a":`, `,"b":`). */
+const keyTexts = new WeakMap<readonly string[], readonly string[]>();
+
+/**
+ * `JSON.stringify` of the object `{ [names[i]]: values[i] }`, without building it: a log row is
+ * written for every prediction, and the vectors are its largest part.
+ */
+function jsonObject(names: readonly string[], values: readonly unknown[]): string {
+  let keys = keyTexts.get(names);
+  if (!keys) {
+    keys = names.map((n, i) => `${i === 0 ? '{' : ','}${JSON.stringify(n)}:`);
+    keyTexts.set(names, keys);
+  }
+  if (names.length === 0) return '{}';
+  let out = '';
+  for (let i = 0; i < names.length; i++) {
+    const v = values[i];
+    out += keys[i]! + (typeof v === 'number' ? (Number.isFinite(v) ? String(v) : 'null') : v === undefined ? 'null' : JSON.stringify(v));
+  }
+  return `${out}}`;
+}
+
+/**
+ * The features of the raw vector that were passed (`passed`) or had no value (`missing`), as JSON;
+ * every other feature was read from the store (`present`) and is left out, which keeps log rows
+ * small. readLog gives the status of every feature.
+ */
+function featureStatus(raw: FeatureVector, passedFeatures: unknown): string {
+  const passed = passedFeatures && typeof passedFeatures === 'object' ? (passedFeatures as Record<string, unknown>) : null;
+  const { features, values } = raw;
+  let out = '';
+  for (let i = 0; i < features.length; i++) {
+    const f = features[i]!;
+    const status = passed !== null && Object.hasOwn(passed, f) ? 'passed' : values[i] === null || values[i] === undefined ? 'missing' : null;
+    if (status !== null) out += `${out === '' ? '{' : ','}${JSON.stringify(f)}:"${status}"`;
+  }
+  return out === '' ? '{}' : `${out}}`;
 }
