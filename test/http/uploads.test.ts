@@ -318,8 +318,9 @@ describe('disk uploads', () => {
     expect(samples).toBeGreaterThan(5);
     // Flat: a fraction of the 50 MB file. Chunks that survived two young collections while the
     // machine was busy are garbage a minor collection no longer frees, so the bound leaves room
-    // for them (measured 1–15 MiB); a body held in memory would be over 50 MiB.
-    expect(peakHeap + peakBuffers).toBeLessThan(24 * MiB);
+    // for them (measured 1–15 MiB, 27 MiB once with the Python client's suite running beside it);
+    // a body held in memory would be over 50 MiB.
+    expect(peakHeap + peakBuffers).toBeLessThan(36 * MiB);
     expect(big.created).toHaveLength(2);
     expect(tempFiles(big)).toEqual([]);
   });

@@ -82,6 +82,8 @@ async function legacyObjects(prisma: MetadataClient) {
   });
   const model = await prisma.model.create({
     data: { projectId: project.id, name: 'scorer', version: 1, framework: 'PYTHON', metrics: {}, featureViewId: view.id, trainingDatasetId: dataset.id },
+    // Only columns the table had then: this client knows columns added by later migrations.
+    select: { id: true, name: true, version: true },
   });
   return { project, groups, view, dataset, model };
 }
