@@ -19,6 +19,7 @@ const CONTENT_TYPES = { PARQUET: 'application/vnd.apache.parquet', CSV: 'text/cs
  * `GET /files/…`: large reads as files, with the same API-key auth as GraphQL (header only).
  *   /files/feature-groups/<name>/<version>/data.parquet|csv[?asOf=ISO]
  *   /files/feature-views/<name>/<version>/training-datasets/<td version>/<split>.parquet|csv[?transformed=false]
+ *   /files/feature-views/<name>/<version>/batch-data.parquet|csv[?trainingDatasetVersion=&startTime=&endTime=&transformed=&includeKeys=&first=]
  *   /files/models/<name>/<version>/<path> and /files/models/<name>/<version>/archive (tar)
  */
 export function createFilesHandler(app: App) {
@@ -31,7 +32,12 @@ export function createFilesHandler(app: App) {
       const viewer = await app.services.apiKeys.authenticate(req.headers.authorization);
       const parts = pathname.slice(FILES_PREFIX.length).split('/').map(decodeSegment);
       if (parts[0] === 'models') return await serveModelFiles(app, viewer, req, res, parts.slice(1), pathname);
-      const target = parts[0] === 'feature-views' ? splitTarget(parts, search, pathname) : groupTarget(parts, search, pathname);
+      const target =
+        parts[0] !== 'feature-views'
+          ? groupTarget(parts, search, pathname)
+          : parts.length === 4
+            ? batchTarget(parts, search, pathname)
+            : splitTarget(parts, search, pathname);
       const dir = join(app.services.tempFiles.dir, 'exports');
       await mkdir(dir, { recursive: true });
       tempPath = join(dir, `${uuidv7()}.${target.extension}`);
@@ -89,6 +95,53 @@ function groupTarget(parts: readonly string[], search: URLSearchParams, pathname
       const group = await app.services.featureGroups.get(viewer, { name, version: Number(versionText) });
       await app.services.featureGroups.exportData(viewer, group, { format, asOf }, path);
       return `${group.name}_${group.version}.${match[1]}`;
+    },
+  };
+}
+
+/**
+ * `feature-views/<name>/<version>/batch-data.parquet|csv`: `batchData` as a file, for bulk reads
+ * (the Python client's `get_batch_data`): every row unless `first` is given, transformed with a
+ * training dataset version's fitted parameters (the latest when not given) unless `transformed=false`.
+ */
+function batchTarget(parts: readonly string[], search: URLSearchParams, pathname: string): ExportTarget {
+  const [, name, versionText, file] = parts;
+  const match = /^batch-data\.(parquet|csv)$/.exec(file ?? '');
+  if (!name || !/^\d+$/.test(versionText ?? '') || !match) throw new NotFoundError('File', pathname);
+  const flag = (key: string, fallback: boolean) => {
+    const text = search.get(key);
+    if (text === null) return fallback;
+    if (text !== 'true' && text !== 'false') throw ValidationError.at([key], `${key} must be true or false`);
+    return text === 'true';
+  };
+  const integer = (key: string) => {
+    const text = search.get(key);
+    if (text === null) return null;
+    if (!/^[1-9]\d{0,8}$/.test(text)) throw ValidationError.at([key], `${key} must be a positive integer`);
+    return Number(text);
+  };
+  const time = (key: string) => {
+    const text = search.get(key);
+    if (text === null) return null;
+    const at = new Date(text);
+    if (Number.isNaN(at.getTime())) throw ValidationError.at([key], `${key} must be an ISO 8601 date and time`);
+    return at;
+  };
+  const options = {
+    trainingDatasetVersion: integer('trainingDatasetVersion'),
+    startTime: time('startTime'),
+    endTime: time('endTime'),
+    transformed: flag('transformed', true),
+    includeKeys: flag('includeKeys', false),
+    ...(search.has('first') ? { first: integer('first')! } : {}),
+  };
+  const format = FORMATS[match[1] as keyof typeof FORMATS];
+  return {
+    format,
+    extension: match[1]!,
+    async write(app, viewer, path) {
+      const view = await app.services.trainingDatasets.exportBatchData(viewer, { name, version: Number(versionText) }, options, { format, path });
+      return `${view.name}_${view.version}_batch.${match[1]}`;
     },
   };
 }

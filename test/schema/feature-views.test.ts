@@ -306,8 +306,8 @@ describe('training datasets and batch data', () => {
     expect(existsSync(`${srv.dataDir}/training-datasets/${name}/churn_feature_view_1/1`)).toBe(false);
   });
 
-  it('gives batch data without labels, transformed with the training dataset’s parameters', async () => {
-    const { gql } = await churnProject(25);
+  it('gives batch data without labels, transformed with the training dataset’s parameters, also as a file', async () => {
+    const { gql, key } = await churnProject(25);
     await gql(CREATE_FV, { input: CHURN_VIEW });
     const noTd = await gql(graphql(`{ batchData(featureView: { name: "churn_feature_view" }) { rowCount } }`));
     expect(noTd.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
@@ -324,6 +324,28 @@ describe('training datasets and batch data', () => {
     const raw = await gql(graphql(`{ batchData(featureView: { name: "churn_feature_view" }, transformed: false, first: 3) { columns { name } rowCount } }`));
     expect(raw.data?.batchData.columns.map((c) => c.name)).toContain('contract');
     expect(raw.data?.batchData.rowCount).toBe(3);
+
+    // The same rows as a file: the CSV download equals the API's rows, the Parquet one is Parquet.
+    const base = await srv.listen();
+    const get = (path: string, k: string | null = key) => fetch(base + path, { headers: k ? { authorization: `Bearer ${k}` } : {} });
+    const csv = await get('/files/feature-views/churn_feature_view/1/batch-data.csv?includeKeys=true');
+    expect(csv.status).toBe(200);
+    expect(csv.headers.get('content-disposition')).toContain('churn_feature_view_1_batch.csv');
+    const lines = (await csv.text()).trim().split('\n');
+    expect(lines[0]!.split(',')).toEqual(names);
+    expect(lines).toHaveLength(26);
+    expect(lines[1]!.split(',')[0]).toBe((batch.rows as unknown[][])[0]![0]);
+    const untransformed = await get('/files/feature-views/churn_feature_view/1/batch-data.csv?transformed=false&first=3');
+    expect((await untransformed.text()).trim().split('\n')).toHaveLength(4);
+    const parquet = await get('/files/feature-views/churn_feature_view/1/batch-data.parquet');
+    expect(
+      Buffer.from(await parquet.arrayBuffer())
+        .subarray(0, 4)
+        .toString(),
+    ).toBe('PAR1');
+    expect((await get('/files/feature-views/churn_feature_view/1/batch-data.csv', null)).status).toBe(401);
+    expect((await get('/files/feature-views/churn_feature_view/1/batch-data.csv?startTime=soon')).status).toBe(400);
+    expect((await get('/files/feature-views/churn_feature_view/1/batch-data.csv?trainingDatasetVersion=7')).status).toBe(404);
   });
 });
 

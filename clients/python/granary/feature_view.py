@@ -1,9 +1,9 @@
 """Feature views: training data, batch data and online feature vectors, transformed alike.
 
 Training data is created on the server as a training dataset version (split, transformations
-fitted on train) and each split is downloaded as a CSV file (``/files/…``). Batch data has no
-file download on the server, so it comes from the GraphQL ``batchData`` query (rows as arrays,
-at most 1 000 000). Column names are Hopsworks' (``min_max_scaler_tenure_``).
+fitted on train) and each split is downloaded as a CSV file (``/files/…``); batch data too
+(``/files/feature-views/<name>/<version>/batch-data.csv``), with its column types from the
+GraphQL ``batchData`` query. Column names are Hopsworks' (``min_max_scaler_tenure_``).
 """
 
 from __future__ import annotations
@@ -59,8 +59,6 @@ _VECTORS = """query($fv: FeatureViewRef!, $entries: [JSON!]!, $passed: [JSON], $
 _DELETE = f"""mutation($fv: FeatureViewRef!) {{ deleteFeatureView(featureView: $fv) {{ {_NF} }} }}"""
 _DELETE_TD = f"""mutation($fv: FeatureViewRef!, $version: Int!) {{ deleteTrainingDataset(featureView: $fv, version: $version) {{ {_NF} }} }}"""
 
-#: The most rows batchData returns in one answer.
-MAX_BATCH_ROWS = 1_000_000
 
 
 class _BatchScoringServer:
@@ -308,19 +306,18 @@ class FeatureView:
             self.init_batch_scoring()
         td = self._batch_scoring_server.training_dataset_version if self._batch_scoring_server else None
         keys = primary_key or event_time
+        start, end = _time(start_time), _time(end_time)
+        # The columns and their types from one row of the API; the rows themselves as a CSV file,
+        # which pandas parses natively (no JSON record per row).
         data = self._conn.execute(
             _BATCH,
-            {
-                "fv": self.ref(),
-                "td": td,
-                "start": _time(start_time),
-                "end": _time(end_time),
-                "transformed": transformed,
-                "keys": keys,
-                "first": MAX_BATCH_ROWS,
-            },
+            {"fv": self.ref(), "td": td, "start": start, "end": end, "transformed": transformed, "keys": keys, "first": 1},
         )["batchData"]
-        frame = frames.frame_from_rows(data["columns"], data["rows"])
+        path = self._conn.file_path("feature-views", self.name, str(self.version), "batch-data.csv")
+        params = {"trainingDatasetVersion": td, "startTime": start, "endTime": end, "transformed": transformed, "includeKeys": keys}
+        body = self._conn.download(path, params=params)
+        assert isinstance(body, bytes)
+        frame = frames.frame_from_csv(body, {c["name"]: c["type"] for c in data["columns"]})
         if keys:
             selected = {f["name"] for f in self._features}
             drop = []

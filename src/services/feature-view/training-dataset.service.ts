@@ -237,6 +237,34 @@ export class TrainingDatasetService {
    * parameters of a training dataset version (the latest when not given).
    */
   async batchData(viewer: Viewer, ref: FeatureViewRef, options: BatchDataOptions): Promise<DataFrame> {
+    return this.withBatch(viewer, ref, options, (select, columns) => this.files.query(select, columns));
+  }
+
+  /**
+   * The same rows as `batchData`, written to a Parquet or CSV file (a download): no row limit
+   * unless `first` is given, and no row passes through JavaScript.
+   */
+  async exportBatchData(
+    viewer: Viewer,
+    ref: FeatureViewRef,
+    options: BatchDataOptions,
+    target: { format: 'PARQUET' | 'CSV'; path: string },
+  ): Promise<FeatureView> {
+    let view: FeatureView | null = null;
+    await this.withBatch(viewer, ref, options, (select, _columns, v) => {
+      view = v;
+      return this.files.exportQuery(select, target);
+    });
+    return view!;
+  }
+
+  /** Builds the batch rows' SELECT (key order, transformations applied) and hands it to `work`. */
+  private async withBatch<R>(
+    viewer: Viewer,
+    ref: FeatureViewRef,
+    options: BatchDataOptions,
+    work: (select: string, columns: DataFrameColumn[], view: FeatureView) => Promise<R>,
+  ): Promise<R> {
     const view = await this.views.get(viewer, ref);
     const def = definitionOf(view);
     let fitted: FittedTransformation[] = [];
@@ -262,19 +290,20 @@ export class TrainingDatasetService {
         includeEventTime: options.includeKeys === true,
         includeKeys: options.includeKeys === true,
       });
-      return await this.batchFrame(def, fitted, view, sql, options);
+      const { select, columns } = this.batchSelect(def, fitted, view, sql, options);
+      return await work(select, columns, view);
     } finally {
       await sources.release();
     }
   }
 
-  private async batchFrame(
+  private batchSelect(
     def: ReturnType<typeof definitionOf>,
     fitted: FittedTransformation[],
     view: FeatureView,
     sql: string,
     options: BatchDataOptions,
-  ): Promise<DataFrame> {
+  ): { select: string; columns: OutputColumn[] } {
     const columns = this.outputColumns(view, fitted, { labels: false });
     const hidden: OutputColumn[] = [];
     if (options.includeKeys) {
@@ -285,7 +314,7 @@ export class TrainingDatasetService {
       if (def.query.left.schema.eventTime) hidden.push({ name: def.query.left.schema.eventTime, type: 'TIMESTAMP', sql: ident(EVENT_TIME_COLUMN) });
     }
     const all = [...hidden, ...columns.filter((c) => !hidden.some((h) => h.name === c.name))];
-    return this.files.query(`SELECT ${all.map((c) => `${c.sql} AS ${ident(c.name)}`).join(', ')} FROM (${sql})`, all);
+    return { select: `SELECT ${all.map((c) => `${c.sql} AS ${ident(c.name)}`).join(', ')} FROM (${sql})`, columns: all };
   }
 
   /** The fitted transformations stored with a training dataset version. */

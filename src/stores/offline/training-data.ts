@@ -149,6 +149,17 @@ export class TrainingDataFiles {
     }
   }
 
+  /** Writes the rows of `sql` (built over the view's rows) to a file (a download). */
+  async exportQuery(sql: string, target: { readonly format: 'PARQUET' | 'CSV'; readonly path: string }): Promise<void> {
+    const connection = await this.offline.connect();
+    try {
+      const options = target.format === 'PARQUET' ? 'FORMAT parquet, COMPRESSION zstd' : 'FORMAT csv, HEADER true';
+      await connection.run(`COPY (${sql}) TO ${sqlString(target.path)} (${options})`);
+    } finally {
+      connection.closeSync();
+    }
+  }
+
   /** Runs `sql` (built over the view's rows) and returns it as a DataFrame. */
   async query(sql: string, columns: readonly DataFrameColumn[]): Promise<DataFrame> {
     const connection = await this.offline.connect();
