@@ -262,13 +262,23 @@ def _typed_column(col: pd.Series, t: str) -> pd.Series:
         values = col.map(_boolean)
         return values.astype("boolean") if nulls.any() else values.astype("bool")
     if t == "TIMESTAMP":
-        return pd.to_datetime(col, utc=True)
+        if pd.api.types.is_datetime64_any_dtype(col):
+            return pd.to_datetime(col, utc=True)
+        try:
+            # The server writes one ISO 8601 form: parsed in C, not guessed per value.
+            return pd.to_datetime(col, utc=True, format="ISO8601")
+        except (ValueError, TypeError):
+            return pd.to_datetime(col, utc=True)
     if t == "DATE":
         return col.map(lambda v: None if _missing(v) else (v if isinstance(v, dt.date) else dt.date.fromisoformat(str(v)[:10]))).astype(object)
     if t.startswith("DECIMAL"):
         return col.map(lambda v: None if _missing(v) else decimal.Decimal(str(v))).astype(object)
     if t.startswith("ARRAY") or t.startswith("STRUCT"):
         return col.map(lambda v: json.loads(v) if isinstance(v, str) else v).astype(object)
+    if pd.api.types.is_string_dtype(col) and not pd.api.types.is_extension_array_dtype(col):
+        # Text as read from CSV (object dtype, NaN for null): nulls as None, without a Python call per value.
+        values = col.astype(object)
+        return values.where(values.notna(), None) if nulls.any() else values
     return col.map(lambda v: None if _missing(v) else (v if isinstance(v, str) else str(v))).astype(object)
 
 
