@@ -229,9 +229,11 @@ def frame_from_csv(data: bytes, types: Mapping[str, str]) -> pd.DataFrame:
     Only empty fields are null ("NA", "null" and "nan" stay text); the export writes "" and null
     alike for STRING features, so both read as None.
     """
-    text_columns = {name: str for name, t in types.items() if dtype_of(t) == "object" or t.upper() == "TIMESTAMP"}
-    frame = pd.read_csv(io.BytesIO(data), dtype=text_columns, keep_default_na=False, na_values=[""])
-    return typed(frame, types)
+    read_as: dict[str, Any] = {name: str for name, t in types.items() if dtype_of(t) == "object" or t.upper() == "TIMESTAMP"}
+    # Doubles are parsed as doubles by the reader itself (null: NaN, as typed() gives them).
+    read_as.update({name: "float64" for name, t in types.items() if t.upper() in ("DOUBLE", "FLOAT")})
+    frame = pd.read_csv(io.BytesIO(data), dtype=read_as, keep_default_na=False, na_values=[""])
+    return typed(frame, types, copy=False)
 
 
 def frame_from_rows(columns: Sequence[Mapping[str, str]], rows: Sequence[Sequence[Any]]) -> pd.DataFrame:
@@ -241,12 +243,16 @@ def frame_from_rows(columns: Sequence[Mapping[str, str]], rows: Sequence[Sequenc
     return typed(frame, {c["name"]: c["type"] for c in columns})
 
 
-def typed(frame: pd.DataFrame, types: Mapping[str, str]) -> pd.DataFrame:
-    """Each column of ``frame`` converted to the dtype of its feature type (see the module's docs)."""
-    out = frame.copy()
+def typed(frame: pd.DataFrame, types: Mapping[str, str], copy: bool = True) -> pd.DataFrame:
+    """Each column of ``frame`` converted to the dtype of its feature type (see the module's docs);
+    ``copy=False`` converts a frame the caller owns in place."""
+    out = frame.copy() if copy else frame
     for name in out.columns:
         t = str(types.get(name, "STRING")).upper()
-        out[name] = _typed_column(out[name], t)
+        column = out[name]
+        if t in ("DOUBLE", "FLOAT") and column.dtype == "float64":
+            continue
+        out[name] = _typed_column(column, t)
     return out
 
 
