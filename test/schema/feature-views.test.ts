@@ -8,6 +8,13 @@ let srv: TestServer;
 beforeAll(async () => {
   srv = await startTestServer();
 });
+
+/** The server's base URL: it listens once, for every test of the file that needs a socket. */
+let base: Promise<string> | undefined;
+const listening = () => {
+  base ??= srv.listen();
+  return base;
+};
 afterAll(async () => {
   await srv?.close();
 });
@@ -247,7 +254,7 @@ describe('training datasets and batch data', () => {
   it('downloads a split as CSV and Parquet, transformed or raw, with the same auth as the API', async () => {
     const { gql, key } = await churnProject(40);
     const other = await srv.newProject('fvdl');
-    const base = await srv.listen();
+    const base = await listening();
     await gql(CREATE_FV, { input: CHURN_VIEW });
     const created = await gql(CREATE_TD, { fv: { name: 'churn_feature_view' }, input: { split: 'RANDOM', testSize: 0.25, seed: 5 } });
     ofType(created.data?.createTrainingDataset, 'CreateTrainingDatasetPayload', JSON.stringify(created));
@@ -326,7 +333,7 @@ describe('training datasets and batch data', () => {
     expect(raw.data?.batchData.rowCount).toBe(3);
 
     // The same rows as a file: the CSV download equals the API's rows, the Parquet one is Parquet.
-    const base = await srv.listen();
+    const base = await listening();
     const get = (path: string, k: string | null = key) => fetch(base + path, { headers: k ? { authorization: `Bearer ${k}` } : {} });
     const csv = await get('/files/feature-views/churn_feature_view/1/batch-data.csv?includeKeys=true');
     expect(csv.status).toBe(200);
