@@ -69,3 +69,9 @@ export const predictOptions = z
     includeVector: z.boolean().nullish(),
   })
   .nullish();
+
+/** A deployment's traffic as stored, or all of it to the model reference (version or alias) when none is stored. */
+export function trafficOf(d: { modelVersion: number | null; modelAlias: string | null; traffic: unknown }): TrafficEntry[] {
+  const traffic = Array.isArray(d.traffic) ? (d.traffic as TrafficEntry[]) : [];
+  return traffic.length > 0 ? traffic : [{ version: d.modelVersion, alias: d.modelAlias, weight: 1 }];
+}

@@ -12,6 +12,7 @@ import {
   deploymentName,
   updateDeploymentInput,
   type CreateDeploymentInput,
+  trafficOf,
   type TrafficEntry,
   type UpdateDeploymentInput,
 } from './definition.ts';
@@ -288,7 +289,7 @@ export class DeploymentService {
     viewer: Viewer,
     d: { modelName: string; modelVersion: number | null; modelAlias: string | null; traffic: readonly TrafficEntry[]; shadowVersion: number | null },
   ): Promise<void> {
-    const entries = trafficOf({ ...d, traffic: d.traffic as unknown as Prisma.JsonValue });
+    const entries = trafficOf({ ...d, traffic: d.traffic as unknown });
     const served = new Set<number>();
     for (const [i, entry] of entries.entries()) {
       const at = d.traffic.length > 0 ? ['input', 'traffic', i] : ['input', 'model'];
@@ -332,12 +333,6 @@ export class DeploymentService {
     this.runtimes.delete(key);
     this.built.delete(key);
   }
-}
-
-/** The stored traffic, or all of it to the model reference when none is stored. */
-export function trafficOf(d: { modelVersion: number | null; modelAlias: string | null; traffic: Prisma.JsonValue }): TrafficEntry[] {
-  const traffic = Array.isArray(d.traffic) ? (d.traffic as unknown as TrafficEntry[]) : [];
-  return traffic.length > 0 ? traffic : [{ version: d.modelVersion, alias: d.modelAlias, weight: 1 }];
 }
 
 function checkModel(model: Model, at: (string | number)[]): void {

@@ -240,9 +240,6 @@ function shares(runtime: Runtime, entries: readonly unknown[]): Share[] {
   return out.filter((s) => s.indices.length > 0);
 }
 
-/** Exported for tests of stickiness and spread. */
-export const routeShare = (entry: unknown) => unitHash(entityKey(entry));
-
 /** Scores the vectors of one version: rows with a missing input are answered without calling the model. */
 async function score(served: ServedVersion, vectors: readonly FeatureVector[], includeVector: boolean): Promise<Prediction[]> {
   const features = vectors[0]?.features ?? [];

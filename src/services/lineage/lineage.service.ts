@@ -2,6 +2,7 @@ import { Prisma } from '../../generated/sqlite/client.ts';
 import { ValidationError } from '../../errors.ts';
 import type { MetadataClient } from '../../stores/metadata/client.ts';
 import type { SqlDialect } from '../search/sql.ts';
+import { trafficOf } from '../deployment/definition.ts';
 import type { Viewer } from '../viewer.ts';
 import { encodeGlobalID } from '@pothos/plugin-relay';
 import { NotFoundError } from '../../errors.ts';
@@ -186,10 +187,7 @@ export class LineageService {
     });
     const links: LineageLink[] = [];
     for (const d of deployments) {
-      const traffic =
-        Array.isArray(d.traffic) && d.traffic.length > 0
-          ? (d.traffic as { version?: number | null; alias?: string | null }[])
-          : [{ version: d.modelVersion, alias: d.modelAlias }];
+      const traffic = trafficOf(d);
       const versions = new Set<number>();
       for (const t of traffic) {
         const version = t.version ?? (t.alias ? aliasTarget.get(`${d.modelName}@${t.alias}`) : undefined);

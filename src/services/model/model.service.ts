@@ -34,6 +34,7 @@ import {
   type UpdateModelInput,
 } from './definition.ts';
 import { deriveModelSchema } from './derive-schema.ts';
+import { trafficOf } from '../deployment/definition.ts';
 import { checkServingArtifact, readAll, servingArtifactOf } from './serving-artifact.ts';
 import { OnnxModelError } from '../../engine/models/onnx-scorer.ts';
 import type { SweepGuard } from '../../stores/process-owner.ts';
@@ -347,13 +348,8 @@ export class ModelService {
     const deployments = await this.prisma.deployment.findMany({ where: { projectId: viewer.projectId, modelName: model.name } });
     if (deployments.length === 0) return null;
     const aliases = new Set((await this.prisma.modelAlias.findMany({ where: { modelId: model.id }, select: { alias: true } })).map((a) => a.alias));
-    const names = (entries: readonly { version?: number | null; alias?: string | null }[]) =>
-      entries.some((e) => e.version === model.version || (e.alias != null && aliases.has(e.alias)));
     const found = deployments.find(
-      (d) =>
-        d.shadowVersion === model.version ||
-        names([{ version: d.modelVersion, alias: d.modelAlias }]) ||
-        names(Array.isArray(d.traffic) ? (d.traffic as { version?: number | null; alias?: string | null }[]) : []),
+      (d) => d.shadowVersion === model.version || trafficOf(d).some((e) => e.version === model.version || (e.alias != null && aliases.has(e.alias))),
     );
     return found?.name ?? null;
   }
