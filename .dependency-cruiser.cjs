@@ -63,6 +63,13 @@ module.exports = {
       to: { path: '^src/stores/offline/duckdb' },
     },
     {
+      name: 'the-remote-cli-uses-only-the-client',
+      severity: 'error',
+      comment: 'The commands that talk to a running server (status, groups, insert, run, keys…) go through the typed client, never the server code, so they stay light and work against a remote server.',
+      from: { path: '^src/cli/' },
+      to: { path: '^src/', pathNot: ['^src/cli/', '^src/client/'] },
+    },
+    {
       name: 'the-client-stands-apart',
       severity: 'error',
       comment: 'The typed client ships to users: it imports nothing of the server.',

@@ -50,7 +50,13 @@ import { StreamService, type StreamOptions } from './services/stream/stream.serv
 import { InlineMessageApplier } from './services/stream/apply-messages.ts';
 import { ThreadMessageApplier } from './services/stream/apply-thread.ts';
 import { applyMigrations } from './stores/metadata/migrate.ts';
-import { metadataTargetFromConfig } from './stores/metadata/target.ts';
+import { metadataTargetFromConfig, type MetadataTarget } from './stores/metadata/target.ts';
+import { pendingMigrations } from './stores/metadata/migration-status.ts';
+import { Metrics } from './observability/metrics.ts';
+import { startTracing, type Tracing } from './observability/tracing.ts';
+import { instrumentOnlineStore, traceArtifactStore, traceMetadataClient, traceOfflineStore } from './observability/stores.ts';
+import { streamGauges } from './services/stream/stream-gauges.ts';
+import { Readiness } from './services/readiness.ts';
 
 /** The domain services, one per domain; resolvers call these and nothing else that writes. */
 export interface Services {
@@ -105,6 +111,12 @@ export interface App {
   /** The ingestion log (embedded file, or NATS JetStream). */
   readonly log: StreamLog;
   readonly services: Services;
+  /** Prometheus metrics; null when GRANARY_METRICS is off. */
+  readonly metrics: Metrics | null;
+  /** The OpenTelemetry trace pipeline; null when tracing is off (the default). */
+  readonly tracing: Tracing | null;
+  /** Whether this process should get traffic (`/readyz`). */
+  readonly readiness: Readiness;
   /**
    * Closes stores and connections; the HTTP server is stopped before this. Job runs of this process
    * are ended first (see `JobService.close`): running ones may finish within `graceMs` (default 0),
@@ -127,7 +139,9 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
     const { applied } = await applyMigrations(target);
     if (applied.length > 0) logger.info({ applied }, 'applied metadata migrations');
   }
-  const prisma = await openMetadataClient(target);
+  const { metrics, tracing, traced } = observability(config);
+  const untracedPrisma = await openMetadataClient(target);
+  const prisma = traced ? traceMetadataClient(untracedPrisma) : untracedPrisma;
   // Before any file is written: files in shared folders carry this id, and other processes spare them while it is live.
   const processes = new ProcessLeases(prisma, logger, config.jobs.heartbeatSeconds * 1000);
   await processes.acquire();
@@ -135,15 +149,11 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
   const events = new RegistryEventsService(prisma, pubsub);
   const apiKeys = new ApiKeyService(prisma, events, logger, pubsub);
   const projects = new ProjectService(prisma, events, apiKeys);
-  const offline = await DuckDbOfflineStore.open(join(config.dataDir, 'offline'), {
-    owner: processes.id,
-    stagingThread: config.staging === 'worker',
-  });
-  const online = openOnlineStore({ dataDir: config.dataDir, url: config.onlineStoreUrl });
-  const log = await openStreamLog({ dataDir: config.dataDir, url: config.streamUrl });
+  const { duckdb, offline, online, log } = await openStores(config, processes.id, metrics, traced);
   const secrets = SecretBox.open(config.secretKey, config.dataDir);
   // The delivery worker starts with the first recorded alert, or with `alerts.start()` (serve).
-  const alerts = new AlertService(prisma, events, secrets, logger, new AlertDeliveryWorker(prisma, secrets, logger, config.alerts));
+  const delivery = new AlertDeliveryWorker(prisma, secrets, logger, { ...config.alerts, onAttempt: metrics?.alertDeliveryAttempt });
+  const alerts = new AlertService(prisma, events, secrets, logger, delivery);
   // The default root is made, so that there is a place to put files; a configured one is the operator's.
   const defaultRoot = defaultFileSourceRoot(config.dataDir);
   if (config.fileSourceRoots.includes(defaultRoot)) mkdirSync(defaultRoot, { recursive: true });
@@ -153,16 +163,11 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
   const expectationSuites = new ExpectationSuiteService(prisma, events, featureGroups, offline, externalGroups);
   const tempFiles = new TempFiles(config.dataDir, processes.id);
   const featureViews = new FeatureViewService(prisma, events);
-  const trainingDatasets = new TrainingDatasetService(
-    prisma,
-    events,
-    featureViews,
-    offline,
-    new TrainingDataFiles(offline, join(config.dataDir, 'training-datasets')),
-    externalGroups,
-  );
+  const trainingDataFiles = new TrainingDataFiles(duckdb, join(config.dataDir, 'training-datasets'));
+  const trainingDatasets = new TrainingDatasetService(prisma, events, featureViews, offline, trainingDataFiles, externalGroups);
   const serving = new ServingService(prisma, featureViews, trainingDatasets, online, pubsub, logger);
-  const models = new ModelService(prisma, events, new FilesystemModelArtifactStore(join(config.dataDir, 'artifacts'), processes.id), logger);
+  const artifacts = new FilesystemModelArtifactStore(join(config.dataDir, 'artifacts'), processes.id);
+  const models = new ModelService(prisma, events, traced ? traceArtifactStore(artifacts) : artifacts, logger);
   const { deployments, predictor } = deploymentServices({ prisma, events, models, featureGroups, serving, tempFiles, pubsub, logger });
   const tags = new TagService(prisma, events);
   const dialect = sqlDialect(target);
@@ -170,14 +175,12 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
   const search = new SearchService(prisma, searchIndex, logger);
   const lineage = new LineageService(prisma, dialect);
   const statistics = new StatisticsService(prisma, offline, featureGroups, pubsub, alerts, externalGroups);
-  const jobTypes = new JobTypeRegistry([...BUILT_IN_JOB_TYPES, computeStatisticsJob({ statistics })]);
-  const runner = new JobRunner(
-    { prisma, pubsub, types: jobTypes, logger, offline, online, services: { featureGroups, externalGroups, trainingDatasets }, apiKeys, alerts, secrets },
-    runnerOptions(config),
-  );
-  const scheduler = new JobScheduler(prisma, runner, logger);
-  const jobs = new JobService(prisma, events, pubsub, jobTypes, runner, scheduler, secrets, { featureGroups, featureViews, trainingDatasets });
+  const { runner, jobs } = jobServices(config, {
+    ...{ prisma, pubsub, logger, offline, online, apiKeys, alerts, secrets, events, metrics },
+    ...{ statistics, featureGroups, externalGroups, featureViews, trainingDatasets },
+  });
   featureGroups.onCommitted(statisticsOnCommit(jobs, logger));
+  if (metrics) featureGroups.onCommitted(async (_viewer, _group, commit, made) => metrics.offlineCommit(made.source, commit.rowCount, made.seconds));
   const onlineApply =
     config.stream.apply === 'worker' ? new ThreadMessageApplier({ dataDir: config.dataDir, url: config.onlineStoreUrl }) : new InlineMessageApplier(online);
   const streams = new StreamService(prisma, log, onlineApply, featureGroups, pubsub, logger, streamOptions(config, apiKeys));
@@ -208,6 +211,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
   };
   await jobs.start();
   await streams.start();
+  if (metrics) registerGauges(metrics, runner, streamGauges(prisma, log, config.stream.namespace));
   return {
     config,
     logger,
@@ -217,6 +221,9 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
     online,
     log,
     services,
+    metrics,
+    tracing,
+    readiness: readiness(target, untracedPrisma, online, log, logger),
     async close(options = {}) {
       // A recovery after another process's death, if one is under way, ends while the stores are open.
       await processes.unwatch();
@@ -233,8 +240,25 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
       // Last: nothing of this process is being written any more, so no one need wait for its files.
       await processes.release().catch((error: unknown) => logger.warn({ err: error }, 'could not release the process lease'));
       await prisma.$disconnect();
+      await tracing?.shutdown().catch((error: unknown) => logger.warn({ err: error }, 'could not export the last spans'));
     },
   };
+}
+
+/** Metrics (unless off) and tracing (when configured). */
+function observability(config: Config): { metrics: Metrics | null; tracing: Tracing | null; traced: boolean } {
+  const tracing = config.tracing ? startTracing(config.tracing) : null;
+  return { metrics: config.metrics.enabled ? new Metrics() : null, tracing, traced: tracing !== null };
+}
+
+/** The offline (DuckDB), online and log stores, instrumented for metrics and traces when those are on. */
+async function openStores(config: Config, owner: string, metrics: Metrics | null, traced: boolean) {
+  const duckdb = await DuckDbOfflineStore.open(join(config.dataDir, 'offline'), { owner, stagingThread: config.staging === 'worker' });
+  const offline = traced ? traceOfflineStore(duckdb) : duckdb;
+  const backend = config.onlineStoreUrl ? 'redis' : 'sqlite';
+  const online = instrumentOnlineStore(openOnlineStore({ dataDir: config.dataDir, url: config.onlineStoreUrl }), backend, metrics, traced);
+  const log = await openStreamLog({ dataDir: config.dataDir, url: config.streamUrl });
+  return { duckdb, offline, online, log };
 }
 
 /** The stream service's settings: bounds from the configuration, and the key streamed commits are made with. */
@@ -268,6 +292,40 @@ function deploymentServices(deps: {
   return { deployments, predictor: new Predictor(deployments, serving, logger) };
 }
 
+/** The job runner (its types, the built-in ones and statistics), its scheduler, and the jobs service over them. */
+function jobServices(
+  config: Config,
+  deps: {
+    prisma: MetadataClient;
+    pubsub: GranaryPubSub;
+    logger: Logger;
+    offline: OfflineStore;
+    online: OnlineStore;
+    apiKeys: ApiKeyService;
+    alerts: AlertService;
+    secrets: SecretBox;
+    events: RegistryEventsService;
+    metrics: Metrics | null;
+    statistics: StatisticsService;
+    featureGroups: FeatureGroupService;
+    externalGroups: ExternalGroupService;
+    featureViews: FeatureViewService;
+    trainingDatasets: TrainingDatasetService;
+  },
+) {
+  const { prisma, pubsub, logger, offline, online, apiKeys, alerts, secrets, events, metrics } = deps;
+  const { statistics, featureGroups, externalGroups, featureViews, trainingDatasets } = deps;
+  const types = new JobTypeRegistry([...BUILT_IN_JOB_TYPES, computeStatisticsJob({ statistics })]);
+  const services = { featureGroups, externalGroups, trainingDatasets };
+  const runner = new JobRunner(
+    { prisma, pubsub, types, logger, offline, online, services, apiKeys, alerts, secrets, observer: metrics },
+    runnerOptions(config),
+  );
+  const scheduler = new JobScheduler(prisma, runner, logger);
+  const jobs = new JobService(prisma, events, pubsub, types, runner, scheduler, secrets, { featureGroups, featureViews, trainingDatasets });
+  return { runner, jobs };
+}
+
 /** The job runner's settings from the configuration. */
 function runnerOptions(config: Config) {
   return {
@@ -283,4 +341,52 @@ function runnerOptions(config: Config) {
 function localUrl(host: string, port: number): string {
   const reachable = host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '::1' : host;
   return `http://${reachable.includes(':') ? `[${reachable}]` : reachable}:${port}`;
+}
+
+/** What `/readyz` checks: the metadata database answers and has every migration, and so do the online store and the ingestion log. */
+function readiness(target: MetadataTarget, prisma: MetadataClient, online: OnlineStore, log: StreamLog, logger: Logger): Readiness {
+  return new Readiness(
+    {
+      metadata: async () => {
+        await prisma.$queryRawUnsafe('SELECT 1');
+      },
+      migrations: async () => {
+        const pending = await pendingMigrations(prisma, target.provider);
+        if (pending.length > 0) throw new Error(`migrations not applied: ${pending.join(', ')}`);
+      },
+      online: () => online.ping(),
+      log: () => log.ping(),
+    },
+    (check, error) => logger.warn({ err: error, check }, 'readiness check failed'),
+    new Set(['migrations']),
+  );
+}
+
+/** Gauges read at each scrape: job queue and runs of this process, and streaming freshness. */
+function registerGauges(metrics: Metrics, runner: JobRunner, stream: ReturnType<typeof streamGauges>): void {
+  metrics.gauge(
+    'granary_job_queue_depth',
+    'Job executions waiting in this process for a slot, by job type (COMPUTE_STATISTICS: the statistics queue).',
+    ['type'],
+    () => [...runner.queuedByType()].map(([type, value]) => ({ labels: { type }, value })),
+  );
+  metrics.gauge('granary_job_executions_running', 'Job executions running in this process.', [], () => [{ value: runner.runningCount }]);
+  metrics.gauge(
+    'granary_stream_consumer_pending_messages',
+    "Messages of a project's ingestion log not yet applied online (consumer lag).",
+    ['project'],
+    stream.consumerLag,
+  );
+  metrics.gauge(
+    'granary_stream_last_online_write_timestamp_seconds',
+    'When streamed rows of a feature group were last written online (freshness: time() minus this).',
+    ['project', 'feature_group'],
+    stream.lastOnlineWrite,
+  );
+  metrics.gauge(
+    'granary_stream_pending_offline_rows',
+    'Streamed rows of a feature group applied online and not yet in an offline commit.',
+    ['project', 'feature_group'],
+    stream.pendingOfflineRows,
+  );
 }

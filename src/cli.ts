@@ -9,9 +9,25 @@ Commands:
   migrate        Apply, create or check metadata migrations (granary migrate --help).
   print-schema   Print the GraphQL schema, sorted (granary print-schema --help).
 
-Configuration comes from the environment: PORT, HOST, GRANARY_DATA_DIR, DATABASE_URL,
+Commands against a running server, through the typed client: the server's base URL from
+GRANARY_URL or --url (default http://127.0.0.1:4000), the API key from GRANARY_API_KEY or
+--api-key-file FILE; tables by default, --json for one JSON document (granary <command> --help):
+  status         Server health and readiness, the key's project and scopes, object counts.
+  groups         List the project's feature groups.
+  group          Show a feature group and its features (group <name> [--version N]).
+  insert         Insert a CSV, Parquet or JSON-lines file into a feature group (insert <group> <file>).
+  jobs           List the project's jobs with their schedules and last runs.
+  run            Run a job; with --follow, print its states and log lines live (run <job> --follow).
+  keys           List API keys; keys create <name> --scope READ|WRITE|ADMIN; keys revoke <id>.
+  Exit codes: 0 success, 1 the operation failed, 2 usage error, 3 server unreachable or not
+  authenticated, 4 not found.
+
+Configuration of serve comes from the environment: PORT, HOST, GRANARY_DATA_DIR, DATABASE_URL,
 PUBSUB_URL, NODE_ENV, LOG_LEVEL (see README.md).
 `;
+
+/** Commands of src/cli/remote.ts, loaded only when one runs (they need the client, not the server). */
+const REMOTE_COMMANDS = new Set(['status', 'groups', 'group', 'insert', 'jobs', 'run', 'keys']);
 
 const SERVE_USAGE = `Usage: granary serve
 
@@ -67,6 +83,10 @@ export async function runCli(argv: readonly string[]): Promise<number> {
       case 'help':
         return print(USAGE);
       default:
+        if (REMOTE_COMMANDS.has(command)) {
+          const { runRemote } = await import('./cli/remote.ts');
+          return await runRemote(command, args);
+        }
         return fail(`unknown command "${command}"\n\n${USAGE}`);
     }
   } catch (error) {

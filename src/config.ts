@@ -77,6 +77,20 @@ export interface Config {
     /** How often a process confirms the executions it runs; another process takes over (fails or resumes) those unconfirmed for 6 times as long. */
     readonly heartbeatSeconds: number;
   };
+  /** Prometheus metrics: collected unless off; served on /metrics (an ADMIN key) and, when a port is set, on a listener of their own without a key. */
+  readonly metrics: {
+    readonly enabled: boolean;
+    /** METRICS_PORT: a second listener serving /metrics only, for a scraper on a private network. */
+    readonly port: number | undefined;
+    readonly host: string;
+  };
+  /** OpenTelemetry traces (off unless an exporter or an OTLP endpoint is configured). */
+  readonly tracing: TracingConfig | null;
+  /**
+   * On SIGTERM, how long the server keeps serving with /readyz answering 503 before it stops
+   * accepting connections: the time a load balancer needs to take it out of rotation.
+   */
+  readonly drainDelayMs: number;
   readonly limits: {
     readonly maxDepth: number;
     readonly maxAliases: number;
@@ -87,6 +101,16 @@ export interface Config {
     readonly maxBodyBytes: number;
     readonly maxUploadBytes: number;
   };
+}
+
+/** Where spans go: OpenTelemetry's standard variables (see tracingConfig). */
+export interface TracingConfig {
+  /** `otlp`: OTLP over HTTP to `url`; `console`: printed on standard output. */
+  readonly exporter: 'otlp' | 'console';
+  /** The OTLP traces endpoint (…/v1/traces). */
+  readonly url: string;
+  readonly protocol: 'http/protobuf' | 'http/json';
+  readonly serviceName: string;
 }
 
 /** Where FILES data sources may read when GRANARY_FILE_SOURCE_ROOTS is unset: `<dataDir>/files`. */
@@ -101,14 +125,19 @@ export class ConfigError extends Error {
 const flag = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
 const positiveInt = z.coerce.number().int().positive();
 
+const portNumber = z
+  .string()
+  .trim()
+  .regex(/^\d{1,5}$/, 'must be a port number 0–65535')
+  .transform(Number)
+  .refine((n) => n <= 65535, 'must be a port number 0–65535');
+const httpUrl = z
+  .string()
+  .trim()
+  .regex(/^https?:\/\/[^\s/]+(\/[^\s]*)?$/, 'must be an http:// or https:// URL');
+
 const envSchema = z.object({
-  PORT: z
-    .string()
-    .trim()
-    .regex(/^\d{1,5}$/, 'must be a port number 0–65535')
-    .transform(Number)
-    .refine((n) => n <= 65535, 'must be a port number 0–65535')
-    .default(4000),
+  PORT: portNumber.default(4000),
   HOST: z.string().min(1).default('127.0.0.1'),
   GRANARY_DATA_DIR: z.string().min(1).default('./.granary'),
   DATABASE_URL: z
@@ -183,6 +212,19 @@ const envSchema = z.object({
   GRANARY_JOB_CONCURRENCY: positiveInt.default(4),
   GRANARY_JOB_LONG_RUNNING_SECONDS: positiveInt.default(3600),
   GRANARY_JOB_HEARTBEAT_SECONDS: positiveInt.default(5),
+  GRANARY_METRICS: flag.optional(),
+  METRICS_PORT: portNumber.optional(),
+  METRICS_HOST: z.string().min(1).default('127.0.0.1'),
+  GRANARY_DRAIN_DELAY_MS: z.coerce.number().int().min(0).max(300_000).default(0),
+  OTEL_SDK_DISABLED: flag.optional(),
+  OTEL_TRACES_EXPORTER: z.enum(['otlp', 'console', 'none']).optional(),
+  OTEL_EXPORTER_OTLP_PROTOCOL: z.enum(['http/protobuf', 'http/json'], { message: 'must be http/protobuf or http/json (gRPC is not supported)' }).optional(),
+  OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: z
+    .enum(['http/protobuf', 'http/json'], { message: 'must be http/protobuf or http/json (gRPC is not supported)' })
+    .optional(),
+  OTEL_EXPORTER_OTLP_ENDPOINT: httpUrl.optional(),
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: httpUrl.optional(),
+  OTEL_SERVICE_NAME: z.string().trim().min(1).default('granary'),
   GRANARY_MAX_DEPTH: positiveInt.default(12),
   GRANARY_MAX_ALIASES: positiveInt.default(30),
   GRANARY_MAX_COST: positiveInt.default(5_000_000),
@@ -243,6 +285,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       longRunningSeconds: e.GRANARY_JOB_LONG_RUNNING_SECONDS,
       heartbeatSeconds: e.GRANARY_JOB_HEARTBEAT_SECONDS,
     },
+    metrics: { enabled: e.GRANARY_METRICS ?? true, port: e.METRICS_PORT, host: e.METRICS_HOST },
+    tracing: tracingConfig(e),
+    drainDelayMs: e.GRANARY_DRAIN_DELAY_MS,
     limits: {
       maxDepth: e.GRANARY_MAX_DEPTH,
       maxAliases: e.GRANARY_MAX_ALIASES,
@@ -253,4 +298,19 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       maxUploadBytes: e.GRANARY_MAX_UPLOAD_BYTES,
     },
   };
+}
+
+/**
+ * Tracing from OpenTelemetry's standard variables: on when OTEL_TRACES_EXPORTER names an exporter,
+ * or (unset) when an OTLP endpoint is given; OTEL_SDK_DISABLED or OTEL_TRACES_EXPORTER=none turn it
+ * off. The traces endpoint is OTEL_EXPORTER_OTLP_TRACES_ENDPOINT as it is, else
+ * OTEL_EXPORTER_OTLP_ENDPOINT + /v1/traces, else http://localhost:4318/v1/traces.
+ */
+function tracingConfig(e: z.infer<typeof envSchema>): TracingConfig | null {
+  if (e.OTEL_SDK_DISABLED || e.OTEL_TRACES_EXPORTER === 'none') return null;
+  const exporter = e.OTEL_TRACES_EXPORTER ?? (e.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT || e.OTEL_EXPORTER_OTLP_ENDPOINT ? 'otlp' : undefined);
+  if (!exporter) return null;
+  const url = e.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? `${(e.OTEL_EXPORTER_OTLP_ENDPOINT ?? 'http://localhost:4318').replace(/\/+$/, '')}/v1/traces`;
+  const protocol = e.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL ?? e.OTEL_EXPORTER_OTLP_PROTOCOL ?? 'http/protobuf';
+  return { exporter, url, protocol, serviceName: e.OTEL_SERVICE_NAME };
 }

@@ -6,6 +6,7 @@ import type { AuthOutcome } from './http/auth-plugin.ts';
 import { createGraphQLFastPath, type GraphQLFastPath } from './http/graphql-fast-path.ts';
 import { createGraphQLWebSocket, type GraphQLWebSocket } from './http/graphql-ws.ts';
 import { KeySessions } from './http/key-sessions.ts';
+import { createMetricsServer } from './http/metrics.ts';
 import { GRAPHQL_PATH } from './http/paths.ts';
 import { createRequestHandler } from './http/routes.ts';
 import { createGranaryYoga, type ServerContext } from './http/yoga.ts';
@@ -38,6 +39,8 @@ export interface GranaryServerOptions {
 export interface GranaryServer {
   readonly yoga: YogaServerInstance<ServerContext, Context>;
   readonly http: Server;
+  /** The METRICS_PORT listener (null without one). */
+  readonly metricsServer: Server | null;
   /** Requests the GraphQL fast path answered, and those it handed over to yoga. */
   readonly graphqlFastPath: Pick<GraphQLFastPath, 'counts'>;
   /** Listens on the configured host and port (0 picks a free one); resolves to the base URL. */
@@ -72,16 +75,29 @@ export function createGranaryServer(app: App, options: GranaryServerOptions = {}
   });
   const http = createServer(createRequestHandler(app, yoga, fastPath));
   const ws = createGraphQLWebSocket(http, yoga, apiKeys, sessions);
+  const metricsServer = createMetricsServer(app);
+  app.metrics?.gauge('granary_graphql_ws_connections', 'graphql-ws connections open now.', [], () => [{ value: ws.wss.clients.size }]);
 
   let closing: Promise<void> | undefined;
   return {
     yoga,
     http,
+    metricsServer,
     graphqlFastPath: fastPath,
-    listen: (port = config.port, host = config.host) => listen(app, http, port, host),
+    async listen(port = config.port, host = config.host) {
+      const url = await listen(app, http, port, host);
+      if (metricsServer) await listenMetrics(app, metricsServer);
+      return url;
+    },
     close(graceMs = 10_000, cause) {
       closing ??= (async () => {
+        // Not ready from now on; a load balancer polling /readyz has `drainDelayMs` to stop sending
+        // requests while they are still served, before the listener closes.
+        app.readiness.drain();
+        if (config.drainDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, config.drainDelayMs));
         const deadline = Date.now() + graceMs;
+        if (metricsServer?.listening) metricsServer.close();
+        metricsServer?.closeAllConnections();
         const stopped = stopAccepting(http);
         shutdown.abort();
         stopWatchingRevocations();
@@ -108,6 +124,23 @@ function listen(app: App, http: Server, port: number, host: string): Promise<str
       const reachable = host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '[::1]' : shownHost;
       app.services.jobs.useListenUrl(`http://${reachable}:${actual}`);
       resolve(url);
+    });
+  });
+}
+
+/** Listens for scrapes on METRICS_HOST:METRICS_PORT; logs where. */
+function listenMetrics(app: App, server: Server): Promise<void> {
+  const { host, port } = app.config.metrics;
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      const address = server.address();
+      app.logger.info(
+        { url: `http://${host.includes(':') ? `[${host}]` : host}:${typeof address === 'object' && address ? address.port : port}/metrics` },
+        'metrics listening',
+      );
+      resolve();
     });
   });
 }

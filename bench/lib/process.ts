@@ -119,9 +119,9 @@ export interface Granary extends Child {
  * `<prefix>…`; PORT=0 on 127.0.0.1, NODE_ENV=production, LOG_LEVEL=warn) and resolves once it
  * serves. {@link stopGranary} stops it and removes the directory.
  */
-export async function startGranary(prefix: string, nodeFlags: readonly string[]): Promise<Granary> {
+export async function startGranary(prefix: string, nodeFlags: readonly string[], extraEnv: Record<string, string> = {}): Promise<Granary> {
   const dataDir = mkdtempSync(join(tmpdir(), prefix));
-  const env = { ...baseEnv(), PORT: '0', HOST: '127.0.0.1', GRANARY_DATA_DIR: dataDir, LOG_LEVEL: 'warn', NODE_ENV: 'production' };
+  const env = { ...baseEnv(), PORT: '0', HOST: '127.0.0.1', GRANARY_DATA_DIR: dataDir, LOG_LEVEL: 'warn', NODE_ENV: 'production', ...extraEnv };
   try {
     const child = await startChild([...nodeFlags, 'bin/granary.js', 'serve'], env, /serving GraphQL at (http:\/\/\S+?\/graphql)/);
     return { ...child, dataDir, key: readFileSync(join(dataDir, 'admin.key'), 'utf8').trim() };

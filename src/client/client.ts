@@ -137,6 +137,11 @@ export interface TrainingData extends Omit<TrainingDataset, 'splits'> {
 
 export type { Upload } from './multipart.ts';
 
+/** A live subscription: iterate it for events; `return()` unsubscribes. */
+export interface Subscription<T> extends AsyncIterableIterator<T, undefined> {
+  return(value?: unknown): Promise<IteratorReturnResult<undefined>>;
+}
+
 /** An artifact file of a model version. */
 export interface ModelFileUpload {
   /** Where the file goes inside the version (`model/model.json`); the file's base name when omitted. */
@@ -327,18 +332,31 @@ export class GranaryClient {
   /**
    * Subscribes over graphql-ws (one socket per client, opened on first use) and yields each
    * event's data; GraphQL errors end the iteration with a {@link GranaryRequestError}. Break out
-   * of the loop (or call `return()`) to unsubscribe.
+   * of the loop (or call `return()`, even while a `next()` waits) to unsubscribe.
    */
-  async *subscribe<D extends AnyDocument>(document: D & SchemaChecked<D>, ...[variables]: VariablesArgs<D>): AsyncGenerator<ResultOf<D>> {
-    const iterator = this.#socket().iterate<ResultOf<D>>({ query: this.#print(document), variables: (variables ?? {}) as Record<string, unknown> });
-    try {
-      for await (const result of iterator) {
-        if (result.errors?.length) throw new GranaryRequestError(result.errors[0]!.message, result.errors as GraphQLErrorEntry[]);
-        if (result.data != null) yield result.data as ResultOf<D>;
-      }
-    } finally {
-      await iterator.return?.();
-    }
+  subscribe<D extends AnyDocument>(document: D & SchemaChecked<D>, ...[variables]: VariablesArgs<D>): Subscription<ResultOf<D>> {
+    const events = this.#socket().iterate<ResultOf<D>>({ query: this.#print(document), variables: (variables ?? {}) as Record<string, unknown> });
+    const done = { done: true, value: undefined } as const;
+    // Not an async generator: its `return()` would wait for the pending `next()`, that is for the next event.
+    const subscription: Subscription<ResultOf<D>> = {
+      [Symbol.asyncIterator]: () => subscription,
+      async next() {
+        for (let step = await events.next(); !step.done; step = await events.next()) {
+          const { errors, data } = step.value;
+          if (errors?.length) {
+            await events.return?.();
+            throw new GranaryRequestError(errors[0]!.message, errors as GraphQLErrorEntry[]);
+          }
+          if (data != null) return { done: false, value: data as ResultOf<D> };
+        }
+        return done;
+      },
+      async return() {
+        await events.return?.();
+        return done;
+      },
+    };
+    return subscription;
   }
 
   /** Closes the subscription socket, if one was opened. */

@@ -31,12 +31,28 @@ export {
   type ReadLogOptions,
   type Ref,
   type SchemaChecked,
+  type Subscription,
   type TrainingData,
   type TrainingDataset,
   type TrainingDatasetInput,
   type UnknownFieldPaths,
   type Upload,
 } from './client.ts';
+export {
+  executionEnded,
+  GranaryAdminClient,
+  type ApiKey,
+  type ApiKeyInput,
+  type Count,
+  type Counts,
+  type Execution,
+  type ExecutionChange,
+  type ExecutionState,
+  type FeatureGroupSummary,
+  type FollowOptions,
+  type JobSummary,
+  type Probe,
+} from './admin.ts';
 export {
   GranaryConflictError,
   GranaryDataValidationError,
@@ -75,3 +91,4 @@ export {
 } from './onnx-model.ts';
 export { graphql, readFragment, type FragmentOf, type ResultOf, type TadaDocumentNode, type VariablesOf } from './graphql.ts';
 export * as operations from './operations.ts';
+export * as adminOperations from './operations-admin.ts';

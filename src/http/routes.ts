@@ -7,13 +7,15 @@ import { createFilesHandler, FILES_PREFIX } from './files.ts';
 import { GRAPHIQL_ASSETS_PATH, serveGraphiQLAsset } from './graphiql.ts';
 import type { GraphQLFastPath } from './graphql-fast-path.ts';
 import { GRAPHQL_PATH } from './paths.ts';
+import { metricsWithKey, readyz } from './metrics.ts';
 import { handlePredict, predictRoute } from './predict-routes.ts';
 import type { ServerContext } from './yoga.ts';
 
 export type RequestHandler = (req: IncomingMessage, res: ServerResponse) => void;
 
 /**
- * The server's routes: /healthz (no key), GraphiQL's assets when GraphiQL is on, file downloads
+ * The server's routes: /healthz and /readyz (no key), /metrics (an ADMIN key of the first
+ * project; see metrics.ts for the keyless listener), GraphiQL's assets when GraphiQL is on, file downloads
  * under /files/, the GraphQL endpoint (the fast path when it takes the request, else yoga), and
  * the web console's page and assets (console.ts) when the console is on, and the KServe V1 and
  * MLflow predict endpoints of deployments (predict-routes.ts). Anything else is a 404.
@@ -27,6 +29,11 @@ export function createRequestHandler(
   const webConsole = app.config.console ? createConsoleHandler() : null;
   return (req, res) => {
     if (req.url === '/healthz' || req.url?.startsWith('/healthz?')) return healthz(app, res);
+    if (req.url === '/readyz' || req.url?.startsWith('/readyz?')) return readyz(app, res);
+    if (req.url === '/metrics' || req.url?.startsWith('/metrics?')) {
+      void metricsWithKey(app, req, res);
+      return;
+    }
     if (app.config.graphiql && req.url?.startsWith(GRAPHIQL_ASSETS_PATH)) return serveGraphiQLAsset(req, res);
     const [path = '/', query = ''] = (req.url ?? '/').split('?', 2);
     if (path.startsWith(FILES_PREFIX)) {

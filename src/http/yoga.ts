@@ -18,6 +18,7 @@ import type { KeySessions } from './key-sessions.ts';
 import { GRAPHQL_PATH } from './paths.ts';
 import { PREFLIGHT_HEADER, useGraphQLRequestForms } from './request-forms.ts';
 import { useReleaseScopeCache } from './scope-cache.ts';
+import { useObservability } from './observability.ts';
 import { useEndSubscriptions } from './subscription-lifecycle.ts';
 import { useDiskUploads, useLimitNonUploadBodySize } from './uploads.ts';
 import { yogaLogging } from './yoga-logging.ts';
@@ -101,8 +102,16 @@ function plugins(app: App, options: GranaryYogaOptions): Plugin[] {
       blockFieldSuggestion: { enabled: !config.introspection },
     }),
     config.introspection ? useIntrospectionDepthLimit(config.limits.maxDepth) : useNoIntrospection(),
+    // Before graphql-jit replaces the execute function: operations are timed and traced whichever runs them.
+    ...observed(app),
     useCompiledQueries(logger),
     useReleaseScopeCache(),
     useEndSubscriptions(options.shutdown, options.sessions),
   ];
+}
+
+/** The metrics and tracing plugin, when either is on. */
+function observed(app: App): Plugin[] {
+  const plugin = useObservability(app.metrics, app.tracing !== null);
+  return plugin ? [plugin] : [];
 }

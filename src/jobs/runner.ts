@@ -1,3 +1,4 @@
+import { inSpan } from '../observability/tracing.ts';
 import { randomUUID } from 'node:crypto';
 import { encodeGlobalID } from '@pothos/plugin-relay';
 import { hostname } from 'node:os';
@@ -45,6 +46,8 @@ export interface JobRunnerDeps {
   readonly alerts: AlertSink;
   /** Opens the sealed secrets of a job's config before a run. */
   readonly secrets: SecretBox;
+  /** Told of each execution this process ends (metrics); `seconds` is the run time of one that started. */
+  readonly observer?: { executionEnded(type: string, state: FinalState, seconds?: number): void } | null;
 }
 
 /** Why an execution was aborted, as its log says. */
@@ -97,7 +100,7 @@ const ABORT_WAIT_MS = 7000;
 export class JobRunner {
   /** This process, as execution rows name it: `host:pid:nonce`. */
   readonly processId = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
-  private readonly queue: { id: string }[] = [];
+  private readonly queue: { id: string; type: string }[] = [];
   private readonly running = new Map<string, Running>();
   private starting = 0;
   private timer: NodeJS.Timeout | undefined;
@@ -130,13 +133,25 @@ export class JobRunner {
    * closing, the execution is ended KILLED at once (the server stopped before it started) rather
    * than left unfinished for another process to fail.
    */
-  enqueue(executionId: string): void {
+  enqueue(executionId: string, type = 'unknown'): void {
     if (this.closed) {
       this.track(this.finishUnstarted(executionId, 'KILLED', this.notStartedLine()));
       return;
     }
-    this.queue.push({ id: executionId });
+    this.queue.push({ id: executionId, type });
     this.pump();
+  }
+
+  /** Executions waiting in this process's queue, by job type. */
+  queuedByType(): Map<string, number> {
+    const counts = new Map<string, number>();
+    for (const { type } of this.queue) counts.set(type, (counts.get(type) ?? 0) + 1);
+    return counts;
+  }
+
+  /** Executions running in this process now. */
+  get runningCount(): number {
+    return this.running.size;
   }
 
   /** Whether this process runs (or queues) the execution. */
@@ -196,7 +211,7 @@ export class JobRunner {
       const type = types.find(execution.job.type);
       if (type?.resumable && execution.state === 'RUNNING' && !execution.stopRequestedAt && !this.closed) {
         await this.appendLogs(execution.id, [`resuming from the last checkpoint: the server process running it (${previous}) stopped`]);
-        this.enqueue(execution.id);
+        this.enqueue(execution.id, execution.job.type);
         resumed++;
       } else {
         await this.finishUnstarted(
@@ -373,7 +388,8 @@ export class JobRunner {
         let final: FinalState = 'SUCCEEDED';
         let reasonLine: string | null = null;
         try {
-          await type.run(context(await this.credentialsFor(type, opened, job, viewer, executionId)));
+          const runContext = context(await this.credentialsFor(type, opened, job, viewer, executionId));
+          await inSpan(`job ${job.type}`, { 'granary.job.type': job.type }, () => type.run(runContext), true);
           if (controller.signal.aborted) final = 'KILLED';
         } catch (error) {
           final = controller.signal.aborted ? 'KILLED' : 'FAILED';
@@ -392,6 +408,7 @@ export class JobRunner {
         if (reasonLine) logs.push(reasonLine);
         await logs.flush();
         await this.finish(executionId, job.projectId, job.name, final, final === 'SUCCEEDED' ? 1 : undefined, Boolean(type.credentials));
+        this.deps.observer?.executionEnded(job.type, final, (Date.now() - entry.startedAt) / 1000);
       } finally {
         // Whatever happened, `stop` and `close` waiting on this run are released.
         this.running.delete(executionId);
@@ -456,6 +473,7 @@ export class JobRunner {
     await this.appendLogs(executionId, [line]);
     const credentials = Boolean(this.deps.types.find(execution.job.type)?.credentials);
     await this.finish(executionId, execution.projectId, execution.job.name, final, undefined, credentials);
+    this.deps.observer?.executionEnded(execution.job.type, final);
   }
 
   /** Ends an execution; a run that had a key (`credentials`) has it revoked, whatever the ending. */

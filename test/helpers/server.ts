@@ -127,6 +127,8 @@ export interface StartOptions {
   readonly logger?: Logger;
   /** How often the server re-reads the keys of open subscriptions (default 10 s). */
   readonly keyRecheckMs?: number;
+  /** Rewrites the PostgreSQL metadata database's URL (to reach it through a proxy the test controls). */
+  readonly databaseUrl?: (url: string) => string;
 }
 
 /** Starts an app + server on a private data directory and metadata database. */
@@ -151,6 +153,7 @@ export async function startTestServer(options: StartOptions = {}): Promise<TestS
   } else {
     copyFileSync(inject('sqliteTemplate'), join(dataDir, 'metadata.db'));
   }
+  if (options.databaseUrl && vars.DATABASE_URL) vars.DATABASE_URL = options.databaseUrl(vars.DATABASE_URL);
   const app = await createApp(loadConfig(vars), options.logger ? { logger: options.logger } : {});
   const adminKey = shared?.adminKey ?? (await app.services.projects.bootstrap());
   if (!adminKey) throw new Error('test database was not empty');

@@ -18,6 +18,8 @@ export interface AlertDeliveryOptions {
   readonly retryBaseMs: number;
   /** One attempt's limit (connect + response head). */
   readonly timeoutMs: number;
+  /** Told of each attempt and the state it left its delivery in (metrics). */
+  readonly onAttempt?: (state: 'DELIVERED' | 'RETRY' | 'FAILED') => void;
   /** Longest delay between attempts, Retry-After included. Default: one hour. */
   readonly maxDelayMs?: number;
   /** How often an idle worker looks for deliveries recorded by other processes. Default: 2 s. */
@@ -124,6 +126,7 @@ export class AlertDeliveryWorker {
     });
     const outcome = await this.attempt(delivery, receiver);
     const last = outcome.kind === 'aborted' ? { kind: 'fail' as const, error: 'server is stopping' } : outcome;
+    this.options.onAttempt?.(last.kind === 'delivered' ? 'DELIVERED' : 'FAILED');
     return this.prisma.alertDelivery.update({
       where: { id: delivery.id },
       data: {
@@ -215,6 +218,7 @@ export class AlertDeliveryWorker {
       const error = outcome.kind === 'retry' ? `${outcome.error} (gave up after ${attempts} attempts)` : outcome.error;
       data = { state: 'FAILED', attempts, nextAttemptAt: null, lastStatus: outcome.status ?? null, lastError: error };
     }
+    this.options.onAttempt?.(data.state === 'DELIVERED' ? 'DELIVERED' : data.state === 'FAILED' ? 'FAILED' : 'RETRY');
     if (data.state) {
       this.logger[data.state === 'FAILED' ? 'warn' : 'debug'](
         { delivery: delivery.id, receiver: receiver.name, attempts, status: data.lastStatus, error: data.lastError },

@@ -73,7 +73,13 @@ const updateInput = z.object({
 export type UpdateFeatureGroupInput = z.input<typeof updateInput>;
 
 /** Called after an insert committed offline rows to a group. */
-export type CommitListener = (viewer: Viewer, group: FeatureGroup, commit: Commit) => Promise<void>;
+export type CommitListener = (viewer: Viewer, group: FeatureGroup, commit: Commit, made: CommitMade) => Promise<void>;
+
+/** How a commit was made: by an insert or by materializing the ingestion log, and how long it took from the start of the insert. */
+export interface CommitMade {
+  readonly source: 'insert' | 'stream';
+  readonly seconds: number;
+}
 
 /**
  * Feature groups: the registry (get-or-create by name and version, updates, deletes) and inserts
@@ -114,10 +120,11 @@ export class FeatureGroupService {
     this.committedListeners.push(listener);
   }
 
-  private async notifyCommitted(viewer: Viewer, group: FeatureGroup, commit: Commit): Promise<void> {
+  private async notifyCommitted(viewer: Viewer, group: FeatureGroup, commit: Commit, source: CommitMade['source'], started: number): Promise<void> {
+    const made: CommitMade = { source, seconds: (performance.now() - started) / 1000 };
     for (const listener of this.committedListeners) {
       try {
-        await listener(viewer, group, commit);
+        await listener(viewer, group, commit, made);
       } catch (error) {
         this.logger.error({ err: error, commitId: commit.id, group: group.name }, 'after-commit step failed');
       }
@@ -450,6 +457,7 @@ export class FeatureGroupService {
    * `commitInOrder` and `writeOnlineAfterCommit`.
    */
   async insert(viewer: Viewer, ref: FeatureGroupRef, source: InsertSource, options: InsertOptions): Promise<Commit> {
+    const started = performance.now();
     const group = await this.insertTarget(viewer, ref, source, options.storage);
     const writeOffline = options.storage !== 'ONLINE';
     const writeOnline = group.onlineEnabled && options.storage !== 'OFFLINE';
@@ -465,7 +473,7 @@ export class FeatureGroupService {
     let commit = await this.recorder.inOrder(pending, existing, writeOnline ? 'PENDING' : 'NONE');
     validation.raiseCommitted?.(commit.id);
     if (writeOnline) commit = await this.writeOnlineAfterCommit(group, staged, commit);
-    await this.notifyCommitted(viewer, group, commit);
+    await this.notifyCommitted(viewer, group, commit, 'insert', started);
     return commit;
   }
 
@@ -486,6 +494,7 @@ export class FeatureGroupService {
     group: FeatureGroup,
     range: { readonly from: number; readonly messages: readonly { readonly sequence: number; readonly data: Uint8Array }[]; readonly maxRows: number },
   ): Promise<{ commit: Commit | null; to: number }> {
+    const started = performance.now();
     const options: InsertOptions = { operation: 'UPSERT', storage: 'OFFLINE', fillMissing: true };
     const source: InsertSource = { kind: 'messages', messages: range.messages.map((m) => m.data), maxRows: range.maxRows };
     const { staged, existing, suite } = await this.stageInsert(viewer, group, source, options, false);
@@ -501,7 +510,7 @@ export class FeatureGroupService {
       'NONE',
     );
     validation.raiseCommitted?.(commit.id);
-    await this.notifyCommitted(viewer, group, commit);
+    await this.notifyCommitted(viewer, group, commit, 'stream', started);
     return { commit, to };
   }
 

@@ -200,7 +200,7 @@ export class JobService {
       },
     });
     this.runner.publish(job.projectId, execution.id, job.name, 'INITIALIZING');
-    this.runner.enqueue(execution.id);
+    this.runner.enqueue(execution.id, job.type);
     return execution;
   }
 

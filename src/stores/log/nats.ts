@@ -245,6 +245,11 @@ export class NatsStreamLog implements StreamLog {
     }
   }
 
+  async ping(): Promise<void> {
+    // A round trip to the server (PING/PONG), failing when the connection is down.
+    await this.#nc.flush();
+  }
+
   async close(): Promise<void> {
     if (this.#nc.isClosed()) return;
     await Promise.all([...this.#consumers].map((c) => c.stop()));

@@ -449,6 +449,10 @@ export class SqliteStreamLog implements StreamLog {
       .immediate();
   }
 
+  async ping(): Promise<void> {
+    this.#db.prepare('SELECT 1').get();
+  }
+
   async close(): Promise<void> {
     if (this.#closed) return;
     await Promise.all([...this.#consumers].map((c) => c.stop()));

@@ -35,6 +35,8 @@ export interface StreamLog {
   trim(stream: string, subject: string, upTo?: number): Promise<void>;
   /** Removes the stream and its consumers. */
   remove(stream: string): Promise<void>;
+  /** Resolves when the log answers a trivial request (readiness); rejects otherwise. */
+  ping(): Promise<void>;
   close(): Promise<void>;
 }
 

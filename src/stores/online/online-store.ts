@@ -52,6 +52,8 @@ export interface OnlineStore {
   read(table: OnlineTable, keys: readonly (readonly unknown[])[]): Promise<(Record<string, unknown> | null)[]>;
   /** Removes every row of a group version. */
   drop(table: OnlineTable): Promise<void>;
+  /** Resolves when the store answers a trivial request (readiness); rejects otherwise. */
+  ping(): Promise<void>;
   close(): Promise<void>;
 }
 

@@ -194,6 +194,10 @@ export class RedisOnlineStore implements OnlineStore {
     } while (cursor !== '0');
   }
 
+  async ping(): Promise<void> {
+    await this.#redis.ping();
+  }
+
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;

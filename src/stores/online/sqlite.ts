@@ -192,6 +192,10 @@ export class SqliteOnlineStore implements OnlineStore {
     this.#states.delete(table.id);
   }
 
+  async ping(): Promise<void> {
+    this.#db.prepare('SELECT 1').get();
+  }
+
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;

@@ -55,6 +55,13 @@ export function streamLogContract(name: string, open: () => StreamLog | Promise<
       for (const instance of opened.reverse()) await instance.close();
     });
 
+    it('answers a ping while open and refuses one once closed (readiness)', async () => {
+      const l = await open();
+      await expect(l.ping()).resolves.toBeUndefined();
+      await l.close();
+      await expect(l.ping()).rejects.toThrow();
+    });
+
     it('numbers appends with increasing sequences and reports the last one', async () => {
       const l = await log();
       const { stream: s, subject } = await stream(l);

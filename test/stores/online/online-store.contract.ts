@@ -64,6 +64,13 @@ export function onlineStoreContract(name: string, open: () => OnlineStore | Prom
       await store.close();
     });
 
+    it('answers a ping while open and refuses one once closed (readiness)', async () => {
+      await expect(store.ping()).resolves.toBeUndefined();
+      const other = await open();
+      await other.close();
+      await expect(other.ping()).rejects.toThrow();
+    });
+
     it('reads missing keys as null, in key order', async () => {
       const t = await table('missing', BASIC);
       const one = basicRow(1, 10, 1.5);
