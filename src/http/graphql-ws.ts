@@ -81,7 +81,8 @@ async function operationArgs(
   ctx: ConnectionContext,
   params: SubscribePayload,
 ): Promise<ExecutionArgs | readonly GraphQLError[]> {
-  const enveloped = yoga.getEnveloped({ request: ctx.extra.request, viewer: ctx.extra.viewer, params });
+  // `overSocket`: the socket's own key session ends it (4403), so its subscriptions need none (see useEndSubscriptions).
+  const enveloped = yoga.getEnveloped({ request: ctx.extra.request, viewer: ctx.extra.viewer, params, overSocket: true });
   let document: DocumentNode;
   try {
     document = enveloped.parse(params.query);

@@ -5,8 +5,8 @@ import { unauthenticated } from './error-masking.ts';
 import type { KeySessions } from './key-sessions.ts';
 
 /**
- * Ends every live subscription (graphql-ws and SSE alike) when its key is revoked or expires (an
- * UNAUTHENTICATED error, then the end of the stream) and, once `shutdown` aborts, completes it, so
+ * Ends every live SSE subscription when its key is revoked or expires (an UNAUTHENTICATED error,
+ * then the end of the stream; a graphql-ws socket is closed with 4403 instead) and, once `shutdown` aborts, completes it, so
  * on shutdown an SSE stream ends with its `complete` event instead of holding the server until the
  * grace period cuts it.
  */
@@ -15,9 +15,13 @@ export function useEndSubscriptions(shutdown: AbortSignal, sessions: KeySessions
     onSubscribe: () => ({
       onSubscribeResult({ args, result, setResult }) {
         if (!isAsyncIterable(result)) return;
-        const viewer = (args.contextValue as Partial<Context>).viewer;
+        const context = args.contextValue as Partial<Context> & { overSocket?: boolean };
+        const viewer = context.viewer;
         const keyEnded = new AbortController();
-        const release = viewer ? sessions.open(viewer, (reason) => keyEnded.abort(reason)) : () => {};
+        // A graphql-ws subscription ends with its socket, which closes 4403 when the key ends: a
+        // session of its own would race that close, ending the stream first (the client then
+        // closes the idle socket itself, 1000, and never learns why).
+        const release = viewer && !context.overSocket ? sessions.open(viewer, (reason) => keyEnded.abort(reason)) : () => {};
         setResult(endingStream(result, AbortSignal.any([shutdown, keyEnded.signal]), keyEnded.signal, release));
       },
     }),

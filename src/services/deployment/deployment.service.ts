@@ -78,6 +78,7 @@ class Stats {
 export class DeploymentService {
   private readonly runtimes = new Map<string, Promise<Runtime>>();
   private readonly built = new Map<string, Runtime>();
+  private readonly refreshing = new Set<string>();
   private readonly stats = new Map<string, Stats>();
   private readonly watched = new Set<string>();
 
@@ -227,11 +228,19 @@ export class DeploymentService {
     return out;
   }
 
-  /** A running deployment's runtime: cached, rebuilt after a change of the project's deployments or models. */
+  /**
+   * A running deployment's runtime: cached, rebuilt after a change of the project's deployments or
+   * models. Once its time is up (the bound on a change made by another process whose event did not
+   * arrive) it keeps serving while a rebuild runs beside the requests; a rebuild that fails (the
+   * deployment was stopped or deleted) drops it, so the next request gets the error.
+   */
   async runtime(viewer: Viewer, name: string): Promise<Runtime> {
     const key = `${viewer.projectId}|${name}`;
     const ready = this.built.get(key);
-    if (ready && ready.expiresAt > Date.now()) return ready;
+    if (ready) {
+      if (ready.expiresAt <= Date.now()) this.refresh(viewer, name, key, ready);
+      return ready;
+    }
     let pending = this.runtimes.get(key);
     if (pending) {
       const runtime = await pending;
@@ -249,6 +258,23 @@ export class DeploymentService {
       if (this.runtimes.get(key) === pending) this.forgetKey(key);
       throw error;
     }
+  }
+
+  /** Rebuilds an expired runtime in the background; requests keep the old one meanwhile. */
+  private refresh(viewer: Viewer, name: string, key: string, stale: Runtime): void {
+    if (this.refreshing.has(key)) return;
+    this.refreshing.add(key);
+    this.build(viewer, name)
+      .then(
+        (runtime) => {
+          // Unless a change dropped it meanwhile (then the next request builds afresh).
+          if (this.built.get(key) === stale) this.built.set(key, runtime);
+        },
+        () => {
+          if (this.built.get(key) === stale) this.forgetKey(key);
+        },
+      )
+      .finally(() => this.refreshing.delete(key));
   }
 
   async close(): Promise<void> {
