@@ -6,7 +6,7 @@ import type { FeatureVector, ServingService } from '../feature-view/serving.serv
 import { checkJsonDepth } from '../json-limits.ts';
 import type { Viewer } from '../viewer.ts';
 import type { DeploymentService, Runtime } from './deployment.service.ts';
-import type { PredictionLogRow } from './prediction-log.ts';
+import { csvJsonObject, csvQuoted, type PredictionLogRow } from './prediction-log.ts';
 import { ServedModels, type ServedVersion } from './served-models.ts';
 
 /** One entry's answer. */
@@ -327,39 +327,17 @@ function logRow(
     model_name: served.model.name,
     training_dataset_version: served.trainingDatasetVersion,
     shadow,
-    entity_keys: JSON.stringify(entry),
-    raw_vector: jsonObject(raw.features, raw.values),
-    transformed_vector: jsonObject(vector.features, vector.values),
+    entity_keys: csvQuoted(JSON.stringify(entry) ?? 'null'),
+    raw_vector: csvJsonObject(raw.features, raw.values),
+    transformed_vector: csvJsonObject(vector.features, vector.values),
     feature_status: featureStatus(raw, passedFeatures),
-    prediction: JSON.stringify(scored.prediction ?? null),
-    probabilities: scored.probabilities ? JSON.stringify(scored.probabilities) : null,
+    prediction: csvQuoted(JSON.stringify(scored.prediction ?? null)),
+    probabilities: scored.probabilities ? csvQuoted(JSON.stringify(scored.probabilities)) : null,
   };
 }
 
-/** Per list of feature names: the JSON text before each value (`{"a":`, `,"b":`). */
-const keyTexts = new WeakMap<readonly string[], readonly string[]>();
-
 /**
- * `JSON.stringify` of the object `{ [names[i]]: values[i] }`, without building it: a log row is
- * written for every prediction, and the vectors are its largest part.
- */
-function jsonObject(names: readonly string[], values: readonly unknown[]): string {
-  let keys = keyTexts.get(names);
-  if (!keys) {
-    keys = names.map((n, i) => `${i === 0 ? '{' : ','}${JSON.stringify(n)}:`);
-    keyTexts.set(names, keys);
-  }
-  if (names.length === 0) return '{}';
-  let out = '';
-  for (let i = 0; i < names.length; i++) {
-    const v = values[i];
-    out += keys[i]! + (typeof v === 'number' ? (Number.isFinite(v) ? String(v) : 'null') : v === undefined ? 'null' : JSON.stringify(v));
-  }
-  return `${out}}`;
-}
-
-/**
- * The features of the raw vector that were passed (`passed`) or had no value (`missing`), as JSON;
+ * The features of the raw vector that were passed (`passed`) or had no value (`missing`), as a CSV field of JSON;
  * every other feature was read from the store (`present`) and is left out, which keeps log rows
  * small. readLog gives the status of every feature.
  */
@@ -372,5 +350,5 @@ function featureStatus(raw: FeatureVector, passedFeatures: unknown): string {
     const status = passed !== null && Object.hasOwn(passed, f) ? 'passed' : values[i] === null || values[i] === undefined ? 'missing' : null;
     if (status !== null) out += `${out === '' ? '{' : ','}${JSON.stringify(f)}:"${status}"`;
   }
-  return out === '' ? '{}' : `${out}}`;
+  return out === '' ? '"{}"' : csvQuoted(`${out}}`);
 }

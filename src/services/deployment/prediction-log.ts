@@ -11,7 +11,11 @@ import type { FeatureGroupService } from '../feature-group/feature-group.service
 import type { Viewer } from '../viewer.ts';
 import { logGroupName } from './definition.ts';
 
-/** One logged prediction: what was served, from what, and why. */
+/**
+ * One logged prediction: what was served, from what, and why. The JSON fields are given as CSV
+ * fields already (quoted, inner quotes doubled: {@link csvQuoted}, {@link csvJsonObject}), so that a
+ * row's kilobytes of vectors are written once, not built as JSON and then escaped again.
+ */
 export interface PredictionLogRow {
   readonly request_id: string;
   readonly entry_index: number;
@@ -21,17 +25,17 @@ export interface PredictionLogRow {
   readonly training_dataset_version: number | null;
   /** A shadow version's prediction: scored on the same vector, never returned. */
   readonly shadow: boolean;
-  /** JSON: the entry's serving keys. */
+  /** CSV field of JSON: the entry's serving keys. */
   readonly entity_keys: string;
-  /** JSON: the feature values as read online (passed features applied), by name. */
+  /** CSV field of JSON: the feature values as read online (passed features applied), by name. */
   readonly raw_vector: string;
-  /** JSON: the model's input, by name, as transformed with the training dataset's fitted parameters. */
+  /** CSV field of JSON: the model's input, by name, as transformed with the training dataset's fitted parameters. */
   readonly transformed_vector: string;
-  /** JSON: the features `missing` (no online row for their group, or a null value) or `passed`; the others were `present`. */
+  /** CSV field of JSON: the features `missing` (no online row for their group, or a null value) or `passed`; the others were `present`. */
   readonly feature_status: string;
-  /** JSON: the prediction (null when the entry was not scored). */
+  /** CSV field of JSON: the prediction (null when the entry was not scored). */
   readonly prediction: string;
-  /** JSON: class probabilities, or null. */
+  /** CSV field of JSON: class probabilities, or null. */
   readonly probabilities: string | null;
 }
 
@@ -68,25 +72,41 @@ interface Pending {
 const CSV_HEADER = LOG_FEATURES.map((f) => f.name).join(',');
 
 /** A text field of a CSV line: quoted, quotes doubled (an unquoted empty field is null). */
-const quoted = (text: string) => `"${text.replaceAll('"', '""')}"`;
+export const csvQuoted = (text: string) => `"${text.replaceAll('"', '""')}"`;
+
+/** Per list of feature names: the CSV-quoted JSON text before each value (`{""a"":`, `,""b"":`). */
+const csvKeyTexts = new WeakMap<readonly string[], readonly string[]>();
+
+/**
+ * The CSV field holding `JSON.stringify` of the object `{ [names[i]]: values[i] }`, built in one
+ * pass without the object: the vectors are most of a log row, written for every prediction.
+ */
+export function csvJsonObject(names: readonly string[], values: readonly unknown[]): string {
+  if (names.length === 0) return '"{}"';
+  let keys = csvKeyTexts.get(names);
+  if (!keys) {
+    keys = names.map((n, i) => `${i === 0 ? '{' : ','}${JSON.stringify(n).replaceAll('"', '""')}:`);
+    csvKeyTexts.set(names, keys);
+  }
+  let out = '"';
+  for (let i = 0; i < names.length; i++) {
+    const v = values[i];
+    out += keys[i]!;
+    if (typeof v === 'number') out += Number.isFinite(v) ? String(v) : 'null';
+    else if (v === undefined || v === null) out += 'null';
+    else if (typeof v === 'boolean') out += v ? 'true' : 'false';
+    else out += JSON.stringify(v).replaceAll('"', '""');
+  }
+  return `${out}}"`;
+}
 
 /** One log row as a CSV line: the cheapest form to hand to the offline store, which parses it natively. */
 function csvLine(row: PredictionLogRow): string {
-  return [
-    quoted(row.request_id),
-    row.entry_index,
-    row.model_version,
-    row.logged_at.toISOString(),
-    quoted(row.model_name),
-    row.training_dataset_version ?? '',
-    row.shadow,
-    quoted(row.entity_keys),
-    quoted(row.raw_vector),
-    quoted(row.transformed_vector),
-    quoted(row.feature_status),
-    quoted(row.prediction),
-    row.probabilities === null ? '' : quoted(row.probabilities),
-  ].join(',');
+  return (
+    `${csvQuoted(row.request_id)},${row.entry_index},${row.model_version},${row.logged_at.toISOString()},${csvQuoted(row.model_name)},` +
+    `${row.training_dataset_version ?? ''},${row.shadow},${row.entity_keys},${row.raw_vector},${row.transformed_vector},${row.feature_status},` +
+    `${row.prediction},${row.probabilities ?? ''}`
+  );
 }
 
 /**
