@@ -1,8 +1,9 @@
 // What metrics and tracing cost the serving path: bench/serving's P1 request (`featureVector`, one
 // entity, 50 features, 15 transformed) saturated on three servers started alike but for
 // GRANARY_METRICS=false (the baseline), metrics on (the default), and metrics on with tracing on
-// (every request a trace, exported over OTLP/HTTP to a sink in this process). Runs are interleaved,
-// so that the machine's drift falls on every server alike; the target is metrics on ≥ 95 % of off.
+// (every request a trace, exported over OTLP/HTTP to a sink in this process). Each repetition starts
+// a fresh server per variant, interleaved, so that neither the machine's drift nor one process's
+// luck falls on one variant; the target is metrics on ≥ 95 % of off.
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { cpus } from 'node:os';
@@ -15,7 +16,7 @@ import { saturate, type Saturation, type Target } from './lib/targets.ts';
 
 const { values: args } = parseArgs({
   options: {
-    entities: { type: 'string', default: '10000' },
+    entities: { type: 'string', default: '2000' },
     duration: { type: 'string', default: '5' },
     reps: { type: 'string', default: '5' },
     connections: { type: 'string', default: '10' },
@@ -48,26 +49,34 @@ async function main(): Promise<void> {
     { label: 'metrics on (default)', env: {} },
     { label: 'metrics on, tracing on', env: { OTEL_EXPORTER_OTLP_ENDPOINT: sinkUrl } },
   ];
-  const servers: Granary[] = [];
-  try {
-    for (const variant of variants) servers.push(await startGranary('granary-bench-observability-', startFlags(), variant.env));
-    for (const server of servers) await setUp(server.url, server.key, entities);
-    const targets: Target[] = servers.map((server) => ({
-      url: server.url,
-      pid: server.child.pid!,
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${server.key}` },
-      body: () =>
-        JSON.stringify({
-          query: 'query Vector($fv: FeatureViewRef!, $entry: JSON!) { featureVector(featureView: $fv, entry: $entry) { values missing } }',
-          variables: { fv: { name: VIEW, version: 1 }, entry: { customer_id: Math.floor(Math.random() * entities) } },
-        }),
-    }));
-    // Warm-up: every server compiles its hot path.
-    for (const target of targets) await saturate(target, connections, 3);
-    const runs: Saturation[][] = variants.map(() => []);
-    for (let r = 0; r < reps; r++) {
-      for (const [i, target] of targets.entries()) runs[i]!.push(await saturate(target, connections, duration));
+  const runs: Saturation[][] = variants.map(() => []);
+  const body = () =>
+    JSON.stringify({
+      query: 'query Vector($fv: FeatureViewRef!, $entry: JSON!) { featureVector(featureView: $fv, entry: $entry) { values missing } }',
+      variables: { fv: { name: VIEW, version: 1 }, entry: { customer_id: Math.floor(Math.random() * entities) } },
+    });
+  // A fresh server per variant and repetition: one process can run several percent faster or
+  // slower than an identical one for its whole life (where it lands, what the JIT decides), which
+  // would otherwise be read as the variant's cost.
+  for (let r = 0; r < reps; r++) {
+    for (const [i, variant] of variants.entries()) {
+      const server: Granary = await startGranary('granary-bench-observability-', startFlags(), variant.env);
+      try {
+        await setUp(server.url, server.key, entities);
+        const target: Target = {
+          url: server.url,
+          pid: server.child.pid!,
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${server.key}` },
+          body,
+        };
+        await saturate(target, connections, 2);
+        runs[i]!.push(await saturate(target, connections, duration));
+      } finally {
+        await stopGranary(server);
+      }
     }
+  }
+  try {
     const base = runs[0]!;
     const rps = (xs: Saturation[]) => median(xs.map((s) => s.rps));
     const cpu = (xs: Saturation[]) => median(xs.map((s) => s.cpuUs));
@@ -91,7 +100,6 @@ async function main(): Promise<void> {
     console.log(table(['server', 'req/s median [runs]', 'p50/p99 ms', 'CPU µs/req', 'req/s ÷ off', 'CPU off ÷ this', 'target', '', 'errors'], rows));
     console.log(`\ntracing sink: ${exports} exports, ${int(spansBytes / 1024)} KiB of spans; load average at end: ${load()}`);
   } finally {
-    await Promise.all(servers.map((server) => stopGranary(server)));
     sink.close();
   }
 }
