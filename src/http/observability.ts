@@ -13,6 +13,8 @@ interface OperationInfo {
   readonly type: string;
   /** The span's name: `query featureVector`, or `query GetVector` for a named operation. */
   readonly spanName: string;
+  /** The operation's own name, when it has one. */
+  readonly operationName: string | undefined;
   /** Its metrics' series by outcome (null when metrics are off). */
   readonly series: Record<'success' | 'error', OperationSeries> | null;
 }
@@ -45,7 +47,8 @@ export function useObservability(metrics: Metrics | null, tracing: boolean): Plu
       const label = metrics ? metrics.operationLabel(operation?.name?.value) : 'anonymous';
       const type = operation?.operation ?? 'unknown';
       const series = metrics ? metrics.operationSeries(label, rootField, type) : null;
-      info = { label, rootField, type, spanName: `${type} ${operation?.name?.value ?? rootField}`, series };
+      const operationName = operation?.name?.value;
+      info = { label, rootField, type, spanName: `${type} ${operationName ?? rootField}`, operationName, series };
       byName.set(name, info);
     }
     return info;
@@ -58,11 +61,14 @@ export function useObservability(metrics: Metrics | null, tracing: boolean): Plu
     }
     if (failed) span?.setStatus({ code: SpanStatusCode.ERROR, message: 'the result has errors' });
   };
+  /** What an execution or subscription starts with: its operation, its span (tracing on), its start time. */
+  const begin = (args: { document: DocumentNode; operationName?: string | null }) => {
+    const info = describe(args.document, args.operationName);
+    return { info, span: tracing ? named(info) : undefined, started: performance.now() };
+  };
   const plugin: Plugin = {
     onExecute({ args }) {
-      const info = describe(args.document, args.operationName);
-      const span = tracing ? named(info) : undefined;
-      const started = performance.now();
+      const { info, span, started } = begin(args);
       return {
         onExecuteDone({ result }) {
           // An incremental result (@defer, @stream) is timed to its first part.
@@ -71,9 +77,7 @@ export function useObservability(metrics: Metrics | null, tracing: boolean): Plu
       };
     },
     onSubscribe({ args }) {
-      const info = describe(args.document, args.operationName);
-      const span = tracing ? named(info) : undefined;
-      const started = performance.now();
+      const { info, span, started } = begin(args);
       return {
         onSubscribeResult({ result }) {
           if (!isAsyncIterable(result)) {
@@ -107,7 +111,8 @@ function hasErrors(result: ExecutionResult): boolean {
 function named(info: OperationInfo): Span | undefined {
   const span = trace.getActiveSpan();
   span?.updateName(info.spanName);
-  span?.setAttributes({ 'graphql.operation.type': info.type, 'graphql.operation.name': info.spanName.slice(info.type.length + 1) });
+  span?.setAttribute('graphql.operation.type', info.type);
+  if (info.operationName) span?.setAttribute('graphql.operation.name', info.operationName);
   return span;
 }
 

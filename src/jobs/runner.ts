@@ -1,8 +1,8 @@
-import { inSpan } from '../observability/tracing.ts';
 import { randomUUID } from 'node:crypto';
 import { encodeGlobalID } from '@pothos/plugin-relay';
 import { hostname } from 'node:os';
 import { DomainError, ForbiddenError, issueMessage } from '../errors.ts';
+import { inSpan } from '../observability/tracing.ts';
 import { SecretBoxError, type SecretBox } from '../secret-box.ts';
 import type { Execution, Job, Prisma } from '../generated/sqlite/client.ts';
 import type { Logger } from '../logger.ts';

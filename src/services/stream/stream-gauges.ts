@@ -10,12 +10,18 @@ interface GaugeReading {
 /**
  * Streaming ingestion as Prometheus gauges, read at scrape time: per project, the apply consumer's
  * pending messages (its lag); per streamed feature group (`<name>_v<version>`), when rows were last
- * written online and how many wait for an offline commit. One metadata query per scrape, plus one
+ * written online and how many wait for an offline commit. Two metadata queries per scrape, plus one
  * consumer-state request per project with a stream.
  */
 export function streamGauges(prisma: MetadataClient, log: StreamLog, namespace: string) {
   const names = new StreamNames(namespace);
-  const progress = () =>
+  // Both per-group gauges of one scrape read the same rows: one query, reused for a second.
+  let read: { at: number; rows: ReturnType<typeof query> } | null = null;
+  const progress = () => {
+    if (!read || Date.now() - read.at > 1000) read = { at: Date.now(), rows: query() };
+    return read.rows;
+  };
+  const query = () =>
     prisma.streamProgress.findMany({
       select: {
         lastOnlineWriteMs: true,
