@@ -15,11 +15,20 @@ interface GaugeReading {
  */
 export function streamGauges(prisma: MetadataClient, log: StreamLog, namespace: string) {
   const names = new StreamNames(namespace);
-  // Both per-group gauges of one scrape read the same rows: one query, reused for a second.
-  let read: { at: number; rows: ReturnType<typeof query> } | null = null;
+  // Both per-group gauges of one scrape read the same rows: prom-client collects every gauge of a
+  // scrape at once, so a query still under way is shared, and one that has settled is never reused
+  // (a later scrape must see the writes made since).
+  let read: ReturnType<typeof query> | null = null;
   const progress = () => {
-    if (!read || Date.now() - read.at > 1000) read = { at: Date.now(), rows: query() };
-    return read.rows;
+    if (!read) {
+      const rows = query();
+      read = rows;
+      const forget = () => {
+        if (read === rows) read = null;
+      };
+      rows.then(forget, forget);
+    }
+    return read;
   };
   const query = () =>
     prisma.streamProgress.findMany({
