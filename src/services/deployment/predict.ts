@@ -6,7 +6,7 @@ import type { FeatureVector, ServingService } from '../feature-view/serving.serv
 import { checkJsonDepth } from '../json-limits.ts';
 import type { Viewer } from '../viewer.ts';
 import type { DeploymentService, Runtime } from './deployment.service.ts';
-import { csvJsonObject, csvQuoted, type PredictionLogRow } from './prediction-log.ts';
+import type { LoggedPrediction } from './prediction-log-rows.ts';
 import { ServedModels, type ServedVersion } from './served-models.ts';
 
 /** One entry's answer. */
@@ -136,8 +136,8 @@ export class Predictor {
   ): Promise<void> {
     const { deployment, shadow } = runtime;
     const rate = deployment.loggingSampleRate;
-    const at = new Date();
-    const rows: PredictionLogRow[] = [];
+    const at = Date.now();
+    const rows: LoggedPrediction[] = [];
     const sampled = () => rate >= 1 || Math.random() < rate;
     if (deployment.loggingEnabled) {
       for (const { share, vectors, raw, scored } of logged) {
@@ -310,7 +310,7 @@ function inputIndex(served: ServedVersion, features: readonly string[]): readonl
 function logRow(
   requestId: string,
   index: number,
-  at: Date,
+  at: number,
   served: ServedVersion,
   entry: unknown,
   passedFeatures: unknown,
@@ -318,37 +318,20 @@ function logRow(
   raw: FeatureVector,
   scored: Prediction,
   shadow: boolean,
-): PredictionLogRow {
+): LoggedPrediction {
   return {
-    request_id: requestId,
-    entry_index: index,
-    model_version: served.model.version,
-    logged_at: at,
-    model_name: served.model.name,
-    training_dataset_version: served.trainingDatasetVersion,
+    requestId,
+    entryIndex: index,
+    modelVersion: served.model.version,
+    modelName: served.model.name,
+    loggedAt: at,
+    trainingDatasetVersion: served.trainingDatasetVersion,
     shadow,
-    entity_keys: csvQuoted(JSON.stringify(entry) ?? 'null'),
-    raw_vector: csvJsonObject(raw.features, raw.values),
-    transformed_vector: csvJsonObject(vector.features, vector.values),
-    feature_status: featureStatus(raw, passedFeatures),
-    prediction: csvQuoted(JSON.stringify(scored.prediction ?? null)),
-    probabilities: scored.probabilities ? csvQuoted(JSON.stringify(scored.probabilities)) : null,
+    entry,
+    raw,
+    vector,
+    passed: passedFeatures && typeof passedFeatures === 'object' ? Object.keys(passedFeatures) : null,
+    prediction: scored.prediction ?? null,
+    probabilities: scored.probabilities ?? null,
   };
-}
-
-/**
- * The features of the raw vector that were passed (`passed`) or had no value (`missing`), as a CSV field of JSON;
- * every other feature was read from the store (`present`) and is left out, which keeps log rows
- * small. readLog gives the status of every feature.
- */
-function featureStatus(raw: FeatureVector, passedFeatures: unknown): string {
-  const passed = passedFeatures && typeof passedFeatures === 'object' ? (passedFeatures as Record<string, unknown>) : null;
-  const { features, values } = raw;
-  let out = '';
-  for (let i = 0; i < features.length; i++) {
-    const f = features[i]!;
-    const status = passed !== null && Object.hasOwn(passed, f) ? 'passed' : values[i] === null || values[i] === undefined ? 'missing' : null;
-    if (status !== null) out += `${out === '' ? '{' : ','}${JSON.stringify(f)}:"${status}"`;
-  }
-  return out === '' ? '"{}"' : csvQuoted(`${out}}`);
 }

@@ -1,6 +1,3 @@
-import { randomUUID } from 'node:crypto';
-import { mkdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { DataFrame } from '../../domain/data-frame.ts';
 import { ident, sqlString } from '../../domain/sql.ts';
 import { ConflictError, NotFoundError } from '../../errors.ts';
@@ -10,51 +7,8 @@ import type { TempFiles } from '../../stores/artifacts/temp-files.ts';
 import type { FeatureGroupService } from '../feature-group/feature-group.service.ts';
 import type { Viewer } from '../viewer.ts';
 import { logGroupName } from './definition.ts';
-
-/**
- * One logged prediction: what was served, from what, and why. The JSON fields are given as CSV
- * fields already (quoted, inner quotes doubled: {@link csvQuoted}, {@link csvJsonObject}), so that a
- * row's kilobytes of vectors are written once, not built as JSON and then escaped again.
- */
-export interface PredictionLogRow {
-  readonly request_id: string;
-  readonly entry_index: number;
-  readonly model_version: number;
-  readonly logged_at: Date;
-  readonly model_name: string;
-  readonly training_dataset_version: number | null;
-  /** A shadow version's prediction: scored on the same vector, never returned. */
-  readonly shadow: boolean;
-  /** CSV field of JSON: the entry's serving keys. */
-  readonly entity_keys: string;
-  /** CSV field of JSON: the feature values as read online (passed features applied), by name. */
-  readonly raw_vector: string;
-  /** CSV field of JSON: the model's input, by name, as transformed with the training dataset's fitted parameters. */
-  readonly transformed_vector: string;
-  /** CSV field of JSON: the features `missing` (no online row for their group, or a null value) or `passed`; the others were `present`. */
-  readonly feature_status: string;
-  /** CSV field of JSON: the prediction (null when the entry was not scored). */
-  readonly prediction: string;
-  /** CSV field of JSON: class probabilities, or null. */
-  readonly probabilities: string | null;
-}
-
-/** The log group's features, in order; the primary key is (request_id, entry_index, model_version). */
-export const LOG_FEATURES = [
-  { name: 'request_id', type: 'STRING', description: 'The predict request (one id per call).' },
-  { name: 'entry_index', type: 'INT', description: 'Position of the entry in the request.' },
-  { name: 'model_version', type: 'INT', description: 'Model version that scored the entry.' },
-  { name: 'logged_at', type: 'TIMESTAMP', description: 'When the prediction was made.' },
-  { name: 'model_name', type: 'STRING', description: 'Model name.' },
-  { name: 'training_dataset_version', type: 'INT', description: 'Training dataset whose fitted transformations built the vector.' },
-  { name: 'shadow', type: 'BOOLEAN', description: 'A shadow version’s prediction: logged, never returned.' },
-  { name: 'entity_keys', type: 'STRING', description: 'JSON: the serving keys of the entry.' },
-  { name: 'raw_vector', type: 'STRING', description: 'JSON: feature values as read online, passed features applied.' },
-  { name: 'transformed_vector', type: 'STRING', description: 'JSON: the model input, transformed.' },
-  { name: 'feature_status', type: 'STRING', description: 'JSON: the features missing or passed; the others were present (readLog lists every feature).' },
-  { name: 'prediction', type: 'STRING', description: 'JSON: the prediction; null when the entry was not scored.' },
-  { name: 'probabilities', type: 'STRING', description: 'JSON: class probabilities, when the model gives them.' },
-] as const;
+import { LOG_FEATURES, type LoggedPrediction } from './prediction-log-rows.ts';
+import { PredictionLogThread } from './prediction-log-thread.ts';
 
 /** Rows waiting to be written are flushed at least this often... */
 const FLUSH_MS = 5000;
@@ -64,58 +18,21 @@ const FLUSH_ROWS = 20_000;
 interface Pending {
   readonly viewer: Viewer;
   readonly group: { readonly name: string; readonly version: number };
-  /** CSV lines of the rows, in LOG_FEATURES order. */
-  lines: string[];
-}
-
-/** The CSV header of a log file: the log group's features in order. */
-const CSV_HEADER = LOG_FEATURES.map((f) => f.name).join(',');
-
-/** A text field of a CSV line: quoted, quotes doubled (an unquoted empty field is null). */
-export const csvQuoted = (text: string) => `"${text.replaceAll('"', '""')}"`;
-
-/** Per list of feature names: the CSV-quoted JSON text before each value (`{""a"":`, `,""b"":`). */
-const csvKeyTexts = new WeakMap<readonly string[], readonly string[]>();
-
-/**
- * The CSV field holding `JSON.stringify` of the object `{ [names[i]]: values[i] }`, built in one
- * pass without the object: the vectors are most of a log row, written for every prediction.
- */
-export function csvJsonObject(names: readonly string[], values: readonly unknown[]): string {
-  if (names.length === 0) return '"{}"';
-  let keys = csvKeyTexts.get(names);
-  if (!keys) {
-    keys = names.map((n, i) => `${i === 0 ? '{' : ','}${JSON.stringify(n).replaceAll('"', '""')}:`);
-    csvKeyTexts.set(names, keys);
-  }
-  let out = '"';
-  for (let i = 0; i < names.length; i++) {
-    const v = values[i];
-    out += keys[i]!;
-    if (typeof v === 'number') out += Number.isFinite(v) ? String(v) : 'null';
-    else if (v === undefined || v === null) out += 'null';
-    else if (typeof v === 'boolean') out += v ? 'true' : 'false';
-    else out += JSON.stringify(v).replaceAll('"', '""');
-  }
-  return `${out}}"`;
-}
-
-/** One log row as a CSV line: the cheapest form to hand to the offline store, which parses it natively. */
-function csvLine(row: PredictionLogRow): string {
-  return (
-    `${csvQuoted(row.request_id)},${row.entry_index},${row.model_version},${row.logged_at.toISOString()},${csvQuoted(row.model_name)},` +
-    `${row.training_dataset_version ?? ''},${row.shadow},${row.entity_keys},${row.raw_vector},${row.transformed_vector},${row.feature_status},` +
-    `${row.prediction},${row.probabilities ?? ''}`
-  );
+  /** Rows handed to the writer thread and not yet in a file. */
+  queued: number;
+  /** Files the thread wrote whose commit failed: written again at the next flush. */
+  readonly files: { readonly path: string; readonly rows: number }[];
 }
 
 /**
- * The prediction log of deployments: rows are queued in memory by predict (which never waits for
- * them) as CSV lines, and written as one offline commit per deployment every 5 s (or every 20 000
- * rows) from a CSV file, which the offline store parses natively (no per-row work in JS), to an
- * ordinary feature group, `<deployment>_predictions`, so statistics, validation, search and lineage
- * apply to it. A failed write keeps its rows queued for the next flush; `close` writes everything
- * still queued, so a clean stop loses no row of a prediction that was answered.
+ * The prediction log of deployments. Predict hands rows over as values (it never waits for them);
+ * a writer thread turns them into CSV lines (printing a row's vectors costs more than the
+ * prediction did, so it is kept off the thread that answers requests) and, every 5 s or 20 000
+ * rows per deployment, writes them to a file, which becomes one offline commit of an ordinary
+ * feature group, `<deployment>_predictions` (the offline store parses CSV natively), so statistics,
+ * validation, search and lineage apply to it. A commit that fails keeps its file for the next
+ * flush; `close` writes everything still queued, so a clean stop loses no row of a prediction that
+ * was answered.
  */
 export class PredictionLog {
   private readonly pending = new Map<string, Pending>();
@@ -123,12 +40,15 @@ export class PredictionLog {
   private timer: NodeJS.Timeout | null = null;
   private flushing: Promise<void> | null = null;
   private closed = false;
+  private readonly thread: PredictionLogThread;
 
   constructor(
     private readonly groups: FeatureGroupService,
     private readonly tempFiles: TempFiles,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    this.thread = new PredictionLogThread({ dir: tempFiles.dir });
+  }
 
   /**
    * The deployment's log group: created (offline only, event time `logged_at`) when missing. A
@@ -168,26 +88,27 @@ export class PredictionLog {
   }
 
   /** Queues rows of one deployment (its project's viewer writes them). Never waits for storage. */
-  append(viewer: Viewer, deployment: Pick<Deployment, 'id' | 'name'>, rows: readonly PredictionLogRow[]): void {
+  append(viewer: Viewer, deployment: Pick<Deployment, 'id' | 'name'>, rows: readonly LoggedPrediction[]): void {
     if (rows.length === 0) return;
     let pending = this.pending.get(deployment.id);
     if (!pending) {
-      pending = { viewer, group: { name: logGroupName(deployment.name), version: 1 }, lines: [] };
+      pending = { viewer, group: { name: logGroupName(deployment.name), version: 1 }, queued: 0, files: [] };
       this.pending.set(deployment.id, pending);
     }
-    for (const row of rows) pending.lines.push(csvLine(row));
-    if (pending.lines.length >= FLUSH_ROWS) void this.flush();
+    this.thread.add(deployment.id, rows);
+    pending.queued += rows.length;
+    if (pending.queued >= FLUSH_ROWS) void this.flush();
     else this.timer ??= setTimeout(() => void this.flush(), FLUSH_MS);
   }
 
   /** Rows queued and not yet written, across deployments. */
   get queued(): number {
     let n = 0;
-    for (const p of this.pending.values()) n += p.lines.length;
+    for (const p of this.pending.values()) n += p.queued + p.files.reduce((sum, f) => sum + f.rows, 0);
     return n;
   }
 
-  /** Writes every queued row now (one commit per deployment); waits for a flush under way first. */
+  /** Writes every queued row now (one commit per deployment and file); waits for a flush under way first. */
   async flush(): Promise<void> {
     if (this.timer) {
       clearTimeout(this.timer);
@@ -203,43 +124,58 @@ export class PredictionLog {
   }
 
   private async write(): Promise<void> {
-    const batches = [...this.pending.entries()];
-    this.pending.clear();
-    for (const [id, batch] of batches) {
-      const path = join(this.tempFiles.dir, `prediction-log-${randomUUID()}.csv`);
-      try {
-        await mkdir(this.tempFiles.dir, { recursive: true });
-        await writeFile(path, `${CSV_HEADER}\n${batch.lines.join('\n')}\n`);
-        await this.groups.insert(
-          batch.viewer,
-          batch.group,
-          { kind: 'file', path, format: 'CSV', name: 'prediction log' },
-          {
-            operation: 'UPSERT',
-            storage: 'OFFLINE',
-          },
-        );
-      } catch (error) {
-        if (error instanceof NotFoundError) {
+    for (const [id, batch] of [...this.pending.entries()]) {
+      if (batch.queued > 0) await this.takeFile(id, batch);
+      while (batch.files.length > 0) {
+        const file = batch.files[0]!;
+        try {
+          await this.groups.insert(
+            batch.viewer,
+            batch.group,
+            { kind: 'file', path: file.path, format: 'CSV', name: 'prediction log' },
+            { operation: 'UPSERT', storage: 'OFFLINE', serverWritten: true },
+          );
+        } catch (error) {
+          if (!(error instanceof NotFoundError)) {
+            this.logger.error({ err: error, group: batch.group.name, rows: file.rows }, 'could not write prediction log rows; retrying');
+            break;
+          }
           // The log group was deleted: its deployment logs nothing until logging is enabled again.
-          this.logger.warn({ group: batch.group.name, rows: batch.lines.length }, 'prediction log group is gone; rows dropped');
-          continue;
+          this.logger.warn({ group: batch.group.name, rows: file.rows }, 'prediction log group is gone; rows dropped');
         }
-        this.logger.error({ err: error, group: batch.group.name, rows: batch.lines.length }, 'could not write prediction log rows; retrying');
-        const again = this.pending.get(id);
-        if (again) again.lines = [...batch.lines, ...again.lines];
-        else this.pending.set(id, batch);
-      } finally {
-        await this.tempFiles.remove(path);
+        batch.files.shift();
+        await this.tempFiles.remove(file.path);
       }
+      if (batch.queued === 0 && batch.files.length === 0) this.pending.delete(id);
     }
     if (this.pending.size > 0 && !this.closed) this.timer ??= setTimeout(() => void this.flush(), FLUSH_MS);
   }
 
-  /** Writes what is queued and stops the timer. */
+  /** Has the writer thread close the deployment's file of queued rows, kept in `batch.files` until committed. */
+  private async takeFile(id: string, batch: Pending): Promise<void> {
+    const queued = batch.queued;
+    try {
+      const reply = await this.thread.write(id);
+      if (reply.error !== undefined) {
+        this.logger.error({ group: batch.group.name, rows: queued, reason: reply.error }, 'could not write a prediction log file; retrying');
+        return;
+      }
+      if (reply.dropped > 0) this.logger.error({ group: batch.group.name, rows: reply.dropped }, 'prediction log rows could not be written as CSV; dropped');
+      // Rows appended while the thread wrote are counted again from what is left.
+      batch.queued -= reply.rows + reply.dropped;
+      if (reply.path !== null) batch.files.push({ path: reply.path, rows: reply.rows });
+    } catch (error) {
+      // The thread is gone, and the rows it held with it.
+      this.logger.error({ err: error, group: batch.group.name, rows: queued }, 'the prediction log writer stopped; rows lost');
+      batch.queued = 0;
+    }
+  }
+
+  /** Writes what is queued, stops the timer and the writer thread. */
   async close(): Promise<void> {
     this.closed = true;
     await this.flush();
+    await this.thread.close();
   }
 
   /**

@@ -316,7 +316,7 @@ export class DuckDbOfflineStore implements OfflineStore, StagingHost {
           } else {
             const input = await openSource(connection, source, features, options.fillMissing === true);
             root = input.root;
-            await validateRows(connection, input, features);
+            if (options.serverWritten !== true) await validateRows(connection, input, features);
             rowCount = await copyCoerced(connection, input, features, commitId, staging, this.parquetOptions());
           }
           if (rowCount === 0) {
