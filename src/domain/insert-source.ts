@@ -19,7 +19,12 @@ export type InsertSource =
   | {
       readonly kind: 'file';
       readonly path: string;
-      readonly format: 'CSV' | 'PARQUET' | 'NDJSON';
+      /**
+       * TSV: tab-separated with a header line and no quoting (no field holds a tab or a line
+       * break; an empty field is null), the cheapest text to parse: what the server writes itself
+       * (the prediction log), not a format clients upload.
+       */
+      readonly format: 'CSV' | 'TSV' | 'PARQUET' | 'NDJSON';
       /** The user's name for the file (the multipart filename), used in error messages instead of the path. */
       readonly name?: string | null;
     };

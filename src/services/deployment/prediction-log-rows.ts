@@ -1,6 +1,6 @@
 /**
  * Prediction log rows: what predict hands over, what crosses to the log's writer thread, and the
- * CSV line the writer makes of it. Shared by both sides of the thread (see prediction-log-thread.ts).
+ * TSV line the writer makes of it. Shared by both sides of the thread (see prediction-log-thread.ts).
  */
 
 /** The log group's features, in order; the primary key is (request_id, entry_index, model_version). */
@@ -20,8 +20,8 @@ export const LOG_FEATURES = [
   { name: 'probabilities', type: 'STRING', description: 'JSON: class probabilities, when the model gives them.' },
 ] as const;
 
-/** The CSV header of a log file: the log group's features in order. */
-export const CSV_HEADER = LOG_FEATURES.map((f) => f.name).join(',');
+/** The header line of a log file: the log group's features in order, tab-separated. */
+export const TSV_HEADER = LOG_FEATURES.map((f) => f.name).join('\t');
 
 /** A vector as served: feature names and their values, in the same order. */
 export interface LoggedVector {
@@ -80,31 +80,35 @@ export type WireRow = [
   probabilities: unknown,
 ];
 
-/** A text field of a CSV line: quoted, quotes doubled (an unquoted empty field is null). */
-export const csvQuoted = (text: string) => `"${text.replaceAll('"', '""')}"`;
+/**
+ * A text field of a log line (TSV: no quoting, see InsertSource): tabs and line breaks, which only
+ * a caller-given request id could hold, become spaces. JSON text never holds them raw.
+ */
+const tsvText = (text: string) => (/[\t\n\r]/.test(text) ? text.replace(/[\t\n\r]/g, ' ') : text);
 
-/** Per list of feature names: the CSV-quoted JSON text before each value (`{""a"":`, `,""b"":`). */
-const csvKeyTexts = new WeakMap<readonly string[], readonly string[]>();
+/** Per list of feature names: the JSON text before each value (`{"a":`, `,"b":`). */
+const keyTexts = new WeakMap<readonly string[], readonly string[]>();
 
 /**
- * The CSV field holding `JSON.stringify` of the object `{ [names[i]]: values[i] }`, built in one
- * pass without the object: the vectors are most of a log row.
+ * `JSON.stringify` of the object `{ [names[i]]: values[i] }`, built without the object: the vectors
+ * are most of a log row, written for every prediction.
  */
-export function csvJsonObject(names: readonly string[], values: readonly unknown[]): string {
-  if (names.length === 0) return '"{}"';
-  let keys = csvKeyTexts.get(names);
+export function jsonObjectText(names: readonly string[], values: readonly unknown[]): string {
+  if (names.length === 0) return '{}';
+  let keys = keyTexts.get(names);
   if (!keys) {
-    keys = names.map((n, i) => `${i === 0 ? '{' : ','}${JSON.stringify(n).replaceAll('"', '""')}:`);
-    csvKeyTexts.set(names, keys);
+    keys = names.map((n, i) => `${i === 0 ? '{' : ','}${JSON.stringify(n)}:`);
+    keyTexts.set(names, keys);
   }
-  let out = '"';
+  let out = '';
   if (values.length >= names.length && splittable(values, names.length)) {
     // JSON.stringify prints a whole array of numbers at about twice the speed of String() per value;
     // with no commas inside its values, its commas are exactly the separators.
-    const json = JSON.stringify(values.length === names.length ? values : values.slice(0, names.length));
-    const texts = (json.includes('"') ? json.replaceAll('"', '""') : json).slice(1, -1).split(',');
+    const texts = JSON.stringify(values.length === names.length ? values : values.slice(0, names.length))
+      .slice(1, -1)
+      .split(',');
     for (let i = 0; i < names.length; i++) out += keys[i]! + texts[i]!;
-    return `${out}}"`;
+    return `${out}}`;
   }
   for (let i = 0; i < names.length; i++) {
     const v = values[i];
@@ -112,34 +116,31 @@ export function csvJsonObject(names: readonly string[], values: readonly unknown
     if (typeof v === 'number') out += Number.isFinite(v) ? String(v) : 'null';
     else if (v === undefined || v === null) out += 'null';
     else if (typeof v === 'boolean') out += v ? 'true' : 'false';
-    else out += JSON.stringify(v).replaceAll('"', '""');
+    else out += JSON.stringify(v);
   }
-  return `${out}}"`;
+  return `${out}}`;
 }
 
 /**
  * Whether the JSON of the first `n` values has a comma only between them: numbers, booleans, null,
- * undefined, and strings without commas or quotes.
+ * undefined, and strings without commas.
  */
 function splittable(values: readonly unknown[], n: number): boolean {
   for (let i = 0; i < n; i++) {
     const v = values[i];
     if (typeof v === 'string') {
-      if (v.includes(',') || v.includes('"')) return false;
+      if (v.includes(',')) return false;
     } else if ((v !== null && typeof v === 'object') || typeof v === 'bigint' || typeof v === 'function' || typeof v === 'symbol') return false;
   }
   return true;
 }
 
-/** A JSON value as a CSV field (`undefined` as null). */
-const csvJson = (value: unknown) => csvQuoted(JSON.stringify(value ?? null));
-
 /**
- * The features of the raw vector that were passed (`passed`) or had no value (`missing`), as a CSV
- * field of JSON; every other feature was read from the store (`present`) and is left out, which
- * keeps log rows small. readLog gives the status of every feature.
+ * The features of the raw vector that were passed (`passed`) or had no value (`missing`), as JSON;
+ * every other feature was read from the store (`present`) and is left out, which keeps log rows
+ * small. readLog gives the status of every feature.
  */
-export function csvFeatureStatus(names: readonly string[], values: readonly unknown[], passed: readonly string[] | null): string {
+export function featureStatusText(names: readonly string[], values: readonly unknown[], passed: readonly string[] | null): string {
   const given = passed && passed.length > 0 ? new Set(passed) : null;
   let out = '';
   for (let i = 0; i < names.length; i++) {
@@ -147,17 +148,17 @@ export function csvFeatureStatus(names: readonly string[], values: readonly unkn
     const status = given?.has(f) ? 'passed' : values[i] === null || values[i] === undefined ? 'missing' : null;
     if (status !== null) out += `${out === '' ? '{' : ','}${JSON.stringify(f)}:"${status}"`;
   }
-  return out === '' ? '"{}"' : csvQuoted(`${out}}`);
+  return out === '' ? '{}' : `${out}}`;
 }
 
-/** One wire row as a CSV line in LOG_FEATURES order; `names` resolves the feature-name list ids. */
-export function csvLine(row: WireRow, names: (id: number) => readonly string[]): string {
+/** One wire row as a log line (TSV) in LOG_FEATURES order; `names` resolves the feature-name list ids. */
+export function tsvLine(row: WireRow, names: (id: number) => readonly string[]): string {
   const [requestId, entryIndex, modelVersion, modelName, loggedAt, tdVersion, shadow, entry, rawNames, rawValues, vectorNames, vectorValues, passed] = row;
   const raw = names(rawNames);
   const probabilities = row[14];
   return (
-    `${csvQuoted(requestId)},${entryIndex},${modelVersion},${new Date(loggedAt).toISOString()},${csvQuoted(modelName)},` +
-    `${tdVersion ?? ''},${shadow},${csvJson(entry)},${csvJsonObject(raw, rawValues)},${csvJsonObject(names(vectorNames), vectorValues)},` +
-    `${csvFeatureStatus(raw, rawValues, passed)},${csvJson(row[13])},${probabilities === null || probabilities === undefined ? '' : csvJson(probabilities)}`
+    `${tsvText(requestId)}\t${entryIndex}\t${modelVersion}\t${new Date(loggedAt).toISOString()}\t${tsvText(modelName)}\t` +
+    `${tdVersion ?? ''}\t${shadow}\t${JSON.stringify(entry ?? null)}\t${jsonObjectText(raw, rawValues)}\t${jsonObjectText(names(vectorNames), vectorValues)}\t` +
+    `${featureStatusText(raw, rawValues, passed)}\t${JSON.stringify(row[13] ?? null)}\t${probabilities === null || probabilities === undefined ? '' : JSON.stringify(probabilities)}`
   );
 }

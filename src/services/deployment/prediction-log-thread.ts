@@ -5,9 +5,9 @@ import type { LoggedPrediction, WireRow } from './prediction-log-rows.ts';
 export type WriterRequest =
   /** A feature-name list, sent once, that rows then name by `names`. */
   | { readonly op: 'names'; readonly names: number; readonly list: readonly string[] }
-  /** Rows of a deployment, made into CSV lines as they arrive. */
+  /** Rows of a deployment, made into TSV lines as they arrive. */
   | { readonly op: 'rows'; readonly deployment: string; readonly rows: readonly WireRow[] }
-  /** Closes the deployment's file (CSV with a header) and answers its path and rows. */
+  /** Closes the deployment's file (TSV with a header) and answers its path and rows. */
   | { readonly op: 'write'; readonly id: number; readonly deployment: string };
 
 export interface WriterData {
@@ -33,7 +33,7 @@ const ROWS_PER_MESSAGE = 256;
 /**
  * The prediction log's writer thread, seen from the thread that answers requests: rows are handed
  * over as they are (values copied, nothing formatted) in batches, and the thread appends them to a
- * CSV file per deployment; `write` has it close that file and hand it over. Started at the first row; it does
+ * TSV file per deployment; `write` has it close that file and hand it over. Started at the first row; it does
  * not keep the process alive while idle.
  */
 export class PredictionLogThread {

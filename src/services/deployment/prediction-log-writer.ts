@@ -3,11 +3,11 @@ import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { setPriority } from 'node:os';
 import { join } from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
-import { CSV_HEADER, csvLine } from './prediction-log-rows.ts';
+import { TSV_HEADER, tsvLine } from './prediction-log-rows.ts';
 import type { WriterData, WriterReply, WriterRequest } from './prediction-log-thread.ts';
 
 // The prediction log's writer thread (see prediction-log-thread.ts): turns the rows it is sent into
-// CSV lines as they arrive and appends them to a file per deployment at once, so no row is held
+// TSV lines as they arrive and appends them to a file per deployment at once, so no row is held
 // as text until a flush (held for seconds, they would be copied by every garbage collection);
 // `write` closes a deployment's file and hands it over.
 
@@ -46,9 +46,9 @@ function fileOf(deployment: string): OpenFile {
   let file = files.get(deployment);
   if (!file) {
     mkdirSync(dir, { recursive: true });
-    const path = join(dir, `prediction-log-${randomUUID()}.csv`);
+    const path = join(dir, `prediction-log-${randomUUID()}.tsv`);
     const fd = openSync(path, 'w');
-    writeSync(fd, `${CSV_HEADER}\n`);
+    writeSync(fd, `${TSV_HEADER}\n`);
     file = { path, fd, rows: 0, dropped: 0, backlog: [] };
     files.set(deployment, file);
   }
@@ -77,7 +77,7 @@ function handle(request: WriterRequest): WriterReply | null {
       let rows = 0;
       for (const row of request.rows) {
         try {
-          text += `${csvLine(row, namesOf)}\n`;
+          text += `${tsvLine(row, namesOf)}\n`;
           rows++;
         } catch {
           file.dropped++;

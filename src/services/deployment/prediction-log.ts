@@ -26,10 +26,10 @@ interface Pending {
 
 /**
  * The prediction log of deployments. Predict hands rows over as values (it never waits for them);
- * a writer thread turns them into CSV lines (printing a row's vectors costs more than the
+ * a writer thread turns them into TSV lines (printing a row's vectors costs more than the
  * prediction did, so it is kept off the thread that answers requests) and, every 5 s or 20 000
  * rows per deployment, writes them to a file, which becomes one offline commit of an ordinary
- * feature group, `<deployment>_predictions` (the offline store parses CSV natively), so statistics,
+ * feature group, `<deployment>_predictions` (the offline store parses it natively; TSV needs no quoting), so statistics,
  * validation, search and lineage apply to it. A commit that fails keeps its file for the next
  * flush; `close` writes everything still queued, so a clean stop loses no row of a prediction that
  * was answered.
@@ -132,7 +132,7 @@ export class PredictionLog {
           await this.groups.insert(
             batch.viewer,
             batch.group,
-            { kind: 'file', path: file.path, format: 'CSV', name: 'prediction log' },
+            { kind: 'file', path: file.path, format: 'TSV', name: 'prediction log' },
             { operation: 'UPSERT', storage: 'OFFLINE', serverWritten: true },
           );
         } catch (error) {
@@ -160,7 +160,7 @@ export class PredictionLog {
         this.logger.error({ group: batch.group.name, rows: queued, reason: reply.error }, 'could not write a prediction log file; retrying');
         return;
       }
-      if (reply.dropped > 0) this.logger.error({ group: batch.group.name, rows: reply.dropped }, 'prediction log rows could not be written as CSV; dropped');
+      if (reply.dropped > 0) this.logger.error({ group: batch.group.name, rows: reply.dropped }, 'prediction log rows could not be written as text; dropped');
       // Rows appended while the thread wrote are counted again from what is left.
       batch.queued -= reply.rows + reply.dropped;
       if (reply.path !== null) batch.files.push({ path: reply.path, rows: reply.rows });

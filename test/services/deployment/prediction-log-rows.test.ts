@@ -1,44 +1,17 @@
 import { describe, expect, it } from 'vitest';
-import { csvJsonObject, csvLine, LOG_FEATURES, type WireRow } from '../../../src/services/deployment/prediction-log-rows.ts';
+import { jsonObjectText, LOG_FEATURES, tsvLine, type WireRow } from '../../../src/services/deployment/prediction-log-rows.ts';
 
-/** What a log field must hold: the CSV-quoted JSON of the object, as JSON.stringify prints it. */
+/** What a log field must hold: the JSON of the object, as JSON.stringify prints it. */
 function expected(names: readonly string[], values: readonly unknown[]): string {
   const object: Record<string, unknown> = {};
   names.forEach((name, i) => {
     object[name] = values[i] === undefined ? null : values[i];
   });
-  return `"${JSON.stringify(object).replaceAll('"', '""')}"`;
+  return JSON.stringify(object);
 }
 
-/** Splits one CSV line into its fields (RFC 4180 quoting), so a field can be read back as a reader would. */
-function fields(line: string): (string | null)[] {
-  const out: (string | null)[] = [];
-  let i = 0;
-  while (i <= line.length) {
-    if (line[i] === '"') {
-      let text = '';
-      i++;
-      for (;;) {
-        const quote = line.indexOf('"', i);
-        text += line.slice(i, quote);
-        if (line[quote + 1] === '"') {
-          text += '"';
-          i = quote + 2;
-        } else {
-          i = quote + 2;
-          break;
-        }
-      }
-      out.push(text);
-    } else {
-      const comma = line.indexOf(',', i);
-      const end = comma < 0 ? line.length : comma;
-      out.push(end === i ? null : line.slice(i, end));
-      i = end + 1;
-    }
-  }
-  return out;
-}
+/** The fields of a log line (TSV: tab-separated, no quoting; an empty field is null). */
+const fields = (line: string) => line.split('\t').map((f) => (f === '' ? null : f));
 
 describe('prediction log rows', () => {
   it('writes a vector field as JSON.stringify of the object would, whatever its values', () => {
@@ -78,8 +51,8 @@ describe('prediction log rows', () => {
       ],
       [['a'], []],
     ];
-    for (const [names, values] of cases) expect(csvJsonObject(names, values), JSON.stringify(values)).toBe(expected(names, values));
-    expect(csvJsonObject([], [])).toBe('"{}"');
+    for (const [names, values] of cases) expect(jsonObjectText(names, values), JSON.stringify(values)).toBe(expected(names, values));
+    expect(jsonObjectText([], [])).toBe('{}');
   });
 
   it('agrees with JSON.stringify on many random vectors', () => {
@@ -97,11 +70,11 @@ describe('prediction log rows', () => {
     };
     for (let n = 0; n < 500; n++) {
       const values = names.map(() => pick(Math.random()));
-      expect(csvJsonObject(names, values)).toBe(expected(names, values));
+      expect(jsonObjectText(names, values)).toBe(expected(names, values));
     }
   });
 
-  it('makes a line of the log group’s columns in order that a CSV reader reads back to the values', () => {
+  it('makes a line of the log group’s columns in order, one field each, that reads back to the values', () => {
     const raw = ['tenure', 'plan', 'charges'];
     const vector = ['tenure', 'charges'];
     const lists = new Map([
@@ -109,8 +82,9 @@ describe('prediction log rows', () => {
       [2, vector],
     ]);
     const at = Date.UTC(2026, 11, 4, 12, 30, 5, 123);
-    const row: WireRow = ['r-1', 3, 2, 'churn', at, 1, true, { customerid: 'c,"1' }, 1, [5, 'gold', null], 2, [0.25, 0.75], ['tenure'], 1, [0.2, 0.8]];
-    const line = csvLine(row, (id) => lists.get(id)!);
+    const row: WireRow = ['r-1', 3, 2, 'churn', at, 1, true, { customerid: 'c,"1\t' }, 1, [5, 'gold\ttab', null], 2, [0.25, 0.75], ['tenure'], 1, [0.2, 0.8]];
+    const line = tsvLine(row, (id) => lists.get(id)!);
+    expect(line).not.toContain('\n');
     const got = fields(line);
     expect(got).toHaveLength(LOG_FEATURES.length);
     const byName = Object.fromEntries(LOG_FEATURES.map((f, i) => [f.name, got[i]]));
@@ -122,15 +96,18 @@ describe('prediction log rows', () => {
       model_name: 'churn',
       training_dataset_version: '1',
       shadow: 'true',
-      entity_keys: JSON.stringify({ customerid: 'c,"1' }),
-      raw_vector: JSON.stringify({ tenure: 5, plan: 'gold', charges: null }),
+      entity_keys: JSON.stringify({ customerid: 'c,"1\t' }),
+      raw_vector: JSON.stringify({ tenure: 5, plan: 'gold\ttab', charges: null }),
       transformed_vector: JSON.stringify({ tenure: 0.25, charges: 0.75 }),
       feature_status: JSON.stringify({ tenure: 'passed', charges: 'missing' }),
       prediction: '1',
       probabilities: JSON.stringify([0.2, 0.8]),
     });
     // No probabilities and no training dataset: empty (null) fields.
-    const bare = fields(csvLine(['r-2', 0, 1, 'churn', at, null, false, {}, 1, [1, 'x', 2], 2, [1, 2], null, null, null], (id) => lists.get(id)!));
+    const bare = fields(tsvLine(['r-2\tx\ny', 0, 1, 'churn', at, null, false, {}, 1, [1, 'x', 2], 2, [1, 2], null, null, null], (id) => lists.get(id)!));
+    // A tab or line break in a text field would break the line: they become spaces.
+    expect(bare).toHaveLength(LOG_FEATURES.length);
+    expect(bare[0]).toBe('r-2 x y');
     expect(bare[5]).toBeNull();
     expect(bare[10]).toBe('{}');
     expect(bare[11]).toBe('null');

@@ -466,6 +466,60 @@ describe('DuckDbOfflineStore: file inputs', () => {
     ]);
   });
 
+  it('stages TSV (tab-separated, no quoting: quotes and commas are text) and refuses a line with another number of fields', async () => {
+    const g = newGroup();
+    const tsv = join(root, 'in.tsv');
+    await writeFile(tsv, 'customer_id\tevent_time\ttenure\tplan\n1\t2024-01-01T00:00:00Z\t3\t{"a": "b, c"}\n2\t1704067200\t\t"quoted"\n');
+    const c1 = await commit(g, customers, { kind: 'file', path: tsv, format: 'TSV' });
+    expect((await store.read(g, customers, [c1])).rows).toEqual([
+      [1, '2024-01-01T00:00:00.000000Z', 3, '{"a": "b, c"}', null],
+      [2, '2024-01-01T00:00:00.000000Z', null, '"quoted"', null],
+    ]);
+    const bad = join(root, 'bad.tsv');
+    await writeFile(bad, 'customer_id\tevent_time\ttenure\n1\t2024-01-01T00:00:00Z\t3\n2\t2024-01-01T00:00:00Z\t4\textra\n');
+    const error = await rejected(g, customers, { kind: 'file', path: bad, format: 'TSV', name: 'log.tsv' });
+    expect(error.message).toMatch(/^the uploaded file "log.tsv" is not valid tab-separated values: line 3 has 4 fields, the header has 3/);
+    expect(error.message).not.toContain(root);
+  });
+
+  it('skips the value check of a file the server wrote (serverWritten), and still fails a value that does not fit', async () => {
+    const g = newGroup();
+    const tsv = join(root, 'server.tsv');
+    await writeFile(tsv, 'customer_id\tevent_time\ttenure\n1\t2024-01-01T00:00:00Z\t3\n');
+    const staged = await store.stage(
+      g,
+      customers,
+      uuidv7(),
+      { kind: 'file', path: tsv, format: 'TSV' },
+      { operation: 'UPSERT', existing: [], fillMissing: true, serverWritten: true },
+    );
+    expect(staged.rowCount).toBe(1);
+    await staged.discard();
+    await writeFile(tsv, 'customer_id\tevent_time\ttenure\n1\t2024-01-01T00:00:00Z\tmany\n');
+    const checked = await rejected(g, customers, { kind: 'file', path: tsv, format: 'TSV' });
+    expect(checked.issues).toEqual([{ path: ['file', 1, 'tenure'], message: expect.stringContaining('row 1, column "tenure"') }]);
+    await expect(
+      store.stage(
+        g,
+        customers,
+        uuidv7(),
+        { kind: 'file', path: tsv, format: 'TSV' },
+        { operation: 'UPSERT', existing: [], fillMissing: true, serverWritten: true },
+      ),
+    ).rejects.toThrow(ValidationError);
+    await writeFile(tsv, 'customer_id\tevent_time\ttenure\n\t2024-01-01T00:00:00Z\t3\n');
+    await expect(
+      store.stage(
+        g,
+        customers,
+        uuidv7(),
+        { kind: 'file', path: tsv, format: 'TSV' },
+        { operation: 'UPSERT', existing: [], fillMissing: true, serverWritten: true },
+      ),
+    ).rejects.toThrow(ValidationError);
+    expect(await groupFiles(g)).toEqual([]);
+  });
+
   it('infers features from rows and files', async () => {
     expect(await store.infer(rows([{ Id: 1, ts: '2024-01-01T00:00:00Z', x: 1.5, tags: ['a'], ok: true }]))).toEqual(
       features({ id: 'BIGINT', ts: 'TIMESTAMP', x: 'DOUBLE', tags: 'ARRAY<STRING>', ok: 'BOOLEAN' }),

@@ -70,7 +70,7 @@ export async function openSource(
       columns: new Map([...names.values()].map((feature) => [feature, jsonValue(feature) ? JSON_VALUE : 'VARCHAR'])),
     };
   }
-  if (source.format === 'CSV') {
+  if (source.format === 'CSV' || source.format === 'TSV') {
     // The header is read here, not sniffed: the file is then parsed strictly with exactly its
     // columns, so a malformed row is refused with its line instead of being read some other way.
     const header = await readCsvHeader(path, file.user);
@@ -85,7 +85,7 @@ export async function openSource(
     header.forEach((name, i) => {
       if (!position.has(name)) position.set(name, i);
     });
-    const fn = strictCsv(path, header.length);
+    const fn = strictCsv(path, header.length, source.format === 'TSV');
     const renames = [...names].map(([original, feature]) => `"#f${position.get(original)!}" AS ${ident(feature)}`);
     return {
       root: 'file',
@@ -319,7 +319,11 @@ export async function validateRows(connection: DuckDBConnection, input: SourceSq
   throw issuesError(issues);
 }
 
-/** Writes the coerced rows, in input order, with `_commit`, to one Parquet file; returns the row count. */
+/**
+ * Writes the coerced rows, in input order, with `_commit`, to one Parquet file; returns the row
+ * count. `unchecked`: the rows were not validated (validateRows), so a value that does not fit
+ * fails the copy instead of becoming null.
+ */
 export async function copyCoerced(
   connection: DuckDBConnection,
   input: SourceSql,
@@ -327,10 +331,15 @@ export async function copyCoerced(
   commitId: string,
   path: string,
   parquet: string,
+  unchecked = false,
 ): Promise<number> {
   const projection = features.map((f) => {
     const srcType = input.columns.get(f.name);
-    const value = srcType === undefined ? 'NULL' : coerce(ident(f.name), srcType, f.parsed).value;
+    const coerced = srcType === undefined ? null : coerce(ident(f.name), srcType, f.parsed);
+    let value = coerced?.value ?? 'NULL';
+    if (unchecked && coerced && coerced.bad !== 'false')
+      value = `CASE WHEN ${coerced.bad} THEN error(${sqlString(`a value of ${f.name} does not fit`)}) ELSE ${value} END`;
+    if (unchecked && (f.key || f.eventTime)) value = `CASE WHEN ${value} IS NULL THEN error(${sqlString(`${f.name} is null`)}) ELSE ${value} END`;
     return `CAST(${value} AS ${f.sqlType}) AS ${ident(f.name)}`;
   });
   const sql = `COPY (SELECT ${projection.join(', ')}, ${sqlString(commitId)} AS ${COMMIT_COLUMN} FROM ${input.reader})

@@ -93,7 +93,7 @@ export interface DuckDbOfflineStoreOptions {
  * memory of a first insert without duplicates does not grow with its size (removing duplicates
  * under UPSERT, and counting superseded rows against earlier commits, still hash the whole input).
  *
- * Value rules on input (JSON rows, CSV, NDJSON, Parquet): TIMESTAMP accepts ISO 8601 text (with a
+ * Value rules on input (JSON rows, CSV or TSV, NDJSON, Parquet): TIMESTAMP accepts ISO 8601 text (with a
  * zone offset, converted to UTC; without one, taken as UTC) and epoch numbers (seconds, or
  * milliseconds when the magnitude exceeds 1e11); DATE accepts `YYYY-MM-DD`; BINARY accepts base64
  * text (or Parquet BLOB); ARRAY accepts a JSON array (text in CSV); DECIMAL rounds to its scale
@@ -317,7 +317,7 @@ export class DuckDbOfflineStore implements OfflineStore, StagingHost {
             const input = await openSource(connection, source, features, options.fillMissing === true);
             root = input.root;
             if (options.serverWritten !== true) await validateRows(connection, input, features);
-            rowCount = await copyCoerced(connection, input, features, commitId, staging, this.parquetOptions());
+            rowCount = await copyCoerced(connection, input, features, commitId, staging, this.parquetOptions(), options.serverWritten === true);
           }
           if (rowCount === 0) {
             await rm(staging, { force: true });
@@ -531,11 +531,13 @@ export class DuckDbOfflineStore implements OfflineStore, StagingHost {
           reader = `read_json(${sqlString(path)}, format = 'newline_delimited', sample_size = -1)`;
         } else if (source.format === 'NDJSON') {
           reader = `read_json(${sqlString(source.path)}, format = 'newline_delimited')`;
-        } else if (source.format === 'CSV') {
+        } else if (source.format === 'CSV' || source.format === 'TSV') {
           // Parsed strictly first (a malformed row is named by its line), then sniffed for types.
+          const tabs = source.format === 'TSV';
           const header = await readCsvHeader(source.path, file!.user);
-          await fileQuery(connection, `SELECT count(*) FROM ${strictCsv(source.path, header.length)}`, file);
-          reader = `read_csv(${sqlString(source.path)}, header = true, skip = 0, delim = ',', quote = '"', escape = '"', strict_mode = true, null_padding = false)`;
+          await fileQuery(connection, `SELECT count(*) FROM ${strictCsv(source.path, header.length, tabs)}`, file);
+          const dialect = tabs ? `delim = '\t', quote = '', escape = ''` : `delim = ',', quote = '"', escape = '"'`;
+          reader = `read_csv(${sqlString(source.path)}, header = true, skip = 0, ${dialect}, strict_mode = true, null_padding = false)`;
         } else {
           reader = `read_parquet(${sqlString(source.path)})`;
         }
