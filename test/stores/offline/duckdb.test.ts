@@ -466,6 +466,17 @@ describe('DuckDbOfflineStore: file inputs', () => {
     ]);
   });
 
+  it('reads a quoted empty CSV field as the empty string for STRING features and as null for the others; an empty field is null', async () => {
+    const g = newGroup();
+    const csv = join(root, 'empty-strings.csv');
+    await writeFile(csv, 'customer_id,event_time,tenure,plan,spend\n1,2024-01-01T00:00:00Z,"","",""\n2,2024-01-01T00:00:00Z,,,\n');
+    const c1 = await commit(g, customers, { kind: 'file', path: csv, format: 'CSV' });
+    expect((await store.read(g, customers, [c1])).rows).toEqual([
+      [1, '2024-01-01T00:00:00.000000Z', null, '', null],
+      [2, '2024-01-01T00:00:00.000000Z', null, null, null],
+    ]);
+  });
+
   it('stages TSV (tab-separated, no quoting: quotes and commas are text) and refuses a line with another number of fields', async () => {
     const g = newGroup();
     const tsv = join(root, 'in.tsv');

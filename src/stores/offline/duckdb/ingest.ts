@@ -86,7 +86,11 @@ export async function openSource(
       if (!position.has(name)) position.set(name, i);
     });
     const fn = strictCsv(path, header.length, source.format === 'TSV');
-    const renames = [...names].map(([original, feature]) => `"#f${position.get(original)!}" AS ${ident(feature)}`);
+    // `""` is the empty string for STRING features (strictCsv) and, as an empty field, null for the others.
+    const renames = [...names].map(([original, feature]) => {
+      const field = `"#f${position.get(original)!}"`;
+      return `${isStringFeature(byFeature.get(feature)!) ? field : `NULLIF(${field}, '')`} AS ${ident(feature)}`;
+    });
     return {
       root: 'file',
       file,

@@ -536,7 +536,7 @@ export class DuckDbOfflineStore implements OfflineStore, StagingHost {
           const tabs = source.format === 'TSV';
           const header = await readCsvHeader(source.path, file!.user);
           await fileQuery(connection, `SELECT count(*) FROM ${strictCsv(source.path, header.length, tabs)}`, file);
-          const dialect = tabs ? `delim = '\t', quote = '', escape = ''` : `delim = ',', quote = '"', escape = '"'`;
+          const dialect = tabs ? `delim = '\t', quote = '', escape = ''` : `delim = ',', quote = '"', escape = '"', allow_quoted_nulls = false`;
           reader = `read_csv(${sqlString(source.path)}, header = true, skip = 0, ${dialect}, strict_mode = true, null_padding = false)`;
         } else {
           reader = `read_parquet(${sqlString(source.path)})`;
