@@ -33,8 +33,8 @@ const ROWS_PER_MESSAGE = 256;
 /**
  * The prediction log's writer thread, seen from the thread that answers requests: rows are handed
  * over as they are (values copied, nothing formatted) in batches, and the thread appends them to a
- * TSV file per deployment; `write` has it close that file and hand it over. Started at the first row; it does
- * not keep the process alive while idle.
+ * TSV file per deployment; `write` has it close that file and hand it over. Started at the first
+ * row; it does not keep the process alive while idle.
  */
 export class PredictionLogThread {
   #worker: Worker | null = null;
@@ -45,6 +45,8 @@ export class PredictionLogThread {
   readonly #pending = new Map<number, { resolve: (reply: WriterReply) => void; reject: (error: Error) => void }>();
   /** Rows not yet sent, per deployment. */
   readonly #batches = new Map<string, WireRow[]>();
+
+  constructor(private readonly data: WriterData) {}
 
   /** Queues rows of a deployment; they reach the thread in batches, and all of them before the next `write`. */
   add(deployment: string, rows: readonly LoggedPrediction[]): void {
@@ -74,8 +76,6 @@ export class PredictionLogThread {
     }
     if (batch.length >= ROWS_PER_MESSAGE) this.#sendRows(deployment);
   }
-
-  constructor(private readonly data: WriterData) {}
 
   /** Has every row of the deployment queued so far put in a file; resolves to its path and rows. */
   write(deployment: string): Promise<WriterReply> {

@@ -35,6 +35,8 @@ interface OpenFile {
 }
 
 const files = new Map<string, OpenFile>();
+/** Rows of a deployment whose file could not be opened (and are lost), until its next `write`. */
+const unfiled = new Map<string, number>();
 
 const namesOf = (id: number) => {
   const list = names.get(id);
@@ -72,7 +74,15 @@ function handle(request: WriterRequest): WriterReply | null {
       names.set(request.names, request.list);
       return null;
     case 'rows': {
-      const file = fileOf(request.deployment);
+      let file: OpenFile;
+      try {
+        file = fileOf(request.deployment);
+      } catch {
+        // No file to write to (the temporary folder cannot be written): the thread goes on, and
+        // the next write reports these rows as dropped.
+        unfiled.set(request.deployment, (unfiled.get(request.deployment) ?? 0) + request.rows.length);
+        return null;
+      }
       let text = '';
       let rows = 0;
       for (const row of request.rows) {
@@ -92,15 +102,17 @@ function handle(request: WriterRequest): WriterReply | null {
     }
     case 'write': {
       const file = files.get(request.deployment);
-      if (!file) return { id: request.id, path: null, rows: 0, dropped: 0 };
+      const lost = unfiled.get(request.deployment) ?? 0;
+      unfiled.delete(request.deployment);
+      if (!file) return { id: request.id, path: null, rows: 0, dropped: lost };
       try {
         append(file, '', 0);
       } catch (error) {
-        return { id: request.id, path: null, rows: 0, dropped: 0, error: error instanceof Error ? error.message : String(error) };
+        return { id: request.id, path: null, rows: 0, dropped: lost, error: error instanceof Error ? error.message : String(error) };
       }
       closeSync(file.fd);
       files.delete(request.deployment);
-      return { id: request.id, path: file.rows > 0 ? file.path : null, rows: file.rows, dropped: file.dropped };
+      return { id: request.id, path: file.rows > 0 ? file.path : null, rows: file.rows, dropped: file.dropped + lost };
     }
   }
 }

@@ -29,10 +29,9 @@ interface Pending {
  * a writer thread turns them into TSV lines (printing a row's vectors costs more than the
  * prediction did, so it is kept off the thread that answers requests) and, every 5 s or 20 000
  * rows per deployment, writes them to a file, which becomes one offline commit of an ordinary
- * feature group, `<deployment>_predictions` (the offline store parses it natively; TSV needs no quoting), so statistics,
- * validation, search and lineage apply to it. A commit that fails keeps its file for the next
- * flush; `close` writes everything still queued, so a clean stop loses no row of a prediction that
- * was answered.
+ * feature group, `<deployment>_predictions`, so statistics, validation, search and lineage apply
+ * to it. A commit that fails keeps its file for the next flush; `close` writes everything still
+ * queued, so a clean stop loses no row of a prediction that was answered.
  */
 export class PredictionLog {
   private readonly pending = new Map<string, Pending>();

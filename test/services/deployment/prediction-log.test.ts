@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,7 +8,7 @@ import type { FeatureGroupService } from '../../../src/services/feature-group/fe
 import { PredictionLog } from '../../../src/services/deployment/prediction-log.ts';
 import type { LoggedPrediction } from '../../../src/services/deployment/prediction-log-rows.ts';
 import type { Viewer } from '../../../src/services/viewer.ts';
-import { createLogger } from '../../../src/logger.ts';
+import { createLogger, type Logger } from '../../../src/logger.ts';
 import { TempFiles } from '../../../src/stores/artifacts/temp-files.ts';
 
 const viewer: Viewer = { apiKeyId: '', projectId: 'p', projectName: 'proj', scopes: ['WRITE'], serverAdmin: false };
@@ -82,6 +82,24 @@ describe('prediction log queue', () => {
     expect(lines[0]!.split('\t')[8]).toBe('{"tenure":0,"plan":"gold"}');
     // Files are removed once committed.
     expect(await readdir(temp.dir)).toEqual([]);
+  });
+
+  it('reports rows it cannot put in a file as dropped, and its writer goes on', async () => {
+    const { state, service } = groups();
+    const dir = mkdtempSync(join(tmpdir(), 'prediction-log-'));
+    dirs.push(dir);
+    // The temporary folder is under a regular file: no file can be opened there.
+    writeFileSync(join(dir, 'blocked'), '');
+    const errors: string[] = [];
+    const logger = { error: (_: unknown, message: string) => errors.push(message), warn: () => undefined } as unknown as Logger;
+    const log = new PredictionLog(service, new TempFiles(join(dir, 'blocked'), 'process'), logger);
+    log.append(viewer, { id: 'd1', name: 'live' }, [prediction(1), prediction(2)]);
+    await log.flush();
+    expect(log.queued).toBe(0);
+    log.append(viewer, { id: 'd1', name: 'live' }, [prediction(3)]);
+    await log.close();
+    expect(state.calls).toBe(0);
+    expect(errors).toEqual(['prediction log rows could not be written as text; dropped', 'prediction log rows could not be written as text; dropped']);
   });
 
   it('drops the rows of a deployment whose log group was deleted, and goes on with the others', async () => {
