@@ -12,14 +12,19 @@ import { serveModelFiles } from './model-files.ts';
 
 export { FILES_PREFIX };
 
-const FORMATS = { parquet: 'PARQUET', csv: 'CSV' } as const;
-const CONTENT_TYPES = { PARQUET: 'application/vnd.apache.parquet', CSV: 'text/csv; charset=utf-8' } as const;
+const FORMATS = { parquet: 'PARQUET', csv: 'CSV', columns: 'COLUMNS' } as const;
+const formatOf = (extension: string) => FORMATS[extension as keyof typeof FORMATS];
+const CONTENT_TYPES = {
+  PARQUET: 'application/vnd.apache.parquet',
+  CSV: 'text/csv; charset=utf-8',
+  COLUMNS: 'application/vnd.granary.columns',
+} as const;
 
 /**
  * `GET /files/…`: large reads as files, with the same API-key auth as GraphQL (header only).
- *   /files/feature-groups/<name>/<version>/data.parquet|csv[?asOf=ISO]
- *   /files/feature-views/<name>/<version>/training-datasets/<td version>/<split>.parquet|csv[?transformed=false]
- *   /files/feature-views/<name>/<version>/batch-data.parquet|csv[?trainingDatasetVersion=&startTime=&endTime=&transformed=&includeKeys=&first=]
+ *   /files/feature-groups/<name>/<version>/data.parquet|csv|columns[?asOf=ISO]
+ *   /files/feature-views/<name>/<version>/training-datasets/<td version>/<split>.parquet|csv|columns[?transformed=false]
+ *   /files/feature-views/<name>/<version>/batch-data.parquet|csv|columns[?trainingDatasetVersion=&startTime=&endTime=&transformed=&includeKeys=&first=]
  *   /files/models/<name>/<version>/<path> and /files/models/<name>/<version>/archive (tar)
  */
 export function createFilesHandler(app: App) {
@@ -72,19 +77,19 @@ export function createFilesHandler(app: App) {
 
 /** A table to export to a temporary file and send: `write` exports it and names the download. */
 interface ExportTarget {
-  readonly format: 'PARQUET' | 'CSV';
+  readonly format: 'PARQUET' | 'CSV' | 'COLUMNS';
   readonly extension: string;
   write(app: App, viewer: Viewer, path: string): Promise<string>;
 }
 
-/** `feature-groups/<name>/<version>/data.parquet|csv[?asOf=ISO]`: a group's rows as of a time. */
+/** `feature-groups/<name>/<version>/data.parquet|csv|columns[?asOf=ISO]`: a group's rows as of a time. */
 function groupTarget(parts: readonly string[], search: URLSearchParams, pathname: string): ExportTarget {
   const [kind, name, versionText, file] = parts;
-  const match = /^data\.(parquet|csv)$/.exec(file ?? '');
+  const match = /^data\.(parquet|csv|columns)$/.exec(file ?? '');
   if (parts.length !== 4 || kind !== 'feature-groups' || !name || !/^\d+$/.test(versionText ?? '') || !match) {
     throw new NotFoundError('File', pathname);
   }
-  const format = FORMATS[match[1] as keyof typeof FORMATS];
+  const format = formatOf(match[1]!);
   const asOfText = search.get('asOf');
   const asOf = asOfText ? new Date(asOfText) : null;
   if (asOf && Number.isNaN(asOf.getTime())) throw ValidationError.at(['asOf'], 'asOf must be an ISO 8601 date and time');
@@ -100,13 +105,15 @@ function groupTarget(parts: readonly string[], search: URLSearchParams, pathname
 }
 
 /**
- * `feature-views/<name>/<version>/batch-data.parquet|csv`: `batchData` as a file, for bulk reads
- * (the Python client's `get_batch_data`): every row unless `first` is given, transformed with a
- * training dataset version's fitted parameters (the latest when not given) unless `transformed=false`.
+ * `feature-views/<name>/<version>/batch-data.parquet|csv|columns`: `batchData` as a file, for bulk
+ * reads: every row unless `first` is given, transformed with a training dataset version's fitted
+ * parameters (the latest when not given) unless `transformed=false`. `columns` is the columns file
+ * (stores/offline/duckdb/columns-file.ts): numbers as their bytes, which the Python client's
+ * `get_batch_data` turns into numpy arrays without parsing text.
  */
 function batchTarget(parts: readonly string[], search: URLSearchParams, pathname: string): ExportTarget {
   const [, name, versionText, file] = parts;
-  const match = /^batch-data\.(parquet|csv)$/.exec(file ?? '');
+  const match = /^batch-data\.(parquet|csv|columns)$/.exec(file ?? '');
   if (!name || !/^\d+$/.test(versionText ?? '') || !match) throw new NotFoundError('File', pathname);
   const flag = (key: string, fallback: boolean) => {
     const text = search.get(key);
@@ -135,7 +142,7 @@ function batchTarget(parts: readonly string[], search: URLSearchParams, pathname
     includeKeys: flag('includeKeys', false),
     ...(search.has('first') ? { first: integer('first')! } : {}),
   };
-  const format = FORMATS[match[1] as keyof typeof FORMATS];
+  const format = formatOf(match[1]!);
   return {
     format,
     extension: match[1]!,
@@ -147,12 +154,12 @@ function batchTarget(parts: readonly string[], search: URLSearchParams, pathname
 }
 
 /**
- * `feature-views/<name>/<version>/training-datasets/<td version>/<split>.parquet|csv[?transformed=false]`:
+ * `feature-views/<name>/<version>/training-datasets/<td version>/<split>.parquet|csv|columns[?transformed=false]`:
  * a training dataset split's rows, transformed with its fitted parameters unless asked not to.
  */
 function splitTarget(parts: readonly string[], search: URLSearchParams, pathname: string): ExportTarget {
   const [, name, versionText, section, datasetText, file] = parts;
-  const match = /^([a-z]+)\.(parquet|csv)$/.exec(file ?? '');
+  const match = /^([a-z]+)\.(parquet|csv|columns)$/.exec(file ?? '');
   if (parts.length !== 6 || section !== 'training-datasets' || !name || !/^\d+$/.test(versionText ?? '') || !/^\d+$/.test(datasetText ?? '') || !match) {
     throw new NotFoundError('File', pathname);
   }
@@ -160,7 +167,7 @@ function splitTarget(parts: readonly string[], search: URLSearchParams, pathname
   if (transformedText !== null && transformedText !== 'true' && transformedText !== 'false') {
     throw ValidationError.at(['transformed'], 'transformed must be true or false');
   }
-  const format = FORMATS[match[2] as keyof typeof FORMATS];
+  const format = formatOf(match[2]!);
   return {
     format,
     extension: match[2]!,

@@ -350,6 +350,43 @@ describe('training datasets and batch data', () => {
         .subarray(0, 4)
         .toString(),
     ).toBe('PAR1');
+    // The columns file: numbers as bytes, text as JSON arrays, block by block (columns-file.ts).
+    const columns = await get('/files/feature-views/churn_feature_view/1/batch-data.columns?includeKeys=true');
+    expect(columns.headers.get('content-type')).toBe('application/vnd.granary.columns');
+    const file = Buffer.from(await columns.arrayBuffer());
+    expect(file.subarray(0, 8).toString()).toBe('GRCOLS01');
+    const headerLength = file.readUInt32LE(8);
+    const header = JSON.parse(file.subarray(16, 16 + headerLength).toString()) as { columns: { name: string; encoding: string }[] };
+    expect(header.columns.map((c) => c.name)).toEqual(names);
+    const decoded: unknown[][] = header.columns.map(() => []);
+    let at = 16 + headerLength + ((8 - (headerLength % 8)) % 8);
+    const align = (n: number) => n + ((8 - (n % 8)) % 8);
+    for (let rows = file.readUInt32LE(at); rows > 0; rows = file.readUInt32LE(at)) {
+      at += 8;
+      header.columns.forEach((column, k) => {
+        const validity = file.readUInt32LE(at);
+        const bytes = file.readUInt32LE(at + 4);
+        at += 8;
+        const mask = validity > 0 ? file.subarray(at, at + validity) : null;
+        at = align(at + validity);
+        const valid = (r: number) => mask === null || (mask[r >> 3]! & (1 << (r & 7))) !== 0;
+        const data = file.subarray(at, at + bytes);
+        for (let r = 0; r < rows; r++) {
+          if (column.encoding === 'text') decoded[k]!.push((JSON.parse(data.toString()) as unknown[])[r]);
+          else if (column.encoding === 'f8') decoded[k]!.push(valid(r) ? data.readDoubleLE(r * 8) : null);
+          else if (column.encoding === 'i8') decoded[k]!.push(valid(r) ? Number(data.readBigInt64LE(r * 8)) : null);
+          else if (column.encoding === 'i4') decoded[k]!.push(valid(r) ? data.readInt32LE(r * 4) : null);
+          else if (column.encoding === 'ts_us') decoded[k]!.push(valid(r) ? new Date(Number(data.readBigInt64LE(r * 8) / 1000n)).toISOString() : null);
+          else decoded[k]!.push(column.encoding);
+        }
+        at = align(at + bytes);
+      });
+    }
+    const apiRows = (batch.rows as unknown[][]).map((row) =>
+      row.map((v) => (typeof v === 'string' && /^\d{4}-\d\d-\d\dT/.test(v) ? new Date(v).toISOString() : v)),
+    );
+    expect(decoded[0]).toHaveLength(25);
+    expect(decoded[0]!.map((_, r) => decoded.map((c) => c[r]))).toEqual(apiRows);
     expect((await get('/files/feature-views/churn_feature_view/1/batch-data.csv', null)).status).toBe(401);
     expect((await get('/files/feature-views/churn_feature_view/1/batch-data.csv?startTime=soon')).status).toBe(400);
     expect((await get('/files/feature-views/churn_feature_view/1/batch-data.csv?trainingDatasetVersion=7')).status).toBe(404);

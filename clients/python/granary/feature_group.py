@@ -358,14 +358,14 @@ class FeatureGroup:
 
     def read(self, wanted_features: Sequence[str] | None = None, online: bool = False, dataframe_type: str = "default", read_options: Mapping[str, Any] | None = None, as_of: Any = None) -> pd.DataFrame:
         """The group's rows (the newest of each identity), as of a time when ``as_of`` is given,
-        downloaded as a CSV file and typed by the schema."""
+        downloaded as the server's columns file and typed by the schema."""
         if online:
             raise NotImplementedError("online reads of a whole group are not supported: use a feature view's get_feature_vector(s)")
         self._require_saved()
-        path = self._conn.file_path("feature-groups", self.name, str(self.version), "data.csv")
+        path = self._conn.file_path("feature-groups", self.name, str(self.version), "data.columns")
         data = self._conn.download(path, params={"asOf": _iso(as_of) if as_of is not None else None})
         assert isinstance(data, bytes)
-        frame = frames.frame_from_csv(data, {f.name: f.type or "STRING" for f in self._features})
+        frame = frames.frame_from_columns(data, {f.name: f.type or "STRING" for f in self._features})
         if wanted_features is not None:
             frame = frame[frames.lower_names(wanted_features)]
         return frame

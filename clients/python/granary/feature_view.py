@@ -1,9 +1,10 @@
 """Feature views: training data, batch data and online feature vectors, transformed alike.
 
 Training data is created on the server as a training dataset version (split, transformations
-fitted on train) and each split is downloaded as a CSV file (``/files/…``); batch data too
-(``/files/feature-views/<name>/<version>/batch-data.csv``), with its column types from the
-GraphQL ``batchData`` query. Column names are Hopsworks' (``min_max_scaler_tenure_``).
+fitted on train); each split, and batch data, is downloaded as the server's columns file
+(``/files/…/<split>.columns``, ``/files/feature-views/<name>/<version>/batch-data.columns``:
+numbers, booleans and times as their bytes, text as JSON arrays), batch data with its column
+types from the GraphQL ``batchData`` query. Column names are Hopsworks' (``min_max_scaler_tenure_``).
 """
 
 from __future__ import annotations
@@ -244,10 +245,10 @@ class FeatureView:
         types = self._output_types(td["transformationStatistics"] if transformed else [])
         out = []
         for name in names:
-            path = self._conn.file_path("feature-views", self.name, str(self.version), "training-datasets", str(version), f"{name}.csv")
+            path = self._conn.file_path("feature-views", self.name, str(self.version), "training-datasets", str(version), f"{name}.columns")
             data = self._conn.download(path, params={"transformed": transformed})
             assert isinstance(data, bytes)
-            out.append(self._x_y(frames.frame_from_csv(data, types)))
+            out.append(self._x_y(frames.frame_from_columns(data, types)))
         return out
 
     def _x_y(self, frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame | None]:
@@ -307,17 +308,17 @@ class FeatureView:
         td = self._batch_scoring_server.training_dataset_version if self._batch_scoring_server else None
         keys = primary_key or event_time
         start, end = _time(start_time), _time(end_time)
-        # The columns and their types from one row of the API; the rows themselves as a CSV file,
-        # which pandas parses natively (no JSON record per row).
+        # The columns and their types from one row of the API; the rows themselves as the server's
+        # columns file: numbers as their bytes, numpy arrays without parsing (no JSON record per row).
         data = self._conn.execute(
             _BATCH,
             {"fv": self.ref(), "td": td, "start": start, "end": end, "transformed": transformed, "keys": keys, "first": 1},
         )["batchData"]
-        path = self._conn.file_path("feature-views", self.name, str(self.version), "batch-data.csv")
+        path = self._conn.file_path("feature-views", self.name, str(self.version), "batch-data.columns")
         params = {"trainingDatasetVersion": td, "startTime": start, "endTime": end, "transformed": transformed, "includeKeys": keys}
         body = self._conn.download(path, params=params)
         assert isinstance(body, bytes)
-        frame = frames.frame_from_csv(body, {c["name"]: c["type"] for c in data["columns"]})
+        frame = frames.frame_from_columns(body, {c["name"]: c["type"] for c in data["columns"]})
         if keys:
             selected = {f["name"] for f in self._features}
             drop = []

@@ -136,8 +136,8 @@ class FeatureGroupTest(unittest.TestCase):
         fg.insert(pd.DataFrame({"id": [1, 2], "s": ["", None]}))
         stored = self.project.connection.execute('{ featureGroup(name: "empties") { read { rows } } }')["featureGroup"]["read"]["rows"]
         self.assertEqual(sorted(stored), [[1, ""], [2, None]])
-        # The CSV export writes "" and null alike: both read back as None.
-        self.assertEqual(fg.read().sort_values("id")["s"].tolist(), [None, None])
+        # The columns file keeps them apart, as the store does.
+        self.assertEqual(fg.read().sort_values("id")["s"].tolist(), ["", None])
 
     def test_read_as_of_travels_in_time(self) -> None:
         fg = self.fs.create_feature_group(name="travel", version=1, primary_key=["id"], online_enabled=False)

@@ -416,7 +416,7 @@ export class FeatureGroupService {
   }
 
   /** Writes the group's visible rows (as of a time when given) to a Parquet or CSV file. */
-  async exportData(viewer: Viewer, group: FeatureGroup, options: { format: 'PARQUET' | 'CSV'; asOf?: Date | null }, path: string): Promise<void> {
+  async exportData(viewer: Viewer, group: FeatureGroup, options: { format: 'PARQUET' | 'CSV' | 'COLUMNS'; asOf?: Date | null }, path: string): Promise<void> {
     if (this.rows.isExternal(group)) {
       const schema = groupSchema(group);
       const order = [...schema.primaryKey, ...(schema.eventTime ? [schema.eventTime] : [])].map(ident).join(', ');

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { z } from 'zod';
 import type { DataFrame, DataFrameColumn } from '../../domain/data-frame.ts';
+import { duckdbType } from '../../domain/feature-types.ts';
 import { compileViewSql, EVENT_TIME_COLUMN, keyColumn, type GroupSource } from '../../engine/feature-view/compile.ts';
 import { groupKey, viewColumns, type ViewQuery } from '../../engine/feature-view/query.ts';
 import { computeSplitStatistics } from '../../engine/statistics/compute.ts';
@@ -215,7 +216,7 @@ export class TrainingDatasetService {
     ref: FeatureViewRef,
     version: number,
     splitName: string,
-    options: { transformed: boolean; format: 'PARQUET' | 'CSV' },
+    options: { transformed: boolean; format: 'PARQUET' | 'CSV' | 'COLUMNS' },
     path: string,
   ): Promise<{ view: FeatureView; dataset: TrainingDataset }> {
     const { view, dataset } = await this.get(viewer, ref, version);
@@ -223,9 +224,12 @@ export class TrainingDatasetService {
     if (!split) throw new NotFoundError('TrainingDatasetSplit', splitName);
     const dir = this.files.dir(viewer.projectName, view.name, view.version, dataset.version);
     const columns = this.outputColumns(view, options.transformed ? this.fitted(dataset) : [], { labels: true });
+    // CSV splits are read with inferred types; the columns file takes its encodings from the
+    // column types, so there each column is cast to its feature's type first.
+    const typed = options.format === 'COLUMNS' && dataset.format === 'CSV';
     await this.files.exportTo(
       split.files.map((f) => join(dir, f.path)),
-      columns.map((c) => `${c.sql} AS ${ident(c.name)}`),
+      columns.map((c) => `${typed ? `CAST(${c.sql} AS ${duckdbType(c.type)})` : c.sql} AS ${ident(c.name)}`),
       dataset.format as 'PARQUET' | 'CSV',
       { format: options.format, path },
     );
@@ -248,7 +252,7 @@ export class TrainingDatasetService {
     viewer: Viewer,
     ref: FeatureViewRef,
     options: BatchDataOptions,
-    target: { format: 'PARQUET' | 'CSV'; path: string },
+    target: { format: 'PARQUET' | 'CSV' | 'COLUMNS'; path: string },
   ): Promise<FeatureView> {
     let view: FeatureView | null = null;
     await this.withBatch(viewer, ref, options, (select, _columns, v) => {

@@ -149,7 +149,8 @@ export interface StagedCommit {
 }
 
 export interface ExportTarget {
-  readonly format: 'PARQUET' | 'CSV';
+  /** COLUMNS: the columns file (duckdb/columns-file.ts), numbers as their bytes, for the Python client. */
+  readonly format: 'PARQUET' | 'CSV' | 'COLUMNS';
   /** Absolute path of the file to write. */
   readonly path: string;
 }

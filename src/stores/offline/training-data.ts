@@ -3,8 +3,9 @@ import { join } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { DataFrame, DataFrameColumn } from '../../domain/data-frame.ts';
 import { ValidationError } from '../../errors.ts';
+import type { ExportTarget } from './offline-store.ts';
 import { ident, sqlString } from '../../domain/sql.ts';
-import { readDataFrame, type DuckDbOfflineStore } from './duckdb/index.ts';
+import { exportRows, readDataFrame, type DuckDbOfflineStore } from './duckdb/index.ts';
 
 /** A time window [start, end) as ISO 8601 text; null ends are open. */
 export interface TimeWindow {
@@ -133,28 +134,21 @@ export class TrainingDataFiles {
   }
 
   /** Writes split files' rows, selected as `read` selects them, to a file (a download). */
-  async exportTo(
-    paths: readonly string[],
-    select: readonly string[],
-    source: 'PARQUET' | 'CSV',
-    target: { readonly format: 'PARQUET' | 'CSV'; readonly path: string },
-  ): Promise<void> {
+  async exportTo(paths: readonly string[], select: readonly string[], source: 'PARQUET' | 'CSV', target: ExportTarget): Promise<void> {
     const connection = await this.offline.connect();
     try {
       const reader = source === 'PARQUET' ? 'read_parquet' : 'read_csv';
-      const options = target.format === 'PARQUET' ? 'FORMAT parquet, COMPRESSION zstd' : 'FORMAT csv, HEADER true';
-      await connection.run(`COPY (SELECT ${select.join(', ')} FROM ${reader}([${paths.map(sqlString).join(', ')}])) TO ${sqlString(target.path)} (${options})`);
+      await exportRows(connection, `SELECT ${select.join(', ')} FROM ${reader}([${paths.map(sqlString).join(', ')}])`, target);
     } finally {
       connection.closeSync();
     }
   }
 
   /** Writes the rows of `sql` (built over the view's rows) to a file (a download). */
-  async exportQuery(sql: string, target: { readonly format: 'PARQUET' | 'CSV'; readonly path: string }): Promise<void> {
+  async exportQuery(sql: string, target: ExportTarget): Promise<void> {
     const connection = await this.offline.connect();
     try {
-      const options = target.format === 'PARQUET' ? 'FORMAT parquet, COMPRESSION zstd' : 'FORMAT csv, HEADER true';
-      await connection.run(`COPY (${sql}) TO ${sqlString(target.path)} (${options})`);
+      await exportRows(connection, sql, target);
     } finally {
       connection.closeSync();
     }

@@ -5,3 +5,4 @@
 export { DuckDbOfflineStore, type DuckDbOfflineStoreOptions } from './store.ts';
 export { readDataFrame, toJsonSafe } from './values.ts';
 export { commitOrder, committedRowsSql, type CommittedRowsOptions } from './sql.ts';
+export { exportRows } from './columns-file.ts';

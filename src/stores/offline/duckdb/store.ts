@@ -23,6 +23,7 @@ import type {
   StageOptions,
   StagedCommit,
 } from '../offline-store.ts';
+import { exportRows } from './columns-file.ts';
 import { COMMIT_COLUMN, COMMIT_ID, featureTypeOf, identityColumns, schemaFeatures } from './features.ts';
 import { countExisting, duplicateError, findDuplicates } from './identities.ts';
 import { IdentityIndex } from './identity-index.ts';
@@ -224,8 +225,7 @@ export class DuckDbOfflineStore implements OfflineStore, StagingHost {
   }
 
   async exportQuery(sql: string, target: ExportTarget): Promise<void> {
-    const options = target.format === 'PARQUET' ? 'FORMAT parquet, COMPRESSION zstd' : 'FORMAT csv, HEADER true';
-    await this.withConnection((connection) => connection.run(`COPY (${sql}) TO ${sqlString(target.path)} (${options})`).then(() => undefined));
+    await this.withConnection((connection) => exportRows(connection, sql, target));
   }
 
   /** Drops a table made by `loadTable`. */
@@ -414,8 +414,7 @@ export class DuckDbOfflineStore implements OfflineStore, StagingHost {
       const sql =
         (await this.rowsSql(connection, location, schema, commits, true)) ??
         `SELECT ${features.map((f) => `CAST(NULL AS ${duckdbType(f.parsed)}) AS ${ident(f.name)}`).join(', ')} LIMIT 0`;
-      const options = target.format === 'PARQUET' ? 'FORMAT parquet, COMPRESSION zstd' : 'FORMAT csv, HEADER true';
-      await connection.run(`COPY (${sql}) TO ${sqlString(target.path)} (${options})`);
+      await exportRows(connection, sql, target);
     });
   }
 
