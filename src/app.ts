@@ -16,7 +16,7 @@ import { ModelService } from './services/model/model.service.ts';
 import { DeploymentService } from './services/deployment/deployment.service.ts';
 import { PredictionLog } from './services/deployment/prediction-log.ts';
 import { Predictor } from './services/deployment/predict.ts';
-import { ServedModels } from './services/deployment/served-models.ts';
+import { logLayouts, ServedModels } from './services/deployment/served-models.ts';
 import { LineageService } from './services/lineage/lineage.service.ts';
 import { postgresSearchIndex } from './services/search/postgresql.ts';
 import { SearchService } from './services/search/search.service.ts';
@@ -168,7 +168,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
   const serving = new ServingService(prisma, featureViews, trainingDatasets, online, pubsub, logger);
   const artifacts = new FilesystemModelArtifactStore(join(config.dataDir, 'artifacts'), processes.id);
   const models = new ModelService(prisma, events, traced ? traceArtifactStore(artifacts) : artifacts, logger);
-  const { deployments, predictor } = deploymentServices({ prisma, events, models, featureGroups, serving, tempFiles, pubsub, logger });
+  const { deployments, predictor } = deploymentServices({ prisma, events, models, featureGroups, trainingDatasets, serving, pubsub, logger });
   const tags = new TagService(prisma, events);
   const dialect = sqlDialect(target);
   const searchIndex = target.provider === 'sqlite' ? sqliteSearchIndex(prisma, dialect) : postgresSearchIndex(prisma, dialect);
@@ -282,13 +282,21 @@ function deploymentServices(deps: {
   models: ModelService;
   featureGroups: FeatureGroupService;
   serving: ServingService;
-  tempFiles: TempFiles;
+  trainingDatasets: TrainingDatasetService;
   pubsub: GranaryPubSub;
   logger: Logger;
 }) {
-  const { prisma, events, models, featureGroups, serving, tempFiles, pubsub, logger } = deps;
+  const { prisma, events, models, featureGroups, trainingDatasets, serving, pubsub, logger } = deps;
   const served = new ServedModels(prisma, models, logger);
-  const deployments = new DeploymentService(prisma, events, models, served, new PredictionLog(featureGroups, tempFiles, logger), pubsub, logger);
+  const deployments = new DeploymentService(
+    prisma,
+    events,
+    models,
+    served,
+    new PredictionLog(featureGroups, logLayouts(models, served, trainingDatasets), logger),
+    pubsub,
+    logger,
+  );
   return { deployments, predictor: new Predictor(deployments, serving, logger) };
 }
 

@@ -1,5 +1,5 @@
-// What an insert writes: JSON rows, a range of ingestion-log messages, or a file on disk in one of
-// the accepted formats.
+// What an insert writes: JSON rows, columns the server built, a range of ingestion-log messages,
+// or a file on disk in one of the accepted formats.
 
 /**
  * Input of one insert: JSON rows (small batches), the bodies of a range of ingestion-log messages
@@ -9,6 +9,18 @@
  */
 export type InsertSource =
   | { readonly kind: 'rows'; readonly rows: readonly Record<string, unknown>[] }
+  /**
+   * Rows the server built itself column by column (the prediction log): a column per named
+   * feature, each of `rowCount` values; features not named are null. A Float64Array column holds
+   * numbers, NaN for null; it crosses to the staging thread as a copy of its bytes, with no
+   * value-by-value serialization.
+   */
+  | {
+      readonly kind: 'columns';
+      readonly rowCount: number;
+      readonly names: readonly string[];
+      readonly values: readonly (Float64Array | readonly unknown[])[];
+    }
   | {
       readonly kind: 'messages';
       /** Message bodies in log order. */
@@ -19,12 +31,7 @@ export type InsertSource =
   | {
       readonly kind: 'file';
       readonly path: string;
-      /**
-       * TSV: tab-separated with a header line and no quoting (no field holds a tab or a line
-       * break; an empty field is null), the cheapest text to parse: what the server writes itself
-       * (the prediction log), not a format clients upload.
-       */
-      readonly format: 'CSV' | 'TSV' | 'PARQUET' | 'NDJSON';
+      readonly format: 'CSV' | 'PARQUET' | 'NDJSON';
       /** The user's name for the file (the multipart filename), used in error messages instead of the path. */
       readonly name?: string | null;
     };

@@ -1,6 +1,7 @@
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { logisticRegressionOnnx } from '../../src/client/onnx-model.ts';
+import { LOG_FEATURES } from '../../src/services/deployment/prediction-log-rows.ts';
 import { CHURN_VIEW, churnRows, CUSTOMER_INFO, DEMOGRAPHY, SUBSCRIPTIONS } from '../helpers/churn.ts';
 import { perColumnOnnx, regressionOnnx, zipmapClassifierOnnx } from '../fixtures/onnx-models.ts';
 import { startTestServer, type Gql, type TestServer } from '../helpers/server.ts';
@@ -277,6 +278,22 @@ describe('deployments', () => {
       expect(JSON.parse(row.entity_keys as string)).toEqual(known[row.entry_index as number]);
       expect(Object.values(JSON.parse(row.feature_status as string))).toContain('present');
     }
+    // The log is a feature group with a column per served feature, typed as the view serves it:
+    // raw features by their names, transformed outputs by theirs; numbers stay numbers.
+    const group = await gql(`query { featureGroup(name: "ab_live_predictions") { features { name type } } }`);
+    const types = new Map((group.data.featureGroup.features as { name: string; type: string }[]).map((f) => [f.name, f.type]));
+    expect(types.get('tenure')).toBe('INT');
+    expect(types.get('min_max_scaler_tenure_')).toBe('DOUBLE');
+    expect(types.get('contract')).toBe('STRING');
+    expect(types.has('raw_vector')).toBe(false);
+    const stored = await gql(`query { featureGroup(name: "ab_live_predictions") { read(first: 100000) { columns { name } rows } } }`);
+    const names = (stored.data.featureGroup.read.columns as { name: string }[]).map((c) => c.name);
+    const storedRow = (stored.data.featureGroup.read.rows as unknown[][]).find(
+      (r) => r[names.indexOf('request_id')] === requestId && r[names.indexOf('entry_index')] === 0 && r[names.indexOf('shadow')] === false,
+    )!;
+    const first = servedRows.find((r) => r.entry_index === 0)!;
+    expect(storedRow[names.indexOf('min_max_scaler_tenure_')]).toBe(JSON.parse(first.transformed_vector as string).min_max_scaler_tenure_);
+    expect(storedRow[names.indexOf('tenure')]).toBe(JSON.parse(first.raw_vector as string).tenure);
   });
 
   it('refuses ZipMap outputs with the hint, and inputs that do not match the schema naming them', async () => {
@@ -438,6 +455,64 @@ describe('deployments', () => {
     expect(status(0).tenure).toBe('passed');
     expect(status(1).tenure).toBe('present');
     expect(JSON.parse(rows.find((r) => r.entry_index === 0)!.raw_vector as string).tenure).toBe(5);
+  });
+
+  it('keeps logging into a log of JSON vectors (as logs were first written): new rows get columns, readLog gives both', async () => {
+    const { gql, key } = await churnProject(10);
+    const td = await trainingDataset(gql, 1);
+    await registerModel(key, 'legacy', await inputColumns(gql, td), td);
+    // The log group as it was first created: the vectors as JSON text.
+    const legacy = [
+      ...LOG_FEATURES.slice(0, 8),
+      { name: 'raw_vector', type: 'STRING' },
+      { name: 'transformed_vector', type: 'STRING' },
+      ...LOG_FEATURES.slice(8),
+    ];
+    const created = await gql(`mutation($input: CreateFeatureGroupInput!) { createFeatureGroup(input: $input) { __typename ... on Error { message } } }`, {
+      input: {
+        name: 'legacy_live_predictions',
+        primaryKey: ['request_id', 'entry_index', 'model_version'],
+        eventTime: 'logged_at',
+        onlineEnabled: false,
+        features: legacy.map(({ name, type }) => ({ name, type })),
+      },
+    });
+    expect(created.data.createFeatureGroup.__typename, JSON.stringify(created)).toBe('CreateFeatureGroupPayload');
+    const old = {
+      request_id: 'old-1',
+      entry_index: 0,
+      model_version: 1,
+      logged_at: '2026-01-01T00:00:00Z',
+      model_name: 'legacy',
+      training_dataset_version: td,
+      shadow: false,
+      entity_keys: '{"customerid":"c0001"}',
+      raw_vector: '{"tenure":3}',
+      transformed_vector: '{"min_max_scaler_tenure_":0.5}',
+      feature_status: '{}',
+      prediction: '1',
+      probabilities: null,
+    };
+    const inserted = await gql(
+      `mutation($rows: [JSON!]) { insertFeatureGroupData(featureGroup: { name: "legacy_live_predictions" }, rows: $rows) { __typename ... on Error { message } } }`,
+      {
+        rows: [old],
+      },
+    );
+    expect(inserted.data.insertFeatureGroupData.__typename, JSON.stringify(inserted)).toBe('InsertFeatureGroupDataPayload');
+    const deployed = await gql(CREATE_DEPLOYMENT, { input: { name: 'legacy_live', model: { name: 'legacy' }, logging: { enabled: true } } });
+    expect(deployed.errors, JSON.stringify(deployed)).toBeUndefined();
+    const served = await gql(PREDICT, { d: 'legacy_live', entries: [{ customerid: 'c0002' }], options: { includeVector: true } });
+    const log = await gql(`query { readLog(deployment: "legacy_live") { records } }`);
+    const records = log.data.readLog.records as Record<string, unknown>[];
+    expect(records.map((r) => r.request_id)).toEqual(['old-1', served.data.predict.requestId]);
+    expect(records[0]!.raw_vector).toBe('{"tenure":3}');
+    expect(JSON.parse(records[0]!.feature_status as string)).toEqual({ tenure: 'present' });
+    const vector = JSON.parse(records[1]!.transformed_vector as string) as Record<string, unknown>;
+    const p = served.data.predict.predictions[0];
+    expect(p.vector.features.map((f: string) => vector[f])).toEqual(p.vector.values);
+    const group = await gql(`query { featureGroup(name: "legacy_live_predictions") { features { name } } }`);
+    expect((group.data.featureGroup.features as { name: string }[]).map((f) => f.name)).toContain('min_max_scaler_tenure_');
   });
 });
 

@@ -1,9 +1,15 @@
 /**
- * Prediction log rows: what predict hands over, what crosses to the log's writer thread, and the
- * TSV line the writer makes of it. Shared by both sides of the thread (see prediction-log-thread.ts).
+ * Prediction log rows: what predict hands over, and the columns they are kept in until a flush.
+ *
+ * The log is a feature group with a column per feature, as Hopsworks logs: the metadata columns
+ * below, then every feature a served vector holds, by its name. The raw vector's features keep the
+ * view's names; the transformed vector's outputs are named as training data names them
+ * (`min_max_scaler_tenure_`), and a feature served untransformed is the same column in both. So
+ * statistics, validation and drift monitoring work on the log's columns directly, and numbers are
+ * kept as numbers from predict to the Parquet file: nothing is printed as text on the way.
  */
 
-/** The log group's features, in order; the primary key is (request_id, entry_index, model_version). */
+/** The log group's metadata features, in order; the primary key is (request_id, entry_index, model_version). */
 export const LOG_FEATURES = [
   { name: 'request_id', type: 'STRING', description: 'The predict request (one id per call).' },
   { name: 'entry_index', type: 'INT', description: 'Position of the entry in the request.' },
@@ -13,15 +19,20 @@ export const LOG_FEATURES = [
   { name: 'training_dataset_version', type: 'INT', description: 'Training dataset whose fitted transformations built the vector.' },
   { name: 'shadow', type: 'BOOLEAN', description: 'A shadow version’s prediction: logged, never returned.' },
   { name: 'entity_keys', type: 'STRING', description: 'JSON: the serving keys of the entry.' },
-  { name: 'raw_vector', type: 'STRING', description: 'JSON: feature values as read online, passed features applied.' },
-  { name: 'transformed_vector', type: 'STRING', description: 'JSON: the model input, transformed.' },
   { name: 'feature_status', type: 'STRING', description: 'JSON: the features missing or passed; the others were present (readLog lists every feature).' },
   { name: 'prediction', type: 'STRING', description: 'JSON: the prediction; null when the entry was not scored.' },
   { name: 'probabilities', type: 'STRING', description: 'JSON: class probabilities, when the model gives them.' },
 ] as const;
 
-/** The header line of a log file: the log group's features in order, tab-separated. */
-export const TSV_HEADER = LOG_FEATURES.map((f) => f.name).join('\t');
+/** Names of the metadata features: no served feature may take one of them (see logColumnClash). */
+export const LOG_FEATURE_NAMES: ReadonlySet<string> = new Set(LOG_FEATURES.map((f) => f.name));
+
+/**
+ * Features of logs written before vectors had columns of their own: their vectors are JSON objects
+ * in these STRING features (after `entity_keys`). Such a log keeps them, and gains the vectors'
+ * columns for the rows logged since.
+ */
+export const LEGACY_VECTOR_FEATURES = ['raw_vector', 'transformed_vector'] as const;
 
 /** A vector as served: feature names and their values, in the same order. */
 export interface LoggedVector {
@@ -29,11 +40,7 @@ export interface LoggedVector {
   readonly values: readonly unknown[];
 }
 
-/**
- * One logged prediction as predict hands it over: the values themselves, nothing formatted. Turning
- * a row into text (a hundred doubles printed, JSON quoted) costs more than the prediction; the
- * writer thread does it, off the thread that answers requests.
- */
+/** One logged prediction as predict hands it over: the values themselves, nothing formatted. */
 export interface LoggedPrediction {
   readonly requestId: string;
   readonly entryIndex: number;
@@ -59,83 +66,6 @@ export interface LoggedPrediction {
 }
 
 /**
- * A logged prediction as it crosses to the writer thread: an array (cheaper to copy between threads
- * than an object), feature-name lists replaced by the ids they were sent under once.
- */
-export type WireRow = [
-  requestId: string,
-  entryIndex: number,
-  modelVersion: number,
-  modelName: string,
-  loggedAt: number,
-  trainingDatasetVersion: number | null,
-  shadow: boolean,
-  entry: unknown,
-  rawNames: number,
-  rawValues: readonly unknown[],
-  vectorNames: number,
-  vectorValues: readonly unknown[],
-  passed: readonly string[] | null,
-  prediction: unknown,
-  probabilities: unknown,
-];
-
-/**
- * A text field of a log line (TSV: no quoting, see InsertSource): tabs and line breaks, which only
- * a caller-given request id could hold, become spaces. JSON text never holds them raw.
- */
-const tsvText = (text: string) => (/[\t\n\r]/.test(text) ? text.replace(/[\t\n\r]/g, ' ') : text);
-
-/** Per list of feature names: the JSON text before each value (`{"a":`, `,"b":`). */
-const keyTexts = new WeakMap<readonly string[], readonly string[]>();
-
-/**
- * `JSON.stringify` of the object `{ [names[i]]: values[i] }`, built without the object: the vectors
- * are most of a log row, written for every prediction.
- */
-export function jsonObjectText(names: readonly string[], values: readonly unknown[]): string {
-  if (names.length === 0) return '{}';
-  let keys = keyTexts.get(names);
-  if (!keys) {
-    keys = names.map((n, i) => `${i === 0 ? '{' : ','}${JSON.stringify(n)}:`);
-    keyTexts.set(names, keys);
-  }
-  let out = '';
-  if (values.length >= names.length && splittable(values, names.length)) {
-    // JSON.stringify prints a whole array of numbers at about twice the speed of String() per value;
-    // with no commas inside its values, its commas are exactly the separators.
-    const texts = JSON.stringify(values.length === names.length ? values : values.slice(0, names.length))
-      .slice(1, -1)
-      .split(',');
-    for (let i = 0; i < names.length; i++) out += keys[i]! + texts[i]!;
-    return `${out}}`;
-  }
-  for (let i = 0; i < names.length; i++) {
-    const v = values[i];
-    out += keys[i]!;
-    if (typeof v === 'number') out += Number.isFinite(v) ? String(v) : 'null';
-    else if (v === undefined || v === null) out += 'null';
-    else if (typeof v === 'boolean') out += v ? 'true' : 'false';
-    else out += JSON.stringify(v);
-  }
-  return `${out}}`;
-}
-
-/**
- * Whether the JSON of the first `n` values has a comma only between them: numbers, booleans, null,
- * undefined, and strings without commas.
- */
-function splittable(values: readonly unknown[], n: number): boolean {
-  for (let i = 0; i < n; i++) {
-    const v = values[i];
-    if (typeof v === 'string') {
-      if (v.includes(',')) return false;
-    } else if ((v !== null && typeof v === 'object') || typeof v === 'bigint' || typeof v === 'function' || typeof v === 'symbol') return false;
-  }
-  return true;
-}
-
-/**
  * The features of the raw vector that were passed (`passed`) or had no value (`missing`), as JSON;
  * every other feature was read from the store (`present`) and is left out, which keeps log rows
  * small. readLog gives the status of every feature.
@@ -151,14 +81,140 @@ export function featureStatusText(names: readonly string[], values: readonly unk
   return out === '' ? '{}' : `${out}}`;
 }
 
-/** One wire row as a log line (TSV) in LOG_FEATURES order; `names` resolves the feature-name list ids. */
-export function tsvLine(row: WireRow, names: (id: number) => readonly string[]): string {
-  const [requestId, entryIndex, modelVersion, modelName, loggedAt, tdVersion, shadow, entry, rawNames, rawValues, vectorNames, vectorValues, passed] = row;
-  const raw = names(rawNames);
-  const probabilities = row[14];
-  return (
-    `${tsvText(requestId)}\t${entryIndex}\t${modelVersion}\t${new Date(loggedAt).toISOString()}\t${tsvText(modelName)}\t` +
-    `${tdVersion ?? ''}\t${shadow}\t${JSON.stringify(entry ?? null)}\t${jsonObjectText(raw, rawValues)}\t${jsonObjectText(names(vectorNames), vectorValues)}\t` +
-    `${featureStatusText(raw, rawValues, passed)}\t${JSON.stringify(row[13] ?? null)}\t${probabilities === null || probabilities === undefined ? '' : JSON.stringify(probabilities)}`
-  );
+/** A served feature whose name is a metadata feature's cannot have a column of the log: the reason, or null. */
+export function logColumnClash(name: string): string | null {
+  return LOG_FEATURE_NAMES.has(name) || (LEGACY_VECTOR_FEATURES as readonly string[]).includes(name)
+    ? `feature ${name} has the name of a prediction log column (${[...LOG_FEATURE_NAMES].join(', ')}); rename it in the feature view to log it`
+    : null;
+}
+
+/** Rows of one deployment's log in columns, as an insert takes them (a `columns` source). */
+export interface LogColumns {
+  readonly rowCount: number;
+  readonly names: readonly string[];
+  readonly values: readonly (Float64Array | unknown[])[];
+}
+
+const INITIAL_ROWS = 1024;
+
+/**
+ * One deployment's logged rows since the last flush, column by column: numbers in Float64Arrays
+ * (NaN for null), anything else as given in plain arrays. A row costs its values' stores and a few
+ * JSON texts of small values; Float64Array memory is outside the JavaScript heap, so rows waiting
+ * for a flush cost the garbage collector nothing but their strings. A column starts as numbers and
+ * becomes a plain array at its first value of another kind; a feature first seen in a later row
+ * gets a column that is null before it. Vector values of served features that clash with a
+ * metadata column's name are left out.
+ */
+export class LogBuffer {
+  #rows = 0;
+  #capacity = INITIAL_ROWS;
+  readonly #names: string[] = [];
+  readonly #columns: (Float64Array | unknown[])[] = [];
+  readonly #index = new Map<string, number>();
+  /** Per feature-name list (served vectors share theirs): the column of each name, -1 for none. */
+  readonly #lists = new WeakMap<readonly string[], Int32Array>();
+  /** The model versions of the rows, by `name:version`. */
+  readonly models = new Map<string, { readonly name: string; readonly version: number }>();
+
+  constructor() {
+    for (const f of LOG_FEATURES) this.#column(f.name, f.type === 'INT' || f.type === 'TIMESTAMP');
+  }
+
+  get rows(): number {
+    return this.#rows;
+  }
+
+  add(row: LoggedPrediction): void {
+    if (this.#rows === this.#capacity) this.#grow();
+    const r = this.#rows++;
+    const c = this.#columns;
+    (c[0] as unknown[])[r] = row.requestId;
+    (c[1] as Float64Array)[r] = row.entryIndex;
+    (c[2] as Float64Array)[r] = row.modelVersion;
+    (c[3] as Float64Array)[r] = row.loggedAt;
+    (c[4] as unknown[])[r] = row.modelName;
+    (c[5] as Float64Array)[r] = row.trainingDatasetVersion ?? Number.NaN;
+    (c[6] as unknown[])[r] = row.shadow;
+    (c[7] as unknown[])[r] = JSON.stringify(row.entry ?? null);
+    (c[8] as unknown[])[r] = featureStatusText(row.raw.features, row.raw.values, row.passed);
+    (c[9] as unknown[])[r] = JSON.stringify(row.prediction ?? null);
+    (c[10] as unknown[])[r] = row.probabilities === null || row.probabilities === undefined ? null : JSON.stringify(row.probabilities);
+    this.#vector(r, row.raw);
+    this.#vector(r, row.vector);
+    const model = `${row.modelName}:${row.modelVersion}`;
+    if (!this.models.has(model)) this.models.set(model, { name: row.modelName, version: row.modelVersion });
+  }
+
+  /** The rows in columns, each exactly `rowCount` long. */
+  columns(): LogColumns {
+    const n = this.#rows;
+    return {
+      rowCount: n,
+      names: [...this.#names],
+      values: this.#columns.map((column) => {
+        if (column instanceof Float64Array) return column.slice(0, n);
+        // A feature absent from some rows' vectors left holes: they are nulls.
+        const plain = new Array<unknown>(n);
+        for (let r = 0; r < n; r++) plain[r] = column[r] ?? null;
+        return plain;
+      }),
+    };
+  }
+
+  #vector(r: number, vector: LoggedVector): void {
+    let at = this.#lists.get(vector.features);
+    if (!at) {
+      at = Int32Array.from(vector.features, (name) => (logColumnClash(name) === null ? (this.#index.get(name) ?? this.#column(name, true)) : -1));
+      this.#lists.set(vector.features, at);
+    }
+    const values = vector.values;
+    for (let i = 0; i < at.length; i++) {
+      const c = at[i]!;
+      if (c < 0) continue;
+      const v = values[i];
+      const column = this.#columns[c]!;
+      if (column instanceof Float64Array) {
+        if (typeof v === 'number') column[r] = v;
+        else if (v === null || v === undefined) column[r] = Number.NaN;
+        else this.#plain(c)[r] = v;
+      } else {
+        column[r] = v ?? null;
+      }
+    }
+  }
+
+  /** A new column (numbers or plain), null for the rows so far; returns its index. */
+  #column(name: string, numbers: boolean): number {
+    const c = this.#names.length;
+    this.#names.push(name);
+    this.#index.set(name, c);
+    this.#columns.push(numbers ? new Float64Array(this.#capacity).fill(Number.NaN) : new Array<unknown>(this.#rows).fill(null));
+    return c;
+  }
+
+  /** Column `c` as a plain array from now on (a value that is not a number arrived). */
+  #plain(c: number): unknown[] {
+    const column = this.#columns[c]!;
+    if (!(column instanceof Float64Array)) return column;
+    const plain = new Array<unknown>(this.#rows);
+    for (let r = 0; r < this.#rows; r++) {
+      const v = column[r]!;
+      plain[r] = Number.isNaN(v) ? null : v;
+    }
+    this.#columns[c] = plain;
+    return plain;
+  }
+
+  #grow(): void {
+    this.#capacity *= 2;
+    for (let c = 0; c < this.#columns.length; c++) {
+      const column = this.#columns[c]!;
+      if (column instanceof Float64Array) {
+        const grown = new Float64Array(this.#capacity).fill(Number.NaN);
+        grown.set(column);
+        this.#columns[c] = grown;
+      }
+    }
+  }
 }

@@ -1,37 +1,58 @@
 import type { DataFrame } from '../../domain/data-frame.ts';
 import { ident, sqlString } from '../../domain/sql.ts';
-import { ConflictError, NotFoundError } from '../../errors.ts';
+import { ConflictError, NotFoundError, ValidationError } from '../../errors.ts';
 import type { Deployment, FeatureGroup } from '../../generated/sqlite/client.ts';
 import type { Logger } from '../../logger.ts';
-import type { TempFiles } from '../../stores/artifacts/temp-files.ts';
 import type { FeatureGroupService } from '../feature-group/feature-group.service.ts';
 import type { Viewer } from '../viewer.ts';
 import { logGroupName } from './definition.ts';
-import { LOG_FEATURES, type LoggedPrediction } from './prediction-log-rows.ts';
-import { PredictionLogThread } from './prediction-log-thread.ts';
+import { LEGACY_VECTOR_FEATURES, LOG_FEATURE_NAMES, LOG_FEATURES, LogBuffer, type LogColumns, type LoggedPrediction } from './prediction-log-rows.ts';
 
 /** Rows waiting to be written are flushed at least this often... */
 const FLUSH_MS = 5000;
 /** ...or once this many wait for one deployment. */
 const FLUSH_ROWS = 20_000;
 
+/** A served feature's column of the log: its name and feature type. */
+export interface LogColumn {
+  readonly name: string;
+  readonly type: string;
+}
+
+/**
+ * The features a model version's vectors hold, with their types: the raw vector's (the view's
+ * features) and the transformed vector's (their outputs), in order; null when the version is gone.
+ */
+export type LogLayouts = (viewer: Viewer, model: { readonly name: string; readonly version: number }) => Promise<LogLayout | null>;
+
+export interface LogLayout {
+  readonly raw: readonly LogColumn[];
+  readonly transformed: readonly LogColumn[];
+}
+
+/** Rows taken from a buffer, and the model versions that logged them. */
+interface Batch {
+  readonly columns: LogColumns;
+  readonly models: readonly { readonly name: string; readonly version: number }[];
+}
+
 interface Pending {
   readonly viewer: Viewer;
   readonly group: { readonly name: string; readonly version: number };
-  /** Rows handed to the writer thread and not yet in a file. */
-  queued: number;
-  /** Files the thread wrote whose commit failed: written again at the next flush. */
-  readonly files: { readonly path: string; readonly rows: number }[];
+  buffer: LogBuffer;
+  /** Batches taken whose commit failed: written again at the next flush. */
+  readonly batches: Batch[];
 }
 
 /**
  * The prediction log of deployments. Predict hands rows over as values (it never waits for them);
- * a writer thread turns them into TSV lines (printing a row's vectors costs more than the
- * prediction did, so it is kept off the thread that answers requests) and, every 5 s or 20 000
- * rows per deployment, writes them to a file, which becomes one offline commit of an ordinary
- * feature group, `<deployment>_predictions`, so statistics, validation, search and lineage apply
- * to it. A commit that fails keeps its file for the next flush; `close` writes everything still
- * queued, so a clean stop loses no row of a prediction that was answered.
+ * they are kept in columns (LogBuffer: numbers stay numbers) and, every 5 s or 20 000 rows per
+ * deployment, written as one offline commit of an ordinary feature group, `<deployment>_predictions`,
+ * with a column per served feature, so statistics, validation, search and lineage apply to it. A
+ * served feature the group has no column for yet (a new model version, a moved alias) is appended
+ * to it, typed as its view serves it, before the rows that hold it are written. A commit that
+ * fails keeps its rows for the next flush; `close` writes everything still queued, so a clean stop
+ * loses no row of a prediction that was answered.
  */
 export class PredictionLog {
   private readonly pending = new Map<string, Pending>();
@@ -39,26 +60,24 @@ export class PredictionLog {
   private timer: NodeJS.Timeout | null = null;
   private flushing: Promise<void> | null = null;
   private closed = false;
-  private readonly thread: PredictionLogThread;
 
   constructor(
     private readonly groups: FeatureGroupService,
-    private readonly tempFiles: TempFiles,
+    private readonly layouts: LogLayouts,
     private readonly logger: Logger,
-  ) {
-    this.thread = new PredictionLogThread({ dir: tempFiles.dir });
-  }
+  ) {}
 
   /**
-   * The deployment's log group: created (offline only, event time `logged_at`) when missing. A
-   * group of that name that is not a prediction log is a ConflictError naming it.
+   * The deployment's log group: created (offline only, event time `logged_at`, the metadata
+   * features; the vectors' columns come with the first rows that hold them) when missing. A group
+   * of that name that is not a prediction log is a ConflictError naming it.
    */
   async ensureGroup(viewer: Viewer, deployment: string): Promise<FeatureGroup> {
     const name = logGroupName(deployment);
     const existing = await this.groups.find(viewer, { name, version: 1 });
     if (existing) {
-      const features = (existing.features as { name: string }[]).map((f) => f.name).join(',');
-      if (features !== LOG_FEATURES.map((f) => f.name).join(',')) {
+      const types = new Map((existing.features as { name: string; type: string }[]).map((f) => [f.name, f.type]));
+      if (!LOG_FEATURES.every((f) => types.get(f.name) === f.type)) {
         throw new ConflictError(`feature group ${name} exists and is not a prediction log: rename it, or name the deployment differently`);
       }
       return existing;
@@ -66,11 +85,11 @@ export class PredictionLog {
     return this.groups.create(viewer, {
       name,
       version: 1,
-      description: `Predictions of deployment ${deployment}: served vectors, per-feature status and predictions.`,
+      description: `Predictions of deployment ${deployment}: served vectors (a column per feature), per-feature status and predictions.`,
       primaryKey: ['request_id', 'entry_index', 'model_version'],
       eventTime: 'logged_at',
       onlineEnabled: false,
-      // Written every second: statistics after each commit would reread the whole log as often.
+      // Written every few seconds: statistics after each commit would reread the whole log as often.
       // They are computed on demand (computeStatistics), or after commits once enabled.
       statisticsConfig: { enabled: false },
       features: LOG_FEATURES.map((f) => ({ ...f })),
@@ -91,23 +110,22 @@ export class PredictionLog {
     if (rows.length === 0) return;
     let pending = this.pending.get(deployment.id);
     if (!pending) {
-      pending = { viewer, group: { name: logGroupName(deployment.name), version: 1 }, queued: 0, files: [] };
+      pending = { viewer, group: { name: logGroupName(deployment.name), version: 1 }, buffer: new LogBuffer(), batches: [] };
       this.pending.set(deployment.id, pending);
     }
-    this.thread.add(deployment.id, rows);
-    pending.queued += rows.length;
-    if (pending.queued >= FLUSH_ROWS) void this.flush();
+    for (const row of rows) pending.buffer.add(row);
+    if (pending.buffer.rows >= FLUSH_ROWS) void this.flush();
     else this.timer ??= setTimeout(() => void this.flush(), FLUSH_MS);
   }
 
   /** Rows queued and not yet written, across deployments. */
   get queued(): number {
     let n = 0;
-    for (const p of this.pending.values()) n += p.queued + p.files.reduce((sum, f) => sum + f.rows, 0);
+    for (const p of this.pending.values()) n += p.buffer.rows + p.batches.reduce((sum, b) => sum + b.columns.rowCount, 0);
     return n;
   }
 
-  /** Writes every queued row now (one commit per deployment and file); waits for a flush under way first. */
+  /** Writes every queued row now (one commit per deployment and batch); waits for a flush under way first. */
   async flush(): Promise<void> {
     if (this.timer) {
       clearTimeout(this.timer);
@@ -123,64 +141,72 @@ export class PredictionLog {
   }
 
   private async write(): Promise<void> {
-    for (const [id, batch] of [...this.pending.entries()]) {
-      if (batch.queued > 0) await this.takeFile(id, batch);
-      while (batch.files.length > 0) {
-        const file = batch.files[0]!;
+    for (const [id, pending] of [...this.pending.entries()]) {
+      if (pending.buffer.rows > 0) {
+        const { buffer } = pending;
+        pending.buffer = new LogBuffer();
+        pending.batches.push({ columns: buffer.columns(), models: [...buffer.models.values()] });
+      }
+      while (pending.batches.length > 0) {
+        const batch = pending.batches[0]!;
         try {
+          await this.addColumns(pending, batch);
           await this.groups.insert(
-            batch.viewer,
-            batch.group,
-            { kind: 'file', path: file.path, format: 'TSV', name: 'prediction log' },
-            { operation: 'UPSERT', storage: 'OFFLINE', serverWritten: true },
+            pending.viewer,
+            pending.group,
+            { kind: 'columns', ...batch.columns },
+            { operation: 'UPSERT', storage: 'OFFLINE', fillMissing: true },
           );
         } catch (error) {
-          if (!(error instanceof NotFoundError)) {
-            this.logger.error({ err: error, group: batch.group.name, rows: file.rows }, 'could not write prediction log rows; retrying');
+          if (error instanceof NotFoundError) {
+            // The log group was deleted: its deployment logs nothing until logging is enabled again.
+            this.logger.warn({ group: pending.group.name, rows: batch.columns.rowCount }, 'prediction log group is gone; rows dropped');
+          } else if (error instanceof ValidationError) {
+            // Rows that can never fit the group (a feature whose type changed under its name): trying
+            // again would hold every later row of the deployment behind them.
+            this.logger.error({ err: error, group: pending.group.name, rows: batch.columns.rowCount }, 'prediction log rows do not fit the log group; dropped');
+          } else {
+            this.logger.error({ err: error, group: pending.group.name, rows: batch.columns.rowCount }, 'could not write prediction log rows; retrying');
             break;
           }
-          // The log group was deleted: its deployment logs nothing until logging is enabled again.
-          this.logger.warn({ group: batch.group.name, rows: file.rows }, 'prediction log group is gone; rows dropped');
         }
-        batch.files.shift();
-        await this.tempFiles.remove(file.path);
+        pending.batches.shift();
       }
-      if (batch.queued === 0 && batch.files.length === 0) this.pending.delete(id);
+      if (pending.buffer.rows === 0 && pending.batches.length === 0) this.pending.delete(id);
     }
     if (this.pending.size > 0 && !this.closed) this.timer ??= setTimeout(() => void this.flush(), FLUSH_MS);
   }
 
-  /** Has the writer thread close the deployment's file of queued rows, kept in `batch.files` until committed. */
-  private async takeFile(id: string, batch: Pending): Promise<void> {
-    const queued = batch.queued;
-    try {
-      const reply = await this.thread.write(id);
-      if (reply.error !== undefined) {
-        this.logger.error({ group: batch.group.name, rows: queued, reason: reply.error }, 'could not write a prediction log file; retrying');
-        return;
-      }
-      if (reply.dropped > 0) this.logger.error({ group: batch.group.name, rows: reply.dropped }, 'prediction log rows could not be written as text; dropped');
-      // Rows appended while the thread wrote are counted again from what is left.
-      batch.queued -= reply.rows + reply.dropped;
-      if (reply.path !== null) batch.files.push({ path: reply.path, rows: reply.rows });
-    } catch (error) {
-      // The thread is gone, and the rows it held with it.
-      this.logger.error({ err: error, group: batch.group.name, rows: queued }, 'the prediction log writer stopped; rows lost');
-      batch.queued = 0;
+  /** Appends to the log group the columns of a batch it lacks, typed as the model versions' views serve them. */
+  private async addColumns(pending: Pending, batch: Batch): Promise<void> {
+    const group = await this.groups.get(pending.viewer, pending.group);
+    const have = new Set((group.features as { name: string }[]).map((f) => f.name));
+    const missing = batch.columns.names.flatMap((name, c) => (have.has(name) ? [] : [c]));
+    if (missing.length === 0) return;
+    const types = new Map<string, string>();
+    for (const model of batch.models) {
+      const layout = await this.layouts(pending.viewer, model).catch(() => null);
+      for (const column of [...(layout?.raw ?? []), ...(layout?.transformed ?? [])]) if (!types.has(column.name)) types.set(column.name, column.type);
     }
+    const appendFeatures = missing.map((c) => {
+      const name = batch.columns.names[c]!;
+      return { name, type: types.get(name) ?? inferredType(batch.columns.values[c]!), description: 'Served feature.' };
+    });
+    await this.groups.update(pending.viewer, pending.group, { appendFeatures });
   }
 
-  /** Writes what is queued, stops the timer and the writer thread. */
+  /** Writes what is queued and stops the timer. */
   async close(): Promise<void> {
     this.closed = true;
     await this.flush();
-    await this.thread.close();
   }
 
   /**
    * Logged rows of a deployment, oldest first: from (inclusive) to (exclusive) by `logged_at`,
-   * one model version when given, the first `first` of them (the last, with `newest`). Flushes this process's queue first, so a
-   * prediction answered before the call is in the answer.
+   * one model version when given, the first `first` of them (the last, with `newest`). Flushes this
+   * process's queue first, so a prediction answered before the call is in the answer. Each row has
+   * its vectors as JSON objects (`raw_vector`, `transformed_vector`, built from the columns of the
+   * features its model version serves) and the status of every raw feature.
    */
   async read(
     viewer: Viewer,
@@ -195,7 +221,7 @@ export class PredictionLog {
     if (options.to) where.push(`${ident('logged_at')} < ${sqlString(options.to.toISOString())}::TIMESTAMPTZ`);
     if (options.modelVersion != null) where.push(`${ident('model_version')} = ${Math.trunc(options.modelVersion)}`);
     if (options.shadow != null) where.push(`${ident('shadow')} = ${options.shadow ? 'TRUE' : 'FALSE'}`);
-    const columns = LOG_FEATURES.map((f) => ({ name: f.name, type: f.type }));
+    const columns = (group.features as { name: string; type: string }[]).map((f) => ({ name: f.name, type: f.type }));
     const list = columns.map((c) => ident(c.name)).join(', ');
     const order = (direction: string) => ['logged_at', 'request_id', 'entry_index', 'model_version'].map((c) => `${ident(c)} ${direction}`).join(', ');
     const filter = where.length > 0 ? `WHERE ${where.join(' AND ')}` : '';
@@ -206,28 +232,76 @@ export class PredictionLog {
         ? `SELECT ${list} FROM (SELECT ${list} FROM (${rows}) AS log ${filter} ORDER BY ${order('DESC')} LIMIT ${limit}) AS newest ORDER BY ${order('ASC')}`
         : `SELECT ${list} FROM (${rows}) AS log ${filter} ORDER BY ${order('ASC')} LIMIT ${limit}`,
     );
-    return withFullStatus(frame);
+    return this.withVectors(viewer, frame);
+  }
+
+  /** The log's rows as readLog gives them: metadata, the two vectors as JSON objects, and every raw feature's status. */
+  private async withVectors(viewer: Viewer, frame: DataFrame): Promise<DataFrame> {
+    const at = new Map(frame.columns.map((c, i) => [c.name, i]));
+    const vectorColumns = frame.columns.flatMap((c, i) => (LOG_FEATURE_NAMES.has(c.name) || isLegacy(c.name) ? [] : [i]));
+    const layouts = new Map<string, Promise<LogLayout | null>>();
+    const layoutOf = (name: string, version: number) => {
+      const key = `${name}:${version}`;
+      let layout = layouts.get(key);
+      if (!layout) {
+        layout = this.layouts(viewer, { name, version }).catch(() => null);
+        layouts.set(key, layout);
+      }
+      return layout;
+    };
+    const get = (row: readonly unknown[], name: string) => row[at.get(name)!];
+    const rows: unknown[][] = [];
+    for (const row of frame.rows) {
+      let raw = parseObject(at.has('raw_vector') ? get(row, 'raw_vector') : null);
+      let transformed = parseObject(at.has('transformed_vector') ? get(row, 'transformed_vector') : null);
+      if (raw === null) {
+        const layout = await layoutOf(String(get(row, 'model_name')), Number(get(row, 'model_version')));
+        const pick = (names: readonly LogColumn[] | null) => {
+          const out: Record<string, unknown> = {};
+          if (names === null) {
+            // The model version is gone: every vector column the row has a value in.
+            for (const i of vectorColumns) if (row[i] !== null && row[i] !== undefined) out[frame.columns[i]!.name] = row[i];
+          } else {
+            for (const { name } of names) out[name] = at.has(name) ? (row[at.get(name)!] ?? null) : null;
+          }
+          return out;
+        };
+        raw = pick(layout?.raw ?? null);
+        transformed = pick(layout?.transformed ?? null);
+      }
+      const stored = parseObject(get(row, 'feature_status')) ?? {};
+      const status: Record<string, unknown> = {};
+      for (const name of Object.keys(raw)) status[name] = stored[name] ?? 'present';
+      rows.push(
+        READ_COLUMNS.map((c) =>
+          c.name === 'raw_vector'
+            ? JSON.stringify(raw)
+            : c.name === 'transformed_vector'
+              ? JSON.stringify(transformed ?? {})
+              : c.name === 'feature_status'
+                ? JSON.stringify(status)
+                : get(row, c.name),
+        ),
+      );
+    }
+    return { columns: READ_COLUMNS.map((c) => ({ ...c })), rows };
   }
 }
 
-/**
- * The stored status lists only missing and passed features; readers get every feature of the raw
- * vector, in its order, `present` where the log has nothing to say.
- */
-function withFullStatus(frame: DataFrame): DataFrame {
-  const rawAt = frame.columns.findIndex((c) => c.name === 'raw_vector');
-  const statusAt = frame.columns.findIndex((c) => c.name === 'feature_status');
-  const rows = frame.rows.map((row) => {
-    const raw = parseObject(row[rawAt]);
-    const stored = parseObject(row[statusAt]);
-    if (raw === null || stored === null) return row;
-    const status: Record<string, unknown> = {};
-    for (const name of Object.keys(raw)) status[name] = stored[name] ?? 'present';
-    const out = [...row];
-    out[statusAt] = JSON.stringify(status);
-    return out;
-  });
-  return { ...frame, rows };
+/** The columns readLog gives: the metadata features, with the two vectors as JSON after `entity_keys`. */
+const READ_COLUMNS: readonly { name: string; type: string }[] = LOG_FEATURES.flatMap((f): { name: string; type: string }[] =>
+  f.name === 'entity_keys'
+    ? [{ name: f.name, type: f.type }, ...LEGACY_VECTOR_FEATURES.map((name) => ({ name, type: 'STRING' }))]
+    : [{ name: f.name, type: f.type }],
+);
+
+const isLegacy = (name: string) => (LEGACY_VECTOR_FEATURES as readonly string[]).includes(name);
+
+/** A feature type for a column no model version's layout names (its version is gone): from its values. */
+function inferredType(values: Float64Array | readonly unknown[]): string {
+  if (values instanceof Float64Array) return 'DOUBLE';
+  const kinds = new Set(values.filter((v) => v !== null && v !== undefined).map((v) => typeof v));
+  return kinds.size === 1 && kinds.has('boolean') ? 'BOOLEAN' : kinds.size === 1 && kinds.has('number') ? 'DOUBLE' : 'STRING';
 }
 
 function parseObject(text: unknown): Record<string, unknown> | null {

@@ -4,9 +4,11 @@ import type { Model } from '../../generated/sqlite/client.ts';
 import type { Logger } from '../../logger.ts';
 import type { MetadataClient } from '../../stores/metadata/client.ts';
 import type { FeatureViewRef } from '../feature-view/feature-view.service.ts';
+import type { TrainingDatasetService } from '../feature-view/training-dataset.service.ts';
 import { inputColumns } from '../model/definition.ts';
 import type { ModelService } from '../model/model.service.ts';
 import type { Viewer } from '../viewer.ts';
+import type { LogLayouts } from './prediction-log.ts';
 
 /** A model version ready to score: its ONNX session and where its vectors come from. */
 export interface ServedVersion {
@@ -128,4 +130,20 @@ export class ServedModels {
     this.sessions.clear();
     await Promise.allSettled(sessions.map(async (s) => (await s).release()));
   }
+}
+
+/**
+ * The prediction log's layouts (see PredictionLog): a model version's raw vector is its view's
+ * features (labels left out), its transformed vector their outputs under its training dataset's
+ * fitted transformations, each with the type the view serves it as.
+ */
+export function logLayouts(models: ModelService, served: ServedModels, trainingDatasets: TrainingDatasetService): LogLayouts {
+  return async (viewer, ref) => {
+    const model = await models.get(viewer, { name: ref.name, version: ref.version });
+    const binding = await served.binding(viewer, model, ['model']);
+    const { view, dataset } = await trainingDatasets.get(viewer, binding.featureView, binding.trainingDatasetVersion);
+    const columns = (fitted: Parameters<TrainingDatasetService['outputColumns']>[1]) =>
+      trainingDatasets.outputColumns(view, fitted, { labels: false }).map((c) => ({ name: c.name, type: c.type }));
+    return { raw: columns([]), transformed: columns(trainingDatasets.fitted(dataset)) };
+  };
 }

@@ -18,8 +18,6 @@ export interface InsertOptions {
   readonly storage: Storage;
   /** Absent features are null; otherwise an input lacking a feature is rejected (see StageOptions.fillMissing). */
   readonly fillMissing?: boolean;
-  /** A file the server itself wrote in the group's types: not validated again (see StageOptions.serverWritten). */
-  readonly serverWritten?: boolean;
 }
 
 /** Injection points for tests of atomicity: each runs at its step of an insert and may throw. */

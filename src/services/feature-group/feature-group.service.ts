@@ -548,7 +548,6 @@ export class FeatureGroupService {
       fillMissing: options.fillMissing === true,
       existing,
       online: writeOnline,
-      serverWritten: options.serverWritten === true && source.kind === 'file',
     });
     return { staged, existing, suite };
   }

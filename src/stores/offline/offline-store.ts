@@ -91,12 +91,6 @@ export interface StageOptions {
    * request's worth) for `onlineColumns`, instead of reading the staged file back.
    */
   readonly online?: boolean;
-  /**
-   * A file this server wrote from values of the group's types (the prediction log): its values are
-   * not checked before the copy, which would parse every row a second time. A value that does not
-   * fit still fails the insert, with the engine's message (for the server log, never a client).
-   */
-  readonly serverWritten?: boolean;
 }
 
 /**

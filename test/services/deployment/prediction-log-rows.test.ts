@@ -1,116 +1,129 @@
 import { describe, expect, it } from 'vitest';
-import { jsonObjectText, LOG_FEATURES, tsvLine, type WireRow } from '../../../src/services/deployment/prediction-log-rows.ts';
+import { featureStatusText, LOG_FEATURES, LogBuffer, type LoggedPrediction, logColumnClash } from '../../../src/services/deployment/prediction-log-rows.ts';
 
-/** What a log field must hold: the JSON of the object, as JSON.stringify prints it. */
-function expected(names: readonly string[], values: readonly unknown[]): string {
-  const object: Record<string, unknown> = {};
-  names.forEach((name, i) => {
-    object[name] = values[i] === undefined ? null : values[i];
-  });
-  return JSON.stringify(object);
+const RAW = ['tenure', 'plan', 'charges'];
+const VECTOR = ['min_max_scaler_tenure_', 'plan', 'charges'];
+
+function row(i: number, overrides: Partial<LoggedPrediction> = {}): LoggedPrediction {
+  return {
+    requestId: `r-${i}`,
+    entryIndex: i % 3,
+    modelVersion: 2,
+    modelName: 'churn',
+    loggedAt: Date.UTC(2026, 11, 4, 12) + i,
+    trainingDatasetVersion: 1,
+    shadow: false,
+    entry: { customerid: `c${i}` },
+    raw: { features: RAW, values: [i, 'gold', i * 1.5] },
+    vector: { features: VECTOR, values: [i / 100, 'gold', i * 1.5] },
+    passed: null,
+    prediction: i % 2,
+    probabilities: [0.25, 0.75],
+    ...overrides,
+  };
 }
 
-/** The fields of a log line (TSV: tab-separated, no quoting; an empty field is null). */
-const fields = (line: string) => line.split('\t').map((f) => (f === '' ? null : f));
+/** The buffer's columns as records, nulls for NaN, for comparing. */
+function records(buffer: LogBuffer): Record<string, unknown>[] {
+  const { rowCount, names, values } = buffer.columns();
+  for (const column of values) expect(column).toHaveLength(rowCount);
+  return Array.from({ length: rowCount }, (_, r) =>
+    Object.fromEntries(
+      names.map((name, c) => {
+        const v = values[c]![r];
+        return [name, typeof v === 'number' && Number.isNaN(v) ? null : v];
+      }),
+    ),
+  );
+}
 
-describe('prediction log rows', () => {
-  it('writes a vector field as JSON.stringify of the object would, whatever its values', () => {
-    const cases: [string[], unknown[]][] = [
-      [
-        ['a', 'b', 'c', 'd'],
-        [1, Number.NaN, undefined, true],
-      ],
-      [
-        ['a', 'b', 'c'],
-        [1, null],
-      ],
-      [
-        ['a', 'b'],
-        [1, 'x,"y'],
-      ],
-      [
-        ['a', 'b', 'c'],
-        ['cat_1', 2.5, 'tab\there\\x'],
-      ],
-      [['a'], [[1, 2]]],
-      [
-        ['a', 'b'],
-        [{ x: 1 }, 'q'],
-      ],
-      [
-        ['a"b', 'c'],
-        ['v', -0],
-      ],
-      [
-        ['a', 'b'],
-        [1e21, 5e-324],
-      ],
-      [
-        ['a', 'b'],
-        [Number.POSITIVE_INFINITY, 'line\nbreak'],
-      ],
-      [['a'], []],
-    ];
-    for (const [names, values] of cases) expect(jsonObjectText(names, values), JSON.stringify(values)).toBe(expected(names, values));
-    expect(jsonObjectText([], [])).toBe('{}');
-  });
-
-  it('agrees with JSON.stringify on many random vectors', () => {
-    const names = Array.from({ length: 30 }, (_, i) => `f_${i}`);
-    const pick = (r: number): unknown => {
-      const k = Math.floor(r * 8);
-      if (k === 0) return Math.random() * 1e6 - 5e5;
-      if (k === 1) return Math.floor(Math.random() * 1000);
-      if (k === 2) return null;
-      if (k === 3) return `category_${Math.floor(Math.random() * 12)}`;
-      if (k === 4) return Math.random() < 0.5 ? 'a,b' : 'say "hi"';
-      if (k === 5) return Math.random() < 0.5;
-      if (k === 6) return Math.random() * 1e-300;
-      return Math.random();
-    };
-    for (let n = 0; n < 500; n++) {
-      const values = names.map(() => pick(Math.random()));
-      expect(jsonObjectText(names, values)).toBe(expected(names, values));
-    }
-  });
-
-  it('makes a line of the log group’s columns in order, one field each, that reads back to the values', () => {
-    const raw = ['tenure', 'plan', 'charges'];
-    const vector = ['tenure', 'charges'];
-    const lists = new Map([
-      [1, raw],
-      [2, vector],
+describe('prediction log buffer', () => {
+  it('keeps the metadata and a column per served feature: raw features by name, transformed outputs by theirs, once each', () => {
+    const buffer = new LogBuffer();
+    buffer.add(row(4, { passed: ['tenure'], raw: { features: RAW, values: [4, 'gold', null] }, vector: { features: VECTOR, values: [0.04, 'gold', null] } }));
+    buffer.add(row(5, { trainingDatasetVersion: null, probabilities: null, prediction: null, shadow: true }));
+    const { names, values } = buffer.columns();
+    expect(names).toEqual([...LOG_FEATURES.map((f) => f.name), 'tenure', 'plan', 'charges', 'min_max_scaler_tenure_']);
+    // Numbers stay numbers (Float64Array), text stays text.
+    expect(values[names.indexOf('tenure')]).toBeInstanceOf(Float64Array);
+    expect(values[names.indexOf('min_max_scaler_tenure_')]).toBeInstanceOf(Float64Array);
+    expect(Array.isArray(values[names.indexOf('plan')])).toBe(true);
+    expect(records(buffer)).toEqual([
+      {
+        request_id: 'r-4',
+        entry_index: 1,
+        model_version: 2,
+        logged_at: Date.UTC(2026, 11, 4, 12) + 4,
+        model_name: 'churn',
+        training_dataset_version: 1,
+        shadow: false,
+        entity_keys: '{"customerid":"c4"}',
+        feature_status: '{"tenure":"passed","charges":"missing"}',
+        prediction: '0',
+        probabilities: '[0.25,0.75]',
+        tenure: 4,
+        plan: 'gold',
+        charges: null,
+        min_max_scaler_tenure_: 0.04,
+      },
+      {
+        request_id: 'r-5',
+        entry_index: 2,
+        model_version: 2,
+        logged_at: Date.UTC(2026, 11, 4, 12) + 5,
+        model_name: 'churn',
+        training_dataset_version: null,
+        shadow: true,
+        entity_keys: '{"customerid":"c5"}',
+        feature_status: '{}',
+        prediction: 'null',
+        probabilities: null,
+        tenure: 5,
+        plan: 'gold',
+        charges: 7.5,
+        min_max_scaler_tenure_: 0.05,
+      },
     ]);
-    const at = Date.UTC(2026, 11, 4, 12, 30, 5, 123);
-    const row: WireRow = ['r-1', 3, 2, 'churn', at, 1, true, { customerid: 'c,"1\t' }, 1, [5, 'gold\ttab', null], 2, [0.25, 0.75], ['tenure'], 1, [0.2, 0.8]];
-    const line = tsvLine(row, (id) => lists.get(id)!);
-    expect(line).not.toContain('\n');
-    const got = fields(line);
-    expect(got).toHaveLength(LOG_FEATURES.length);
-    const byName = Object.fromEntries(LOG_FEATURES.map((f, i) => [f.name, got[i]]));
-    expect(byName).toEqual({
-      request_id: 'r-1',
-      entry_index: '3',
-      model_version: '2',
-      logged_at: '2026-12-04T12:30:05.123Z',
-      model_name: 'churn',
-      training_dataset_version: '1',
-      shadow: 'true',
-      entity_keys: JSON.stringify({ customerid: 'c,"1\t' }),
-      raw_vector: JSON.stringify({ tenure: 5, plan: 'gold\ttab', charges: null }),
-      transformed_vector: JSON.stringify({ tenure: 0.25, charges: 0.75 }),
-      feature_status: JSON.stringify({ tenure: 'passed', charges: 'missing' }),
-      prediction: '1',
-      probabilities: JSON.stringify([0.2, 0.8]),
-    });
-    // No probabilities and no training dataset: empty (null) fields.
-    const bare = fields(tsvLine(['r-2\tx\ny', 0, 1, 'churn', at, null, false, {}, 1, [1, 'x', 2], 2, [1, 2], null, null, null], (id) => lists.get(id)!));
-    // A tab or line break in a text field would break the line: they become spaces.
-    expect(bare).toHaveLength(LOG_FEATURES.length);
-    expect(bare[0]).toBe('r-2 x y');
-    expect(bare[5]).toBeNull();
-    expect(bare[10]).toBe('{}');
-    expect(bare[11]).toBe('null');
-    expect(bare[12]).toBeNull();
+    expect([...buffer.models.values()]).toEqual([{ name: 'churn', version: 2 }]);
+  });
+
+  it('gives a feature first served in a later row nulls before it, and turns a numbers column into values at its first non-number', () => {
+    const buffer = new LogBuffer();
+    buffer.add(row(1));
+    const other = ['tenure', 'segment'];
+    buffer.add(row(2, { modelVersion: 3, raw: { features: other, values: [2, 'b'] }, vector: { features: other, values: [2, 'b'] } }));
+    // `charges` had numbers; a version serving it as text makes the column plain values, earlier numbers kept.
+    buffer.add(row(3, { raw: { features: RAW, values: [3, 'gold', 'n/a'] }, vector: { features: RAW, values: [3, 'gold', 'n/a'] } }));
+    const got = records(buffer);
+    expect(got.map((r) => r.segment)).toEqual([null, 'b', null]);
+    expect(got.map((r) => r.charges)).toEqual([1.5, null, 'n/a']);
+    expect(got.map((r) => r.min_max_scaler_tenure_)).toEqual([0.01, null, null]);
+    expect([...buffer.models.keys()]).toEqual(['churn:2', 'churn:3']);
+  });
+
+  it('grows past its first capacity without losing a row', () => {
+    const buffer = new LogBuffer();
+    for (let i = 0; i < 5000; i++) buffer.add(row(i));
+    const { rowCount, names, values } = buffer.columns();
+    expect(rowCount).toBe(5000);
+    const tenure = values[names.indexOf('tenure')] as Float64Array;
+    expect(tenure.length).toBe(5000);
+    expect([...tenure].every((v, i) => v === i)).toBe(true);
+    expect((values[0] as string[])[4999]).toBe('r-4999');
+  });
+
+  it('leaves out a served feature named as a metadata column, and says why', () => {
+    const buffer = new LogBuffer();
+    const clashing = ['tenure', 'prediction'];
+    buffer.add(row(1, { raw: { features: clashing, values: [1, 'x'] }, vector: { features: clashing, values: [1, 'x'] } }));
+    expect(records(buffer)[0]!.prediction).toBe('1');
+    expect(logColumnClash('prediction')).toMatch(/rename it in the feature view/);
+    expect(logColumnClash('tenure')).toBeNull();
+  });
+
+  it('lists only passed and missing features in the status', () => {
+    expect(featureStatusText(['a', 'b', 'c'], [1, null, undefined], null)).toBe('{"b":"missing","c":"missing"}');
+    expect(featureStatusText(['a', 'b'], [1, 2], ['b'])).toBe('{"b":"passed"}');
+    expect(featureStatusText(['a'], [1], [])).toBe('{}');
   });
 });

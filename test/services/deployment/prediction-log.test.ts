@@ -1,68 +1,104 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { readdir } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { NotFoundError } from '../../../src/errors.ts';
 import type { FeatureGroupService } from '../../../src/services/feature-group/feature-group.service.ts';
-import { PredictionLog } from '../../../src/services/deployment/prediction-log.ts';
-import type { LoggedPrediction } from '../../../src/services/deployment/prediction-log-rows.ts';
+import { type LogLayouts, PredictionLog } from '../../../src/services/deployment/prediction-log.ts';
+import { LOG_FEATURES, type LoggedPrediction } from '../../../src/services/deployment/prediction-log-rows.ts';
 import type { Viewer } from '../../../src/services/viewer.ts';
-import { createLogger, type Logger } from '../../../src/logger.ts';
-import { TempFiles } from '../../../src/stores/artifacts/temp-files.ts';
+import { createLogger } from '../../../src/logger.ts';
 
 const viewer: Viewer = { apiKeyId: '', projectId: 'p', projectName: 'proj', scopes: ['WRITE'], serverAdmin: false };
 const RAW = ['tenure', 'plan'];
-const VECTOR = ['tenure'];
+const VECTOR = ['min_max_scaler_tenure_', 'plan'];
 
-function prediction(i: number): LoggedPrediction {
+function prediction(i: number, modelVersion = 1): LoggedPrediction {
   return {
     requestId: `req-${i}`,
     entryIndex: 0,
-    modelVersion: 1,
+    modelVersion,
     modelName: 'churn',
     loggedAt: Date.UTC(2026, 11, 4) + i,
     trainingDatasetVersion: 1,
     shadow: false,
     entry: { customerid: `c${i}` },
     raw: { features: RAW, values: [i, 'gold'] },
-    vector: { features: VECTOR, values: [i / 10] },
+    vector: { features: VECTOR, values: [i / 10, 'gold'] },
     passed: null,
     prediction: i % 2,
     probabilities: null,
   };
 }
 
-/** A feature-group service whose inserts fail while `failWith` is set, and otherwise keep each file's data lines. */
+const layouts: LogLayouts = async () => ({
+  raw: [
+    { name: 'tenure', type: 'INT' },
+    { name: 'plan', type: 'STRING' },
+  ],
+  transformed: [
+    { name: 'min_max_scaler_tenure_', type: 'DOUBLE' },
+    { name: 'plan', type: 'STRING' },
+  ],
+});
+
+/**
+ * A feature-group service of one log group: inserts fail while `failWith` is set, else keep their
+ * rows (request ids); appended features join the group's.
+ */
 function groups() {
-  const state = { failWith: null as Error | null, files: [] as string[][], calls: 0 };
+  const state = {
+    failWith: null as Error | null,
+    requests: [] as string[][],
+    calls: 0,
+    features: LOG_FEATURES.map((f) => ({ name: f.name as string, type: f.type as string })),
+    appended: [] as { name: string; type: string }[][],
+  };
   const service = {
-    async insert(_viewer: Viewer, group: { name: string }, source: { kind: string; path: string }) {
+    async get() {
+      return { features: state.features };
+    },
+    async update(_viewer: Viewer, _group: unknown, input: { appendFeatures: { name: string; type: string }[] }) {
+      state.appended.push(input.appendFeatures.map(({ name, type }) => ({ name, type })));
+      state.features.push(...input.appendFeatures);
+      return {};
+    },
+    async insert(_viewer: Viewer, group: { name: string }, source: { kind: string; names: string[]; values: unknown[][] }) {
       state.calls++;
       expect(group.name).toBe('live_predictions');
+      expect(source.kind).toBe('columns');
+      // Every column the rows hold is a feature of the group by now.
+      expect(source.names.every((n) => state.features.some((f) => f.name === n))).toBe(true);
       if (state.failWith) throw state.failWith;
-      state.files.push(readFileSync(source.path, 'utf8').trim().split('\n').slice(1));
+      state.requests.push([...(source.values[0] as string[])]);
       return {};
     },
   } as unknown as FeatureGroupService;
   return { state, service };
 }
 
+const open = (service: FeatureGroupService) => new PredictionLog(service, layouts, createLogger({ logLevel: 'silent' }));
+
 describe('prediction log queue', () => {
-  const dirs: string[] = [];
-  afterEach(() => {
-    for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+  it('appends the served features to the group, typed as the view serves them, before the first rows that hold them', async () => {
+    const { state, service } = groups();
+    const log = open(service);
+    log.append(viewer, { id: 'd1', name: 'live' }, [prediction(1)]);
+    await log.flush();
+    expect(state.appended).toEqual([
+      [
+        { name: 'tenure', type: 'INT' },
+        { name: 'plan', type: 'STRING' },
+        { name: 'min_max_scaler_tenure_', type: 'DOUBLE' },
+      ],
+    ]);
+    log.append(viewer, { id: 'd1', name: 'live' }, [prediction(2)]);
+    await log.close();
+    // Nothing new to append the second time.
+    expect(state.appended).toHaveLength(1);
+    expect(state.requests).toEqual([['req-1'], ['req-2']]);
   });
-  const open = (service: FeatureGroupService) => {
-    const dir = mkdtempSync(join(tmpdir(), 'prediction-log-'));
-    dirs.push(dir);
-    const temp = new TempFiles(dir, 'process');
-    return { log: new PredictionLog(service, temp, createLogger({ logLevel: 'silent' })), temp };
-  };
 
   it('keeps rows whose commit failed and writes them, once each, at the next flush', async () => {
     const { state, service } = groups();
-    const { log, temp } = open(service);
+    const log = open(service);
     const deployment = { id: 'd1', name: 'live' };
     for (let i = 0; i < 300; i++) log.append(viewer, deployment, [prediction(i)]);
     expect(log.queued).toBe(300);
@@ -70,41 +106,21 @@ describe('prediction log queue', () => {
     await log.flush();
     expect(state.calls).toBe(1);
     expect(log.queued).toBe(300);
-    // More rows meanwhile: they go in a file of their own, after the one that failed.
+    // More rows meanwhile: they go in a batch of their own, after the one that failed.
     for (let i = 300; i < 310; i++) log.append(viewer, deployment, [prediction(i)]);
     expect(log.queued).toBe(310);
     state.failWith = null;
     await log.close();
     expect(log.queued).toBe(0);
-    const lines = state.files.flat();
-    expect(lines).toHaveLength(310);
-    expect(new Set(lines.map((l) => l.split('\t')[0])).size).toBe(310);
-    expect(lines[0]!.split('\t')[8]).toBe('{"tenure":0,"plan":"gold"}');
-    // Files are removed once committed.
-    expect(await readdir(temp.dir)).toEqual([]);
-  });
-
-  it('reports rows it cannot put in a file as dropped, and its writer goes on', async () => {
-    const { state, service } = groups();
-    const dir = mkdtempSync(join(tmpdir(), 'prediction-log-'));
-    dirs.push(dir);
-    // The temporary folder is under a regular file: no file can be opened there.
-    writeFileSync(join(dir, 'blocked'), '');
-    const errors: string[] = [];
-    const logger = { error: (_: unknown, message: string) => errors.push(message), warn: () => undefined } as unknown as Logger;
-    const log = new PredictionLog(service, new TempFiles(join(dir, 'blocked'), 'process'), logger);
-    log.append(viewer, { id: 'd1', name: 'live' }, [prediction(1), prediction(2)]);
-    await log.flush();
-    expect(log.queued).toBe(0);
-    log.append(viewer, { id: 'd1', name: 'live' }, [prediction(3)]);
-    await log.close();
-    expect(state.calls).toBe(0);
-    expect(errors).toEqual(['prediction log rows could not be written as text; dropped', 'prediction log rows could not be written as text; dropped']);
+    const ids = state.requests.flat();
+    expect(ids).toHaveLength(310);
+    expect(new Set(ids).size).toBe(310);
+    expect(state.requests.map((r) => r.length)).toEqual([300, 10]);
   });
 
   it('drops the rows of a deployment whose log group was deleted, and goes on with the others', async () => {
     const { state, service } = groups();
-    const { log } = open(service);
+    const log = open(service);
     log.append(viewer, { id: 'd1', name: 'live' }, [prediction(1), prediction(2)]);
     state.failWith = new NotFoundError('FeatureGroup', 'live_predictions');
     await log.flush();
@@ -112,8 +128,6 @@ describe('prediction log queue', () => {
     state.failWith = null;
     log.append(viewer, { id: 'd1', name: 'live' }, [prediction(3)]);
     await log.close();
-    expect(state.files).toHaveLength(1);
-    expect(state.files[0]).toHaveLength(1);
-    expect(state.files[0]![0]).toMatch(/^req-3\t/);
+    expect(state.requests).toEqual([['req-3']]);
   });
 });

@@ -477,45 +477,34 @@ describe('DuckDbOfflineStore: file inputs', () => {
     ]);
   });
 
-  it('stages TSV (tab-separated, no quoting: quotes and commas are text) and refuses a line with another number of fields', async () => {
+  it('stages columns the server built: Float64Array numbers (NaN null) and plain values, unnamed features null', async () => {
     const g = newGroup();
-    const tsv = join(root, 'in.tsv');
-    await writeFile(tsv, 'customer_id\tevent_time\ttenure\tplan\n1\t2024-01-01T00:00:00Z\t3\t{"a": "b, c"}\n2\t1704067200\t\t"quoted"\n');
-    const c1 = await commit(g, customers, { kind: 'file', path: tsv, format: 'TSV' });
+    const columns = (values: readonly (Float64Array | unknown[])[], names = ['customer_id', 'event_time', 'tenure', 'plan']): InsertSource => ({
+      kind: 'columns',
+      rowCount: values[0]!.length,
+      names,
+      values,
+    });
+    const at = Date.UTC(2024, 0, 1);
+    const c1 = await commit(
+      g,
+      customers,
+      columns([Float64Array.of(1, 2, 3), Float64Array.of(at, at + 1000, at + 2000), Float64Array.of(3, Number.NaN, 2 ** 40), ['gold', null, '']]),
+    );
     expect((await store.read(g, customers, [c1])).rows).toEqual([
-      [1, '2024-01-01T00:00:00.000000Z', 3, '{"a": "b, c"}', null],
-      [2, '2024-01-01T00:00:00.000000Z', null, '"quoted"', null],
+      [1, '2024-01-01T00:00:00.000000Z', 3, 'gold', null],
+      [2, '2024-01-01T00:00:01.000000Z', null, null, null],
+      [3, '2024-01-01T00:00:02.000000Z', 2 ** 40, '', null],
     ]);
-    const bad = join(root, 'bad.tsv');
-    await writeFile(bad, 'customer_id\tevent_time\ttenure\n1\t2024-01-01T00:00:00Z\t3\n2\t2024-01-01T00:00:00Z\t4\textra\n');
-    const error = await rejected(g, customers, { kind: 'file', path: bad, format: 'TSV', name: 'log.tsv' });
-    expect(error.message).toMatch(/^the uploaded file "log.tsv" is not valid tab-separated values: line 3 has 4 fields, the header has 3/);
-    expect(error.message).not.toContain(root);
-  });
-
-  it('skips the value check of a file the server wrote (serverWritten), and still fails a value that does not fit', async () => {
-    const g = newGroup();
-    const tsv = join(root, 'server.tsv');
-    const stageWritten = () =>
-      store.stage(
-        g,
-        customers,
-        uuidv7(),
-        { kind: 'file', path: tsv, format: 'TSV' },
-        { operation: 'UPSERT', existing: [], fillMissing: true, serverWritten: true },
-      );
-    await writeFile(tsv, 'customer_id\tevent_time\ttenure\n1\t2024-01-01T00:00:00Z\t3\n');
-    const staged = await stageWritten();
-    expect(staged.rowCount).toBe(1);
-    await staged.discard();
-    await writeFile(tsv, 'customer_id\tevent_time\ttenure\n1\t2024-01-01T00:00:00Z\tmany\n');
-    const checked = await rejected(g, customers, { kind: 'file', path: tsv, format: 'TSV' });
-    expect(checked.issues).toEqual([{ path: ['file', 1, 'tenure'], message: expect.stringContaining('row 1, column "tenure"') }]);
-    // Unchecked, the bad value fails the copy: it never becomes null.
-    await expect(stageWritten()).rejects.toThrow(ValidationError);
-    await writeFile(tsv, 'customer_id\tevent_time\ttenure\n\t2024-01-01T00:00:00Z\t3\n');
-    await expect(stageWritten()).rejects.toThrow(ValidationError);
-    expect(await groupFiles(g)).toEqual([]);
+    // A column of nothing but nulls, and one of plain numbers, load as well.
+    const c2 = await commit(g, customers, columns([[4], [at], Float64Array.of(Number.NaN), [7.5]], ['customer_id', 'event_time', 'tenure', 'spend']), [c1]);
+    expect((await store.read(g, customers, [c1, c2])).rows.at(-1)).toEqual([4, '2024-01-01T00:00:00.000000Z', null, null, 7.5]);
+    // Built wrong, the insert fails and writes nothing: a value that does not fit never becomes null.
+    const stage = (source: InsertSource) => store.stage(g, customers, uuidv7(), source, { operation: 'UPSERT', existing: [], fillMissing: true });
+    await expect(stage(columns([[5], [at], ['many'], ['x']]))).rejects.toThrow(ValidationError);
+    await expect(stage(columns([Float64Array.of(Number.NaN), [at], [1], ['x']]))).rejects.toThrow(ValidationError);
+    await expect(stage(columns([[5], [at]], ['customer_id', 'nope']))).rejects.toThrow(/nope is not a feature/);
+    expect((await groupFiles(g)).filter((f) => f.startsWith('.'))).toEqual([]);
   });
 
   it('infers features from rows and files', async () => {

@@ -46,12 +46,13 @@ export interface SourceSql {
 /** JSON rows loaded into a table of the insert instance (see loadRows). */
 export interface LoadedRows {
   readonly input: SourceSql;
-  readonly rows: readonly unknown[];
+  /** The rows as objects (built on demand for a columns source): loaded again as text to name a rejected value. */
+  readonly rows: () => readonly unknown[];
   readonly columns: RowColumns;
   /** Per feature: the DuckDB type its values were loaded as. */
   readonly types: readonly ('DOUBLE' | 'BOOLEAN' | 'VARCHAR')[];
   /** Per typed (DOUBLE, BOOLEAN) feature: the values appended. */
-  readonly appended: readonly (readonly unknown[] | undefined)[];
+  readonly appended: readonly (readonly unknown[] | Float64Array | undefined)[];
   /** Per VARCHAR feature: the texts loaded. */
   readonly texts: readonly (readonly (string | null)[] | null)[];
 }

@@ -9,7 +9,7 @@ import { badValueReason, coerce } from './coerce.ts';
 import { COMMIT_COLUMN, identityColumns, isStringFeature, JSON_VALUE, type Feature } from './features.ts';
 import { MAX_FILE_COLUMNS, readCsvHeader, tooManyColumns } from './input-files.ts';
 import { fileQuery, issuesError, matchColumns, MAX_ISSUES, missingColumns, missingRequired, presentIn, strictCsv, type InputFile } from './input-columns.ts';
-import { columnTexts, rowColumns, valueIssues } from './json-rows.ts';
+import { columnTexts, rowColumns, valueIssues, type RowColumns } from './json-rows.ts';
 import type { LoadedRows, SourceSql } from './host.ts';
 import { appendColumns } from './load-table.ts';
 import { onlineFromLoaded } from './online-rows.ts';
@@ -70,7 +70,7 @@ export async function openSource(
       columns: new Map([...names.values()].map((feature) => [feature, jsonValue(feature) ? JSON_VALUE : 'VARCHAR'])),
     };
   }
-  if (source.format === 'CSV' || source.format === 'TSV') {
+  if (source.format === 'CSV') {
     // The header is read here, not sniffed: the file is then parsed strictly with exactly its
     // columns, so a malformed row is refused with its line instead of being read some other way.
     const header = await readCsvHeader(path, file.user);
@@ -85,7 +85,7 @@ export async function openSource(
     header.forEach((name, i) => {
       if (!position.has(name)) position.set(name, i);
     });
-    const fn = strictCsv(path, header.length, source.format === 'TSV');
+    const fn = strictCsv(path, header.length);
     // `""` is the empty string for STRING features (strictCsv) and, as an empty field, null for the others.
     const renames = [...names].map(([original, feature]) => {
       const field = `"#f${position.get(original)!}"`;
@@ -143,6 +143,22 @@ export async function loadRows(
   const { columns, issues } = rowColumns(rows, features);
   if (issues.length > 0) throw issuesError(issues);
   if (!fillMissing) missingColumns(features, (_, c) => columns.missing[c]!, 'rows');
+  return loadColumns(connection, columns, () => rows, features, commitId, tables, text);
+}
+
+/**
+ * Rows given column-wise (a JSON insert's rows after `rowColumns`, or a columns source) into the
+ * tables loadRows describes; `rows` gives them as objects when a rejected value must be named.
+ */
+export async function loadColumns(
+  connection: DuckDBConnection,
+  columns: RowColumns,
+  rows: () => readonly unknown[],
+  features: readonly Feature[],
+  commitId: string,
+  tables: string[],
+  text = false,
+): Promise<LoadedRows> {
   if (!text) {
     const bad = valueIssues(
       columns,
@@ -161,12 +177,13 @@ export async function loadRows(
   });
   const typed = features.flatMap((_, c) => (types[c] === 'VARCHAR' ? [] : [c]));
   const textual = features.flatMap((_, c) => (types[c] === 'VARCHAR' ? [c] : []));
-  const appended: (readonly unknown[])[] = new Array(features.length);
+  const appended: (readonly unknown[] | Float64Array)[] = new Array(features.length);
   const texts: ((string | null)[] | null)[] = features.map(() => null);
   const sources: string[] = [];
   if (typed.length > 0) {
     for (const c of typed) {
-      appended[c] = types[c] === 'DOUBLE' ? columns.values[c]!.map((v) => (v === 0 ? 0 : (v ?? null))) : columns.values[c]!.map((v) => v ?? null);
+      appended[c] =
+        columns.numbers?.[c] ?? (types[c] === 'DOUBLE' ? columns.values[c]!.map((v) => (v === 0 ? 0 : (v ?? null))) : columns.values[c]!.map((v) => v ?? null));
     }
     const table = ident(`#typed-${suffix}`);
     await connection.run(`CREATE TABLE ${table} (${typed.map((c) => `"#c${c}" ${types[c]}`).join(', ')})`);
@@ -270,7 +287,7 @@ export async function copyRows(
   tables.push(coerced);
   const flagged = await connection.runAndReadAll(`SELECT 1 FROM ${coerced} WHERE "#bad" LIMIT 1`);
   if (flagged.currentRowCount > 0) {
-    const text = await loadRows(connection, loaded.rows, features, commitId, tables, true);
+    const text = await loadRows(connection, loaded.rows(), features, commitId, tables, true);
     await validateRows(connection, text.input, features);
     throw new Error('stage: a row failed a check that validateRows did not report');
   }

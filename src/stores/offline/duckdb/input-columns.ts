@@ -33,13 +33,12 @@ export async function fileQuery(connection: DuckDBConnection, sql: string, file:
  * read_csv of a file with `width` header fields, parsed strictly: RFC 4180 dialect (`,`, `"`
  * quotes doubled inside), every field as text in columns `#f0…`, no sniffing, a row with an
  * unterminated quote or another number of fields is an error naming its line (strict_mode, no
- * null_padding). An empty field is null, a quoted empty one (`""`) the empty string. With `tabs`, the TSV dialect instead (see InsertSource): tab-separated, no quoting.
+ * null_padding). An empty field is null, a quoted empty one (`""`) the empty string.
  */
-export function strictCsv(path: string, width: number, tabs = false): string {
+export function strictCsv(path: string, width: number): string {
   const columns = Array.from({ length: width }, (_, i) => `'#f${i}': 'VARCHAR'`).join(', ');
   // A quoted empty field ("") is the empty string, an unquoted one null: as exports write them.
-  const dialect = tabs ? `delim = '\t', quote = '', escape = ''` : `delim = ',', quote = '"', escape = '"', allow_quoted_nulls = false`;
-  return `read_csv(${sqlString(path)}, header = true, skip = 0, auto_detect = false, ${dialect},
+  return `read_csv(${sqlString(path)}, header = true, skip = 0, auto_detect = false, delim = ',', quote = '"', escape = '"', allow_quoted_nulls = false,
     strict_mode = true, null_padding = false, columns = {${columns}})`;
 }
 

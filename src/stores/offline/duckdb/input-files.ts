@@ -8,7 +8,7 @@ import { ValidationError } from '../../../errors.ts';
  */
 export interface UserFile {
   readonly name: string | null;
-  readonly format: 'CSV' | 'TSV' | 'PARQUET' | 'NDJSON';
+  readonly format: 'CSV' | 'PARQUET' | 'NDJSON';
 }
 
 /** Most columns an input file may have (CSV header fields, Parquet columns, distinct NDJSON keys). */
@@ -16,7 +16,7 @@ export const MAX_FILE_COLUMNS = 4096;
 /** Longest CSV header line read. */
 export const MAX_HEADER_BYTES = 1024 * 1024;
 
-const FORMAT_NAMES: Readonly<Record<UserFile['format'], string>> = { CSV: 'CSV', TSV: 'tab-separated values', PARQUET: 'Parquet', NDJSON: 'NDJSON' };
+const FORMAT_NAMES: Readonly<Record<UserFile['format'], string>> = { CSV: 'CSV', PARQUET: 'Parquet', NDJSON: 'NDJSON' };
 
 /** `the uploaded file "rows.csv"`, or `the uploaded file` when it has no name. */
 export function fileLabel(file: UserFile): string {
@@ -56,7 +56,6 @@ export async function fileReadError(error: unknown, file: UserFile, path: string
       if (kind === 'Binder' || kind === 'Conversion') return unreadable(file, "a column's type does not convert to its feature's type");
       return unreadable(file, 'the file is damaged, truncated or uses a feature that cannot be read');
     case 'CSV':
-    case 'TSV':
       return csvError(file, text);
     case 'NDJSON': {
       const found = await firstBadNdjsonLine(path).catch(() => null);
@@ -148,13 +147,11 @@ export async function readCsvHeader(path: string, file: UserFile): Promise<strin
   if (bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) bytes = bytes.subarray(3);
   // The header ends at the first line break outside quotes: '"', ',' and line breaks are ASCII,
   // so bytes can be scanned before decoding.
-  // TSV (see InsertSource) has no quotes: its header is the first line, split at tabs.
-  const tabs = file.format === 'TSV';
   let quoted = false;
   let end = -1;
   for (let i = 0; i < bytes.length; i++) {
     const b = bytes[i];
-    if (b === 0x22 && !tabs) quoted = !quoted;
+    if (b === 0x22) quoted = !quoted;
     else if (!quoted && (b === 0x0a || b === 0x0d)) {
       end = i;
       break;
@@ -172,7 +169,6 @@ export async function readCsvHeader(path: string, file: UserFile): Promise<strin
     throw unreadable(file, 'invalid UTF-8 on line 1', 1);
   }
   if (text.trim() === '') throw unreadable(file, 'the file is empty or its first line (the header) is blank', 1);
-  if (tabs) return checkWidth(file, text.split('\t'));
   const fields: string[] = [];
   let i = 0;
   for (;;) {

@@ -14,6 +14,11 @@ export interface RowColumns {
   readonly values: readonly (readonly unknown[])[];
   /** Per feature, the first row (0-based) that lacks its key (a key given as null is not lacking), or -1. */
   readonly missing: readonly number[];
+  /**
+   * Per feature of a numeric type, its column when a columns source gave it as a Float64Array (NaN
+   * for null): loaded into DuckDB as the array's bytes, its `values` entry then empty.
+   */
+  readonly numbers?: readonly (Float64Array | undefined)[];
 }
 
 interface RowFeature {
@@ -82,31 +87,91 @@ export function rowColumns(rows: readonly unknown[], features: readonly RowFeatu
     }
     for (let c = 0; c < width; c++) if (seen[c] !== r && (missing[c]! < 0 || r < missing[c]!)) missing[c] = r;
   }
-  const kinds: RowColumnKind[] = [];
-  for (let c = 0; c < width; c++) {
-    const column = raw[c]!;
-    let kind: RowColumnKind = 'none';
-    for (let r = 0; r < n && kind !== 'other'; r++) {
-      const v = column[r];
-      let k: RowColumnKind;
-      switch (typeof v) {
-        case 'string':
-          k = 'strings';
-          break;
-        case 'number':
-          k = Number.isSafeInteger(v) ? 'integers' : Number.isFinite(v) ? 'numbers' : 'other';
-          break;
-        case 'boolean':
-          k = 'booleans';
-          break;
-        default:
-          k = v === null || v === undefined ? kind : 'other';
-      }
-      if (k !== kind) kind = kind === 'none' ? k : (kind === 'integers' && k === 'numbers') || (kind === 'numbers' && k === 'integers') ? 'numbers' : 'other';
+  return { columns: { rowCount: n, kinds: raw.map((column) => columnKind(column, n)), values: raw, missing }, issues };
+}
+
+/** What the first `n` values of a column are (see RowColumnKind). */
+function columnKind(column: readonly unknown[], n: number): RowColumnKind {
+  let kind: RowColumnKind = 'none';
+  for (let r = 0; r < n && kind !== 'other'; r++) {
+    const v = column[r];
+    let k: RowColumnKind;
+    switch (typeof v) {
+      case 'string':
+        k = 'strings';
+        break;
+      case 'number':
+        k = Number.isSafeInteger(v) ? 'integers' : Number.isFinite(v) ? 'numbers' : 'other';
+        break;
+      case 'boolean':
+        k = 'booleans';
+        break;
+      default:
+        k = v === null || v === undefined ? kind : 'other';
     }
-    kinds.push(kind);
+    if (k !== kind) kind = kind === 'none' ? k : (kind === 'integers' && k === 'numbers') || (kind === 'numbers' && k === 'integers') ? 'numbers' : 'other';
   }
-  return { columns: { rowCount: n, kinds, values: raw, missing }, issues };
+  return kind;
+}
+
+/** A columns source's values, as given. */
+export interface GivenColumns {
+  readonly rowCount: number;
+  readonly names: readonly string[];
+  readonly values: readonly (Float64Array | readonly unknown[])[];
+}
+
+/**
+ * A columns source as RowColumns for `features`: a Float64Array's NaN is null, a feature the
+ * source does not name is null in every row, and a named column that is no feature, or of another
+ * length, is an error (the server built it wrong).
+ */
+export function givenRowColumns(given: GivenColumns, features: readonly (RowFeature & { readonly numeric: boolean })[]): RowColumns {
+  const n = given.rowCount;
+  const at = new Map(given.names.map((name, i) => [name, i]));
+  const known = new Set(features.map((f) => f.name));
+  for (const [i, name] of given.names.entries()) {
+    if (!known.has(name)) throw new Error(`columns source: ${name} is not a feature of the group`);
+    if (given.values[i]!.length !== n) throw new Error(`columns source: column ${name} has ${given.values[i]!.length} values, not ${n}`);
+  }
+  const numbers: (Float64Array | undefined)[] = features.map(() => undefined);
+  const values = features.map((f, c) => {
+    const i = at.get(f.name);
+    if (i === undefined) return new Array<unknown>(n).fill(null);
+    const column = given.values[i]!;
+    if (!(column instanceof Float64Array)) return column;
+    if (f.numeric && column.some((v) => !Number.isNaN(v))) {
+      numbers[c] = column;
+      return [];
+    }
+    const out = new Array<number | null>(n);
+    for (let r = 0; r < n; r++) {
+      const v = column[r]!;
+      out[r] = Number.isNaN(v) ? null : v;
+    }
+    return out;
+  });
+  return {
+    rowCount: n,
+    kinds: values.map((column, c) => (numbers[c] ? 'numbers' : columnKind(column, n))),
+    values,
+    missing: features.map(() => -1),
+    numbers,
+  };
+}
+
+/** A columns source's rows as objects (naming a rejected value, inferring a schema). */
+export function givenRows(given: GivenColumns): Record<string, unknown>[] {
+  const rows: Record<string, unknown>[] = [];
+  for (let r = 0; r < given.rowCount; r++) {
+    const row: Record<string, unknown> = {};
+    given.names.forEach((name, i) => {
+      const v = given.values[i]![r];
+      row[name] = typeof v === 'number' && Number.isNaN(v) ? null : (v ?? null);
+    });
+    rows.push(row);
+  }
+  return rows;
 }
 
 /**

@@ -15,15 +15,19 @@ import {
   type DuckDBType,
   type DuckDBValue,
 } from '@duckdb/node-api';
+import duckdb from '@duckdb/node-bindings';
 import { duckdbType, parseFeatureType } from '../../../domain/feature-types.ts';
 import { ident } from '../../../domain/sql.ts';
 
-/** Appends columns of values to a table, a data chunk at a time. */
+/**
+ * Appends columns of values to a table, a data chunk at a time. A Float64Array column (of a DOUBLE
+ * column, NaN for null) is copied into the chunk as its bytes, with a validity mask for its NaNs.
+ */
 export async function appendColumns(
   connection: DuckDBConnection,
   table: string,
   types: readonly DuckDBType[],
-  columns: readonly (readonly unknown[])[],
+  columns: readonly (readonly unknown[] | Float64Array)[],
   rowCount: number,
 ): Promise<void> {
   const appender = await connection.createAppender(table);
@@ -31,12 +35,32 @@ export async function appendColumns(
     for (let start = 0; start < rowCount; start += CHUNK_ROWS) {
       const count = Math.min(CHUNK_ROWS, rowCount - start);
       const chunk = DuckDBDataChunk.create([...types], count);
-      chunk.setColumns(columns.map((values) => (count === values.length ? values : values.slice(start, start + count))) as DuckDBValue[][]);
+      columns.forEach((values, c) => {
+        if (values instanceof Float64Array) copyDoubles(chunk, c, values.subarray(start, start + count));
+        else chunk.setColumnValues(c, (count === values.length ? values : values.slice(start, start + count)) as DuckDBValue[]);
+      });
       appender.appendDataChunk(chunk);
     }
     appender.flushSync();
   } finally {
     appender.closeSync();
+  }
+}
+
+/** A DOUBLE column of a chunk from a Float64Array: its bytes, and NaN as null. */
+function copyDoubles(chunk: DuckDBDataChunk, column: number, values: Float64Array): void {
+  const vector = duckdb.data_chunk_get_vector(chunk.chunk, column);
+  duckdb.copy_data_to_vector(vector, 0, values.buffer as ArrayBuffer, values.byteOffset, values.byteLength);
+  let mask: BigUint64Array | null = null;
+  for (let r = 0; r < values.length; r++) {
+    const v = values[r]!;
+    if (!Number.isNaN(v)) continue;
+    mask ??= new BigUint64Array(Math.ceil(values.length / 64)).fill(0xffff_ffff_ffff_ffffn);
+    mask[r >> 6]! &= ~(1n << BigInt(r & 63));
+  }
+  if (mask) {
+    duckdb.vector_ensure_validity_writable(vector);
+    duckdb.copy_data_to_vector_validity(vector, 0, mask.buffer as ArrayBuffer, 0, mask.byteLength);
   }
 }
 

@@ -185,21 +185,23 @@ export function givenOnline(f: Feature, loaded: LoadedRows, c: number): readonly
   const t = f.parsed;
   if (t.kind !== 'scalar') return null;
   const type = loaded.types[c];
-  const appended = loaded.appended[c];
+  // A columns source's numbers (a Float64Array) are read back instead: never written online.
+  const given = loaded.appended[c];
+  const appended = given instanceof Float64Array ? null : given;
   const texts = loaded.texts[c];
   switch (t.name) {
     case 'STRING':
       return texts?.every((v) => v === null || (v as unknown as { isWellFormed(): boolean }).isWellFormed()) ? texts : null;
     case 'BOOLEAN':
-      return type === 'BOOLEAN' ? appended! : null;
+      return type === 'BOOLEAN' ? (appended ?? null) : null;
     case 'DOUBLE':
-      return type === 'DOUBLE' ? appended! : null;
+      return type === 'DOUBLE' ? (appended ?? null) : null;
     case 'BIGINT':
     case 'INT':
-      return type === 'DOUBLE' && loaded.columns.kinds[c] === 'integers' ? appended! : null;
+      return type === 'DOUBLE' && loaded.columns.kinds[c] === 'integers' ? (appended ?? null) : null;
     case 'FLOAT':
       // The online store keeps the float the double rounds to, as DuckDB's cast does.
-      return type === 'DOUBLE' ? appended! : null;
+      return type === 'DOUBLE' ? (appended ?? null) : null;
     case 'TIMESTAMP':
     case 'DATE': {
       // Text already in the form the store prints (UTC ISO with a `Z`; a date) is that value.

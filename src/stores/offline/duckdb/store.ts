@@ -28,7 +28,11 @@ import { COMMIT_COLUMN, COMMIT_ID, featureTypeOf, identityColumns, schemaFeature
 import { countExisting, duplicateError, findDuplicates } from './identities.ts';
 import { IdentityIndex } from './identity-index.ts';
 import type { SourceSql, StagingHost } from './host.ts';
-import { copyCoerced, copyRows, keepLastPerIdentity, loadRows, openSource, validateRows } from './ingest.ts';
+import { copyCoerced, copyRows, keepLastPerIdentity, loadColumns, loadRows, openSource, validateRows } from './ingest.ts';
+import { givenRowColumns, givenRows, type RowColumns } from './json-rows.ts';
+
+/** Feature types whose values a columns source may give as numbers (loaded as DOUBLE, then cast). */
+const NUMERIC_TYPES: ReadonlySet<string> = new Set(['BIGINT', 'INT', 'DOUBLE', 'FLOAT', 'TIMESTAMP']);
 import { fileQuery, MAX_ISSUES, strictCsv, writeNdjson, type InputFile } from './input-columns.ts';
 import { MAX_FILE_COLUMNS, readCsvHeader, tooManyColumns } from './input-files.ts';
 import { loadTable } from './load-table.ts';
@@ -94,7 +98,7 @@ export interface DuckDbOfflineStoreOptions {
  * memory of a first insert without duplicates does not grow with its size (removing duplicates
  * under UPSERT, and counting superseded rows against earlier commits, still hash the whole input).
  *
- * Value rules on input (JSON rows, CSV or TSV, NDJSON, Parquet): TIMESTAMP accepts ISO 8601 text (with a
+ * Value rules on input (JSON rows, CSV, NDJSON, Parquet): TIMESTAMP accepts ISO 8601 text (with a
  * zone offset, converted to UTC; without one, taken as UTC) and epoch numbers (seconds, or
  * milliseconds when the magnitude exceeds 1e11); DATE accepts `YYYY-MM-DD`; BINARY accepts base64
  * text (or Parquet BLOB); ARRAY accepts a JSON array (text in CSV); DECIMAL rounds to its scale
@@ -275,6 +279,7 @@ export class DuckDbOfflineStore implements OfflineStore, StagingHost {
   async stage(location: GroupLocation, schema: GroupSchema, commitId: string, given: InsertSource, options: StageOptions): Promise<StagedCommit> {
     if (this.thread) return this.thread.stage(location, schema, commitId, given, options);
     let source: Exclude<InsertSource, { kind: 'messages' }>;
+    let columns: RowColumns | null = null;
     let sourceMessages: number | null = null;
     if (given.kind === 'messages') {
       const { rows, taken } = messagesToRows(schema, given.messages, given.maxRows);
@@ -286,6 +291,11 @@ export class DuckDbOfflineStore implements OfflineStore, StagingHost {
     if (!COMMIT_ID.test(commitId)) throw ValidationError.at(['commitId'], `invalid commit id "${commitId}" (expected a uuid)`);
     const dir = this.groupDir(location);
     const features = schemaFeatures(schema);
+    if (source.kind === 'columns')
+      columns = givenRowColumns(
+        source,
+        features.map((f) => ({ name: f.name, numeric: NUMERIC_TYPES.has(f.type) })),
+      );
     const flight = `${dir}\0${commitId}`;
     this.inFlight.add(flight);
     await mkdir(dir, { recursive: true });
@@ -299,7 +309,17 @@ export class DuckDbOfflineStore implements OfflineStore, StagingHost {
           let rowCount: number;
           let online: OnlineColumns | null = null;
           let root: SourceSql['root'];
-          if (source.kind === 'rows') {
+          if (source.kind === 'columns') {
+            // Columns the server built from values of the features' types: copied in one pass, a
+            // value that does not fit failing the copy (as a server-written file's would).
+            const loaded = await loadColumns(connection, columns!, () => givenRows(source), features, commitId, tables);
+            root = loaded.input.root;
+            rowCount = await copyCoerced(connection, loaded.input, features, commitId, staging, this.parquetOptions(), true).catch((error: unknown) => {
+              // The copy's own error() texts name the feature; the engine's wording stays here.
+              const own = /(a value of \S+ does not fit|\S+ is null)/.exec(error instanceof Error ? error.message : '')?.[1];
+              throw new ValidationError(`columns built by the server do not fit the group: ${own ?? 'a value does not fit its feature'}`);
+            });
+          } else if (source.kind === 'rows') {
             const loaded = await loadRows(connection, source.rows, features, commitId, tables, false, options.fillMissing === true);
             root = loaded.input.root;
             ({ rowCount, online } = await copyRows(
@@ -316,8 +336,8 @@ export class DuckDbOfflineStore implements OfflineStore, StagingHost {
           } else {
             const input = await openSource(connection, source, features, options.fillMissing === true);
             root = input.root;
-            if (options.serverWritten !== true) await validateRows(connection, input, features);
-            rowCount = await copyCoerced(connection, input, features, commitId, staging, this.parquetOptions(), options.serverWritten === true);
+            await validateRows(connection, input, features);
+            rowCount = await copyCoerced(connection, input, features, commitId, staging, this.parquetOptions());
           }
           if (rowCount === 0) {
             await rm(staging, { force: true });
@@ -517,7 +537,12 @@ export class DuckDbOfflineStore implements OfflineStore, StagingHost {
    */
   async infer(given: InsertSource): Promise<FeatureDef[]> {
     if (this.thread) return this.thread.infer(given);
-    const source = given.kind === 'messages' ? { kind: 'rows' as const, rows: rawMessageRows(given.messages) } : given;
+    const source =
+      given.kind === 'messages'
+        ? { kind: 'rows' as const, rows: rawMessageRows(given.messages) }
+        : given.kind === 'columns'
+          ? { kind: 'rows' as const, rows: givenRows(given) }
+          : given;
     return this.withConnection(async (connection) => {
       const temp: string[] = [];
       const file: InputFile | null = source.kind === 'rows' ? null : { path: source.path, user: { name: source.name ?? null, format: source.format } };
@@ -530,13 +555,11 @@ export class DuckDbOfflineStore implements OfflineStore, StagingHost {
           reader = `read_json(${sqlString(path)}, format = 'newline_delimited', sample_size = -1)`;
         } else if (source.format === 'NDJSON') {
           reader = `read_json(${sqlString(source.path)}, format = 'newline_delimited')`;
-        } else if (source.format === 'CSV' || source.format === 'TSV') {
+        } else if (source.format === 'CSV') {
           // Parsed strictly first (a malformed row is named by its line), then sniffed for types.
-          const tabs = source.format === 'TSV';
           const header = await readCsvHeader(source.path, file!.user);
-          await fileQuery(connection, `SELECT count(*) FROM ${strictCsv(source.path, header.length, tabs)}`, file);
-          const dialect = tabs ? `delim = '\t', quote = '', escape = ''` : `delim = ',', quote = '"', escape = '"', allow_quoted_nulls = false`;
-          reader = `read_csv(${sqlString(source.path)}, header = true, skip = 0, ${dialect}, strict_mode = true, null_padding = false)`;
+          await fileQuery(connection, `SELECT count(*) FROM ${strictCsv(source.path, header.length)}`, file);
+          reader = `read_csv(${sqlString(source.path)}, header = true, skip = 0, delim = ',', quote = '"', escape = '"', allow_quoted_nulls = false, strict_mode = true, null_padding = false)`;
         } else {
           reader = `read_parquet(${sqlString(source.path)})`;
         }
