@@ -130,4 +130,52 @@ describe('prediction log queue', () => {
     await log.close();
     expect(state.requests).toEqual([['req-3']]);
   });
+
+  it('reads rows back with their vectors as JSON objects in the served order, every raw feature’s status, and what a gone version logged', async () => {
+    const columns = [
+      ...LOG_FEATURES.map((f) => ({ name: f.name as string, type: f.type as string })),
+      { name: 'tenure', type: 'INT' },
+      { name: 'plan', type: 'STRING' },
+    ];
+    columns.push({ name: 'min_max_scaler_tenure_', type: 'DOUBLE' });
+    const row = (id: string, version: number, tenure: number | null) => [
+      id,
+      0,
+      version,
+      '2026-12-04T00:00:00.000000Z',
+      'churn',
+      1,
+      false,
+      '{"customerid":"c1"}',
+      tenure === null ? '{"tenure":"missing"}' : '{}',
+      '1',
+      null,
+      tenure,
+      'gold',
+      tenure === null ? null : tenure / 10,
+    ];
+    const service = {
+      async find() {
+        return { features: columns };
+      },
+      async select(_viewer: Viewer, _group: unknown, asked: { name: string }[]) {
+        expect(asked.map((c) => c.name)).toEqual(columns.map((c) => c.name));
+        return { columns, rows: [row('r1', 1, 5), row('r2', 1, null), row('r3', 9, 7)] };
+      },
+    } as unknown as FeatureGroupService;
+    // Version 9 is gone: the layout cannot be read.
+    const known: LogLayouts = async (viewer, model) => (model.version === 9 ? null : layouts(viewer, model));
+    const log = new PredictionLog(service, known, createLogger({ logLevel: 'silent' }));
+    const frame = await log.read(viewer, { name: 'live' }, { first: 10 });
+    const names = frame.columns.map((c) => c.name);
+    expect(names).toEqual([...LOG_FEATURES.slice(0, 8).map((f) => f.name), 'raw_vector', 'transformed_vector', ...LOG_FEATURES.slice(8).map((f) => f.name)]);
+    const records = frame.rows.map((r) => Object.fromEntries(names.map((n, i) => [n, r[i]])));
+    expect(records[0]!.raw_vector).toBe('{"tenure":5,"plan":"gold"}');
+    expect(records[0]!.transformed_vector).toBe('{"min_max_scaler_tenure_":0.5,"plan":"gold"}');
+    expect(records[0]!.feature_status).toBe('{"tenure":"present","plan":"present"}');
+    expect(records[1]!.raw_vector).toBe('{"tenure":null,"plan":"gold"}');
+    expect(records[1]!.feature_status).toBe('{"tenure":"missing","plan":"present"}');
+    // A version whose layout is gone: every vector column the row has a value in.
+    expect(JSON.parse(records[2]!.raw_vector as string)).toEqual({ tenure: 7, plan: 'gold', min_max_scaler_tenure_: 0.7 });
+  });
 });
