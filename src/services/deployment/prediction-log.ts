@@ -42,6 +42,8 @@ interface Pending {
   buffer: LogBuffer;
   /** Batches taken whose commit failed: written again at the next flush. */
   readonly batches: Batch[];
+  /** Columns the log group is known to have (read once, grown by appends; forgotten when a write fails). */
+  readonly columns: Set<string>;
 }
 
 /**
@@ -110,7 +112,7 @@ export class PredictionLog {
     if (rows.length === 0) return;
     let pending = this.pending.get(deployment.id);
     if (!pending) {
-      pending = { viewer, group: { name: logGroupName(deployment.name), version: 1 }, buffer: new LogBuffer(), batches: [] };
+      pending = { viewer, group: { name: logGroupName(deployment.name), version: 1 }, buffer: new LogBuffer(), batches: [], columns: new Set() };
       this.pending.set(deployment.id, pending);
     }
     for (const row of rows) pending.buffer.add(row);
@@ -158,6 +160,7 @@ export class PredictionLog {
             { operation: 'UPSERT', storage: 'OFFLINE', fillMissing: true },
           );
         } catch (error) {
+          pending.columns.clear();
           if (error instanceof NotFoundError) {
             // The log group was deleted: its deployment logs nothing until logging is enabled again.
             this.logger.warn({ group: pending.group.name, rows: batch.columns.rowCount }, 'prediction log group is gone; rows dropped');
@@ -179,8 +182,10 @@ export class PredictionLog {
 
   /** Appends to the log group the columns of a batch it lacks, typed as the model versions' views serve them. */
   private async addColumns(pending: Pending, batch: Batch): Promise<void> {
+    const have = pending.columns;
+    if (batch.columns.names.every((name) => have.has(name))) return;
     const group = await this.groups.get(pending.viewer, pending.group);
-    const have = new Set((group.features as { name: string }[]).map((f) => f.name));
+    for (const f of group.features as { name: string }[]) have.add(f.name);
     const missing = batch.columns.names.flatMap((name, c) => (have.has(name) ? [] : [c]));
     if (missing.length === 0) return;
     const types = new Map<string, string>();
@@ -193,6 +198,7 @@ export class PredictionLog {
       return { name, type: types.get(name) ?? inferredType(batch.columns.values[c]!), description: 'Served feature.' };
     });
     await this.groups.update(pending.viewer, pending.group, { appendFeatures });
+    for (const f of appendFeatures) have.add(f.name);
   }
 
   /** Writes what is queued and stops the timer. */

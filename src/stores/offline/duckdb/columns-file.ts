@@ -2,6 +2,7 @@ import { closeSync, openSync, writevSync } from 'node:fs';
 import duckdb from '@duckdb/node-bindings';
 import { type DuckDBConnection, DuckDBTypeId, type DuckDBVarCharVector } from '@duckdb/node-api';
 import { ident, sqlString } from '../../../domain/sql.ts';
+import type { ExportTarget } from '../offline-store.ts';
 
 /**
  * The columns file: a query's rows column by column, numbers as their bytes, for clients that
@@ -24,14 +25,10 @@ import { ident, sqlString } from '../../../domain/sql.ts';
  * the value (what a CSV export prints), in `text`.
  */
 
-export const COLUMNS_MAGIC = 'GRCOLS01';
+const COLUMNS_MAGIC = 'GRCOLS01';
 
 /** Writes the rows of `sql` to a file in one of the download formats: Parquet, CSV (with a header) or the columns file. */
-export async function exportRows(
-  connection: DuckDBConnection,
-  sql: string,
-  target: { readonly format: 'PARQUET' | 'CSV' | 'COLUMNS'; readonly path: string },
-): Promise<void> {
+export async function exportRows(connection: DuckDBConnection, sql: string, target: ExportTarget): Promise<void> {
   if (target.format === 'COLUMNS') {
     await writeColumnsFile(connection, sql, target.path);
     return;
@@ -58,10 +55,9 @@ const padding = (bytes: number) => (bytes % 8 === 0 ? 0 : 8 - (bytes % 8));
 
 /** Writes the rows of `sql` to `path` as a columns file; returns the number of rows. */
 export async function writeColumnsFile(connection: DuckDBConnection, sql: string, path: string): Promise<number> {
-  const described = (await connection.runAndReadAll(`DESCRIBE SELECT * FROM (${sql})`)).getRows().map(([name]) => String(name));
   const probe = await connection.stream(`SELECT * FROM (${sql}) LIMIT 0`);
   const types = probe.columnTypes().map((t) => t.typeId);
-  const columns = described.map((name, i) => {
+  const columns = probe.columnNames().map((name, i) => {
     const fixed = FIXED.get(types[i]!);
     return { name, encoding: fixed?.encoding ?? ('text' as Encoding), width: fixed?.width ?? 0 };
   });
@@ -112,9 +108,10 @@ function validityOf(vector: duckdb.Vector, count: number): Uint8Array | null {
   const bytes = Math.ceil(count / 8);
   const mask = duckdb.vector_get_validity(vector, Math.ceil(count / 64) * 8) as Uint8Array | null;
   if (!mask || mask.length === 0) return null;
-  const full = count % 8 === 0 ? 0xff : (1 << (count % 8)) - 1;
+  // Bits past `count` in the last byte are not rows: only the rows' bits must all be set.
   for (let i = 0; i < bytes; i++) {
-    if ((mask[i]! & (i === bytes - 1 ? full : 0xff)) !== (i === bytes - 1 ? full : 0xff)) return Buffer.from(mask.subarray(0, bytes));
+    const rows = i === bytes - 1 && count % 8 !== 0 ? (1 << (count % 8)) - 1 : 0xff;
+    if ((mask[i]! & rows) !== rows) return Buffer.from(mask.subarray(0, bytes));
   }
   return null;
 }
