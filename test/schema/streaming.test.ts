@@ -161,6 +161,32 @@ describe('streaming ingestion', () => {
     expect(commits).toHaveLength(1);
   });
 
+  it('shows no waiting rows once everything applied is committed, after a batch is delivered again with more messages (a crash before its acknowledgement)', async () => {
+    const { gql, name: project } = await projectOf(srv, 'stream');
+    await payments(gql, 'payments', false);
+    const set = await gql(`mutation { updateFeatureGroup(featureGroup: { name: "payments" }, input: { streamCommitIntervalMs: 3600000 }) { __typename } }`);
+    expect(set.data.updateFeatureGroup.__typename).toBe('UpdateFeatureGroupPayload');
+    const a = await accepted(gql, { fg: { name: 'payments' }, rows: [1, 2, 3].map((id) => ({ id, ts: at(id), amount: id })), wait: 'ONLINE' });
+    const b = await accepted(gql, { fg: { name: 'payments' }, rows: [{ id: 4, ts: at(4), amount: 4 }], wait: 'ONLINE' });
+    const { id: groupId } = await srv.app.prisma.featureGroup.findFirstOrThrow({
+      where: { name: 'payments', project: { name: project } },
+      select: { id: true },
+    });
+    // The process recorded the first message and died before acknowledging it; the log delivers
+    // both messages again as one batch.
+    await srv.app.prisma.streamProgress.update({ where: { featureGroupId: groupId }, data: { appliedSequence: BigInt(a.sequence), appliedRows: 3n } });
+    const { names } = srv.app.services.streams;
+    const subject = (await gql(`{ featureGroup(name: "payments") { streamSubject } }`)).data.featureGroup.streamSubject;
+    const redelivered = await srv.app.log.read(names.stream(project), { from: a.sequence, subject, max: 2 });
+    expect(redelivered.map((m) => m.sequence)).toEqual([a.sequence, b.sequence]);
+    await srv.app.services.streams.applier.apply(project, redelivered);
+
+    const done = await accepted(gql, { fg: { name: 'payments' }, rows: [{ id: 5, ts: at(5), amount: 5 }], wait: 'OFFLINE' });
+    expect(done.commit?.rowCount).toBe(5);
+    const fresh = await gql(`{ featureGroup(name: "payments") { freshness { pendingRows } } }`);
+    expect(fresh.data.featureGroup.freshness.pendingRows).toBe(0);
+  });
+
   it('sets aside a published message with a bad row as a dead letter, and goes on', async () => {
     const { gql, name: project } = await projectOf(srv, 'stream');
     await payments(gql, 'payments');

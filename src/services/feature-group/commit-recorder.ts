@@ -59,6 +59,19 @@ async function takeRange(tx: TxClient, groupId: string, range: LogRange, rows: n
     data: { materializedSequence: BigInt(range.to), materializedRows: { increment: BigInt(rows) } },
   });
   if (count === 0) throw new RangeTaken();
+  await alignAppliedRows(tx, groupId);
+}
+
+/**
+ * Once the committed ranges reach the last sequence applied, every applied row is in a commit: the
+ * applied count is set to the committed one. The applier's count is a running sum that a crash can
+ * skew (a batch delivered again with more messages than the one recorded before the crash counts
+ * its first messages twice; a batch applied out of order by another process counts nothing), and
+ * the group's waiting rows (`pendingRows`, the commit trigger) are the difference of the two.
+ */
+export async function alignAppliedRows(tx: Pick<TxClient, '$executeRaw'>, groupId: string): Promise<void> {
+  await tx.$executeRaw`UPDATE "StreamProgress" SET "appliedRows" = "materializedRows"
+    WHERE "featureGroupId" = ${groupId} AND "appliedSequence" <= "materializedSequence" AND "appliedRows" <> "materializedRows"`;
 }
 
 /**

@@ -1,7 +1,7 @@
 import type { Logger } from '../../logger.ts';
 import type { MetadataClient } from '../../stores/metadata/client.ts';
 import type { LogMessage, StreamLog } from '../../stores/log/stream-log.ts';
-import { RangeTaken } from '../feature-group/commit-recorder.ts';
+import { alignAppliedRows, RangeTaken } from '../feature-group/commit-recorder.ts';
 import type { FeatureGroupService } from '../feature-group/feature-group.service.ts';
 import type { Viewer } from '../viewer.ts';
 import { APPLY_CONSUMER, streamCommitPolicy, type StreamNames } from './subjects.ts';
@@ -110,10 +110,11 @@ export class StreamMaterializer {
       to = committed.to;
       if (committed.commit === null) {
         // Only dead letters in the range: nothing to commit, the progress moves past them.
-        await this.prisma.streamProgress.updateMany({
+        const { count } = await this.prisma.streamProgress.updateMany({
           where: { featureGroupId: groupId, materializedSequence: BigInt(from - 1) },
           data: { materializedSequence: BigInt(to) },
         });
+        if (count > 0) await alignAppliedRows(this.prisma, groupId);
       }
     } catch (error) {
       if (error instanceof RangeTaken) return;
