@@ -14,6 +14,12 @@ export interface RegistryEventMessage {
   readonly version: number | null;
   readonly action: 'CREATED' | 'UPDATED' | 'DELETED';
   readonly at: string;
+  /**
+   * Set on a live event of a commit (an UPDATED feature group whose rows changed and whose
+   * definition did not): caches built from definitions (serving plans, deployment runtimes) keep
+   * what they hold. Not stored: a replayed event lacks it, and is treated as any change.
+   */
+  readonly rowsOnly?: boolean;
 }
 
 /**

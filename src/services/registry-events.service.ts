@@ -9,6 +9,8 @@ export interface RegistryChange {
   readonly name: string;
   readonly version?: number | null;
   readonly action: RegistryEventMessage['action'];
+  /** A commit: the object's rows changed, its definition did not (see RegistryEventMessage.rowsOnly). */
+  readonly rowsOnly?: boolean;
 }
 
 /** A Prisma client or the transaction client handed to `$transaction` callbacks. */
@@ -40,7 +42,8 @@ export class RegistryEventsService {
         action: change.action,
       },
     });
-    return { projectId, message: toMessage(row) };
+    const message = toMessage(row);
+    return { projectId, message: change.rowsOnly ? { ...message, rowsOnly: true } : message };
   }
 
   /**

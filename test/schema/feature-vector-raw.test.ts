@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { graphql } from '../../src/client/graphql.ts';
 import { dataOf, type Gql, ofType, startTestServer, type TestServer } from '../helpers/server.ts';
 
@@ -162,5 +162,34 @@ describe('raw feature vectors (transformed: false)', () => {
       [null, null],
       [0, 'a'],
     ]);
+  });
+
+  it('keep their serving plan across commits of the group, and build it again when the group’s definition changes', async () => {
+    const gql = await meterProject();
+    const views = vi.spyOn(srv.app.services.featureViews, 'get');
+    const builds = async () => {
+      // The change feed is delivered after the change's transaction: let it arrive first.
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      const before = views.mock.calls.length;
+      expect(dataOf(await gql(VECTOR, { entry: { id: 2 }, transformed: false })).featureVector?.record).toEqual({ reading: 20, site: 'b' });
+      return views.mock.calls.length - before;
+    };
+    try {
+      expect(await builds()).toBe(1);
+      expect(await builds()).toBe(0);
+      // A commit (as the prediction log makes every few seconds) changes rows, not the plan.
+      ofType(
+        dataOf(await gql(INSERT, { fg: { name: 'meters' }, rows: [{ id: 5, reading: 60, site: 'd', faulty: 0 }] })).insertFeatureGroupData,
+        'InsertFeatureGroupDataPayload',
+      );
+      expect(await builds()).toBe(0);
+      const update = await gql(
+        `mutation { updateFeatureGroup(featureGroup: { name: "meters" }, input: { description: "meters of the sites" }) { __typename } }`,
+      );
+      expect((update.data as { updateFeatureGroup: { __typename: string } }).updateFeatureGroup.__typename).toBe('UpdateFeatureGroupPayload');
+      expect(await builds()).toBe(1);
+    } finally {
+      views.mockRestore();
+    }
   });
 });

@@ -343,7 +343,8 @@ export class DeploymentService {
     void (async () => {
       try {
         for await (const event of this.pubsub.subscribe('registryEvent', projectId)) {
-          if (['Deployment', 'Model', 'FeatureView', 'TrainingDataset', 'FeatureGroup'].includes(event.kind)) {
+          // A commit (the prediction log's every few seconds among them) leaves runtimes as they are.
+          if (!event.rowsOnly && ['Deployment', 'Model', 'FeatureView', 'TrainingDataset', 'FeatureGroup'].includes(event.kind)) {
             for (const key of this.runtimes.keys()) if (key.startsWith(`${projectId}|`)) this.forgetKey(key);
           }
         }

@@ -116,7 +116,7 @@ export class CommitRecorder {
           ...(validation.report ? { validationReport: json(validation.report) } : {}),
         },
       });
-      return { value, change: groupChange(group, 'UPDATED') };
+      return { value, change: { ...groupChange(group, 'UPDATED'), rowsOnly: true } };
     });
   }
 

@@ -368,7 +368,8 @@ export class ServingService {
     void (async () => {
       try {
         for await (const event of this.pubsub.subscribe('registryEvent', projectId)) {
-          if (['FeatureView', 'TrainingDataset', 'FeatureGroup'].includes(event.kind)) this.forget(projectId);
+          // A commit changes a group's rows, not what a plan is built from.
+          if (!event.rowsOnly && ['FeatureView', 'TrainingDataset', 'FeatureGroup'].includes(event.kind)) this.forget(projectId);
         }
       } catch (error) {
         this.logger.warn({ err: error, projectId }, 'serving cache lost its change feed; plans expire by time');
