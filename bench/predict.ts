@@ -2,7 +2,7 @@
  * bench/predict: the deployment predict path, each measurement a ratio to a baseline measured in
  * the same run on the same server.
  *
- *   npm run bench:predict -- [--entities 10000] [--duration 5] [--reps 3] [--connections 10]
+ *   npm run bench:predict -- [--entities 10000] [--duration 5] [--logged-duration 15] [--reps 3] [--connections 10]
  *                            [--rate 500] [--open-duration 10] [--open-reps 2] [--batch 100]
  *                            [--batch-rate 50] [--fields "values missing"]
  *                            [--only saturation,logged,p99,batch] [--json FILE]
@@ -18,7 +18,9 @@
  * Measurements (the keys are the same random ones, in the same order, for every target):
  *   S1  saturation, closed loop, `--connections` connections: predict(bench_plain) of one entity
  *       ÷ featureVector of the same entity, req/s ≥ 0.70
- *   S2  saturation: predict(bench_logged) ÷ predict(bench_plain), req/s ≥ 0.85
+ *   S2  saturation: predict(bench_logged) ÷ predict(bench_plain), req/s ≥ 0.85; both run for
+ *       `--logged-duration` seconds, three of the log's 5 s flush intervals, so that the log's
+ *       commits fall inside the measurement rather than after it
  *   O1  open loop at `--rate` req/s: predict(bench_plain) p99 ≤ 1.5 × featureVector p99
  *   O2  open loop, `--batch` entities per request at `--batch-rate` req/s: predict p99 ≤ 15 ms
  *       (featureVectors of the same entries printed as the baseline)
@@ -46,6 +48,7 @@ import { lowerPriority, measureOpenLoop, type OpenLoop, type Saturation, saturat
 const { values: args } = parseArgs({
   options: {
     entities: { type: 'string', default: '10000' },
+    'logged-duration': { type: 'string', default: '15' },
     duration: { type: 'string', default: '5' },
     reps: { type: 'string', default: '3' },
     connections: { type: 'string', default: '10' },
@@ -215,7 +218,7 @@ interface Verdict {
   readonly ok: boolean | null;
 }
 
-function saturationTable(results: readonly SaturationResult[], reps: number, duration: number, only: ReadonlySet<string>): string {
+function saturationTable(results: readonly SaturationResult[], reps: number, duration: string, only: ReadonlySet<string>): string {
   const of = (xs: Saturation[], f: (s: Saturation) => number) => median(xs.map(f));
   const row = (label: string, xs: Saturation[]) => [
     label,
@@ -230,7 +233,7 @@ function saturationTable(results: readonly SaturationResult[], reps: number, dur
     ...(only.has('logged') ? [row(`predict ${LOGGED}, ${r.connections} connections`, r.runs.logged)] : []),
   ]);
   return [
-    `Saturation (autocannon, ${reps} × ${duration} s, interleaved; median [best])`,
+    `Saturation (autocannon, ${reps} × ${duration}, interleaved; median [best])`,
     table(['measurement', 'req/s', 'p50/p99 ms', 'CPU µs/req', 'errors'], rows),
   ].join('\n');
 }
@@ -268,6 +271,7 @@ function verdictTable(verdicts: readonly Verdict[]): string {
 async function main(): Promise<void> {
   const entities = Number(args.entities);
   const duration = Number(args.duration);
+  const loggedDuration = Number(args['logged-duration']);
   const reps = Math.max(1, Number(args.reps));
   const connections = args.connections!.split(',').map((c) => Number(c.trim()));
   const rate = Number(args.rate);
@@ -323,15 +327,17 @@ async function main(): Promise<void> {
       for (let r = 0; r < reps; r++) {
         for (const s of saturation) {
           s.runs.featureVector.push(await saturate(vector(), s.connections, duration));
-          s.runs.plain.push(await saturate(predict(PLAIN, 1), s.connections, duration));
+          s.runs.plain.push(await saturate(predict(PLAIN, 1), s.connections, only.has('logged') ? loggedDuration : duration));
           if (only.has('logged')) {
-            s.runs.logged.push(await saturate(predict(LOGGED, 1), s.connections, duration));
-            // The log's last rows are written within a second: not during the next run.
-            await sleep(2000);
+            s.runs.logged.push(await saturate(predict(LOGGED, 1), s.connections, loggedDuration));
+            // The log's last rows are written within its 5 s flush interval: not during the next run.
+            await sleep(6000);
           }
         }
       }
-      console.log(`\n${saturationTable(saturation, reps, duration, only)}\n  load average after: ${load()}`);
+      console.log(
+        `\n${saturationTable(saturation, reps, only.has('logged') ? `${duration} s (predicts ${loggedDuration} s)` : `${duration} s`, only)}\n  load average after: ${load()}`,
+      );
     }
 
     const open: OpenResult[] = [];
@@ -415,7 +421,7 @@ async function main(): Promise<void> {
         at: new Date().toISOString(),
         server: gitState(),
         machine: { cpus: cpus().length, model: cpus()[0]?.model ?? null, node: process.version },
-        options: { entities, duration, reps, connections, rate, openDuration, openReps, batch, batchRate, fields, only: [...only] },
+        options: { entities, duration, loggedDuration, reps, connections, rate, openDuration, openReps, batch, batchRate, fields, only: [...only] },
         model: { features: columns.length },
         saturation,
         open,

@@ -123,6 +123,7 @@ export interface DuckDbOfflineStoreOptions {
 export class DuckDbOfflineStore implements OfflineStore, StagingHost {
   private instance: Promise<DuckDBInstance> | null = null;
   private insertInstance: Promise<DuckDBInstance> | null = null;
+  private columnsInstance: Promise<DuckDBInstance> | null = null;
   private closed = false;
   /** `<group dir>\0<commitId>` of commits staged and not yet published or discarded: sweep spares them. */
   private readonly inFlight = new Set<string>();
@@ -188,11 +189,23 @@ export class DuckDbOfflineStore implements OfflineStore, StagingHost {
     return this.insertInstance;
   }
 
-  private async createInstance(memoryLimit: string, spill: string): Promise<DuckDBInstance> {
+  /**
+   * The instance that stages columns the server built (the prediction log's batches): one thread.
+   * Such batches arrive every few seconds while the server answers at full load; a parallel plan's
+   * threads would contend with request handling for the same cores, and on two cores the batch
+   * cost about twice the CPU it costs on one thread (measured: 20 000 rows × 77 columns).
+   */
+  private columnsDb(): Promise<DuckDBInstance> {
+    if (this.closed) return Promise.reject(new Error('offline store is closed'));
+    this.columnsInstance ??= this.createInstance(this.options.insertMemoryLimit ?? '512MB', 'columns', 1);
+    return this.columnsInstance;
+  }
+
+  private async createInstance(memoryLimit: string, spill: string, threads?: number): Promise<DuckDBInstance> {
     const temp = join(this.root, '.tmp', this.owner, `${this.options.spillPrefix ?? ''}${spill}`);
     await mkdir(temp, { recursive: true });
     const instance = await DuckDBInstance.create(':memory:', {
-      threads: String(this.options.threads ?? availableParallelism()),
+      threads: String(threads ?? this.options.threads ?? availableParallelism()),
       memory_limit: memoryLimit,
       temp_directory: temp,
       autoinstall_known_extensions: 'false',
@@ -207,8 +220,9 @@ export class DuckDbOfflineStore implements OfflineStore, StagingHost {
     return instance;
   }
 
-  private async withConnection<T>(fn: (connection: DuckDBConnection) => Promise<T>, insert = false): Promise<T> {
-    const connection = insert ? await this.connectInsert() : await this.connect();
+  /** Runs `fn` on a new connection: to the read instance, the insert instance (`true`) or the one of server-built columns. */
+  private async withConnection<T>(fn: (connection: DuckDBConnection) => Promise<T>, insert: boolean | 'columns' = false): Promise<T> {
+    const connection = insert === 'columns' ? await (await this.columnsDb()).connect() : insert ? await this.connectInsert() : await this.connect();
     try {
       return await fn(connection);
     } finally {
@@ -303,74 +317,77 @@ export class DuckDbOfflineStore implements OfflineStore, StagingHost {
     const staged = (files: CommitFile[], rowCount: number, rowsUpdated: number, online: OnlineColumns | null) =>
       new DuckDbStagedCommit(this, dir, commitId, files, rowCount, rowsUpdated, schema, features, flight, online, sourceMessages);
     try {
-      return await this.withConnection(async (connection) => {
-        const tables: string[] = [];
-        try {
-          let rowCount: number;
-          let online: OnlineColumns | null = null;
-          let root: SourceSql['root'];
-          if (source.kind === 'columns') {
-            // Columns the server built from values of the features' types: copied in one pass, a
-            // value that does not fit failing the copy (as a server-written file's would).
-            const loaded = await loadColumns(connection, columns!, () => givenRows(source), features, commitId, tables);
-            root = loaded.input.root;
-            rowCount = await copyCoerced(connection, loaded.input, features, commitId, staging, this.parquetOptions(), true).catch((error: unknown) => {
-              // The copy's own error() texts name the feature; the engine's wording stays here.
-              const own = /(a value of \S+ does not fit|\S+ is null)/.exec(error instanceof Error ? error.message : '')?.[1];
-              throw new ValidationError(`columns built by the server do not fit the group: ${own ?? 'a value does not fit its feature'}`);
-            });
-          } else if (source.kind === 'rows') {
-            const loaded = await loadRows(connection, source.rows, features, commitId, tables, false, options.fillMissing === true);
-            root = loaded.input.root;
-            ({ rowCount, online } = await copyRows(
+      return await this.withConnection(
+        async (connection) => {
+          const tables: string[] = [];
+          try {
+            let rowCount: number;
+            let online: OnlineColumns | null = null;
+            let root: SourceSql['root'];
+            if (source.kind === 'columns') {
+              // Columns the server built from values of the features' types: copied in one pass, a
+              // value that does not fit failing the copy (as a server-written file's would).
+              const loaded = await loadColumns(connection, columns!, () => givenRows(source), features, commitId, tables);
+              root = loaded.input.root;
+              rowCount = await copyCoerced(connection, loaded.input, features, commitId, staging, this.parquetOptions(), true).catch((error: unknown) => {
+                // The copy's own error() texts name the feature; the engine's wording stays here.
+                const own = /(a value of \S+ does not fit|\S+ is null)/.exec(error instanceof Error ? error.message : '')?.[1];
+                throw new ValidationError(`columns built by the server do not fit the group: ${own ?? 'a value does not fit its feature'}`);
+              });
+            } else if (source.kind === 'rows') {
+              const loaded = await loadRows(connection, source.rows, features, commitId, tables, false, options.fillMissing === true);
+              root = loaded.input.root;
+              ({ rowCount, online } = await copyRows(
+                connection,
+                loaded,
+                features,
+                schema,
+                commitId,
+                staging,
+                this.parquetOptions(),
+                options.online === true,
+                tables,
+              ));
+            } else {
+              const input = await openSource(connection, source, features, options.fillMissing === true);
+              root = input.root;
+              await validateRows(connection, input, features);
+              rowCount = await copyCoerced(connection, input, features, commitId, staging, this.parquetOptions());
+            }
+            if (rowCount === 0) {
+              await rm(staging, { force: true });
+              this.inFlight.delete(flight);
+              return staged([], 0, 0, null);
+            }
+            let written = rowCount;
+            const duplicates = await findDuplicates(
               connection,
-              loaded,
+              staging,
+              schema,
               features,
-              schema,
-              commitId,
-              staging,
-              this.parquetOptions(),
-              options.online === true,
-              tables,
-            ));
-          } else {
-            const input = await openSource(connection, source, features, options.fillMissing === true);
-            root = input.root;
-            await validateRows(connection, input, features);
-            rowCount = await copyCoerced(connection, input, features, commitId, staging, this.parquetOptions());
-          }
-          if (rowCount === 0) {
-            await rm(staging, { force: true });
-            this.inFlight.delete(flight);
-            return staged([], 0, 0, null);
-          }
-          let written = rowCount;
-          const duplicates = await findDuplicates(
-            connection,
-            staging,
-            schema,
-            features,
-            rowCount,
-            this.partitionRows,
-            options.operation === 'INSERT' ? MAX_ISSUES : 1,
-          );
-          if (duplicates.length > 0) {
-            if (options.operation === 'INSERT') throw duplicateError(duplicates, schema, root);
-            written = await keepLastPerIdentity(
-              connection,
-              staging,
-              join(dir, `${this.stagingPrefix}${commitId}-0.dedup.parquet`),
-              schema,
-              this.parquetOptions(),
+              rowCount,
+              this.partitionRows,
+              options.operation === 'INSERT' ? MAX_ISSUES : 1,
             );
+            if (duplicates.length > 0) {
+              if (options.operation === 'INSERT') throw duplicateError(duplicates, schema, root);
+              written = await keepLastPerIdentity(
+                connection,
+                staging,
+                join(dir, `${this.stagingPrefix}${commitId}-0.dedup.parquet`),
+                schema,
+                this.parquetOptions(),
+              );
+            }
+            const rowsUpdated = await this.countExisting(connection, staging, schema, dir, options.existing, written);
+            const bytes = (await stat(staging)).size;
+            return staged([{ path: `${commitId}-0.parquet`, bytes, rows: written }], written, rowsUpdated, online);
+          } finally {
+            for (const table of tables) await connection.run(`DROP TABLE IF EXISTS ${table}`);
           }
-          const rowsUpdated = await this.countExisting(connection, staging, schema, dir, options.existing, written);
-          const bytes = (await stat(staging)).size;
-          return staged([{ path: `${commitId}-0.parquet`, bytes, rows: written }], written, rowsUpdated, online);
-        } finally {
-          for (const table of tables) await connection.run(`DROP TABLE IF EXISTS ${table}`);
-        }
-      }, true);
+        },
+        source.kind === 'columns' ? 'columns' : true,
+      );
     } catch (error) {
       await rm(staging, { force: true });
       this.inFlight.delete(flight);
@@ -515,15 +532,16 @@ export class DuckDbOfflineStore implements OfflineStore, StagingHost {
     if (this.closed) return;
     this.closed = true;
     await this.thread?.close();
-    const instances = [this.instance, this.insertInstance];
+    const instances = [this.instance, this.insertInstance, this.columnsInstance];
     this.instance = null;
     this.insertInstance = null;
+    this.columnsInstance = null;
     for (const instance of instances) if (instance) (await instance).closeSync();
     // DuckDB removes its spill files on close; the process's folder goes with them (the staging
     // thread's store removes only its own folders: the caller's store is still open).
     const spill = join(this.root, '.tmp', this.owner);
     if (this.options.spillPrefix) {
-      for (const name of ['read', 'insert']) await rm(join(spill, `${this.options.spillPrefix}${name}`), { recursive: true, force: true });
+      for (const name of ['read', 'insert', 'columns']) await rm(join(spill, `${this.options.spillPrefix}${name}`), { recursive: true, force: true });
     } else {
       await rm(spill, { recursive: true, force: true });
     }
