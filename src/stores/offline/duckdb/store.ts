@@ -192,8 +192,9 @@ export class DuckDbOfflineStore implements OfflineStore, StagingHost {
   /**
    * The instance that stages columns the server built (the prediction log's batches): one thread.
    * Such batches arrive every few seconds while the server answers at full load; a parallel plan's
-   * threads would contend with request handling for the same cores, and on two cores the batch
-   * cost about twice the CPU it costs on one thread (measured: 20 000 rows × 77 columns).
+   * threads would contend with request handling for the same cores, and on two cores its Parquet
+   * copy took about twice the CPU it takes on one thread (4.8 against 2.5 µs a row, measured on
+   * 20 000 rows × 77 columns).
    */
   private columnsDb(): Promise<DuckDBInstance> {
     if (this.closed) return Promise.reject(new Error('offline store is closed'));
