@@ -297,7 +297,7 @@ function deploymentServices(deps: {
     pubsub,
     logger,
   );
-  return { deployments, predictor: new Predictor(deployments, serving, logger) };
+  return { deployments, predictor: new Predictor(deployments, serving) };
 }
 
 /** The job runner (its types, the built-in ones and statistics), its scheduler, and the jobs service over them. */

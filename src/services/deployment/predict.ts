@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { ValidationError } from '../../errors.ts';
-import type { Logger } from '../../logger.ts';
 import type { FeatureVector, ServingService } from '../feature-view/serving.service.ts';
 import { checkJsonDepth } from '../json-limits.ts';
 import type { Viewer } from '../viewer.ts';
@@ -54,7 +53,6 @@ export class Predictor {
   constructor(
     private readonly deployments: DeploymentService,
     private readonly serving: ServingService,
-    private readonly logger: Logger,
   ) {}
 
   async predict(
@@ -117,23 +115,19 @@ export class Predictor {
     );
     if (logging || runtime.shadow) {
       // After the answer: the shadow's scores and the log rows never delay it; the log waits for them when flushed.
-      this.deployments.log.track(
-        new Promise<void>((resolve) => setImmediate(resolve))
-          .then(() => this.afterAnswer(viewer, runtime, requestId, entries, passed ?? null, logged))
-          .catch((error: unknown) => this.logger.error({ err: error, deployment: deployment.name }, 'could not log predictions')),
-      );
+      this.deployments.log.later(deployment.name, () => this.afterAnswer(viewer, runtime, requestId, entries, passed ?? null, logged));
     }
     return { requestId, deployment: deployment.name, predictions };
   }
 
-  private async afterAnswer(
+  private afterAnswer(
     viewer: Viewer,
     runtime: Runtime,
     requestId: string,
     entries: readonly unknown[],
     passed: readonly unknown[] | null,
     logged: readonly { share: Share; vectors: FeatureVector[]; raw: FeatureVector[]; scored: Prediction[] }[],
-  ): Promise<void> {
+  ): Promise<void> | void {
     const { deployment, shadow } = runtime;
     const rate = deployment.loggingSampleRate;
     const at = Date.now();
@@ -146,31 +140,49 @@ export class Predictor {
         });
       }
     }
-    if (shadow) {
-      for (const { share, vectors, raw } of logged) {
-        const sameInput = share.served.featureView.name === shadow.featureView.name && share.served.featureView.version === shadow.featureView.version;
-        const same = sameInput && share.served.trainingDatasetVersion === shadow.trainingDatasetVersion;
-        let shadowVectors = vectors;
-        let shadowRaw = raw;
-        if (!same) {
-          const subset = share.indices.map((i) => entries[i]);
-          const subsetPassed = passed ? share.indices.map((i) => passed[i]) : null;
-          ({ vectors: shadowVectors, raw: shadowRaw } = await this.serving.vectorsWithRaw(
-            viewer,
-            ServedModels.viewRef(shadow),
-            subset,
-            subsetPassed,
-            shadow.trainingDatasetVersion,
-          ));
-        }
-        const scored = await score(shadow, shadowVectors, false);
-        share.indices.forEach((index, k) => {
-          if (sampled()) rows.push(logRow(requestId, index, at, shadow, entries[index], passed?.[index], shadowVectors[k]!, shadowRaw[k]!, scored[k]!, true));
-        });
-      }
-    }
     // The log is the deployment's, not the caller's: a READ key's prediction is logged all the same.
-    this.deployments.log.append({ ...viewer, scopes: ['WRITE'], apiKeyId: '' }, deployment, rows);
+    const writer: Viewer = { ...viewer, scopes: ['WRITE'], apiKeyId: '' };
+    // Without a shadow nothing here waits: the rows are queued at once.
+    if (!shadow) return this.deployments.log.append(writer, deployment, rows);
+    return this.shadowRows(viewer, shadow, requestId, at, entries, passed, logged, sampled).then((more) =>
+      this.deployments.log.append(writer, deployment, [...rows, ...more]),
+    );
+  }
+
+  /** The shadow version's log rows: scored on the served vectors (or on its own view's), never returned. */
+  private async shadowRows(
+    viewer: Viewer,
+    shadow: ServedVersion,
+    requestId: string,
+    at: number,
+    entries: readonly unknown[],
+    passed: readonly unknown[] | null,
+    logged: readonly { share: Share; vectors: FeatureVector[]; raw: FeatureVector[]; scored: Prediction[] }[],
+    sampled: () => boolean,
+  ): Promise<LoggedPrediction[]> {
+    const rows: LoggedPrediction[] = [];
+    for (const { share, vectors, raw } of logged) {
+      const sameInput = share.served.featureView.name === shadow.featureView.name && share.served.featureView.version === shadow.featureView.version;
+      const same = sameInput && share.served.trainingDatasetVersion === shadow.trainingDatasetVersion;
+      let shadowVectors = vectors;
+      let shadowRaw = raw;
+      if (!same) {
+        const subset = share.indices.map((i) => entries[i]);
+        const subsetPassed = passed ? share.indices.map((i) => passed[i]) : null;
+        ({ vectors: shadowVectors, raw: shadowRaw } = await this.serving.vectorsWithRaw(
+          viewer,
+          ServedModels.viewRef(shadow),
+          subset,
+          subsetPassed,
+          shadow.trainingDatasetVersion,
+        ));
+      }
+      const scored = await score(shadow, shadowVectors, false);
+      share.indices.forEach((index, k) => {
+        if (sampled()) rows.push(logRow(requestId, index, at, shadow, entries[index], passed?.[index], shadowVectors[k]!, shadowRaw[k]!, scored[k]!, true));
+      });
+    }
+    return rows;
   }
 }
 

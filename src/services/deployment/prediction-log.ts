@@ -64,6 +64,9 @@ interface Pending {
 export class PredictionLog {
   private readonly pending = new Map<string, Pending>();
   private readonly building = new Set<Promise<void>>();
+  /** Work queued by `later` for the next drain, with the deployment it is for. */
+  private tasks: { readonly deployment: string; readonly task: () => Promise<void> | void }[] = [];
+  private draining = false;
   private timer: NodeJS.Timeout | null = null;
   private flushing: Promise<void> | null = null;
   private closed = false;
@@ -104,10 +107,34 @@ export class PredictionLog {
   }
 
   /**
-   * Work that will append rows (a prediction's log rows are built after its answer is sent):
-   * `flush` and `close` wait for it first, so nothing answered is missed.
+   * Runs `task` (work that appends a prediction's rows) once the answers of this turn of the event
+   * loop are sent: one `setImmediate` drains every task queued meanwhile, so a request costs a
+   * closure here rather than a chain of promises. `flush` and `close` wait for queued tasks, and
+   * for a task's promise, so nothing answered is missed. A failing task is logged.
    */
-  track(work: Promise<void>): void {
+  later(deployment: string, task: () => Promise<void> | void): void {
+    this.tasks.push({ deployment, task });
+    if (this.draining) return;
+    this.draining = true;
+    this.track(new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.drain()));
+  }
+
+  private drain(): void {
+    const tasks = this.tasks;
+    this.tasks = [];
+    this.draining = false;
+    const failed = (deployment: string, error: unknown) => this.logger.error({ err: error, deployment }, 'could not log predictions');
+    for (const { deployment, task } of tasks) {
+      try {
+        const work = task();
+        if (work) this.track(work.catch((error: unknown) => failed(deployment, error)));
+      } catch (error) {
+        failed(deployment, error);
+      }
+    }
+  }
+
+  private track(work: Promise<void>): void {
     this.building.add(work);
     void work.finally(() => this.building.delete(work));
   }

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { NotFoundError } from '../../../src/errors.ts';
 import type { FeatureGroupService } from '../../../src/services/feature-group/feature-group.service.ts';
 import { type LogLayouts, PredictionLog } from '../../../src/services/deployment/prediction-log.ts';
@@ -94,6 +94,35 @@ describe('prediction log queue', () => {
     // Nothing new to append the second time.
     expect(state.appended).toHaveLength(1);
     expect(state.requests).toEqual([['req-1'], ['req-2']]);
+  });
+
+  it('runs work queued with later after the current turn, and flush waits for it, also for its promise; a failing task is logged and the others run', async () => {
+    const { state, service } = groups();
+    const logger = createLogger({ logLevel: 'silent' });
+    const error = vi.spyOn(logger, 'error');
+    const log = new PredictionLog(service, layouts, logger);
+    const deployment = { id: 'd1', name: 'live' };
+    const ran: string[] = [];
+    log.later('live', () => {
+      ran.push('first');
+      log.append(viewer, deployment, [prediction(1)]);
+    });
+    log.later('live', () => {
+      throw new Error('scoring the shadow failed');
+    });
+    log.later('live', async () => {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      ran.push('third');
+      log.append(viewer, deployment, [prediction(3)]);
+    });
+    // Nothing runs on the turn that queued it (the answer is written first).
+    expect(ran).toEqual([]);
+    await log.flush();
+    expect(ran).toEqual(['first', 'third']);
+    expect(state.requests).toEqual([['req-1', 'req-3']]);
+    expect(error).toHaveBeenCalledTimes(1);
+    expect(error.mock.calls[0]).toEqual([expect.objectContaining({ deployment: 'live' }), 'could not log predictions']);
+    await log.close();
   });
 
   it('keeps rows whose commit failed and writes them, once each, at the next flush', async () => {
