@@ -40,6 +40,16 @@ interface Share {
   readonly indices: number[];
 }
 
+/** What a request answered, kept for the work after the answer: the log rows and the shadow's scores. */
+interface Answered {
+  readonly viewer: Viewer;
+  readonly requestId: string;
+  readonly entries: readonly unknown[];
+  readonly passed: readonly unknown[] | null;
+  /** Each share's served and raw vectors and scores. */
+  readonly shares: readonly { share: Share; vectors: FeatureVector[]; raw: FeatureVector[]; scored: Prediction[] }[];
+}
+
 /** Where each input column of a model sits in the view's served features (null: the features are the input, in order). */
 const inputIndexes = new WeakMap<readonly string[], WeakMap<ServedVersion, readonly number[] | null>>();
 
@@ -94,7 +104,7 @@ export class Predictor {
     // A shadow's predictions go only to the log, so a deployment with one keeps the served vectors too.
     const logging = (deployment.loggingEnabled || runtime.shadow !== null) && deployment.loggingSampleRate > 0;
     const predictions = new Array<Prediction>(entries.length);
-    const logged: { share: Share; vectors: FeatureVector[]; raw: FeatureVector[]; scored: Prediction[] }[] = [];
+    const logged: Answered['shares'][number][] = [];
     await Promise.all(
       shares(runtime, entries).map(async (share) => {
         const subset = share.indices.length === entries.length ? entries : share.indices.map((i) => entries[i]);
@@ -115,26 +125,21 @@ export class Predictor {
     );
     if (logging || runtime.shadow) {
       // After the answer: the shadow's scores and the log rows never delay it; the log waits for them when flushed.
-      this.deployments.log.later(deployment.name, () => this.afterAnswer(viewer, runtime, requestId, entries, passed ?? null, logged));
+      const answered: Answered = { viewer, requestId, entries, passed: passed ?? null, shares: logged };
+      this.deployments.log.later(deployment.name, () => this.afterAnswer(runtime, answered));
     }
     return { requestId, deployment: deployment.name, predictions };
   }
 
-  private afterAnswer(
-    viewer: Viewer,
-    runtime: Runtime,
-    requestId: string,
-    entries: readonly unknown[],
-    passed: readonly unknown[] | null,
-    logged: readonly { share: Share; vectors: FeatureVector[]; raw: FeatureVector[]; scored: Prediction[] }[],
-  ): Promise<void> | void {
+  private afterAnswer(runtime: Runtime, answered: Answered): Promise<void> | void {
     const { deployment, shadow } = runtime;
+    const { viewer, requestId, entries, passed } = answered;
     const rate = deployment.loggingSampleRate;
     const at = Date.now();
     const rows: LoggedPrediction[] = [];
     const sampled = () => rate >= 1 || Math.random() < rate;
     if (deployment.loggingEnabled) {
-      for (const { share, vectors, raw, scored } of logged) {
+      for (const { share, vectors, raw, scored } of answered.shares) {
         share.indices.forEach((index, k) => {
           if (sampled()) rows.push(logRow(requestId, index, at, share.served, entries[index], passed?.[index], vectors[k]!, raw[k]!, scored[k]!, false));
         });
@@ -144,24 +149,14 @@ export class Predictor {
     const writer: Viewer = { ...viewer, scopes: ['WRITE'], apiKeyId: '' };
     // Without a shadow nothing here waits: the rows are queued at once.
     if (!shadow) return this.deployments.log.append(writer, deployment, rows);
-    return this.shadowRows(viewer, shadow, requestId, at, entries, passed, logged, sampled).then((more) =>
-      this.deployments.log.append(writer, deployment, [...rows, ...more]),
-    );
+    return this.shadowRows(shadow, answered, at, sampled).then((more) => this.deployments.log.append(writer, deployment, [...rows, ...more]));
   }
 
   /** The shadow version's log rows: scored on the served vectors (or on its own view's), never returned. */
-  private async shadowRows(
-    viewer: Viewer,
-    shadow: ServedVersion,
-    requestId: string,
-    at: number,
-    entries: readonly unknown[],
-    passed: readonly unknown[] | null,
-    logged: readonly { share: Share; vectors: FeatureVector[]; raw: FeatureVector[]; scored: Prediction[] }[],
-    sampled: () => boolean,
-  ): Promise<LoggedPrediction[]> {
+  private async shadowRows(shadow: ServedVersion, answered: Answered, at: number, sampled: () => boolean): Promise<LoggedPrediction[]> {
+    const { viewer, requestId, entries, passed } = answered;
     const rows: LoggedPrediction[] = [];
-    for (const { share, vectors, raw } of logged) {
+    for (const { share, vectors, raw } of answered.shares) {
       const sameInput = share.served.featureView.name === shadow.featureView.name && share.served.featureView.version === shadow.featureView.version;
       const same = sameInput && share.served.trainingDatasetVersion === shadow.trainingDatasetVersion;
       let shadowVectors = vectors;
