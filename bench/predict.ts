@@ -25,8 +25,9 @@
  *   O2  open loop, `--batch` entities per request at `--batch-rate` req/s: predict p99 ≤ 15 ms
  *       (featureVectors of the same entries printed as the baseline)
  * Saturation runs are interleaved (`--reps`, median); open loops too (`--open-reps`, median of the
- * p99s). Server CPU time per request is printed beside each: unlike req/s it hardly moves with
- * other work on the machine. Afterwards bench_logged's log must hold one row per request it
+ * p99s). Server CPU time per request is printed beside each, of the whole process and of its main
+ * thread (the one that saturates: JavaScript and the online store's reads): unlike req/s it
+ * hardly moves with other work on the machine. Afterwards bench_logged's log must hold one row per request it
  * answered. `--json` writes every number to a file.
  *
  * featureVector selects `--fields` (default `values missing`, what a caller scoring the vector
@@ -225,6 +226,7 @@ function saturationTable(results: readonly SaturationResult[], reps: number, dur
     `${int(of(xs, (s) => s.rps))} [${int(Math.max(...xs.map((s) => s.rps)))}]`,
     `${of(xs, (s) => s.p50)} / ${of(xs, (s) => s.p99)}`,
     int(of(xs, (s) => s.cpuUs)),
+    int(of(xs, (s) => s.mainUs)),
     String(xs.reduce((n, s) => n + s.errors, 0)),
   ];
   const rows = results.flatMap((r) => [
@@ -234,7 +236,7 @@ function saturationTable(results: readonly SaturationResult[], reps: number, dur
   ]);
   return [
     `Saturation (autocannon, ${reps} × ${duration}, interleaved; median [best])`,
-    table(['measurement', 'req/s', 'p50/p99 ms', 'CPU µs/req', 'errors'], rows),
+    table(['measurement', 'req/s', 'p50/p99 ms', 'CPU µs/req', 'main thread', 'errors'], rows),
   ].join('\n');
 }
 
@@ -372,6 +374,7 @@ async function main(): Promise<void> {
     const verdicts: Verdict[] = [];
     const rps = (xs: Saturation[]) => median(xs.map((s) => s.rps));
     const cpu = (xs: Saturation[]) => median(xs.map((s) => s.cpuUs));
+    const mainCpu = (xs: Saturation[]) => median(xs.map((s) => s.mainUs));
     for (const s of saturation) {
       const { featureVector, plain, logged: withLog } = s.runs;
       if (only.has('saturation')) {
@@ -383,11 +386,13 @@ async function main(): Promise<void> {
           ok: ratio >= S1_RATIO,
         });
         verdicts.push({ measurement: `   the same by server CPU/req (featureVector ÷ predict)`, value: cpu(featureVector) / cpu(plain), target: '', ok: null });
+        verdicts.push({ measurement: `   the same by main-thread CPU/req`, value: mainCpu(featureVector) / mainCpu(plain), target: '', ok: null });
       }
       if (only.has('logged')) {
         const ratio = rps(withLog) / rps(plain);
         verdicts.push({ measurement: `S2 logged ÷ plain req/s, ${s.connections} conn.`, value: ratio, target: `≥ ${S2_RATIO}`, ok: ratio >= S2_RATIO });
         verdicts.push({ measurement: `   the same by server CPU/req (plain ÷ logged)`, value: cpu(plain) / cpu(withLog), target: '', ok: null });
+        verdicts.push({ measurement: `   the same by main-thread CPU/req`, value: mainCpu(plain) / mainCpu(withLog), target: '', ok: null });
       }
     }
     const openBy = (label: string) => open.find((o) => o.label === label)!;

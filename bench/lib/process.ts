@@ -147,9 +147,9 @@ export async function stopChild(c: Child): Promise<void> {
 }
 
 /** CPU seconds (user + system, all threads) a process has used so far; NaN where /proc is missing. */
-export function cpuSeconds(pid: number): number {
+export function cpuSeconds(pid: number, thread?: number): number {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const stat = readFileSync(thread === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${thread}/stat`, 'utf8');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     return (Number(fields[11]) + Number(fields[12])) / 100;
   } catch {

@@ -28,11 +28,14 @@ export interface Saturation {
   readonly errors: number;
   /** Server CPU time per request, µs: robust to other work on the machine, unlike req/s. */
   readonly cpuUs: number;
+  /** The same of the server's main thread alone (JavaScript, the online store's reads): the one that saturates first. */
+  readonly mainUs: number;
 }
 
 /** `connections` connections, each sending its next request when the last is answered, for `seconds`. */
 export async function saturate(target: Target, connections: number, seconds: number): Promise<Saturation> {
   const cpuBefore = cpuSeconds(target.pid);
+  const mainBefore = cpuSeconds(target.pid, target.pid);
   const result = await autocannon({
     url: target.url,
     connections,
@@ -47,6 +50,7 @@ export async function saturate(target: Target, connections: number, seconds: num
     p99: result.latency.p99,
     errors: result.errors + result.timeouts + result.non2xx,
     cpuUs: ((cpuSeconds(target.pid) - cpuBefore) / result.requests.total) * 1e6,
+    mainUs: ((cpuSeconds(target.pid, target.pid) - mainBefore) / result.requests.total) * 1e6,
   };
 }
 

@@ -12,14 +12,14 @@ export type InsertSource =
   /**
    * Rows the server built itself column by column (the prediction log): a column per named
    * feature, each of `rowCount` values; features not named are null. A Float64Array column holds
-   * numbers, NaN for null; it crosses to the staging thread as a copy of its bytes, with no
-   * value-by-value serialization.
+   * numbers, NaN for null; a CodedColumn holds values by their codes. Both cross to the staging
+   * thread as copies of their bytes, with no value-by-value serialization.
    */
   | {
       readonly kind: 'columns';
       readonly rowCount: number;
       readonly names: readonly string[];
-      readonly values: readonly (Float64Array | readonly unknown[])[];
+      readonly values: readonly ColumnValues[];
     }
   | {
       readonly kind: 'messages';
@@ -35,3 +35,38 @@ export type InsertSource =
       /** The user's name for the file (the multipart filename), used in error messages instead of the path. */
       readonly name?: string | null;
     };
+
+/**
+ * A column of repeated values (text of a few categories, the same JSON text in many rows): row r
+ * holds `dictionary[codes[r]]`, or null where the code is -1. Kept this way, each distinct value is
+ * held once while rows wait to be written, and the column crosses threads as its codes' bytes.
+ */
+export interface CodedColumn {
+  readonly codes: Int32Array;
+  readonly dictionary: readonly unknown[];
+}
+
+/** A `columns` source's column: numbers (NaN for null), coded values, or plain values. */
+export type ColumnValues = Float64Array | CodedColumn | readonly unknown[];
+
+/** The number of rows of a column. */
+export function columnLength(column: ColumnValues): number {
+  return isCoded(column) ? column.codes.length : column.length;
+}
+
+export function isCoded(column: ColumnValues): column is CodedColumn {
+  return !(column instanceof Float64Array) && !Array.isArray(column);
+}
+
+/** Row `r` of a column as a value: null for NaN in numbers and for code -1. */
+export function columnValue(column: ColumnValues, r: number): unknown {
+  if (column instanceof Float64Array) {
+    const v = column[r]!;
+    return Number.isNaN(v) ? null : v;
+  }
+  if (isCoded(column)) {
+    const code = column.codes[r]!;
+    return code < 0 ? null : column.dictionary[code];
+  }
+  return (column as readonly unknown[])[r] ?? null;
+}

@@ -1,3 +1,5 @@
+import type { ColumnValues } from '../../domain/insert-source.ts';
+
 /**
  * Prediction log rows: what predict hands over, and the columns they are kept in until a flush.
  *
@@ -92,33 +94,61 @@ export function logColumnClash(name: string): string | null {
 export interface LogColumns {
   readonly rowCount: number;
   readonly names: readonly string[];
-  readonly values: readonly (Float64Array | unknown[])[];
+  readonly values: readonly ColumnValues[];
 }
 
 const INITIAL_ROWS = 1024;
+const NONE: readonly string[] = [];
+
+/** A column of values kept by their codes: each distinct value is held once (see CodedColumn). */
+class Coded {
+  readonly #index = new Map<unknown, number>();
+  readonly dictionary: unknown[] = [];
+
+  constructor(public codes: Int32Array) {}
+
+  /** The code of a value (-1 for null), adding it to the dictionary at its first use. */
+  code(value: unknown): number {
+    if (value === null || value === undefined) return -1;
+    let code = this.#index.get(value);
+    if (code === undefined) {
+      code = this.dictionary.length;
+      this.dictionary.push(value);
+      this.#index.set(value, code);
+    }
+    return code;
+  }
+}
+
+type BufferColumn = Float64Array | Coded | unknown[];
 
 /**
- * One deployment's logged rows since the last flush, column by column: numbers in Float64Arrays
- * (NaN for null), anything else as given in plain arrays. A row costs its values' stores and a few
- * JSON texts of small values; Float64Array memory is outside the JavaScript heap, so rows waiting
- * for a flush cost the garbage collector nothing but their strings. A column starts as numbers and
- * becomes a plain array at its first value of another kind; a feature first seen in a later row
- * gets a column that is null before it. Vector values of served features that clash with a
- * metadata column's name are left out.
+ * One deployment's logged rows since the last flush, column by column, so that rows waiting for a
+ * flush hold almost nothing on the JavaScript heap: numbers in Float64Arrays (NaN for null), other
+ * values by their codes (a text feature's categories, the same JSON of entity keys, status and
+ * prediction are held once each, and the strings read for each request die young instead of being
+ * copied by every garbage collection until the flush). Only the request id and the probabilities,
+ * distinct in every row, are kept as given. A column starts as numbers and becomes coded at its
+ * first value of another kind; a feature first seen in a later row gets a column that is null
+ * before it. Vector values of served features that clash with a metadata column's name are left out.
  */
 export class LogBuffer {
   #rows = 0;
-  #capacity = INITIAL_ROWS;
+  #capacity: number;
   readonly #names: string[] = [];
-  readonly #columns: (Float64Array | unknown[])[] = [];
+  readonly #columns: BufferColumn[] = [];
   readonly #index = new Map<string, number>();
-  /** Per feature-name list (served vectors share theirs): the column of each name, -1 for none. */
-  readonly #lists = new WeakMap<readonly string[], Int32Array>();
+  /** Per feature-name list (served vectors share theirs) and list already written: the column of each name (see #at). */
+  readonly #lists = new WeakMap<readonly string[], WeakMap<readonly string[], Int32Array>>();
   /** The model versions of the rows, by `name:version`. */
   readonly models = new Map<string, { readonly name: string; readonly version: number }>();
 
-  constructor() {
-    for (const f of LOG_FEATURES) this.#column(f.name, f.type === 'INT' || f.type === 'TIMESTAMP');
+  /** `capacity`: rows to make room for at once (the last buffer's count saves growing this one step by step). */
+  constructor(capacity = INITIAL_ROWS) {
+    this.#capacity = Math.max(INITIAL_ROWS, Math.ceil(capacity));
+    for (const f of LOG_FEATURES) {
+      this.#column(f.name, f.type === 'INT' || f.type === 'TIMESTAMP' ? 'numbers' : f.name === 'request_id' || f.name === 'probabilities' ? 'plain' : 'coded');
+    }
   }
 
   get rows(): number {
@@ -133,15 +163,16 @@ export class LogBuffer {
     (c[1] as Float64Array)[r] = row.entryIndex;
     (c[2] as Float64Array)[r] = row.modelVersion;
     (c[3] as Float64Array)[r] = row.loggedAt;
-    (c[4] as unknown[])[r] = row.modelName;
+    this.#code(4, r, row.modelName);
     (c[5] as Float64Array)[r] = row.trainingDatasetVersion ?? Number.NaN;
-    (c[6] as unknown[])[r] = row.shadow;
-    (c[7] as unknown[])[r] = JSON.stringify(row.entry ?? null);
-    (c[8] as unknown[])[r] = featureStatusText(row.raw.features, row.raw.values, row.passed);
-    (c[9] as unknown[])[r] = JSON.stringify(row.prediction ?? null);
+    this.#code(6, r, row.shadow);
+    this.#code(7, r, JSON.stringify(row.entry ?? null));
+    this.#code(8, r, featureStatusText(row.raw.features, row.raw.values, row.passed));
+    this.#code(9, r, JSON.stringify(row.prediction ?? null));
     (c[10] as unknown[])[r] = row.probabilities === null || row.probabilities === undefined ? null : JSON.stringify(row.probabilities);
-    this.#vector(r, row.raw);
-    this.#vector(r, row.vector);
+    this.#vector(r, row.raw, this.#at(row.raw.features, null));
+    // A feature served untransformed is in both vectors with the same value: written once.
+    this.#vector(r, row.vector, this.#at(row.vector.features, row.raw.features));
     const model = `${row.modelName}:${row.modelVersion}`;
     if (!this.models.has(model)) this.models.set(model, { name: row.modelName, version: row.modelVersion });
   }
@@ -152,8 +183,9 @@ export class LogBuffer {
     return {
       rowCount: n,
       names: [...this.#names],
-      values: this.#columns.map((column) => {
+      values: this.#columns.map((column): ColumnValues => {
         if (column instanceof Float64Array) return column.slice(0, n);
+        if (column instanceof Coded) return { codes: column.codes.slice(0, n), dictionary: column.dictionary };
         // A feature absent from some rows' vectors left holes: they are nulls.
         const plain = new Array<unknown>(n);
         for (let r = 0; r < n; r++) plain[r] = column[r] ?? null;
@@ -162,12 +194,34 @@ export class LogBuffer {
     };
   }
 
-  #vector(r: number, vector: LoggedVector): void {
-    let at = this.#lists.get(vector.features);
-    if (!at) {
-      at = Int32Array.from(vector.features, (name) => (logColumnClash(name) === null ? (this.#index.get(name) ?? this.#column(name, true)) : -1));
-      this.#lists.set(vector.features, at);
+  #code(c: number, r: number, value: unknown): void {
+    const column = this.#columns[c] as Coded;
+    column.codes[r] = column.code(value);
+  }
+
+  /**
+   * The column of each of `features` (-1: none), leaving out those of `written` (a list whose
+   * values the row already has); kept per pair of lists, which served vectors share.
+   */
+  #at(features: readonly string[], written: readonly string[] | null): Int32Array {
+    let byWritten = this.#lists.get(features);
+    if (!byWritten) {
+      byWritten = new WeakMap();
+      this.#lists.set(features, byWritten);
     }
+    const key = written ?? NONE;
+    let at = byWritten.get(key);
+    if (!at) {
+      const skip = new Set(written);
+      at = Int32Array.from(features, (name) =>
+        logColumnClash(name) !== null || skip.has(name) ? -1 : (this.#index.get(name) ?? this.#column(name, 'numbers')),
+      );
+      byWritten.set(key, at);
+    }
+    return at;
+  }
+
+  #vector(r: number, vector: LoggedVector, at: Int32Array): void {
     const values = vector.values;
     for (let i = 0; i < at.length; i++) {
       const c = at[i]!;
@@ -177,33 +231,45 @@ export class LogBuffer {
       if (column instanceof Float64Array) {
         if (typeof v === 'number') column[r] = v;
         else if (v === null || v === undefined) column[r] = Number.NaN;
-        else this.#plain(c)[r] = v;
+        else {
+          const coded = this.#coded(c);
+          coded.codes[r] = coded.code(v);
+        }
+      } else if (column instanceof Coded) {
+        column.codes[r] = column.code(v);
       } else {
         column[r] = v ?? null;
       }
     }
   }
 
-  /** A new column (numbers or plain), null for the rows so far; returns its index. */
-  #column(name: string, numbers: boolean): number {
+  /** A new column, null for the rows so far; returns its index. */
+  #column(name: string, kind: 'numbers' | 'coded' | 'plain'): number {
     const c = this.#names.length;
     this.#names.push(name);
     this.#index.set(name, c);
-    this.#columns.push(numbers ? new Float64Array(this.#capacity).fill(Number.NaN) : new Array<unknown>(this.#rows).fill(null));
+    this.#columns.push(
+      kind === 'numbers'
+        ? new Float64Array(this.#capacity).fill(Number.NaN)
+        : kind === 'coded'
+          ? new Coded(new Int32Array(this.#capacity).fill(-1))
+          : new Array<unknown>(this.#rows).fill(null),
+    );
     return c;
   }
 
-  /** Column `c` as a plain array from now on (a value that is not a number arrived). */
-  #plain(c: number): unknown[] {
+  /** Column `c` as coded values from now on (a value that is not a number arrived); its numbers so far are kept. */
+  #coded(c: number): Coded {
     const column = this.#columns[c]!;
-    if (!(column instanceof Float64Array)) return column;
-    const plain = new Array<unknown>(this.#rows);
+    if (column instanceof Coded) return column;
+    const coded = new Coded(new Int32Array(this.#capacity).fill(-1));
+    const numbers = column as Float64Array;
     for (let r = 0; r < this.#rows; r++) {
-      const v = column[r]!;
-      plain[r] = Number.isNaN(v) ? null : v;
+      const v = numbers[r]!;
+      if (!Number.isNaN(v)) coded.codes[r] = coded.code(v);
     }
-    this.#columns[c] = plain;
-    return plain;
+    this.#columns[c] = coded;
+    return coded;
   }
 
   #grow(): void {
@@ -214,6 +280,10 @@ export class LogBuffer {
         const grown = new Float64Array(this.#capacity).fill(Number.NaN);
         grown.set(column);
         this.#columns[c] = grown;
+      } else if (column instanceof Coded) {
+        const grown = new Int32Array(this.#capacity).fill(-1);
+        grown.set(column.codes);
+        column.codes = grown;
       }
     }
   }

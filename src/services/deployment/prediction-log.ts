@@ -1,4 +1,5 @@
 import type { DataFrame } from '../../domain/data-frame.ts';
+import { type ColumnValues, isCoded } from '../../domain/insert-source.ts';
 import { ident, sqlString } from '../../domain/sql.ts';
 import { ConflictError, NotFoundError, ValidationError } from '../../errors.ts';
 import type { Deployment, FeatureGroup } from '../../generated/sqlite/client.ts';
@@ -53,7 +54,7 @@ interface Pending {
 
 /**
  * The prediction log of deployments. Predict hands rows over as values (it never waits for them);
- * they are kept in columns (LogBuffer: numbers stay numbers) and, every 5 s or 20 000 rows per
+ * they are kept in columns (LogBuffer: numbers stay numbers) and, every 5 s or 50 000 rows per
  * deployment, written as one offline commit of an ordinary feature group, `<deployment>_predictions`,
  * with a column per served feature, so statistics, validation, search and lineage apply to it. A
  * served feature the group has no column for yet (a new model version, a moved alias) is appended
@@ -178,7 +179,8 @@ export class PredictionLog {
     for (const [id, pending] of [...this.pending.entries()]) {
       if (pending.buffer.rows > 0) {
         const { buffer } = pending;
-        pending.buffer = new LogBuffer();
+        // The next interval most likely logs as many rows: room for them saves growing the columns step by step.
+        pending.buffer = new LogBuffer(Math.min(FLUSH_ROWS, buffer.rows * 1.25));
         pending.batches.push({ columns: buffer.columns(), models: [...buffer.models.values()] });
       }
       while (pending.batches.length > 0) {
@@ -336,8 +338,9 @@ const READ_COLUMNS: readonly { name: string; type: string }[] = LOG_FEATURES.fla
 const isLegacy = (name: string) => (LEGACY_VECTOR_FEATURES as readonly string[]).includes(name);
 
 /** A feature type for a column no model version's layout names (its version is gone): from its values. */
-function inferredType(values: Float64Array | readonly unknown[]): string {
-  if (values instanceof Float64Array) return 'DOUBLE';
+function inferredType(column: ColumnValues): string {
+  if (column instanceof Float64Array) return 'DOUBLE';
+  const values = isCoded(column) ? column.dictionary : (column as readonly unknown[]);
   const kinds = new Set(values.filter((v) => v !== null && v !== undefined).map((v) => typeof v));
   return kinds.size === 1 && kinds.has('boolean') ? 'BOOLEAN' : kinds.size === 1 && kinds.has('number') ? 'DOUBLE' : 'STRING';
 }

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { type CodedColumn, columnLength, columnValue } from '../../../src/domain/insert-source.ts';
 import { featureStatusText, LOG_FEATURES, LogBuffer, type LoggedPrediction, logColumnClash } from '../../../src/services/deployment/prediction-log-rows.ts';
 
 const RAW = ['tenure', 'plan', 'charges'];
@@ -23,18 +24,11 @@ function row(i: number, overrides: Partial<LoggedPrediction> = {}): LoggedPredic
   };
 }
 
-/** The buffer's columns as records, nulls for NaN, for comparing. */
+/** The buffer's columns as records, nulls for NaN and code -1, for comparing. */
 function records(buffer: LogBuffer): Record<string, unknown>[] {
   const { rowCount, names, values } = buffer.columns();
-  for (const column of values) expect(column).toHaveLength(rowCount);
-  return Array.from({ length: rowCount }, (_, r) =>
-    Object.fromEntries(
-      names.map((name, c) => {
-        const v = values[c]![r];
-        return [name, typeof v === 'number' && Number.isNaN(v) ? null : v];
-      }),
-    ),
-  );
+  for (const column of values) expect(columnLength(column)).toBe(rowCount);
+  return Array.from({ length: rowCount }, (_, r) => Object.fromEntries(names.map((name, c) => [name, columnValue(values[c]!, r)])));
 }
 
 describe('prediction log buffer', () => {
@@ -44,10 +38,10 @@ describe('prediction log buffer', () => {
     buffer.add(row(5, { trainingDatasetVersion: null, probabilities: null, prediction: null, shadow: true }));
     const { names, values } = buffer.columns();
     expect(names).toEqual([...LOG_FEATURES.map((f) => f.name), 'tenure', 'plan', 'charges', 'min_max_scaler_tenure_']);
-    // Numbers stay numbers (Float64Array), text stays text.
+    // Numbers stay numbers (Float64Array); text is kept by its codes, each distinct value once.
     expect(values[names.indexOf('tenure')]).toBeInstanceOf(Float64Array);
     expect(values[names.indexOf('min_max_scaler_tenure_')]).toBeInstanceOf(Float64Array);
-    expect(Array.isArray(values[names.indexOf('plan')])).toBe(true);
+    expect((values[names.indexOf('plan')] as CodedColumn).dictionary).toEqual(['gold']);
     expect(records(buffer)).toEqual([
       {
         request_id: 'r-4',
@@ -102,14 +96,23 @@ describe('prediction log buffer', () => {
   });
 
   it('grows past its first capacity without losing a row', () => {
-    const buffer = new LogBuffer();
-    for (let i = 0; i < 5000; i++) buffer.add(row(i));
-    const { rowCount, names, values } = buffer.columns();
-    expect(rowCount).toBe(5000);
-    const tenure = values[names.indexOf('tenure')] as Float64Array;
-    expect(tenure.length).toBe(5000);
-    expect([...tenure].every((v, i) => v === i)).toBe(true);
-    expect((values[0] as string[])[4999]).toBe('r-4999');
+    for (const buffer of [new LogBuffer(), new LogBuffer(3000)]) {
+      for (let i = 0; i < 5000; i++)
+        buffer.add(row(i, i === 4000 ? { raw: { features: RAW, values: [i, null, 1] }, vector: { features: VECTOR, values: [0, null, 1] } } : {}));
+      const { rowCount, names, values } = buffer.columns();
+      expect(rowCount).toBe(5000);
+      const tenure = values[names.indexOf('tenure')] as Float64Array;
+      expect(tenure.length).toBe(5000);
+      expect([...tenure].every((v, i) => v === i)).toBe(true);
+      expect((values[0] as string[])[4999]).toBe('r-4999');
+      const plan = values[names.indexOf('plan')]!;
+      expect(Array.from({ length: 5000 }, (_, r) => columnValue(plan, r)).filter((v) => v !== 'gold')).toEqual([null]);
+      expect(columnValue(plan, 4000)).toBeNull();
+      // Repeated text is held once; distinct text once per value.
+      expect((plan as CodedColumn).dictionary).toEqual(['gold']);
+      expect((values[names.indexOf('entity_keys')] as CodedColumn).dictionary).toHaveLength(5000);
+      expect((values[names.indexOf('prediction')] as CodedColumn).dictionary).toEqual(['0', '1']);
+    }
   });
 
   it('leaves out a served feature named as a metadata column, and says why', () => {

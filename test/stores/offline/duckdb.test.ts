@@ -8,6 +8,7 @@ import type { GroupSchema } from '../../../src/domain/feature-types.ts';
 import { ValidationError } from '../../../src/errors.ts';
 import { DuckDbOfflineStore, toJsonSafe } from '../../../src/stores/offline/duckdb/index.ts';
 import { sqlString } from '../../../src/domain/sql.ts';
+import { type ColumnValues, columnLength } from '../../../src/domain/insert-source.ts';
 import type { CommitRef, GroupLocation, InsertSource } from '../../../src/stores/offline/offline-store.ts';
 import type { OnlineColumns, OnlineRow } from '../../../src/stores/online/online-store.ts';
 import { SqliteOnlineStore } from '../../../src/stores/online/sqlite.ts';
@@ -477,11 +478,11 @@ describe('DuckDbOfflineStore: file inputs', () => {
     ]);
   });
 
-  it('stages columns the server built: Float64Array numbers (NaN null) and plain values, unnamed features null', async () => {
+  it('stages columns the server built: Float64Array numbers (NaN null), coded and plain values, unnamed features null', async () => {
     const g = newGroup();
-    const columns = (values: readonly (Float64Array | unknown[])[], names = ['customer_id', 'event_time', 'tenure', 'plan']): InsertSource => ({
+    const columns = (values: readonly ColumnValues[], names = ['customer_id', 'event_time', 'tenure', 'plan']): InsertSource => ({
       kind: 'columns',
-      rowCount: values[0]!.length,
+      rowCount: columnLength(values[0]!),
       names,
       values,
     });
@@ -499,11 +500,46 @@ describe('DuckDbOfflineStore: file inputs', () => {
     // A column of nothing but nulls, and one of plain numbers, load as well.
     const c2 = await commit(g, customers, columns([[4], [at], Float64Array.of(Number.NaN), [7.5]], ['customer_id', 'event_time', 'tenure', 'spend']), [c1]);
     expect((await store.read(g, customers, [c1, c2])).rows.at(-1)).toEqual([4, '2024-01-01T00:00:00.000000Z', null, null, 7.5]);
+    // Coded columns: each row's value by its code, -1 for null, numbers as well as text.
+    const c3 = await commit(
+      g,
+      customers,
+      columns([
+        [5, 6, 7],
+        Float64Array.of(at, at, at),
+        { codes: Int32Array.of(1, 0, -1), dictionary: [12, 2 ** 40] },
+        { codes: Int32Array.of(0, -1, 0), dictionary: ['gold'] },
+      ]),
+      [c1, c2],
+    );
+    expect((await store.read(g, customers, [c3])).rows).toEqual([
+      [5, '2024-01-01T00:00:00.000000Z', 2 ** 40, 'gold', null],
+      [6, '2024-01-01T00:00:00.000000Z', 12, null, null],
+      [7, '2024-01-01T00:00:00.000000Z', null, 'gold', null],
+    ]);
+    // Texts with quotes and a NUL, and a dictionary too large to go into the SQL, are kept as given.
+    const many = 5000;
+    const odd = ["it's", 'a\u0000b', '', 'x'.repeat(300)];
+    const c4 = await commit(
+      g,
+      customers,
+      columns([
+        Float64Array.from({ length: many }, (_, i) => 100 + i),
+        Float64Array.from({ length: many }, () => at),
+        { codes: Int32Array.from({ length: many }, (_, i) => i), dictionary: Array.from({ length: many }, (_, i) => i * 2) },
+        { codes: Int32Array.from({ length: many }, (_, i) => i % odd.length), dictionary: odd },
+      ]),
+      [c1, c2, c3],
+    );
+    const read = (await store.read(g, customers, [c4])).rows;
+    expect(read).toHaveLength(many);
+    expect(read.every((r, i) => r[0] === 100 + i && r[2] === i * 2 && r[3] === odd[i % odd.length])).toBe(true);
     // Built wrong, the insert fails and writes nothing: a value that does not fit never becomes null.
     const stage = (source: InsertSource) => store.stage(g, customers, uuidv7(), source, { operation: 'UPSERT', existing: [], fillMissing: true });
     await expect(stage(columns([[5], [at], ['many'], ['x']]))).rejects.toThrow(ValidationError);
     await expect(stage(columns([Float64Array.of(Number.NaN), [at], [1], ['x']]))).rejects.toThrow(ValidationError);
     await expect(stage(columns([[5], [at]], ['customer_id', 'nope']))).rejects.toThrow(/nope is not a feature/);
+    await expect(stage(columns([[5, 6], [at, at], { codes: Int32Array.of(0), dictionary: [1] }, ['x', 'y']]))).rejects.toThrow(/has 1 values, not 2/);
     expect((await groupFiles(g)).filter((f) => f.startsWith('.'))).toEqual([]);
   });
 

@@ -49,8 +49,8 @@ export interface LoadedRows {
   /** The rows as objects (built on demand for a columns source): loaded again as text to name a rejected value. */
   readonly rows: () => readonly unknown[];
   readonly columns: RowColumns;
-  /** Per feature: the DuckDB type its values were loaded as. */
-  readonly types: readonly ('DOUBLE' | 'BOOLEAN' | 'VARCHAR')[];
+  /** Per feature: the DuckDB type its values were loaded as (CODED: codes into a list of texts, read as VARCHAR). */
+  readonly types: readonly ('DOUBLE' | 'BOOLEAN' | 'VARCHAR' | 'CODED')[];
   /** Per typed (DOUBLE, BOOLEAN) feature: the values appended. */
   readonly appended: readonly (readonly unknown[] | Float64Array | undefined)[];
   /** Per VARCHAR feature: the texts loaded. */

@@ -1,5 +1,5 @@
 import { rename, rm } from 'node:fs/promises';
-import { BOOLEAN, DOUBLE, VARCHAR, type DuckDBConnection } from '@duckdb/node-api';
+import { BOOLEAN, DOUBLE, INTEGER, VARCHAR, type DuckDBConnection } from '@duckdb/node-api';
 import type { GroupSchema } from '../../../domain/feature-types.ts';
 import { ident, sqlString } from '../../../domain/sql.ts';
 import type { InputIssue } from '../../../errors.ts';
@@ -9,7 +9,7 @@ import { badValueReason, coerce } from './coerce.ts';
 import { COMMIT_COLUMN, identityColumns, isStringFeature, JSON_VALUE, type Feature } from './features.ts';
 import { MAX_FILE_COLUMNS, readCsvHeader, tooManyColumns } from './input-files.ts';
 import { fileQuery, issuesError, matchColumns, MAX_ISSUES, missingColumns, missingRequired, presentIn, strictCsv, type InputFile } from './input-columns.ts';
-import { columnTexts, rowColumns, valueIssues, type RowColumns } from './json-rows.ts';
+import { columnTexts, jsonText, plainValues, rowColumns, valueIssues, type RowColumns } from './json-rows.ts';
 import type { LoadedRows, SourceSql } from './host.ts';
 import { appendColumns } from './load-table.ts';
 import { onlineFromLoaded } from './online-rows.ts';
@@ -169,8 +169,15 @@ export async function loadColumns(
   }
   const n = columns.rowCount;
   const suffix = `${commitId}${text ? '-text' : ''}`;
-  const types: ('DOUBLE' | 'BOOLEAN' | 'VARCHAR')[] = features.map((f, c) => {
+  // A coded column with a dictionary of modest size stays coded: its codes load as INTEGER bytes and
+  // the relation picks each row's text from the dictionary, a list in the SQL; no text per row.
+  const dictionaries = features.map((_, c) => {
+    const coded = columns.coded?.[c];
+    return coded && !text ? dictionaryList(coded.dictionary) : null;
+  });
+  const types: ('DOUBLE' | 'BOOLEAN' | 'VARCHAR' | 'CODED')[] = features.map((f, c) => {
     const kind = columns.kinds[c]!;
+    if (dictionaries[c] !== null) return 'CODED';
     if (text || f.parsed.kind !== 'scalar') return 'VARCHAR';
     if ((kind === 'integers' || kind === 'numbers') && ['BIGINT', 'INT', 'DOUBLE', 'FLOAT', 'TIMESTAMP'].includes(f.parsed.name)) return 'DOUBLE';
     return kind === 'booleans' && f.parsed.name === 'BOOLEAN' ? 'BOOLEAN' : 'VARCHAR';
@@ -181,18 +188,23 @@ export async function loadColumns(
   const texts: ((string | null)[] | null)[] = features.map(() => null);
   const sources: string[] = [];
   if (typed.length > 0) {
+    const codes: Int32Array[] = [];
     for (const c of typed) {
-      appended[c] =
-        columns.numbers?.[c] ?? (types[c] === 'DOUBLE' ? columns.values[c]!.map((v) => (v === 0 ? 0 : (v ?? null))) : columns.values[c]!.map((v) => v ?? null));
+      if (types[c] === 'CODED') {
+        codes[c] = columns.coded![c]!.codes;
+        continue;
+      }
+      const values = plainValues(columns, c);
+      appended[c] = columns.numbers?.[c] ?? (types[c] === 'DOUBLE' ? values.map((v) => (v === 0 ? 0 : (v ?? null))) : values.map((v) => v ?? null));
     }
     const table = ident(`#typed-${suffix}`);
-    await connection.run(`CREATE TABLE ${table} (${typed.map((c) => `"#c${c}" ${types[c]}`).join(', ')})`);
+    await connection.run(`CREATE TABLE ${table} (${typed.map((c) => `"#c${c}" ${types[c] === 'CODED' ? 'INTEGER' : types[c]}`).join(', ')})`);
     tables.push(table);
     await appendColumns(
       connection,
       `#typed-${suffix}`,
-      typed.map((c) => (types[c] === 'DOUBLE' ? DOUBLE : BOOLEAN)),
-      typed.map((c) => appended[c]!),
+      typed.map((c) => (types[c] === 'DOUBLE' ? DOUBLE : types[c] === 'CODED' ? INTEGER : BOOLEAN)),
+      typed.map((c) => codes[c] ?? appended[c]!),
       n,
     );
     sources.push(table);
@@ -200,7 +212,7 @@ export async function loadColumns(
   if (textual.length > 0) {
     let joinable = true;
     for (const c of textual) {
-      const column = columnTexts(columns.values[c]!, UNIT_SEPARATOR, RECORD_SEPARATOR);
+      const column = columnTexts(plainValues(columns, c), UNIT_SEPARATOR, RECORD_SEPARATOR);
       texts[c] = column.texts;
       joinable &&= column.joinable;
     }
@@ -228,7 +240,9 @@ export async function loadColumns(
     sources.push(table);
   }
   // One relation of the typed and text tables, zipped by position: no copy of the rows.
-  const columnsSql = features.map((f, c) => `"#c${c}" AS ${ident(f.name)}`).join(', ');
+  const columnsSql = features
+    .map((f, c) => (dictionaries[c] === null ? `"#c${c}" AS ${ident(f.name)}` : `${dictionaries[c]}["#c${c}" + 1] AS ${ident(f.name)}`))
+    .join(', ');
   const from = sources.join(' POSITIONAL JOIN ');
   return {
     input: {
@@ -239,7 +253,7 @@ export async function loadColumns(
         sources.length === 1
           ? `SELECT ${columnsSql}, rowid + 1 AS "${ORD}" FROM ${from}`
           : `SELECT *, row_number() OVER () AS "${ORD}" FROM (SELECT ${columnsSql} FROM ${from})`,
-      columns: new Map(features.map((f, c) => [f.name, types[c]!])),
+      columns: new Map(features.map((f, c) => [f.name, types[c] === 'CODED' ? 'VARCHAR' : types[c]!])),
     },
     rows,
     columns,
@@ -247,6 +261,28 @@ export async function loadColumns(
     appended,
     texts,
   };
+}
+
+/** A dictionary this large goes as texts per row instead: the list is part of the SQL text of each statement reading the rows. */
+const MAX_DICTIONARY = 4096;
+const MAX_DICTIONARY_CHARS = 256 * 1024;
+
+/**
+ * A coded column's dictionary as a VARCHAR list literal (values as their JSON text, as text
+ * columns load them; code -1 indexes 0, which is null), or null when too large to inline.
+ */
+function dictionaryList(dictionary: readonly unknown[]): string | null {
+  if (dictionary.length > MAX_DICTIONARY) return null;
+  let chars = 0;
+  const items: string[] = [];
+  for (const value of dictionary) {
+    const text = jsonText(value);
+    chars += text?.length ?? 4;
+    // A NUL cannot be in SQL text; it goes bound as a parameter, with the texts.
+    if (chars > MAX_DICTIONARY_CHARS || text?.includes('\0')) return null;
+    items.push(text === null ? 'NULL' : sqlString(text));
+  }
+  return `([${items.join(', ')}]::VARCHAR[])`;
 }
 
 /**

@@ -1,4 +1,5 @@
 import type { InputIssue } from '../../../errors.ts';
+import { type CodedColumn, type ColumnValues, columnLength, columnValue, isCoded } from '../../../domain/insert-source.ts';
 
 /**
  * What the given (non-null) values of a column are: all strings, all safe integers, all finite
@@ -19,6 +20,20 @@ export interface RowColumns {
    * for null): loaded into DuckDB as the array's bytes, its `values` entry then empty.
    */
   readonly numbers?: readonly (Float64Array | undefined)[];
+  /**
+   * Per feature, its column when a columns source gave it coded (its `values` entry then empty,
+   * its kind that of the dictionary's values): see plainValues for the values row by row.
+   */
+  readonly coded?: readonly (CodedColumn | undefined)[];
+}
+
+/** Column c's values row by row (a coded column expanded). */
+export function plainValues(columns: RowColumns, c: number): readonly unknown[] {
+  const coded = columns.coded?.[c];
+  if (!coded) return columns.values[c]!;
+  const out = new Array<unknown>(columns.rowCount);
+  for (let r = 0; r < out.length; r++) out[r] = columnValue(coded, r);
+  return out;
 }
 
 interface RowFeature {
@@ -118,7 +133,7 @@ function columnKind(column: readonly unknown[], n: number): RowColumnKind {
 export interface GivenColumns {
   readonly rowCount: number;
   readonly names: readonly string[];
-  readonly values: readonly (Float64Array | readonly unknown[])[];
+  readonly values: readonly ColumnValues[];
 }
 
 /**
@@ -132,13 +147,19 @@ export function givenRowColumns(given: GivenColumns, features: readonly (RowFeat
   const known = new Set(features.map((f) => f.name));
   for (const [i, name] of given.names.entries()) {
     if (!known.has(name)) throw new Error(`columns source: ${name} is not a feature of the group`);
-    if (given.values[i]!.length !== n) throw new Error(`columns source: column ${name} has ${given.values[i]!.length} values, not ${n}`);
+    const length = columnLength(given.values[i]!);
+    if (length !== n) throw new Error(`columns source: column ${name} has ${length} values, not ${n}`);
   }
   const numbers: (Float64Array | undefined)[] = features.map(() => undefined);
+  const coded: (CodedColumn | undefined)[] = features.map(() => undefined);
   const values = features.map((f, c) => {
     const i = at.get(f.name);
     if (i === undefined) return new Array<unknown>(n).fill(null);
     const column = given.values[i]!;
+    if (isCoded(column)) {
+      coded[c] = column;
+      return [];
+    }
     if (!(column instanceof Float64Array)) return column;
     if (f.numeric && column.some((v) => !Number.isNaN(v))) {
       numbers[c] = column;
@@ -153,10 +174,14 @@ export function givenRowColumns(given: GivenColumns, features: readonly (RowFeat
   });
   return {
     rowCount: n,
-    kinds: values.map((column, c) => (numbers[c] ? 'numbers' : columnKind(column, n))),
+    kinds: values.map((column, c) => {
+      const dictionary = coded[c]?.dictionary;
+      return numbers[c] ? 'numbers' : dictionary ? columnKind(dictionary, dictionary.length) : columnKind(column, n);
+    }),
     values,
     missing: features.map(() => -1),
     numbers,
+    coded,
   };
 }
 
@@ -166,8 +191,7 @@ export function givenRows(given: GivenColumns): Record<string, unknown>[] {
   for (let r = 0; r < given.rowCount; r++) {
     const row: Record<string, unknown> = {};
     given.names.forEach((name, i) => {
-      const v = given.values[i]![r];
-      row[name] = typeof v === 'number' && Number.isNaN(v) ? null : (v ?? null);
+      row[name] = columnValue(given.values[i]!, r);
     });
     rows.push(row);
   }
@@ -186,7 +210,7 @@ export function valueIssues(columns: RowColumns, features: readonly { name: stri
   features.forEach((f, c) => {
     const kind = columns.kinds[c]!;
     if (kind === 'none' || kind === 'strings' || (!f.string && kind !== 'other')) return;
-    const values = columns.values[c]!;
+    const values = plainValues(columns, c);
     let n = 0;
     for (let r = 0; r < values.length && n < limit; r++) {
       const v = values[r];

@@ -21,13 +21,14 @@ import { ident } from '../../../domain/sql.ts';
 
 /**
  * Appends columns of values to a table, a data chunk at a time. A Float64Array column (of a DOUBLE
- * column, NaN for null) is copied into the chunk as its bytes, with a validity mask for its NaNs.
+ * column, NaN for null) is copied into the chunk as its bytes, with a validity mask for its NaNs;
+ * an Int32Array (of an INTEGER column, without nulls) as its bytes.
  */
 export async function appendColumns(
   connection: DuckDBConnection,
   table: string,
   types: readonly DuckDBType[],
-  columns: readonly (readonly unknown[] | Float64Array)[],
+  columns: readonly (readonly unknown[] | Float64Array | Int32Array)[],
   rowCount: number,
 ): Promise<void> {
   const appender = await connection.createAppender(table);
@@ -37,6 +38,7 @@ export async function appendColumns(
       const chunk = DuckDBDataChunk.create([...types], count);
       columns.forEach((values, c) => {
         if (values instanceof Float64Array) copyDoubles(chunk, c, values.subarray(start, start + count));
+        else if (values instanceof Int32Array) copyBytes(chunk, c, values.subarray(start, start + count));
         else chunk.setColumnValues(c, (count === values.length ? values : values.slice(start, start + count)) as DuckDBValue[]);
       });
       appender.appendDataChunk(chunk);
@@ -45,6 +47,12 @@ export async function appendColumns(
   } finally {
     appender.closeSync();
   }
+}
+
+/** An INTEGER column of a chunk from an Int32Array: its bytes, no nulls. */
+function copyBytes(chunk: DuckDBDataChunk, column: number, values: Int32Array): void {
+  const vector = duckdb.data_chunk_get_vector(chunk.chunk, column);
+  duckdb.copy_data_to_vector(vector, 0, values.buffer as ArrayBuffer, values.byteOffset, values.byteLength);
 }
 
 /** A DOUBLE column of a chunk from a Float64Array: its bytes, and NaN as null. */
