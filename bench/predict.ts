@@ -2,7 +2,7 @@
  * bench/predict: the deployment predict path, each measurement a ratio to a baseline measured in
  * the same run on the same server.
  *
- *   npm run bench:predict -- [--entities 10000] [--duration 5] [--logged-duration 15] [--reps 3] [--connections 10]
+ *   npm run bench:predict -- [--entities 10000] [--duration 5] [--logged-duration 15] [--reps 4] [--connections 10]
  *                            [--rate 500] [--open-duration 10] [--open-reps 2] [--batch 100]
  *                            [--batch-rate 50] [--fields "values missing"]
  *                            [--only saturation,logged,p99,batch] [--json FILE]
@@ -24,7 +24,8 @@
  *   O1  open loop at `--rate` req/s: predict(bench_plain) p99 ≤ 1.5 × featureVector p99
  *   O2  open loop, `--batch` entities per request at `--batch-rate` req/s: predict p99 ≤ 15 ms
  *       (featureVectors of the same entries printed as the baseline)
- * Saturation runs are interleaved (`--reps`, median); open loops too (`--open-reps`, median of the
+ * Saturation runs are interleaved (`--reps`, median; plain and logged alternate which goes first,
+ * so an even number of reps balances drift of the machine's speed); open loops too (`--open-reps`, median of the
  * p99s). Server CPU time per request is printed beside each, of the whole process and of its main
  * thread (the one that saturates: JavaScript and the online store's reads): unlike req/s it
  * hardly moves with other work on the machine. Afterwards bench_logged's log must hold one row per request it
@@ -51,7 +52,7 @@ const { values: args } = parseArgs({
     entities: { type: 'string', default: '10000' },
     'logged-duration': { type: 'string', default: '15' },
     duration: { type: 'string', default: '5' },
-    reps: { type: 'string', default: '3' },
+    reps: { type: 'string', default: '4' },
     connections: { type: 'string', default: '10' },
     rate: { type: 'string', default: '500' },
     'open-duration': { type: 'string', default: '10' },
@@ -329,12 +330,17 @@ async function main(): Promise<void> {
       for (let r = 0; r < reps; r++) {
         for (const s of saturation) {
           s.runs.featureVector.push(await saturate(vector(), s.connections, duration));
-          s.runs.plain.push(await saturate(predict(PLAIN, 1), s.connections, only.has('logged') ? loggedDuration : duration));
-          if (only.has('logged')) {
+          const plain = async () => s.runs.plain.push(await saturate(predict(PLAIN, 1), s.connections, only.has('logged') ? loggedDuration : duration));
+          const logged = async () => {
             s.runs.logged.push(await saturate(predict(LOGGED, 1), s.connections, loggedDuration));
             // The log's last rows are written within its 5 s flush interval: not during the next run.
             await sleep(6000);
-          }
+          };
+          if (!only.has('logged')) await plain();
+          // Plain and logged take turns going first (ABBA over the reps), so a machine that slows or
+          // speeds up during the run does not favour either.
+          else if (r % 2 === 0) await plain().then(logged);
+          else await logged().then(plain);
         }
       }
       console.log(

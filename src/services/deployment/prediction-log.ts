@@ -177,12 +177,10 @@ export class PredictionLog {
 
   private async write(): Promise<void> {
     for (const [id, pending] of [...this.pending.entries()]) {
-      if (pending.buffer.rows > 0) {
-        const { buffer } = pending;
-        // The next interval most likely logs as many rows: room for them saves growing the columns step by step.
-        pending.buffer = new LogBuffer(Math.min(FLUSH_ROWS, buffer.rows * 1.25));
-        pending.batches.push({ columns: buffer.columns(), models: [...buffer.models.values()] });
-      }
+      const { buffer } = pending;
+      if (buffer.rows > 0) pending.batches.push({ columns: buffer.columns(), models: [...buffer.models.values()] });
+      // The buffer's arrays serve the next interval: no allocation while rows arrive at the same pace.
+      buffer.reset();
       while (pending.batches.length > 0) {
         const batch = pending.batches[0]!;
         try {
@@ -209,8 +207,10 @@ export class PredictionLog {
         }
         pending.batches.shift();
       }
-      if (pending.buffer.rows === 0 && pending.batches.length === 0) this.pending.delete(id);
+      // A deployment whose buffer shrank back to its first size is forgotten until it logs again.
+      if (buffer.rows === 0 && pending.batches.length === 0 && buffer.idle) this.pending.delete(id);
     }
+    // Also while a buffer is still larger than at first: each empty interval halves it.
     if (this.pending.size > 0 && !this.closed) this.timer ??= setTimeout(() => void this.flush(), FLUSH_MS);
   }
 

@@ -96,7 +96,11 @@ describe('prediction log buffer', () => {
   });
 
   it('grows past its first capacity without losing a row', () => {
-    for (const buffer of [new LogBuffer(), new LogBuffer(3000)]) {
+    const reused = new LogBuffer();
+    for (let i = 0; i < 3000; i++) reused.add(row(i));
+    reused.columns();
+    reused.reset();
+    for (const buffer of [new LogBuffer(), reused]) {
       for (let i = 0; i < 5000; i++)
         buffer.add(row(i, i === 4000 ? { raw: { features: RAW, values: [i, null, 1] }, vector: { features: VECTOR, values: [0, null, 1] } } : {}));
       const { rowCount, names, values } = buffer.columns();
@@ -113,6 +117,38 @@ describe('prediction log buffer', () => {
       expect((values[names.indexOf('entity_keys')] as CodedColumn).dictionary).toHaveLength(5000);
       expect((values[names.indexOf('prediction')] as CodedColumn).dictionary).toEqual(['0', '1']);
     }
+  });
+
+  it('is emptied for the next interval: no value of the last one is left, and it shrinks back when rows slow down', () => {
+    const buffer = new LogBuffer();
+    for (let i = 0; i < 5000; i++) buffer.add(row(i));
+    const first = buffer.columns();
+    buffer.reset();
+    expect(buffer.rows).toBe(0);
+    expect(buffer.models.size).toBe(0);
+    const other = ['tenure', 'segment'];
+    buffer.add(row(7, { modelVersion: 3, raw: { features: other, values: [7, 'b'] }, vector: { features: other, values: [7, 'b'] }, probabilities: null }));
+    const [only] = records(buffer);
+    // The last interval's features stay columns, null in this row; its texts are gone from the dictionaries.
+    expect(only).toMatchObject({ request_id: 'r-7', tenure: 7, segment: 'b', plan: null, charges: null, min_max_scaler_tenure_: null, probabilities: null });
+    expect((buffer.columns().values[buffer.columns().names.indexOf('plan')] as CodedColumn).dictionary).toEqual([]);
+    expect([...buffer.models.keys()]).toEqual(['churn:3']);
+    // What columns() handed out before is not touched by the reset.
+    expect(first.rowCount).toBe(5000);
+    expect(columnValue(first.values[first.names.indexOf('plan')]!, 4999)).toBe('gold');
+    expect((first.values[first.names.indexOf('tenure')] as Float64Array)[4999]).toBe(4999);
+    // A quiet interval keeps the room (the next may be busy again); a run of them halves it until the
+    // buffer is back at its first size, with only the metadata columns.
+    buffer.reset();
+    expect(buffer.idle).toBe(false);
+    let resets = 1;
+    while (!buffer.idle && resets < 30) {
+      buffer.reset();
+      resets++;
+    }
+    expect(resets).toBeGreaterThan(12);
+    expect(buffer.idle).toBe(true);
+    expect(buffer.columns().names).toEqual(LOG_FEATURES.map((f) => f.name));
   });
 
   it('leaves out a served feature named as a metadata column, and says why', () => {

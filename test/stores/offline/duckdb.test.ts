@@ -517,23 +517,30 @@ describe('DuckDbOfflineStore: file inputs', () => {
       [6, '2024-01-01T00:00:00.000000Z', 12, null, null],
       [7, '2024-01-01T00:00:00.000000Z', null, 'gold', null],
     ]);
-    // Texts with quotes and a NUL, and a dictionary too large to go into the SQL, are kept as given.
+    // Many rows of a few values (the dictionary goes into the SQL, quotes and all), a dictionary too
+    // large for that, and text holding a NUL (never put in SQL text): each row keeps its value.
     const many = 5000;
-    const odd = ["it's", 'a\u0000b', '', 'x'.repeat(300)];
-    const c4 = await commit(
-      g,
-      customers,
-      columns([
-        Float64Array.from({ length: many }, (_, i) => 100 + i),
-        Float64Array.from({ length: many }, () => at),
-        { codes: Int32Array.from({ length: many }, (_, i) => i), dictionary: Array.from({ length: many }, (_, i) => i * 2) },
-        { codes: Int32Array.from({ length: many }, (_, i) => i % odd.length), dictionary: odd },
-      ]),
-      [c1, c2, c3],
-    );
-    const read = (await store.read(g, customers, [c4])).rows;
-    expect(read).toHaveLength(many);
-    expect(read.every((r, i) => r[0] === 100 + i && r[2] === i * 2 && r[3] === odd[i % odd.length])).toBe(true);
+    let existing = [c1, c2, c3];
+    for (const odd of [
+      ["it's", '', 'x'.repeat(300), 'plain'],
+      ['a\u0000b', 'c'],
+    ]) {
+      const c = await commit(
+        g,
+        customers,
+        columns([
+          Float64Array.from({ length: many }, (_, i) => 100 + i),
+          Float64Array.from({ length: many }, () => at),
+          { codes: Int32Array.from({ length: many }, (_, i) => i), dictionary: Array.from({ length: many }, (_, i) => i * 2) },
+          { codes: Int32Array.from({ length: many }, (_, i) => (i % 5 === 4 ? -1 : i % odd.length)), dictionary: odd },
+        ]),
+        existing,
+      );
+      existing = [...existing, c];
+      const read = (await store.read(g, customers, [c])).rows;
+      expect(read).toHaveLength(many);
+      expect(read.every((r, i) => r[0] === 100 + i && r[2] === i * 2 && r[3] === (i % 5 === 4 ? null : odd[i % odd.length]))).toBe(true);
+    }
     // Built wrong, the insert fails and writes nothing: a value that does not fit never becomes null.
     const stage = (source: InsertSource) => store.stage(g, customers, uuidv7(), source, { operation: 'UPSERT', existing: [], fillMissing: true });
     await expect(stage(columns([[5], [at], ['many'], ['x']]))).rejects.toThrow(ValidationError);

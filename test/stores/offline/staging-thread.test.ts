@@ -40,6 +40,24 @@ describe('staging on a worker thread', () => {
     expect(files).toEqual([]);
   });
 
+  it('stages columns the server built, numbers and codes moved to the thread as copies: the caller keeps its arrays', async () => {
+    const at = Date.UTC(2026, 0, 1);
+    const ids = Float64Array.from({ length: 3000 }, (_, i) => 50_000 + i);
+    const x = Float64Array.from({ length: 3000 }, (_, i) => i / 4);
+    const s = { codes: Int32Array.from({ length: 3000 }, (_, i) => (i % 3) - 1), dictionary: ['p', 'q'] };
+    const source = { kind: 'columns' as const, rowCount: 3000, names: ['id', 'ts', 'x', 's'], values: [ids, Float64Array.from(ids, () => at), x, s] };
+    const staged = await store.stage({ ...location, name: 'columns' }, BASIC, uuidv7(), source, { operation: 'UPSERT', existing: [] });
+    const [[sum, nulls, q]] = (await staged.query((r) => [`SELECT sum(x), count(*) FILTER (s IS NULL), count(*) FILTER (s = 'q') FROM (${r})`]))[0] as [
+      [number, bigint, bigint],
+    ];
+    expect(sum).toBe(x.reduce((t, v) => t + v, 0));
+    expect([Number(nulls), Number(q)]).toEqual([1000, 1000]);
+    // Nothing the caller holds was moved away: a commit that fails is sent again from the same arrays.
+    expect(ids.length).toBe(3000);
+    expect(s.codes.length).toBe(3000);
+    expect(x[2999]).toBe(2999 / 4);
+  });
+
   it('stages many rows sent in parts as one commit, with rows for the online store and validation queries', async () => {
     const rows = Array.from({ length: 10_001 }, (_, i) => ({ id: i, ts: '2026-01-01T00:00:00Z', x: i / 2, s: `s${i % 7}` }));
     const staged = await store.stage(location, BASIC, uuidv7(), { kind: 'rows', rows }, { operation: 'UPSERT', existing: [], online: true });

@@ -1,4 +1,5 @@
 import { Worker } from 'node:worker_threads';
+import { type ColumnValues, isCoded } from '../../../domain/insert-source.ts';
 import type { FeatureDef, GroupSchema } from '../../../domain/feature-types.ts';
 import * as errors from '../../../errors.ts';
 import type { OnlineColumns } from '../../online/online-store.ts';
@@ -116,7 +117,8 @@ export class StagingThread {
 
   async stage(location: GroupLocation, schema: GroupSchema, commitId: string, source: InsertSource, options: StageOptions): Promise<StagedCommit> {
     const generation = this.#start();
-    const snapshot = (await this.#send({ op: 'stage', location, schema, commitId, source: await this.#source(source), options })) as StagedSnapshot;
+    const given = await this.#source(source);
+    const snapshot = (await this.#send({ op: 'stage', location, schema, commitId, source: given, options }, transferable(given))) as StagedSnapshot;
     const staged = new ThreadStagedCommit(this, generation, snapshot);
     this.#released.register(staged, { generation, handle: snapshot.handle });
     return staged;
@@ -149,8 +151,12 @@ export class StagingThread {
     }
   }
 
-  /** Rows or log messages sent ahead in parts when there are many, so the stage request itself stays small. */
+  /**
+   * Rows or log messages sent ahead in parts when there are many, so the stage request itself
+   * stays small; a columns source's number and code arrays as copies the worker takes over.
+   */
   async #source(source: InsertSource): Promise<InsertSource | BufferedSource> {
+    if (source.kind === 'columns') return { ...source, values: source.values.map(ownCopy) };
     if (source.kind === 'messages') {
       const buffer = this.#nextBuffer++;
       let part: Uint8Array[] = [];
@@ -201,7 +207,7 @@ export class StagingThread {
     return this.#generation;
   }
 
-  #send(request: StagingRequest): Promise<unknown> {
+  #send(request: StagingRequest, transfer: readonly ArrayBuffer[] = []): Promise<unknown> {
     const worker = this.#worker;
     if (!worker) return Promise.reject(new Error('the staging thread is not running'));
     const id = this.#nextId++;
@@ -209,7 +215,7 @@ export class StagingThread {
       this.#pending.set(id, { resolve, reject });
       // A request in flight keeps the process alive until its reply; an idle worker does not.
       worker.ref();
-      worker.postMessage({ id, ...request });
+      worker.postMessage({ id, ...request }, [...transfer]);
     });
   }
 }
@@ -285,4 +291,23 @@ class ThreadStagedCommit implements StagedCommit {
       if (!done) await this.thread.request(this.generation, { op: 'return', iterator }).catch(() => undefined);
     }
   }
+}
+
+/**
+ * A column with its typed array copied: the copy is moved to the worker (transferred) rather than
+ * serialized, so the caller's thread spends a memory copy on it, and the caller keeps its own
+ * array (a failed commit's rows are sent again).
+ */
+function ownCopy(column: ColumnValues): ColumnValues {
+  if (column instanceof Float64Array) return column.slice();
+  if (isCoded(column)) return { codes: column.codes.slice(), dictionary: column.dictionary };
+  return column;
+}
+
+/** The typed arrays' buffers of a columns source, to transfer with it. */
+function transferable(source: InsertSource | BufferedSource): ArrayBuffer[] {
+  if (source.kind !== 'columns') return [];
+  return source.values.flatMap((column) =>
+    column instanceof Float64Array ? [column.buffer as ArrayBuffer] : isCoded(column) ? [column.codes.buffer as ArrayBuffer] : [],
+  );
 }
