@@ -45,7 +45,7 @@ interface Batch {
 interface Pending {
   readonly viewer: Viewer;
   readonly group: { readonly name: string; readonly version: number };
-  buffer: LogBuffer;
+  readonly buffer: LogBuffer;
   /** Batches taken whose commit failed: written again at the next flush. */
   readonly batches: Batch[];
   /** Columns the log group is known to have (read once, grown by appends; forgotten when a write fails). */

@@ -117,7 +117,8 @@ export class StagingThread {
 
   async stage(location: GroupLocation, schema: GroupSchema, commitId: string, source: InsertSource, options: StageOptions): Promise<StagedCommit> {
     const generation = this.#start();
-    const given = await this.#source(source);
+    // A columns source's number and code arrays go as copies the worker takes over (see ownCopy).
+    const given = source.kind === 'columns' ? { ...source, values: source.values.map(ownCopy) } : await this.#source(source);
     const snapshot = (await this.#send({ op: 'stage', location, schema, commitId, source: given, options }, transferable(given))) as StagedSnapshot;
     const staged = new ThreadStagedCommit(this, generation, snapshot);
     this.#released.register(staged, { generation, handle: snapshot.handle });
@@ -151,12 +152,8 @@ export class StagingThread {
     }
   }
 
-  /**
-   * Rows or log messages sent ahead in parts when there are many, so the stage request itself
-   * stays small; a columns source's number and code arrays as copies the worker takes over.
-   */
+  /** Rows or log messages sent ahead in parts when there are many, so the stage request itself stays small. */
   async #source(source: InsertSource): Promise<InsertSource | BufferedSource> {
-    if (source.kind === 'columns') return { ...source, values: source.values.map(ownCopy) };
     if (source.kind === 'messages') {
       const buffer = this.#nextBuffer++;
       let part: Uint8Array[] = [];
