@@ -177,31 +177,21 @@ export class LogBuffer {
     this.#rows = 0;
     this.models.clear();
     this.#quiet = n < this.#capacity / 4 ? this.#quiet + 1 : 0;
-    if (this.#quiet >= QUIET_RESETS && this.#capacity > INITIAL_ROWS) {
-      this.#capacity = Math.max(INITIAL_ROWS, this.#capacity / 2);
-      if (this.#capacity === INITIAL_ROWS) {
-        this.#names.length = 0;
-        this.#columns.length = 0;
-        this.#index.clear();
-        this.#lists = new WeakMap();
-        this.#addMetadata();
-        return;
-      }
-      for (let c = 0; c < this.#columns.length; c++) {
-        const column = this.#columns[c]!;
-        if (column instanceof Float64Array) this.#columns[c] = new Float64Array(this.#capacity).fill(Number.NaN);
-        else if (column instanceof Coded) {
-          column.codes = new Int32Array(this.#capacity).fill(-1);
-          column.clear();
-        } else this.#columns[c] = [];
-      }
+    const shrink = this.#quiet >= QUIET_RESETS && this.#capacity > INITIAL_ROWS;
+    if (shrink) this.#capacity = Math.max(INITIAL_ROWS, this.#capacity / 2);
+    if (shrink && this.#capacity === INITIAL_ROWS) {
+      this.#names.length = 0;
+      this.#columns.length = 0;
+      this.#index.clear();
+      this.#lists = new WeakMap();
+      this.#addMetadata();
       return;
     }
     for (let c = 0; c < this.#columns.length; c++) {
       const column = this.#columns[c]!;
-      if (column instanceof Float64Array) column.fill(Number.NaN, 0, n);
+      if (column instanceof Float64Array) this.#columns[c] = shrink ? new Float64Array(this.#capacity).fill(Number.NaN) : column.fill(Number.NaN, 0, n);
       else if (column instanceof Coded) {
-        column.codes.fill(-1, 0, n);
+        column.codes = shrink ? new Int32Array(this.#capacity).fill(-1) : column.codes.fill(-1, 0, n);
         column.clear();
       } else this.#columns[c] = [];
     }
